@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs.h -- the small library every ecs program links: buffered output that
+ * flushes before blocking, the line reader with its bad-line accounting, the
+ * options all programs share, field paths, JSON values and numbers, time
+ * parsing and the expression language.
+ *
+ * Ownership rule, as in jq's jv.h: a function that returns a pointer says
+ * in its comment who owns the result; anything "borrowed" lives at most
+ * until the next call on the object it came from (for records, until the
+ * reader moves to the next line).
+ */
+#ifndef ECS_H
+#define ECS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+enum ecs_exit {
+	ECS_EXIT_OK = 0,
+	ECS_EXIT_DATA = 1,	/* runtime or data error, bad lines skipped */
+	ECS_EXIT_USAGE = 2,
+};
+
+/* ecs_util.c -- allocation that dies on failure, signals, exit */
+
+void	*ecs_xmalloc(size_t);
+void	*ecs_xcalloc(size_t, size_t);
+void	*ecs_xrealloc(void *, size_t);
+char	*ecs_xstrdup(const char *);
+char	*ecs_xstrndup(const char *, size_t);
+
+/* Set by SIGINT/SIGTERM: the reader stops at the next read. */
+extern volatile int ecs_stop_signal;
+
+/*
+ * Ignores SIGPIPE (a closed stdout is seen as EPIPE by ecs_out, which ends
+ * the program quietly) and makes SIGINT/SIGTERM stop reading instead of
+ * killing the program, so what was read is processed and flushed.
+ */
+void	 ecs_signals_init(void);
+
+/* ecs_out.c -- stdout with a large buffer, flushed before input blocks */
+
+void	 ecs_out_write(const void *, size_t);
+void	 ecs_out_puts(const char *);
+void	 ecs_out_putc(char);
+/* Writes everything buffered; a write error ends the program (EPIPE with 0). */
+void	 ecs_out_flush(void);
+/* Flushes and closes stdout; 0, or 1 after reporting a late write error. */
+int	 ecs_out_close(void);
+
+/* ecs_opt.c -- the options every program takes */
+
+struct ecs_path;
+
+struct ecs_field_map {
+	char		*canon;		/* canonical name, e.g. "user_id" */
+	struct ecs_path	*path;		/* where it is in the input */
+};
+
+struct ecs_action_alias {
+	char	*input;			/* e.g. "view" */
+	char	*canon;			/* e.g. "browse" */
+};
+
+struct ecs_config {
+	bool			 quiet;		/* -q */
+	long long		 max_errors;	/* --max-errors; -1 unlimited */
+	const char		*reject_path;	/* --reject */
+	size_t			 max_line;	/* --max-line */
+	struct ecs_field_map	*fields;	/* --map */
+	size_t			 nfields;
+	struct ecs_action_alias	*actions;	/* --map-action */
+	size_t			 nactions;
+};
+
+extern struct ecs_config ecs_config;
+
+enum {
+	ECS_OPT_STRICT = 0x100,
+	ECS_OPT_REJECT,
+	ECS_OPT_MAX_ERRORS,
+	ECS_OPT_MAX_LINE,
+	ECS_OPT_MAP,
+	ECS_OPT_MAP_ACTION,
+	ECS_OPT_TOOL		/* first value free for a tool's long options */
+};
+
+#define ECS_COMMON_SHORTOPTS	"hqV"
+#define ECS_COMMON_LONGOPTS						\
+	{ "help",	no_argument,		NULL, 'h' },		\
+	{ "map",	required_argument,	NULL, ECS_OPT_MAP },	\
+	{ "map-action",	required_argument,	NULL, ECS_OPT_MAP_ACTION }, \
+	{ "max-errors",	required_argument,	NULL, ECS_OPT_MAX_ERRORS }, \
+	{ "max-line",	required_argument,	NULL, ECS_OPT_MAX_LINE }, \
+	{ "quiet",	no_argument,		NULL, 'q' },		\
+	{ "reject",	required_argument,	NULL, ECS_OPT_REJECT },	\
+	{ "strict",	no_argument,		NULL, ECS_OPT_STRICT },	\
+	{ "version",	no_argument,		NULL, 'V' }
+
+/*
+ * Handles one of the shared options (all but -h, which each program answers
+ * with its own usage). Returns false when ch is not a shared option. A bad
+ * value is a usage error: the program exits 2 with a message.
+ */
+bool	 ecs_common_option(int ch, const char *arg);
+/* The shared options' lines for a program's --help. */
+void	 ecs_common_usage(FILE *);
+/* Canonical action name for an input action value (--map-action), or NULL. */
+const char *ecs_action_canon(const char *value, size_t len, size_t *canon_len);
+/* Parses "16M"-style sizes; false when s is not one. */
+bool	 ecs_parse_size(const char *s, unsigned long long *out);
+
+/* ecs_path.c -- field paths: user_id, user.address.city, items.0, a."b c" */
+
+struct ecs_seg {
+	char	*key;			/* owned; may hold NUL bytes */
+	size_t	 len;
+	long	 index;			/* array index, or -1 if not all digits */
+};
+
+struct ecs_path {
+	struct ecs_seg	*seg;
+	size_t		 nseg;
+	char		*text;		/* as written, for messages */
+	bool		 is_action;	/* the canonical "action": aliases apply */
+};
+
+/* A new empty path; owned by the caller (ecs_path_free). */
+struct ecs_path	*ecs_path_new(const char *text);
+/* Appends a copy of key[0..len) as the last segment. */
+void	 ecs_path_push(struct ecs_path *, const char *key, size_t len);
+/*
+ * Compiles an option's path ("a.b", "a.\"b.c\".0"); NULL with *err set
+ * (static text) when it is not one. Owned by the caller.
+ */
+struct ecs_path	*ecs_path_compile(const char *text, const char **err);
+/* Rewrites the first segment through --map, and marks "action". */
+void	 ecs_path_apply_map(struct ecs_path *);
+/*
+ * Finds the value at path in rec: false when missing; else *val is the
+ * value borrowed from rec, NULL for a JSON null (json-c's representation).
+ */
+bool	 ecs_path_find(const struct ecs_path *, struct json_object *rec,
+	    struct json_object **val);
+/* The value at path in rec, borrowed; NULL when missing or null. */
+struct json_object *ecs_path_get(const struct ecs_path *, struct json_object *rec);
+void	 ecs_path_free(struct ecs_path *);
+
+/* ecs_json.c -- numbers, typed getters, rendering */
+
+struct ecs_num {
+	bool	 is_int;
+	int64_t	 i;			/* when is_int */
+	double	 d;			/* always set */
+};
+
+/*
+ * Reads the string literal at s (on its " or ' quote) with JSON escapes.
+ * On success *out (owned by the caller, NUL-terminated, may hold NULs) and
+ * *outlen are set and *end points past the closing quote; on failure *end
+ * points at the offending character.
+ */
+bool	 ecs_unquote(const char *s, const char **end, char **out, size_t *outlen);
+/* Parses s[0..len) if it is exactly one JSON number. */
+bool	 ecs_num_parse(const char *s, size_t len, struct ecs_num *);
+/* A JSON number, or a string that is exactly a JSON number. */
+bool	 ecs_num_from_json(struct json_object *, struct ecs_num *);
+/* -1, 0 or 1; exact for two integers. NaN compares unordered: returns 2. */
+int	 ecs_num_cmp(const struct ecs_num *, const struct ecs_num *);
+/* Integer getter: 0, or -1 when missing, not integral or out of range. */
+int	 ecs_get_int64(struct json_object *rec, const struct ecs_path *, int64_t *);
+/* Writes v as text: strings raw, others as compact JSON, NULL as nothing. */
+void	 ecs_out_value(struct json_object *v);
+/* Writes v as compact JSON (no slash escaping) and nothing else. */
+void	 ecs_out_json(struct json_object *v);
+
+/* ecs_scan.c -- the fast path in front of json-c */
+
+/*
+ * True only if line[0..len) is one JSON object that json-c also accepts,
+ * written in the plain subset ecs can check quickly: strict RFC 8259, no
+ * backslash escapes, no control bytes, valid UTF-8, depth at most 32.
+ * False means "ask json-c", not "invalid".
+ */
+bool	 ecs_scan_plain_object(const char *line, size_t len);
+
+/* ecs_time.c -- event times as int64 milliseconds since the epoch, UTC */
+
+/* ISO-8601 with Z or offset, YYYY-MM-DD, or epoch digits; true on success. */
+bool	 ecs_time_parse(const char *s, size_t len, int64_t *ms);
+/* Epoch seconds, or milliseconds when |v| >= 1e11 (year 5138 in seconds). */
+bool	 ecs_time_from_epoch(double v, int64_t *ms);
+/* A string as above or a number of epoch seconds or milliseconds. */
+bool	 ecs_time_from_json(struct json_object *, int64_t *ms);
+/* Formats ms as 2026-11-01T10:00:00Z (.mmm when not whole); returns length. */
+size_t	 ecs_time_format(int64_t ms, char buf[static 32]);
+
+/* ecs_reader.c -- NDJSON input with diagnostics and --reject */
+
+struct ecs_reader {
+	char		**files;	/* operands; "-" is stdin */
+	int		  nfiles;
+	int		  next_file;
+	int		  fd;		/* -1 between files */
+	const char	 *name;		/* for messages: file or <stdin> */
+	bool		  fd_is_regular;	/* never blocks: no poll */
+	char		 *buf;
+	size_t		  cap, start, end;
+	bool		  eof;
+	char		 *line;		/* current line, NUL-terminated */
+	size_t		  len;
+	unsigned long long lineno;
+	unsigned long long nlines;	/* non-blank lines read */
+	unsigned long long nbad;
+	unsigned long long nrejected;
+	int		  status;	/* ECS_EXIT_DATA after I/O errors */
+	int		  reject_fd;
+	struct json_tokener *tok;
+};
+
+/* Prepares to read files (none: stdin); opens --reject. */
+void	 ecs_reader_init(struct ecs_reader *, char **files, int nfiles);
+/*
+ * Advances to the next non-blank line: rd->line, rd->len (CR and newline
+ * removed, NUL-terminated, borrowed until the next call). False at the end
+ * of all input or after SIGINT/SIGTERM. Over-long lines are reported here.
+ */
+bool	 ecs_reader_line(struct ecs_reader *);
+/* Parses the current line; the object is owned by the caller. NULL when bad. */
+struct json_object *ecs_reader_parse(struct ecs_reader *);
+/* ecs_reader_line + ecs_reader_parse, skipping bad lines. */
+struct json_object *ecs_reader_next(struct ecs_reader *);
+/*
+ * Reports the current line as bad (file:line: reason), writes it to
+ * --reject, counts it, and ends the program under --strict/--max-errors.
+ */
+void	 ecs_reader_bad(struct ecs_reader *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Prints the skipped-lines summary, frees; returns the exit status. */
+int	 ecs_reader_finish(struct ecs_reader *);
+
+/* ecs_expr.c -- the expression language of ecs-filter and --where */
+
+struct ecs_expr;
+
+/*
+ * Compiles src. On a syntax error returns NULL and writes
+ * "LINE:COL: reason" into err. The result is owned by the caller.
+ */
+struct ecs_expr	*ecs_expr_compile(const char *src, char *err, size_t errlen);
+/* True when the expression holds for rec (jq truthiness: not false/null). */
+bool	 ecs_expr_match(const struct ecs_expr *, struct json_object *rec);
+/*
+ * False only when line (a plain object, see ecs_scan_plain_object) cannot
+ * satisfy the expression, judged from literals it must contain.
+ */
+bool	 ecs_expr_may_match(const struct ecs_expr *, const char *line, size_t len);
+/* True when ecs_expr_may_match can rule lines out at all. */
+bool	 ecs_expr_has_precheck(const struct ecs_expr *);
+void	 ecs_expr_free(struct ecs_expr *);
+
+#endif /* ECS_H */

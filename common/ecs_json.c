@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs_json.c -- numbers as ecs sees them (integers kept exact, a string
+ * that is exactly a JSON number counts as that number), typed getters and
+ * the rendering of values on standard output.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs.h"
+
+#define SERIALIZE_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* Length of the JSON number at the start of s[0..len), or 0. */
+static size_t
+number_span(const char *s, size_t len, bool *is_int)
+{
+	size_t i = 0, digits;
+
+	*is_int = true;
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		i++;
+	else {
+		for (digits = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+		if (digits == 0)
+			return 0;
+	}
+	if (i < len && s[i] == '.') {
+		*is_int = false;
+		for (digits = 0, i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+		if (digits == 0)
+			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		*is_int = false;
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (digits = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+		if (digits == 0)
+			return 0;
+	}
+	return i;
+}
+
+bool
+ecs_num_parse(const char *s, size_t len, struct ecs_num *n)
+{
+	char buf[64], *end;
+	bool is_int;
+
+	if (len == 0 || len >= sizeof(buf) || number_span(s, len, &is_int) != len)
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	if (is_int) {
+		n->i = strtoll(buf, &end, 10);
+		if (errno == 0) {
+			n->is_int = true;
+			n->d = (double)n->i;
+			return true;
+		}
+	}
+	n->is_int = false;
+	n->d = strtod(buf, &end);
+	return true;
+}
+
+bool
+ecs_num_from_json(struct json_object *v, struct ecs_num *n)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_int:
+		n->i = json_object_get_int64(v);
+		/* json-c keeps values above INT64_MAX as uint64. */
+		if (n->i == INT64_MAX && json_object_get_uint64(v) > INT64_MAX) {
+			n->is_int = false;
+			n->d = (double)json_object_get_uint64(v);
+			return true;
+		}
+		n->is_int = true;
+		n->d = (double)n->i;
+		return true;
+	case json_type_double:
+		n->is_int = false;
+		n->d = json_object_get_double(v);
+		return true;
+	case json_type_string:
+		return ecs_num_parse(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v), n);
+	default:
+		return false;
+	}
+}
+
+int
+ecs_num_cmp(const struct ecs_num *a, const struct ecs_num *b)
+{
+	if (a->is_int && b->is_int)
+		return (a->i > b->i) - (a->i < b->i);
+	if (isnan(a->d) || isnan(b->d))
+		return 2;
+	return (a->d > b->d) - (a->d < b->d);
+}
+
+int
+ecs_get_int64(struct json_object *rec, const struct ecs_path *p, int64_t *out)
+{
+	struct json_object *v = ecs_path_get(p, rec);
+	struct ecs_num n;
+
+	if (v == NULL || !ecs_num_from_json(v, &n))
+		return -1;
+	if (!n.is_int) {
+		/* 5.0 is the integer 5; 5.5 and 1e300 are not integers. */
+		if (!(n.d >= -9.2e18 && n.d <= 9.2e18) || n.d != floor(n.d))
+			return -1;
+		n.i = (int64_t)n.d;
+	}
+	*out = n.i;
+	return 0;
+}
+
+void
+ecs_out_json(struct json_object *v)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(v, SERIALIZE_FLAGS, &len);
+
+	ecs_out_write(s, len);
+}
+
+void
+ecs_out_value(struct json_object *v)
+{
+	if (v == NULL)
+		return;
+	if (json_object_is_type(v, json_type_string))
+		ecs_out_write(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v));
+	else
+		ecs_out_json(v);
+}
+
+static int
+hex4(const char *s)
+{
+	int v = 0, i, c;
+
+	for (i = 0; i < 4; i++) {
+		c = s[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+static size_t
+put_utf8(char *o, long cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | cp >> 12);
+		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | cp >> 18);
+	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* A \uXXXX escape (s on the 'u'), joining surrogate pairs; -1 if bad. */
+static long
+unicode_escape(const char *s, const char **end)
+{
+	long hi = hex4(s + 1), lo;
+
+	*end = s + 5;
+	if (hi < 0 || (hi >= 0xdc00 && hi <= 0xdfff))
+		return -1;
+	if (hi < 0xd800 || hi > 0xdbff)
+		return hi;
+	if (s[5] != '\\' || s[6] != 'u' || (lo = hex4(s + 7)) < 0xdc00 ||
+	    lo > 0xdfff)
+		return -1;
+	*end = s + 11;
+	return 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
+}
+
+bool
+ecs_unquote(const char *s, const char **end, char **out, size_t *outlen)
+{
+	char quote = *s++, *o = ecs_xmalloc(strlen(s) + 1);
+	static const char esc_in[] = "\"'\\/bfnrt", esc_out[] = "\"'\\/\b\f\n\r\t";
+	const char *hit;
+	size_t n = 0;
+	long cp;
+
+	while (*s != quote) {
+		if (*s == '\0')
+			goto fail;
+		if (*s != '\\') {
+			o[n++] = *s++;
+			continue;
+		}
+		s++;
+		if (*s == 'u') {
+			if ((cp = unicode_escape(s, &s)) < 0)
+				goto fail;
+			n += put_utf8(o + n, cp);
+		} else if (*s != '\0' && (hit = strchr(esc_in, *s)) != NULL) {
+			o[n++] = esc_out[hit - esc_in];
+			s++;
+		} else
+			goto fail;
+	}
+	o[n] = '\0';
+	*out = o;
+	*outlen = n;
+	*end = s + 1;
+	return true;
+fail:
+	free(o);
+	*end = s;
+	return false;
+}

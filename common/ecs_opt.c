@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs_opt.c -- the options every ecs program takes, parsed in one place:
+ * bad-line handling (--strict, --max-errors, --reject, -q, --max-line) and
+ * the renaming of canonical fields and actions (--map, --map-action).
+ */
+#include <err.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs.h"
+
+struct ecs_config ecs_config = {
+	.max_errors = -1,
+	.max_line = 16 * 1024 * 1024,
+};
+
+bool
+ecs_parse_size(const char *s, unsigned long long *out)
+{
+	unsigned long long v, mult = 1;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return false;
+	switch (*end) {
+	case 'k': case 'K': mult = 1ULL << 10; end++; break;
+	case 'm': case 'M': mult = 1ULL << 20; end++; break;
+	case 'g': case 'G': mult = 1ULL << 30; end++; break;
+	}
+	if (*end != '\0' || v > ~0ULL / mult)
+		return false;
+	*out = v * mult;
+	return true;
+}
+
+/* Splits "A=B" at the first '='; both sides must be non-empty. */
+static bool
+split_pair(const char *arg, char **left, const char **right)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg || eq[1] == '\0')
+		return false;
+	*left = ecs_xstrndup(arg, (size_t)(eq - arg));
+	*right = eq + 1;
+	return true;
+}
+
+static void
+add_field_map(const char *arg)
+{
+	struct ecs_field_map *f;
+	const char *to, *why;
+	char *canon;
+
+	if (!split_pair(arg, &canon, &to))
+		errx(ECS_EXIT_USAGE, "--map '%s': expected CANON=PATH", arg);
+	ecs_config.fields = ecs_xrealloc(ecs_config.fields,
+	    (ecs_config.nfields + 1) * sizeof(*ecs_config.fields));
+	f = &ecs_config.fields[ecs_config.nfields++];
+	f->canon = canon;
+	if ((f->path = ecs_path_compile(to, &why)) == NULL)
+		errx(ECS_EXIT_USAGE, "--map '%s': %s", arg, why);
+}
+
+static void
+add_action_alias(const char *arg)
+{
+	struct ecs_action_alias *a;
+	const char *canon;
+	char *input;
+
+	if (!split_pair(arg, &input, &canon))
+		errx(ECS_EXIT_USAGE, "--map-action '%s': expected INPUT=CANON",
+		    arg);
+	ecs_config.actions = ecs_xrealloc(ecs_config.actions,
+	    (ecs_config.nactions + 1) * sizeof(*ecs_config.actions));
+	a = &ecs_config.actions[ecs_config.nactions++];
+	a->input = input;
+	a->canon = ecs_xstrdup(canon);
+}
+
+const char *
+ecs_action_canon(const char *value, size_t len, size_t *canon_len)
+{
+	size_t i;
+
+	for (i = 0; i < ecs_config.nactions; i++) {
+		if (strlen(ecs_config.actions[i].input) == len &&
+		    memcmp(ecs_config.actions[i].input, value, len) == 0) {
+			*canon_len = strlen(ecs_config.actions[i].canon);
+			return ecs_config.actions[i].canon;
+		}
+	}
+	return NULL;
+}
+
+bool
+ecs_common_option(int ch, const char *arg)
+{
+	unsigned long long n;
+
+	switch (ch) {
+	case 'q':
+		ecs_config.quiet = true;
+		return true;
+	case 'V':
+		printf("%s %s\n", program_invocation_short_name, ECS_VERSION);
+		exit(ECS_EXIT_OK);
+	case ECS_OPT_STRICT:
+		ecs_config.max_errors = 0;
+		return true;
+	case ECS_OPT_MAX_ERRORS:
+		if (!ecs_parse_size(arg, &n) || n > (unsigned long long)LLONG_MAX)
+			errx(ECS_EXIT_USAGE, "--max-errors '%s': not a count", arg);
+		ecs_config.max_errors = (long long)n;
+		return true;
+	case ECS_OPT_REJECT:
+		ecs_config.reject_path = arg;
+		return true;
+	case ECS_OPT_MAX_LINE:
+		if (!ecs_parse_size(arg, &n) || n == 0 || n > (1ULL << 30))
+			errx(ECS_EXIT_USAGE,
+			    "--max-line '%s': expected a size from 1 to 1G", arg);
+		ecs_config.max_line = (size_t)n;
+		return true;
+	case ECS_OPT_MAP:
+		add_field_map(arg);
+		return true;
+	case ECS_OPT_MAP_ACTION:
+		add_action_alias(arg);
+		return true;
+	default:
+		return false;
+	}
+}
+
+void
+ecs_common_usage(FILE *fp)
+{
+	fputs(
+"Input and bad lines (shared by every ecs program):\n"
+"      --map CANON=PATH     read the canonical field CANON from PATH\n"
+"      --map-action IN=CANON  treat action value IN as CANON (view=browse)\n"
+"      --max-errors N       stop with exit 1 at the (N+1)th bad line\n"
+"      --max-line SIZE      longest accepted line (default 16M)\n"
+"  -q, --quiet              no per-line warnings (the summary stays)\n"
+"      --reject FILE        append each bad line, verbatim, to FILE\n"
+"      --strict             stop with exit 1 at the first bad line\n"
+"  -h, --help               show this help and exit\n"
+"  -V, --version            show the version and exit\n", fp);
+}

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs_reader.c -- NDJSON input for every ecs program. Lines of any length up
+ * to --max-line come from the file operands in order ("-" is stdin), with
+ * CRLF, blank lines and a missing final newline accepted. Output is flushed
+ * just before a read that would block, so a live pipeline sees results at
+ * once. Every bad line is reported as file:line: reason, counted, and with
+ * --reject appended verbatim to a dead-letter file: nothing is lost.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ecs.h"
+
+#define READ_BUFSIZE	(128 * 1024)
+#define JSON_DEPTH	64
+
+static char *stdin_operand[] = { "-" };
+
+void
+ecs_reader_init(struct ecs_reader *rd, char **files, int nfiles)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->files = nfiles > 0 ? files : stdin_operand;
+	rd->nfiles = nfiles > 0 ? nfiles : 1;
+	rd->fd = -1;
+	rd->reject_fd = -1;
+	rd->cap = READ_BUFSIZE;
+	if (rd->cap > ecs_config.max_line + 2)
+		rd->cap = ecs_config.max_line + 2;
+	rd->buf = ecs_xmalloc(rd->cap);
+	rd->tok = json_tokener_new_ex(JSON_DEPTH);
+	if (rd->tok == NULL)
+		err(ECS_EXIT_DATA, "out of memory");
+	json_tokener_set_flags(rd->tok,
+	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	if (ecs_config.reject_path != NULL) {
+		rd->reject_fd = open(ecs_config.reject_path,
+		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+		if (rd->reject_fd == -1)
+			err(ECS_EXIT_DATA, "%s", ecs_config.reject_path);
+	}
+}
+
+/* Opens the next operand that can be opened; false when none is left. */
+static bool
+open_next(struct ecs_reader *rd)
+{
+	struct stat st;
+	const char *file;
+
+	while (rd->next_file < rd->nfiles) {
+		file = rd->files[rd->next_file++];
+		if (strcmp(file, "-") == 0) {
+			rd->fd = STDIN_FILENO;
+			rd->name = "<stdin>";
+		} else if ((rd->fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
+			warn("%s", file);
+			rd->status = ECS_EXIT_DATA;
+			continue;
+		} else
+			rd->name = file;
+		rd->fd_is_regular = fstat(rd->fd, &st) == 0 && S_ISREG(st.st_mode);
+		rd->lineno = 0;
+		rd->start = rd->end = 0;
+		rd->eof = false;
+		return true;
+	}
+	return false;
+}
+
+static void
+close_current(struct ecs_reader *rd)
+{
+	if (rd->fd != STDIN_FILENO)
+		close(rd->fd);
+	rd->fd = -1;
+}
+
+/*
+ * Reads more input behind what is buffered, first making room. Sets eof at
+ * the end of the file, on a read error and after SIGINT/SIGTERM.
+ */
+static void
+fill(struct ecs_reader *rd)
+{
+	struct pollfd pfd = { rd->fd, POLLIN, 0 };
+	ssize_t n;
+
+	if (rd->start > 0) {
+		memmove(rd->buf, rd->buf + rd->start, rd->end - rd->start);
+		rd->end -= rd->start;
+		rd->start = 0;
+	}
+	if (rd->end + 1 >= rd->cap) {
+		rd->cap = rd->cap * 2 < ecs_config.max_line + 2 ?
+		    rd->cap * 2 : ecs_config.max_line + 2;
+		rd->buf = ecs_xrealloc(rd->buf, rd->cap);
+	}
+	if (!rd->fd_is_regular && poll(&pfd, 1, 0) == 0)
+		ecs_out_flush();	/* about to wait: show what we have */
+	for (;;) {
+		if (ecs_stop_signal) {
+			rd->eof = true;
+			return;
+		}
+		/* One byte stays free for the NUL after a last line. */
+		n = read(rd->fd, rd->buf + rd->end, rd->cap - rd->end - 1);
+		if (n >= 0)
+			break;
+		if (errno != EINTR) {
+			warn("%s", rd->name);
+			rd->status = ECS_EXIT_DATA;
+			rd->eof = true;
+			return;
+		}
+	}
+	if (n == 0)
+		rd->eof = true;
+	rd->end += (size_t)n;
+}
+
+static void
+write_reject(struct ecs_reader *rd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(rd->reject_fd, p, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			err(ECS_EXIT_DATA, "write error on %s",
+			    ecs_config.reject_path);
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/*
+ * Counts a bad line, warns, and stops the program under --strict or past
+ * --max-errors. The line itself has been written to --reject already.
+ */
+static void
+count_bad(struct ecs_reader *rd, const char *fmt, va_list ap)
+{
+	rd->nbad++;
+	if (rd->reject_fd != -1)
+		rd->nrejected++;
+	if (!ecs_config.quiet) {
+		fprintf(stderr, "%s: %s:%llu: ", program_invocation_short_name,
+		    rd->name, rd->lineno);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	if (ecs_config.max_errors >= 0 &&
+	    rd->nbad > (unsigned long long)ecs_config.max_errors) {
+		ecs_out_flush();
+		if (ecs_config.max_errors == 0)
+			errx(ECS_EXIT_DATA, "stopped at the first bad line "
+			    "(--strict)");
+		errx(ECS_EXIT_DATA, "stopped after %lld bad lines "
+		    "(--max-errors)", ecs_config.max_errors + 1);
+	}
+}
+
+void
+ecs_reader_bad(struct ecs_reader *rd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rd->reject_fd != -1) {
+		write_reject(rd, rd->line, rd->len);
+		write_reject(rd, "\n", 1);
+	}
+	va_start(ap, fmt);
+	count_bad(rd, fmt, ap);
+	va_end(ap);
+}
+
+static void
+report_long(struct ecs_reader *rd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	count_bad(rd, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The buffer holds more than --max-line bytes and no newline: stream the
+ * rest of the line to --reject (or past it) without holding it in memory.
+ */
+static void
+skip_long_line(struct ecs_reader *rd)
+{
+	char *nl;
+	size_t n;
+
+	rd->lineno++;
+	rd->nlines++;
+	for (;;) {
+		nl = memchr(rd->buf + rd->start, '\n', rd->end - rd->start);
+		n = nl != NULL ? (size_t)(nl - rd->buf) - rd->start :
+		    rd->end - rd->start;
+		if (rd->reject_fd != -1)
+			write_reject(rd, rd->buf + rd->start, n);
+		if (nl != NULL) {
+			rd->start += n + 1;
+			break;
+		}
+		rd->start = rd->end = 0;
+		if (rd->eof)
+			break;
+		fill(rd);
+	}
+	if (rd->reject_fd != -1)
+		write_reject(rd, "\n", 1);
+	report_long(rd, "line longer than %zu bytes (--max-line)",
+	    ecs_config.max_line);
+}
+
+static bool
+is_blank(const char *p, size_t n)
+{
+	for (; n > 0; n--, p++)
+		if (*p != ' ' && *p != '\t')
+			return false;
+	return true;
+}
+
+bool
+ecs_reader_line(struct ecs_reader *rd)
+{
+	char *p, *nl;
+	size_t avail, n;
+
+	for (;;) {
+		if (rd->fd == -1 && (ecs_stop_signal || !open_next(rd)))
+			return false;
+		p = rd->buf + rd->start;
+		avail = rd->end - rd->start;
+		if ((nl = memchr(p, '\n', avail)) != NULL)
+			rd->start += (size_t)(nl - p) + 1;
+		else if (avail > ecs_config.max_line) {
+			skip_long_line(rd);
+			continue;
+		} else if (!rd->eof) {
+			fill(rd);
+			continue;
+		} else if (avail == 0) {
+			close_current(rd);
+			continue;
+		} else {
+			nl = p + avail;		/* no final newline */
+			rd->start = rd->end;
+		}
+		n = (size_t)(nl - p);
+		*nl = '\0';
+		rd->lineno++;
+		if (n > 0 && p[n - 1] == '\r')
+			p[--n] = '\0';
+		if (is_blank(p, n))
+			continue;
+		rd->line = p;
+		rd->len = n;
+		rd->nlines++;
+		if (n > ecs_config.max_line) {
+			ecs_reader_bad(rd, "line longer than %zu bytes "
+			    "(--max-line)", ecs_config.max_line);
+			continue;
+		}
+		return true;
+	}
+}
+
+static const char *
+type_article(enum json_type t)
+{
+	switch (t) {
+	case json_type_array:	return "an array";
+	case json_type_string:	return "a string";
+	case json_type_int:
+	case json_type_double:	return "a number";
+	case json_type_boolean:	return "a boolean";
+	default:		return "null";
+	}
+}
+
+struct json_object *
+ecs_reader_parse(struct ecs_reader *rd)
+{
+	struct json_object *rec;
+	enum json_tokener_error jerr;
+	size_t end;
+
+	/* The NUL after the line tells json-c the input is complete. */
+	rec = json_tokener_parse_ex(rd->tok, rd->line, (int)rd->len + 1);
+	jerr = json_tokener_get_error(rd->tok);
+	end = json_tokener_get_parse_end(rd->tok);
+	json_tokener_reset(rd->tok);
+	if (rec != NULL && json_object_is_type(rec, json_type_object) &&
+	    end >= rd->len)
+		return rec;
+	if (rec != NULL && end < rd->len)
+		ecs_reader_bad(rd, "invalid JSON at column %zu: "
+		    "unexpected text after the value", end + 1);
+	else if (rec != NULL)
+		ecs_reader_bad(rd, "not a JSON object (found %s)",
+		    type_article(json_object_get_type(rec)));
+	else if (jerr == json_tokener_error_depth)
+		ecs_reader_bad(rd, "invalid JSON: nested deeper than %d levels",
+		    JSON_DEPTH);
+	else if (jerr == json_tokener_continue ||
+	    jerr == json_tokener_error_parse_eof || end >= rd->len)
+		ecs_reader_bad(rd, "invalid JSON: unexpected end of line "
+		    "(truncated?)");
+	else
+		ecs_reader_bad(rd, "invalid JSON at column %zu: %s", end + 1,
+		    json_tokener_error_desc(jerr));
+	json_object_put(rec);
+	return NULL;
+}
+
+struct json_object *
+ecs_reader_next(struct ecs_reader *rd)
+{
+	struct json_object *rec;
+
+	while (ecs_reader_line(rd))
+		if ((rec = ecs_reader_parse(rd)) != NULL)
+			return rec;
+	return NULL;
+}
+
+int
+ecs_reader_finish(struct ecs_reader *rd)
+{
+	int status = rd->status;
+
+	if (rd->fd != -1)
+		close_current(rd);
+	if (rd->nbad > 0) {
+		if (rd->nrejected == rd->nbad)
+			warnx("%llu bad line%s of %llu written to %s",
+			    rd->nbad, rd->nbad == 1 ? "" : "s", rd->nlines,
+			    ecs_config.reject_path);
+		else {
+			warnx("%llu bad line%s of %llu skipped", rd->nbad,
+			    rd->nbad == 1 ? "" : "s", rd->nlines);
+			status = ECS_EXIT_DATA;
+		}
+	}
+	if (rd->reject_fd != -1 && close(rd->reject_fd) == -1) {
+		warn("write error on %s", ecs_config.reject_path);
+		status = ECS_EXIT_DATA;
+	}
+	json_tokener_free(rd->tok);
+	free(rd->buf);
+	return status;
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs_time.c -- event times. Every form DESIGN.md allows (RFC 3339 / ISO-8601
+ * with Z or an offset and an optional fraction, a bare YYYY-MM-DD, epoch
+ * seconds or milliseconds) becomes int64 milliseconds since the epoch, UTC.
+ * Civil dates use Howard Hinnant's days-from-civil arithmetic rather than
+ * timegm(3), which is neither POSIX nor free of the TZ environment.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "ecs.h"
+
+/* Epoch values at or above this are milliseconds (1e11 s is year 5138). */
+#define EPOCH_MS_FROM	1e11
+
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static int
+days_in_month(int64_t y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* Reads exactly n digits at s[*i]; -1 when they are not there. */
+static int
+digits(const char *s, size_t len, size_t *i, int n)
+{
+	int v = 0;
+
+	if (*i + (size_t)n > len)
+		return -1;
+	for (; n > 0; n--, (*i)++) {
+		if (s[*i] < '0' || s[*i] > '9')
+			return -1;
+		v = v * 10 + (s[*i] - '0');
+	}
+	return v;
+}
+
+/* Reads Z, z, +hh:mm, +hhmm or +hh (or -) into minutes east of UTC. */
+static bool
+zone(const char *s, size_t len, size_t *i, int *minutes)
+{
+	int sign, hh, mm = 0;
+
+	*minutes = 0;
+	if (*i == len)
+		return true;		/* no zone: UTC */
+	if (s[*i] == 'Z' || s[*i] == 'z') {
+		(*i)++;
+		return true;
+	}
+	if (s[*i] != '+' && s[*i] != '-')
+		return false;
+	sign = s[(*i)++] == '-' ? -1 : 1;
+	if ((hh = digits(s, len, i, 2)) < 0 || hh > 23)
+		return false;
+	if (*i < len) {
+		if (s[*i] == ':')
+			(*i)++;
+		if ((mm = digits(s, len, i, 2)) < 0 || mm > 59)
+			return false;
+	}
+	*minutes = sign * (hh * 60 + mm);
+	return true;
+}
+
+/* HH:MM[:SS[.fraction]] into milliseconds of the day (SS may be 60). */
+static bool
+clock_time(const char *s, size_t len, size_t *i, int64_t *ms)
+{
+	int hh, mi, ss = 0, scale;
+	int64_t frac = 0;
+
+	if ((hh = digits(s, len, i, 2)) < 0 || hh > 23 || *i >= len ||
+	    s[(*i)++] != ':' || (mi = digits(s, len, i, 2)) < 0 || mi > 59)
+		return false;
+	if (*i < len && s[*i] == ':') {
+		(*i)++;
+		if ((ss = digits(s, len, i, 2)) < 0 || ss > 60)
+			return false;
+		if (*i < len && (s[*i] == '.' || s[*i] == ',')) {
+			(*i)++;
+			if (*i >= len || s[*i] < '0' || s[*i] > '9')
+				return false;
+			/* Milliseconds; finer digits are truncated. */
+			for (scale = 100; *i < len && s[*i] >= '0' &&
+			    s[*i] <= '9'; (*i)++, scale /= 10)
+				frac += (s[*i] - '0') * scale;
+		}
+	}
+	*ms = ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac;
+	return true;
+}
+
+bool
+ecs_time_from_epoch(double v, int64_t *ms)
+{
+	if (!isfinite(v) || fabs(v) > 9e15)
+		return false;
+	*ms = (int64_t)floor(fabs(v) >= EPOCH_MS_FROM ? v : v * 1000.0);
+	return true;
+}
+
+bool
+ecs_time_parse(const char *s, size_t len, int64_t *ms)
+{
+	size_t i = 0;
+	int y, m, d, offset;
+	int64_t day_ms = 0;
+	struct ecs_num n;
+
+	if (ecs_num_parse(s, len, &n))
+		return ecs_time_from_epoch(n.d, ms);
+	if ((y = digits(s, len, &i, 4)) < 0 || i >= len || s[i++] != '-' ||
+	    (m = digits(s, len, &i, 2)) < 1 || m > 12 || i >= len ||
+	    s[i++] != '-' || (d = digits(s, len, &i, 2)) < 1 ||
+	    d > days_in_month(y, m))
+		return false;
+	if (i < len && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
+		i++;
+		if (!clock_time(s, len, &i, &day_ms))
+			return false;
+		if (!zone(s, len, &i, &offset))
+			return false;
+		day_ms -= (int64_t)offset * 60000;
+	}
+	if (i != len)
+		return false;
+	*ms = days_from_civil(y, m, d) * 86400000 + day_ms;
+	return true;
+}
+
+bool
+ecs_time_from_json(struct json_object *v, int64_t *ms)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_int:
+	case json_type_double:
+		return ecs_time_from_epoch(json_object_get_double(v), ms);
+	case json_type_string:
+		return ecs_time_parse(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v), ms);
+	default:
+		return false;
+	}
+}
+
+size_t
+ecs_time_format(int64_t ms, char buf[static 32])
+{
+	int64_t days = ms / 86400000, rem = ms % 86400000, y;
+	int m, d, n;
+
+	if (rem < 0) {
+		rem += 86400000;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	n = snprintf(buf, 32, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d", y, m, d,
+	    (int)(rem / 3600000), (int)(rem / 60000 % 60),
+	    (int)(rem / 1000 % 60));
+	if (rem % 1000 != 0)
+		n += snprintf(buf + n, 32 - (size_t)n, ".%03d", (int)(rem % 1000));
+	n += snprintf(buf + n, 32 - (size_t)n, "Z");
+	return (size_t)n;
+}

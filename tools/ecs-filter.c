@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs-filter -- keep the events for which an expression holds, and write
+ * them as they came, projected to some fields, or as text from a template.
+ * Several -e rules may each carry a -t template: a line takes the first
+ * rule it matches, as an awk pattern would.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs.h"
+
+/* A template: literal text and {path} placeholders, alternating. */
+struct tpl_part {
+	char		*text;		/* literal, or NULL for a field */
+	size_t		 len;
+	struct ecs_path	*path;
+};
+
+struct template {
+	struct tpl_part	*part;
+	size_t		 npart;
+};
+
+struct rule {
+	struct ecs_expr	*expr;
+	struct template	*tpl;		/* NULL: the default output */
+};
+
+/* A -f field: read through --map, written under the name as given. */
+struct field {
+	struct ecs_path	*in;
+	struct ecs_path	*out;
+};
+
+static struct rule	*rules;
+static size_t		 nrules;
+static struct template	*default_tpl;		/* -t before any -e */
+static struct field	*fields;		/* -f */
+static size_t		 nfields;
+static bool		 count_only;		/* -c */
+static bool		 invert;		/* -v */
+static unsigned long long limit;		/* -n */
+static bool		 has_limit;
+static bool		 can_skip_unparsed;	/* every rule has a pre-check */
+
+static const struct option longopts[] = {
+	ECS_COMMON_LONGOPTS,
+	{ "count",	no_argument,		NULL, 'c' },
+	{ "expr",	required_argument,	NULL, 'e' },
+	{ "fields",	required_argument,	NULL, 'f' },
+	{ "invert",	no_argument,		NULL, 'v' },
+	{ "limit",	required_argument,	NULL, 'n' },
+	{ "template",	required_argument,	NULL, 't' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+static _Noreturn void
+usage(int status)
+{
+	FILE *fp = status ? stderr : stdout;
+
+	fprintf(fp,
+"usage: ecs-filter [-chqVv] [-f fields] [-n count] [-t template]\n"
+"                  [-e expr [-t template]]... [expr] [file ...]\n");
+	if (status != 0)
+		exit(status);
+	fprintf(fp,
+"Keep the NDJSON events for which EXPR holds (see ecs-filter(1)).\n"
+"  -c, --count              print only the number of matching events\n"
+"  -e, --expr EXPR          a rule; several are tried in order (first wins)\n"
+"  -f, --fields A,B.C       write only these fields\n"
+"  -n, --limit N            stop after N matching events\n"
+"  -t, --template TEXT      write TEXT with {field} replaced, for the rule\n"
+"                           before it (or for every rule without one)\n"
+"  -v, --invert             keep the events that match no rule\n"
+"Expressions: action == \"purchase\" and price * quantity > 100,\n"
+"  user.city in [\"Oslo\", \"Bergen\"], name =~ \"^Red\", exists(coupon),\n"
+"  time(ts) >= time(\"2026-11-01\"), not (a or b), + - * / %%\n");
+	ecs_common_usage(fp);
+	exit(0);
+}
+
+/* Template parsing and rendering */
+
+static void
+tpl_push(struct template *t, char *text, size_t len, struct ecs_path *path)
+{
+	t->part = ecs_xrealloc(t->part, (t->npart + 1) * sizeof(*t->part));
+	t->part[t->npart++] = (struct tpl_part){ text, len, path };
+}
+
+/*
+ * Compiles "User {user_id} bought {product_id}\n": {{ and }} stand for
+ * braces, \n \t \\ for what C means by them. Exits 2 on a bad template.
+ */
+static struct template *
+tpl_compile(const char *src)
+{
+	struct template *t = ecs_xcalloc(1, sizeof(*t));
+	char *lit = ecs_xmalloc(strlen(src) + 1), *name;
+	const char *s = src, *close, *why;
+	struct ecs_path *path;
+	size_t n = 0;
+
+	for (; *s != '\0'; s++) {
+		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}'))
+			lit[n++] = *s++;
+		else if (s[0] == '\\' && (s[1] == 'n' || s[1] == 't' ||
+		    s[1] == '\\')) {
+			s++;
+			lit[n++] = *s == 'n' ? '\n' : *s == 't' ? '\t' : '\\';
+		} else if (*s == '}')
+			errx(ECS_EXIT_USAGE, "template '%s': '}' without '{' "
+			    "(write }} for a brace)", src);
+		else if (*s != '{')
+			lit[n++] = *s;
+		else {
+			if ((close = strchr(s, '}')) == NULL)
+				errx(ECS_EXIT_USAGE, "template '%s': '{' without "
+				    "'}' (write {{ for a brace)", src);
+			name = ecs_xstrndup(s + 1, (size_t)(close - s - 1));
+			if ((path = ecs_path_compile(name, &why)) == NULL)
+				errx(ECS_EXIT_USAGE, "template '%s': field '%s': "
+				    "%s", src, name, why);
+			free(name);
+			ecs_path_apply_map(path);
+			if (n > 0)
+				tpl_push(t, ecs_xstrndup(lit, n), n, NULL);
+			tpl_push(t, NULL, 0, path);
+			n = 0;
+			s = close;
+		}
+	}
+	if (n > 0)
+		tpl_push(t, ecs_xstrndup(lit, n), n, NULL);
+	free(lit);
+	return t;
+}
+
+static void
+tpl_free(struct template *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->npart; i++) {
+		free(t->part[i].text);
+		ecs_path_free(t->part[i].path);
+	}
+	free(t->part);
+	free(t);
+}
+
+/* A missing field renders as nothing, a JSON null as null. */
+static void
+tpl_render(const struct template *t, struct json_object *rec)
+{
+	const struct tpl_part *p;
+	struct json_object *v;
+	const char *canon;
+	size_t i, len;
+
+	for (i = 0; i < t->npart; i++) {
+		p = &t->part[i];
+		if (p->text != NULL)
+			ecs_out_write(p->text, p->len);
+		else if (!ecs_path_find(p->path, rec, &v))
+			continue;
+		else if (v == NULL)
+			ecs_out_puts("null");
+		else if (p->path->is_action &&
+		    json_object_is_type(v, json_type_string) &&
+		    (canon = ecs_action_canon(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v), &len)) != NULL)
+			ecs_out_write(canon, len);
+		else
+			ecs_out_value(v);
+	}
+	ecs_out_putc('\n');
+}
+
+/* Projection */
+
+static void
+parse_fields(const char *list)
+{
+	char *copy = ecs_xstrdup(list), *item, *save = NULL;
+	const char *why;
+	struct field *f;
+
+	for (item = strtok_r(copy, ",", &save); item != NULL;
+	    item = strtok_r(NULL, ",", &save)) {
+		fields = ecs_xrealloc(fields, (nfields + 1) * sizeof(*fields));
+		f = &fields[nfields++];
+		if ((f->out = ecs_path_compile(item, &why)) == NULL ||
+		    (f->in = ecs_path_compile(item, &why)) == NULL)
+			errx(ECS_EXIT_USAGE, "--fields: '%s': %s", item, why);
+		ecs_path_apply_map(f->in);
+	}
+	free(copy);
+	if (nfields == 0)
+		errx(ECS_EXIT_USAGE, "--fields: no field named");
+}
+
+/* Puts a new reference to v at path in obj, making objects on the way. */
+static void
+put_at(struct json_object *obj, const struct ecs_path *path,
+    struct json_object *v)
+{
+	struct json_object *child;
+	size_t i;
+
+	for (i = 0; i + 1 < path->nseg; i++) {
+		if (!json_object_object_get_ex(obj, path->seg[i].key, &child)) {
+			child = json_object_new_object();
+			json_object_object_add(obj, path->seg[i].key, child);
+		} else if (!json_object_is_type(child, json_type_object))
+			return;		/* -f a,a.b: a is already there */
+		obj = child;
+	}
+	if (!json_object_object_get_ex(obj, path->seg[i].key, NULL))
+		json_object_object_add(obj, path->seg[i].key,
+		    json_object_get(v));
+}
+
+static void
+write_projection(struct json_object *rec)
+{
+	struct json_object *out = json_object_new_object(), *v;
+	size_t i;
+
+	for (i = 0; i < nfields; i++)
+		if (ecs_path_find(fields[i].in, rec, &v))
+			put_at(out, fields[i].out, v);
+	ecs_out_json(out);
+	ecs_out_putc('\n');
+	json_object_put(out);
+}
+
+/* Rules */
+
+static void
+add_rule(const char *src)
+{
+	char msg[256];
+	struct ecs_expr *e;
+
+	if ((e = ecs_expr_compile(src, msg, sizeof(msg))) == NULL)
+		errx(ECS_EXIT_USAGE, "expression:%s", msg);
+	rules = ecs_xrealloc(rules, (nrules + 1) * sizeof(*rules));
+	rules[nrules++] = (struct rule){ e, NULL };
+}
+
+/* -t belongs to the -e before it, or to all rules when none came yet. */
+static void
+add_template(const char *src)
+{
+	struct template **slot = nrules > 0 ? &rules[nrules - 1].tpl :
+	    &default_tpl;
+
+	if (*slot != NULL)
+		errx(ECS_EXIT_USAGE, "two --template options for one %s",
+		    nrules > 0 ? "--expr" : "set of rules");
+	*slot = tpl_compile(src);
+}
+
+static const struct rule *
+first_match(struct json_object *rec)
+{
+	size_t i;
+
+	for (i = 0; i < nrules; i++)
+		if (ecs_expr_match(rules[i].expr, rec))
+			return &rules[i];
+	return NULL;
+}
+
+/*
+ * True when the line cannot match any rule, known without json-c: it is a
+ * plain valid object and lacks a literal each rule requires.
+ */
+static bool
+cannot_match(const char *line, size_t len)
+{
+	size_t i;
+
+	if (!can_skip_unparsed)
+		return false;
+	for (i = 0; i < nrules; i++)
+		if (ecs_expr_may_match(rules[i].expr, line, len))
+			return false;
+	return ecs_scan_plain_object(line, len);
+}
+
+static void
+emit(const struct rule *rule, struct json_object *rec,
+    const struct ecs_reader *rd)
+{
+	const struct template *t = rule != NULL && rule->tpl != NULL ?
+	    rule->tpl : default_tpl;
+
+	if (count_only)
+		return;
+	if (t != NULL)
+		tpl_render(t, rec);
+	else if (nfields > 0)
+		write_projection(rec);
+	else {
+		ecs_out_write(rd->line, rd->len);
+		ecs_out_putc('\n');
+	}
+}
+
+static void
+parse_options(int argc, char *argv[], int *first_operand)
+{
+	unsigned long long n;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, ECS_COMMON_SHORTOPTS "ce:f:n:t:v",
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			count_only = true;
+			break;
+		case 'e':
+			add_rule(optarg);
+			break;
+		case 'f':
+			parse_fields(optarg);
+			break;
+		case 'h':
+			usage(0);
+		case 'n':
+			if (!ecs_parse_size(optarg, &n))
+				errx(ECS_EXIT_USAGE, "--limit '%s': not a count",
+				    optarg);
+			limit = n;
+			has_limit = true;
+			break;
+		case 't':
+			add_template(optarg);
+			break;
+		case 'v':
+			invert = true;
+			break;
+		default:
+			if (!ecs_common_option(ch, optarg))
+				usage(ECS_EXIT_USAGE);
+		}
+	}
+	if (nrules == 0) {
+		if (optind >= argc) {
+			warnx("no expression given (use 'true' to keep all)");
+			usage(ECS_EXIT_USAGE);
+		}
+		add_rule(argv[optind++]);
+		if (default_tpl != NULL && rules[0].tpl == NULL) {
+			rules[0].tpl = default_tpl;
+			default_tpl = NULL;
+		}
+	}
+	*first_operand = optind;
+}
+
+static void
+free_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < nrules; i++) {
+		ecs_expr_free(rules[i].expr);
+		tpl_free(rules[i].tpl);
+	}
+	free(rules);
+	tpl_free(default_tpl);
+	for (i = 0; i < nfields; i++) {
+		ecs_path_free(fields[i].in);
+		ecs_path_free(fields[i].out);
+	}
+	free(fields);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ecs_reader rd;
+	struct json_object *rec;
+	const struct rule *rule;
+	unsigned long long matched = 0;
+	int first, status;
+	size_t i;
+
+	parse_options(argc, argv, &first);
+	can_skip_unparsed = true;
+	for (i = 0; i < nrules; i++)
+		can_skip_unparsed &= ecs_expr_has_precheck(rules[i].expr);
+	/* An inverted, reshaped output needs every record parsed. */
+	if (invert && (default_tpl != NULL || nfields > 0))
+		can_skip_unparsed = false;
+	ecs_signals_init();
+
+	ecs_reader_init(&rd, argv + first, argc - first);
+	while (!(has_limit && matched >= limit) && ecs_reader_line(&rd)) {
+		if (cannot_match(rd.line, rd.len)) {
+			if (invert) {
+				matched++;
+				emit(NULL, NULL, &rd);
+			}
+			continue;
+		}
+		if ((rec = ecs_reader_parse(&rd)) == NULL)
+			continue;
+		rule = first_match(rec);
+		if ((rule != NULL) != invert) {
+			matched++;
+			emit(rule, rec, &rd);
+		}
+		json_object_put(rec);
+	}
+	if (count_only) {
+		char buf[32];
+		snprintf(buf, sizeof(buf), "%llu\n", matched);
+		ecs_out_puts(buf);
+	}
+	status = ecs_reader_finish(&rd);
+	status |= ecs_out_close();
+	free_all();
+	return status;
+}
