@@ -101,11 +101,35 @@ ecs_num_from_json(struct json_object *v, struct ecs_num *n)
 	}
 }
 
+/* Orders an integer against a double without rounding the integer. */
+static int
+cmp_int_double(int64_t i, double d)
+{
+	double whole;
+
+	if (isnan(d))
+		return 2;
+	if (d >= 9223372036854775808.0)		/* 2^63 */
+		return -1;
+	if (d < -9223372036854775808.0)
+		return 1;
+	whole = floor(d);
+	if (i != (int64_t)whole)
+		return i < (int64_t)whole ? -1 : 1;
+	return d > whole ? -1 : 0;
+}
+
 int
 ecs_num_cmp(const struct ecs_num *a, const struct ecs_num *b)
 {
+	int c;
+
 	if (a->is_int && b->is_int)
 		return (a->i > b->i) - (a->i < b->i);
+	if (a->is_int)
+		return cmp_int_double(a->i, b->d);
+	if (b->is_int)
+		return (c = cmp_int_double(b->i, a->d)) == 2 ? 2 : -c;
 	if (isnan(a->d) || isnan(b->d))
 		return 2;
 	return (a->d > b->d) - (a->d < b->d);

@@ -299,6 +299,7 @@ ecs_reader_parse(struct ecs_reader *rd)
 {
 	struct json_object *rec;
 	enum json_tokener_error jerr;
+	const char *nul;
 	size_t end;
 
 	/* The NUL after the line tells json-c the input is complete. */
@@ -309,10 +310,15 @@ ecs_reader_parse(struct ecs_reader *rd)
 	if (rec != NULL && json_object_is_type(rec, json_type_object) &&
 	    end >= rd->len)
 		return rec;
-	if (rec != NULL && end < rd->len)
+	/* json-c stops at a NUL as if the line ended there. */
+	nul = memchr(rd->line, '\0', rd->len);
+	if (nul != NULL && (size_t)(nul - rd->line) <= end)
+		ecs_reader_bad(rd, "invalid JSON at column %zu: NUL byte",
+		    (size_t)(nul - rd->line) + 1);
+	else if (rec != NULL && end < rd->len)
 		ecs_reader_bad(rd, "invalid JSON at column %zu: "
 		    "unexpected text after the value", end + 1);
-	else if (rec != NULL)
+	else if (rec != NULL || jerr == json_tokener_success)
 		ecs_reader_bad(rd, "not a JSON object (found %s)",
 		    type_article(json_object_get_type(rec)));
 	else if (jerr == json_tokener_error_depth)

@@ -1,0 +1,96 @@
+#!/usr/bin/env bats
+# Command-line basics: help, version, usage errors and exit codes.
+
+load helpers
+
+@test "--help prints usage and options on stdout, exit 0" {
+	run -0 --separate-stderr ecs-filter --help
+	like "${lines[0]}" "usage: ecs-filter *"
+	like "$output" "*--template TEXT*"
+	like "$output" "*--reject FILE*"
+	is "$stderr" ""
+}
+
+@test "-h is --help" {
+	run -0 ecs-filter -h
+	like "${lines[0]}" "usage: ecs-filter *"
+}
+
+@test "--version prints name and version" {
+	run -0 ecs-filter --version
+	like "$output" "ecs-filter [0-9]*.[0-9]*.[0-9]*"
+}
+
+@test "an unknown option is a usage error, exit 2, usage on stderr" {
+	run -2 --separate-stderr ecs-filter --no-such-option true
+	is "$output" ""
+	like "$stderr" "*unrecognized option*usage: ecs-filter*"
+}
+
+@test "no expression is a usage error" {
+	run -2 --separate-stderr ecs-filter </dev/null
+	like "$stderr" "*no expression given*"
+}
+
+@test "a syntax error points at the column, exit 2" {
+	run -2 --separate-stderr ecs-filter 'user_id == 1 and action == ' </dev/null
+	is "$stderr" "ecs-filter: expression:1:28: expected a value after '=='"
+}
+
+@test "syntax errors name what is wrong" {
+	run -2 --separate-stderr ecs-filter 'a = 1' </dev/null
+	is "$stderr" "ecs-filter: expression:1:3: '=' is not an operator (use ==)"
+	run -2 --separate-stderr ecs-filter '(a == 1' </dev/null
+	is "$stderr" "ecs-filter: expression:1:8: expected ')', found end of expression"
+	run -2 --separate-stderr ecs-filter 'a == 1 b' </dev/null
+	is "$stderr" "ecs-filter: expression:1:8: unexpected 'b' after the expression"
+	run -2 --separate-stderr ecs-filter 'name =~ "("' </dev/null
+	like "$stderr" "ecs-filter: expression:1:9: bad regular expression: *"
+	run -2 --separate-stderr ecs-filter 'a == "abc' </dev/null
+	is "$stderr" "ecs-filter: expression:1:10: unterminated string"
+	run -2 --separate-stderr ecs-filter 'nosuch(a)' </dev/null
+	like "$stderr" "ecs-filter: expression:1:1: unknown function 'nosuch'*"
+	run -2 --separate-stderr ecs-filter $'a == 1 and\n  b == ' </dev/null
+	is "$stderr" "ecs-filter: expression:2:8: expected a value after '=='"
+}
+
+@test "bad option values are usage errors" {
+	run -2 --separate-stderr ecs-filter --max-line 0 true </dev/null
+	like "$stderr" "*--max-line '0'*"
+	run -2 --separate-stderr ecs-filter --max-errors x true </dev/null
+	like "$stderr" "*--max-errors 'x': not a count*"
+	run -2 --separate-stderr ecs-filter --map user_id true </dev/null
+	like "$stderr" "*--map 'user_id': expected CANON=PATH*"
+	run -2 --separate-stderr ecs-filter --map-action =browse true </dev/null
+	like "$stderr" "*--map-action '=browse': expected INPUT=CANON*"
+	run -2 --separate-stderr ecs-filter -n -1 true </dev/null
+	like "$stderr" "*--limit '-1': not a count*"
+	run -2 --separate-stderr ecs-filter -t 'x {a' true </dev/null
+	like "$stderr" "*'{' without '}'*"
+	run -2 --separate-stderr ecs-filter -e true -t a -t b </dev/null
+	like "$stderr" "*two --template options for one --expr*"
+	run -2 --separate-stderr ecs-filter -f 'a..b' true </dev/null
+	like "$stderr" "*--fields: 'a..b': empty path segment*"
+}
+
+@test "an unreadable --reject file is an error before any input" {
+	run -1 --separate-stderr ecs-filter --reject /nonexistent/dir/rej true </dev/null
+	like "$stderr" "ecs-filter: /nonexistent/dir/rej: No such file or directory"
+}
+
+@test "--help mentions every long option the program accepts" {
+	run -0 ecs-filter --help
+	for opt in count expr fields invert limit template map map-action \
+	    max-errors max-line quiet reject strict help version; do
+		like "$output" "*--$opt*" "--$opt in --help"
+	done
+}
+
+@test "the man pages document every long option" {
+	man="$BATS_TEST_DIRNAME/../man/ecs-filter.1"
+	for opt in count expr fields invert limit template map map-action \
+	    max-errors max-line quiet reject strict help version; do
+		grep -q -- "Fl -$opt\b\|Fl \\\\-$opt\b\|-$opt" "$man" ||
+		    { echo "# --$opt missing in ecs-filter.1" >&2; return 1; }
+	done
+}

@@ -359,10 +359,6 @@ parse_options(int argc, char *argv[], int *first_operand)
 			usage(ECS_EXIT_USAGE);
 		}
 		add_rule(argv[optind++]);
-		if (default_tpl != NULL && rules[0].tpl == NULL) {
-			rules[0].tpl = default_tpl;
-			default_tpl = NULL;
-		}
 	}
 	*first_operand = optind;
 }

@@ -1,0 +1,33 @@
+# Loaded by every suite: small helpers instead of bats-assert, so the suite
+# needs nothing beyond bats itself.
+bats_require_minimum_version 1.5.0
+
+FIXTURES="$BATS_TEST_DIRNAME/fixtures"
+
+fixture() { cat "$FIXTURES/$1"; }
+
+# is ACTUAL EXPECTED [WHAT]: fails showing both values when they differ.
+is() {
+	if [[ "$1" != "$2" ]]; then
+		printf '# %s\n#   expected: %q\n#   actual:   %q\n' \
+		    "${3:-value}" "$2" "$1" >&2
+		return 1
+	fi
+}
+
+# like ACTUAL GLOB [WHAT]: the value matches a shell pattern.
+like() {
+	# shellcheck disable=SC2053 # the pattern is meant to glob
+	if [[ "$1" != $2 ]]; then
+		printf '# %s\n#   expected like: %s\n#   actual: %q\n' \
+		    "${3:-value}" "$2" "$1" >&2
+		return 1
+	fi
+}
+
+# shared_data REL: sets $data to ../shared/data/REL, or skips the test
+# visibly when the shared data sets are not beside the checkout.
+shared_data() {
+	data="${ECS_SHARED_DATA:-$BATS_TEST_DIRNAME/../../shared/data}/$1"
+	[[ -r "$data" ]] || skip "needs ../shared/data/$1 (not present)"
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * scan-check -- a differential test of the fast path in front of json-c.
+ * For every input line, and for mutations of it (each byte deleted, and
+ * each byte replaced by a few troublesome ones), ecs_scan_plain_object()
+ * must never call a line a valid object that json-c rejects, and whenever
+ * it does accept one, an expression's literal pre-check must never rule
+ * out a line that the full evaluation keeps. Prints each disagreement;
+ * exits 1 if there was one. Built for the tests only.
+ */
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs.h"
+
+static struct json_tokener *tok;
+static struct ecs_expr *expr;
+static unsigned long long checked, disagreements;
+
+static struct json_object *
+parse(const char *line, size_t len)
+{
+	struct json_object *rec;
+	size_t end;
+
+	rec = json_tokener_parse_ex(tok, line, (int)len + 1);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_reset(tok);
+	if (rec != NULL && (!json_object_is_type(rec, json_type_object) ||
+	    end < len)) {
+		json_object_put(rec);
+		rec = NULL;
+	}
+	return rec;
+}
+
+static void
+check(const char *line, size_t len)
+{
+	struct json_object *rec = parse(line, len);
+	bool fast = ecs_scan_plain_object(line, len);
+
+	checked++;
+	if (fast && rec == NULL) {
+		disagreements++;
+		printf("scan accepts what json-c rejects: %.*s\n", (int)len, line);
+	}
+	if (fast && rec != NULL && expr != NULL &&
+	    !ecs_expr_may_match(expr, line, len) && ecs_expr_match(expr, rec)) {
+		disagreements++;
+		printf("pre-check rules out a match: %.*s\n", (int)len, line);
+	}
+	json_object_put(rec);
+}
+
+static void
+check_mutations(const char *line, size_t len)
+{
+	static const char subst[] = { '"', '\\', '{', '}', ',', ':', '\0',
+	    '\x80', '\xff', ' ', '1', 'e', '-', '.', '[', ']' };
+	char *buf = ecs_xmalloc(len + 2);
+	size_t i, k;
+
+	for (i = 0; i < len; i++) {
+		memcpy(buf, line, i);
+		memcpy(buf + i, line + i + 1, len - i - 1);
+		buf[len - 1] = '\0';
+		check(buf, len - 1);
+		for (k = 0; k < sizeof(subst); k++) {
+			memcpy(buf, line, len);
+			buf[i] = subst[k];
+			buf[len] = '\0';
+			check(buf, len);
+		}
+	}
+	free(buf);
+}
+
+int
+main(int argc, char *argv[])
+{
+	char msg[256], *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (argc > 2)
+		errx(2, "usage: scan-check [expr] < lines");
+	if (argc == 2 && (expr = ecs_expr_compile(argv[1], msg,
+	    sizeof(msg))) == NULL)
+		errx(2, "expression:%s", msg);
+	tok = json_tokener_new_ex(64);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		check(line, (size_t)n);
+		if (n < 400)
+			check_mutations(line, (size_t)n);
+	}
+	printf("%llu lines checked, %llu disagreements\n", checked,
+	    disagreements);
+	free(line);
+	json_tokener_free(tok);
+	ecs_expr_free(expr);
+	return disagreements > 0;
+}
