@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * scan-check -- a differential test of the fast path in front of json-c.
- * For every input line, and for mutations of it (each byte deleted, and
- * each byte replaced by a few troublesome ones), ecs_scan_plain_object()
+ * For every input line, and for mutations of the first 300 short lines
+ * (each byte deleted, and each byte replaced by a few troublesome ones), ecs_scan_plain_object()
  * must never call a line a valid object that json-c rejects, and whenever
  * it does accept one, an expression's literal pre-check must never rule
  * out a line that the full evaluation keeps. Prints each disagreement;
@@ -83,6 +83,7 @@ main(int argc, char *argv[])
 	char msg[256], *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
+	int mutated = 0;
 
 	if (argc > 2)
 		errx(2, "usage: scan-check [expr] < lines");
@@ -96,7 +97,8 @@ main(int argc, char *argv[])
 		if (line[n - 1] == '\n')
 			line[--n] = '\0';
 		check(line, (size_t)n);
-		if (n < 400)
+		/* Mutations cost ~2,000 checks a line: keep CI under ASan fast. */
+		if (n < 400 && mutated++ < 300)
 			check_mutations(line, (size_t)n);
 	}
 	printf("%llu lines checked, %llu disagreements\n", checked,

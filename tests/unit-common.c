@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * unit-common -- checks of common/ functions that no program exercises
+ * fully on its own yet: time formatting round trips, typed getters, number
+ * parsing, path compilation. Prints "ok"/"not ok" lines as TAP and exits 1
+ * on a failure. Built for the tests only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs.h"
+
+static int checks, failures;
+
+static void
+ok(bool cond, const char *what)
+{
+	checks++;
+	if (!cond)
+		failures++;
+	printf("%s %d - %s\n", cond ? "ok" : "not ok", checks, what);
+}
+
+static bool
+time_is(const char *in, const char *want)
+{
+	char buf[32];
+	int64_t ms;
+
+	if (!ecs_time_parse(in, strlen(in), &ms))
+		return want == NULL;
+	ecs_time_format(ms, buf);
+	if (want == NULL || strcmp(buf, want) != 0)
+		printf("# %s -> %s, want %s\n", in, buf, want ? want : "error");
+	return want != NULL && strcmp(buf, want) == 0;
+}
+
+static void
+test_time(void)
+{
+	int64_t ms;
+	char buf[32];
+
+	ok(time_is("2026-11-01T10:00:00Z", "2026-11-01T10:00:00Z"), "utc");
+	ok(time_is("2026-11-01T10:00:00.5+01:00", "2026-11-01T09:00:00.500Z"),
+	    "offset and fraction");
+	ok(time_is("2026-03-29", "2026-03-29T00:00:00Z"), "bare date");
+	ok(time_is("1969-12-31T23:59:59.999Z", "1969-12-31T23:59:59.999Z"),
+	    "before the epoch");
+	ok(time_is("2024-02-29T23:59:60Z", "2024-03-01T00:00:00Z"),
+	    "leap second rolls over");
+	ok(time_is("0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z"), "year 1");
+	ok(time_is("1793527200", "2026-11-01T10:00:00Z"), "epoch seconds");
+	ok(time_is("1793527200123", "2026-11-01T10:00:00.123Z"), "epoch ms");
+	ok(time_is("2026-11-01T10:00:00", "2026-11-01T10:00:00Z"),
+	    "no zone is UTC");
+	ok(time_is("2026-11-01T10:00:00Zjunk", NULL), "trailing junk");
+	ok(time_is("2023-02-29", NULL), "no 29 February in 2023");
+	ok(time_is("nonsense", NULL), "nonsense");
+	for (ms = -86400000LL * 800; ms < 86400000LL * 800; ms += 86399999)
+		if (!ecs_time_parse(buf, ecs_time_format(ms, buf), &ms))
+			break;
+	ok(ms >= 86400000LL * 800, "format then parse is the identity");
+}
+
+static void
+test_getters(void)
+{
+	struct json_object *rec = json_tokener_parse(
+	    "{\"q\":5,\"s\":\"7\",\"f\":2.0,\"h\":2.5,\"big\":1e300,"
+	    "\"w\":\"x\",\"n\":{\"a\":[10,20]},\"z\":null}");
+	struct ecs_path *p;
+	const char *why;
+	int64_t v;
+	size_t i;
+	static const struct {
+		const char	*path;
+		int		 rc;
+		int64_t		 want;
+	} cases[] = {
+		{ "q", 0, 5 }, { "s", 0, 7 }, { "f", 0, 2 }, { "h", -1, 0 },
+		{ "big", -1, 0 }, { "w", -1, 0 }, { "n.a.1", 0, 20 },
+		{ "n.a.2", -1, 0 }, { "z", -1, 0 }, { "missing", -1, 0 },
+	};
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p = ecs_path_compile(cases[i].path, &why);
+		v = 0;
+		ok(p != NULL && ecs_get_int64(rec, p, &v) == cases[i].rc &&
+		    v == cases[i].want, cases[i].path);
+		ecs_path_free(p);
+	}
+	json_object_put(rec);
+}
+
+static void
+test_paths(void)
+{
+	struct ecs_path *p;
+	const char *why;
+
+	p = ecs_path_compile("a.\"b.c\".0", &why);
+	ok(p != NULL && p->nseg == 3 && strcmp(p->seg[1].key, "b.c") == 0 &&
+	    p->seg[2].index == 0, "quoted segment and index");
+	ecs_path_free(p);
+	ok(ecs_path_compile("a..b", &why) == NULL, "empty segment refused");
+	ok(ecs_path_compile("\"a", &why) == NULL, "open quote refused");
+	ok(ecs_path_compile("a.\"b\"c", &why) == NULL, "text after quote");
+}
+
+static void
+test_numbers(void)
+{
+	struct ecs_num a, b;
+
+	ok(ecs_num_parse("-0", 2, &a) && a.is_int && a.i == 0, "-0");
+	ok(ecs_num_parse("1e3", 3, &a) && !a.is_int && a.d == 1000, "1e3");
+	ok(!ecs_num_parse("01", 2, &a) && !ecs_num_parse("1.", 2, &a) &&
+	    !ecs_num_parse(" 1", 2, &a) && !ecs_num_parse("0x1", 3, &a),
+	    "not JSON numbers");
+	ok(ecs_num_parse("99999999999999999999", 20, &a) && !a.is_int,
+	    "beyond int64 becomes a double");
+	ecs_num_parse("9007199254740993", 16, &a);
+	ecs_num_parse("9007199254740992.0", 18, &b);
+	ok(ecs_num_cmp(&a, &b) == 1, "exact int against double");
+}
+
+int
+main(void)
+{
+	test_time();
+	test_getters();
+	test_paths();
+	test_numbers();
+	printf("1..%d\n", checks);
+	return failures > 0;
+}
