@@ -202,6 +202,24 @@ bool	 ecs_time_from_json(struct json_object *, int64_t *ms);
 /* Formats ms as 2026-11-01T10:00:00Z (.mmm when not whole); returns length. */
 size_t	 ecs_time_format(int64_t ms, char buf[static 32]);
 
+/* ecs_pace.c -- playing output at wall-clock time */
+
+struct ecs_pace {
+	int64_t	start_ns;		/* CLOCK_MONOTONIC at the start */
+	int64_t	start_wall_ms;		/* CLOCK_REALTIME then, epoch ms */
+};
+
+/* Takes now as the start of the schedule. */
+void	 ecs_pace_start(struct ecs_pace *);
+/* The wall-clock time now, epoch ms, steady against clock changes. */
+int64_t	 ecs_pace_wall_ms(const struct ecs_pace *);
+/*
+ * Waits until offset_ns after the start (at once if that has passed),
+ * flushing output first when it must wait. False when SIGINT/SIGTERM
+ * arrived: the caller stops.
+ */
+bool	 ecs_pace_wait(const struct ecs_pace *, int64_t offset_ns);
+
 /* ecs_reader.c -- NDJSON input with diagnostics and --reject */
 
 struct ecs_reader {

@@ -130,7 +130,8 @@ ecs_time_from_epoch(double v, int64_t *ms)
 {
 	if (!isfinite(v) || fabs(v) > 9e15)
 		return false;
-	*ms = (int64_t)floor(fabs(v) >= EPOCH_MS_FROM ? v : v * 1000.0);
+	/* Round seconds: 1.001 is 1000.9999... ms in binary. */
+	*ms = fabs(v) >= EPOCH_MS_FROM ? (int64_t)floor(v) : llround(v * 1000.0);
 	return true;
 }
 
