@@ -23,6 +23,16 @@
 
 static char *stdin_operand[] = { "-" };
 
+/*
+ * Bytes a line may occupy in the buffer: --max-line, a CR and the newline.
+ * The buffer holds one more, for the NUL after a last line.
+ */
+static size_t
+max_buffered(void)
+{
+	return ecs_config.max_line + 2;
+}
+
 void
 ecs_reader_init(struct ecs_reader *rd, char **files, int nfiles)
 {
@@ -32,8 +42,8 @@ ecs_reader_init(struct ecs_reader *rd, char **files, int nfiles)
 	rd->fd = -1;
 	rd->reject_fd = -1;
 	rd->cap = READ_BUFSIZE;
-	if (rd->cap > ecs_config.max_line + 2)
-		rd->cap = ecs_config.max_line + 2;
+	if (rd->cap > max_buffered() + 1)
+		rd->cap = max_buffered() + 1;
 	rd->buf = ecs_xmalloc(rd->cap);
 	rd->tok = json_tokener_new_ex(JSON_DEPTH);
 	if (rd->tok == NULL)
@@ -99,8 +109,8 @@ fill(struct ecs_reader *rd)
 		rd->start = 0;
 	}
 	if (rd->end + 1 >= rd->cap) {
-		rd->cap = rd->cap * 2 < ecs_config.max_line + 2 ?
-		    rd->cap * 2 : ecs_config.max_line + 2;
+		rd->cap = rd->cap * 2 < max_buffered() + 1 ?
+		    rd->cap * 2 : max_buffered() + 1;
 		rd->buf = ecs_xrealloc(rd->buf, rd->cap);
 	}
 	if (!rd->fd_is_regular && poll(&pfd, 1, 0) == 0)
@@ -249,7 +259,7 @@ ecs_reader_line(struct ecs_reader *rd)
 		avail = rd->end - rd->start;
 		if ((nl = memchr(p, '\n', avail)) != NULL)
 			rd->start += (size_t)(nl - p) + 1;
-		else if (avail > ecs_config.max_line) {
+		else if (avail >= max_buffered()) {
 			skip_long_line(rd);
 			continue;
 		} else if (!rd->eof) {

@@ -215,3 +215,10 @@ wait_for() {
 	is "$(cat "$rej")" '{"a":'
 	like "$(cat "$out.err")" "*<stdin>:2: invalid JSON: unexpected end of line*"
 }
+
+@test "--max-line counts the line without its CR or newline" {
+	run -1 --separate-stderr bash -c "printf '{\"a\":\"123456789\"}\r\n{\"a\":\"1234567890\"}\r\n{\"a\":\"123456789\"}\n' | ecs-filter --max-line 17 true"
+	is "$output" $'{"a":"123456789"}\n{"a":"123456789"}'
+	is "$stderr" "ecs-filter: <stdin>:2: line longer than 17 bytes (--max-line)
+ecs-filter: 1 bad line of 3 skipped"
+}
