@@ -78,19 +78,32 @@ load helpers
 	like "$stderr" "ecs-filter: /nonexistent/dir/rej: No such file or directory"
 }
 
-@test "--help mentions every long option the program accepts" {
-	run -0 ecs-filter --help
-	for opt in count expr fields invert limit template map map-action \
-	    max-errors max-line quiet reject strict help version; do
-		like "$output" "*--$opt*" "--$opt in --help"
+TOOLS="ecs-filter ecs-gen ecs-replay"
+
+@test "every program: --help on stdout exit 0, --version, bad option exit 2" {
+	for t in $TOOLS; do
+		run -0 --separate-stderr "$t" --help
+		like "${lines[0]}" "usage: $t *" "$t --help"
+		is "$stderr" "" "$t --help stderr"
+		run -0 "$t" --version
+		like "$output" "$t [0-9]*.[0-9]*.[0-9]*" "$t --version"
+		run -2 --separate-stderr "$t" --no-such-option </dev/null
+		is "$output" "" "$t usage error stdout"
+		like "$stderr" "*usage: $t*" "$t usage error stderr"
 	done
 }
 
-@test "the man pages document every long option" {
-	man="$BATS_TEST_DIRNAME/../man/ecs-filter.1"
-	for opt in count expr fields invert limit template map map-action \
-	    max-errors max-line quiet reject strict help version; do
-		grep -q -- "Fl -$opt\b\|Fl \\\\-$opt\b\|-$opt" "$man" ||
-		    { echo "# --$opt missing in ecs-filter.1" >&2; return 1; }
+@test "every program: --help mentions every option of the man page and back" {
+	for t in $TOOLS; do
+		man="$BATS_TEST_DIRNAME/../man/$t.1"
+		help=$("$t" --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
+		for opt in $help; do
+			grep -qE -- "Fl \\\\?-${opt#--}([^a-z-]|$)" "$man" ||
+			    { echo "# $opt of $t --help is missing in $t.1" >&2; return 1; }
+		done
+		for opt in $(grep -oE 'Fl \\?-[a-z][a-z-]*' "$man" | sed -E 's/^Fl \\?-//' | sort -u); do
+			grep -qx -- "--$opt" <<< "$help" ||
+			    { echo "# $opt of $t.1 is missing in $t --help" >&2; return 1; }
+		done
 	done
 }
