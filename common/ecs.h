@@ -155,6 +155,9 @@ void	 ecs_path_free(struct ecs_path *);
 
 /* ecs_json.c -- numbers, typed getters, rendering */
 
+/* Writes s[0..len) as a JSON string, quoted and escaped. */
+void	 ecs_out_json_string(const char *s, size_t len);
+
 struct ecs_num {
 	bool	 is_int;
 	int64_t	 i;			/* when is_int */
@@ -191,10 +194,133 @@ void	 ecs_out_json(struct json_object *v);
  */
 bool	 ecs_scan_plain_object(const char *line, size_t len);
 
+/* A field's value as text: strings without quotes, others as written. */
+enum ecs_ftype {
+	ECS_F_MISSING, ECS_F_NULL, ECS_F_BOOL, ECS_F_NUMBER, ECS_F_STRING,
+	ECS_F_OTHER			/* an object or array */
+};
+
+struct ecs_field {
+	enum ecs_ftype	 type;
+	const char	*text;		/* borrowed from the line or record */
+	size_t		 len;
+};
+
+struct ecs_scan_keys {
+	const char	**key;
+	size_t		 *len;
+	size_t		  n;
+};
+
+/*
+ * ecs_scan_plain_object that also captures the values of the top-level
+ * keys in want into out[0..want->n) (ECS_F_MISSING when absent; for a
+ * repeated key the last, as json-c). Meaningful only when it returns true.
+ */
+bool	 ecs_scan_fields(const char *line, size_t len,
+	    const struct ecs_scan_keys *want, struct ecs_field *out);
+
+/* ecs_fields.c -- the fields a program needs, fast when it can be */
+
+struct ecs_reader;
+
+struct ecs_fieldset {
+	size_t			 n;
+	struct ecs_path		**path;	/* canonical names through --map */
+	struct ecs_scan_keys	 keys;	/* their top-level keys */
+	bool			 fast;	/* every path is one top-level key */
+	struct json_object	*rec;	/* the record when json-c was needed */
+};
+
+/* Compiles the canonical field names canon[0..n) through --map. */
+void	 ecs_fields_init(struct ecs_fieldset *, const char *const *canon,
+	    size_t n);
+/*
+ * Reads the current line's fields into out[0..n), borrowed until the next
+ * call. False when the line is bad: the reader has reported it.
+ */
+bool	 ecs_fields_read(struct ecs_fieldset *, struct ecs_reader *,
+	    struct ecs_field *out);
+void	 ecs_fields_finish(struct ecs_fieldset *);
+/* An integer, also written as a string or as 5.0; false otherwise. */
+bool	 ecs_field_int64(const struct ecs_field *, int64_t *);
+/* A time as ecs_time_parse or an epoch number. */
+bool	 ecs_field_time(const struct ecs_field *, int64_t *ms);
+/* The field is the string s. */
+bool	 ecs_field_equals(const struct ecs_field *, const char *s);
+
+/* ecs_map.c -- byte-string keys to fixed-size values, insertion order */
+
+struct ecs_map;
+
+/* A map whose values are value_size bytes each; owned by the caller. */
+struct ecs_map	*ecs_map_create(size_t value_size);
+void	 ecs_map_destroy(struct ecs_map *);
+/*
+ * The value of key, or NULL. Value pointers are borrowed and stay valid
+ * until the next ecs_map_put.
+ */
+void	*ecs_map_get(const struct ecs_map *, const char *key, size_t len);
+/* The value of key, added (zero-filled, *created true) when absent. */
+void	*ecs_map_put(struct ecs_map *, const char *key, size_t len,
+	    bool *created);
+size_t	 ecs_map_count(const struct ecs_map *);
+/* The i-th entry in insertion order: its value, and its key borrowed. */
+void	*ecs_map_at(const struct ecs_map *, size_t i, const char **key,
+	    size_t *len);
+
+/* ecs_state.c -- state files: NDJSON, saved atomically, checked on load */
+
+struct ecs_state_writer {
+	FILE		*fp;
+	char		*tmp;		/* the file being written */
+	const char	*path;
+	unsigned long long nrecords;
+};
+
+struct ecs_state_reader {
+	FILE		*fp;
+	const char	*path;
+	unsigned long long lineno, nrecords;
+	char		*line;
+	size_t		 cap;
+	struct json_tokener *tok;
+};
+
+/*
+ * Starts a save to path: a temporary file beside it and the header
+ * {"ecs_state":program,"version":version} plus header's keys (borrowed).
+ * False, after a warning, when the file cannot be made.
+ */
+bool	 ecs_state_begin(struct ecs_state_writer *, const char *path,
+	    const char *program, int version, struct json_object *header);
+/* Writes one record (borrowed). */
+void	 ecs_state_put(struct ecs_state_writer *, struct json_object *rec);
+/*
+ * Ends the save: end line, fsync, rename over path. False, after a
+ * warning, when any step failed; the previous state file is then intact.
+ */
+bool	 ecs_state_commit(struct ecs_state_writer *);
+/*
+ * Opens a saved state: false when path does not exist (a first run). The
+ * header is checked and returned in *header (owned by the caller); a file
+ * that is not program's state of this version ends the program (exit 1).
+ */
+bool	 ecs_state_open(struct ecs_state_reader *, const char *path,
+	    const char *program, int version, struct json_object **header);
+/* The next record (owned by the caller); NULL after a verified end line. */
+struct json_object *ecs_state_next(struct ecs_state_reader *);
+/* Reports the current line of the state file as corrupt and exits 1. */
+_Noreturn void ecs_state_corrupt(const struct ecs_state_reader *,
+	    const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void	 ecs_state_close(struct ecs_state_reader *);
+
 /* ecs_time.c -- event times as int64 milliseconds since the epoch, UTC */
 
 /* ISO-8601 with Z or offset, YYYY-MM-DD, or epoch digits; true on success. */
 bool	 ecs_time_parse(const char *s, size_t len, int64_t *ms);
+/* A duration: 1500ms, 30s, 5m, 1h, 1d, 1w, or bare seconds; > 0. */
+bool	 ecs_duration_parse(const char *s, int64_t *ms);
 /* Epoch seconds, or milliseconds when |v| >= 1e11 (year 5138 in seconds). */
 bool	 ecs_time_from_epoch(double v, int64_t *ms);
 /* A string as above or a number of epoch seconds or milliseconds. */
@@ -234,13 +360,17 @@ struct ecs_reader {
 	bool		  eof;
 	char		 *line;		/* current line, NUL-terminated */
 	size_t		  len;
-	unsigned long long lineno;
+	unsigned long long lineno;	/* in the current file */
+	unsigned long long nread;	/* lines read from all files */
 	unsigned long long nlines;	/* non-blank lines read */
 	unsigned long long nbad;
 	unsigned long long nrejected;
 	int		  status;	/* ECS_EXIT_DATA after I/O errors */
 	int		  reject_fd;
 	struct json_tokener *tok;
+	/* Called before a read that would wait, after the flush (checkpoints). */
+	void		(*on_wait)(void *);
+	void		 *on_wait_arg;
 };
 
 /* Prepares to read files (none: stdin); opens --reject. */

@@ -113,8 +113,11 @@ fill(struct ecs_reader *rd)
 		    rd->cap * 2 : max_buffered() + 1;
 		rd->buf = ecs_xrealloc(rd->buf, rd->cap);
 	}
-	if (!rd->fd_is_regular && poll(&pfd, 1, 0) == 0)
+	if (!rd->fd_is_regular && poll(&pfd, 1, 0) == 0) {
 		ecs_out_flush();	/* about to wait: show what we have */
+		if (rd->on_wait != NULL)
+			rd->on_wait(rd->on_wait_arg);
+	}
 	for (;;) {
 		if (ecs_stop_signal) {
 			rd->eof = true;
@@ -215,6 +218,7 @@ skip_long_line(struct ecs_reader *rd)
 	size_t n;
 
 	rd->lineno++;
+	rd->nread++;
 	rd->nlines++;
 	for (;;) {
 		nl = memchr(rd->buf + rd->start, '\n', rd->end - rd->start);
@@ -275,6 +279,7 @@ ecs_reader_line(struct ecs_reader *rd)
 		n = (size_t)(nl - p);
 		*nl = '\0';
 		rd->lineno++;
+		rd->nread++;
 		if (n > 0 && p[n - 1] == '\r')
 			p[--n] = '\0';
 		if (is_blank(p, n))

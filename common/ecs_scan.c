@@ -6,6 +6,8 @@
  * "ask json-c" for everything else, so json-c stays the only judge of bad
  * lines and the fast path can never change a decision.
  */
+#include <string.h>
+
 #include "ecs.h"
 
 #define SCAN_DEPTH	32		/* json-c is given 64 */
@@ -126,16 +128,47 @@ scan_scalar(const unsigned char *p, const unsigned char *e)
 	}
 }
 
-/*
- * An explicit stack of open containers (a bit each: 1 object, 0 array)
- * instead of recursion, so hostile nesting costs nothing.
- */
-bool
-ecs_scan_plain_object(const char *line, size_t len)
+/* The kind of the value that starts with c, for a captured field. */
+static enum ecs_ftype
+kind_of(unsigned char c)
 {
-	const unsigned char *p = (const unsigned char *)line, *e = p + len;
+	switch (c) {
+	case '"':	return ECS_F_STRING;
+	case 't':
+	case 'f':	return ECS_F_BOOL;
+	case 'n':	return ECS_F_NULL;
+	case '{':
+	case '[':	return ECS_F_OTHER;
+	default:	return ECS_F_NUMBER;
+	}
+}
+
+/* The index of the requested key that key[0..len) is, or -1. */
+static int
+wanted(const struct ecs_scan_keys *want, const unsigned char *key, size_t len)
+{
+	size_t i;
+
+	for (i = 0; want != NULL && i < want->n; i++)
+		if (want->len[i] == len && memcmp(want->key[i], key, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The scan itself. An explicit stack of open containers (a bit each: 1
+ * object, 0 array) replaces recursion, so hostile nesting costs nothing.
+ * When want is given, the values of those top-level keys are captured in
+ * out (the last one wins for a repeated key, as in json-c).
+ */
+static bool
+scan(const unsigned char *p, const unsigned char *e,
+    const struct ecs_scan_keys *want, struct ecs_field *out)
+{
+	const unsigned char *key, *value;
+	struct ecs_field *capture = NULL;	/* a top-level value being read */
 	uint64_t in_object = 0;
-	int depth = 0;
+	int depth = 0, k;
 
 	p = skip_ws(p, e);
 	if (p == e || *p != '{')
@@ -151,19 +184,35 @@ open:
 	}
 element:
 	if (in_object & 1) {
+		key = p + 1;
 		if (p == e || *p != '"' || (p = scan_string(p, e)) == NULL)
 			return false;
+		k = depth == 1 ? wanted(want, key, (size_t)(p - 1 - key)) : -1;
 		p = skip_ws(p, e);
 		if (p == e || *p != ':')
 			return false;
 		p = skip_ws(p + 1, e);
+		if (p < e && k >= 0) {
+			capture = &out[k];
+			capture->type = kind_of(*p);
+			capture->text = (const char *)p;
+		}
 	}
 	if (p == e)
 		return false;
 	if (*p == '{' || *p == '[')
 		goto open;
+	value = p;
 	if ((p = scan_scalar(p, e)) == NULL)
 		return false;
+	if (capture != NULL && depth == 1) {
+		if (capture->type == ECS_F_STRING) {	/* without its quotes */
+			capture->text = (const char *)value + 1;
+			capture->len = (size_t)(p - value) - 2;
+		} else
+			capture->len = (size_t)(p - value);
+		capture = NULL;
+	}
 next:
 	p = skip_ws(p, e);
 	if (p == e)
@@ -177,7 +226,31 @@ next:
 	p++;
 close:
 	in_object >>= 1;
-	if (--depth > 0)
+	if (--depth == 1 && capture != NULL) {	/* a top-level container */
+		capture->len = (size_t)((const char *)p - capture->text);
+		capture = NULL;
+	}
+	if (depth > 0)
 		goto next;
 	return skip_ws(p, e) == e;
+}
+
+bool
+ecs_scan_plain_object(const char *line, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)line;
+
+	return scan(p, p + len, NULL, NULL);
+}
+
+bool
+ecs_scan_fields(const char *line, size_t len, const struct ecs_scan_keys *want,
+    struct ecs_field *out)
+{
+	const unsigned char *p = (const unsigned char *)line;
+	size_t i;
+
+	for (i = 0; i < want->n; i++)
+		out[i] = (struct ecs_field){ ECS_F_MISSING, NULL, 0 };
+	return scan(p, p + len, want, out);
 }

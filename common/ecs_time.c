@@ -9,6 +9,8 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "ecs.h"
 
@@ -197,4 +199,33 @@ ecs_time_format(int64_t ms, char buf[static 32])
 		n += snprintf(buf + n, 32 - (size_t)n, ".%03d", (int)(rem % 1000));
 	n += snprintf(buf + n, 32 - (size_t)n, "Z");
 	return (size_t)n;
+}
+
+bool
+ecs_duration_parse(const char *s, int64_t *ms)
+{
+	static const struct {
+		const char	*unit;
+		double		 ms;
+	} units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+		{ "d", 86400000 }, { "w", 604800000 }, { "", 1000 },
+	};
+	char *end;
+	double v;
+	size_t i;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	v = strtod(s, &end);
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].unit) == 0)
+			break;
+	if (i == sizeof(units) / sizeof(units[0]))
+		return false;
+	v *= units[i].ms;
+	if (!(v >= 1 && v < 9e15))
+		return false;
+	*ms = (int64_t)v;
+	return true;
 }

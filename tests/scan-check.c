@@ -5,15 +5,22 @@
  * (each byte deleted, and each byte replaced by a few troublesome ones), ecs_scan_plain_object()
  * must never call a line a valid object that json-c rejects, and whenever
  * it does accept one, an expression's literal pre-check must never rule
- * out a line that the full evaluation keeps. Prints each disagreement;
+ * out a line that the full evaluation keeps, and the top-level fields it
+ * captures (ecs_scan_fields) must be the values json-c finds. Prints each
+ * disagreement;
  * exits 1 if there was one. Built for the tests only.
  */
 #include <err.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ecs.h"
 
+static const char *field_keys[] = { "product_id", "action", "quantity",
+    "ts", "a", "b" };
+static size_t field_lens[] = { 10, 6, 8, 2, 1, 1 };
+static const struct ecs_scan_keys fields = { field_keys, field_lens, 6 };
 static struct json_tokener *tok;
 static struct ecs_expr *expr;
 static unsigned long long checked, disagreements;
@@ -35,6 +42,65 @@ parse(const char *line, size_t len)
 	return rec;
 }
 
+/* Whether a captured field holds the value json-c has for it. */
+static bool
+same_value(const struct ecs_field *f, struct json_object *rec,
+    const char *key)
+{
+	struct json_object *v, *raw;
+	struct ecs_num x, y;
+	char *text;
+	bool same;
+
+	if (!json_object_object_get_ex(rec, key, &v))
+		return f->type == ECS_F_MISSING;
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return f->type == ECS_F_NULL;
+	case json_type_boolean:
+		return f->type == ECS_F_BOOL && (f->text[0] == 't') ==
+		    (json_object_get_boolean(v) != 0);
+	case json_type_string:
+		return f->type == ECS_F_STRING &&
+		    f->len == (size_t)json_object_get_string_len(v) &&
+		    memcmp(f->text, json_object_get_string(v), f->len) == 0;
+	case json_type_int:
+	case json_type_double:
+		return f->type == ECS_F_NUMBER &&
+		    ecs_num_parse(f->text, f->len, &x) &&
+		    ecs_num_from_json(v, &y) && (ecs_num_cmp(&x, &y) == 0 ||
+		    (isnan(x.d) && isnan(y.d)) || (!x.is_int && !y.is_int &&
+		    x.d == y.d));
+	default:
+		text = ecs_xstrndup(f->text, f->len);
+		raw = json_tokener_parse(text);
+		same = f->type == ECS_F_OTHER && json_object_equal(raw, v);
+		json_object_put(raw);
+		free(text);
+		return same;
+	}
+}
+
+static void
+check_fields(const char *line, size_t len, struct json_object *rec)
+{
+	struct ecs_field out[6];
+	size_t i;
+
+	if (!ecs_scan_fields(line, len, &fields, out)) {
+		disagreements++;
+		printf("scan_fields rejects what scan accepts: %.*s\n",
+		    (int)len, line);
+		return;
+	}
+	for (i = 0; i < fields.n; i++)
+		if (!same_value(&out[i], rec, field_keys[i])) {
+			disagreements++;
+			printf("field %s differs from json-c: %.*s\n",
+			    field_keys[i], (int)len, line);
+		}
+}
+
 static void
 check(const char *line, size_t len)
 {
@@ -46,6 +112,8 @@ check(const char *line, size_t len)
 		disagreements++;
 		printf("scan accepts what json-c rejects: %.*s\n", (int)len, line);
 	}
+	if (fast && rec != NULL)
+		check_fields(line, len, rec);
 	if (fast && rec != NULL && expr != NULL &&
 	    !ecs_expr_may_match(expr, line, len) && ecs_expr_match(expr, rec)) {
 		disagreements++;

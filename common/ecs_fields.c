@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs_fields.c -- the few fields a program needs from each record, read
+ * the fast way when it can be: a line in the plain subset of JSON (see
+ * ecs_scan.c) gives its top-level values straight from the bytes; any
+ * other line, or a field mapped to a nested path, goes through json-c, and
+ * bad lines are reported by the reader as always. Both ways give the same
+ * values (tests/scan-check and the fuzz targets hold them to it).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs.h"
+
+void
+ecs_fields_init(struct ecs_fieldset *fs, const char *const *canon, size_t n)
+{
+	const char *why;
+	size_t i;
+
+	memset(fs, 0, sizeof(*fs));
+	fs->n = n;
+	fs->path = ecs_xcalloc(n, sizeof(*fs->path));
+	fs->keys.key = ecs_xcalloc(n, sizeof(*fs->keys.key));
+	fs->keys.len = ecs_xcalloc(n, sizeof(*fs->keys.len));
+	fs->keys.n = n;
+	fs->fast = true;
+	for (i = 0; i < n; i++) {
+		if ((fs->path[i] = ecs_path_compile(canon[i], &why)) == NULL)
+			abort();	/* canonical names are plain */
+		ecs_path_apply_map(fs->path[i]);
+		if (fs->path[i]->nseg != 1 ||
+		    strlen(fs->path[i]->seg[0].key) != fs->path[i]->seg[0].len)
+			fs->fast = false;
+		fs->keys.key[i] = fs->path[i]->seg[0].key;
+		fs->keys.len[i] = fs->path[i]->seg[0].len;
+	}
+}
+
+static void
+from_json(struct json_object *v, bool found, struct ecs_field *f)
+{
+	size_t len;
+
+	if (!found) {
+		*f = (struct ecs_field){ ECS_F_MISSING, NULL, 0 };
+		return;
+	}
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		*f = (struct ecs_field){ ECS_F_NULL, "null", 4 };
+		return;
+	case json_type_string:
+		f->type = ECS_F_STRING;
+		f->text = json_object_get_string(v);
+		f->len = (size_t)json_object_get_string_len(v);
+		return;
+	case json_type_boolean:
+		f->type = ECS_F_BOOL;
+		break;
+	case json_type_int:
+	case json_type_double:
+		f->type = ECS_F_NUMBER;
+		break;
+	default:
+		f->type = ECS_F_OTHER;
+		break;
+	}
+	/* json-c keeps the text of the value in v: borrowed from the record. */
+	f->text = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN,
+	    &len);
+	f->len = len;
+}
+
+bool
+ecs_fields_read(struct ecs_fieldset *fs, struct ecs_reader *rd,
+    struct ecs_field *out)
+{
+	struct json_object *v;
+	size_t i;
+	bool found;
+
+	json_object_put(fs->rec);
+	fs->rec = NULL;
+	if (fs->fast && ecs_scan_fields(rd->line, rd->len, &fs->keys, out))
+		return true;
+	if ((fs->rec = ecs_reader_parse(rd)) == NULL)
+		return false;
+	for (i = 0; i < fs->n; i++) {
+		found = ecs_path_find(fs->path[i], fs->rec, &v);
+		from_json(v, found, &out[i]);
+	}
+	return true;
+}
+
+void
+ecs_fields_finish(struct ecs_fieldset *fs)
+{
+	size_t i;
+
+	json_object_put(fs->rec);
+	for (i = 0; i < fs->n; i++)
+		ecs_path_free(fs->path[i]);
+	free(fs->path);
+	free(fs->keys.key);
+	free(fs->keys.len);
+}
+
+bool
+ecs_field_int64(const struct ecs_field *f, int64_t *out)
+{
+	struct ecs_num n;
+
+	if ((f->type != ECS_F_NUMBER && f->type != ECS_F_STRING) ||
+	    !ecs_num_parse(f->text, f->len, &n))
+		return false;
+	if (n.is_int) {
+		*out = n.i;
+		return true;
+	}
+	/* 5.0 is the integer 5; 5.5 and 1e300 are not integers. */
+	if (!(n.d >= -9.2e18 && n.d <= 9.2e18) || n.d != floor(n.d))
+		return false;
+	*out = (int64_t)n.d;
+	return true;
+}
+
+bool
+ecs_field_time(const struct ecs_field *f, int64_t *ms)
+{
+	struct ecs_num n;
+
+	if (f->type == ECS_F_STRING)
+		return ecs_time_parse(f->text, f->len, ms);
+	return f->type == ECS_F_NUMBER && ecs_num_parse(f->text, f->len, &n) &&
+	    ecs_time_from_epoch(n.d, ms);
+}
+
+bool
+ecs_field_equals(const struct ecs_field *f, const char *s)
+{
+	return f->type == ECS_F_STRING && f->len == strlen(s) &&
+	    memcmp(f->text, s, f->len) == 0;
+}

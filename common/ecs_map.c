@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs_map.c -- a hash table from byte-string keys to fixed-size values
+ * stored inline, iterated in insertion order (as SQLite's Hash and Miller's
+ * lhmslv), so every program's output is deterministic. Keys live in one
+ * arena and entries in one dense array, which keeps the cost per key small
+ * and known: 16 bytes of entry header, the value, the key's bytes and two
+ * 4-byte index slots at most. The hash is keyed by a per-process random
+ * seed, so crafted ids cannot force collisions.
+ */
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "ecs.h"
+
+struct entry {
+	uint32_t	 hash;
+	uint32_t	 key_len;
+	uint64_t	 key_off;	/* into keys */
+	/* the value follows, value_size bytes */
+};
+
+struct ecs_map {
+	size_t		 value_size;
+	size_t		 entry_size;
+	char		*entries;	/* count entries, insertion order */
+	size_t		 count, cap;
+	uint32_t	*slots;		/* entry number + 1; 0 is empty */
+	size_t		 nslots;	/* a power of two, >= 2 * count */
+	char		*keys;
+	size_t		 keys_len, keys_cap;
+	uint64_t	 seed;
+};
+
+static struct entry *
+entry_at(const struct ecs_map *m, size_t i)
+{
+	return (struct entry *)(m->entries + i * m->entry_size);
+}
+
+/* A keyed multiply-xorshift hash over 8-byte words. */
+static uint32_t
+hash_key(const struct ecs_map *m, const char *key, size_t len)
+{
+	uint64_t h = m->seed ^ (len * 0x9e3779b97f4a7c15ULL), w;
+
+	for (; len >= 8; key += 8, len -= 8) {
+		memcpy(&w, key, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 29;
+	}
+	if (len > 0) {
+		w = 0;
+		memcpy(&w, key, len);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+	}
+	h = (h ^ (h >> 32)) * 0x94d049bb133111ebULL;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+struct ecs_map *
+ecs_map_create(size_t value_size)
+{
+	struct ecs_map *m = ecs_xcalloc(1, sizeof(*m));
+
+	m->value_size = value_size;
+	m->entry_size = (sizeof(struct entry) + value_size + 7) & ~(size_t)7;
+	m->nslots = 16;
+	m->slots = ecs_xcalloc(m->nslots, sizeof(*m->slots));
+	if (getrandom(&m->seed, sizeof(m->seed), 0) != sizeof(m->seed))
+		m->seed = (uint64_t)(uintptr_t)m ^ 0x5851f42d4c957f2dULL;
+	return m;
+}
+
+void
+ecs_map_destroy(struct ecs_map *m)
+{
+	if (m == NULL)
+		return;
+	free(m->entries);
+	free(m->slots);
+	free(m->keys);
+	free(m);
+}
+
+/* The slot that holds key, or the empty slot where it would go. */
+static size_t
+find_slot(const struct ecs_map *m, const char *key, size_t len, uint32_t h)
+{
+	size_t mask = m->nslots - 1, i = h & mask;
+	const struct entry *e;
+
+	for (; m->slots[i] != 0; i = (i + 1) & mask) {
+		e = entry_at(m, m->slots[i] - 1);
+		if (e->hash == h && e->key_len == len &&
+		    memcmp(m->keys + e->key_off, key, len) == 0)
+			break;
+	}
+	return i;
+}
+
+void *
+ecs_map_get(const struct ecs_map *m, const char *key, size_t len)
+{
+	size_t i = find_slot(m, key, len, hash_key(m, key, len));
+
+	return m->slots[i] == 0 ? NULL :
+	    (char *)entry_at(m, m->slots[i] - 1) + sizeof(struct entry);
+}
+
+static void
+grow_slots(struct ecs_map *m)
+{
+	size_t i, k, mask;
+
+	free(m->slots);
+	m->nslots *= 2;
+	m->slots = ecs_xcalloc(m->nslots, sizeof(*m->slots));
+	mask = m->nslots - 1;
+	for (i = 0; i < m->count; i++) {
+		for (k = entry_at(m, i)->hash & mask; m->slots[k] != 0;
+		    k = (k + 1) & mask)
+			;
+		m->slots[k] = (uint32_t)(i + 1);
+	}
+}
+
+void *
+ecs_map_put(struct ecs_map *m, const char *key, size_t len, bool *created)
+{
+	uint32_t h = hash_key(m, key, len);
+	size_t i = find_slot(m, key, len, h);
+	struct entry *e;
+
+	*created = m->slots[i] == 0;
+	if (!*created)
+		return (char *)entry_at(m, m->slots[i] - 1) + sizeof(*e);
+	if (m->count >= UINT32_MAX - 1 || len > UINT32_MAX)
+		errx(ECS_EXIT_DATA, "too many keys");
+	if (m->count == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->entries = ecs_xrealloc(m->entries, m->cap * m->entry_size);
+	}
+	if (m->keys_len + len > m->keys_cap) {
+		while (m->keys_len + len > m->keys_cap)
+			m->keys_cap = m->keys_cap ? m->keys_cap * 2 : 1024;
+		m->keys = ecs_xrealloc(m->keys, m->keys_cap);
+	}
+	memcpy(m->keys + m->keys_len, key, len);
+	e = entry_at(m, m->count);
+	e->hash = h;
+	e->key_len = (uint32_t)len;
+	e->key_off = m->keys_len;
+	m->keys_len += len;
+	memset((char *)e + sizeof(*e), 0, m->value_size);
+	m->slots[i] = (uint32_t)++m->count;
+	if (m->count * 2 > m->nslots)
+		grow_slots(m);
+	return (char *)e + sizeof(*e);
+}
+
+size_t
+ecs_map_count(const struct ecs_map *m)
+{
+	return m->count;
+}
+
+void *
+ecs_map_at(const struct ecs_map *m, size_t i, const char **key, size_t *len)
+{
+	struct entry *e = entry_at(m, i);
+
+	*key = m->keys + e->key_off;
+	*len = e->key_len;
+	return (char *)e + sizeof(*e);
+}

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs_state.c -- state files of the stateful programs (ecs-stock,
+ * ecs-sales, ecs-recommend). A state file is NDJSON: a header line
+ * {"ecs_state":PROGRAM,"version":N,...}, one line per record, and an end
+ * line {"end":RECORDS} that proves the save finished. It is written to a
+ * temporary file beside the target, flushed to disk and renamed over it,
+ * so a crash or a full disk leaves the previous state intact. A file that
+ * does not check out is an error, never silently replaced.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ecs.h"
+
+#define STATE_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+bool
+ecs_state_begin(struct ecs_state_writer *w, const char *path,
+    const char *program, int version, struct json_object *header)
+{
+	struct json_object *head = json_object_new_object();
+	int fd;
+
+	memset(w, 0, sizeof(*w));
+	w->path = path;
+	if (asprintf(&w->tmp, "%s.tmp.%ld", path, (long)getpid()) == -1)
+		err(ECS_EXIT_DATA, "out of memory");
+	if ((fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0666)) == -1 || (w->fp = fdopen(fd, "w")) == NULL) {
+		warn("cannot save state: %s", w->tmp);
+		if (fd != -1)
+			close(fd);
+		free(w->tmp);
+		return false;
+	}
+	json_object_object_add(head, "ecs_state", json_object_new_string(program));
+	json_object_object_add(head, "version", json_object_new_int(version));
+	json_object_object_foreach(header, key, val)
+		json_object_object_add(head, key, json_object_get(val));
+	fprintf(w->fp, "%s\n", json_object_to_json_string_ext(head, STATE_FLAGS));
+	json_object_put(head);
+	return true;
+}
+
+void
+ecs_state_put(struct ecs_state_writer *w, struct json_object *rec)
+{
+	fputs(json_object_to_json_string_ext(rec, STATE_FLAGS), w->fp);
+	fputc('\n', w->fp);
+	w->nrecords++;
+}
+
+/* fsync of the directory, so the rename itself survives a power cut. */
+static void
+sync_dir(const char *path)
+{
+	char *copy = ecs_xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd != -1) {
+		fsync(fd);
+		close(fd);
+	}
+	free(copy);
+}
+
+bool
+ecs_state_commit(struct ecs_state_writer *w)
+{
+	bool ok;
+
+	fprintf(w->fp, "{\"end\":%llu}\n", w->nrecords);
+	ok = fflush(w->fp) == 0 && fsync(fileno(w->fp)) == 0;
+	ok = (fclose(w->fp) == 0) && ok;
+	if (ok && rename(w->tmp, w->path) == 0)
+		sync_dir(w->path);
+	else {
+		warn("cannot save state to %s (the previous state is kept)",
+		    w->path);
+		unlink(w->tmp);
+		ok = false;
+	}
+	free(w->tmp);
+	return ok;
+}
+
+_Noreturn void
+ecs_state_corrupt(const struct ecs_state_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: %s:%llu: corrupt state: ",
+	    program_invocation_short_name, r->path, r->lineno);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (fix or remove the file; it is not replaced)\n");
+	exit(ECS_EXIT_DATA);
+}
+
+/* The next line as a JSON object, or NULL at the end of the file. */
+static struct json_object *
+read_object(struct ecs_state_reader *r)
+{
+	struct json_object *obj;
+	ssize_t n;
+
+	if ((n = getline(&r->line, &r->cap, r->fp)) == -1) {
+		if (ferror(r->fp))
+			err(ECS_EXIT_DATA, "%s", r->path);
+		return NULL;
+	}
+	r->lineno++;
+	if (r->line[n - 1] != '\n')
+		ecs_state_corrupt(r, "truncated line");
+	r->line[--n] = '\0';
+	obj = json_tokener_parse_ex(r->tok, r->line, (int)n + 1);
+	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
+	    json_tokener_get_parse_end(r->tok) < (size_t)n)
+		ecs_state_corrupt(r, "not a JSON object");
+	json_tokener_reset(r->tok);
+	return obj;
+}
+
+bool
+ecs_state_open(struct ecs_state_reader *r, const char *path,
+    const char *program, int version, struct json_object **header)
+{
+	struct json_object *head, *v = NULL;
+
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	if ((r->fp = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			return false;
+		err(ECS_EXIT_DATA, "%s", path);
+	}
+	r->tok = json_tokener_new();
+	if ((head = read_object(r)) == NULL)
+		ecs_state_corrupt(r, "empty file");
+	if (!json_object_object_get_ex(head, "ecs_state", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), program) != 0)
+		ecs_state_corrupt(r, "not a state file of %s", program);
+	if (!json_object_object_get_ex(head, "version", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int(v) != version)
+		ecs_state_corrupt(r, "version %s, expected %d",
+		    v != NULL ? json_object_to_json_string(v) : "missing", version);
+	*header = head;
+	return true;
+}
+
+struct json_object *
+ecs_state_next(struct ecs_state_reader *r)
+{
+	struct json_object *rec = read_object(r), *end;
+
+	if (rec == NULL)
+		ecs_state_corrupt(r, "no end line: the save did not finish");
+	if (json_object_object_length(rec) == 1 &&
+	    json_object_object_get_ex(rec, "end", &end)) {
+		if (json_object_get_int64(end) != (int64_t)r->nrecords)
+			ecs_state_corrupt(r, "%llu records, the end line says "
+			    "%s", r->nrecords, json_object_get_string(end));
+		json_object_put(rec);
+		if (read_object(r) != NULL)
+			ecs_state_corrupt(r, "data after the end line");
+		return NULL;
+	}
+	r->nrecords++;
+	return rec;
+}
+
+void
+ecs_state_close(struct ecs_state_reader *r)
+{
+	if (r->fp != NULL)
+		fclose(r->fp);
+	if (r->tok != NULL)
+		json_tokener_free(r->tok);
+	free(r->line);
+}
