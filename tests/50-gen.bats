@@ -31,7 +31,7 @@ setup_file() {
 
 @test "the same seed gives the same bytes (pinned checksums)" {
 	is "$(ecs-gen --events 1000 --seed 42 | cksum)" "2231437247 136790"
-	is "$(ecs-gen --events 1000 --seed 42 --inventory | cksum)" "3851326727 65063"
+	is "$(ecs-gen --events 1000 --seed 42 --inventory | cksum)" "351476011 66001"
 	is "$(ecs-gen --events 1000 | cksum)" "367755923 136505"
 }
 

@@ -254,7 +254,7 @@ make_catalogue(void)
 	for (i = 0; i < nproducts; i++) {
 		zipf_cdf[i] /= sum;
 		/* Opening stock follows popularity. */
-		products[by_rank[i]].opening = 5 + 300 / (int64_t)(i + 1);
+		products[by_rank[i]].opening = 11 + 100 / (int64_t)(i + 1);
 		products[by_rank[i]].stock = products[by_rank[i]].opening;
 	}
 }
@@ -495,7 +495,7 @@ static void
 take_stock(uint32_t product, int64_t quantity, int64_t now)
 {
 	struct product *p = &products[product];
-	int64_t reorder_at = p->opening / 10 > 3 ? p->opening / 10 : 3;
+	int64_t reorder_at = p->opening / 4 > 3 ? p->opening / 4 : 3;
 
 	p->stock -= quantity;
 	if (p->stock <= reorder_at && !p->restock_pending) {
