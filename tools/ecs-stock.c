@@ -1,0 +1,794 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs-stock -- fold inventory snapshots and stock movements into a level
+ * per product, and alert when a product becomes low, out of stock or
+ * oversold, when it is back in stock, and when its sales velocity says it
+ * will run out within --cover-hours. The levels survive restarts through
+ * --state; --report writes them all at the end of input.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ecs.h"
+
+#define STATE_VERSION	1
+
+enum {
+	OPT_CHECKPOINT = ECS_OPT_TOOL,
+	OPT_COVER_HOURS,
+	OPT_HALF_LIFE,
+	OPT_INITIAL,
+	OPT_MAX_PRODUCTS,
+	OPT_REPORT,
+	OPT_STATE,
+	OPT_THRESHOLDS,
+};
+
+/* The canonical fields read from each record, in this order. */
+enum { F_PRODUCT, F_ACTION, F_QUANTITY, F_DELTA, F_THRESHOLD, F_TS, NFIELDS };
+static const char *const field_names[NFIELDS] = {
+	"product_id", "action", "quantity", "delta", "threshold", "ts",
+};
+
+enum status { ST_UNKNOWN, ST_OK, ST_LOW, ST_OUT, ST_OVERSOLD };
+static const char *const status_names[] = {
+	"unknown", "ok", "low", "out", "oversold",
+};
+/* The alert for entering each status. */
+static const char *const alert_names[] = {
+	NULL, "back_in_stock", "low_stock", "out_of_stock", "oversold",
+};
+
+/* What is kept per product: 40 bytes, plus the key and the map's 16. */
+struct product {
+	int64_t		 quantity;
+	int64_t		 threshold;	/* -1: the default (--threshold) */
+	double		 sold;		/* units sold, decayed to sold_at */
+	int64_t		 sold_at;	/* ms */
+	uint8_t		 status;	/* enum status */
+	bool		 has_level;	/* a snapshot (or --initial) set it */
+	bool		 at_risk;	/* a stockout_risk alert stands */
+	bool		 id_is_string;
+};
+
+static int64_t		 threshold = 10;	/* -t */
+static bool		 every;			/* -e */
+static int64_t		 half_life_ms = 86400000;	/* --half-life */
+static double		 cover_hours;		/* --cover-hours; 0: off */
+static int64_t		 initial = -1;		/* --initial; -1: unknown */
+static unsigned long long max_products = 10000000;	/* --max-products */
+static bool		 report;		/* --report */
+static const char	*state_path;		/* --state */
+static int64_t		 checkpoint_ms = 30000;	/* --checkpoint; 0: exit only */
+static const char	*thresholds_path;	/* --thresholds */
+
+static struct ecs_map	*products;
+static struct ecs_map	*unknown_actions;	/* each reported once */
+static int64_t		 now_ms;		/* latest event time seen */
+static unsigned long long lines_before;		/* read by earlier runs */
+static const struct ecs_reader *input;		/* for the lines read */
+static struct timespec	 last_save;
+static bool		 dirty, save_failed;
+
+static const struct option longopts[] = {
+	ECS_COMMON_LONGOPTS,
+	{ "checkpoint",	required_argument,	NULL, OPT_CHECKPOINT },
+	{ "cover-hours", required_argument,	NULL, OPT_COVER_HOURS },
+	{ "every",	no_argument,		NULL, 'e' },
+	{ "half-life",	required_argument,	NULL, OPT_HALF_LIFE },
+	{ "initial",	required_argument,	NULL, OPT_INITIAL },
+	{ "max-products", required_argument,	NULL, OPT_MAX_PRODUCTS },
+	{ "report",	no_argument,		NULL, OPT_REPORT },
+	{ "state",	required_argument,	NULL, OPT_STATE },
+	{ "threshold",	required_argument,	NULL, 't' },
+	{ "thresholds",	required_argument,	NULL, OPT_THRESHOLDS },
+	{ NULL,		0,			NULL, 0 }
+};
+
+static _Noreturn void
+usage(int status)
+{
+	FILE *fp = status ? stderr : stdout;
+
+	fprintf(fp,
+"usage: ecs-stock [-ehqV] [-t threshold] [--checkpoint seconds]\n"
+"                 [--cover-hours hours] [--half-life duration]\n"
+"                 [--initial quantity] [--max-products count] [--report]\n"
+"                 [--state file] [--thresholds file] [file ...]\n");
+	if (status != 0)
+		exit(status);
+	fprintf(fp,
+"Keep stock levels from snapshots and movements; alert on low stock,\n"
+"stock-outs and the risk of one (see ecs-stock(1)).\n"
+"  -e, --every              an alert for every record that leaves a product\n"
+"                           low, out or oversold (default: on changes)\n"
+"  -t, --threshold N        low at N units or fewer (default 10)\n"
+"      --thresholds FILE    per-product thresholds, NDJSON\n"
+"                           {\"product_id\":..,\"threshold\":..}\n"
+"      --cover-hours H      alert stockout_risk below H hours of cover\n"
+"      --half-life DURATION half-life of the sales velocity (default 24h)\n"
+"      --initial N          level of a product first seen in a movement\n"
+"                           (default: unknown until a snapshot)\n"
+"      --max-products N     stop with an error past N products (10000000)\n"
+"      --report             at the end, write every product's level\n"
+"      --state FILE         load and save the levels in FILE\n"
+"      --checkpoint SECONDS save the state this often (default 30; 0: at\n"
+"                           exit only)\n");
+	ecs_common_usage(fp);
+	exit(0);
+}
+
+/* Products */
+
+/*
+ * The product of an id field, added when absent (false when the table is
+ * full); NULL in *p when the field is no id. Borrowed until the next add.
+ */
+static bool
+find_product(const struct ecs_field *id, bool add, struct product **p)
+{
+	bool created;
+
+	*p = NULL;
+	if (id->type != ECS_F_NUMBER && id->type != ECS_F_STRING)
+		return true;
+	if (!add) {
+		*p = ecs_map_get(products, id->text, id->len);
+		return true;
+	}
+	if (ecs_map_count(products) >= max_products &&
+	    ecs_map_get(products, id->text, id->len) == NULL)
+		return false;
+	*p = ecs_map_put(products, id->text, id->len, &created);
+	if (created) {
+		(*p)->threshold = -1;
+		(*p)->id_is_string = id->type == ECS_F_STRING;
+		if (initial >= 0) {
+			(*p)->quantity = initial;
+			(*p)->has_level = true;
+			(*p)->status = ST_OK;
+		}
+	}
+	return true;
+}
+
+static int64_t
+threshold_of(const struct product *p)
+{
+	return p->threshold >= 0 ? p->threshold : threshold;
+}
+
+static enum status
+status_of(const struct product *p)
+{
+	if (!p->has_level)
+		return ST_UNKNOWN;
+	if (p->quantity < 0)
+		return ST_OVERSOLD;
+	if (p->quantity == 0)
+		return ST_OUT;
+	return p->quantity <= threshold_of(p) ? ST_LOW : ST_OK;
+}
+
+/* Decays the units sold to time t (ms). */
+static double
+sold_at(const struct product *p, int64_t t)
+{
+	if (p->sold == 0 || t <= p->sold_at)
+		return p->sold;
+	return p->sold * exp2(-(double)(t - p->sold_at) / (double)half_life_ms);
+}
+
+/*
+ * Units per hour: the decayed sum of units sold is rate * half-life / ln 2
+ * for a steady rate, so this is an exponentially weighted moving rate.
+ */
+static double
+velocity(const struct product *p, int64_t t)
+{
+	return sold_at(p, t) * M_LN2 / ((double)half_life_ms / 3600000.0);
+}
+
+static void
+record_sale(struct product *p, int64_t units, int64_t t)
+{
+	if (t >= p->sold_at) {
+		p->sold = sold_at(p, t) + (double)units;
+		p->sold_at = t;
+	} else			/* a late event counts as it would have */
+		p->sold += (double)units *
+		    exp2(-(double)(p->sold_at - t) / (double)half_life_ms);
+}
+
+/* Output */
+
+static void
+out_int(int64_t v)
+{
+	char buf[24];
+
+	ecs_out_write(buf, (size_t)snprintf(buf, sizeof(buf), "%lld",
+	    (long long)v));
+}
+
+/* A rate or a number of hours, to three decimals without trailing zeros. */
+static void
+out_decimal(double v)
+{
+	char buf[48];
+	int n = snprintf(buf, sizeof(buf), "%.3f", v);
+
+	while (n > 1 && buf[n - 1] == '0')
+		n--;
+	if (buf[n - 1] == '.')
+		n--;
+	if (n == 2 && buf[0] == '-' && buf[1] == '0')
+		n = 1, buf[0] = '0';	/* no -0 */
+	ecs_out_write(buf, (size_t)n);
+}
+
+static void
+out_product_id(const struct product *p, const char *key, size_t len)
+{
+	if (p->id_is_string)
+		ecs_out_json_string(key, len);
+	else
+		ecs_out_write(key, len);
+}
+
+static void
+out_ts(int64_t ms)
+{
+	char buf[32];
+
+	ecs_out_puts(",\"ts\":\"");
+	ecs_out_write(buf, ecs_time_format(ms, buf));
+	ecs_out_putc('"');
+}
+
+static void
+alert(const char *kind, const struct product *p, const char *key, size_t len,
+    int64_t t, bool with_cover)
+{
+	double v;
+
+	ecs_out_puts("{\"alert\":\"");
+	ecs_out_puts(kind);
+	ecs_out_puts("\",\"product_id\":");
+	out_product_id(p, key, len);
+	ecs_out_puts(",\"quantity\":");
+	out_int(p->quantity);
+	ecs_out_puts(",\"threshold\":");
+	out_int(threshold_of(p));
+	if (with_cover) {
+		v = velocity(p, t);
+		ecs_out_puts(",\"velocity_per_hour\":");
+		out_decimal(v);
+		ecs_out_puts(",\"hours_of_cover\":");
+		out_decimal((double)p->quantity / v);
+	}
+	out_ts(t);
+	ecs_out_puts("}\n");
+}
+
+/*
+ * After a product changed at time t: the alerts its new level calls for.
+ * By default only changes of status are alerts; with --every each record
+ * that leaves the product low, out or oversold is one.
+ */
+static void
+check(struct product *p, const char *key, size_t len, int64_t t)
+{
+	enum status old = p->status, now = status_of(p);
+	bool risk = false;
+	double v;
+
+	p->status = (uint8_t)now;
+	if (now != ST_UNKNOWN && now != ST_OK && (every || now != old))
+		alert(alert_names[now], p, key, len, t, false);
+	else if (now == ST_OK && old != ST_OK && old != ST_UNKNOWN)
+		alert(alert_names[now], p, key, len, t, false);
+	if (cover_hours > 0 && p->has_level && p->quantity > 0) {
+		v = velocity(p, t);
+		risk = v > 0 && (double)p->quantity / v < cover_hours;
+		if (risk && (every || !p->at_risk))
+			alert("stockout_risk", p, key, len, t, true);
+	}
+	p->at_risk = risk;
+}
+
+/* Records */
+
+static void
+wall_clock(int64_t *ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	*ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A quantity field: a whole number of units, at least 0 unless signed. */
+static bool
+units(struct ecs_reader *rd, const struct ecs_field *f, const char *name,
+    int64_t dflt, bool is_signed, int64_t *out)
+{
+	if (f->type == ECS_F_MISSING && dflt >= 0) {
+		*out = dflt;
+		return true;
+	}
+	if (!ecs_field_int64(f, out) || (!is_signed && *out < 0) ||
+	    *out > INT64_MAX / 4 || *out < -INT64_MAX / 4) {
+		ecs_reader_bad(rd, "field '%s' is %s", name,
+		    f->type == ECS_F_MISSING ? "missing" : is_signed ?
+		    "not a whole number" : "not a whole number of units (>= 0)");
+		return false;
+	}
+	return true;
+}
+
+enum movement { M_SNAPSHOT, M_PURCHASE, M_RESTOCK, M_RETURN, M_ADJUST,
+    M_NONE, M_UNKNOWN, M_BAD };
+
+/* What the action field (through --map-action) asks of the stock. */
+static enum movement
+movement_of(const struct ecs_field *a)
+{
+	static const struct {
+		const char	*name;
+		enum movement	 m;
+	} names[] = {
+		{ "purchase", M_PURCHASE }, { "restock", M_RESTOCK },
+		{ "return", M_RETURN }, { "adjust", M_ADJUST },
+		{ "browse", M_NONE }, { "add_to_cart", M_NONE },
+	};
+	const char *name = a->text, *canon;
+	size_t i, len = a->len;
+
+	if (a->type == ECS_F_MISSING || a->type == ECS_F_NULL)
+		return M_SNAPSHOT;
+	if (a->type != ECS_F_STRING)
+		return M_BAD;
+	if ((canon = ecs_action_canon(a->text, a->len, &len)) != NULL)
+		name = canon;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i].name) == len &&
+		    memcmp(names[i].name, name, len) == 0)
+			return names[i].m;
+	return M_UNKNOWN;
+}
+
+/* Warns once for each action value that means nothing to stock. */
+static void
+unknown_action(struct ecs_reader *rd, const struct ecs_field *a)
+{
+	bool created;
+
+	ecs_map_put(unknown_actions, a->text, a->len, &created);
+	if (created && !ecs_config.quiet)
+		warnx("%s:%llu: action '%.*s' is not a stock movement: passed "
+		    "over (not reported again)", rd->name, rd->lineno,
+		    (int)(a->len > 64 ? 64 : a->len), a->text);
+}
+
+/*
+ * The amount a record moves: a snapshot's quantity, a movement's quantity
+ * (1 when absent, except for a restock), an adjustment's signed delta.
+ * False after reporting the line as bad.
+ */
+static bool
+amount(struct ecs_reader *rd, enum movement m, const struct ecs_field *f,
+    int64_t *n, int64_t *thr)
+{
+	*thr = -1;
+	switch (m) {
+	case M_SNAPSHOT:
+		return units(rd, &f[F_QUANTITY], "quantity", -1, false, n) &&
+		    (f[F_THRESHOLD].type == ECS_F_MISSING ||
+		    units(rd, &f[F_THRESHOLD], "threshold", -1, false, thr));
+	case M_ADJUST:
+		return units(rd, &f[F_DELTA], "delta", -1, true, n);
+	case M_RESTOCK:
+		return units(rd, &f[F_QUANTITY], "quantity", -1, false, n);
+	default:
+		return units(rd, &f[F_QUANTITY], "quantity", 1, false, n);
+	}
+}
+
+static void
+apply(struct ecs_reader *rd, const struct ecs_field *f)
+{
+	enum movement m = movement_of(&f[F_ACTION]);
+	struct product *p;
+	int64_t t, n, thr;
+
+	if (m == M_NONE)
+		return;
+	if (m == M_UNKNOWN) {
+		unknown_action(rd, &f[F_ACTION]);
+		return;
+	}
+	if (m == M_BAD) {
+		ecs_reader_bad(rd, "field 'action' is not a string");
+		return;
+	}
+	if (f[F_PRODUCT].type != ECS_F_NUMBER &&
+	    f[F_PRODUCT].type != ECS_F_STRING) {
+		ecs_reader_bad(rd, "field 'product_id' is %s",
+		    f[F_PRODUCT].type == ECS_F_MISSING ? "missing" :
+		    "not a number or string");
+		return;
+	}
+	if (f[F_TS].type == ECS_F_MISSING)
+		wall_clock(&t);
+	else if (!ecs_field_time(&f[F_TS], &t)) {
+		ecs_reader_bad(rd, "field 'ts' is not a time");
+		return;
+	}
+	if (!amount(rd, m, f, &n, &thr))
+		return;
+	if (!find_product(&f[F_PRODUCT], true, &p)) {
+		ecs_out_flush();
+		errx(ECS_EXIT_DATA, "%s:%llu: more than %llu products "
+		    "(--max-products): stopping", rd->name, rd->lineno,
+		    max_products);
+	}
+	if (t > now_ms)
+		now_ms = t;
+	switch (m) {
+	case M_SNAPSHOT:
+		p->quantity = n;
+		p->has_level = true;
+		if (thr >= 0)
+			p->threshold = thr;
+		break;
+	case M_PURCHASE:
+		p->quantity -= n;
+		record_sale(p, n, t);
+		break;
+	default:			/* restock, return, adjust */
+		p->quantity += n;
+		break;
+	}
+	/* Movements on an unknown level stay relative until a snapshot. */
+	if (p->has_level)
+		check(p, f[F_PRODUCT].text, f[F_PRODUCT].len, t);
+	dirty = true;
+}
+
+/* State */
+
+/* The product id as a JSON value of the kind it came as. Owned by the caller. */
+static struct json_object *
+id_object(const struct product *p, const char *key, size_t len)
+{
+	struct ecs_num n;
+	char *text;
+	struct json_object *v;
+
+	if (p->id_is_string || !ecs_num_parse(key, len, &n))
+		return json_object_new_string_len(key, (int)len);
+	if (n.is_int)
+		return json_object_new_int64(n.i);
+	text = ecs_xstrndup(key, len);
+	v = json_object_new_double_s(n.d, text);
+	free(text);
+	return v;
+}
+
+static void
+save_state(void)
+{
+	struct ecs_state_writer w;
+	struct json_object *head = json_object_new_object(), *rec;
+	const struct product *p;
+	const char *key;
+	size_t i, len;
+
+	ecs_out_flush();		/* the state never runs ahead of output */
+	json_object_object_add(head, "lines", json_object_new_int64(
+	    (int64_t)(lines_before + (input != NULL ? input->nread : 0))));
+	json_object_object_add(head, "now", json_object_new_int64(now_ms));
+	if (!ecs_state_begin(&w, state_path, "ecs-stock", STATE_VERSION, head)) {
+		json_object_put(head);
+		save_failed = true;
+		return;
+	}
+	json_object_put(head);
+	for (i = 0; i < ecs_map_count(products); i++) {
+		p = ecs_map_at(products, i, &key, &len);
+		rec = json_object_new_object();
+		json_object_object_add(rec, "product_id", id_object(p, key, len));
+		json_object_object_add(rec, "quantity",
+		    json_object_new_int64(p->quantity));
+		json_object_object_add(rec, "known",
+		    json_object_new_boolean(p->has_level));
+		json_object_object_add(rec, "threshold",
+		    json_object_new_int64(p->threshold));
+		json_object_object_add(rec, "sold", json_object_new_double(p->sold));
+		json_object_object_add(rec, "sold_at",
+		    json_object_new_int64(p->sold_at));
+		json_object_object_add(rec, "status",
+		    json_object_new_string(status_names[p->status]));
+		json_object_object_add(rec, "at_risk",
+		    json_object_new_boolean(p->at_risk));
+		ecs_state_put(&w, rec);
+		json_object_put(rec);
+	}
+	if (!ecs_state_commit(&w))
+		save_failed = true;
+	clock_gettime(CLOCK_MONOTONIC, &last_save);
+	dirty = false;
+}
+
+static void
+maybe_checkpoint(void *unused)
+{
+	struct timespec now;
+
+	(void)unused;
+	if (state_path == NULL || checkpoint_ms == 0 || !dirty)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - last_save.tv_sec) * 1000 +
+	    (now.tv_nsec - last_save.tv_nsec) / 1000000 >= checkpoint_ms)
+		save_state();
+}
+
+/* A field of a state record, of the expected type, or the file is corrupt. */
+static struct json_object *
+state_field(const struct ecs_state_reader *sr, struct json_object *rec,
+    const char *name, enum json_type type)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(rec, name, &v) ||
+	    !json_object_is_type(v, type))
+		ecs_state_corrupt(sr, "field '%s' missing or of the wrong type",
+		    name);
+	return v;
+}
+
+static void
+load_product(const struct ecs_state_reader *sr, struct json_object *rec)
+{
+	struct json_object *id = NULL, *st;
+	struct ecs_field f;
+	struct product *p;
+	size_t i;
+
+	json_object_object_get_ex(rec, "product_id", &id);
+	f.type = json_object_is_type(id, json_type_string) ? ECS_F_STRING :
+	    json_object_is_type(id, json_type_int) ||
+	    json_object_is_type(id, json_type_double) ? ECS_F_NUMBER :
+	    ECS_F_MISSING;
+	if (f.type == ECS_F_MISSING)
+		ecs_state_corrupt(sr, "no product_id");
+	f.text = f.type == ECS_F_STRING ? json_object_get_string(id) :
+	    json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN);
+	f.len = f.type == ECS_F_STRING ?
+	    (size_t)json_object_get_string_len(id) : strlen(f.text);
+	if (!find_product(&f, true, &p))
+		errx(ECS_EXIT_DATA, "%s: more than %llu products "
+		    "(--max-products)", sr->path, max_products);
+	p->quantity = json_object_get_int64(state_field(sr, rec, "quantity",
+	    json_type_int));
+	p->has_level = json_object_get_boolean(state_field(sr, rec, "known",
+	    json_type_boolean));
+	p->threshold = json_object_get_int64(state_field(sr, rec, "threshold",
+	    json_type_int));
+	p->sold = json_object_get_double(state_field(sr, rec, "sold",
+	    json_type_double));
+	p->sold_at = json_object_get_int64(state_field(sr, rec, "sold_at",
+	    json_type_int));
+	p->at_risk = json_object_get_boolean(state_field(sr, rec, "at_risk",
+	    json_type_boolean));
+	st = state_field(sr, rec, "status", json_type_string);
+	for (i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
+		if (strcmp(json_object_get_string(st), status_names[i]) == 0)
+			break;
+	if (i == sizeof(status_names) / sizeof(status_names[0]) ||
+	    p->threshold < -1 || !(p->sold >= 0))
+		ecs_state_corrupt(sr, "impossible values");
+	p->status = (uint8_t)i;
+}
+
+static void
+load_state(void)
+{
+	struct ecs_state_reader sr;
+	struct json_object *head, *rec;
+
+	if (!ecs_state_open(&sr, state_path, "ecs-stock", STATE_VERSION, &head))
+		return;
+	lines_before = (unsigned long long)json_object_get_int64(
+	    state_field(&sr, head, "lines", json_type_int));
+	now_ms = json_object_get_int64(state_field(&sr, head, "now",
+	    json_type_int));
+	json_object_put(head);
+	while ((rec = ecs_state_next(&sr)) != NULL) {
+		load_product(&sr, rec);
+		json_object_put(rec);
+	}
+	ecs_state_close(&sr);
+}
+
+/* --thresholds FILE: {"product_id":..,"threshold":..} lines, bad ones reported. */
+static int
+load_thresholds(void)
+{
+	static const char *const names[] = { "product_id", "threshold" };
+	struct ecs_fieldset fs;
+	struct ecs_field f[2];
+	struct ecs_reader rd;
+	struct product *p;
+	char *files[] = { (char *)thresholds_path };
+	int64_t thr;
+
+	ecs_fields_init(&fs, names, 2);
+	ecs_reader_init(&rd, files, 1);
+	while (ecs_reader_line(&rd)) {
+		if (!ecs_fields_read(&fs, &rd, f))
+			continue;
+		if (f[0].type != ECS_F_NUMBER && f[0].type != ECS_F_STRING)
+			ecs_reader_bad(&rd, "field 'product_id' is missing or "
+			    "not a number or string");
+		else if (units(&rd, &f[1], "threshold", -1, false, &thr)) {
+			if (!find_product(&f[0], true, &p))
+				errx(ECS_EXIT_DATA, "%s: more than %llu products "
+				    "(--max-products)", thresholds_path,
+				    max_products);
+			p->threshold = thr;
+			p->status = (uint8_t)status_of(p);
+		}
+	}
+	ecs_fields_finish(&fs);
+	return ecs_reader_finish(&rd);
+}
+
+/* --report: every product's level, in the order they were first seen. */
+static void
+write_report(void)
+{
+	const struct product *p;
+	const char *key;
+	size_t i, len;
+	double v;
+
+	for (i = 0; i < ecs_map_count(products); i++) {
+		p = ecs_map_at(products, i, &key, &len);
+		ecs_out_puts("{\"product_id\":");
+		out_product_id(p, key, len);
+		ecs_out_puts(",\"quantity\":");
+		if (p->has_level)
+			out_int(p->quantity);
+		else
+			ecs_out_puts("null");
+		ecs_out_puts(",\"status\":\"");
+		ecs_out_puts(status_names[status_of(p)]);
+		ecs_out_puts("\",\"threshold\":");
+		out_int(threshold_of(p));
+		v = velocity(p, now_ms);
+		ecs_out_puts(",\"velocity_per_hour\":");
+		out_decimal(v);
+		if (v > 0 && p->has_level && p->quantity > 0) {
+			ecs_out_puts(",\"hours_of_cover\":");
+			out_decimal((double)p->quantity / v);
+		}
+		ecs_out_puts("}\n");
+	}
+}
+
+static int64_t
+count_option(const char *opt, const char *arg, unsigned long long max)
+{
+	unsigned long long n;
+
+	if (!ecs_parse_size(arg, &n) || n > max)
+		errx(ECS_EXIT_USAGE, "%s '%s': expected a whole number up to "
+		    "%llu", opt, arg, max);
+	return (int64_t)n;
+}
+
+static void
+parse_options(int argc, char *argv[], int *first_operand)
+{
+	char *end;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, ECS_COMMON_SHORTOPTS "et:",
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'e':
+			every = true;
+			break;
+		case 'h':
+			usage(0);
+		case 't':
+			threshold = count_option("--threshold", optarg,
+			    INT64_MAX / 4);
+			break;
+		case OPT_CHECKPOINT:
+			checkpoint_ms = count_option("--checkpoint", optarg,
+			    1000000000) * 1000;
+			break;
+		case OPT_COVER_HOURS:
+			cover_hours = strtod(optarg, &end);
+			if (end == optarg || *end != '\0' ||
+			    !(cover_hours > 0 && cover_hours < 1e9))
+				errx(ECS_EXIT_USAGE, "--cover-hours '%s': "
+				    "expected hours above 0", optarg);
+			break;
+		case OPT_HALF_LIFE:
+			if (!ecs_duration_parse(optarg, &half_life_ms))
+				errx(ECS_EXIT_USAGE, "--half-life '%s': expected "
+				    "a duration such as 24h or 90m", optarg);
+			break;
+		case OPT_INITIAL:
+			initial = count_option("--initial", optarg,
+			    INT64_MAX / 4);
+			break;
+		case OPT_MAX_PRODUCTS:
+			max_products = (unsigned long long)count_option(
+			    "--max-products", optarg, UINT32_MAX - 2);
+			break;
+		case OPT_REPORT:
+			report = true;
+			break;
+		case OPT_STATE:
+			state_path = optarg;
+			break;
+		case OPT_THRESHOLDS:
+			thresholds_path = optarg;
+			break;
+		default:
+			if (!ecs_common_option(ch, optarg))
+				usage(ECS_EXIT_USAGE);
+		}
+	}
+	*first_operand = optind;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ecs_fieldset fs;
+	struct ecs_field f[NFIELDS];
+	struct ecs_reader rd;
+	int first, status = ECS_EXIT_OK;
+
+	parse_options(argc, argv, &first);
+	products = ecs_map_create(sizeof(struct product));
+	unknown_actions = ecs_map_create(0);
+	if (state_path != NULL)
+		load_state();
+	if (thresholds_path != NULL)
+		status |= load_thresholds();
+	ecs_signals_init();
+	clock_gettime(CLOCK_MONOTONIC, &last_save);
+
+	ecs_fields_init(&fs, field_names, NFIELDS);
+	ecs_reader_init(&rd, argv + first, argc - first);
+	rd.on_wait = maybe_checkpoint;
+	input = &rd;
+	while (ecs_reader_line(&rd)) {
+		if (ecs_fields_read(&fs, &rd, f))
+			apply(&rd, f);
+		if ((rd.nlines & 1023) == 0)
+			maybe_checkpoint(NULL);
+	}
+	if (report)
+		write_report();
+	status |= ecs_reader_finish(&rd);
+	if (state_path != NULL)
+		save_state();
+	status |= ecs_out_close();
+	ecs_fields_finish(&fs);
+	ecs_map_destroy(products);
+	ecs_map_destroy(unknown_actions);
+	return status | save_failed;
+}
