@@ -184,6 +184,33 @@ void	 ecs_out_value(struct json_object *v);
 /* Writes v as compact JSON (no slash escaping) and nothing else. */
 void	 ecs_out_json(struct json_object *v);
 
+/* ecs_decimal.c -- exact decimal arithmetic for money */
+
+__extension__ typedef __int128 ecs_i128;
+
+/* m / 10^scale when exact; d always holds the value as a double. */
+struct ecs_dec {
+	ecs_i128	 m;
+	int		 scale;
+	bool		 exact;
+	double		 d;
+};
+
+/* A JSON number's text, exactly when it has at most 36 digits and scale 18. */
+bool	 ecs_dec_parse(const char *s, size_t len, struct ecs_dec *);
+void	 ecs_dec_from_int(struct ecs_dec *, int64_t);
+void	 ecs_dec_from_double(struct ecs_dec *, double);
+/* acc += v and acc *= v; inexact (double) past 128 bits or scale 18. */
+void	 ecs_dec_add(struct ecs_dec *acc, const struct ecs_dec *v);
+void	 ecs_dec_mul(struct ecs_dec *acc, const struct ecs_dec *v);
+void	 ecs_dec_neg(struct ecs_dec *);
+int	 ecs_dec_cmp(const struct ecs_dec *, const struct ecs_dec *);
+/* Exact: all its digits (19.90 stays 19.90); else the shortest double. */
+size_t	 ecs_dec_format(const struct ecs_dec *, char *buf, size_t size);
+/* sum / count rounded half away from zero to places, zeros trimmed. */
+size_t	 ecs_dec_format_ratio(const struct ecs_dec *sum, uint64_t count,
+	    int places, char *buf, size_t size);
+
 /* ecs_scan.c -- the fast path in front of json-c */
 
 /*
@@ -204,6 +231,7 @@ struct ecs_field {
 	enum ecs_ftype	 type;
 	const char	*text;		/* borrowed from the line or record */
 	size_t		 len;
+	struct json_object *j;		/* the value, when json-c read it */
 };
 
 struct ecs_scan_keys {
@@ -225,8 +253,9 @@ bool	 ecs_scan_fields(const char *line, size_t len,
 struct ecs_reader;
 
 struct ecs_fieldset {
-	size_t			 n;
+	size_t			 n, cap;
 	struct ecs_path		**path;	/* canonical names through --map */
+	bool			*owned;	/* path[i] is ours to free */
 	struct ecs_scan_keys	 keys;	/* their top-level keys */
 	bool			 fast;	/* every path is one top-level key */
 	struct json_object	*rec;	/* the record when json-c was needed */
@@ -235,6 +264,8 @@ struct ecs_fieldset {
 /* Compiles the canonical field names canon[0..n) through --map. */
 void	 ecs_fields_init(struct ecs_fieldset *, const char *const *canon,
 	    size_t n);
+/* The slot of a compiled path (borrowed; it must outlive fs), added if new. */
+size_t	 ecs_fields_add(struct ecs_fieldset *, const struct ecs_path *);
 /*
  * Reads the current line's fields into out[0..n), borrowed until the next
  * call. False when the line is bad: the reader has reported it.
@@ -410,6 +441,30 @@ bool	 ecs_expr_match(const struct ecs_expr *, struct json_object *rec);
  * satisfy the expression, judged from literals it must contain.
  */
 bool	 ecs_expr_may_match(const struct ecs_expr *, const char *line, size_t len);
+/*
+ * The value of e as a number: exactly for + - * of decimal numbers (and
+ * numbers written as strings), else through a double. False when e has no
+ * numeric value for rec.
+ */
+bool	 ecs_expr_eval_dec(const struct ecs_expr *,
+	    const struct ecs_field *fields, struct ecs_dec *);
+bool	 ecs_expr_eval_double(const struct ecs_expr *,
+	    const struct ecs_field *fields, double *);
+/*
+ * The value of e as a key for distinct/top/group: a string's bytes, or the
+ * JSON text of any other value; borrowed from rec or buf. False if missing.
+ */
+bool	 ecs_expr_eval_key(const struct ecs_expr *,
+	    const struct ecs_field *fields, char buf[static 64],
+	    const char **text, size_t *len);
+/*
+ * Binds e's field paths to slots of fs (added as needed), so that it can be
+ * evaluated on the fields ecs_fields_read captures: the fast path.
+ */
+void	 ecs_expr_bind(struct ecs_expr *, struct ecs_fieldset *);
+/* ecs_expr_match on captured fields (after ecs_expr_bind). */
+bool	 ecs_expr_match_fields(const struct ecs_expr *,
+	    const struct ecs_field *fields);
 /* True when ecs_expr_may_match can rule lines out at all. */
 bool	 ecs_expr_has_precheck(const struct ecs_expr *);
 void	 ecs_expr_free(struct ecs_expr *);

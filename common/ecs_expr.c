@@ -296,6 +296,14 @@ struct value {
 	const char		*s;	/* V_STR; borrowed */
 	size_t			 len;
 	struct json_object	*j;	/* the record's value, when from one */
+	const char		*text;	/* a field's text (V_NUM, V_JSON) */
+	size_t			 tlen;
+};
+
+/* Where paths are looked up: captured fields by slot, else the record. */
+struct ctx {
+	struct json_object	*rec;
+	const struct ecs_field	*fields;
 };
 
 struct node {
@@ -309,6 +317,7 @@ struct node {
 	char		*str;		/* owns lit.s */
 	regex_t		 re;		/* N_MATCH */
 	bool		 has_re;
+	int		 slot;		/* N_PATH, N_EXISTS: field, or -1 */
 };
 
 /*
@@ -332,6 +341,7 @@ new_node(enum kind kind)
 	struct node *n = ecs_xcalloc(1, sizeof(*n));
 
 	n->kind = kind;
+	n->slot = -1;
 	return n;
 }
 
@@ -478,6 +488,9 @@ parse_primary(struct lexer *lx)
 		if (lx->tok == T_NUM) {
 			n->lit.type = V_NUM;
 			n->lit.n = lx->num;
+			/* The text, for exact decimal arithmetic. */
+			n->str = ecs_xstrndup(lx->tok_start,
+			    (size_t)(lx->p - lx->tok_start));
 		} else if (lx->tok == T_STR) {
 			n->lit.type = V_STR;
 			n->str = lx->str;
@@ -681,7 +694,7 @@ parse_or(struct lexer *lx)
 
 /* Evaluation */
 
-static void eval(const struct node *, struct json_object *, struct value *);
+static void eval(const struct node *, const struct ctx *, struct value *);
 
 static void
 value_of_json(struct json_object *j, bool is_action, struct value *v)
@@ -713,6 +726,50 @@ value_of_json(struct json_object *j, bool is_action, struct value *v)
 			v->s = canon;
 			v->len = len;
 			v->j = NULL;
+		}
+		break;
+	default:
+		v->type = V_JSON;
+		break;
+	}
+}
+
+/* A captured field as a value; its text is kept for exact arithmetic. */
+static void
+value_of_field(const struct ecs_field *f, bool is_action, struct value *v)
+{
+	const char *canon;
+	size_t len;
+
+	memset(v, 0, sizeof(*v));
+	v->j = f->j;
+	v->text = f->text;
+	v->tlen = f->len;
+	switch (f->type) {
+	case ECS_F_MISSING:
+		break;
+	case ECS_F_NULL:
+		v->type = V_NULL;
+		break;
+	case ECS_F_BOOL:
+		v->type = V_BOOL;
+		v->b = f->text[0] == 't';
+		break;
+	case ECS_F_NUMBER:
+		v->type = V_NUM;
+		if (!ecs_num_parse(f->text, f->len, &v->n))
+			v->n = (struct ecs_num){ false, 0, NAN };  /* NaN, 1e999 */
+		if (f->j != NULL)
+			ecs_num_from_json(f->j, &v->n);
+		break;
+	case ECS_F_STRING:
+		v->type = V_STR;
+		v->s = f->text;
+		v->len = f->len;
+		if (is_action &&
+		    (canon = ecs_action_canon(v->s, v->len, &len)) != NULL) {
+			v->s = canon;
+			v->len = len;
 		}
 		break;
 	default:
@@ -772,7 +829,10 @@ compare(const struct value *a, const struct value *b)
 	case V_BOOL:
 		return a->b == b->b ? 0 : 3;
 	case V_JSON:
-		return json_object_equal(a->j, b->j) ? 0 : 3;
+		if (a->j != NULL && b->j != NULL)
+			return json_object_equal(a->j, b->j) ? 0 : 3;
+		return a->tlen == b->tlen && memcmp(a->text, b->text,
+		    a->tlen) == 0 ? 0 : 3;
 	default:
 		return 2;
 	}
@@ -880,6 +940,9 @@ regex_match(const struct node *n, const struct value *v)
 	if (v->type == V_STR) {
 		s = v->s;
 		len = v->len;
+	} else if (v->type == V_NUM && v->text != NULL) {
+		s = v->text;
+		len = v->tlen;
 	} else if (v->type == V_NUM && v->j != NULL) {
 		s = json_object_to_json_string_length(v->j,
 		    JSON_C_TO_STRING_PLAIN, &len);
@@ -898,13 +961,13 @@ regex_match(const struct node *n, const struct value *v)
 }
 
 static void
-eval_time(const struct node *n, struct json_object *rec, struct value *v)
+eval_time(const struct node *n, const struct ctx *c, struct value *v)
 {
 	struct value arg;
 	int64_t ms;
 	bool ok;
 
-	eval(n->a, rec, &arg);
+	eval(n->a, c, &arg);
 	if (arg.type == V_STR)
 		ok = ecs_time_parse(arg.s, arg.len, &ms);
 	else if (arg.type == V_NUM && arg.j != NULL)
@@ -921,9 +984,9 @@ eval_time(const struct node *n, struct json_object *rec, struct value *v)
 		set_num_double(v, (double)ms / 1000.0);
 }
 
-/* Evaluates n against rec into *v; strings in *v are borrowed. */
+/* Evaluates n in c into *v; strings in *v are borrowed. */
 static void
-eval(const struct node *n, struct json_object *rec, struct value *v)
+eval(const struct node *n, const struct ctx *c, struct value *v)
 {
 	struct value a, b;
 	struct ecs_num x, y;
@@ -936,18 +999,23 @@ eval(const struct node *n, struct json_object *rec, struct value *v)
 		*v = n->lit;
 		return;
 	case N_PATH:
-		if (ecs_path_find(n->path, rec, &j))
+		if (c->fields != NULL && n->slot >= 0)
+			value_of_field(&c->fields[n->slot], n->path->is_action, v);
+		else if (c->rec != NULL && ecs_path_find(n->path, c->rec, &j))
 			value_of_json(j, n->path->is_action, v);
 		return;
 	case N_EXISTS:
 		v->type = V_BOOL;
-		v->b = ecs_path_find(n->path, rec, &j);
+		if (c->fields != NULL && n->slot >= 0)
+			v->b = c->fields[n->slot].type != ECS_F_MISSING;
+		else
+			v->b = c->rec != NULL && ecs_path_find(n->path, c->rec, &j);
 		return;
 	case N_TIME:
-		eval_time(n, rec, v);
+		eval_time(n, c, v);
 		return;
 	case N_NEG:
-		eval(n->a, rec, &a);
+		eval(n->a, c, &a);
 		if (!as_number(&a, &x))
 			return;
 		if (x.is_int && x.i != INT64_MIN)
@@ -956,8 +1024,8 @@ eval(const struct node *n, struct json_object *rec, struct value *v)
 			set_num_double(v, -x.d);
 		return;
 	case N_ARITH:
-		eval(n->a, rec, &a);
-		eval(n->b, rec, &b);
+		eval(n->a, c, &a);
+		eval(n->b, c, &b);
 		if (as_number(&a, &x) && as_number(&b, &y))
 			arith(n->op, &x, &y, v);
 		return;
@@ -967,35 +1035,35 @@ eval(const struct node *n, struct json_object *rec, struct value *v)
 	v->type = V_BOOL;
 	switch (n->kind) {
 	case N_AND:
-		eval(n->a, rec, &a);
+		eval(n->a, c, &a);
 		if (truthy(&a))
-			eval(n->b, rec, &b);
+			eval(n->b, c, &b);
 		v->b = truthy(&a) && truthy(&b);
 		return;
 	case N_OR:
-		eval(n->a, rec, &a);
+		eval(n->a, c, &a);
 		if (!truthy(&a))
-			eval(n->b, rec, &b);
+			eval(n->b, c, &b);
 		v->b = truthy(&a) || truthy(&b);
 		return;
 	case N_NOT:
-		eval(n->a, rec, &a);
+		eval(n->a, c, &a);
 		v->b = !truthy(&a);
 		return;
 	case N_CMP:
-		eval(n->a, rec, &a);
-		eval(n->b, rec, &b);
+		eval(n->a, c, &a);
+		eval(n->b, c, &b);
 		v->b = compare_op(n->op, &a, &b);
 		return;
 	case N_IN:
-		eval(n->a, rec, &a);
+		eval(n->a, c, &a);
 		for (i = 0; i < n->nitems && !v->b; i++) {
-			eval(n->items[i], rec, &b);
+			eval(n->items[i], c, &b);
 			v->b = compare_op(T_EQ, &a, &b);
 		}
 		return;
 	case N_MATCH:
-		eval(n->a, rec, &a);
+		eval(n->a, c, &a);
 		v->b = regex_match(n, &a) == (n->op == T_MATCH);
 		if (a.type == V_MISSING)
 			v->b = false;
@@ -1008,10 +1076,181 @@ eval(const struct node *n, struct json_object *rec, struct value *v)
 bool
 ecs_expr_match(const struct ecs_expr *e, struct json_object *rec)
 {
+	struct ctx c = { rec, NULL };
 	struct value v;
 
-	eval(e->root, rec, &v);
+	eval(e->root, &c, &v);
 	return truthy(&v);
+}
+
+bool
+ecs_expr_match_fields(const struct ecs_expr *e, const struct ecs_field *fields)
+{
+	struct ctx c = { NULL, fields };
+	struct value v;
+
+	eval(e->root, &c, &v);
+	return truthy(&v);
+}
+
+static void
+bind_node(struct node *n, struct ecs_fieldset *fs)
+{
+	size_t i;
+
+	if (n == NULL)
+		return;
+	if (n->kind == N_PATH || n->kind == N_EXISTS)
+		n->slot = (int)ecs_fields_add(fs, n->path);
+	bind_node(n->a, fs);
+	bind_node(n->b, fs);
+	for (i = 0; i < n->nitems; i++)
+		bind_node(n->items[i], fs);
+}
+
+void
+ecs_expr_bind(struct ecs_expr *e, struct ecs_fieldset *fs)
+{
+	bind_node(e->root, fs);
+}
+
+/* Values for metrics: exact decimals, doubles and keys */
+
+/* A value as an exact decimal, from the text of its number. */
+static bool
+dec_of_value(const struct value *v, const char *lit_text, struct ecs_dec *d)
+{
+	const char *text;
+	size_t len;
+
+	if (lit_text != NULL)
+		return ecs_dec_parse(lit_text, strlen(lit_text), d);
+	if (v->type == V_STR)
+		return ecs_dec_parse(v->s, v->len, d);
+	if (v->type != V_NUM)
+		return false;
+	if (v->text != NULL && ecs_dec_parse(v->text, v->tlen, d))
+		return true;
+	if (v->j == NULL) {
+		if (v->n.is_int)
+			ecs_dec_from_int(d, v->n.i);
+		else
+			ecs_dec_from_double(d, v->n.d);
+		return true;
+	}
+	/* json-c keeps a parsed double's source text: 19.99 stays 19.99. */
+	text = json_object_to_json_string_length(v->j, JSON_C_TO_STRING_PLAIN,
+	    &len);
+	return ecs_dec_parse(text, len, d);
+}
+
+/* Exact for + - * over numbers; anything else through a double. */
+static bool
+eval_dec(const struct node *n, const struct ctx *c, struct ecs_dec *d)
+{
+	struct ecs_dec b;
+	struct value v;
+
+	switch (n->kind) {
+	case N_LIT:
+		return n->lit.type == V_NUM ? dec_of_value(&n->lit, n->str, d) :
+		    dec_of_value(&n->lit, NULL, d);
+	case N_PATH:
+		eval(n, c, &v);
+		return dec_of_value(&v, NULL, d);
+	case N_NEG:
+		if (!eval_dec(n->a, c, d))
+			return false;
+		ecs_dec_neg(d);
+		return true;
+	case N_ARITH:
+		if (n->op == T_PLUS || n->op == T_MINUS || n->op == T_STAR) {
+			if (!eval_dec(n->a, c, d) || !eval_dec(n->b, c, &b))
+				return false;
+			if (n->op == T_MINUS)
+				ecs_dec_neg(&b);
+			if (n->op == T_STAR)
+				ecs_dec_mul(d, &b);
+			else
+				ecs_dec_add(d, &b);
+			return true;
+		}
+		break;
+	default:
+		break;
+	}
+	eval(n, c, &v);
+	if (v.type != V_NUM)
+		return false;
+	ecs_dec_from_double(d, v.n.d);
+	if (v.n.is_int)
+		ecs_dec_from_int(d, v.n.i);
+	return true;
+}
+
+bool
+ecs_expr_eval_dec(const struct ecs_expr *e, const struct ecs_field *fields,
+    struct ecs_dec *d)
+{
+	struct ctx c = { NULL, fields };
+
+	return eval_dec(e->root, &c, d);
+}
+
+bool
+ecs_expr_eval_double(const struct ecs_expr *e, const struct ecs_field *fields,
+    double *d)
+{
+	struct ctx c = { NULL, fields };
+	struct value v;
+	struct ecs_num n;
+
+	eval(e->root, &c, &v);
+	if (!as_number(&v, &n))
+		return false;
+	*d = n.d;
+	return true;
+}
+
+bool
+ecs_expr_eval_key(const struct ecs_expr *e, const struct ecs_field *fields,
+    char buf[static 64], const char **text, size_t *len)
+{
+	struct ctx c = { NULL, fields };
+	struct value v;
+
+	eval(e->root, &c, &v);
+	switch (v.type) {
+	case V_MISSING:
+		return false;
+	case V_STR:
+		*text = v.s;
+		*len = v.len;
+		return true;
+	case V_NUM:
+	case V_JSON:
+		if (v.text != NULL) {
+			*text = v.text;
+			*len = v.tlen;
+			return true;
+		}
+		if (v.type == V_NUM && v.j == NULL) {
+			*len = v.n.is_int ?
+			    (size_t)snprintf(buf, 64, "%lld", (long long)v.n.i) :
+			    (size_t)snprintf(buf, 64, "%.17g", v.n.d);
+			*text = buf;
+			return true;
+		}
+		/* FALLTHROUGH */
+	default:
+		*text = v.j == NULL ? (v.type == V_NULL ? "null" :
+		    v.b ? "true" : "false") :
+		    json_object_to_json_string_length(v.j,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+		if (v.j == NULL)
+			*len = strlen(*text);
+		return true;
+	}
 }
 
 /* Pre-check analysis */

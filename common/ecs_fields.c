@@ -13,29 +13,73 @@
 
 #include "ecs.h"
 
+/* Whether two compiled paths name the same field. */
+static bool
+same_path(const struct ecs_path *a, const struct ecs_path *b)
+{
+	size_t i;
+
+	if (a->nseg != b->nseg || a->is_action != b->is_action)
+		return false;
+	for (i = 0; i < a->nseg; i++)
+		if (a->seg[i].len != b->seg[i].len ||
+		    memcmp(a->seg[i].key, b->seg[i].key, a->seg[i].len) != 0)
+			return false;
+	return true;
+}
+
+static size_t
+add(struct ecs_fieldset *fs, struct ecs_path *path, bool owned)
+{
+	size_t i;
+
+	for (i = 0; i < fs->n; i++)
+		if (same_path(fs->path[i], path)) {
+			if (owned)
+				ecs_path_free(path);
+			return i;
+		}
+	if (fs->n == fs->cap) {
+		fs->cap = fs->cap ? fs->cap * 2 : 8;
+		fs->path = ecs_xrealloc(fs->path, fs->cap * sizeof(*fs->path));
+		fs->owned = ecs_xrealloc(fs->owned, fs->cap * sizeof(*fs->owned));
+		fs->keys.key = ecs_xrealloc(fs->keys.key,
+		    fs->cap * sizeof(*fs->keys.key));
+		fs->keys.len = ecs_xrealloc(fs->keys.len,
+		    fs->cap * sizeof(*fs->keys.len));
+	}
+	fs->path[fs->n] = path;
+	fs->owned[fs->n] = owned;
+	/* Only top-level keys without NULs can be captured from the bytes. */
+	if (path->nseg != 1 || strlen(path->seg[0].key) != path->seg[0].len)
+		fs->fast = false;
+	fs->keys.key[fs->n] = path->nseg > 0 ? path->seg[0].key : "";
+	fs->keys.len[fs->n] = path->nseg > 0 ? path->seg[0].len : 0;
+	fs->keys.n = ++fs->n;
+	return fs->n - 1;
+}
+
 void
 ecs_fields_init(struct ecs_fieldset *fs, const char *const *canon, size_t n)
 {
+	struct ecs_path *path;
 	const char *why;
 	size_t i;
 
 	memset(fs, 0, sizeof(*fs));
-	fs->n = n;
-	fs->path = ecs_xcalloc(n, sizeof(*fs->path));
-	fs->keys.key = ecs_xcalloc(n, sizeof(*fs->keys.key));
-	fs->keys.len = ecs_xcalloc(n, sizeof(*fs->keys.len));
-	fs->keys.n = n;
 	fs->fast = true;
 	for (i = 0; i < n; i++) {
-		if ((fs->path[i] = ecs_path_compile(canon[i], &why)) == NULL)
+		if ((path = ecs_path_compile(canon[i], &why)) == NULL)
 			abort();	/* canonical names are plain */
-		ecs_path_apply_map(fs->path[i]);
-		if (fs->path[i]->nseg != 1 ||
-		    strlen(fs->path[i]->seg[0].key) != fs->path[i]->seg[0].len)
-			fs->fast = false;
-		fs->keys.key[i] = fs->path[i]->seg[0].key;
-		fs->keys.len[i] = fs->path[i]->seg[0].len;
+		ecs_path_apply_map(path);
+		add(fs, path, true);
 	}
+}
+
+size_t
+ecs_fields_add(struct ecs_fieldset *fs, const struct ecs_path *path)
+{
+	return add(fs, (struct ecs_path *)path, false);
 }
 
 static void
@@ -44,12 +88,13 @@ from_json(struct json_object *v, bool found, struct ecs_field *f)
 	size_t len;
 
 	if (!found) {
-		*f = (struct ecs_field){ ECS_F_MISSING, NULL, 0 };
+		*f = (struct ecs_field){ ECS_F_MISSING, NULL, 0, NULL };
 		return;
 	}
+	f->j = v;
 	switch (json_object_get_type(v)) {
 	case json_type_null:
-		*f = (struct ecs_field){ ECS_F_NULL, "null", 4 };
+		*f = (struct ecs_field){ ECS_F_NULL, "null", 4, NULL };
 		return;
 	case json_type_string:
 		f->type = ECS_F_STRING;
@@ -101,8 +146,10 @@ ecs_fields_finish(struct ecs_fieldset *fs)
 
 	json_object_put(fs->rec);
 	for (i = 0; i < fs->n; i++)
-		ecs_path_free(fs->path[i]);
+		if (fs->owned[i])
+			ecs_path_free(fs->path[i]);
 	free(fs->path);
+	free(fs->owned);
 	free(fs->keys.key);
 	free(fs->keys.len);
 }

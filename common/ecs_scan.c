@@ -251,6 +251,6 @@ ecs_scan_fields(const char *line, size_t len, const struct ecs_scan_keys *want,
 	size_t i;
 
 	for (i = 0; i < want->n; i++)
-		out[i] = (struct ecs_field){ ECS_F_MISSING, NULL, 0 };
+		out[i] = (struct ecs_field){ ECS_F_MISSING, NULL, 0, NULL };
 	return scan(p, p + len, want, out);
 }

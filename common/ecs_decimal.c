@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs_decimal.c -- exact decimal numbers for money: a 128-bit integer
+ * mantissa and a decimal scale, parsed from a number's text, so that
+ * 19.99 + 0.01 is 20.00 and a million prices sum to the cent. Only when a
+ * result would not fit (or a value has no exact decimal text, as after a
+ * division) does a number fall back to a double, and it says so (exact is
+ * false).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs.h"
+
+#define MAX_SCALE	18
+
+static const ecs_i128 ten = 10;
+
+/* 10^n for n <= 38. */
+static ecs_i128
+pow10_i128(int n)
+{
+	ecs_i128 p = 1;
+
+	while (n-- > 0)
+		p *= ten;
+	return p;
+}
+
+void
+ecs_dec_from_double(struct ecs_dec *d, double v)
+{
+	d->exact = false;
+	d->m = 0;
+	d->scale = 0;
+	d->d = v;
+}
+
+void
+ecs_dec_from_int(struct ecs_dec *d, int64_t v)
+{
+	d->exact = true;
+	d->m = v;
+	d->scale = 0;
+	d->d = (double)v;
+}
+
+bool
+ecs_dec_parse(const char *s, size_t len, struct ecs_dec *d)
+{
+	struct ecs_num n;
+	ecs_i128 m = 0;
+	size_t i = 0;
+	int scale = 0, exp = 0, digits = 0, esign = 1;
+	bool neg = false, frac = false;
+
+	if (!ecs_num_parse(s, len, &n))
+		return false;
+	d->d = n.d;
+	if (s[i] == '-') {
+		neg = true;
+		i++;
+	}
+	for (; i < len && s[i] != 'e' && s[i] != 'E'; i++) {
+		if (s[i] == '.') {
+			frac = true;
+			continue;
+		}
+		if (m == 0 && s[i] == '0' && !frac)
+			continue;
+		if (++digits > 36)
+			goto inexact;
+		m = m * ten + (s[i] - '0');
+		scale += frac;
+	}
+	if (i < len) {			/* an exponent */
+		i++;
+		if (s[i] == '+' || s[i] == '-')
+			esign = s[i++] == '-' ? -1 : 1;
+		for (; i < len; i++)
+			if ((exp = exp * 10 + (s[i] - '0')) > 99)
+				goto inexact;
+		scale -= esign * exp;
+	}
+	if (scale < 0) {		/* 1.5e3: scale it back to 0 */
+		if (digits - scale > 36)
+			goto inexact;
+		m *= pow10_i128(-scale);
+		scale = 0;
+	}
+	if (scale > MAX_SCALE)
+		goto inexact;
+	d->m = neg ? -m : m;
+	d->scale = scale;
+	d->exact = true;
+	return true;
+inexact:
+	ecs_dec_from_double(d, n.d);
+	return true;
+}
+
+/* Brings a to scale (>= a->scale); false when it would not fit. */
+static bool
+rescale(struct ecs_dec *a, int scale)
+{
+	ecs_i128 p = pow10_i128(scale - a->scale), r;
+
+	if (__builtin_mul_overflow(a->m, p, &r))
+		return false;
+	a->m = r;
+	a->scale = scale;
+	return true;
+}
+
+void
+ecs_dec_add(struct ecs_dec *acc, const struct ecs_dec *v)
+{
+	struct ecs_dec b = *v;
+	ecs_i128 r;
+
+	acc->d += v->d;
+	if (!acc->exact || !v->exact)
+		goto inexact;
+	if (acc->scale < b.scale && !rescale(acc, b.scale))
+		goto inexact;
+	if (b.scale < acc->scale && !rescale(&b, acc->scale))
+		goto inexact;
+	if (__builtin_add_overflow(acc->m, b.m, &r))
+		goto inexact;
+	acc->m = r;
+	return;
+inexact:
+	acc->exact = false;
+}
+
+void
+ecs_dec_mul(struct ecs_dec *acc, const struct ecs_dec *v)
+{
+	ecs_i128 r;
+
+	acc->d *= v->d;
+	if (!acc->exact || !v->exact || acc->scale + v->scale > MAX_SCALE ||
+	    __builtin_mul_overflow(acc->m, v->m, &r)) {
+		acc->exact = false;
+		return;
+	}
+	acc->m = r;
+	acc->scale += v->scale;
+}
+
+void
+ecs_dec_neg(struct ecs_dec *a)
+{
+	ecs_i128 r;
+
+	a->d = -a->d;
+	if (__builtin_sub_overflow((ecs_i128)0, a->m, &r))
+		a->exact = false;
+	else
+		a->m = r;
+}
+
+int
+ecs_dec_cmp(const struct ecs_dec *a, const struct ecs_dec *b)
+{
+	struct ecs_dec x = *a, y = *b;
+
+	if (x.exact && y.exact && (x.scale >= y.scale || rescale(&x, y.scale)) &&
+	    (y.scale >= x.scale || rescale(&y, x.scale)))
+		return (x.m > y.m) - (x.m < y.m);
+	return (a->d > b->d) - (a->d < b->d);
+}
+
+/* Writes |m| in decimal with scale digits after the point. */
+static size_t
+format_i128(ecs_i128 m, int scale, char *buf, size_t size)
+{
+	char digits[48];
+	size_t n = 0, o = 0;
+	bool neg = m < 0;
+
+	do {
+		int r = (int)(m % ten);
+		digits[n++] = (char)('0' + (r < 0 ? -r : r));
+		m /= ten;
+	} while (m != 0);
+	while (n <= (size_t)scale)
+		digits[n++] = '0';
+	if (neg)
+		buf[o++] = '-';
+	while (n > 0 && o + 2 < size) {
+		if (n == (size_t)scale)
+			buf[o++] = '.';
+		buf[o++] = digits[--n];
+	}
+	buf[o] = '\0';
+	return o;
+}
+
+size_t
+ecs_dec_format(const struct ecs_dec *d, char *buf, size_t size)
+{
+	int n;
+
+	if (d->exact)
+		return format_i128(d->m, d->scale, buf, size);
+	if (!isfinite(d->d))
+		return (size_t)snprintf(buf, size, "null");
+	n = snprintf(buf, size, "%.17g", d->d);
+	/* The shortest text that reads back as the same double. */
+	for (int prec = 1; prec < 17; prec++) {
+		char try[40];
+		snprintf(try, sizeof(try), "%.*g", prec, d->d);
+		if (strtod(try, NULL) == d->d) {
+			n = snprintf(buf, size, "%s", try);
+			break;
+		}
+	}
+	return (size_t)n;
+}
+
+size_t
+ecs_dec_format_ratio(const struct ecs_dec *sum, uint64_t count, int places,
+    char *buf, size_t size)
+{
+	ecs_i128 q, r, num;
+	struct ecs_dec x = *sum;
+	size_t n;
+
+	if (count == 0)
+		return (size_t)snprintf(buf, size, "null");
+	if (!x.exact || x.scale > places || !rescale(&x, places)) {
+		struct ecs_dec f;
+		double v = sum->d / (double)count, p = pow(10, places);
+
+		ecs_dec_from_double(&f, round(v * p) / p);
+		return ecs_dec_format(&f, buf, size);
+	}
+	/* Round half away from zero at the last place. */
+	num = x.m;
+	q = num / (ecs_i128)count;
+	r = num % (ecs_i128)count;
+	if ((r < 0 ? -r : r) * 2 >= (ecs_i128)count)
+		q += num < 0 ? -1 : 1;
+	n = format_i128(q, places, buf, size);
+	/* Trailing zeros say nothing here: 12.500000 is 12.5. */
+	while (n > 1 && places > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0', places--;
+	if (n > 0 && buf[n - 1] == '.')
+		buf[--n] = '\0';
+	return n;
+}
