@@ -51,7 +51,7 @@ stock() { ecs-stock "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	    > "$BATS_TEST_TMPDIR/thr.ndjson"
 	run -0 stock --thresholds "$BATS_TEST_TMPDIR/thr.ndjson" --report
 	is "$(ecs-filter -t '{product_id} {status} {threshold}' 'exists(status)' <<< "$output")" \
-	    $'A low 15\n3 low 20\n1 ok 10\n4 ok 0'
+	    $'1 ok 10\nA low 15\n3 low 20\n4 ok 0'
 	run -0 stock -t 16 --report
 	is "$(ecs-filter -c 'alert == "low_stock"' <<< "$output")" 3
 }
@@ -277,4 +277,49 @@ ecs-stock: 12 bad lines of 14 skipped"
 	    awk '{ print $2, 20 - $1 }' | sort)
 	got=$(grep -v ' 20$' <<< "$output" || true)
 	is "$got" "$want"
+}
+
+@test "products named only in --thresholds are not held; a restart keeps event thresholds" {
+	printf '%s\n' '{"product_id":9,"threshold":50}' '{"product_id":1,"threshold":30}' > "$BATS_TEST_TMPDIR/thr"
+	ev '{"product_id":1,"quantity":20,"threshold":5}'
+	st="$BATS_TEST_TMPDIR/s"
+	run -0 stock --thresholds "$BATS_TEST_TMPDIR/thr" --state "$st" --report --initial 0
+	is "$output" '{"product_id":1,"quantity":20,"status":"ok","threshold":5,"velocity_per_hour":0}'
+	run -0 ecs-stock --thresholds "$BATS_TEST_TMPDIR/thr" --state "$st" --report < /dev/null
+	is "$output" '{"product_id":1,"quantity":20,"status":"ok","threshold":5,"velocity_per_hour":0}'
+}
+
+@test "a level that would overflow is a bad line, not undefined behaviour" {
+	ev '{"product_id":1,"quantity":2000000000000000000}' \
+	   '{"action":"restock","product_id":1,"quantity":2000000000000000000}' \
+	   '{"action":"restock","product_id":1,"quantity":2000000000000000000}' \
+	   '{"action":"restock","product_id":1,"quantity":2000000000000000000}' \
+	   '{"action":"restock","product_id":1,"quantity":2000000000000000000}'
+	run -1 --separate-stderr stock --report
+	like "$stderr" "*:5: the level of product '1' would overflow*"
+	is "$output" '{"product_id":1,"quantity":8000000000000000000,"status":"ok","threshold":10,"velocity_per_hour":0}'
+}
+
+@test "a velocity that rounds to 0 gives no hours of cover" {
+	ev '{"product_id":1,"quantity":1000000,"ts":"2026-01-01T00:00:00Z"}' \
+	   '{"action":"purchase","product_id":1,"ts":"2026-01-01T00:00:00Z"}' \
+	   '{"product_id":2,"quantity":1,"ts":"2026-09-01T00:00:00Z"}'
+	run -0 stock --report
+	is "${lines[1]}" '{"product_id":1,"quantity":999999,"status":"ok","threshold":10,"velocity_per_hour":0}'
+}
+
+@test "while input is quiet, the state is still checkpointed" {
+	fifo="$BATS_TEST_TMPDIR/fifo" st="$BATS_TEST_TMPDIR/s"
+	mkfifo "$fifo"
+	ecs-stock --state "$st" --checkpoint 1 < "$fifo" > /dev/null 3>&- &
+	pid=$!
+	exec 5> "$fifo"
+	echo '{"product_id":1,"quantity":40}' >&5
+	for _ in $(seq 50); do grep -q '"quantity":40' "$st" 2>/dev/null && break; sleep 0.1; done
+	echo '{"product_id":1,"quantity":41}' >&5
+	for _ in $(seq 50); do grep -q '"quantity":41' "$st" 2>/dev/null && break; sleep 0.1; done
+	grep -q '"quantity":41' "$st"
+	kill -0 "$pid"
+	exec 5>&-
+	wait "$pid"
 }

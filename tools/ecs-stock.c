@@ -53,6 +53,7 @@ struct product {
 	bool		 has_level;	/* a snapshot (or --initial) set it */
 	bool		 at_risk;	/* a stockout_risk alert stands */
 	bool		 id_is_string;
+	bool		 threshold_from_event;	/* beats --thresholds */
 };
 
 static int64_t		 threshold = 10;	/* -t */
@@ -68,6 +69,7 @@ static const char	*thresholds_path;	/* --thresholds */
 
 static struct ecs_map	*products;
 static struct ecs_map	*unknown_actions;	/* each reported once */
+static struct ecs_map	*file_thresholds;	/* --thresholds: id -> int64 */
 static int64_t		 now_ms;		/* latest event time seen */
 static unsigned long long lines_before;		/* read by earlier runs */
 static const struct ecs_reader *input;		/* for the lines read */
@@ -124,6 +126,19 @@ usage(int status)
 
 /* Products */
 
+/* A --thresholds entry for the product, unless its events set one. */
+static void
+apply_file_threshold(struct product *p, const char *key, size_t len)
+{
+	const int64_t *thr;
+
+	if (p->threshold_from_event)
+		return;
+	thr = file_thresholds != NULL ?
+	    ecs_map_get(file_thresholds, key, len) : NULL;
+	p->threshold = thr != NULL ? *thr : -1;
+}
+
 /*
  * The product of an id field, added when absent (false when the table is
  * full); NULL in *p when the field is no id. Borrowed until the next add.
@@ -145,7 +160,7 @@ find_product(const struct ecs_field *id, bool add, struct product **p)
 		return false;
 	*p = ecs_map_put(products, id->text, id->len, &created);
 	if (created) {
-		(*p)->threshold = -1;
+		apply_file_threshold(*p, id->text, id->len);
 		(*p)->id_is_string = id->type == ECS_F_STRING;
 		if (initial >= 0) {
 			(*p)->quantity = initial;
@@ -220,7 +235,14 @@ static void
 out_decimal(double v)
 {
 	char buf[48];
-	int n = snprintf(buf, sizeof(buf), "%.3f", v);
+	int n;
+
+	if (!isfinite(v) || fabs(v) >= 1e15) {	/* a cover of ages */
+		n = snprintf(buf, sizeof(buf), isfinite(v) ? "%.6g" : "null", v);
+		ecs_out_write(buf, (size_t)n);
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%.3f", v);
 
 	while (n > 1 && buf[n - 1] == '0')
 		n--;
@@ -404,7 +426,7 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 {
 	enum movement m = movement_of(&f[F_ACTION]);
 	struct product *p;
-	int64_t t, n, thr;
+	int64_t t, n, thr, level;
 
 	if (m == M_NONE)
 		return;
@@ -439,12 +461,25 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 	}
 	if (t > now_ms)
 		now_ms = t;
+	if (m == M_PURCHASE && __builtin_sub_overflow(p->quantity, n, &level))
+		m = M_BAD;
+	else if (m != M_SNAPSHOT && m != M_PURCHASE &&
+	    __builtin_add_overflow(p->quantity, n, &level))
+		m = M_BAD;
+	if (m == M_BAD) {
+		ecs_reader_bad(rd, "the level of product '%.*s' would overflow",
+		    (int)(f[F_PRODUCT].len > 64 ? 64 : f[F_PRODUCT].len),
+		    f[F_PRODUCT].text);
+		return;
+	}
 	switch (m) {
 	case M_SNAPSHOT:
 		p->quantity = n;
 		p->has_level = true;
-		if (thr >= 0)
+		if (thr >= 0) {
 			p->threshold = thr;
+			p->threshold_from_event = true;
+		}
 		break;
 	case M_PURCHASE:
 		p->quantity -= n;
@@ -493,6 +528,7 @@ save_state(void)
 	json_object_object_add(head, "lines", json_object_new_int64(
 	    (int64_t)(lines_before + (input != NULL ? input->nread : 0))));
 	json_object_object_add(head, "now", json_object_new_int64(now_ms));
+	clock_gettime(CLOCK_MONOTONIC, &last_save);	/* a failure too */
 	if (!ecs_state_begin(&w, state_path, "ecs-stock", STATE_VERSION, head)) {
 		json_object_put(head);
 		save_failed = true;
@@ -508,7 +544,8 @@ save_state(void)
 		json_object_object_add(rec, "known",
 		    json_object_new_boolean(p->has_level));
 		json_object_object_add(rec, "threshold",
-		    json_object_new_int64(p->threshold));
+		    json_object_new_int64(p->threshold_from_event ?
+		    p->threshold : -1));
 		json_object_object_add(rec, "sold", json_object_new_double(p->sold));
 		json_object_object_add(rec, "sold_at",
 		    json_object_new_int64(p->sold_at));
@@ -521,8 +558,18 @@ save_state(void)
 	}
 	if (!ecs_state_commit(&w))
 		save_failed = true;
-	clock_gettime(CLOCK_MONOTONIC, &last_save);
 	dirty = false;
+}
+
+static void
+maybe_checkpoint(void *unused);
+
+/* While input is quiet, the reader calls this every checkpoint interval. */
+static void
+quiet_checkpoint(void *unused, int ms)
+{
+	(void)ms;
+	maybe_checkpoint(unused);
 }
 
 static void
@@ -581,6 +628,7 @@ load_product(const struct ecs_state_reader *sr, struct json_object *rec)
 	    json_type_boolean));
 	p->threshold = json_object_get_int64(state_field(sr, rec, "threshold",
 	    json_type_int));
+	p->threshold_from_event = p->threshold >= 0;
 	p->sold = json_object_get_double(state_field(sr, rec, "sold",
 	    json_type_double));
 	p->sold_at = json_object_get_int64(state_field(sr, rec, "sold_at",
@@ -617,7 +665,12 @@ load_state(void)
 	ecs_state_close(&sr);
 }
 
-/* --thresholds FILE: {"product_id":..,"threshold":..} lines, bad ones reported. */
+/*
+ * --thresholds FILE: {"product_id":..,"threshold":..} lines, bad ones
+ * reported. Held apart from the products, so that naming a product there
+ * does not make it one; read after the state, so that the file may change
+ * between runs, but never over a threshold an event set.
+ */
 static int
 load_thresholds(void)
 {
@@ -627,8 +680,12 @@ load_thresholds(void)
 	struct ecs_reader rd;
 	struct product *p;
 	char *files[] = { (char *)thresholds_path };
-	int64_t thr;
+	const char *key;
+	int64_t thr, *slot;
+	size_t i, len;
+	bool created;
 
+	file_thresholds = ecs_map_create(sizeof(int64_t));
 	ecs_fields_init(&fs, names, 2);
 	ecs_reader_init(&rd, files, 1);
 	while (ecs_reader_line(&rd)) {
@@ -638,15 +695,16 @@ load_thresholds(void)
 			ecs_reader_bad(&rd, "field 'product_id' is missing or "
 			    "not a number or string");
 		else if (units(&rd, &f[1], "threshold", -1, false, &thr)) {
-			if (!find_product(&f[0], true, &p))
-				errx(ECS_EXIT_DATA, "%s: more than %llu products "
-				    "(--max-products)", thresholds_path,
-				    max_products);
-			p->threshold = thr;
-			p->status = (uint8_t)status_of(p);
+			slot = ecs_map_put(file_thresholds, f[0].text, f[0].len,
+			    &created);
+			*slot = thr;
 		}
 	}
 	ecs_fields_finish(&fs);
+	for (i = 0; i < ecs_map_count(products); i++) {
+		p = ecs_map_at(products, i, &key, &len);
+		apply_file_threshold(p, key, len);
+	}
 	return ecs_reader_finish(&rd);
 }
 
@@ -675,7 +733,8 @@ write_report(void)
 		v = velocity(p, now_ms);
 		ecs_out_puts(",\"velocity_per_hour\":");
 		out_decimal(v);
-		if (v > 0 && p->has_level && p->quantity > 0) {
+		/* No cover where the velocity shows as 0. */
+		if (v >= 0.0005 && p->has_level && p->quantity > 0) {
 			ecs_out_puts(",\"hours_of_cover\":");
 			out_decimal((double)p->quantity / v);
 		}
@@ -735,6 +794,8 @@ parse_options(int argc, char *argv[], int *first_operand)
 		case OPT_MAX_PRODUCTS:
 			max_products = (unsigned long long)count_option(
 			    "--max-products", optarg, UINT32_MAX - 2);
+			if (max_products == 0)
+				errx(ECS_EXIT_USAGE, "--max-products: at least 1");
 			break;
 		case OPT_REPORT:
 			report = true;
@@ -774,6 +835,11 @@ main(int argc, char *argv[])
 	ecs_fields_init(&fs, field_names, NFIELDS);
 	ecs_reader_init(&rd, argv + first, argc - first);
 	rd.on_wait = maybe_checkpoint;
+	if (state_path != NULL && checkpoint_ms > 0) {
+		rd.idle_ms = (int)(checkpoint_ms < 1000000000 ? checkpoint_ms :
+		    1000000000);
+		rd.on_idle = quiet_checkpoint;
+	}
 	input = &rd;
 	while (ecs_reader_line(&rd)) {
 		if (ecs_fields_read(&fs, &rd, f))
@@ -790,5 +856,6 @@ main(int argc, char *argv[])
 	ecs_fields_finish(&fs);
 	ecs_map_destroy(products);
 	ecs_map_destroy(unknown_actions);
+	ecs_map_destroy(file_thresholds);
 	return status | save_failed;
 }
