@@ -204,6 +204,8 @@ void	 ecs_dec_from_double(struct ecs_dec *, double);
 void	 ecs_dec_add(struct ecs_dec *acc, const struct ecs_dec *v);
 void	 ecs_dec_mul(struct ecs_dec *acc, const struct ecs_dec *v);
 void	 ecs_dec_neg(struct ecs_dec *);
+/* The nearest double to the exact value (so it does not depend on order). */
+double	 ecs_dec_to_double(const struct ecs_dec *);
 int	 ecs_dec_cmp(const struct ecs_dec *, const struct ecs_dec *);
 /* Exact: all its digits (19.90 stays 19.90); else the shortest double. */
 size_t	 ecs_dec_format(const struct ecs_dec *, char *buf, size_t size);
@@ -402,6 +404,9 @@ struct ecs_reader {
 	/* Called before a read that would wait, after the flush (checkpoints). */
 	void		(*on_wait)(void *);
 	void		 *on_wait_arg;
+	/* With idle_ms > 0, called each time that many ms pass with no input. */
+	int		  idle_ms;
+	void		(*on_idle)(void *, int ms);
 };
 
 /* Prepares to read files (none: stdin); opens --reject. */
@@ -451,12 +456,13 @@ bool	 ecs_expr_eval_dec(const struct ecs_expr *,
 bool	 ecs_expr_eval_double(const struct ecs_expr *,
 	    const struct ecs_field *fields, double *);
 /*
- * The value of e as a key for distinct/top/group: a string's bytes, or the
- * JSON text of any other value; borrowed from rec or buf. False if missing.
+ * The value of e as a key for distinct/top/list: a string's bytes (and
+ * *is_string), or the JSON text of any other value; borrowed from the
+ * fields or buf. False when missing.
  */
 bool	 ecs_expr_eval_key(const struct ecs_expr *,
 	    const struct ecs_field *fields, char buf[static 64],
-	    const char **text, size_t *len);
+	    const char **text, size_t *len, bool *is_string);
 /*
  * Binds e's field paths to slots of fs (added as needed), so that it can be
  * evaluated on the fields ecs_fields_read captures: the fast path.

@@ -199,26 +199,36 @@ format_i128(ecs_i128 m, int scale, char *buf, size_t size)
 	return o;
 }
 
+/* The shortest text that reads back as v, without an exponent in range. */
+static size_t
+format_double(double v, char *buf, size_t size)
+{
+	char try[400];
+	int prec;
+
+	if (!isfinite(v))
+		return (size_t)snprintf(buf, size, "null");
+	if (fabs(v) >= 1e-5 && fabs(v) < 1e16) {
+		for (prec = 0; prec <= 17; prec++) {
+			snprintf(try, sizeof(try), "%.*f", prec, v);
+			if (strtod(try, NULL) == v)
+				return (size_t)snprintf(buf, size, "%s", try);
+		}
+	}
+	for (prec = 1; prec < 17; prec++) {
+		snprintf(try, sizeof(try), "%.*g", prec, v);
+		if (strtod(try, NULL) == v)
+			break;
+	}
+	return (size_t)snprintf(buf, size, "%s", try);
+}
+
 size_t
 ecs_dec_format(const struct ecs_dec *d, char *buf, size_t size)
 {
-	int n;
-
 	if (d->exact)
 		return format_i128(d->m, d->scale, buf, size);
-	if (!isfinite(d->d))
-		return (size_t)snprintf(buf, size, "null");
-	n = snprintf(buf, size, "%.17g", d->d);
-	/* The shortest text that reads back as the same double. */
-	for (int prec = 1; prec < 17; prec++) {
-		char try[40];
-		snprintf(try, sizeof(try), "%.*g", prec, d->d);
-		if (strtod(try, NULL) == d->d) {
-			n = snprintf(buf, size, "%s", try);
-			break;
-		}
-	}
-	return (size_t)n;
+	return format_double(d->d, buf, size);
 }
 
 size_t
@@ -251,4 +261,16 @@ ecs_dec_format_ratio(const struct ecs_dec *sum, uint64_t count, int places,
 	if (n > 0 && buf[n - 1] == '.')
 		buf[--n] = '\0';
 	return n;
+}
+
+double
+ecs_dec_to_double(const struct ecs_dec *d)
+{
+	char buf[64];
+
+	if (!d->exact)
+		return d->d;
+	/* Through the decimal text: the nearest double, however it was summed. */
+	ecs_dec_format(d, buf, sizeof(buf));
+	return strtod(buf, NULL);
 }

@@ -1214,12 +1214,13 @@ ecs_expr_eval_double(const struct ecs_expr *e, const struct ecs_field *fields,
 
 bool
 ecs_expr_eval_key(const struct ecs_expr *e, const struct ecs_field *fields,
-    char buf[static 64], const char **text, size_t *len)
+    char buf[static 64], const char **text, size_t *len, bool *is_string)
 {
 	struct ctx c = { NULL, fields };
 	struct value v;
 
 	eval(e->root, &c, &v);
+	*is_string = v.type == V_STR;
 	switch (v.type) {
 	case V_MISSING:
 		return false;

@@ -117,6 +117,12 @@ fill(struct ecs_reader *rd)
 		ecs_out_flush();	/* about to wait: show what we have */
 		if (rd->on_wait != NULL)
 			rd->on_wait(rd->on_wait_arg);
+		/* Quiet input: tell the program each time idle_ms passes. */
+		while (rd->idle_ms > 0 && !ecs_stop_signal &&
+		    poll(&pfd, 1, rd->idle_ms) == 0) {
+			rd->on_idle(rd->on_wait_arg, rd->idle_ms);
+			ecs_out_flush();
+		}
 	}
 	for (;;) {
 		if (ecs_stop_signal) {

@@ -1,0 +1,281 @@
+#!/usr/bin/env bats
+# ecs-sales: the brief's example, windows, groups, every metric, exact
+# money, time (watermark, lateness, late events, --tz, --idle), emission,
+# corrections, alerts, baselines, state, bad lines, and agreement with
+# Miller on real and generated data.
+
+load helpers
+
+ev() { printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/in.ndjson"; }
+sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
+
+@test "the brief's business example, byte for byte" {
+	run -0 --separate-stderr bash -c "ecs-sales --by date -m 'sales=sum(sales)' '$FIXTURES/brief/business.ndjson' |
+	    ecs-filter --template 'Sales on {date}: {sales}' true"
+	is "$output" $'Sales on 2021-09-01: 1000\nSales on 2021-09-02: 1500\nSales on 2021-09-03: 1200'
+	is "$stderr" ""
+}
+
+@test "the brief's figures summed per day in daily windows" {
+	run -0 ecs-sales --map ts=date --window 1d -m 'sales=sum(sales)' "$FIXTURES/brief/business.ndjson"
+	is "$output" '{"window_start":"2021-09-01T00:00:00Z","window_end":"2021-09-02T00:00:00Z","sales":1000}
+{"window_start":"2021-09-02T00:00:00Z","window_end":"2021-09-03T00:00:00Z","sales":1500}
+{"window_start":"2021-09-03T00:00:00Z","window_end":"2021-09-04T00:00:00Z","sales":1200}'
+}
+
+@test "default metrics: count and the money the events carry" {
+	ev '{"price":19.99,"quantity":2,"ts":"2026-11-01T10:00:00Z"}' '{"price":0.01,"quantity":2,"ts":"2026-11-01T10:30:00Z"}'
+	run -0 sales -w 1h
+	is "$output" '{"window_start":"2026-11-01T10:00:00Z","window_end":"2026-11-01T11:00:00Z","count":2,"sales":40.00}'
+	ev '{"amount":15.30}' '{"amount":-2.55}'
+	run -0 sales
+	is "$output" '{"count":2,"sales":12.75}'
+	ev '{"a":1}'
+	run -0 sales
+	is "$output" '{"count":1}'
+}
+
+@test "money is exact: no float noise, to the cent" {
+	for i in $(seq 1000); do echo '{"price":19.98,"quantity":400,"x":0.1}'; done > "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 sales -m 'total=sum(price*quantity)' -m 'x=sum(x)' -m 'avg=avg(price)'
+	is "$output" '{"total":7992000.00,"x":100.0,"avg":19.98}'
+	ev '{"p":0.1}' '{"p":0.2}' '{"p":"0.3"}'
+	run -0 sales -m 's=sum(p)' -m 'a=avg(p)' -m 'lo=min(p)' -m 'hi=max(p)'
+	is "$output" '{"s":0.6,"a":0.2,"lo":0.1,"hi":"0.3"}' || is "$output" '{"s":0.6,"a":0.2,"lo":0.1,"hi":0.3}'
+}
+
+@test "tumbling windows aligned to the epoch, groups in order first seen" {
+	ev '{"ts":"2026-11-01T10:59:59Z","action":"browse"}' '{"ts":"2026-11-01T10:00:00Z","action":"purchase"}' \
+	   '{"ts":"2026-11-01T11:00:00Z","action":"browse"}' '{"ts":"2026-11-01T11:20:00Z","action":"browse"}'
+	run -0 sales -w 1h --lateness 1h -b action -m 'n=count()'
+	is "$output" '{"window_start":"2026-11-01T10:00:00Z","window_end":"2026-11-01T11:00:00Z","action":"browse","n":1}
+{"window_start":"2026-11-01T10:00:00Z","window_end":"2026-11-01T11:00:00Z","action":"purchase","n":1}
+{"window_start":"2026-11-01T11:00:00Z","window_end":"2026-11-01T12:00:00Z","action":"browse","n":2}'
+}
+
+@test "hopping windows: each event in every window that holds it" {
+	ev '{"ts":"2026-11-01T10:05:00Z"}' '{"ts":"2026-11-01T10:25:00Z"}'
+	run -0 sales -w 30m --slide 10m -m 'n=count()' --lateness 1h
+	is "$(ecs-filter -t '{window_start} {n}' true <<< "$output")" '2026-11-01T09:40:00Z 1
+2026-11-01T09:50:00Z 1
+2026-11-01T10:00:00Z 2
+2026-11-01T10:10:00Z 1
+2026-11-01T10:20:00Z 1'
+}
+
+@test "group keys: several, nested, missing as null, numbers and strings kept" {
+	ev '{"c":"x","n":1,"u":{"city":"Oslo"}}' '{"c":"x","n":1}' '{"c":"y","n":"1"}'
+	run -0 sales -b c,n,u.city -m 'k=count()'
+	is "$output" '{"c":"x","n":1,"u.city":"Oslo","k":1}
+{"c":"x","n":1,"u.city":null,"k":1}
+{"c":"y","n":"1","u.city":null,"k":1}'
+}
+
+@test "every metric function" {
+	ev '{"u":1,"p":10,"s":"a"}' '{"u":2,"p":20,"s":"b"}' '{"u":1,"p":30,"s":"a"}' '{"u":3,"p":40,"s":"a"}' '{"p":"n/a"}'
+	run -0 sales -m 'n=count()' -m 'sum=sum(p)' -m 'avg=avg(p)' -m 'min=min(p)' -m 'max=max(p)' \
+	    -m 'users=distinct(u)' -m 'med=quantile(p,0.5)' -m 'top=top(s,2)' -m 'l=list(u,2)'
+	is "$output" '{"n":5,"sum":100,"avg":25,"min":10,"max":40,"users":3,"med":20,"top":[{"value":"a","count":3},{"value":"b","count":1}],"l":[1,2]}'
+}
+
+@test "quantiles are within 1% of the exact value" {
+	seq 1 100000 | awk '{ printf "{\"v\":%d}\n", $1 }' > "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 sales -m 'p50=quantile(v,0.5)' -m 'p99=quantile(v,0.99)' -m 'd=distinct(v)'
+	p50=$(ecs-filter -t '{p50}' true <<< "$output")
+	p99=$(ecs-filter -t '{p99}' true <<< "$output")
+	d=$(ecs-filter -t '{d}' true <<< "$output")
+	echo "# p50 $p50 p99 $p99 distinct $d" >&3
+	awk -v a="$p50" -v b="$p99" -v d="$d" 'BEGIN { exit !(a > 49500 && a < 50500 && b > 98000 && b < 100000 && d > 97500 && d < 102500) }'
+}
+
+@test "cancellations count in their own window and reduce it" {
+	ev '{"ts":"2026-11-01T10:00:00Z","amount":100.50}' '{"ts":"2026-11-01T10:10:00Z","amount":-30.25}' \
+	   '{"ts":"2026-11-01T11:10:00Z","amount":-10}'
+	run -0 sales -w 1h -m 'sales=sum(amount)' -m 'n=count()'
+	is "$(ecs-filter -t '{sales} {n}' true <<< "$output")" $'70.25 2\n-10 1'
+}
+
+@test "late events: counted, reported, written to --late; --lateness admits them" {
+	ev '{"ts":"2026-11-01T10:10:00Z","id":1}' '{"ts":"2026-11-01T11:10:00Z","id":2}' \
+	   '{"ts":"2026-11-01T10:20:00Z","id":3}' '{"ts":"2026-11-01T11:20:00Z","id":4}'
+	run -0 --separate-stderr sales -w 1h -m 'n=count()' --late "$BATS_TEST_TMPDIR/late"
+	is "$(ecs-filter -t '{window_start} {n}' true <<< "$output")" $'2026-11-01T10:00:00Z 1\n2026-11-01T11:00:00Z 2'
+	is "$stderr" "ecs-sales: 1 late event (after their window was written), in $BATS_TEST_TMPDIR/late"
+	is "$(cat "$BATS_TEST_TMPDIR/late")" '{"ts":"2026-11-01T10:20:00Z","id":3}'
+	run -0 --separate-stderr sales -w 1h -m 'n=count()' --lateness 15m
+	is "$(ecs-filter -t '{window_start} {n}' true <<< "$output")" $'2026-11-01T10:00:00Z 2\n2026-11-01T11:00:00Z 2'
+	is "$stderr" ""
+}
+
+@test "--corrections: a late event updates its written window" {
+	ev '{"ts":"2026-11-01T10:10:00Z","a":5}' '{"ts":"2026-11-01T11:10:00Z","a":1}' '{"ts":"2026-11-01T10:20:00Z","a":7}'
+	run -0 --separate-stderr sales -w 1h -m 's=sum(a)' --corrections 2h
+	is "$output" '{"window_start":"2026-11-01T10:00:00Z","window_end":"2026-11-01T11:00:00Z","s":5}
+{"correction":true,"window_start":"2026-11-01T10:00:00Z","window_end":"2026-11-01T11:00:00Z","s":12}
+{"window_start":"2026-11-01T11:00:00Z","window_end":"2026-11-01T12:00:00Z","s":1}'
+	is "$stderr" ""
+}
+
+@test "--emit update: a row after every event" {
+	ev '{"ts":"2026-11-01T10:10:00Z","a":5}' '{"ts":"2026-11-01T10:20:00Z","a":7}'
+	run -0 sales -w 1h -m 's=sum(a)' --emit update
+	is "$(ecs-filter -t '{s}' true <<< "$output")" $'5\n12'
+}
+
+@test "--where filters first" {
+	ev '{"action":"purchase","a":5}' '{"action":"browse","a":7}'
+	run -0 sales -m 's=sum(a)' --where 'action == "purchase"'
+	is "$output" '{"s":5}'
+}
+
+@test "--tz: a day in London is 23 hours when the clocks go forward" {
+	ev '{"ts":"2026-03-28T23:30:00Z"}' '{"ts":"2026-03-29T22:30:00Z"}' '{"ts":"2026-03-29T23:30:00Z"}'
+	run -0 sales -w 1d --tz Europe/London -m 'n=count()' --lateness 1d
+	is "$output" '{"window_start":"2026-03-28T00:00:00Z","window_end":"2026-03-29T00:00:00Z","n":1}
+{"window_start":"2026-03-29T00:00:00Z","window_end":"2026-03-29T23:00:00Z","n":1}
+{"window_start":"2026-03-29T23:00:00Z","window_end":"2026-03-30T23:00:00Z","n":1}'
+	run -2 --separate-stderr sales --tz Mars/Olympus
+	like "$stderr" "*--tz 'Mars/Olympus': not a zone*"
+}
+
+@test "--alert: matching rows are also alerts" {
+	ev '{"ts":"2026-11-01T10:10:00Z","amount":50}' '{"ts":"2026-11-01T11:10:00Z","amount":500}'
+	run -0 sales -w 1h -m 'sales=sum(amount)' --alert 'sales < 200'
+	is "$output" '{"window_start":"2026-11-01T10:00:00Z","window_end":"2026-11-01T11:00:00Z","sales":50}
+{"alert":"rule","rule":"sales < 200","window_start":"2026-11-01T10:00:00Z","window_end":"2026-11-01T11:00:00Z","sales":50}
+{"window_start":"2026-11-01T11:00:00Z","window_end":"2026-11-01T12:00:00Z","sales":500}'
+}
+
+@test "--drop: a dead checkout is an alert, even with no event at all" {
+	for h in 10 11 12 13; do echo "{\"ts\":\"2026-11-01T$h:10:00Z\",\"shop\":\"a\",\"amount\":100}"; done > "$BATS_TEST_TMPDIR/in.ndjson"
+	echo '{"ts":"2026-11-01T16:10:00Z","shop":"b","amount":5}' >> "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 sales -w 1h -b shop -m 'sales=sum(amount)' --drop 50 --baseline 3
+	# Each quiet hour is a drop against the mean of the three before it.
+	is "$(ecs-filter -t '{alert} {window_start} {shop} {value} {baseline} {change_pct}' 'exists(alert)' <<< "$output")" \
+	    'sales_drop 2026-11-01T14:00:00Z a 0 100 -100
+sales_drop 2026-11-01T15:00:00Z a 0 66.67 -100
+sales_drop 2026-11-01T16:00:00Z a 0 33.33 -100'
+}
+
+@test "--spike against the group's baseline" {
+	for a in 10 10 10 10 40; do echo "{\"amount\":$a}"; done |
+	    awk '{ printf "{\"ts\":\"2026-11-01T%02d:00:00Z\",%s\n", NR + 9, substr($0, 2) }' > "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 sales -w 1h -m 'sales=sum(amount)' --spike 100 --baseline 3
+	is "$(ecs-filter -t '{alert} {value} {baseline} {change_pct}' 'exists(alert)' <<< "$output")" 'sales_spike 40 10 300'
+}
+
+@test "bad lines: diagnostics, --reject, exit status" {
+	ev '{"ts":"yesterday"}' 'nope' '{"ts":"2026-11-01T10:00:00Z","a":1}'
+	f="$BATS_TEST_TMPDIR/in.ndjson"
+	run -1 --separate-stderr sales -w 1h -m 'n=count()'
+	is "$stderr" "ecs-sales: $f:1: field 'ts' is not a time
+ecs-sales: $f:2: invalid JSON at column 2: null expected
+ecs-sales: 2 bad lines of 3 skipped"
+	run -0 sales -w 1h -m 'n=count()' --reject "$BATS_TEST_TMPDIR/rej"
+	is "$(cat "$BATS_TEST_TMPDIR/rej")" $'{"ts":"yesterday"}\nnope'
+}
+
+@test "usage errors" {
+	run -2 --separate-stderr ecs-sales -m 'x' </dev/null
+	like "$stderr" "*expected NAME=FUNC(EXPR)*"
+	run -2 --separate-stderr ecs-sales -m 'x=median(a)' </dev/null
+	like "$stderr" "*no function 'median'*"
+	run -2 --separate-stderr ecs-sales -m 'x=quantile(a)' </dev/null
+	like "$stderr" "*quantile needs a second argument*"
+	run -2 --separate-stderr ecs-sales -m 'x=sum(a ==)' </dev/null
+	like "$stderr" "*expression:1:5: expected a value after '=='*"
+	run -2 --separate-stderr ecs-sales -w 5x </dev/null
+	like "$stderr" "*--window '5x'*"
+	run -2 --separate-stderr ecs-sales --slide 1m </dev/null
+	like "$stderr" "*--slide needs --window*"
+	run -2 --separate-stderr ecs-sales -w 1h --slide 1m --drop 10 </dev/null
+	like "$stderr" "*--drop and --spike need tumbling windows*"
+}
+
+@test "state: a run split in two gives the rows of one run" {
+	ecs-gen --events 20000 --seed 9 > "$BATS_TEST_TMPDIR/g"
+	opts=(-w 1h -b category -m 'sales=sum(price*quantity)' -m 'n=count()' -m 'u=distinct(user_id)'
+	      -m 'p90=quantile(price,0.9)' -m 'top=top(product_id,3)' --drop 50)
+	ecs-sales "${opts[@]}" "$BATS_TEST_TMPDIR/g" > "$BATS_TEST_TMPDIR/whole"
+	for k in 1 5000 12345; do
+		st="$BATS_TEST_TMPDIR/s$k"
+		head -n "$k" "$BATS_TEST_TMPDIR/g" | ecs-sales "${opts[@]}" --state "$st" > "$BATS_TEST_TMPDIR/split"
+		tail -n +"$((k + 1))" "$BATS_TEST_TMPDIR/g" | ecs-sales "${opts[@]}" --state "$st" >> "$BATS_TEST_TMPDIR/split"
+		ecs-sales "${opts[@]}" --state "$st" < /dev/null >> "$BATS_TEST_TMPDIR/split"
+		# The last run holds the open windows; with no --state they close.
+		ecs-sales "${opts[@]}" "$BATS_TEST_TMPDIR/g" | tail -n +1 > /dev/null
+		is "$(head -n "$(wc -l < "$BATS_TEST_TMPDIR/split")" "$BATS_TEST_TMPDIR/whole" | cksum)" \
+		   "$(cksum < "$BATS_TEST_TMPDIR/split")" "split at $k"
+	done
+	run -1 --separate-stderr ecs-sales -w 1d --state "$BATS_TEST_TMPDIR/s1" < /dev/null
+	like "$stderr" "*saved by a run with other options*"
+}
+
+@test "--idle closes the last window of a quiet stream" {
+	fifo="$BATS_TEST_TMPDIR/fifo" out="$BATS_TEST_TMPDIR/out"
+	mkfifo "$fifo"
+	ecs-sales -w 1s -m 'n=count()' --idle 1s < "$fifo" > "$out" 3>&- &
+	pid=$!
+	exec 5> "$fifo"
+	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	echo "{\"ts\":\"$now\"}" >&5
+	for _ in $(seq 60); do [[ -s "$out" ]] && break; sleep 0.1; done
+	like "$(cat "$out")" '*"n":1}*' "written while the writer is still open"
+	kill -0 "$pid"
+	exec 5>&-
+	wait "$pid"
+}
+
+# compare_tsv ECS MLR: rows keyed by their first two columns must agree:
+# counts exactly, sums, minima and maxima to the cent, means to 1e-5.
+compare_tsv() {
+	awk -F '\t' '
+	    function bad(what) { printf "%s %s: %s ecs %s mlr %s\n", $1, $2, what, e[3 + i], $(3 + i); n++ }
+	    NR == FNR { ecs[$1 FS $2] = $0; next }
+	    {
+		k = $1 FS $2
+		if (!(k in ecs)) { printf "%s: only in Miller\n", k; n++; next }
+		split(ecs[k], e, "\t"); delete ecs[k]
+		for (i = 0; i < 5; i++) {
+			d = e[3 + i] - $(3 + i); if (d < 0) d = -d
+			if ((i == 0 && d != 0) || (i == 2 && d > 1e-5) || (i != 0 && i != 2 && d >= 0.005))
+				bad("field " (3 + i))
+		}
+	    }
+	    END { for (k in ecs) { printf "%s: only in ecs-sales\n", k; n++ } exit n > 0 }' "$1" "$2"
+}
+
+@test "agreement with Miller: hourly count, sum, mean, min, max per group (generated)" {
+	ecs-gen --events 50000 --seed 11 > "$BATS_TEST_TMPDIR/g"
+	ecs-sales -w 1h -b action -m 'count=count()' -m 'sum=sum(price)' -m 'mean=avg(price)' \
+	    -m 'min=min(price)' -m 'max=max(price)' "$BATS_TEST_TMPDIR/g" |
+	    ecs-filter -t '{window_start}\t{action}\t{count}\t{sum}\t{mean}\t{min}\t{max}' true |
+	    cut -c1-13,21- > "$BATS_TEST_TMPDIR/ecs"
+	mlr --ijsonl --ojsonl put '$hour = substr($ts, 0, 12)' then \
+	    stats1 -a count,sum,mean,min,max -f price -g hour,action "$BATS_TEST_TMPDIR/g" |
+	    ecs-filter -t '{hour}\t{action}\t{price_count}\t{price_sum}\t{price_mean}\t{price_min}\t{price_max}' true \
+	    > "$BATS_TEST_TMPDIR/mlr"
+	is "$(wc -l < "$BATS_TEST_TMPDIR/ecs")" "$(wc -l < "$BATS_TEST_TMPDIR/mlr")"
+	(( $(wc -l < "$BATS_TEST_TMPDIR/ecs") > 50 ))
+	run compare_tsv "$BATS_TEST_TMPDIR/ecs" "$BATS_TEST_TMPDIR/mlr"
+	is "$output" ""
+}
+
+@test "agreement with Miller and the dataset's own totals on UCI Online Retail" {
+	shared_data uci-online-retail/orders.ndjson.gz
+	run -0 bash -c "zcat '$data' | ecs-sales -m 'total=sum(amount)' -m 'n=count()'"
+	is "$output" '{"total":9747747.934,"n":541909}' "the README's exact sum"
+	run -0 bash -c "zcat '$data' | ecs-sales --where 'not cancelled' -m 'total=sum(quantity * price)'"
+	is "$output" '{"total":10644560.424}' "the README's sum of lines not cancelled"
+	zcat "$data" | ecs-sales -w 1d -b country -m 'count=count()' -m 'sum=sum(amount)' -m 'mean=avg(amount)' \
+	    -m 'min=min(amount)' -m 'max=max(amount)' |
+	    ecs-filter -t '{window_start}\t{country}\t{count}\t{sum}\t{mean}\t{min}\t{max}' true |
+	    cut -c1-10,21- > "$BATS_TEST_TMPDIR/ecs"
+	zcat "$data" | mlr --ijsonl --ojsonl put '$day = substr($ts, 0, 9)' then \
+	    stats1 -a count,sum,mean,min,max -f amount -g day,country |
+	    ecs-filter -t '{day}\t{country}\t{amount_count}\t{amount_sum}\t{amount_mean}\t{amount_min}\t{amount_max}' true \
+	    > "$BATS_TEST_TMPDIR/mlr"
+	(( $(wc -l < "$BATS_TEST_TMPDIR/ecs") > 1000 ))
+	run compare_tsv "$BATS_TEST_TMPDIR/ecs" "$BATS_TEST_TMPDIR/mlr"
+	is "$output" ""
+}

@@ -1,0 +1,1697 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs-sales -- business metrics over event-time windows: tumbling or
+ * hopping windows (UTC, or the calendar of --tz), group keys, metrics with
+ * exact money sums and bounded sketches, a watermark with allowed lateness
+ * and late-event accounting, final or update emission, alert rules and
+ * drop/spike detection against the group's recent windows, and state that
+ * survives restarts.
+ */
+#include <err.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ecs.h"
+#include "ecs_sketch.h"
+
+#define STATE_VERSION	1
+#define DISTINCT_EXACT	10000		/* exact below, HyperLogLog above */
+#define QUANTILE_ALPHA	0.01		/* DDSketch relative accuracy */
+#define QUANTILE_EXACT	200		/* exact quantiles up to this many */
+#define AVG_PLACES	6
+#define LIST_DEFAULT	100
+#define NO_WINDOW	INT64_MIN	/* one running total: no --window */
+
+enum {
+	OPT_ALERT = ECS_OPT_TOOL,
+	OPT_BASELINE,
+	OPT_CHECKPOINT,
+	OPT_CORRECTIONS,
+	OPT_DROP,
+	OPT_EMIT,
+	OPT_IDLE,
+	OPT_LATE,
+	OPT_LATENESS,
+	OPT_SLIDE,
+	OPT_SPIKE,
+	OPT_STATE,
+	OPT_TZ,
+	OPT_WATCH,
+	OPT_WHERE,
+};
+
+enum func { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_DISTINCT,
+    FN_QUANTILE, FN_TOP, FN_LIST };
+static const char *const func_names[] = { "count", "sum", "avg", "min",
+    "max", "distinct", "quantile", "top", "list" };
+
+struct metric {
+	char		*name;
+	enum func	 fn;
+	struct ecs_expr	*arg;		/* NULL for count() */
+	double		 q;		/* quantile */
+	size_t		 k;		/* top, list */
+};
+
+/* One metric's running value in one group of one window. */
+struct agg {
+	uint64_t	 n;		/* values seen */
+	struct ecs_dec	 v;		/* sum; min or max */
+	void		*sketch;	/* distinct, quantile, top */
+	char		**list;		/* JSON texts, owned */
+	size_t		 nlist;
+	double		*values;	/* quantile: the first QUANTILE_EXACT */
+};
+
+struct group {
+	struct agg	*aggs;		/* one per metric, owned */
+};
+
+struct window {
+	int64_t		 start, end;
+	struct ecs_map	*groups;	/* group fragment -> struct group */
+	bool		 written;	/* final rows out; kept for corrections */
+};
+
+/* The recent values of the watched metric for one group (--drop/--spike). */
+struct baseline {
+	double		*values;	/* ring of --baseline values, owned */
+	uint32_t	 n, next;
+};
+
+struct alert_rule {
+	char		*text;
+	struct ecs_expr	*expr;
+};
+
+static struct metric	*metrics;
+static size_t		 nmetrics;
+static bool		 default_metrics = true;	/* no -m: decided later */
+static struct ecs_path	**by;			/* -b */
+static size_t		 nby;
+static struct ecs_expr	*where;			/* --where */
+static int64_t		 window_ms = NO_WINDOW;	/* -w */
+static int64_t		 slide_ms;		/* --slide; 0: tumbling */
+static int64_t		 lateness_ms;		/* --lateness */
+static int64_t		 corrections_ms = -1;	/* --corrections */
+static int64_t		 idle_ms;		/* --idle */
+static bool		 emit_update;		/* --emit update */
+static const char	*tz;			/* --tz */
+static const char	*late_path;		/* --late */
+static struct alert_rule *rules;		/* --alert */
+static size_t		 nrules;
+static double		 drop_pct, spike_pct;	/* --drop, --spike */
+static uint32_t		 baseline_n = 6;	/* --baseline */
+static const char	*watch_name;		/* --watch */
+static const char	*state_path;		/* --state */
+static int64_t		 checkpoint_ms = 30000;	/* --checkpoint */
+
+static struct ecs_fieldset fields;
+static size_t		 ts_slot;
+static size_t		*by_slot;
+static struct window	*windows;		/* open (and kept), by start */
+static size_t		 nwindows, windows_cap;
+static int64_t		 max_time = INT64_MIN;	/* largest event time */
+static int64_t		 watermark = INT64_MIN;
+static int64_t		 closed_upto = INT64_MIN;	/* windows ending here are out */
+static unsigned long long nlate, ncorrections, lines_before;
+static int		 late_fd = -1;
+static struct ecs_map	*baselines;		/* group fragment -> baseline */
+static size_t		 watch;			/* index of the watched metric */
+static const struct ecs_reader *input;
+static struct timespec	 last_save;
+static bool		 dirty, save_failed;
+static char		*frag;			/* the current group fragment */
+static size_t		 frag_len, frag_cap;
+
+static const struct option longopts[] = {
+	ECS_COMMON_LONGOPTS,
+	{ "alert",	required_argument,	NULL, OPT_ALERT },
+	{ "baseline",	required_argument,	NULL, OPT_BASELINE },
+	{ "by",		required_argument,	NULL, 'b' },
+	{ "checkpoint",	required_argument,	NULL, OPT_CHECKPOINT },
+	{ "corrections", required_argument,	NULL, OPT_CORRECTIONS },
+	{ "drop",	required_argument,	NULL, OPT_DROP },
+	{ "emit",	required_argument,	NULL, OPT_EMIT },
+	{ "idle",	required_argument,	NULL, OPT_IDLE },
+	{ "late",	required_argument,	NULL, OPT_LATE },
+	{ "lateness",	required_argument,	NULL, OPT_LATENESS },
+	{ "metric",	required_argument,	NULL, 'm' },
+	{ "slide",	required_argument,	NULL, OPT_SLIDE },
+	{ "spike",	required_argument,	NULL, OPT_SPIKE },
+	{ "state",	required_argument,	NULL, OPT_STATE },
+	{ "tz",		required_argument,	NULL, OPT_TZ },
+	{ "watch",	required_argument,	NULL, OPT_WATCH },
+	{ "where",	required_argument,	NULL, OPT_WHERE },
+	{ "window",	required_argument,	NULL, 'w' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+static _Noreturn void
+usage(int status)
+{
+	FILE *fp = status ? stderr : stdout;
+
+	fprintf(fp,
+"usage: ecs-sales [-hqV] [-b keys] [-m name=func(expr)]... [-w duration]\n"
+"                 [--slide duration] [--lateness duration] [--late file]\n"
+"                 [--emit final|update] [--tz zone] [--where expr]\n"
+"                 [--corrections duration] [--idle duration]\n"
+"                 [--alert expr]... [--drop pct] [--spike pct]\n"
+"                 [--baseline n] [--watch name] [--state file]\n"
+"                 [--checkpoint seconds] [file ...]\n");
+	if (status != 0)
+		exit(status);
+	fprintf(fp,
+"Business metrics over event-time windows (see ecs-sales(1)).\n"
+"  -w, --window DURATION    tumbling windows: 30s, 5m, 1h, 1d (default: one\n"
+"                           running total, written at the end)\n"
+"      --slide DURATION     hopping windows that start this often\n"
+"  -b, --by A,B             group keys (field paths)\n"
+"  -m, --metric NAME=FUNC(EXPR)  count() sum avg min max distinct\n"
+"                           quantile(EXPR,Q) top(EXPR,K) list(EXPR[,N]);\n"
+"                           default count and sales=sum(price*quantity),\n"
+"                           sum(sales) or sum(amount), as the events have\n"
+"      --where EXPR         only the events for which EXPR holds\n"
+"      --lateness DURATION  the watermark trails the latest event time\n"
+"      --late FILE          append late events, verbatim, to FILE\n"
+"      --corrections DURATION  keep written windows this long; late events\n"
+"                           update them with a correction row\n"
+"      --emit final|update  rows when windows close, or after every event\n"
+"      --tz ZONE            day and hour windows in ZONE's calendar\n"
+"      --idle DURATION      with no input for this long, advance the\n"
+"                           watermark by the time that passed\n"
+"      --alert EXPR         also write matching rows as alerts\n"
+"      --drop PCT, --spike PCT  alert when the watched metric falls below or\n"
+"                           rises above the mean of the group's previous\n"
+"      --baseline N         N windows (default 6) by PCT percent\n"
+"      --watch NAME         the watched metric (default the first)\n"
+"      --state FILE         load and save open windows and baselines\n"
+"      --checkpoint SECONDS save the state this often (default 30)\n");
+	ecs_common_usage(fp);
+	exit(0);
+}
+
+/* Options */
+
+static int64_t
+duration_arg(const char *opt, const char *arg)
+{
+	int64_t ms;
+
+	if (!ecs_duration_parse(arg, &ms))
+		errx(ECS_EXIT_USAGE, "%s '%s': expected a duration such as "
+		    "30s, 5m, 1h or 1d", opt, arg);
+	return ms;
+}
+
+static double
+percent_arg(const char *opt, const char *arg)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end != '\0' || !(v > 0 && v < 1e6))
+		errx(ECS_EXIT_USAGE, "%s '%s': expected a percentage above 0",
+		    opt, arg);
+	return v;
+}
+
+static struct ecs_expr *
+compile_expr(const char *what, const char *src)
+{
+	struct ecs_expr *e;
+	char msg[256];
+
+	if ((e = ecs_expr_compile(src, msg, sizeof(msg))) == NULL)
+		errx(ECS_EXIT_USAGE, "%s '%s': expression:%s", what, src, msg);
+	return e;
+}
+
+/* The last comma of s outside quotes and brackets, or NULL. */
+static char *
+last_top_comma(char *s)
+{
+	char *comma = NULL, quote = 0;
+	int depth = 0;
+
+	for (; *s != '\0'; s++) {
+		if (quote != 0) {
+			if (*s == '\\' && s[1] != '\0')
+				s++;
+			else if (*s == quote)
+				quote = 0;
+		} else if (*s == '"' || *s == '\'')
+			quote = *s;
+		else if (*s == '(' || *s == '[')
+			depth++;
+		else if (*s == ')' || *s == ']')
+			depth--;
+		else if (*s == ',' && depth == 0)
+			comma = s;
+	}
+	return comma;
+}
+
+/* NAME=FUNC(EXPR[,PARAM]), as -m gives it. */
+static void
+add_metric(const char *spec)
+{
+	char *copy = ecs_xstrdup(spec), *eq, *open, *args, *comma, *end;
+	struct metric m = { 0 };
+	size_t i, len;
+	double param = -1;
+
+	if ((eq = strchr(copy, '=')) == NULL || eq == copy ||
+	    (open = strchr(eq, '(')) == NULL ||
+	    (len = strlen(open)) < 2 || open[len - 1] != ')')
+		errx(ECS_EXIT_USAGE, "--metric '%s': expected NAME=FUNC(EXPR)",
+		    spec);
+	*eq = *open = open[len - 1] = '\0';
+	m.name = ecs_xstrdup(copy);
+	for (i = 0; i < sizeof(func_names) / sizeof(func_names[0]); i++)
+		if (strcmp(eq + 1, func_names[i]) == 0)
+			break;
+	if (i == sizeof(func_names) / sizeof(func_names[0]))
+		errx(ECS_EXIT_USAGE, "--metric '%s': no function '%s' (count, "
+		    "sum, avg, min, max, distinct, quantile, top, list)", spec,
+		    eq + 1);
+	m.fn = (enum func)i;
+	args = open + 1;
+	if (m.fn == FN_QUANTILE || m.fn == FN_TOP || m.fn == FN_LIST) {
+		if ((comma = last_top_comma(args)) != NULL) {
+			param = strtod(comma + 1, &end);
+			if (end == comma + 1 || strspn(end, " ") != strlen(end))
+				errx(ECS_EXIT_USAGE, "--metric '%s': '%s' is "
+				    "not a number", spec, comma + 1);
+			*comma = '\0';
+		} else if (m.fn != FN_LIST)
+			errx(ECS_EXIT_USAGE, "--metric '%s': %s needs a second "
+			    "argument", spec, func_names[m.fn]);
+	}
+	if (m.fn == FN_QUANTILE && !(param >= 0 && param <= 1))
+		errx(ECS_EXIT_USAGE, "--metric '%s': the quantile must be from "
+		    "0 to 1", spec);
+	if ((m.fn == FN_TOP || m.fn == FN_LIST) && param != -1 &&
+	    !(param >= 1 && param <= 100000 && param == floor(param)))
+		errx(ECS_EXIT_USAGE, "--metric '%s': the count must be a whole "
+		    "number from 1 to 100000", spec);
+	m.q = param;
+	m.k = param > 0 ? (size_t)param : LIST_DEFAULT;
+	if (m.fn == FN_COUNT) {
+		if (args[strspn(args, " ")] != '\0')
+			errx(ECS_EXIT_USAGE, "--metric '%s': count() takes no "
+			    "argument", spec);
+	} else
+		m.arg = compile_expr("--metric", args);
+	metrics = ecs_xrealloc(metrics, (nmetrics + 1) * sizeof(*metrics));
+	metrics[nmetrics++] = m;
+	default_metrics = false;
+	free(copy);
+}
+
+static void
+add_by(const char *list)
+{
+	char *copy = ecs_xstrdup(list), *item, *save = NULL;
+	const char *why;
+
+	for (item = strtok_r(copy, ",", &save); item != NULL;
+	    item = strtok_r(NULL, ",", &save)) {
+		by = ecs_xrealloc(by, (nby + 1) * sizeof(*by));
+		if ((by[nby] = ecs_path_compile(item, &why)) == NULL)
+			errx(ECS_EXIT_USAGE, "--by '%s': %s", item, why);
+		nby++;
+	}
+	free(copy);
+}
+
+/* Checks --tz against the tz database: glibc takes unknown names as UTC. */
+static void
+set_zone(const char *zone)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
+	if (zone[0] == '\0' || strstr(zone, "..") != NULL ||
+	    access(path, R_OK) != 0)
+		errx(ECS_EXIT_USAGE, "--tz '%s': not a zone of the tz database "
+		    "(%s; install tzdata)", zone, path);
+	setenv("TZ", zone, 1);
+	tzset();
+	tz = zone;
+}
+
+static void
+parse_options(int argc, char *argv[], int *first_operand)
+{
+	char *end;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, ECS_COMMON_SHORTOPTS "b:m:w:",
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			add_by(optarg);
+			break;
+		case 'h':
+			usage(0);
+		case 'm':
+			add_metric(optarg);
+			break;
+		case 'w':
+			window_ms = duration_arg("--window", optarg);
+			break;
+		case OPT_ALERT:
+			rules = ecs_xrealloc(rules, (nrules + 1) * sizeof(*rules));
+			rules[nrules].text = optarg;
+			rules[nrules++].expr = compile_expr("--alert", optarg);
+			break;
+		case OPT_BASELINE:
+			baseline_n = (uint32_t)strtoul(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || baseline_n < 1 ||
+			    baseline_n > 1000)
+				errx(ECS_EXIT_USAGE, "--baseline '%s': expected "
+				    "1 to 1000 windows", optarg);
+			break;
+		case OPT_CHECKPOINT:
+			checkpoint_ms = (int64_t)strtoul(optarg, &end, 10) * 1000;
+			if (end == optarg || *end != '\0')
+				errx(ECS_EXIT_USAGE, "--checkpoint '%s': expected "
+				    "seconds", optarg);
+			break;
+		case OPT_CORRECTIONS:
+			corrections_ms = duration_arg("--corrections", optarg);
+			break;
+		case OPT_DROP:
+			drop_pct = percent_arg("--drop", optarg);
+			break;
+		case OPT_EMIT:
+			if (strcmp(optarg, "update") != 0 &&
+			    strcmp(optarg, "final") != 0)
+				errx(ECS_EXIT_USAGE, "--emit '%s': expected final "
+				    "or update", optarg);
+			emit_update = strcmp(optarg, "update") == 0;
+			break;
+		case OPT_IDLE:
+			idle_ms = duration_arg("--idle", optarg);
+			break;
+		case OPT_LATE:
+			late_path = optarg;
+			break;
+		case OPT_LATENESS:
+			lateness_ms = duration_arg("--lateness", optarg);
+			break;
+		case OPT_SLIDE:
+			slide_ms = duration_arg("--slide", optarg);
+			break;
+		case OPT_SPIKE:
+			spike_pct = percent_arg("--spike", optarg);
+			break;
+		case OPT_STATE:
+			state_path = optarg;
+			break;
+		case OPT_TZ:
+			set_zone(optarg);
+			break;
+		case OPT_WATCH:
+			watch_name = optarg;
+			break;
+		case OPT_WHERE:
+			where = compile_expr("--where", optarg);
+			break;
+		default:
+			if (!ecs_common_option(ch, optarg))
+				usage(ECS_EXIT_USAGE);
+		}
+	}
+	if (slide_ms > 0 && window_ms == NO_WINDOW)
+		errx(ECS_EXIT_USAGE, "--slide needs --window");
+	if (slide_ms > window_ms && window_ms != NO_WINDOW)
+		errx(ECS_EXIT_USAGE, "--slide must not be longer than --window");
+	if ((drop_pct > 0 || spike_pct > 0) && (window_ms == NO_WINDOW ||
+	    slide_ms > 0))
+		errx(ECS_EXIT_USAGE, "--drop and --spike need tumbling windows "
+		    "(--window without --slide)");
+	if (idle_ms > 0 && window_ms == NO_WINDOW)
+		errx(ECS_EXIT_USAGE, "--idle needs --window");
+	if (idle_ms > 2000000000)
+		errx(ECS_EXIT_USAGE, "--idle: at most about 23 days");
+	*first_operand = optind;
+}
+
+/* Text buffers */
+
+struct buf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+static void
+buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		while (b->len + n + 1 > b->cap)
+			b->cap = b->cap ? b->cap * 2 : 256;
+		b->p = ecs_xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+buf_puts(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+/* s[0..n) as a JSON string. */
+static void
+buf_json_string(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[6] = { '\\', 'u', '0', '0' };
+	size_t i;
+
+	buf_add(b, "\"", 1);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			buf_add(b, "\\", 1);
+			buf_add(b, s + i, 1);
+		} else if (c < 0x20) {
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			buf_add(b, esc, 6);
+		} else
+			buf_add(b, s + i, 1);
+	}
+	buf_add(b, "\"", 1);
+}
+
+static void
+buf_time(struct buf *b, int64_t ms)
+{
+	char t[32];
+
+	buf_add(b, "\"", 1);
+	buf_add(b, t, ecs_time_format(ms, t));
+	buf_add(b, "\"", 1);
+}
+
+/* Windows: epoch-aligned in UTC, or on the local calendar of --tz. */
+
+#define DAY_MS	86400000LL
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+static struct tm
+local_tm(int64_t ms)
+{
+	time_t secs = (time_t)floor_div(ms, 1000);
+	struct tm tm;
+
+	localtime_r(&secs, &tm);
+	return tm;
+}
+
+/* Local midnight of the day (counted from the epoch's local day) in ms. */
+static int64_t
+local_midnight(const struct tm *day, int add_days)
+{
+	struct tm tm = *day;
+
+	tm.tm_mday += add_days;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm) * 1000;
+}
+
+/* The start of the window of the given size that holds t. */
+static int64_t
+window_floor(int64_t t, int64_t size)
+{
+	struct tm tm;
+	int64_t off, days;
+
+	if (tz == NULL)
+		return floor_div(t, size) * size;
+	tm = local_tm(t);
+	if (size % DAY_MS != 0) {
+		/* Shorter windows keep their length; the offset places them. */
+		off = (int64_t)tm.tm_gmtoff * 1000;
+		return floor_div(t + off, size) * size - off;
+	}
+	/* Whole days start at local midnight, 23 or 25 hours apart at DST. */
+	days = floor_div(t + (int64_t)tm.tm_gmtoff * 1000, DAY_MS);
+	return local_midnight(&tm, -(int)(days - floor_div(days, size / DAY_MS) *
+	    (size / DAY_MS)));
+}
+
+static int64_t
+window_end(int64_t start, int64_t size)
+{
+	struct tm tm;
+
+	if (tz == NULL || size % DAY_MS != 0)
+		return start + size;
+	tm = local_tm(start);
+	return local_midnight(&tm, (int)(size / DAY_MS));
+}
+
+static struct window *
+find_window(int64_t start, bool add)
+{
+	size_t lo = 0, hi = nwindows, mid;
+	struct window *w;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (windows[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < nwindows && windows[lo].start == start)
+		return &windows[lo];
+	if (!add)
+		return NULL;
+	if (nwindows == windows_cap) {
+		windows_cap = windows_cap ? windows_cap * 2 : 8;
+		windows = ecs_xrealloc(windows, windows_cap * sizeof(*windows));
+	}
+	memmove(windows + lo + 1, windows + lo,
+	    (nwindows - lo) * sizeof(*windows));
+	nwindows++;
+	w = &windows[lo];
+	w->start = start;
+	w->end = window_ms == NO_WINDOW ? NO_WINDOW :
+	    window_end(start, window_ms);
+	w->groups = ecs_map_create(sizeof(struct group));
+	w->written = false;
+	return w;
+}
+
+/* Aggregates */
+
+static void
+agg_init(const struct metric *m, struct agg *a)
+{
+	memset(a, 0, sizeof(*a));
+	ecs_dec_from_int(&a->v, 0);
+	switch (m->fn) {
+	case FN_DISTINCT:
+		a->sketch = ecs_distinct_create(DISTINCT_EXACT);
+		break;
+	case FN_QUANTILE:
+		a->sketch = ecs_quantile_create(QUANTILE_ALPHA);
+		break;
+	case FN_TOP:
+		a->sketch = ecs_topk_create(m->k * 10);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+agg_free(const struct metric *m, struct agg *a)
+{
+	size_t i;
+
+	switch (m->fn) {
+	case FN_DISTINCT:
+		ecs_distinct_destroy(a->sketch);
+		break;
+	case FN_QUANTILE:
+		ecs_quantile_destroy(a->sketch);
+		break;
+	case FN_TOP:
+		ecs_topk_destroy(a->sketch);
+		break;
+	default:
+		break;
+	}
+	for (i = 0; i < a->nlist; i++)
+		free(a->list[i]);
+	free(a->list);
+	free(a->values);
+}
+
+static struct buf key;		/* scratch for keys of distinct, top, list */
+
+/* The metric argument's value as JSON text in key; false when missing. */
+static bool
+key_of(const struct metric *m, const struct ecs_field *f)
+{
+	char num[64];
+	const char *text;
+	size_t len;
+	bool is_string;
+
+	if (!ecs_expr_eval_key(m->arg, f, num, &text, &len, &is_string))
+		return false;
+	key.len = 0;
+	if (is_string)
+		buf_json_string(&key, text, len);
+	else
+		buf_add(&key, text, len);
+	return true;
+}
+
+static void
+agg_add(const struct metric *m, struct agg *a, const struct ecs_field *f)
+{
+	struct ecs_dec d;
+	double x;
+
+	switch (m->fn) {
+	case FN_COUNT:
+		a->n++;
+		break;
+	case FN_SUM:
+	case FN_AVG:
+		if (ecs_expr_eval_dec(m->arg, f, &d)) {
+			ecs_dec_add(&a->v, &d);
+			a->n++;
+		}
+		break;
+	case FN_MIN:
+	case FN_MAX:
+		if (ecs_expr_eval_dec(m->arg, f, &d) && (a->n++ == 0 ||
+		    ecs_dec_cmp(&d, &a->v) == (m->fn == FN_MIN ? -1 : 1)))
+			a->v = d;
+		break;
+	case FN_DISTINCT:
+		if (key_of(m, f)) {
+			ecs_distinct_add(a->sketch, key.p, key.len);
+			a->n++;
+		}
+		break;
+	case FN_QUANTILE:
+		if (ecs_expr_eval_double(m->arg, f, &x) && !isnan(x)) {
+			ecs_quantile_add(a->sketch, x);
+			if (a->n < QUANTILE_EXACT) {
+				if (a->values == NULL)
+					a->values = ecs_xcalloc(QUANTILE_EXACT,
+					    sizeof(*a->values));
+				a->values[a->n] = x;
+			}
+			a->n++;
+		}
+		break;
+	case FN_TOP:
+		if (key_of(m, f)) {
+			ecs_topk_add(a->sketch, key.p, key.len, 1);
+			a->n++;
+		}
+		break;
+	case FN_LIST:
+		if (a->nlist < m->k && key_of(m, f)) {
+			a->list = ecs_xrealloc(a->list,
+			    (a->nlist + 1) * sizeof(*a->list));
+			a->list[a->nlist++] = ecs_xstrndup(key.p, key.len);
+		}
+		break;
+	}
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The q-quantile: the value at rank floor(q * (n - 1)) of the sorted
+ * values while they are few enough to keep, else the sketch's estimate.
+ */
+static double
+quantile(const struct metric *m, const struct agg *a)
+{
+	double *sorted, v;
+
+	if (a->n == 0)
+		return NAN;
+	if (a->n > QUANTILE_EXACT)
+		return ecs_quantile_get(a->sketch, m->q);
+	sorted = ecs_xmalloc(a->n * sizeof(*sorted));
+	memcpy(sorted, a->values, a->n * sizeof(*sorted));
+	qsort(sorted, a->n, sizeof(*sorted), cmp_double);
+	v = sorted[(size_t)floor(m->q * (double)(a->n - 1))];
+	free(sorted);
+	return v;
+}
+
+/* The metric's value as JSON text. */
+static void
+agg_write(const struct metric *m, const struct agg *a, struct buf *b)
+{
+	struct ecs_topk_item items[64], *it = items;
+	struct ecs_dec d;
+	char num[96];
+	size_t i, n;
+
+	switch (m->fn) {
+	case FN_COUNT:
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)a->n);
+		break;
+	case FN_SUM:
+		ecs_dec_format(&a->v, num, sizeof(num));
+		break;
+	case FN_AVG:
+		ecs_dec_format_ratio(&a->v, a->n, AVG_PLACES, num, sizeof(num));
+		break;
+	case FN_MIN:
+	case FN_MAX:
+		if (a->n == 0)
+			snprintf(num, sizeof(num), "null");
+		else
+			ecs_dec_format(&a->v, num, sizeof(num));
+		break;
+	case FN_DISTINCT:
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)
+		    ecs_distinct_count(a->sketch));
+		break;
+	case FN_QUANTILE:
+		ecs_dec_from_double(&d, quantile(m, a));
+		ecs_dec_format(&d, num, sizeof(num));
+		break;
+	case FN_TOP:
+		if (m->k > 64)
+			it = ecs_xcalloc(m->k, sizeof(*it));
+		n = ecs_topk_list(a->sketch, m->k, it);
+		buf_add(b, "[", 1);
+		for (i = 0; i < n; i++) {
+			buf_puts(b, i > 0 ? ",{\"value\":" : "{\"value\":");
+			buf_add(b, it[i].key, it[i].len);
+			snprintf(num, sizeof(num), ",\"count\":%llu}",
+			    (unsigned long long)it[i].count);
+			buf_puts(b, num);
+		}
+		buf_add(b, "]", 1);
+		if (it != items)
+			free(it);
+		return;
+	case FN_LIST:
+		buf_add(b, "[", 1);
+		for (i = 0; i < a->nlist; i++) {
+			if (i > 0)
+				buf_add(b, ",", 1);
+			buf_puts(b, a->list[i]);
+		}
+		buf_add(b, "]", 1);
+		return;
+	}
+	buf_puts(b, num);
+}
+
+/* The watched metric as a number, for --drop and --spike. */
+static double
+agg_number(const struct metric *m, const struct agg *a)
+{
+	switch (m->fn) {
+	case FN_COUNT:
+		return (double)a->n;
+	case FN_SUM:
+		return ecs_dec_to_double(&a->v);
+	case FN_AVG:
+		return a->n > 0 ? ecs_dec_to_double(&a->v) / (double)a->n : 0;
+	case FN_MIN:
+	case FN_MAX:
+		return a->n > 0 ? ecs_dec_to_double(&a->v) : 0;
+	case FN_DISTINCT:
+		return (double)ecs_distinct_count(a->sketch);
+	case FN_QUANTILE:
+		return a->n > 0 ? quantile(m, a) : 0;
+	default:
+		return (double)a->n;
+	}
+}
+
+/* Rows and alerts */
+
+static struct buf row;
+
+/* The row of one group of one window, as JSON without a line end. */
+static void
+build_row(const struct window *w, const char *gkey, size_t gkey_len,
+    const struct group *g)
+{
+	size_t i;
+
+	row.len = 0;
+	buf_add(&row, "{", 1);
+	if (w->start != NO_WINDOW) {
+		buf_puts(&row, "\"window_start\":");
+		buf_time(&row, w->start);
+		buf_puts(&row, ",\"window_end\":");
+		buf_time(&row, w->end);
+	}
+	if (gkey_len > 0) {
+		if (row.len > 1)
+			buf_add(&row, ",", 1);
+		buf_add(&row, gkey, gkey_len);
+	}
+	for (i = 0; i < nmetrics; i++) {
+		if (row.len > 1)
+			buf_add(&row, ",", 1);
+		buf_json_string(&row, metrics[i].name, strlen(metrics[i].name));
+		buf_add(&row, ":", 1);
+		agg_write(&metrics[i], &g->aggs[i], &row);
+	}
+	buf_add(&row, "}", 1);
+}
+
+/* Writes the row, or {"<flag>":true,...row} when flag is given. */
+static void
+write_row(const char *flag)
+{
+	if (flag != NULL) {
+		ecs_out_puts("{\"");
+		ecs_out_puts(flag);
+		ecs_out_puts("\":true");
+		if (row.len > 2)
+			ecs_out_putc(',');
+		ecs_out_write(row.p + 1, row.len - 1);
+	} else
+		ecs_out_write(row.p, row.len);
+	ecs_out_putc('\n');
+}
+
+/* --alert: the rules that hold for the row are written as alerts. */
+static void
+check_rules(void)
+{
+	struct json_object *obj;
+	struct buf head = { 0 };
+	size_t i;
+
+	if (nrules == 0)
+		return;
+	obj = json_tokener_parse(row.p);
+	for (i = 0; i < nrules; i++) {
+		if (!ecs_expr_match(rules[i].expr, obj))
+			continue;
+		head.len = 0;
+		buf_puts(&head, "{\"alert\":\"rule\",\"rule\":");
+		buf_json_string(&head, rules[i].text, strlen(rules[i].text));
+		ecs_out_write(head.p, head.len);
+		if (row.len > 2)
+			ecs_out_putc(',');
+		ecs_out_write(row.p + 1, row.len - 1);
+		ecs_out_putc('\n');
+	}
+	free(head.p);
+	json_object_put(obj);
+}
+
+static void
+write_number(struct buf *b, double v)
+{
+	char num[64];
+	int n = snprintf(num, sizeof(num), "%.2f", v);
+
+	while (n > 1 && num[n - 1] == '0')
+		num[--n] = '\0';
+	if (num[n - 1] == '.')
+		num[--n] = '\0';
+	if (strcmp(num, "-0") == 0)
+		strcpy(num, "0");
+	buf_puts(b, num);
+}
+
+/*
+ * --drop/--spike: compares the group's value in the window [start, end)
+ * with the mean of its previous --baseline windows, then remembers it.
+ */
+static void
+check_baseline(int64_t start, int64_t end, const char *gkey, size_t gkey_len,
+    double value)
+{
+	struct baseline *b;
+	struct buf out = { 0 };
+	double mean = 0;
+	const char *kind = NULL;
+	bool created;
+	uint32_t i;
+
+	b = ecs_map_put(baselines, gkey, gkey_len, &created);
+	if (created)
+		b->values = ecs_xcalloc(baseline_n, sizeof(*b->values));
+	if (b->n == baseline_n) {
+		/* Oldest first, as a restored baseline has them: same sum. */
+		for (i = 0; i < b->n; i++)
+			mean += b->values[(b->next + i) % baseline_n];
+		mean /= b->n;
+		if (drop_pct > 0 && mean > 0 && value < mean * (1 - drop_pct / 100))
+			kind = "sales_drop";
+		else if (spike_pct > 0 && value > mean * (1 + spike_pct / 100))
+			kind = "sales_spike";
+	}
+	if (kind != NULL) {
+		buf_puts(&out, "{\"alert\":\"");
+		buf_puts(&out, kind);
+		buf_puts(&out, "\",\"window_start\":");
+		buf_time(&out, start);
+		buf_puts(&out, ",\"window_end\":");
+		buf_time(&out, end);
+		if (gkey_len > 0) {
+			buf_add(&out, ",", 1);
+			buf_add(&out, gkey, gkey_len);
+		}
+		buf_puts(&out, ",\"metric\":");
+		buf_json_string(&out, metrics[watch].name,
+		    strlen(metrics[watch].name));
+		buf_puts(&out, ",\"value\":");
+		write_number(&out, value);
+		buf_puts(&out, ",\"baseline\":");
+		write_number(&out, mean);
+		buf_puts(&out, ",\"change_pct\":");
+		write_number(&out, mean > 0 ? (value - mean) * 100 / mean : 0);
+		buf_puts(&out, "}\n");
+		ecs_out_write(out.p, out.len);
+		free(out.p);
+	}
+	b->values[b->next] = value;
+	b->next = (b->next + 1) % baseline_n;
+	if (b->n < baseline_n)
+		b->n++;
+}
+
+/*
+ * Baselines for the window [start, end): every group known from earlier
+ * windows and absent here counts 0 (a dead checkout is the alert that
+ * matters most); w is NULL for a window without any event.
+ */
+static void
+baselines_for(const struct window *w, int64_t start, int64_t end)
+{
+	const struct group *g;
+	const char *gkey;
+	size_t i, len, nknown = ecs_map_count(baselines);
+
+	if (drop_pct == 0 && spike_pct == 0)
+		return;
+	for (i = 0; w != NULL && i < ecs_map_count(w->groups); i++) {
+		g = ecs_map_at(w->groups, i, &gkey, &len);
+		check_baseline(start, end, gkey, len,
+		    agg_number(&metrics[watch], &g->aggs[watch]));
+	}
+	for (i = 0; i < nknown; i++) {
+		ecs_map_at(baselines, i, &gkey, &len);
+		if (w == NULL || ecs_map_get(w->groups, gkey, len) == NULL)
+			check_baseline(start, end, gkey, len, 0);
+	}
+}
+
+/* Writes a window's final rows and their alerts. */
+static void
+finalize(struct window *w)
+{
+	const struct group *g;
+	const char *gkey;
+	size_t i, len;
+	uint32_t n;
+	int64_t s;
+
+	/*
+	 * Windows that passed without any event still feed the baselines;
+	 * after --baseline + 1 of them every baseline is all zeros, and more
+	 * would change nothing.
+	 */
+	if ((drop_pct > 0 || spike_pct > 0) && closed_upto != INT64_MIN)
+		for (s = closed_upto, n = 0; s < w->start && n <= baseline_n;
+		    s = window_end(s, window_ms), n++)
+			baselines_for(NULL, s, window_end(s, window_ms));
+	for (i = 0; i < ecs_map_count(w->groups); i++) {
+		g = ecs_map_at(w->groups, i, &gkey, &len);
+		build_row(w, gkey, len, g);
+		if (!emit_update)
+			write_row(NULL);
+		check_rules();
+	}
+	if (w->start != NO_WINDOW)
+		baselines_for(w, w->start, w->end);
+	w->written = true;
+	if (w->end > closed_upto)
+		closed_upto = w->end;
+}
+
+static void
+free_window(struct window *w)
+{
+	struct group *g;
+	const char *gkey;
+	size_t i, k, len;
+
+	for (i = 0; i < ecs_map_count(w->groups); i++) {
+		g = ecs_map_at(w->groups, i, &gkey, &len);
+		for (k = 0; k < nmetrics; k++)
+			agg_free(&metrics[k], &g->aggs[k]);
+		free(g->aggs);
+	}
+	ecs_map_destroy(w->groups);
+}
+
+/* Finalizes the windows the watermark has passed; drops expired ones. */
+static void
+close_windows(int64_t wm)
+{
+	size_t i, gone = 0;
+
+	for (i = 0; i < nwindows && windows[i].end <= wm; i++)
+		if (!windows[i].written)
+			finalize(&windows[i]);
+	while (gone < nwindows && windows[gone].written &&
+	    (corrections_ms < 0 || windows[gone].end + corrections_ms <= wm))
+		free_window(&windows[gone++]);
+	memmove(windows, windows + gone, (nwindows - gone) * sizeof(*windows));
+	nwindows -= gone;
+}
+
+/* Events */
+
+/* Candidates for the default money metric, in order of preference. */
+static const char *const default_sums[] = { "price * quantity", "sales",
+    "amount" };
+static struct ecs_expr	*default_exprs[3];
+static int		 default_choice = -1;	/* -1 undecided, 3 none */
+
+static void
+add_default_sum(int choice)
+{
+	default_choice = choice;
+	if (choice >= 3)
+		return;
+	metrics = ecs_xrealloc(metrics, (nmetrics + 1) * sizeof(*metrics));
+	metrics[nmetrics++] = (struct metric){ ecs_xstrdup("sales"), FN_SUM,
+	    default_exprs[choice], 0, 0 };
+	default_exprs[choice] = NULL;
+}
+
+/* No -m: count, and a sum of the first money field the first event has. */
+static void
+decide_defaults(const struct ecs_field *f)
+{
+	struct ecs_dec d;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (ecs_expr_eval_dec(default_exprs[i], f, &d))
+			break;
+	add_default_sum(i);
+}
+
+/* The group fragment ("k":v,...) of the event, in frag. */
+static void
+group_key(const struct ecs_field *f)
+{
+	struct buf b = { frag, 0, frag_cap };
+	const struct ecs_field *v;
+	size_t i;
+
+	for (i = 0; i < nby; i++) {
+		v = &f[by_slot[i]];
+		if (i > 0)
+			buf_add(&b, ",", 1);
+		buf_json_string(&b, by[i]->text, strlen(by[i]->text));
+		buf_add(&b, ":", 1);
+		if (v->type == ECS_F_STRING)
+			buf_json_string(&b, v->text, v->len);
+		else if (v->type == ECS_F_MISSING)
+			buf_puts(&b, "null");
+		else if (v->j != NULL && v->type == ECS_F_OTHER)
+			buf_puts(&b, json_object_to_json_string_ext(v->j,
+			    JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE));
+		else
+			buf_add(&b, v->text, v->len);
+	}
+	frag = b.p;
+	frag_len = b.len;
+	frag_cap = b.cap;
+}
+
+static struct group *
+group_in(struct window *w)
+{
+	struct group *g;
+	bool created;
+	size_t i;
+
+	g = ecs_map_put(w->groups, frag, frag_len, &created);
+	if (created) {
+		g->aggs = ecs_xcalloc(nmetrics, sizeof(*g->aggs));
+		for (i = 0; i < nmetrics; i++)
+			agg_init(&metrics[i], &g->aggs[i]);
+	}
+	return g;
+}
+
+static void
+update(struct window *w, const struct ecs_field *f, const char *flag)
+{
+	struct group *g = group_in(w);
+	size_t i;
+
+	for (i = 0; i < nmetrics; i++)
+		agg_add(&metrics[i], &g->aggs[i], f);
+	if (emit_update || flag != NULL) {
+		build_row(w, frag, frag_len, g);
+		write_row(flag);
+	}
+	dirty = true;
+}
+
+static void
+write_late(const struct ecs_reader *rd)
+{
+	ssize_t n;
+	size_t done = 0;
+
+	nlate++;
+	if (late_fd == -1)
+		return;
+	while (done < rd->len + 1) {
+		n = write(late_fd, done < rd->len ? rd->line + done : "\n",
+		    done < rd->len ? rd->len - done : 1);
+		if (n == -1)
+			err(ECS_EXIT_DATA, "write error on %s", late_path);
+		done += (size_t)n;
+	}
+}
+
+static void
+advance(int64_t t)
+{
+	if (t > max_time)
+		max_time = t;
+	if (max_time - lateness_ms > watermark)
+		watermark = max_time - lateness_ms;
+	close_windows(watermark);
+}
+
+static void
+process(struct ecs_reader *rd, const struct ecs_field *f)
+{
+	struct window *w;
+	struct timespec now;
+	int64_t t, s, e, step = slide_ms > 0 ? slide_ms : window_ms;
+	bool late = false;
+
+	if (where != NULL && !ecs_expr_match_fields(where, f))
+		return;
+	if (f[ts_slot].type == ECS_F_MISSING) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		t = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	} else if (!ecs_field_time(&f[ts_slot], &t)) {
+		ecs_reader_bad(rd, "field '%s' is not a time",
+		    fields.path[ts_slot]->text);
+		return;
+	}
+	if (default_choice == -1 && default_metrics)
+		decide_defaults(f);
+	group_key(f);
+	if (window_ms == NO_WINDOW) {
+		update(find_window(NO_WINDOW, true), f, NULL);
+		return;
+	}
+	/* Every window that holds t, the latest first. */
+	for (s = window_floor(t, step); (e = window_end(s, window_ms)) > t;
+	    s = window_floor(s - 1, step)) {
+		if (e > closed_upto)
+			update(find_window(s, true), f, NULL);
+		else if ((w = find_window(s, false)) != NULL && w->written) {
+			update(w, f, "correction");
+			ncorrections++;
+		} else
+			late = true;
+	}
+	if (late)
+		write_late(rd);
+	advance(t);
+}
+
+/* --idle: input is quiet, so event time is taken to pass with the clock. */
+static void
+on_idle(void *unused, int ms)
+{
+	(void)unused;
+	if (max_time != INT64_MIN)
+		advance(max_time + ms);
+}
+
+/* State */
+
+/* What the state depends on: a state saved with other options is refused. */
+static char *
+options_signature(char *const argv[], int argc)
+{
+	struct buf b = { 0 };
+	int i;
+
+	buf_puts(&b, "");
+	for (i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--state", 7) == 0 ||
+		    strncmp(argv[i], "--checkpoint", 12) == 0) {
+			if (strchr(argv[i], '=') == NULL)
+				i++;
+			continue;
+		}
+		buf_puts(&b, argv[i]);
+		buf_add(&b, "\x1f", 1);
+	}
+	return b.p;
+}
+
+static char	*signature;
+
+static struct json_object *
+agg_to_json(const struct metric *m, const struct agg *a)
+{
+	struct json_object *o = json_object_new_object(), *l;
+	char num[96];
+	size_t i;
+
+	json_object_object_add(o, "n", json_object_new_int64((int64_t)a->n));
+	if (a->v.exact) {
+		ecs_dec_format(&a->v, num, sizeof(num));
+		json_object_object_add(o, "v", json_object_new_string(num));
+	} else
+		json_object_object_add(o, "d", json_object_new_double(a->v.d));
+	switch (m->fn) {
+	case FN_DISTINCT:
+		json_object_object_add(o, "s", ecs_distinct_to_json(a->sketch));
+		break;
+	case FN_QUANTILE:
+		json_object_object_add(o, "s", ecs_quantile_to_json(a->sketch));
+		l = json_object_new_array();
+		for (i = 0; i < a->n && i < QUANTILE_EXACT; i++)
+			json_object_array_add(l, json_object_new_double(a->values[i]));
+		json_object_object_add(o, "q", l);
+		break;
+	case FN_TOP:
+		json_object_object_add(o, "s", ecs_topk_to_json(a->sketch));
+		break;
+	case FN_LIST:
+		l = json_object_new_array();
+		for (i = 0; i < a->nlist; i++)
+			json_object_array_add(l, json_object_new_string(a->list[i]));
+		json_object_object_add(o, "l", l);
+		break;
+	default:
+		break;
+	}
+	return o;
+}
+
+static void
+agg_from_json(const struct ecs_state_reader *sr, const struct metric *m,
+    struct json_object *o, struct agg *a)
+{
+	struct json_object *v, *s = NULL, *l;
+	const char *why = "missing";
+	size_t i;
+
+	memset(a, 0, sizeof(*a));
+	if (!json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "n", &v) ||
+	    !json_object_is_type(v, json_type_int))
+		ecs_state_corrupt(sr, "bad aggregate");
+	a->n = (uint64_t)json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "v", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    !ecs_dec_parse(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v), &a->v))
+			ecs_state_corrupt(sr, "bad aggregate value");
+	} else if (json_object_object_get_ex(o, "d", &v) &&
+	    json_object_is_type(v, json_type_double))
+		ecs_dec_from_double(&a->v, json_object_get_double(v));
+	else
+		ecs_state_corrupt(sr, "bad aggregate value");
+	json_object_object_get_ex(o, "s", &s);
+	switch (m->fn) {
+	case FN_DISTINCT:
+		a->sketch = ecs_distinct_from_json(s, DISTINCT_EXACT, &why);
+		break;
+	case FN_QUANTILE:
+		a->sketch = ecs_quantile_from_json(s, &why);
+		if (!json_object_object_get_ex(o, "q", &l) ||
+		    !json_object_is_type(l, json_type_array) ||
+		    json_object_array_length(l) != (a->n < QUANTILE_EXACT ?
+		    a->n : QUANTILE_EXACT))
+			ecs_state_corrupt(sr, "bad quantile values");
+		a->values = ecs_xcalloc(QUANTILE_EXACT, sizeof(*a->values));
+		for (i = 0; i < json_object_array_length(l); i++)
+			a->values[i] = json_object_get_double(
+			    json_object_array_get_idx(l, i));
+		break;
+	case FN_TOP:
+		a->sketch = ecs_topk_from_json(s, &why);
+		break;
+	case FN_LIST:
+		if (!json_object_object_get_ex(o, "l", &l) ||
+		    !json_object_is_type(l, json_type_array))
+			ecs_state_corrupt(sr, "bad list");
+		for (i = 0; i < json_object_array_length(l) && i < m->k; i++) {
+			v = json_object_array_get_idx(l, i);
+			if (!json_object_is_type(v, json_type_string))
+				ecs_state_corrupt(sr, "bad list");
+			a->list = ecs_xrealloc(a->list,
+			    (a->nlist + 1) * sizeof(*a->list));
+			a->list[a->nlist++] = ecs_xstrdup(json_object_get_string(v));
+		}
+		return;
+	default:
+		return;
+	}
+	if (a->sketch == NULL)
+		ecs_state_corrupt(sr, "bad sketch: %s", why);
+}
+
+static void
+save_state(void)
+{
+	struct ecs_state_writer sw;
+	struct json_object *head = json_object_new_object(), *rec, *aggs, *vals;
+	const struct group *g;
+	const struct baseline *b;
+	const char *gkey;
+	size_t i, k, len;
+	uint32_t j;
+
+	ecs_out_flush();		/* the state never runs ahead of output */
+	json_object_object_add(head, "options", json_object_new_string(signature));
+	json_object_object_add(head, "lines", json_object_new_int64((int64_t)
+	    (lines_before + (input != NULL ? input->nread : 0))));
+	json_object_object_add(head, "max_time", json_object_new_int64(max_time));
+	json_object_object_add(head, "watermark", json_object_new_int64(watermark));
+	json_object_object_add(head, "closed_upto",
+	    json_object_new_int64(closed_upto));
+	json_object_object_add(head, "late", json_object_new_int64((int64_t)nlate));
+	json_object_object_add(head, "default", json_object_new_int(default_choice));
+	if (!ecs_state_begin(&sw, state_path, "ecs-sales", STATE_VERSION, head)) {
+		json_object_put(head);
+		save_failed = true;
+		return;
+	}
+	json_object_put(head);
+	for (i = 0; i < nwindows; i++)
+		for (k = 0; k < ecs_map_count(windows[i].groups); k++) {
+			g = ecs_map_at(windows[i].groups, k, &gkey, &len);
+			rec = json_object_new_object();
+			json_object_object_add(rec, "w",
+			    json_object_new_int64(windows[i].start));
+			json_object_object_add(rec, "written",
+			    json_object_new_boolean(windows[i].written));
+			json_object_object_add(rec, "g",
+			    json_object_new_string_len(gkey, (int)len));
+			aggs = json_object_new_array();
+			for (j = 0; j < nmetrics; j++)
+				json_object_array_add(aggs,
+				    agg_to_json(&metrics[j], &g->aggs[j]));
+			json_object_object_add(rec, "a", aggs);
+			ecs_state_put(&sw, rec);
+			json_object_put(rec);
+		}
+	for (i = 0; baselines != NULL && i < ecs_map_count(baselines); i++) {
+		b = ecs_map_at(baselines, i, &gkey, &len);
+		rec = json_object_new_object();
+		json_object_object_add(rec, "b",
+		    json_object_new_string_len(gkey, (int)len));
+		vals = json_object_new_array();
+		for (j = 0; j < b->n; j++)	/* oldest first */
+			json_object_array_add(vals, json_object_new_double(
+			    b->values[(b->next + baseline_n - b->n + j) %
+			    baseline_n]));
+		json_object_object_add(rec, "v", vals);
+		ecs_state_put(&sw, rec);
+		json_object_put(rec);
+	}
+	if (!ecs_state_commit(&sw))
+		save_failed = true;
+	clock_gettime(CLOCK_MONOTONIC, &last_save);
+	dirty = false;
+}
+
+static int64_t
+head_int(const struct ecs_state_reader *sr, struct json_object *head,
+    const char *name)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(head, name, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		ecs_state_corrupt(sr, "header field '%s' missing", name);
+	return json_object_get_int64(v);
+}
+
+static void
+load_record(const struct ecs_state_reader *sr, struct json_object *rec)
+{
+	struct json_object *v, *aggs;
+	struct window *w;
+	struct group *g;
+	struct baseline *b;
+	bool created;
+	size_t i, n;
+
+	if (json_object_object_get_ex(rec, "b", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    !json_object_object_get_ex(rec, "v", &aggs) ||
+		    !json_object_is_type(aggs, json_type_array) ||
+		    (n = json_object_array_length(aggs)) > baseline_n)
+			ecs_state_corrupt(sr, "bad baseline");
+		b = ecs_map_put(baselines, json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v), &created);
+		if (created)
+			b->values = ecs_xcalloc(baseline_n, sizeof(*b->values));
+		for (i = 0; i < n; i++)
+			b->values[i] = json_object_get_double(
+			    json_object_array_get_idx(aggs, i));
+		b->n = (uint32_t)n;
+		b->next = (uint32_t)(n % baseline_n);
+		return;
+	}
+	if (!json_object_object_get_ex(rec, "w", &v) ||
+	    !json_object_is_type(v, json_type_int))
+		ecs_state_corrupt(sr, "bad window");
+	w = find_window(json_object_get_int64(v), true);
+	if (json_object_object_get_ex(rec, "written", &v))
+		w->written = json_object_get_boolean(v);
+	if (!json_object_object_get_ex(rec, "g", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    !json_object_object_get_ex(rec, "a", &aggs) ||
+	    !json_object_is_type(aggs, json_type_array) ||
+	    json_object_array_length(aggs) != nmetrics)
+		ecs_state_corrupt(sr, "bad group");
+	g = ecs_map_put(w->groups, json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v), &created);
+	if (!created)
+		ecs_state_corrupt(sr, "a group twice");
+	g->aggs = ecs_xcalloc(nmetrics, sizeof(*g->aggs));
+	for (i = 0; i < nmetrics; i++)
+		agg_from_json(sr, &metrics[i], json_object_array_get_idx(aggs, i),
+		    &g->aggs[i]);
+}
+
+static void
+load_state(void)
+{
+	struct ecs_state_reader sr;
+	struct json_object *head, *rec, *v;
+	int64_t choice;
+
+	if (!ecs_state_open(&sr, state_path, "ecs-sales", STATE_VERSION, &head))
+		return;
+	if (!json_object_object_get_ex(head, "options", &v) ||
+	    strcmp(json_object_get_string(v), signature) != 0)
+		ecs_state_corrupt(&sr, "saved by a run with other options "
+		    "(windows, keys and metrics must stay the same)");
+	lines_before = (unsigned long long)head_int(&sr, head, "lines");
+	max_time = head_int(&sr, head, "max_time");
+	watermark = head_int(&sr, head, "watermark");
+	closed_upto = head_int(&sr, head, "closed_upto");
+	nlate = (unsigned long long)head_int(&sr, head, "late");
+	choice = head_int(&sr, head, "default");
+	if (choice < -1 || choice > 3)
+		ecs_state_corrupt(&sr, "bad default metric");
+	if (default_metrics && choice >= 0)
+		add_default_sum((int)choice);
+	json_object_put(head);
+	while ((rec = ecs_state_next(&sr)) != NULL) {
+		load_record(&sr, rec);
+		json_object_put(rec);
+	}
+	ecs_state_close(&sr);
+}
+
+static void
+maybe_checkpoint(void *unused)
+{
+	struct timespec now;
+
+	(void)unused;
+	if (state_path == NULL || checkpoint_ms == 0 || !dirty)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - last_save.tv_sec) * 1000 +
+	    (now.tv_nsec - last_save.tv_nsec) / 1000000 >= checkpoint_ms)
+		save_state();
+}
+
+/* Setup and the main loop */
+
+static void
+setup(char *const argv[], int argc)
+{
+	size_t i;
+	char msg[256];
+
+	ecs_fields_init(&fields, (const char *const[]){ "ts" }, 1);
+	ts_slot = 0;
+	by_slot = ecs_xcalloc(nby + 1, sizeof(*by_slot));
+	for (i = 0; i < nby; i++) {
+		ecs_path_apply_map(by[i]);
+		by_slot[i] = ecs_fields_add(&fields, by[i]);
+	}
+	if (where != NULL)
+		ecs_expr_bind(where, &fields);
+	if (default_metrics) {
+		metrics = ecs_xcalloc(1, sizeof(*metrics));
+		metrics[nmetrics++] = (struct metric){ ecs_xstrdup("count"),
+		    FN_COUNT, NULL, 0, 0 };
+		for (i = 0; i < 3; i++) {
+			default_exprs[i] = ecs_expr_compile(default_sums[i], msg,
+			    sizeof(msg));
+			ecs_expr_bind(default_exprs[i], &fields);
+		}
+	}
+	for (i = 0; i < nmetrics; i++)
+		if (metrics[i].arg != NULL)
+			ecs_expr_bind(metrics[i].arg, &fields);
+	for (i = 0; watch_name != NULL && i < nmetrics; i++)
+		if (strcmp(metrics[i].name, watch_name) == 0)
+			break;
+	if (watch_name != NULL && (default_metrics ?
+	    strcmp(watch_name, "count") != 0 && strcmp(watch_name, "sales") != 0 :
+	    i == nmetrics))
+		errx(ECS_EXIT_USAGE, "--watch '%s': no such metric", watch_name);
+	watch = watch_name != NULL && !default_metrics ? i : 0;
+	baselines = ecs_map_create(sizeof(struct baseline));
+	signature = options_signature(argv, argc);
+	if (late_path != NULL && (late_fd = open(late_path,
+	    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) == -1)
+		err(ECS_EXIT_DATA, "%s", late_path);
+}
+
+/* Decides --watch among the default metrics once they are known. */
+static void
+settle_watch(void)
+{
+	size_t i;
+
+	if (!default_metrics || watch_name == NULL)
+		return;
+	for (i = 0; i < nmetrics; i++)
+		if (strcmp(metrics[i].name, watch_name) == 0)
+			watch = i;
+}
+
+static void
+free_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < nwindows; i++)
+		free_window(&windows[i]);
+	free(windows);
+	for (i = 0; i < nmetrics; i++) {
+		free(metrics[i].name);
+		ecs_expr_free(metrics[i].arg);
+	}
+	free(metrics);
+	for (i = 0; i < 3; i++)
+		ecs_expr_free(default_exprs[i]);
+	for (i = 0; i < ecs_map_count(baselines); i++) {
+		const char *gkey;
+		size_t len;
+		struct baseline *b = ecs_map_at(baselines, i, &gkey, &len);
+		free(b->values);
+	}
+	ecs_map_destroy(baselines);
+	for (i = 0; i < nby; i++)
+		ecs_path_free(by[i]);
+	free(by);
+	free(by_slot);
+	for (i = 0; i < nrules; i++)
+		ecs_expr_free(rules[i].expr);
+	free(rules);
+	ecs_expr_free(where);
+	ecs_fields_finish(&fields);
+	free(frag);
+	free(key.p);
+	free(row.p);
+	free(signature);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ecs_field *f;
+	struct ecs_reader rd;
+	int first, status;
+
+	parse_options(argc, argv, &first);
+	setup(argv, argc);
+	if (state_path != NULL)
+		load_state();
+	ecs_signals_init();
+	clock_gettime(CLOCK_MONOTONIC, &last_save);
+
+	f = ecs_xcalloc(fields.n, sizeof(*f));
+	ecs_reader_init(&rd, argv + first, argc - first);
+	rd.on_wait = maybe_checkpoint;
+	if (idle_ms > 0) {
+		rd.idle_ms = (int)idle_ms;
+		rd.on_idle = on_idle;
+	}
+	input = &rd;
+	while (ecs_reader_line(&rd)) {
+		if (ecs_fields_read(&fields, &rd, f)) {
+			process(&rd, f);
+			settle_watch();
+		}
+		if ((rd.nlines & 1023) == 0)
+			maybe_checkpoint(NULL);
+	}
+	/* Without --state the stream is over: write every open window. */
+	if (state_path == NULL)
+		close_windows(INT64_MAX);
+	if (nlate > 0 && !ecs_config.quiet)
+		warnx("%llu late event%s (after their window was written)%s%s",
+		    nlate, nlate == 1 ? "" : "s", late_fd != -1 ? ", in " : "",
+		    late_fd != -1 ? late_path : "");
+	status = ecs_reader_finish(&rd);
+	if (state_path != NULL)
+		save_state();
+	status |= ecs_out_close();
+	if (late_fd != -1 && close(late_fd) == -1)
+		status = ECS_EXIT_DATA;
+	free(f);
+	free_all();
+	return status | save_failed;
+}
