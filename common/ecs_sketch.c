@@ -788,10 +788,8 @@ quantile_key(const struct ecs_quantile *s, double x)
 void
 ecs_quantile_add(struct ecs_quantile *s, double v)
 {
-	if (isnan(v))
+	if (!isfinite(v))
 		return;
-	if (isinf(v))
-		v = v > 0 ? DBL_MAX : -DBL_MAX;
 	if (v > 0)
 		store_add(&s->pos, quantile_key(s, v), 1);
 	else if (v < 0)
@@ -1486,7 +1484,8 @@ ecs_topk_from_json(struct json_object *obj, const char **why)
 			*why = "topk sketch items are not in list order";
 			goto fail;
 		}
-		if (sat_add(sum, t->c[i].count) > t->total) {
+		if (sum + t->c[i].count < sum ||
+		    sum + t->c[i].count > t->total) {
 			*why = "topk sketch counts add up to more than 'total'";
 			goto fail;
 		}

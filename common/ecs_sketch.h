@@ -121,9 +121,10 @@ struct ecs_quantile;
 struct ecs_quantile *ecs_quantile_create(double alpha);
 void		 ecs_quantile_destroy(struct ecs_quantile *);
 /*
- * Counts v. NaN is ignored; +inf and -inf are counted as +DBL_MAX and
- * -DBL_MAX, so they keep their rank (a quantile that lands on one of them
- * reports DBL_MAX in magnitude); -0.0 is a zero.
+ * Counts v; -0.0 is a zero. NaN, +inf and -inf are ignored (not counted):
+ * they are not measurements, and counted as +-DBL_MAX they would make the
+ * store span more than 2048 buckets and collapse every ordinary value.
+ * A finite outlier 6e17 times the typical magnitude does that too.
  */
 void		 ecs_quantile_add(struct ecs_quantile *, double v);
 /*

@@ -455,6 +455,20 @@ quantiles_ok(const struct ecs_quantile *s, double *v, size_t n,
 	return good;
 }
 
+/* The number of buckets in a store of a quantile sketch's JSON. */
+static size_t
+store_buckets(const struct ecs_quantile *s, const char *store)
+{
+	struct json_object *o = ecs_quantile_to_json(s), *st, *c;
+	size_t n = 0;
+
+	if (json_object_object_get_ex(o, store, &st) &&
+	    json_object_object_get_ex(st, "counts", &c))
+		n = json_object_array_length(c);
+	json_object_put(o);
+	return n;
+}
+
 static void
 test_quantile(void)
 {
@@ -562,30 +576,16 @@ test_quantile(void)
 	ecs_quantile_destroy(a);
 	free(v);
 
-	/* Infinities keep their rank as +-DBL_MAX. */
+	/* Infinities are ignored like NaN. */
 	s = ecs_quantile_create(ECS_QUANTILE_ALPHA);
 	ecs_quantile_add(s, INFINITY);
 	ecs_quantile_add(s, 1);
 	ecs_quantile_add(s, -INFINITY);
-	ok(ecs_quantile_count(s) == 3 && ecs_quantile_get(s, 1) == DBL_MAX &&
-	    ecs_quantile_get(s, 0) == -DBL_MAX &&
-	    rel_err(ecs_quantile_get(s, 0.5), 1) <= 0.01,
-	    "quantile: +-inf are counted as +-DBL_MAX");
+	ecs_quantile_add(s, NAN);
+	ok(ecs_quantile_count(s) == 1 && ecs_quantile_get(s, 0.5) == 1 &&
+	    store_buckets(s, "pos") == 1,
+	    "quantile: +-inf and NaN are ignored");
 	ecs_quantile_destroy(s);
-}
-
-/* The number of buckets in a store of a quantile sketch's JSON. */
-static size_t
-store_buckets(const struct ecs_quantile *s, const char *store)
-{
-	struct json_object *o = ecs_quantile_to_json(s), *st, *c;
-	size_t n = 0;
-
-	if (json_object_object_get_ex(o, store, &st) &&
-	    json_object_object_get_ex(st, "counts", &c))
-		n = json_object_array_length(c);
-	json_object_put(o);
-	return n;
 }
 
 static void
@@ -630,4 +630,507 @@ test_quantile_collapse(void)
 	ecs_quantile_destroy(b);
 	ecs_quantile_destroy(r);
 	free(v);
+}
+
+static bool
+quantile_rejects(const char *text)
+{
+	struct json_object *o = json_tokener_parse(text);
+	struct ecs_quantile *s;
+	const char *why = NULL;
+
+	s = ecs_quantile_from_json(o, &why);
+	json_object_put(o);
+	if (s != NULL) {
+		printf("# accepted: %.70s\n", text);
+		ecs_quantile_destroy(s);
+		return false;
+	}
+	return why != NULL;
+}
+
+static void
+test_quantile_json(void)
+{
+	static const char *bad[] = {
+		"null", "[]", "{}", "{\"alpha\":0.01}",
+		"{\"alpha\":\"0.01\",\"zero\":0,\"pos\":{\"key\":0,\"counts\":[]},"
+		    "\"neg\":{\"key\":0,\"counts\":[]}}",
+		"{\"alpha\":0,\"zero\":0,\"pos\":{\"key\":0,\"counts\":[]},"
+		    "\"neg\":{\"key\":0,\"counts\":[]}}",
+		"{\"alpha\":NaN,\"zero\":0,\"pos\":{\"key\":0,\"counts\":[]},"
+		    "\"neg\":{\"key\":0,\"counts\":[]}}",
+		"{\"alpha\":0.01,\"zero\":-1,\"pos\":{\"key\":0,\"counts\":[]},"
+		    "\"neg\":{\"key\":0,\"counts\":[]}}",
+		"{\"alpha\":0.01,\"zero\":0,\"pos\":[],"
+		    "\"neg\":{\"key\":0,\"counts\":[]}}",
+		"{\"alpha\":0.01,\"zero\":0,\"pos\":{\"key\":0},"
+		    "\"neg\":{\"key\":0,\"counts\":[]}}",
+		"{\"alpha\":0.01,\"zero\":0,\"pos\":{\"key\":0,\"counts\":[],"
+		    "\"x\":1},\"neg\":{\"key\":0,\"counts\":[]}}",
+		"{\"alpha\":0.01,\"zero\":0,\"pos\":{\"key\":1000000000,"
+		    "\"counts\":[1]},\"neg\":{\"key\":0,\"counts\":[]},"
+		    "\"min\":1,\"max\":1}",
+		"{\"alpha\":0.01,\"zero\":0,\"pos\":{\"key\":35500,"
+		    "\"counts\":[1,1]},\"neg\":{\"key\":0,\"counts\":[]},"
+		    "\"min\":1,\"max\":1}",
+		"{\"alpha\":0.01,\"zero\":0,\"pos\":{\"key\":0,"
+		    "\"counts\":[1,-1]},\"neg\":{\"key\":0,\"counts\":[]},"
+		    "\"min\":1,\"max\":1}",
+		"{\"alpha\":0.01,\"zero\":0,\"pos\":{\"key\":0,"
+		    "\"counts\":[1.5]},\"neg\":{\"key\":0,\"counts\":[]},"
+		    "\"min\":1,\"max\":1}",
+		"{\"alpha\":0.01,\"zero\":0,\"pos\":{\"key\":0,"
+		    "\"counts\":[\"1\"]},\"neg\":{\"key\":0,\"counts\":[]},"
+		    "\"min\":1,\"max\":1}",
+		"{\"alpha\":0.01,\"zero\":0,\"pos\":{\"key\":0,"
+		    "\"counts\":[9223372036854775807,9223372036854775807,"
+		    "9223372036854775807]},\"neg\":{\"key\":0,\"counts\":[]},"
+		    "\"min\":1,\"max\":1}",
+		"{\"alpha\":0.01,\"zero\":1,\"pos\":{\"key\":0,\"counts\":[1]},"
+		    "\"neg\":{\"key\":0,\"counts\":[]}}",
+		"{\"alpha\":0.01,\"zero\":0,\"pos\":{\"key\":0,\"counts\":[]},"
+		    "\"neg\":{\"key\":0,\"counts\":[]},\"min\":0,\"max\":0}",
+		"{\"alpha\":0.01,\"zero\":1,\"pos\":{\"key\":0,\"counts\":[1]},"
+		    "\"neg\":{\"key\":0,\"counts\":[]},\"min\":2,\"max\":1}",
+		"{\"alpha\":0.01,\"zero\":1,\"pos\":{\"key\":0,\"counts\":[1]},"
+		    "\"neg\":{\"key\":0,\"counts\":[]},\"min\":-1,\"max\":1}",
+		"{\"alpha\":0.01,\"zero\":1,\"pos\":{\"key\":0,\"counts\":[1]},"
+		    "\"neg\":{\"key\":0,\"counts\":[]},\"min\":0,\"max\":\"1\"}",
+		"{\"alpha\":0.01,\"zero\":1,\"pos\":{\"key\":0,\"counts\":[1]},"
+		    "\"neg\":{\"key\":0,\"counts\":[]},\"min\":0,\"max\":Infinity}",
+		"{\"alpha\":0.01,\"zero\":1,\"pos\":{\"key\":0,\"counts\":[1]},"
+		    "\"neg\":{\"key\":0,\"counts\":[]},\"min\":0,\"max\":1,"
+		    "\"x\":0}",
+	};
+	struct json_object *o, *a;
+	struct ecs_quantile *s;
+	const char *why;
+	size_t i;
+	bool good = true;
+
+	o = json_tokener_parse("{\"alpha\":0.01,\"zero\":1,\"pos\":{\"key\":0,"
+	    "\"counts\":[1]},\"neg\":{\"key\":0,\"counts\":[]},\"min\":0,"
+	    "\"max\":1}");
+	s = ecs_quantile_from_json(o, &why);
+	json_object_put(o);
+	ok(s != NULL && ecs_quantile_count(s) == 2 &&
+	    ecs_quantile_get(s, 1) == 1, "quantile: from_json reads a sketch");
+	ecs_quantile_destroy(s);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		good &= quantile_rejects(bad[i]);
+	/* 2049 buckets. */
+	o = json_tokener_parse("{\"alpha\":0.01,\"zero\":0,\"pos\":{\"key\":0,"
+	    "\"counts\":[]},\"neg\":{\"key\":0,\"counts\":[]},\"min\":1,"
+	    "\"max\":2}");
+	json_object_object_get_ex(o, "pos", &a);
+	json_object_object_get_ex(a, "counts", &a);
+	for (i = 0; i <= ECS_QUANTILE_MAX_BUCKETS; i++)
+		json_object_array_add(a, json_object_new_int(1));
+	s = ecs_quantile_from_json(o, &why);
+	json_object_put(o);
+	good &= s == NULL;
+	ecs_quantile_destroy(s);
+	ok(good, "quantile: from_json rejects %zu malformed inputs",
+	    sizeof(bad) / sizeof(bad[0]) + 1);
+}
+
+/*
+ * Zipf streams over NKEYS keys: the key of rank r (0-based; ranks are
+ * shuffled over the key names) comes with probability proportional to
+ * 1 / (r + 1)^s.
+ */
+#define NKEYS	100000
+#define NADDS	1000000
+
+static const uint64_t *sort_truth;
+static char (*keys)[16];
+static size_t klen[NKEYS];
+
+static int
+truth_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	if (sort_truth[x] != sort_truth[y])
+		return sort_truth[x] > sort_truth[y] ? -1 : 1;
+	return strcmp(keys[x], keys[y]);
+}
+
+static uint32_t
+key_id(const struct ecs_topk_item *it)
+{
+	return (uint32_t)strtoul(it->key + 4, NULL, 10);
+}
+
+/*
+ * Checks a summary of the whole stream against the truth: every listed
+ * count within its bounds, every key above N / counters listed, and, when
+ * want_order, the true top 10 first in order (else only reported).
+ */
+static void
+check_topk(const struct ecs_topk *t, const uint64_t *truth,
+    const uint32_t *top, const char *what, bool want_order)
+{
+	struct ecs_topk_item out[100];
+	size_t n = ecs_topk_list(t, 100, out), i;
+	uint64_t f, maxerr = 0;
+	bool order = n >= 10, bounds = true, heavy = true;
+	bool *listed = ecs_xcalloc(NKEYS, sizeof(*listed));
+
+	for (i = 0; i < n; i++) {
+		f = truth[key_id(&out[i])];
+		listed[key_id(&out[i])] = true;
+		if (i < 10 && key_id(&out[i]) != top[i])
+			order = false;
+		if (f > out[i].count || out[i].count - out[i].error > f)
+			bounds = false;
+		if (i < 10 && out[i].error > maxerr)
+			maxerr = out[i].error;
+	}
+	for (i = 0; i < NKEYS; i++)
+		if (truth[i] > NADDS / 100 && !listed[i])
+			heavy = false;
+	free(listed);
+	printf("# topk %s: true #10 %llu, #11 %llu; listed #10 %llu; "
+	    "largest top-10 error %llu; smallest count %llu; top 10 %s\n",
+	    what, (unsigned long long)truth[top[9]],
+	    (unsigned long long)truth[top[10]],
+	    (unsigned long long)out[9].count, (unsigned long long)maxerr,
+	    (unsigned long long)out[n - 1].count,
+	    order ? "in order" : "NOT in order");
+	if (want_order)
+		ok(order, "topk %s: the true top 10 come first, in order",
+		    what);
+	ok(bounds && ecs_topk_total(t) == NADDS,
+	    "topk %s: count - error <= true count <= count for all %zu", what,
+	    n);
+	ok(heavy, "topk %s: every key above N/100 is listed", what);
+}
+
+static void
+test_topk_zipf(double s, bool want_order)
+{
+	uint32_t *perm, *stream, *top, id, tmp;
+	uint64_t *truth;
+	double *cdf, u, sum = 0;
+	struct ecs_topk *t, *part[4], *r;
+	struct json_object *o;
+	const char *why;
+	size_t i, lo, hi, mid;
+	char what[64];
+
+	keys = ecs_xmalloc(NKEYS * sizeof(*keys));
+	perm = ecs_xmalloc(NKEYS * sizeof(*perm));
+	stream = ecs_xmalloc((NADDS + 50000) * sizeof(*stream));
+	truth = ecs_xcalloc(NKEYS, sizeof(*truth));
+	top = ecs_xmalloc(NKEYS * sizeof(*top));
+	cdf = ecs_xmalloc(NKEYS * sizeof(*cdf));
+	rng_seed(3);
+	for (i = 0; i < NKEYS; i++) {
+		klen[i] = (size_t)snprintf(keys[i], sizeof(keys[i]), "sku-%06zu",
+		    i);
+		perm[i] = (uint32_t)i;
+	}
+	for (i = NKEYS - 1; i > 0; i--) {
+		id = (uint32_t)(rng_next() % (i + 1));
+		tmp = perm[i];
+		perm[i] = perm[id];
+		perm[id] = tmp;
+	}
+	for (i = 0; i < NKEYS; i++)
+		cdf[i] = sum += pow((double)(i + 1), -s);
+	for (i = 0; i < NADDS + 50000; i++) {
+		u = rng_unit() * sum;
+		for (lo = 0, hi = NKEYS - 1; lo < hi;) {
+			mid = (lo + hi) / 2;
+			if (cdf[mid] < u)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		stream[i] = perm[lo];
+		if (i < NADDS)
+			truth[stream[i]]++;
+	}
+	for (i = 0; i < NKEYS; i++)
+		top[i] = (uint32_t)i;
+	sort_truth = truth;
+	qsort(top, NKEYS, sizeof(*top), truth_cmp);
+
+	t = ecs_topk_create(100);
+	for (i = 0; i < 4; i++)
+		part[i] = ecs_topk_create(100);
+	for (i = 0; i < NADDS; i++) {
+		ecs_topk_add(t, keys[stream[i]], klen[stream[i]], 1);
+		ecs_topk_add(part[i / (NADDS / 4)], keys[stream[i]],
+		    klen[stream[i]], 1);
+	}
+	snprintf(what, sizeof(what), "Zipf s=%.1f, 1M adds", s);
+	check_topk(t, truth, top, what, want_order);
+	r = ecs_topk_create(100);
+	ecs_topk_merge(r, part[0]);
+	ecs_topk_merge(r, part[1]);
+	ecs_topk_merge(part[2], part[3]);
+	ecs_topk_merge(r, part[2]);
+	snprintf(what, sizeof(what), "Zipf s=%.1f, merge of 4 quarters", s);
+	check_topk(r, truth, top, what, want_order);
+	ecs_topk_destroy(r);
+	ecs_topk_merge(part[0], part[1]);
+	ecs_topk_merge(part[0], part[2]);
+	snprintf(what, sizeof(what), "Zipf s=%.1f, merge of 2 halves", s);
+	check_topk(part[0], truth, top, what, want_order);
+
+	/* Round trip, then the same after more adds (with evictions). */
+	o = ecs_topk_to_json(t);
+	r = ecs_topk_from_json(o, &why);
+	json_object_put(o);
+	ok(r != NULL && same_json(ecs_topk_to_json(t), ecs_topk_to_json(r)),
+	    "topk Zipf s=%.1f: round trip gives the same summary", s);
+	for (i = NADDS; r != NULL && i < NADDS + 50000; i++) {
+		ecs_topk_add(t, keys[stream[i]], klen[stream[i]], 1);
+		ecs_topk_add(r, keys[stream[i]], klen[stream[i]], 1);
+	}
+	ok(r != NULL && same_json(ecs_topk_to_json(t), ecs_topk_to_json(r)),
+	    "topk Zipf s=%.1f: the same after 50000 more adds", s);
+	ecs_topk_destroy(r);
+	ecs_topk_destroy(t);
+	for (i = 0; i < 4; i++)
+		ecs_topk_destroy(part[i]);
+	free(keys);
+	free(perm);
+	free(stream);
+	free(truth);
+	free(top);
+	free(cdf);
+}
+
+static bool
+topk_rejects(const char *text)
+{
+	struct json_object *o = json_tokener_parse(text);
+	struct ecs_topk *t;
+	const char *why = NULL;
+
+	t = ecs_topk_from_json(o, &why);
+	json_object_put(o);
+	if (t != NULL) {
+		printf("# accepted: %.70s\n", text);
+		ecs_topk_destroy(t);
+		return false;
+	}
+	return why != NULL;
+}
+
+static void
+test_topk_small(void)
+{
+	static const char *bad[] = {
+		"null", "[]", "{}",
+		"{\"counters\":0,\"total\":0,\"items\":[]}",
+		"{\"counters\":2097152,\"total\":0,\"items\":[]}",
+		"{\"counters\":\"3\",\"total\":0,\"items\":[]}",
+		"{\"counters\":3,\"total\":-1,\"items\":[]}",
+		"{\"counters\":3,\"total\":4,\"items\":[[\"a\",3,0],[\"b\",2,1]]}",
+		"{\"counters\":3,\"total\":5,\"items\":{}}",
+		"{\"counters\":1,\"total\":5,\"items\":[[\"a\",3,0],[\"b\",2,1]]}",
+		"{\"counters\":3,\"total\":5,\"items\":[5]}",
+		"{\"counters\":3,\"total\":5,\"items\":[[\"a\",3]]}",
+		"{\"counters\":3,\"total\":5,\"items\":[[1,3,0]]}",
+		"{\"counters\":3,\"total\":5,\"items\":[[\"a\",0,0]]}",
+		"{\"counters\":3,\"total\":5,\"items\":[[\"a\",-3,0]]}",
+		"{\"counters\":3,\"total\":5,\"items\":[[\"a\",3,4]]}",
+		"{\"counters\":3,\"total\":5,\"items\":[[\"a\",3,0.5]]}",
+		"{\"counters\":3,\"total\":5,\"items\":[[\"b\",2,0],[\"a\",3,0]]}",
+		"{\"counters\":3,\"total\":5,\"items\":[[\"b\",2,0],[\"a\",2,0]]}",
+		"{\"counters\":3,\"total\":5,\"items\":[[\"a\",2,0],[\"a\",2,0]]}",
+		"{\"counters\":3,\"total\":5,\"items\":[],\"x\":1}",
+		"{\"counters\":3,\"total\":5}",
+		"{\"counters\":3,\"total\":18446744073709551615,\"items\":"
+		    "[[\"a\",18446744073709551615,0],[\"b\",2,0]]}",
+	};
+	struct ecs_topk_item out[8];
+	struct ecs_topk *t, *u;
+	struct json_object *o;
+	const char *why;
+	size_t i, n;
+	bool good = true;
+
+	ok(ecs_topk_create(0) == NULL &&
+	    ecs_topk_create(ECS_TOPK_MAX_COUNTERS + 1) == NULL,
+	    "topk: create rejects 0 and too many counters");
+	ecs_topk_destroy(NULL);
+	t = ecs_topk_create(3);
+	ok(ecs_topk_list(t, 8, out) == 0, "topk: empty lists nothing");
+	ecs_topk_add(t, "a", 1, 5);
+	ecs_topk_add(t, "b", 1, 3);
+	ecs_topk_add(t, "zz", 2, 0);
+	ecs_topk_add(t, "c", 1, 1);
+	ecs_topk_add(t, "d", 1, 1);	/* evicts c, count 2, error 1 */
+	n = ecs_topk_list(t, 8, out);
+	ok(n == 3 && out[0].count == 5 && strcmp(out[0].key, "a") == 0 &&
+	    out[1].count == 3 && strcmp(out[1].key, "b") == 0 &&
+	    out[2].count == 2 && out[2].error == 1 &&
+	    strcmp(out[2].key, "d") == 0 && ecs_topk_total(t) == 10,
+	    "topk: weights, eviction of the smallest, weight 0 ignored");
+	ecs_topk_destroy(t);
+
+	t = ecs_topk_create(10);
+	ecs_topk_add(t, "b", 1, 1);
+	ecs_topk_add(t, "x\0z", 3, 1);
+	ecs_topk_add(t, "c", 1, 1);
+	ecs_topk_add(t, "x\0y", 3, 1);
+	ecs_topk_add(t, "a", 1, 1);
+	ecs_topk_add(t, "x", 1, 1);
+	ecs_topk_add(t, "", 0, 1);
+	n = ecs_topk_list(t, 8, out);
+	ok(n == 7 && out[0].len == 0 && strcmp(out[1].key, "a") == 0 &&
+	    strcmp(out[3].key, "c") == 0 && out[4].len == 1 &&
+	    out[5].len == 3 && out[5].key[2] == 'y' && out[6].key[2] == 'z',
+	    "topk: ties by key bytes, NUL bytes and the empty key");
+	ok(ecs_topk_list(t, 2, out) == 2 && out[1].key[0] == 'a',
+	    "topk: list stops at k");
+	u = ecs_topk_create(11);
+	ok(!ecs_topk_merge(t, u), "topk: merge refuses other counters");
+	ecs_topk_destroy(u);
+	o = ecs_topk_to_json(t);
+	u = ecs_topk_from_json(o, &why);
+	json_object_put(o);
+	ok(u != NULL && same_json(ecs_topk_to_json(t), ecs_topk_to_json(u)),
+	    "topk: round trip with NUL bytes in keys");
+	ecs_topk_merge(u, u);
+	n = ecs_topk_list(u, 8, out);
+	ok(n == 7 && out[0].count == 2 && ecs_topk_total(u) == 14,
+	    "topk: merge with itself doubles counts");
+	ecs_topk_destroy(u);
+	ecs_topk_destroy(t);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		good &= topk_rejects(bad[i]);
+	ok(good, "topk: from_json rejects %zu malformed inputs", i);
+}
+
+/* Damages text at random: replaced, deleted, inserted bytes. */
+static char *
+mutate(const char *text)
+{
+	static const char alphabet[] = "0123456789-+.eE,:[]{}\"\\ aflnrstuAZ=/";
+	size_t n = strlen(text), k, at, rounds = 1 + rng_next() % 3;
+	char *s = ecs_xmalloc(n + rounds + 1);
+
+	memcpy(s, text, n + 1);
+	for (k = 0; k < rounds; k++) {
+		at = n == 0 ? 0 : rng_next() % n;
+		switch (rng_next() % 3) {
+		case 0:
+			if (n > 0)
+				s[at] = alphabet[rng_next() %
+				    (sizeof(alphabet) - 1)];
+			break;
+		case 1:
+			if (n > 0) {
+				memmove(s + at, s + at + 1, n - at);
+				n--;
+			}
+			break;
+		default:
+			memmove(s + at + 1, s + at, n - at + 1);
+			s[at] = alphabet[rng_next() % (sizeof(alphabet) - 1)];
+			n++;
+		}
+	}
+	return s;
+}
+
+/* Feeds text to all three from_json; uses whatever they accept. */
+static void
+feed(const char *text, size_t *accepted)
+{
+	struct ecs_topk_item out[4];
+	struct json_object *o = json_tokener_parse(text);
+	struct ecs_distinct *d;
+	struct ecs_quantile *q;
+	struct ecs_topk *t;
+	const char *why;
+
+	if ((d = ecs_distinct_from_json(o, 50, &why)) != NULL) {
+		(*accepted)++;
+		ecs_distinct_add(d, "x", 1);
+		(void)ecs_distinct_count(d);
+		json_object_put(ecs_distinct_to_json(d));
+		ecs_distinct_destroy(d);
+	}
+	if ((q = ecs_quantile_from_json(o, &why)) != NULL) {
+		(*accepted)++;
+		ecs_quantile_add(q, -1e300);
+		(void)ecs_quantile_get(q, 0.5);
+		ecs_quantile_merge(q, q);
+		json_object_put(ecs_quantile_to_json(q));
+		ecs_quantile_destroy(q);
+	}
+	if ((t = ecs_topk_from_json(o, &why)) != NULL) {
+		(*accepted)++;
+		ecs_topk_add(t, "x", 1, 7);
+		(void)ecs_topk_list(t, 4, out);
+		ecs_topk_merge(t, t);
+		json_object_put(ecs_topk_to_json(t));
+		ecs_topk_destroy(t);
+	}
+	json_object_put(o);
+}
+
+static void
+test_fuzz(void)
+{
+	struct ecs_distinct *d = ecs_distinct_create(100), *h;
+	struct ecs_quantile *q = ecs_quantile_create(ECS_QUANTILE_ALPHA);
+	struct ecs_topk *t = ecs_topk_create(8);
+	char *text[4], *m;
+	size_t i, j, accepted = 0, tries = 0;
+
+	rng_seed(4);
+	h = ecs_distinct_create(0);
+	for (i = 0; i < 20; i++) {
+		add_str(d, "f", i);
+		add_str(h, "f", i);
+		ecs_quantile_add(q, (double)(i % 7) - 2.5);
+		ecs_topk_add(t, "k", 1 + i % 12, 1 + i % 3);
+	}
+	text[0] = json_text(ecs_distinct_to_json(d));
+	text[1] = json_text(ecs_quantile_to_json(q));
+	text[2] = json_text(ecs_topk_to_json(t));
+	text[3] = json_text(ecs_distinct_to_json(h));
+	for (j = 0; j < 4; j++)
+		for (i = 0; i < (j < 3 ? 4000 : 200); i++, tries++) {
+			m = mutate(text[j]);
+			feed(m, &accepted);
+			free(m);
+		}
+	printf("# fuzz: %zu damaged inputs, %zu accepted\n", tries, accepted);
+	ok(true, "from_json survives %zu damaged inputs", tries);
+	for (j = 0; j < 4; j++)
+		free(text[j]);
+	ecs_distinct_destroy(d);
+	ecs_distinct_destroy(h);
+	ecs_quantile_destroy(q);
+	ecs_topk_destroy(t);
+}
+
+int
+main(void)
+{
+	test_hash();
+	test_distinct_exact();
+	test_distinct_hll();
+	test_distinct_merge();
+	test_distinct_json();
+	test_quantile();
+	test_quantile_collapse();
+	test_quantile_json();
+	test_topk_zipf(1.2, true);
+	test_topk_zipf(1.0, false);	/* #10 is below N/100: no guarantee */
+	test_topk_small();
+	test_fuzz();
+	printf("1..%d\n", checks);
+	return failures != 0;
 }
