@@ -95,7 +95,7 @@ find_slot(const struct ecs_map *m, const char *key, size_t len, uint32_t h)
 	for (; m->slots[i] != 0; i = (i + 1) & mask) {
 		e = entry_at(m, m->slots[i] - 1);
 		if (e->hash == h && e->key_len == len &&
-		    memcmp(m->keys + e->key_off, key, len) == 0)
+		    (len == 0 || memcmp(m->keys + e->key_off, key, len) == 0))
 			break;
 	}
 	return i;
@@ -148,13 +148,15 @@ ecs_map_put(struct ecs_map *m, const char *key, size_t len, bool *created)
 			m->keys_cap = m->keys_cap ? m->keys_cap * 2 : 1024;
 		m->keys = ecs_xrealloc(m->keys, m->keys_cap);
 	}
-	memcpy(m->keys + m->keys_len, key, len);
+	if (len > 0)		/* an empty key may come with NULL */
+		memcpy(m->keys + m->keys_len, key, len);
 	e = entry_at(m, m->count);
 	e->hash = h;
 	e->key_len = (uint32_t)len;
 	e->key_off = m->keys_len;
 	m->keys_len += len;
-	memset((char *)e + sizeof(*e), 0, m->value_size);
+	if (m->value_size > 0)
+		memset((char *)e + sizeof(*e), 0, m->value_size);
 	m->slots[i] = (uint32_t)++m->count;
 	if (m->count * 2 > m->nslots)
 		grow_slots(m);

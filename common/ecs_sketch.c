@@ -246,8 +246,9 @@ b64_decode(const char *s, size_t len, unsigned char *out, size_t n)
  * keeps the maximum over its hashes of 1 + the number of leading zeros of
  * the remaining Q = 64 - P bits (Q + 1 when they are all zero). The count
  * is Ertl's improved raw estimator ("New cardinality estimation algorithms
- * for HyperLogLog sketches", 2017, algorithm 6), which is unbiased from 0
- * to far beyond 10^9 without linear counting thresholds or bias tables.
+ * for HyperLogLog sketches", 2017), which the paper shows to be unbiased
+ * over the whole range with no linear-counting threshold nor bias table
+ * (measured here from 100 to 10^7; see ecs_sketch.h).
  */
 #define HLL_P		ECS_DISTINCT_HLL_P
 #define HLL_M		((size_t)1 << HLL_P)
@@ -702,8 +703,11 @@ store_span(struct store *s, int64_t nlo, int64_t nhi)
 		s->counts[0] += moved;
 	} else {
 		cut = (uint32_t)(s->lo - nlo);
-		memmove(s->counts + cut, s->counts, s->len * sizeof(*s->counts));
-		memset(s->counts, 0, cut * sizeof(*s->counts));
+		if (cut > 0) {
+			memmove(s->counts + cut, s->counts,
+			    s->len * sizeof(*s->counts));
+			memset(s->counts, 0, cut * sizeof(*s->counts));
+		}
 		memset(s->counts + cut + s->len, 0,
 		    (nlen - cut - s->len) * sizeof(*s->counts));
 	}

@@ -24,7 +24,7 @@ bool
 ecs_state_begin(struct ecs_state_writer *w, const char *path,
     const char *program, int version, struct json_object *header)
 {
-	struct json_object *head = json_object_new_object();
+	struct json_object *head;
 	int fd;
 
 	memset(w, 0, sizeof(*w));
@@ -39,6 +39,7 @@ ecs_state_begin(struct ecs_state_writer *w, const char *path,
 		free(w->tmp);
 		return false;
 	}
+	head = json_object_new_object();
 	json_object_object_add(head, "ecs_state", json_object_new_string(program));
 	json_object_object_add(head, "version", json_object_new_int(version));
 	json_object_object_foreach(header, key, val)

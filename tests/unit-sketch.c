@@ -375,6 +375,7 @@ test_distinct_json(void)
 	ok(e != NULL && !ecs_distinct_is_exact(e) &&
 	    rel_err((double)ecs_distinct_count(e), 500) < 0.02,
 	    "distinct: from_json over a smaller limit turns HyperLogLog");
+	ecs_distinct_destroy(d);
 	ecs_distinct_destroy(e);
 
 	good = true;
@@ -493,7 +494,7 @@ test_quantile(void)
 	ecs_quantile_destroy(NULL);
 
 	for (i = 0; i <= 100; i++)
-		grid[i] = i / 100.0;
+		grid[i] = (double)i / 100;
 	v = ecs_xmalloc(n * sizeof(*v));
 
 	/* Exponential, mean 100. */
@@ -538,14 +539,14 @@ test_quantile(void)
 			v[i] = exp(sqrt(-2 * log(rng_unit())) *
 			    cos(2 * M_PI * rng_unit()));
 		ecs_quantile_add(s, v[i]);
-		ecs_quantile_add(i % 3 ? a : b, v[i]);
+		ecs_quantile_add(i % 2 ? a : b, v[i]);
 	}
 	ok(quantiles_ok(s, v, n, grid, 101, "mixed", false) &&
 	    ecs_quantile_get(s, 0.4) == 0 && !signbit(ecs_quantile_get(s, 0.4)),
 	    "quantile: negatives, zeros and positives, p0..p100 within 1%%");
 	ok(ecs_quantile_merge(a, b) &&
 	    same_json(ecs_quantile_to_json(a), ecs_quantile_to_json(s)),
-	    "quantile: merge of two parts == whole (same buckets)");
+	    "quantile: merge of two halves == whole (same buckets)");
 	t = ecs_quantile_create(0.02);
 	ok(!ecs_quantile_merge(a, t) && ecs_quantile_count(a) == n,
 	    "quantile: merge refuses another alpha");
@@ -574,6 +575,7 @@ test_quantile(void)
 	ecs_quantile_destroy(s);
 	ecs_quantile_destroy(t);
 	ecs_quantile_destroy(a);
+	ecs_quantile_destroy(b);
 	free(v);
 
 	/* Infinities are ignored like NaN. */
@@ -946,8 +948,8 @@ test_topk_small(void)
 		"{\"counters\":3,\"total\":5,\"items\":[[\"a\",2,0],[\"a\",2,0]]}",
 		"{\"counters\":3,\"total\":5,\"items\":[],\"x\":1}",
 		"{\"counters\":3,\"total\":5}",
-		"{\"counters\":3,\"total\":18446744073709551615,\"items\":"
-		    "[[\"a\",18446744073709551615,0],[\"b\",2,0]]}",
+		("{\"counters\":3,\"total\":18446744073709551615,\"items\":"
+		    "[[\"a\",18446744073709551615,0],[\"b\",2,0]]}"),
 	};
 	struct ecs_topk_item out[8];
 	struct ecs_topk *t, *u;
@@ -1094,7 +1096,7 @@ test_fuzz(void)
 		add_str(d, "f", i);
 		add_str(h, "f", i);
 		ecs_quantile_add(q, (double)(i % 7) - 2.5);
-		ecs_topk_add(t, "k", 1 + i % 12, 1 + i % 3);
+		ecs_topk_add(t, "kkkkkkkkkkkk", 1 + i % 12, 1 + i % 3);
 	}
 	text[0] = json_text(ecs_distinct_to_json(d));
 	text[1] = json_text(ecs_quantile_to_json(q));

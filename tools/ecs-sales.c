@@ -699,7 +699,7 @@ agg_add(const struct metric *m, struct agg *a, const struct ecs_field *f)
 		}
 		break;
 	case FN_QUANTILE:
-		if (ecs_expr_eval_double(m->arg, f, &x) && !isnan(x)) {
+		if (ecs_expr_eval_double(m->arg, f, &x) && isfinite(x)) {
 			ecs_quantile_add(a->sketch, x);
 			if (a->n < QUANTILE_EXACT) {
 				if (a->values == NULL)
