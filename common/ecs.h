@@ -297,8 +297,16 @@ void	*ecs_map_get(const struct ecs_map *, const char *key, size_t len);
 /* The value of key, added (zero-filled, *created true) when absent. */
 void	*ecs_map_put(struct ecs_map *, const char *key, size_t len,
 	    bool *created);
+/* Deletes key; false when it was not there. Its place is reused. */
+bool	 ecs_map_del(struct ecs_map *, const char *key, size_t len);
+/* Keys held. */
 size_t	 ecs_map_count(const struct ecs_map *);
-/* The i-th entry in insertion order: its value, and its key borrowed. */
+/* Positions to iterate over with ecs_map_at: count plus deleted places. */
+size_t	 ecs_map_span(const struct ecs_map *);
+/*
+ * The entry at position i < span (insertion order while nothing was
+ * deleted): its value, and its key borrowed; NULL at a deleted place.
+ */
 void	*ecs_map_at(const struct ecs_map *, size_t i, const char **key,
 	    size_t *len);
 

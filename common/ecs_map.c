@@ -2,7 +2,9 @@
 /*
  * ecs_map.c -- a hash table from byte-string keys to fixed-size values
  * stored inline, iterated in insertion order (as SQLite's Hash and Miller's
- * lhmslv), so every program's output is deterministic. Keys live in one
+ * lhmslv), so every program's output is deterministic. A deleted entry's
+ * place is reused by the next new key (so order is by first insertion
+ * only in maps that never delete). Keys live in one
  * arena and entries in one dense array, which keeps the cost per key small
  * and known: 16 bytes of entry header, the value, the key's bytes and two
  * 4-byte index slots at most. The hash is keyed by a per-process random
@@ -17,10 +19,13 @@
 
 struct entry {
 	uint32_t	 hash;
-	uint32_t	 key_len;
-	uint64_t	 key_off;	/* into keys */
+	uint32_t	 key_len;	/* DEAD for a deleted entry */
+	uint64_t	 key_off;	/* into keys; the next free entry if dead */
 	/* the value follows, value_size bytes */
 };
+
+#define DEAD		UINT32_MAX
+#define NO_FREE		UINT64_MAX
 
 struct ecs_map {
 	size_t		 value_size;
@@ -31,6 +36,9 @@ struct ecs_map {
 	size_t		 nslots;	/* a power of two, >= 2 * count */
 	char		*keys;
 	size_t		 keys_len, keys_cap;
+	size_t		 live;		/* count less the deleted */
+	uint64_t	 free_list;	/* a dead entry to reuse, or NO_FREE */
+	size_t		 key_garbage;	/* bytes of dead keys */
 	uint64_t	 seed;
 };
 
@@ -69,6 +77,7 @@ ecs_map_create(size_t value_size)
 	m->entry_size = (sizeof(struct entry) + value_size + 7) & ~(size_t)7;
 	m->nslots = 16;
 	m->slots = ecs_xcalloc(m->nslots, sizeof(*m->slots));
+	m->free_list = NO_FREE;
 	if (getrandom(&m->seed, sizeof(m->seed), 0) != sizeof(m->seed))
 		m->seed = (uint64_t)(uintptr_t)m ^ 0x5851f42d4c957f2dULL;
 	return m;
@@ -120,6 +129,8 @@ grow_slots(struct ecs_map *m)
 	m->slots = ecs_xcalloc(m->nslots, sizeof(*m->slots));
 	mask = m->nslots - 1;
 	for (i = 0; i < m->count; i++) {
+		if (entry_at(m, i)->key_len == DEAD)
+			continue;
 		for (k = entry_at(m, i)->hash & mask; m->slots[k] != 0;
 		    k = (k + 1) & mask)
 			;
@@ -127,19 +138,45 @@ grow_slots(struct ecs_map *m)
 	}
 }
 
+/* Moves the live keys to the front of the arena, dropping dead ones. */
+static void
+compact_keys(struct ecs_map *m)
+{
+	char *keys = ecs_xmalloc(m->keys_cap);
+	size_t i, off = 0;
+	struct entry *e;
+
+	for (i = 0; i < m->count; i++) {
+		e = entry_at(m, i);
+		if (e->key_len == DEAD)
+			continue;
+		memcpy(keys + off, m->keys + e->key_off, e->key_len);
+		e->key_off = off;
+		off += e->key_len;
+	}
+	free(m->keys);
+	m->keys = keys;
+	m->keys_len = off;
+	m->key_garbage = 0;
+}
+
 void *
 ecs_map_put(struct ecs_map *m, const char *key, size_t len, bool *created)
 {
 	uint32_t h = hash_key(m, key, len);
-	size_t i = find_slot(m, key, len, h);
+	size_t i = find_slot(m, key, len, h), n;
 	struct entry *e;
 
 	*created = m->slots[i] == 0;
 	if (!*created)
 		return (char *)entry_at(m, m->slots[i] - 1) + sizeof(*e);
-	if (m->count >= UINT32_MAX - 1 || len > UINT32_MAX)
+	if (m->count >= UINT32_MAX - 2 || len >= DEAD)
 		errx(ECS_EXIT_DATA, "too many keys");
-	if (m->count == m->cap) {
+	if (m->key_garbage > 4096 && m->key_garbage > m->keys_len / 2) {
+		compact_keys(m);
+		i = find_slot(m, key, len, h);
+	}
+	if (m->free_list == NO_FREE && m->count == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 64;
 		m->entries = ecs_xrealloc(m->entries, m->cap * m->entry_size);
 	}
@@ -150,21 +187,67 @@ ecs_map_put(struct ecs_map *m, const char *key, size_t len, bool *created)
 	}
 	if (len > 0)		/* an empty key may come with NULL */
 		memcpy(m->keys + m->keys_len, key, len);
-	e = entry_at(m, m->count);
+	if (m->free_list != NO_FREE) {
+		n = (size_t)m->free_list;
+		m->free_list = entry_at(m, n)->key_off;
+	} else
+		n = m->count++;
+	e = entry_at(m, n);
 	e->hash = h;
 	e->key_len = (uint32_t)len;
 	e->key_off = m->keys_len;
 	m->keys_len += len;
 	if (m->value_size > 0)
 		memset((char *)e + sizeof(*e), 0, m->value_size);
-	m->slots[i] = (uint32_t)++m->count;
+	m->slots[i] = (uint32_t)(n + 1);
+	m->live++;
 	if (m->count * 2 > m->nslots)
 		grow_slots(m);
 	return (char *)e + sizeof(*e);
 }
 
+bool
+ecs_map_del(struct ecs_map *m, const char *key, size_t len)
+{
+	size_t mask = m->nslots - 1, i, j, k, n;
+	struct entry *e;
+
+	i = find_slot(m, key, len, hash_key(m, key, len));
+	if (m->slots[i] == 0)
+		return false;
+	n = m->slots[i] - 1;
+	e = entry_at(m, n);
+	m->key_garbage += e->key_len;
+	e->key_len = DEAD;
+	e->key_off = m->free_list;
+	m->free_list = n;
+	m->live--;
+	/* Backward-shift deletion keeps every probe sequence unbroken. */
+	for (j = i;;) {
+		m->slots[i] = 0;
+		for (;;) {
+			j = (j + 1) & mask;
+			if (m->slots[j] == 0)
+				return true;
+			k = entry_at(m, m->slots[j] - 1)->hash & mask;
+			/* Move j to i unless its home k lies in (i, j]. */
+			if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+				continue;
+			break;
+		}
+		m->slots[i] = m->slots[j];
+		i = j;
+	}
+}
+
 size_t
 ecs_map_count(const struct ecs_map *m)
+{
+	return m->live;
+}
+
+size_t
+ecs_map_span(const struct ecs_map *m)
 {
 	return m->count;
 }
@@ -173,6 +256,9 @@ void *
 ecs_map_at(const struct ecs_map *m, size_t i, const char **key, size_t *len)
 {
 	struct entry *e = entry_at(m, i);
+
+	if (e->key_len == DEAD)
+		return NULL;
 
 	*key = m->keys + e->key_off;
 	*len = e->key_len;

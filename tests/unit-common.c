@@ -125,6 +125,43 @@ test_numbers(void)
 	ok(ecs_num_cmp(&a, &b) == 1, "exact int against double");
 }
 
+/* Deletion against a model: random puts and deletes, then every key checked. */
+static void
+test_map_delete(void)
+{
+	struct ecs_map *m = ecs_map_create(sizeof(int));
+	static int model[2000];		/* 0 absent, else value */
+	unsigned x = 12345;
+	char key[16];
+	int i, k, *v, bad = 0;
+	bool created;
+
+	for (i = 0; i < 200000; i++) {
+		x = x * 1103515245 + 12345;
+		k = (int)((x >> 8) % 2000);
+		snprintf(key, sizeof(key), "k%d", k);
+		if ((x >> 4) % 3 == 0) {
+			if (ecs_map_del(m, key, strlen(key)) != (model[k] != 0))
+				bad++;
+			model[k] = 0;
+		} else {
+			v = ecs_map_put(m, key, strlen(key), &created);
+			if (created != (model[k] == 0))
+				bad++;
+			*v = model[k] = i + 1;
+		}
+	}
+	for (k = 0, i = 0; k < 2000; k++) {
+		snprintf(key, sizeof(key), "k%d", k);
+		v = ecs_map_get(m, key, strlen(key));
+		if ((v == NULL) != (model[k] == 0) || (v != NULL && *v != model[k]))
+			bad++;
+		i += model[k] != 0;
+	}
+	ok(bad == 0 && ecs_map_count(m) == (size_t)i, "map delete matches a model");
+	ecs_map_destroy(m);
+}
+
 int
 main(void)
 {
@@ -132,6 +169,7 @@ main(void)
 	test_getters();
 	test_paths();
 	test_numbers();
+	test_map_delete();
 	printf("1..%d\n", checks);
 	return failures > 0;
 }
