@@ -279,3 +279,38 @@ compare_tsv() {
 	run compare_tsv "$BATS_TEST_TMPDIR/ecs" "$BATS_TEST_TMPDIR/mlr"
 	is "$output" ""
 }
+
+@test "the brief's recommendation toy: what user 1 purchased, as a list" {
+	run -0 bash -c "ecs-sales -b user_id -m 'products=list(product_id)' --where 'action == \"purchase\"' \
+	    '$FIXTURES/brief/recommend.ndjson' | ecs-filter -t 'Recommended products for user {user_id}: {products}' true"
+	is "$output" "Recommended products for user 1: [103]"
+}
+
+@test "state: cron over one file a day, and a running total kept and written" {
+	printf '%s\n' '{"ts":"2026-11-01T10:00:00Z","a":1}' '{"ts":"2026-11-01T23:00:00Z","a":2}' > "$BATS_TEST_TMPDIR/day1"
+	printf '%s\n' '{"ts":"2026-11-02T01:00:00Z","a":4}' > "$BATS_TEST_TMPDIR/day2"
+	st="$BATS_TEST_TMPDIR/s"
+	run -0 ecs-sales -w 1d -m 's=sum(a)' --state "$st" "$BATS_TEST_TMPDIR/day1"
+	is "$output" ""
+	run -0 ecs-sales -w 1d -m 's=sum(a)' --state "$st" "$BATS_TEST_TMPDIR/day2"
+	is "$output" '{"window_start":"2026-11-01T00:00:00Z","window_end":"2026-11-02T00:00:00Z","s":3}'
+	st2="$BATS_TEST_TMPDIR/t"
+	run -0 ecs-sales -m 's=sum(a)' --state "$st2" "$BATS_TEST_TMPDIR/day1"
+	is "$output" '{"s":3}'
+	run -0 ecs-sales -m 's=sum(a)' --state "$st2" "$BATS_TEST_TMPDIR/day2"
+	is "$output" '{"s":7}'
+}
+
+@test "--tz: windows shorter than a day never overlap where the clocks change" {
+	for m in 0 30 60 90 120 150 180; do
+		printf '{"ts":"2026-03-29T%02d:%02d:00Z"}\n' $((m / 60)) $((m % 60))
+	done > "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 sales -w 2h --tz Europe/London -m 'n=count()' --lateness 1d
+	is "$(ecs-filter -t '{window_start} {n}' true <<< "$output")" $'2026-03-29T00:00:00Z 4\n2026-03-29T02:00:00Z 3'
+}
+
+@test "objects as group keys make one group however the line is written" {
+	ev '{"g":{"a":[1, 2]}}' '{"g":{"a":[1,2]},"s":"\u00e9"}'
+	run -0 sales -b g -m 'n=count()'
+	is "$output" '{"g":{"a":[1,2]},"n":2}'
+}

@@ -51,6 +51,7 @@ static const char *const func_names[] = { "count", "sum", "avg", "min",
     "max", "distinct", "quantile", "top", "list" };
 
 struct metric {
+	char		*spec;		/* as -m gave it, for the state */
 	char		*name;
 	enum func	 fn;
 	struct ecs_expr	*arg;		/* NULL for count() */
@@ -102,6 +103,7 @@ static int64_t		 corrections_ms = -1;	/* --corrections */
 static int64_t		 idle_ms;		/* --idle */
 static bool		 emit_update;		/* --emit update */
 static const char	*tz;			/* --tz */
+static int64_t		 std_offset_ms;		/* its offset without DST */
 static const char	*late_path;		/* --late */
 static struct alert_rule *rules;		/* --alert */
 static size_t		 nrules;
@@ -119,7 +121,7 @@ static size_t		 nwindows, windows_cap;
 static int64_t		 max_time = INT64_MIN;	/* largest event time */
 static int64_t		 watermark = INT64_MIN;
 static int64_t		 closed_upto = INT64_MIN;	/* windows ending here are out */
-static unsigned long long nlate, ncorrections, lines_before;
+static unsigned long long nlate, nlate_run, ncorrections, lines_before;
 static int		 late_fd = -1;
 static struct ecs_map	*baselines;		/* group fragment -> baseline */
 static size_t		 watch;			/* index of the watched metric */
@@ -274,6 +276,7 @@ add_metric(const char *spec)
 		    spec);
 	*eq = *open = open[len - 1] = '\0';
 	m.name = ecs_xstrdup(copy);
+	m.spec = ecs_xstrdup(spec);
 	for (i = 0; i < sizeof(func_names) / sizeof(func_names[0]); i++)
 		if (strcmp(eq + 1, func_names[i]) == 0)
 			break;
@@ -332,10 +335,13 @@ add_by(const char *list)
 }
 
 /* Checks --tz against the tz database: glibc takes unknown names as UTC. */
+static struct tm local_tm(int64_t);
+
 static void
 set_zone(const char *zone)
 {
 	char path[512];
+	struct tm jan, jul;
 
 	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
 	if (zone[0] == '\0' || strstr(zone, "..") != NULL ||
@@ -345,6 +351,11 @@ set_zone(const char *zone)
 	setenv("TZ", zone, 1);
 	tzset();
 	tz = zone;
+	/* Daylight saving adds to the standard offset, in either hemisphere. */
+	jan = local_tm(1767225600000LL);	/* 2026-01-01 */
+	jul = local_tm(1782864000000LL);	/* 2026-07-01 */
+	std_offset_ms = (int64_t)(jan.tm_gmtoff < jul.tm_gmtoff ?
+	    jan.tm_gmtoff : jul.tm_gmtoff) * 1000;
 }
 
 static void
@@ -380,8 +391,9 @@ parse_options(int argc, char *argv[], int *first_operand)
 				    "1 to 1000 windows", optarg);
 			break;
 		case OPT_CHECKPOINT:
-			checkpoint_ms = (int64_t)strtoul(optarg, &end, 10) * 1000;
-			if (end == optarg || *end != '\0')
+			if (optarg[0] < '0' || optarg[0] > '9' ||
+			    (checkpoint_ms = (int64_t)strtoul(optarg, &end, 10) *
+			    1000, *end != '\0') || checkpoint_ms > 1000000000000LL)
 				errx(ECS_EXIT_USAGE, "--checkpoint '%s': expected "
 				    "seconds", optarg);
 			break;
@@ -546,12 +558,15 @@ window_floor(int64_t t, int64_t size)
 
 	if (tz == NULL)
 		return floor_div(t, size) * size;
-	tm = local_tm(t);
 	if (size % DAY_MS != 0) {
-		/* Shorter windows keep their length; the offset places them. */
-		off = (int64_t)tm.tm_gmtoff * 1000;
+		/*
+		 * Shorter windows follow the zone's standard offset all year:
+		 * they never overlap or leave gaps where the clocks change.
+		 */
+		off = std_offset_ms;
 		return floor_div(t + off, size) * size - off;
 	}
+	tm = local_tm(t);
 	/* Whole days start at local midnight, 23 or 25 hours apart at DST. */
 	days = floor_div(t + (int64_t)tm.tm_gmtoff * 1000, DAY_MS);
 	return local_midnight(&tm, -(int)(days - floor_div(days, size / DAY_MS) *
@@ -958,7 +973,8 @@ check_baseline(int64_t start, int64_t end, const char *gkey, size_t gkey_len,
 		mean /= b->n;
 		if (drop_pct > 0 && mean > 0 && value < mean * (1 - drop_pct / 100))
 			kind = "sales_drop";
-		else if (spike_pct > 0 && value > mean * (1 + spike_pct / 100))
+		else if (spike_pct > 0 && mean > 0 &&
+		    value > mean * (1 + spike_pct / 100))
 			kind = "sales_spike";
 	}
 	if (kind != NULL) {
@@ -1050,6 +1066,22 @@ finalize(struct window *w)
 		closed_upto = w->end;
 }
 
+/* The rows of a window as they stand, without closing it. */
+static void
+write_totals(const struct window *w)
+{
+	const struct group *g;
+	const char *gkey;
+	size_t i, len;
+
+	for (i = 0; i < ecs_map_count(w->groups); i++) {
+		g = ecs_map_at(w->groups, i, &gkey, &len);
+		build_row(w, gkey, len, g);
+		write_row(NULL);
+		check_rules();
+	}
+}
+
 static void
 free_window(struct window *w)
 {
@@ -1097,8 +1129,8 @@ add_default_sum(int choice)
 	if (choice >= 3)
 		return;
 	metrics = ecs_xrealloc(metrics, (nmetrics + 1) * sizeof(*metrics));
-	metrics[nmetrics++] = (struct metric){ ecs_xstrdup("sales"), FN_SUM,
-	    default_exprs[choice], 0, 0 };
+	metrics[nmetrics++] = (struct metric){ NULL, ecs_xstrdup("sales"),
+	    FN_SUM, default_exprs[choice], 0, 0 };
 	default_exprs[choice] = NULL;
 }
 
@@ -1113,6 +1145,25 @@ decide_defaults(const struct ecs_field *f)
 		if (ecs_expr_eval_dec(default_exprs[i], f, &d))
 			break;
 	add_default_sum(i);
+}
+
+/* An object or array, compact whichever way the line was read. */
+static void
+compact_json(struct buf *b, const struct ecs_field *v)
+{
+	struct json_object *obj = v->j;
+	char *text = NULL;
+
+	if (obj == NULL) {
+		text = ecs_xstrndup(v->text, v->len);
+		obj = json_tokener_parse(text);
+	}
+	buf_puts(b, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (text != NULL) {
+		json_object_put(obj);
+		free(text);
+	}
 }
 
 /* The group fragment ("k":v,...) of the event, in frag. */
@@ -1133,10 +1184,8 @@ group_key(const struct ecs_field *f)
 			buf_json_string(&b, v->text, v->len);
 		else if (v->type == ECS_F_MISSING)
 			buf_puts(&b, "null");
-		else if (v->j != NULL && v->type == ECS_F_OTHER)
-			buf_puts(&b, json_object_to_json_string_ext(v->j,
-			    JSON_C_TO_STRING_PLAIN |
-			    JSON_C_TO_STRING_NOSLASHESCAPE));
+		else if (v->type == ECS_F_OTHER)
+			compact_json(&b, v);
 		else
 			buf_add(&b, v->text, v->len);
 	}
@@ -1183,6 +1232,7 @@ write_late(const struct ecs_reader *rd)
 	size_t done = 0;
 
 	nlate++;
+	nlate_run++;
 	if (late_fd == -1)
 		return;
 	while (done < rd->len + 1) {
@@ -1256,23 +1306,29 @@ on_idle(void *unused, int ms)
 
 /* State */
 
-/* What the state depends on: a state saved with other options is refused. */
+/*
+ * What the shape of the state depends on: windows, zone, keys, metrics and
+ * baselines. A state saved with others is refused; other options (files,
+ * --where, --lateness) may change between runs.
+ */
 static char *
-options_signature(char *const argv[], int argc)
+options_signature(void)
 {
 	struct buf b = { 0 };
-	int i;
+	char num[96];
+	size_t i;
 
-	buf_puts(&b, "");
-	for (i = 1; i < argc; i++) {
-		if (strncmp(argv[i], "--state", 7) == 0 ||
-		    strncmp(argv[i], "--checkpoint", 12) == 0) {
-			if (strchr(argv[i], '=') == NULL)
-				i++;
-			continue;
-		}
-		buf_puts(&b, argv[i]);
-		buf_add(&b, "\x1f", 1);
+	snprintf(num, sizeof(num), "window=%lld slide=%lld baseline=%u tz=",
+	    (long long)window_ms, (long long)slide_ms, baseline_n);
+	buf_puts(&b, num);
+	buf_puts(&b, tz != NULL ? tz : "UTC");
+	for (i = 0; i < nby; i++) {
+		buf_puts(&b, i == 0 ? " by=" : ",");
+		buf_puts(&b, by[i]->text);
+	}
+	for (i = 0; i < nmetrics && !default_metrics; i++) {
+		buf_puts(&b, " -m ");
+		buf_puts(&b, metrics[i].spec);
 	}
 	return b.p;
 }
@@ -1556,7 +1612,7 @@ maybe_checkpoint(void *unused)
 /* Setup and the main loop */
 
 static void
-setup(char *const argv[], int argc)
+setup(void)
 {
 	size_t i;
 	char msg[256];
@@ -1572,8 +1628,8 @@ setup(char *const argv[], int argc)
 		ecs_expr_bind(where, &fields);
 	if (default_metrics) {
 		metrics = ecs_xcalloc(1, sizeof(*metrics));
-		metrics[nmetrics++] = (struct metric){ ecs_xstrdup("count"),
-		    FN_COUNT, NULL, 0, 0 };
+		metrics[nmetrics++] = (struct metric){ NULL,
+		    ecs_xstrdup("count"), FN_COUNT, NULL, 0, 0 };
 		for (i = 0; i < 3; i++) {
 			default_exprs[i] = ecs_expr_compile(default_sums[i], msg,
 			    sizeof(msg));
@@ -1592,7 +1648,7 @@ setup(char *const argv[], int argc)
 		errx(ECS_EXIT_USAGE, "--watch '%s': no such metric", watch_name);
 	watch = watch_name != NULL && !default_metrics ? i : 0;
 	baselines = ecs_map_create(sizeof(struct baseline));
-	signature = options_signature(argv, argc);
+	signature = options_signature();
 	if (late_path != NULL && (late_fd = open(late_path,
 	    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) == -1)
 		err(ECS_EXIT_DATA, "%s", late_path);
@@ -1620,6 +1676,7 @@ free_all(void)
 		free_window(&windows[i]);
 	free(windows);
 	for (i = 0; i < nmetrics; i++) {
+		free(metrics[i].spec);
 		free(metrics[i].name);
 		ecs_expr_free(metrics[i].arg);
 	}
@@ -1656,7 +1713,7 @@ main(int argc, char *argv[])
 	int first, status;
 
 	parse_options(argc, argv, &first);
-	setup(argv, argc);
+	setup();
 	if (state_path != NULL)
 		load_state();
 	ecs_signals_init();
@@ -1678,12 +1735,18 @@ main(int argc, char *argv[])
 		if ((rd.nlines & 1023) == 0)
 			maybe_checkpoint(NULL);
 	}
-	/* Without --state the stream is over: write every open window. */
+	/*
+	 * Without --state the stream is over: write every open window. With
+	 * it, they stay open in the state, but a running total (no --window)
+	 * is written as it stands.
+	 */
 	if (state_path == NULL)
 		close_windows(INT64_MAX);
-	if (nlate > 0 && !ecs_config.quiet)
+	else if (window_ms == NO_WINDOW && nwindows > 0)
+		write_totals(&windows[0]);
+	if (nlate_run > 0 && !ecs_config.quiet)
 		warnx("%llu late event%s (after their window was written)%s%s",
-		    nlate, nlate == 1 ? "" : "s", late_fd != -1 ? ", in " : "",
+		    nlate_run, nlate_run == 1 ? "" : "s", late_fd != -1 ? ", in " : "",
 		    late_fd != -1 ? late_path : "");
 	status = ecs_reader_finish(&rd);
 	if (state_path != NULL)
