@@ -1,0 +1,1587 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs-recommend -- recommend products to each user as their events arrive,
+ * learned continuously from everyone's behaviour in one pass with bounded
+ * memory: sequential rules (what is looked at next), co-occurrence within
+ * sessions (what goes together), reminders of the session's own items and
+ * time-decayed popularity for a cold start. Purchased, carted, out-of-stock
+ * and blocked products are left out, and every recommendation says why.
+ * --evaluate measures it prequentially: recommend, then learn.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ecs.h"
+#include "ecs_sketch.h"
+
+#define STATE_VERSION	1
+#define HIST		12		/* session items kept per user */
+#define BOUGHT		16		/* purchases remembered per user */
+#define CART		8
+#define MAX_K		100
+#define CAND_SLOTS	4096		/* candidate table per recommendation */
+
+enum {
+	OPT_ALGO = ECS_OPT_TOOL,
+	OPT_CATALOG,
+	OPT_CHECKPOINT,
+	OPT_EMIT,
+	OPT_EVAL_FROM,
+	OPT_EVALUATE,
+	OPT_FREEZE_AFTER,
+	OPT_HALF_LIFE,
+	OPT_MAX_ITEMS,
+	OPT_MAX_USERS,
+	OPT_NEIGHBORS,
+	OPT_SAME_CATEGORY,
+	OPT_SESSION_GAP,
+	OPT_SIM,
+	OPT_STATE,
+	OPT_STEPS,
+	OPT_WEIGHTS,
+};
+
+enum action { A_BROWSE, A_CART, A_PURCHASE, NACTIONS };
+static const char *const action_names[NACTIONS] = { "browse", "add_to_cart",
+    "purchase" };
+
+enum algo { ALGO_POP, ALGO_SPOP, ALGO_SR, ALGO_HYBRID };
+static const char *const algo_names[] = { "pop", "spop", "sr", "hybrid" };
+
+enum sim { SIM_COSINE, SIM_JACCARD, SIM_COUNT };
+static const char *const sim_names[] = { "cosine", "jaccard", "count" };
+
+enum reason { R_NEXT, R_BOUGHT_WITH, R_VIEWED_WITH, R_SESSION, R_TRENDING };
+static const char *const reason_names[] = { "next_in_session",
+    "bought_together", "viewed_together", "viewed_in_session", "trending" };
+
+/* A weighted link to another item, kept in a bounded list per item. */
+struct edge {
+	uint32_t	 item;
+	float		 w;
+};
+
+struct edges {
+	struct edge	*e;		/* owned; grows up to --neighbors */
+	uint16_t	 n, cap;
+};
+
+struct item {
+	double		 pop;		/* decayed action weight */
+	int64_t		 pop_at;
+	float		 sessions;	/* sessions it was in, for similarity */
+	int32_t		 category;	/* into categories, or -1 */
+	bool		 out;		/* out of stock */
+	bool		 blocked;	/* --catalog */
+	bool		 is_string;	/* its id is a JSON string */
+	struct edges	 next;		/* sequential rules: item -> next */
+	struct edges	 with;		/* co-occurrence in sessions */
+};
+
+struct user {
+	int64_t		 last_ts;
+	uint64_t	 session;	/* hash of session_id, or a counter */
+	uint32_t	 hist[HIST];	/* this session's items, oldest first */
+	uint8_t		 hist_action[HIST];
+	uint8_t		 nhist;
+	uint8_t		 nbought, ncart, nrecs;
+	uint32_t	 bought[BOUGHT];	/* a ring */
+	uint32_t	 cart[CART];
+	uint32_t	*recs;		/* --evaluate: the last list made */
+	uint32_t	 lru_prev, lru_next;	/* map positions + 1 */
+};
+
+static size_t		 top_k = 10;		/* -k */
+static bool		 emit[NACTIONS] = { true, true, true };	/* --emit */
+static int64_t		 session_gap = 30 * 60000;	/* --session-gap */
+static int		 steps = 5;		/* --steps */
+static double		 weight[NACTIONS] = { 1, 6, 3 };	/* --weights */
+static enum sim		 sim = SIM_JACCARD;	/* --sim */
+static enum algo	 algo = ALGO_HYBRID;	/* --algo */
+static int64_t		 half_life = 86400000;	/* --half-life */
+static size_t		 max_items = 75000;	/* --max-items */
+static size_t		 max_users = 100000;	/* --max-users */
+static uint16_t		 neighbors = 100;	/* --neighbors */
+static bool		 same_category;		/* --same-category */
+static bool		 evaluate;		/* --evaluate */
+static int64_t		 eval_from = INT64_MIN;	/* --eval-from */
+static int64_t		 freeze_after = INT64_MAX;	/* --freeze-after */
+static const char	*catalog_path;		/* --catalog */
+static const char	*state_path;		/* --state */
+static int64_t		 checkpoint_ms = 30000;	/* --checkpoint */
+static bool		 verbose;		/* -v */
+
+/* How the hybrid weighs its parts against the sequential rules (1). */
+/*
+ * The hybrid's mix, tuned by --evaluate on YOOCHOOSE (see the man page):
+ * rules from the last RULE_ITEMS session items, the older weighing
+ * 1/distance^3; co-occurrence with every session item, weighing
+ * 1/distance; both signals and the reminders scaled to their largest
+ * value, then weighed against the rules (1).
+ */
+#define RULE_ITEMS	2
+#define W_TOGETHER	0.25
+#define W_REMINDER	0.6
+
+enum { F_USER, F_PRODUCT, F_ACTION, F_TS, F_SESSION, F_CATEGORY, F_QUANTITY,
+    F_ALERT, F_QUERY, NFIELDS };
+static const char *const field_names[NFIELDS] = { "user_id", "product_id",
+    "action", "ts", "session_id", "category", "quantity", "alert", "query" };
+
+static struct ecs_map	*items;		/* product id -> struct item */
+static struct ecs_map	*users;		/* user id -> struct user */
+static struct ecs_map	*categories;	/* category text -> nothing */
+static uint32_t		 lru_head, lru_tail;	/* most, least recent user + 1 */
+static unsigned long long seq, evicted_users, items_refused;
+static const struct ecs_reader *input;
+static unsigned long long lines_before;
+static struct timespec	 last_save;
+static bool		 dirty, save_failed;
+
+/* --evaluate */
+struct eval_counts {
+	unsigned long long cases, hits;
+	double		   rr;		/* sum of reciprocal ranks */
+};
+static struct eval_counts eval_all, eval_by_action[NACTIONS], eval_new,
+    eval_again;
+static unsigned long long eval_events;
+static bool		*recommended;	/* items ever in a list (coverage) */
+static size_t		 recommended_cap;
+
+static const struct option longopts[] = {
+	ECS_COMMON_LONGOPTS,
+	{ "algo",	required_argument,	NULL, OPT_ALGO },
+	{ "catalog",	required_argument,	NULL, OPT_CATALOG },
+	{ "checkpoint",	required_argument,	NULL, OPT_CHECKPOINT },
+	{ "emit",	required_argument,	NULL, OPT_EMIT },
+	{ "eval-from",	required_argument,	NULL, OPT_EVAL_FROM },
+	{ "evaluate",	no_argument,		NULL, OPT_EVALUATE },
+	{ "freeze-after", required_argument,	NULL, OPT_FREEZE_AFTER },
+	{ "half-life",	required_argument,	NULL, OPT_HALF_LIFE },
+	{ "max-items",	required_argument,	NULL, OPT_MAX_ITEMS },
+	{ "max-users",	required_argument,	NULL, OPT_MAX_USERS },
+	{ "neighbors",	required_argument,	NULL, OPT_NEIGHBORS },
+	{ "same-category", no_argument,		NULL, OPT_SAME_CATEGORY },
+	{ "session-gap", required_argument,	NULL, OPT_SESSION_GAP },
+	{ "sim",	required_argument,	NULL, OPT_SIM },
+	{ "state",	required_argument,	NULL, OPT_STATE },
+	{ "steps",	required_argument,	NULL, OPT_STEPS },
+	{ "top",	required_argument,	NULL, 'k' },
+	{ "verbose",	no_argument,		NULL, 'v' },
+	{ "weights",	required_argument,	NULL, OPT_WEIGHTS },
+	{ NULL,		0,			NULL, 0 }
+};
+
+static _Noreturn void
+usage(int status)
+{
+	FILE *fp = status ? stderr : stdout;
+
+	fprintf(fp,
+"usage: ecs-recommend [-hqVv] [-k count] [--algo name] [--catalog file]\n"
+"                     [--emit which] [--evaluate] [--eval-from time]\n"
+"                     [--freeze-after time] [--half-life duration]\n"
+"                     [--max-items n] [--max-users n] [--neighbors n]\n"
+"                     [--same-category] [--session-gap duration]\n"
+"                     [--sim name] [--state file] [--checkpoint seconds]\n"
+"                     [--steps n] [--weights list] [file ...]\n");
+	if (status != 0)
+		exit(status);
+	fprintf(fp,
+"Recommend products to each user as events arrive (see ecs-recommend(1)).\n"
+"  -k, --top K              recommendations per line (default 10)\n"
+"      --emit all|purchase|cart|none  events that get a line (default all)\n"
+"      --algo hybrid|sr|spop|pop  the model (default hybrid)\n"
+"      --sim jaccard|cosine|count  co-occurrence measure (default jaccard)\n"
+"      --weights browse=1,add_to_cart=6,purchase=3  action weights\n"
+"      --steps N            session items the rules look back (default 5)\n"
+"      --session-gap DURATION  a new session after this quiet (30m)\n"
+"      --half-life DURATION of trending popularity (default 24h)\n"
+"      --max-items N        items learned (default 75000)\n"
+"      --max-users N        users kept, least recent evicted (100000)\n"
+"      --neighbors N        links kept per item and kind (default 100)\n"
+"      --catalog FILE       product_id, category, in_stock, blocked\n"
+"      --same-category      only products of the trigger's category\n"
+"      --evaluate           recommend, then learn; write HR@K and MRR@K\n"
+"      --eval-from TIME     judge only events from TIME on\n"
+"      --freeze-after TIME  stop learning after TIME\n"
+"      --state FILE         load and save the learned model\n"
+"      --checkpoint SECONDS save the state this often (default 30)\n"
+"  -v, --verbose            state the memory budget at start\n");
+	ecs_common_usage(fp);
+	exit(0);
+}
+
+static unsigned long long
+count_arg(const char *opt, const char *arg, unsigned long long lo,
+    unsigned long long hi)
+{
+	unsigned long long n;
+
+	if (!ecs_parse_size(arg, &n) || n < lo || n > hi)
+		errx(ECS_EXIT_USAGE, "%s '%s': expected a whole number from "
+		    "%llu to %llu", opt, arg, lo, hi);
+	return n;
+}
+
+static int64_t
+time_arg(const char *opt, const char *arg)
+{
+	int64_t ms;
+
+	if (!ecs_time_parse(arg, strlen(arg), &ms))
+		errx(ECS_EXIT_USAGE, "%s '%s': not a time", opt, arg);
+	return ms;
+}
+
+static int
+name_arg(const char *opt, const char *arg, const char *const *names, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return i;
+	errx(ECS_EXIT_USAGE, "%s '%s': not one of the choices (see --help)",
+	    opt, arg);
+}
+
+/* browse=1,add_to_cart=6,purchase=3 */
+static void
+parse_weights(const char *arg)
+{
+	char *copy = ecs_xstrdup(arg), *item, *save = NULL, *eq, *end;
+	int a;
+
+	for (item = strtok_r(copy, ",", &save); item != NULL;
+	    item = strtok_r(NULL, ",", &save)) {
+		if ((eq = strchr(item, '=')) == NULL)
+			errx(ECS_EXIT_USAGE, "--weights '%s': expected "
+			    "ACTION=WEIGHT,...", arg);
+		*eq = '\0';
+		a = name_arg("--weights", item, action_names, NACTIONS);
+		weight[a] = strtod(eq + 1, &end);
+		if (end == eq + 1 || *end != '\0' || !(weight[a] >= 0 &&
+		    weight[a] <= 1e6))
+			errx(ECS_EXIT_USAGE, "--weights '%s': bad weight", arg);
+	}
+	free(copy);
+}
+
+static void
+parse_emit(const char *arg)
+{
+	int which = name_arg("--emit", arg, (const char *const[]){ "all",
+	    "purchase", "cart", "none" }, 4);
+
+	emit[A_BROWSE] = which == 0;
+	emit[A_CART] = which == 0 || which == 2;
+	emit[A_PURCHASE] = which == 0 || which == 1;
+}
+
+static void
+parse_options(int argc, char *argv[], int *first_operand)
+{
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, ECS_COMMON_SHORTOPTS "k:v",
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(0);
+		case 'k':
+			top_k = count_arg("--top", optarg, 1, MAX_K);
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case OPT_ALGO:
+			algo = (enum algo)name_arg("--algo", optarg, algo_names, 4);
+			break;
+		case OPT_CATALOG:
+			catalog_path = optarg;
+			break;
+		case OPT_CHECKPOINT:
+			checkpoint_ms = (int64_t)count_arg("--checkpoint", optarg,
+			    0, 1000000000) * 1000;
+			break;
+		case OPT_EMIT:
+			parse_emit(optarg);
+			break;
+		case OPT_EVAL_FROM:
+			eval_from = time_arg("--eval-from", optarg);
+			break;
+		case OPT_EVALUATE:
+			evaluate = true;
+			break;
+		case OPT_FREEZE_AFTER:
+			freeze_after = time_arg("--freeze-after", optarg);
+			break;
+		case OPT_HALF_LIFE:
+			if (!ecs_duration_parse(optarg, &half_life))
+				errx(ECS_EXIT_USAGE, "--half-life '%s': not a "
+				    "duration", optarg);
+			break;
+		case OPT_MAX_ITEMS:
+			max_items = count_arg("--max-items", optarg, 1,
+			    UINT32_MAX / 2);
+			break;
+		case OPT_MAX_USERS:
+			max_users = count_arg("--max-users", optarg, 1,
+			    UINT32_MAX / 2);
+			break;
+		case OPT_NEIGHBORS:
+			neighbors = (uint16_t)count_arg("--neighbors", optarg, 1,
+			    1000);
+			break;
+		case OPT_SAME_CATEGORY:
+			same_category = true;
+			break;
+		case OPT_SESSION_GAP:
+			if (!ecs_duration_parse(optarg, &session_gap))
+				errx(ECS_EXIT_USAGE, "--session-gap '%s': not a "
+				    "duration", optarg);
+			break;
+		case OPT_SIM:
+			sim = (enum sim)name_arg("--sim", optarg, sim_names, 3);
+			break;
+		case OPT_STATE:
+			state_path = optarg;
+			break;
+		case OPT_STEPS:
+			steps = (int)count_arg("--steps", optarg, 1, HIST - 1);
+			break;
+		case OPT_WEIGHTS:
+			parse_weights(optarg);
+			break;
+		default:
+			if (!ecs_common_option(ch, optarg))
+				usage(ECS_EXIT_USAGE);
+		}
+	}
+	*first_operand = optind;
+}
+
+/* Items */
+
+static struct item *
+item_at(uint32_t idx)
+{
+	const char *key;
+	size_t len;
+
+	return ecs_map_at(items, idx, &key, &len);
+}
+
+/*
+ * The index of the item an id field names, added when add is set and the
+ * table has room; -1 otherwise. Indices never change: items stay.
+ */
+static int64_t
+item_index(const struct ecs_field *id, bool add)
+{
+	struct item *it;
+	size_t pos;
+	bool created;
+
+	if (id->type != ECS_F_NUMBER && id->type != ECS_F_STRING)
+		return -1;
+	if (ecs_map_find(items, id->text, id->len, &pos) != NULL)
+		return (int64_t)pos;
+	if (!add)
+		return -1;
+	if (ecs_map_count(items) >= max_items) {
+		if (items_refused++ == 0 && !ecs_config.quiet)
+			warnx("more than %zu items (--max-items): new items are "
+			    "not learned", max_items);
+		return -1;
+	}
+	it = ecs_map_put(items, id->text, id->len, &created);
+	it->category = -1;
+	it->is_string = id->type == ECS_F_STRING;
+	return (int64_t)ecs_map_count(items) - 1;
+}
+
+static void
+out_item_id(uint32_t idx)
+{
+	const char *key;
+	size_t len;
+	const struct item *it = ecs_map_at(items, idx, &key, &len);
+
+	if (it->is_string)
+		ecs_out_json_string(key, len);
+	else
+		ecs_out_write(key, len);
+}
+
+static int32_t
+category_index(const struct ecs_field *f)
+{
+	size_t pos;
+	bool created;
+
+	if (f->type != ECS_F_STRING && f->type != ECS_F_NUMBER)
+		return -1;
+	if (ecs_map_find(categories, f->text, f->len, &pos) != NULL)
+		return (int32_t)pos;
+	if (ecs_map_count(categories) >= 1000000)
+		return -1;
+	ecs_map_put(categories, f->text, f->len, &created);
+	return (int32_t)ecs_map_count(categories) - 1;
+}
+
+/* Popularity decayed to time t. */
+static double
+pop_at(const struct item *it, int64_t t)
+{
+	if (it->pop == 0 || t <= it->pop_at)
+		return it->pop;
+	return it->pop * exp2(-(double)(t - it->pop_at) / (double)half_life);
+}
+
+/*
+ * Adds w to the link to item `to`; a full list replaces its weakest link,
+ * which passes its weight on (Space-Saving), so a strong newcomer is not
+ * shut out and old weights are never overestimated by more than the min.
+ */
+static void
+add_edge(struct edges *es, uint32_t to, float w)
+{
+	uint16_t i, min = 0;
+
+	for (i = 0; i < es->n; i++) {
+		if (es->e[i].item == to) {
+			es->e[i].w += w;
+			return;
+		}
+		if (es->e[i].w < es->e[min].w)
+			min = i;
+	}
+	if (es->n == es->cap && es->cap < neighbors) {
+		es->cap = es->cap == 0 ? 4 : es->cap * 2 < neighbors ?
+		    (uint16_t)(es->cap * 2) : neighbors;
+		es->e = ecs_xrealloc(es->e, es->cap * sizeof(*es->e));
+	}
+	if (es->n < neighbors)
+		es->e[es->n++] = (struct edge){ to, w };
+	else
+		es->e[min] = (struct edge){ to, es->e[min].w + w };
+}
+
+/* Users, least recently active first out */
+
+static struct user *
+user_at(uint32_t pos1)
+{
+	const char *key;
+	size_t len;
+
+	return ecs_map_at(users, pos1 - 1, &key, &len);
+}
+
+static void
+lru_unlink(struct user *u)
+{
+	if (u->lru_prev != 0)
+		user_at(u->lru_prev)->lru_next = u->lru_next;
+	else
+		lru_head = u->lru_next;
+	if (u->lru_next != 0)
+		user_at(u->lru_next)->lru_prev = u->lru_prev;
+	else
+		lru_tail = u->lru_prev;
+	u->lru_prev = u->lru_next = 0;
+}
+
+static void
+lru_push(struct user *u, uint32_t pos1)
+{
+	u->lru_prev = 0;
+	u->lru_next = lru_head;
+	if (lru_head != 0)
+		user_at(lru_head)->lru_prev = pos1;
+	lru_head = pos1;
+	if (lru_tail == 0)
+		lru_tail = pos1;
+}
+
+static void
+evict_user(void)
+{
+	uint32_t pos1 = lru_tail;
+	struct user *u = user_at(pos1);
+	const char *key;
+	size_t len;
+
+	lru_unlink(u);
+	free(u->recs);
+	ecs_map_at(users, pos1 - 1, &key, &len);
+	ecs_map_del(users, key, len);
+	evicted_users++;
+}
+
+/* The user of an id field, made most recent; added (evicting) if new. */
+static struct user *
+get_user(const struct ecs_field *id, uint32_t *pos1)
+{
+	struct user *u;
+	size_t pos;
+	bool created;
+
+	if ((u = ecs_map_find(users, id->text, id->len, &pos)) == NULL) {
+		if (ecs_map_count(users) >= max_users)
+			evict_user();
+		u = ecs_map_put(users, id->text, id->len, &created);
+		ecs_map_find(users, id->text, id->len, &pos);
+	} else
+		lru_unlink(u);
+	*pos1 = (uint32_t)pos + 1;
+	lru_push(u, *pos1);
+	return u;
+}
+
+static bool
+in_list(const uint32_t *list, size_t n, uint32_t item)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (list[i] == item)
+			return true;
+	return false;
+}
+
+static bool
+bought(const struct user *u, uint32_t item)
+{
+	return in_list(u->bought, u->nbought < BOUGHT ? u->nbought : BOUGHT,
+	    item);
+}
+
+/* Learning */
+
+/* Whether (user, time, session field) starts a new session. */
+static bool
+new_session(struct user *u, int64_t t, const struct ecs_field *sid)
+{
+	uint64_t h = 0;
+	bool fresh;
+
+	if (sid->type == ECS_F_STRING || sid->type == ECS_F_NUMBER) {
+		h = ecs_sketch_hash(sid->text, sid->len) | 1;
+		fresh = h != u->session;
+	} else
+		fresh = u->nhist == 0 || t - u->last_ts > session_gap ||
+		    t < u->last_ts - session_gap;
+	if (fresh) {
+		u->session = h;
+		u->nhist = 0;
+		u->nrecs = 0;
+	}
+	u->last_ts = t;
+	return fresh;
+}
+
+static void
+learn(struct user *u, enum action a, uint32_t i, int64_t t)
+{
+	struct item *it = item_at(i), *p;
+	float w = (float)weight[a];
+	int d;
+
+	if (t >= it->pop_at) {
+		it->pop = pop_at(it, t) + weight[a];
+		it->pop_at = t;
+	} else
+		it->pop += weight[a] *
+		    exp2(-(double)(it->pop_at - t) / (double)half_life);
+	if (!in_list(u->hist, u->nhist, i)) {
+		it->sessions += 1;
+		for (d = 0; d < u->nhist; d++) {
+			if (u->hist[d] == i)
+				continue;
+			add_edge(&item_at(i)->with, u->hist[d], 1);
+			p = item_at(u->hist[d]);
+			add_edge(&p->with, i, 1);
+		}
+	}
+	/* Re-views count: an item often follows itself (a third of clicks). */
+	for (d = 1; d <= steps && d <= u->nhist; d++)
+		add_edge(&item_at(u->hist[u->nhist - d])->next, i, w / d);
+}
+
+/* Remembers the event in the user's session, cart and purchases. */
+static void
+remember(struct user *u, enum action a, uint32_t i)
+{
+	uint8_t k;
+
+	{
+		if (u->nhist == HIST) {
+			memmove(u->hist, u->hist + 1, (HIST - 1) * sizeof(*u->hist));
+			memmove(u->hist_action, u->hist_action + 1, HIST - 1);
+			u->nhist--;
+		}
+		u->hist[u->nhist] = i;
+		u->hist_action[u->nhist++] = (uint8_t)a;
+	}
+	if (a == A_CART && !in_list(u->cart, u->ncart, i) && u->ncart < CART)
+		u->cart[u->ncart++] = i;
+	if (a == A_PURCHASE) {
+		if (!bought(u, i))
+			u->bought[u->nbought++ % BOUGHT] = i;
+		if (u->nbought >= 2 * BOUGHT)
+			u->nbought = BOUGHT + u->nbought % BOUGHT;
+		for (k = 0; k < u->ncart; k++)
+			if (u->cart[k] == i)
+				u->cart[k] = u->cart[--u->ncart];
+	}
+}
+
+/* Recommending */
+
+struct cand {
+	uint32_t	 item;		/* + 1; 0 is an empty slot */
+	float		 next, with, again;	/* the three signals */
+	uint32_t	 next_from, with_from;	/* strongest source + 1 */
+	float		 next_best, with_best;
+	bool		 with_bought;
+};
+
+struct rec {
+	uint32_t	 item;
+	double		 score;
+	enum reason	 reason;
+	int64_t		 because;	/* an item, or -1 */
+};
+
+static struct cand	 cands[CAND_SLOTS];
+static uint32_t		 cand_used[CAND_SLOTS];
+static size_t		 ncands;
+
+static struct cand *
+cand(uint32_t item)
+{
+	size_t i = (item * 2654435761u) & (CAND_SLOTS - 1);
+
+	while (cands[i].item != 0 && cands[i].item != item + 1)
+		i = (i + 1) & (CAND_SLOTS - 1);
+	if (cands[i].item == 0) {
+		if (ncands >= CAND_SLOTS / 2)
+			return NULL;		/* enough candidates */
+		cands[i].item = item + 1;
+		cand_used[ncands++] = (uint32_t)i;
+	}
+	return &cands[i];
+}
+
+static void
+clear_cands(void)
+{
+	size_t i;
+
+	for (i = 0; i < ncands; i++)
+		memset(&cands[cand_used[i]], 0, sizeof(cands[0]));
+	ncands = 0;
+}
+
+static float
+similarity(const struct item *a, const struct item *b, float count)
+{
+	switch (sim) {
+	case SIM_COSINE:
+		return count / sqrtf(a->sessions * b->sessions);
+	case SIM_JACCARD:
+		return count / (a->sessions + b->sessions - count);
+	default:
+		return count;
+	}
+}
+
+/* The signals of the user's session around its latest items. */
+static void
+gather(const struct user *u)
+{
+	const struct item *p;
+	struct cand *c;
+	float w;
+	int d, k, last_step = algo == ALGO_SR ? 1 : RULE_ITEMS;
+
+	for (d = 1; d <= u->nhist; d++) {
+		p = item_at(u->hist[u->nhist - d]);
+		if (algo == ALGO_SPOP || algo == ALGO_HYBRID) {
+			if ((c = cand(u->hist[u->nhist - d])) != NULL)
+				c->again += 1.0f / (float)d;
+		}
+		if (algo == ALGO_SPOP)
+			continue;
+		for (k = 0; d <= last_step && k < p->next.n; k++) {
+			if ((c = cand(p->next.e[k].item)) == NULL)
+				continue;
+			w = p->next.e[k].w / (float)(d * d * d);
+			c->next += w;
+			if (w > c->next_best) {
+				c->next_best = w;
+				c->next_from = u->hist[u->nhist - d] + 1;
+			}
+		}
+		for (k = 0; algo == ALGO_HYBRID && k < p->with.n; k++) {
+			if ((c = cand(p->with.e[k].item)) == NULL)
+				continue;
+			w = similarity(p, item_at(p->with.e[k].item),
+			    p->with.e[k].w) / (float)d;
+			c->with += w;
+			if (w > c->with_best) {
+				c->with_best = w;
+				c->with_from = u->hist[u->nhist - d] + 1;
+				c->with_bought =
+				    u->hist_action[u->nhist - d] != A_BROWSE;
+			}
+		}
+	}
+}
+
+/* Whether the user may be shown the item at all. */
+static bool
+allowed(const struct user *u, uint32_t i, int32_t category)
+{
+	const struct item *it = item_at(i);
+
+	if (it->out || it->blocked || bought(u, i) ||
+	    in_list(u->cart, u->ncart, i))
+		return false;
+	return !same_category || category < 0 || it->category == category;
+}
+
+static int
+by_score(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	return (x->item > y->item) - (x->item < y->item);
+}
+
+/* Trending: the most popular items, refreshed now and then. */
+static uint32_t		*trending;
+static size_t		 ntrending;
+static unsigned long long trending_seq = ~0ULL;
+
+static void
+refresh_trending(int64_t now)
+{
+	struct rec *all;
+	size_t i, n = ecs_map_count(items), keep = 4 * MAX_K;
+
+	if (trending_seq != ~0ULL && seq - trending_seq < 2000 && ntrending > 0)
+		return;
+	trending_seq = seq;
+	all = ecs_xcalloc(n ? n : 1, sizeof(*all));
+	for (i = 0; i < n; i++)
+		all[i] = (struct rec){ (uint32_t)i, pop_at(item_at((uint32_t)i),
+		    now), R_TRENDING, -1 };
+	qsort(all, n, sizeof(*all), by_score);
+	ntrending = n < keep ? n : keep;
+	trending = ecs_xrealloc(trending, (ntrending ? ntrending : 1) *
+	    sizeof(*trending));
+	for (i = 0; i < ntrending; i++)
+		trending[i] = all[i].item;
+	free(all);
+}
+
+/*
+ * The top k for the user now: the hybrid's three signals, each scaled to
+ * its largest value, weighed and summed; then trending to fill. Returns
+ * how many were written to out.
+ */
+static size_t
+recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
+    struct rec *out, size_t k)
+{
+	struct rec *list;
+	const struct cand *c;
+	float max_next = 0, max_with = 0, max_again = 0;
+	size_t i, n = 0, m;
+
+	if (algo != ALGO_POP)
+		gather(u);
+	for (i = 0; i < ncands; i++) {
+		c = &cands[cand_used[i]];
+		max_next = fmaxf(max_next, c->next);
+		max_with = fmaxf(max_with, c->with);
+		max_again = fmaxf(max_again, c->again);
+	}
+	list = ecs_xcalloc(ncands + 1, sizeof(*list));
+	for (i = 0; i < ncands; i++) {
+		c = &cands[cand_used[i]];
+		if (!allowed(u, c->item - 1, category) ||
+		    (int64_t)c->item - 1 == skip)
+			continue;
+		double next = max_next > 0 ? c->next / max_next : 0;
+		double with = max_with > 0 ? W_TOGETHER * c->with / max_with : 0;
+		double again = max_again > 0 ?
+		    (algo == ALGO_SPOP ? 1 : W_REMINDER) * c->again / max_again : 0;
+		struct rec r = { c->item - 1, next + with + again, R_NEXT,
+		    (int64_t)c->next_from - 1 };
+		if (with > next && with >= again)
+			r = (struct rec){ c->item - 1, r.score, c->with_bought ?
+			    R_BOUGHT_WITH : R_VIEWED_WITH,
+			    (int64_t)c->with_from - 1 };
+		else if (again > next && again > with)
+			r = (struct rec){ c->item - 1, r.score, R_SESSION, -1 };
+		if (r.score > 0)
+			list[n++] = r;
+	}
+	qsort(list, n, sizeof(*list), by_score);
+	m = n < k ? n : k;
+	memcpy(out, list, m * sizeof(*out));
+	free(list);
+	clear_cands();
+	refresh_trending(now);
+	for (i = 0; i < ntrending && m < k; i++) {
+		uint32_t t = trending[i];
+		size_t j;
+		for (j = 0; j < m && out[j].item != t; j++)
+			;
+		if (j == m && allowed(u, t, category) && (int64_t)t != skip)
+			out[m++] = (struct rec){ t, 0, R_TRENDING, -1 };
+	}
+	return m;
+}
+
+/* Output */
+
+static void
+out_line(unsigned long long n, const struct ecs_field *user, int64_t ts,
+    const char *action, int64_t trigger, const struct rec *recs, size_t nrecs)
+{
+	char buf[64];
+	size_t i;
+
+	snprintf(buf, sizeof(buf), "{\"seq\":%llu,\"user_id\":", n);
+	ecs_out_puts(buf);
+	if (user->type == ECS_F_STRING)
+		ecs_out_json_string(user->text, user->len);
+	else
+		ecs_out_write(user->text, user->len);
+	ecs_out_puts(",\"ts\":\"");
+	ecs_out_write(buf, ecs_time_format(ts, buf));
+	ecs_out_puts("\",\"trigger\":");
+	if (trigger >= 0) {
+		ecs_out_puts("{\"action\":\"");
+		ecs_out_puts(action);
+		ecs_out_puts("\",\"product_id\":");
+		out_item_id((uint32_t)trigger);
+		ecs_out_putc('}');
+	} else
+		ecs_out_puts("null");
+	ecs_out_puts(",\"recommendations\":[");
+	for (i = 0; i < nrecs; i++) {
+		ecs_out_puts(i > 0 ? ",{\"product_id\":" : "{\"product_id\":");
+		out_item_id(recs[i].item);
+		snprintf(buf, sizeof(buf), ",\"score\":%.3f,\"reason\":\"",
+		    recs[i].score > 0 ? recs[i].score / (1 + W_TOGETHER +
+		    W_REMINDER) : 0);
+		ecs_out_puts(buf);
+		ecs_out_puts(reason_names[recs[i].reason]);
+		ecs_out_putc('"');
+		if (recs[i].because >= 0) {
+			ecs_out_puts(",\"because\":");
+			out_item_id((uint32_t)recs[i].because);
+		}
+		ecs_out_putc('}');
+	}
+	ecs_out_puts("]}\n");
+}
+
+/* Evaluation: the list made after the previous event, judged by this one. */
+static void
+judge(struct user *u, enum action a, uint32_t item, bool again)
+{
+	struct eval_counts *c[] = { &eval_all, &eval_by_action[a],
+	    again ? &eval_again : &eval_new };
+	size_t rank, k;
+
+	for (rank = 0; rank < u->nrecs && u->recs[rank] != item; rank++)
+		;
+	for (k = 0; k < 3; k++) {
+		c[k]->cases++;
+		if (rank < u->nrecs) {
+			c[k]->hits++;
+			c[k]->rr += 1.0 / (double)(rank + 1);
+		}
+	}
+}
+
+static void
+keep_recs(struct user *u, const struct rec *recs, size_t n)
+{
+	size_t i;
+
+	if (u->recs == NULL)
+		u->recs = ecs_xcalloc(top_k, sizeof(*u->recs));
+	for (i = 0; i < n; i++) {
+		u->recs[i] = recs[i].item;
+		if (recs[i].item >= recommended_cap) {
+			size_t cap = recommended_cap ? recommended_cap : 1024;
+			while (cap <= recs[i].item)
+				cap *= 2;
+			recommended = ecs_xrealloc(recommended, cap);
+			memset(recommended + recommended_cap, 0,
+			    cap - recommended_cap);
+			recommended_cap = cap;
+		}
+		recommended[recs[i].item] = true;
+	}
+	u->nrecs = (uint8_t)n;
+}
+
+static void
+out_counts(const char *name, const struct eval_counts *c, bool comma)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s\"%s\":{\"cases\":%llu,\"hr@%zu\":%.4f,"
+	    "\"mrr@%zu\":%.4f}", comma ? "," : "", name, c->cases, top_k,
+	    c->cases ? (double)c->hits / (double)c->cases : 0, top_k,
+	    c->cases ? c->rr / (double)c->cases : 0);
+	ecs_out_puts(buf);
+}
+
+static void
+write_evaluation(double seconds)
+{
+	char buf[256];
+	size_t i, covered = 0;
+	int a;
+
+	for (i = 0; i < recommended_cap; i++)
+		covered += recommended[i];
+	snprintf(buf, sizeof(buf), "{\"algo\":\"%s\",\"k\":%zu,\"events\":%llu,"
+	    "\"cases\":%llu,\"hr@%zu\":%.4f,\"mrr@%zu\":%.4f,\"coverage\":%.4f",
+	    algo_names[algo], top_k, eval_events, eval_all.cases, top_k,
+	    eval_all.cases ? (double)eval_all.hits / (double)eval_all.cases : 0,
+	    top_k, eval_all.cases ? eval_all.rr / (double)eval_all.cases : 0,
+	    ecs_map_count(items) ? (double)covered /
+	    (double)ecs_map_count(items) : 0);
+	ecs_out_puts(buf);
+	ecs_out_puts(",\"by_action\":{");
+	for (a = 0; a < NACTIONS; a++)
+		out_counts(action_names[a], &eval_by_action[a], a > 0);
+	ecs_out_puts("},\"by_item\":{");
+	out_counts("new", &eval_new, false);
+	out_counts("seen_in_session", &eval_again, true);
+	snprintf(buf, sizeof(buf), "},\"events_per_second\":%.0f}\n",
+	    seconds > 0 ? (double)seq / seconds : 0);
+	ecs_out_puts(buf);
+}
+
+/* Records */
+
+static void
+wall_clock(int64_t *ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	*ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+is_id(const struct ecs_field *f)
+{
+	return f->type == ECS_F_NUMBER || f->type == ECS_F_STRING;
+}
+
+/* Stock news in the stream: a snapshot, or an ecs-stock alert. */
+static void
+stock_news(struct ecs_reader *rd, const struct ecs_field *f, bool in_stock)
+{
+	int64_t i;
+
+	if (!is_id(&f[F_PRODUCT])) {
+		ecs_reader_bad(rd, "field 'product_id' is missing or not a "
+		    "number or string");
+		return;
+	}
+	if ((i = item_index(&f[F_PRODUCT], true)) >= 0)
+		item_at((uint32_t)i)->out = !in_stock;
+	dirty = true;
+}
+
+/* {"query":"recommend","user_id":..}: an answer, nothing learned. */
+static void
+query(struct ecs_reader *rd, const struct ecs_field *f)
+{
+	static const struct user nobody;
+	struct rec recs[MAX_K];
+	const struct user *u;
+	int64_t now;
+	size_t n;
+
+	if (!ecs_field_equals(&f[F_QUERY], "recommend") || !is_id(&f[F_USER])) {
+		ecs_reader_bad(rd, "a query is {\"query\":\"recommend\","
+		    "\"user_id\":...}");
+		return;
+	}
+	if ((u = ecs_map_get(users, f[F_USER].text, f[F_USER].len)) == NULL)
+		u = &nobody;
+	wall_clock(&now);
+	n = recommend(u, -1, now, -1, recs, top_k);
+	out_line(++seq, &f[F_USER], now, NULL, -1, recs, n);
+}
+
+/* The canonical action of an event, or -1 (and a warning) for others. */
+static int
+event_action(struct ecs_reader *rd, const struct ecs_field *a)
+{
+	static struct ecs_map *warned;
+	const char *name = a->text, *canon;
+	size_t len = a->len;
+	bool created;
+	int i;
+
+	if ((canon = ecs_action_canon(a->text, a->len, &len)) != NULL)
+		name = canon;
+	for (i = 0; i < NACTIONS; i++)
+		if (strlen(action_names[i]) == len &&
+		    memcmp(action_names[i], name, len) == 0)
+			return i;
+	if (len == 7 && memcmp(name, "restock", 7) == 0)
+		return -2;		/* back in stock */
+	if (warned == NULL)
+		warned = ecs_map_create(0);
+	ecs_map_put(warned, a->text, a->len, &created);
+	if (created && !ecs_config.quiet)
+		warnx("%s:%llu: action '%.*s' is not browse, add_to_cart or "
+		    "purchase: passed over (not reported again)", rd->name,
+		    rd->lineno, (int)(a->len > 64 ? 64 : a->len), a->text);
+	return -1;
+}
+
+static void
+process(struct ecs_reader *rd, const struct ecs_field *f)
+{
+	struct rec recs[MAX_K];
+	struct user *u;
+	enum action a;
+	int64_t t, item;
+	uint32_t pos1;
+	bool fresh, again;
+	int act;
+	size_t n;
+
+	if (f[F_QUERY].type != ECS_F_MISSING) {
+		query(rd, f);
+		return;
+	}
+	if (f[F_ALERT].type == ECS_F_STRING) {
+		stock_news(rd, f, !ecs_field_equals(&f[F_ALERT], "out_of_stock") &&
+		    !ecs_field_equals(&f[F_ALERT], "oversold"));
+		return;
+	}
+	if (f[F_ACTION].type == ECS_F_MISSING || f[F_ACTION].type == ECS_F_NULL) {
+		int64_t q;
+		if (!ecs_field_int64(&f[F_QUANTITY], &q))
+			ecs_reader_bad(rd, "no action, and no quantity of an "
+			    "inventory snapshot");
+		else
+			stock_news(rd, f, q > 0);
+		return;
+	}
+	if (f[F_ACTION].type != ECS_F_STRING) {
+		ecs_reader_bad(rd, "field 'action' is not a string");
+		return;
+	}
+	if ((act = event_action(rd, &f[F_ACTION])) == -1)
+		return;
+	if (act == -2) {
+		stock_news(rd, f, true);
+		return;
+	}
+	a = (enum action)act;
+	if (!is_id(&f[F_USER]) || !is_id(&f[F_PRODUCT])) {
+		ecs_reader_bad(rd, "field '%s' is missing or not a number or "
+		    "string", is_id(&f[F_USER]) ? "product_id" : "user_id");
+		return;
+	}
+	if (f[F_TS].type == ECS_F_MISSING)
+		wall_clock(&t);
+	else if (!ecs_field_time(&f[F_TS], &t)) {
+		ecs_reader_bad(rd, "field 'ts' is not a time");
+		return;
+	}
+	if ((item = item_index(&f[F_PRODUCT], t <= freeze_after)) < 0)
+		return;
+	if (f[F_CATEGORY].type != ECS_F_MISSING)
+		item_at((uint32_t)item)->category = category_index(&f[F_CATEGORY]);
+	seq++;
+	u = get_user(&f[F_USER], &pos1);
+	fresh = new_session(u, t, &f[F_SESSION]);
+	again = in_list(u->hist, u->nhist, (uint32_t)item);
+	if (evaluate && t >= eval_from) {
+		eval_events++;
+		if (!fresh && emit[a])
+			judge(u, a, (uint32_t)item, again);
+	}
+	if (t <= freeze_after)
+		learn(u, a, (uint32_t)item, t);
+	remember(u, a, (uint32_t)item);
+	if (evaluate || emit[a]) {
+		/*
+		 * Shown to a shopper, the product on screen is no news; judged
+		 * as the next click it may well be one (a re-view).
+		 */
+		n = recommend(u, same_category ? item_at((uint32_t)item)->category :
+		    -1, t, evaluate ? -1 : item, recs, top_k);
+		if (evaluate)
+			keep_recs(u, recs, n);
+		else
+			out_line(seq, &f[F_USER], t, action_names[a], item, recs, n);
+	}
+	dirty = true;
+}
+
+/* --catalog FILE: product_id, category, in_stock, blocked. */
+static int
+load_catalog(void)
+{
+	static const char *const names[] = { "product_id", "category",
+	    "in_stock", "blocked" };
+	struct ecs_fieldset fs;
+	struct ecs_field f[4];
+	struct ecs_reader rd;
+	char *files[] = { (char *)catalog_path };
+	struct item *it;
+	int64_t i;
+
+	ecs_fields_init(&fs, names, 4);
+	ecs_reader_init(&rd, files, 1);
+	while (ecs_reader_line(&rd)) {
+		if (!ecs_fields_read(&fs, &rd, f))
+			continue;
+		if ((i = item_index(&f[0], true)) < 0) {
+			if (!is_id(&f[0]))
+				ecs_reader_bad(&rd, "field 'product_id' is missing "
+				    "or not a number or string");
+			continue;
+		}
+		it = item_at((uint32_t)i);
+		if (f[1].type != ECS_F_MISSING)
+			it->category = category_index(&f[1]);
+		if (f[2].type == ECS_F_BOOL)
+			it->out = f[2].text[0] == 'f';
+		if (f[3].type == ECS_F_BOOL)
+			it->blocked = f[3].text[0] == 't';
+	}
+	ecs_fields_finish(&fs);
+	return ecs_reader_finish(&rd);
+}
+
+/* State: categories, items with their links, users least recent first */
+
+static struct json_object *
+edges_json(const struct edges *es)
+{
+	struct json_object *a = json_object_new_array(), *pair;
+	uint16_t i;
+
+	for (i = 0; i < es->n; i++) {
+		pair = json_object_new_array();
+		json_object_array_add(pair, json_object_new_int64(es->e[i].item));
+		json_object_array_add(pair, json_object_new_double(es->e[i].w));
+		json_object_array_add(a, pair);
+	}
+	return a;
+}
+
+static struct json_object *
+u32_array(const uint32_t *v, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_int64(v[i]));
+	return a;
+}
+
+static struct json_object *
+u8_array(const uint8_t *v, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_int(v[i]));
+	return a;
+}
+
+static void
+save_state(void)
+{
+	struct ecs_state_writer sw;
+	struct json_object *head = json_object_new_object(), *rec, *cats;
+	const struct item *it;
+	const struct user *u;
+	const char *key;
+	size_t i, len;
+	uint32_t pos1;
+
+	ecs_out_flush();
+	clock_gettime(CLOCK_MONOTONIC, &last_save);
+	cats = json_object_new_array();
+	for (i = 0; i < ecs_map_span(categories); i++) {
+		ecs_map_at(categories, i, &key, &len);
+		json_object_array_add(cats, json_object_new_string_len(key,
+		    (int)len));
+	}
+	json_object_object_add(head, "lines", json_object_new_int64((int64_t)
+	    (lines_before + (input != NULL ? input->nread : 0))));
+	json_object_object_add(head, "seq", json_object_new_int64((int64_t)seq));
+	json_object_object_add(head, "neighbors", json_object_new_int(neighbors));
+	json_object_object_add(head, "categories", cats);
+	if (!ecs_state_begin(&sw, state_path, "ecs-recommend", STATE_VERSION,
+	    head)) {
+		json_object_put(head);
+		save_failed = true;
+		return;
+	}
+	json_object_put(head);
+	for (i = 0; i < ecs_map_span(items); i++) {
+		it = ecs_map_at(items, i, &key, &len);
+		rec = json_object_new_object();
+		json_object_object_add(rec, "item", json_object_new_string_len(key,
+		    (int)len));
+		json_object_object_add(rec, "string",
+		    json_object_new_boolean(it->is_string));
+		json_object_object_add(rec, "pop", json_object_new_double(it->pop));
+		json_object_object_add(rec, "pop_at",
+		    json_object_new_int64(it->pop_at));
+		json_object_object_add(rec, "sessions",
+		    json_object_new_double(it->sessions));
+		json_object_object_add(rec, "category",
+		    json_object_new_int(it->category));
+		json_object_object_add(rec, "out", json_object_new_boolean(it->out));
+		json_object_object_add(rec, "blocked",
+		    json_object_new_boolean(it->blocked));
+		json_object_object_add(rec, "next", edges_json(&it->next));
+		json_object_object_add(rec, "with", edges_json(&it->with));
+		ecs_state_put(&sw, rec);
+		json_object_put(rec);
+	}
+	for (pos1 = lru_tail; pos1 != 0; pos1 = u->lru_prev) {
+		u = user_at(pos1);
+		ecs_map_at(users, pos1 - 1, &key, &len);
+		rec = json_object_new_object();
+		json_object_object_add(rec, "user", json_object_new_string_len(key,
+		    (int)len));
+		json_object_object_add(rec, "last_ts",
+		    json_object_new_int64(u->last_ts));
+		json_object_object_add(rec, "session",
+		    json_object_new_int64((int64_t)u->session));
+		json_object_object_add(rec, "hist", u32_array(u->hist, u->nhist));
+		json_object_object_add(rec, "hist_action", u8_array(u->hist_action,
+		    u->nhist));
+		json_object_object_add(rec, "bought", u32_array(u->bought,
+		    u->nbought < BOUGHT ? u->nbought : BOUGHT));
+		json_object_object_add(rec, "nbought",
+		    json_object_new_int(u->nbought));
+		json_object_object_add(rec, "cart", u32_array(u->cart, u->ncart));
+		ecs_state_put(&sw, rec);
+		json_object_put(rec);
+	}
+	if (!ecs_state_commit(&sw))
+		save_failed = true;
+	dirty = false;
+}
+
+static struct json_object *
+need(const struct ecs_state_reader *sr, struct json_object *rec,
+    const char *name, enum json_type type)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(rec, name, &v) ||
+	    !json_object_is_type(v, type))
+		ecs_state_corrupt(sr, "field '%s' missing or of the wrong type",
+		    name);
+	return v;
+}
+
+/* Reads up to max numbers below limit from the array field name. */
+static size_t
+load_array(const struct ecs_state_reader *sr, struct json_object *rec,
+    const char *name, uint32_t *out, size_t max, int64_t limit)
+{
+	struct json_object *a = need(sr, rec, name, json_type_array), *v;
+	size_t i, n = json_object_array_length(a);
+	int64_t x;
+
+	if (n > max)
+		ecs_state_corrupt(sr, "'%s' too long", name);
+	for (i = 0; i < n; i++) {
+		v = json_object_array_get_idx(a, i);
+		x = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || x < 0 || x >= limit)
+			ecs_state_corrupt(sr, "bad value in '%s'", name);
+		out[i] = (uint32_t)x;
+	}
+	return n;
+}
+
+static void
+load_edges(const struct ecs_state_reader *sr, struct json_object *rec,
+    const char *name, struct edges *es)
+{
+	struct json_object *a = need(sr, rec, name, json_type_array), *pair;
+	size_t i, n = json_object_array_length(a);
+
+	if (n > neighbors)
+		ecs_state_corrupt(sr, "more links than --neighbors");
+	if (n > 0) {
+		es->e = ecs_xcalloc(n, sizeof(*es->e));
+		es->cap = (uint16_t)n;
+	}
+	for (i = 0; i < n; i++) {
+		pair = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(pair, json_type_array) ||
+		    json_object_array_length(pair) != 2 ||
+		    !json_object_is_type(json_object_array_get_idx(pair, 0),
+		    json_type_int) ||
+		    json_object_get_int64(json_object_array_get_idx(pair, 0)) < 0)
+			ecs_state_corrupt(sr, "bad link");
+		es->e[i].item = (uint32_t)json_object_get_int64(
+		    json_object_array_get_idx(pair, 0));
+		es->e[i].w = (float)json_object_get_double(
+		    json_object_array_get_idx(pair, 1));
+	}
+	es->n = (uint16_t)n;
+}
+
+static void
+load_item(const struct ecs_state_reader *sr, struct json_object *rec)
+{
+	struct json_object *id = need(sr, rec, "item", json_type_string);
+	struct ecs_field f = { json_object_get_boolean(need(sr, rec, "string",
+	    json_type_boolean)) ? ECS_F_STRING : ECS_F_NUMBER,
+	    json_object_get_string(id), (size_t)json_object_get_string_len(id),
+	    NULL };
+	struct item *it;
+	int64_t i, cat;
+
+	if ((i = item_index(&f, true)) != (int64_t)ecs_map_count(items) - 1)
+		ecs_state_corrupt(sr, "an item twice, or more than --max-items");
+	it = item_at((uint32_t)i);
+	it->pop = json_object_get_double(need(sr, rec, "pop", json_type_double));
+	it->pop_at = json_object_get_int64(need(sr, rec, "pop_at",
+	    json_type_int));
+	it->sessions = (float)json_object_get_double(need(sr, rec, "sessions",
+	    json_type_double));
+	cat = json_object_get_int64(need(sr, rec, "category", json_type_int));
+	if (cat < -1 || cat >= (int64_t)ecs_map_count(categories))
+		ecs_state_corrupt(sr, "bad category");
+	it->category = (int32_t)cat;
+	it->out = json_object_get_boolean(need(sr, rec, "out",
+	    json_type_boolean));
+	it->blocked = json_object_get_boolean(need(sr, rec, "blocked",
+	    json_type_boolean));
+	load_edges(sr, rec, "next", &it->next);
+	load_edges(sr, rec, "with", &it->with);
+}
+
+static void
+load_user(const struct ecs_state_reader *sr, struct json_object *rec)
+{
+	struct json_object *id = need(sr, rec, "user", json_type_string);
+	struct ecs_field f = { ECS_F_STRING, json_object_get_string(id),
+	    (size_t)json_object_get_string_len(id), NULL };
+	uint32_t acts[HIST], pos1;
+	struct user *u = get_user(&f, &pos1);
+	int64_t nitems = (int64_t)ecs_map_count(items);
+	size_t i;
+
+	u->last_ts = json_object_get_int64(need(sr, rec, "last_ts",
+	    json_type_int));
+	u->session = (uint64_t)json_object_get_int64(need(sr, rec, "session",
+	    json_type_int));
+	u->nhist = (uint8_t)load_array(sr, rec, "hist", u->hist, HIST, nitems);
+	if (load_array(sr, rec, "hist_action", acts, HIST, NACTIONS) != u->nhist)
+		ecs_state_corrupt(sr, "hist and hist_action differ");
+	for (i = 0; i < u->nhist; i++)
+		u->hist_action[i] = (uint8_t)acts[i];
+	load_array(sr, rec, "bought", u->bought, BOUGHT, nitems);
+	u->nbought = (uint8_t)json_object_get_int(need(sr, rec, "nbought",
+	    json_type_int));
+	if (u->nbought >= 2 * BOUGHT)
+		ecs_state_corrupt(sr, "bad nbought");
+	u->ncart = (uint8_t)load_array(sr, rec, "cart", u->cart, CART, nitems);
+}
+
+static void
+load_state(void)
+{
+	struct ecs_state_reader sr;
+	struct json_object *head, *rec, *cats, *v;
+	const struct item *it;
+	const char *key;
+	size_t i, len, k;
+	bool created;
+
+	if (!ecs_state_open(&sr, state_path, "ecs-recommend", STATE_VERSION,
+	    &head))
+		return;
+	lines_before = (unsigned long long)json_object_get_int64(need(&sr, head,
+	    "lines", json_type_int));
+	seq = (unsigned long long)json_object_get_int64(need(&sr, head, "seq",
+	    json_type_int));
+	if (json_object_get_int(need(&sr, head, "neighbors", json_type_int)) >
+	    neighbors)
+		ecs_state_corrupt(&sr, "saved with more --neighbors");
+	cats = need(&sr, head, "categories", json_type_array);
+	for (i = 0; i < json_object_array_length(cats); i++) {
+		v = json_object_array_get_idx(cats, i);
+		if (!json_object_is_type(v, json_type_string))
+			ecs_state_corrupt(&sr, "bad category");
+		ecs_map_put(categories, json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v), &created);
+	}
+	json_object_put(head);
+	while ((rec = ecs_state_next(&sr)) != NULL) {
+		if (json_object_object_get_ex(rec, "item", &v))
+			load_item(&sr, rec);
+		else
+			load_user(&sr, rec);
+		json_object_put(rec);
+	}
+	for (i = 0; i < ecs_map_span(items); i++) {
+		it = ecs_map_at(items, i, &key, &len);
+		for (k = 0; k < it->next.n; k++)
+			if (it->next.e[k].item >= ecs_map_count(items))
+				ecs_state_corrupt(&sr, "a link to no item");
+		for (k = 0; k < it->with.n; k++)
+			if (it->with.e[k].item >= ecs_map_count(items))
+				ecs_state_corrupt(&sr, "a link to no item");
+	}
+	ecs_state_close(&sr);
+}
+
+static void
+maybe_checkpoint(void *unused)
+{
+	struct timespec now;
+
+	(void)unused;
+	if (state_path == NULL || checkpoint_ms == 0 || !dirty)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - last_save.tv_sec) * 1000 +
+	    (now.tv_nsec - last_save.tv_nsec) / 1000000 >= checkpoint_ms)
+		save_state();
+}
+
+static void
+quiet_checkpoint(void *unused, int ms)
+{
+	(void)ms;
+	maybe_checkpoint(unused);
+}
+
+static void
+free_all(void)
+{
+	const char *key;
+	size_t i, len;
+	struct item *it;
+	struct user *u;
+
+	for (i = 0; i < ecs_map_span(items); i++) {
+		it = ecs_map_at(items, i, &key, &len);
+		free(it->next.e);
+		free(it->with.e);
+	}
+	for (i = 0; i < ecs_map_span(users); i++)
+		if ((u = ecs_map_at(users, i, &key, &len)) != NULL)
+			free(u->recs);
+	ecs_map_destroy(items);
+	ecs_map_destroy(users);
+	ecs_map_destroy(categories);
+	free(trending);
+	free(recommended);
+}
+
+static void
+memory_budget(void)
+{
+	double item_mb = (double)max_items * (sizeof(struct item) + 16 + 16 +
+	    2.0 * neighbors * sizeof(struct edge)) / 1048576;
+	double user_mb = (double)max_users * (sizeof(struct user) + 16 + 16 +
+	    (evaluate ? top_k * 4 : 0)) / 1048576;
+
+	warnx("memory budget: %.0f MB for %zu items (%zu bytes each with %u "
+	    "links of each kind) + %.0f MB for %zu users (%zu bytes each), "
+	    "plus ids", item_mb, max_items, (size_t)(sizeof(struct item) +
+	    2 * neighbors * sizeof(struct edge)), neighbors, user_mb, max_users,
+	    sizeof(struct user));
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ecs_fieldset fs;
+	struct ecs_field f[NFIELDS];
+	struct ecs_reader rd;
+	struct timespec t0, t1;
+	int first, status = ECS_EXIT_OK;
+
+	parse_options(argc, argv, &first);
+	items = ecs_map_create(sizeof(struct item));
+	users = ecs_map_create(sizeof(struct user));
+	categories = ecs_map_create(0);
+	if (verbose)
+		memory_budget();
+	if (state_path != NULL)
+		load_state();
+	if (catalog_path != NULL)
+		status |= load_catalog();
+	ecs_signals_init();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	last_save = t0;
+
+	ecs_fields_init(&fs, field_names, NFIELDS);
+	ecs_reader_init(&rd, argv + first, argc - first);
+	rd.on_wait = maybe_checkpoint;
+	if (state_path != NULL && checkpoint_ms > 0) {
+		rd.idle_ms = (int)(checkpoint_ms < 1000000000 ? checkpoint_ms :
+		    1000000000);
+		rd.on_idle = quiet_checkpoint;
+	}
+	input = &rd;
+	while (ecs_reader_line(&rd)) {
+		if (ecs_fields_read(&fs, &rd, f))
+			process(&rd, f);
+		if ((rd.nlines & 1023) == 0)
+			maybe_checkpoint(NULL);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (evaluate)
+		write_evaluation((double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (evicted_users > 0 && !ecs_config.quiet)
+		warnx("%llu users evicted, least recently active first "
+		    "(--max-users %zu)", evicted_users, max_users);
+	status |= ecs_reader_finish(&rd);
+	if (state_path != NULL)
+		save_state();
+	status |= ecs_out_close();
+	ecs_fields_finish(&fs);
+	free_all();
+	return status | save_failed;
+}
