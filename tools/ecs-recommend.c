@@ -453,25 +453,33 @@ pop_at(const struct item *it, int64_t t)
 static void
 add_edge(struct edges *es, uint32_t to, float w)
 {
+	struct edge t;
 	uint16_t i, min = 0;
 
-	for (i = 0; i < es->n; i++) {
+	for (i = 0; i < es->n; i++)
 		if (es->e[i].item == to) {
 			es->e[i].w += w;
+			/* Links in use drift forward, so the scan ends sooner. */
+			if (i > 0 && es->e[i].w >= es->e[i - 1].w) {
+				t = es->e[i - 1];
+				es->e[i - 1] = es->e[i];
+				es->e[i] = t;
+			}
 			return;
 		}
-		if (es->e[i].w < es->e[min].w)
-			min = i;
-	}
 	if (es->n == es->cap && es->cap < neighbors) {
 		es->cap = es->cap == 0 ? 4 : es->cap * 2 < neighbors ?
 		    (uint16_t)(es->cap * 2) : neighbors;
 		es->e = ecs_xrealloc(es->e, es->cap * sizeof(*es->e));
 	}
-	if (es->n < neighbors)
+	if (es->n < neighbors) {
 		es->e[es->n++] = (struct edge){ to, w };
-	else
-		es->e[min] = (struct edge){ to, es->e[min].w + w };
+		return;
+	}
+	for (i = 1; i < es->n; i++)
+		if (es->e[i].w < es->e[min].w)
+			min = i;
+	es->e[min] = (struct edge){ to, es->e[min].w + w };
 }
 
 /* Users, least recently active first out */
@@ -603,7 +611,9 @@ learn(struct user *u, enum action a, uint32_t i, int64_t t)
 		    exp2(-(double)(it->pop_at - t) / (double)half_life);
 	if (!in_list(u->hist, u->nhist, i)) {
 		it->sessions += 1;
-		for (d = 0; d < u->nhist; d++) {
+		/* With the items of the last --steps views: enough, and cheap. */
+		for (d = u->nhist > steps ? u->nhist - steps : 0; d < u->nhist;
+		    d++) {
 			if (u->hist[d] == i)
 				continue;
 			add_edge(&item_at(i)->with, u->hist[d], 1);
@@ -731,7 +741,8 @@ gather(const struct user *u)
 				c->next_from = u->hist[u->nhist - d] + 1;
 			}
 		}
-		for (k = 0; algo == ALGO_HYBRID && k < p->with.n; k++) {
+		for (k = 0; algo == ALGO_HYBRID && d <= steps && k < p->with.n;
+		    k++) {
 			if ((c = cand(p->with.e[k].item)) == NULL)
 				continue;
 			w = similarity(p, item_at(p->with.e[k].item),
@@ -767,6 +778,24 @@ by_score(const void *a, const void *b)
 	if (x->score != y->score)
 		return x->score < y->score ? 1 : -1;
 	return (x->item > y->item) - (x->item < y->item);
+}
+
+/*
+ * Keeps out[0..n) the best (by_score) of at most k, adding r; returns the
+ * new count. Candidates are many and k is small: no full sort.
+ */
+static size_t
+keep_best(struct rec *out, size_t n, size_t k, const struct rec *r)
+{
+	size_t i;
+
+	if (n == k && by_score(r, &out[n - 1]) >= 0)
+		return n;
+	i = n < k ? n++ : n - 1;
+	for (; i > 0 && by_score(r, &out[i - 1]) < 0; i--)
+		out[i] = out[i - 1];
+	out[i] = *r;
+	return n;
 }
 
 /* Trending: the most popular items, refreshed now and then. */
@@ -805,10 +834,9 @@ static size_t
 recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
     struct rec *out, size_t k)
 {
-	struct rec *list;
 	const struct cand *c;
 	float max_next = 0, max_with = 0, max_again = 0;
-	size_t i, n = 0, m;
+	size_t i, m = 0;
 
 	if (algo != ALGO_POP)
 		gather(u);
@@ -818,7 +846,6 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		max_with = fmaxf(max_with, c->with);
 		max_again = fmaxf(max_again, c->again);
 	}
-	list = ecs_xcalloc(ncands + 1, sizeof(*list));
 	for (i = 0; i < ncands; i++) {
 		c = &cands[cand_used[i]];
 		if (!allowed(u, c->item - 1, category) ||
@@ -837,12 +864,8 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		else if (again > next && again > with)
 			r = (struct rec){ c->item - 1, r.score, R_SESSION, -1 };
 		if (r.score > 0)
-			list[n++] = r;
+			m = keep_best(out, m, k, &r);
 	}
-	qsort(list, n, sizeof(*list), by_score);
-	m = n < k ? n : k;
-	memcpy(out, list, m * sizeof(*out));
-	free(list);
 	clear_cands();
 	refresh_trending(now);
 	for (i = 0; i < ntrending && m < k; i++) {
