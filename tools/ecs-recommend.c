@@ -1271,6 +1271,10 @@ save_state(void)
 	json_object_object_add(head, "seq", json_object_new_int64((int64_t)seq));
 	json_object_object_add(head, "neighbors", json_object_new_int(neighbors));
 	json_object_object_add(head, "categories", cats);
+	/* Trending is refreshed every few thousand events: keep it exact. */
+	json_object_object_add(head, "trending_seq",
+	    json_object_new_int64((int64_t)trending_seq));
+	json_object_object_add(head, "trending", u32_array(trending, ntrending));
 	if (!ecs_state_begin(&sw, state_path, "ecs-recommend", STATE_VERSION,
 	    head)) {
 		json_object_put(head);
@@ -1476,7 +1480,8 @@ load_state(void)
 		ecs_map_put(categories, json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v), &created);
 	}
-	json_object_put(head);
+	trending_seq = (unsigned long long)json_object_get_int64(need(&sr, head,
+	    "trending_seq", json_type_int));
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		if (json_object_object_get_ex(rec, "item", &v))
 			load_item(&sr, rec);
@@ -1484,6 +1489,11 @@ load_state(void)
 			load_user(&sr, rec);
 		json_object_put(rec);
 	}
+	/* The trending list names items: read once they are all there. */
+	trending = ecs_xrealloc(trending, 4 * MAX_K * sizeof(*trending));
+	ntrending = load_array(&sr, head, "trending", trending, 4 * MAX_K,
+	    (int64_t)ecs_map_count(items));
+	json_object_put(head);
 	for (i = 0; i < ecs_map_span(items); i++) {
 		it = ecs_map_at(items, i, &key, &len);
 		for (k = 0; k < it->next.n; k++)

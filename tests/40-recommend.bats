@@ -1,0 +1,171 @@
+#!/usr/bin/env bats
+# ecs-recommend: the brief's stream, explanations, cold start, exclusions,
+# bounded tables, determinism, state, queries, bad lines, latency, and the
+# quality floors of --evaluate on real data.
+
+load helpers
+
+ev() { printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/in.ndjson"; }
+rec() { ecs-recommend "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
+ids() { ecs-filter -t '{recommendations}' true | jq -c '[.[].product_id]'; }
+
+@test "the brief's stream: 103 is bought, so never recommended again" {
+	# Others bought 103 with 104 and 105 before.
+	ev '{"user_id":7,"action":"browse","product_id":103}' '{"user_id":7,"action":"purchase","product_id":104}' \
+	   '{"user_id":8,"action":"browse","product_id":103}' '{"user_id":8,"action":"browse","product_id":105}'
+	cat "$FIXTURES/brief/recommend.ndjson" >> "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 --separate-stderr rec -k 3
+	is "$stderr" ""
+	last=$(tail -1 <<< "$output")
+	like "$last" '{"seq":7,"user_id":1,"ts":"*","trigger":{"action":"purchase","product_id":103},"recommendations":[*'
+	is "$(ids <<< "$last" | jq -c sort)" '[101,104,105]'
+	is "$(ids <<< "$last" | jq -c '.[0]')" 104 "what others bought after 103 first"
+	like "$last" '*{"product_id":104,"score":*,"reason":"next_in_session","because":103}*'
+	like "$last" '*{"product_id":101,"score":*,"reason":"*"*'
+	[[ "$(ids <<< "$last")" != *103* ]]
+	[[ "$(ids <<< "$last")" != *102* ]]	# still in the cart
+}
+
+@test "cold start: a new user gets trending products" {
+	ev '{"user_id":1,"action":"purchase","product_id":5}' '{"user_id":2,"action":"purchase","product_id":5}' \
+	   '{"user_id":3,"action":"browse","product_id":6}' '{"user_id":4,"action":"browse","product_id":7}'
+	run -0 rec -k 2 --emit none
+	echo '{"query":"recommend","user_id":99}' >> "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 rec -k 2 --emit none
+	like "$output" '{"seq":5,"user_id":99,"ts":"*","trigger":null,*'
+	is "$(ids <<< "$output")" '[5,6]'
+	is "$(ecs-filter -t '{recommendations.0.reason} {recommendations.1.reason}' true <<< "$output")" 'trending trending'
+}
+
+@test "exclusions: purchased, in cart, out of stock (snapshot or ecs-stock alert), catalogue" {
+	ev '{"user_id":1,"action":"browse","product_id":1}' '{"user_id":1,"action":"browse","product_id":2}' \
+	   '{"user_id":1,"action":"browse","product_id":3}' '{"user_id":1,"action":"browse","product_id":4}' \
+	   '{"user_id":1,"action":"browse","product_id":5}' '{"user_id":1,"action":"browse","product_id":6}' \
+	   '{"user_id":1,"action":"purchase","product_id":1}' '{"user_id":1,"action":"add_to_cart","product_id":2}' \
+	   '{"product_id":3,"quantity":0}' '{"alert":"out_of_stock","product_id":4,"quantity":0}' \
+	   '{"query":"recommend","user_id":1}'
+	printf '%s\n' '{"product_id":5,"blocked":true}' > "$BATS_TEST_TMPDIR/cat"
+	run -0 rec -k 10 --emit none --catalog "$BATS_TEST_TMPDIR/cat"
+	is "$(ids <<< "$output")" '[6]'
+	echo '{"alert":"back_in_stock","product_id":4,"quantity":20}' >> "$BATS_TEST_TMPDIR/in.ndjson"
+	echo '{"query":"recommend","user_id":1}' >> "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 rec -k 10 --emit none --catalog "$BATS_TEST_TMPDIR/cat"
+	is "$(tail -1 <<< "$output" | ids | jq -c sort)" '[4,6]'
+}
+
+@test "--same-category keeps to the trigger's category" {
+	ev '{"user_id":1,"action":"browse","product_id":1,"category":"a"}' '{"user_id":1,"action":"browse","product_id":2,"category":"b"}' \
+	   '{"user_id":1,"action":"browse","product_id":3,"category":"a"}' '{"user_id":2,"action":"browse","product_id":1,"category":"a"}'
+	run -0 rec -k 5 --same-category
+	is "$(tail -1 <<< "$output" | ids)" '[3]'
+}
+
+@test "bounded tables: tiny limits evict and refuse without crashing" {
+	ecs-gen --events 20000 --seed 4 > "$BATS_TEST_TMPDIR/g"
+	run -0 --separate-stderr ecs-recommend --max-items 20 --max-users 3 --neighbors 1 -k 5 "$BATS_TEST_TMPDIR/g"
+	is "$(wc -l <<< "$output")" "$(wc -l < "$BATS_TEST_TMPDIR/g")" "a line for every event"
+	like "$stderr" "*more than 20 items (--max-items): new items are not learned*users evicted, least recently active first (--max-users 3)*"
+	(( $(wc -l <<< "$output") > 100 ))
+}
+
+@test "the same input gives the same output" {
+	ecs-gen --events 20000 --seed 5 > "$BATS_TEST_TMPDIR/g"
+	a=$(ecs-recommend "$BATS_TEST_TMPDIR/g" | cksum)
+	b=$(ecs-recommend "$BATS_TEST_TMPDIR/g" | cksum)
+	is "$a" "$b"
+}
+
+@test "state: a run split in two gives the lines of one run" {
+	ecs-gen --events 20000 --seed 6 > "$BATS_TEST_TMPDIR/g"
+	ecs-recommend -k 5 "$BATS_TEST_TMPDIR/g" > "$BATS_TEST_TMPDIR/whole"
+	for k in 1 7000 19999; do
+		st="$BATS_TEST_TMPDIR/s$k"
+		head -n "$k" "$BATS_TEST_TMPDIR/g" | ecs-recommend -k 5 --state "$st" > "$BATS_TEST_TMPDIR/split"
+		tail -n +"$((k + 1))" "$BATS_TEST_TMPDIR/g" | ecs-recommend -k 5 --state "$st" >> "$BATS_TEST_TMPDIR/split"
+		is "$(cksum < "$BATS_TEST_TMPDIR/split")" "$(cksum < "$BATS_TEST_TMPDIR/whole")" "split at $k"
+	done
+	head -3 "$st" > "$BATS_TEST_TMPDIR/bad"
+	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
+	like "$stderr" "*corrupt state*"
+}
+
+@test "queries are answered without being learned" {
+	ev '{"user_id":1,"action":"browse","product_id":1}' '{"user_id":1,"action":"browse","product_id":2}' \
+	   '{"query":"recommend","user_id":1}' '{"query":"recommend","user_id":1}' '{"query":"nope","user_id":1}'
+	run -1 --separate-stderr rec --emit none
+	is "${lines[0]#*\"trigger\"}" "${lines[1]#*\"trigger\"}"
+	is "${#lines[@]}" 2
+	like "$stderr" '*:5: a query is {"query":"recommend","user_id":...}*'
+}
+
+@test "bad lines of every kind" {
+	ev 'nope' '[1]' '{"action":"browse","product_id":1}' '{"user_id":1,"action":"browse"}' \
+	   '{"user_id":1,"action":7,"product_id":1}' '{"user_id":1,"action":"browse","product_id":1,"ts":"when"}' \
+	   '{"user_id":1}' '{"user_id":1,"action":"wish","product_id":1}'
+	f="$BATS_TEST_TMPDIR/in.ndjson"
+	run -1 --separate-stderr rec
+	is "$output" ""
+	is "$stderr" "ecs-recommend: $f:1: invalid JSON at column 2: null expected
+ecs-recommend: $f:2: not a JSON object (found an array)
+ecs-recommend: $f:3: field 'user_id' is missing or not a number or string
+ecs-recommend: $f:4: field 'product_id' is missing or not a number or string
+ecs-recommend: $f:5: field 'action' is not a string
+ecs-recommend: $f:6: field 'ts' is not a time
+ecs-recommend: $f:7: no action, and no quantity of an inventory snapshot
+ecs-recommend: $f:8: action 'wish' is not browse, add_to_cart or purchase: passed over (not reported again)
+ecs-recommend: 7 bad lines of 8 skipped"
+}
+
+@test "a recommendation arrives before end of input (FIFO)" {
+	fifo="$BATS_TEST_TMPDIR/fifo" out="$BATS_TEST_TMPDIR/out"
+	mkfifo "$fifo"
+	ecs-recommend < "$fifo" > "$out" 3>&- &
+	pid=$!
+	exec 5> "$fifo"
+	echo '{"user_id":1,"action":"browse","product_id":1}' >&5
+	for _ in $(seq 100); do [[ -s "$out" ]] && break; sleep 0.1; done
+	like "$(cat "$out")" '{"seq":1,"user_id":1,*'
+	kill -0 "$pid"
+	exec 5>&-
+	wait "$pid"
+}
+
+@test "usage errors" {
+	run -2 --separate-stderr ecs-recommend --algo magic </dev/null
+	like "$stderr" "*--algo 'magic'*"
+	run -2 --separate-stderr ecs-recommend -k 0 </dev/null
+	like "$stderr" "*--top '0'*"
+	run -2 --separate-stderr ecs-recommend --weights browse=x </dev/null
+	like "$stderr" "*--weights*"
+	run -2 --separate-stderr ecs-recommend --emit some </dev/null
+	like "$stderr" "*--emit 'some'*"
+}
+
+@test "--evaluate on a crafted stream: hits and reciprocal ranks by hand" {
+	# Sessions a-b-c teach b after a; the last session asks after a.
+	for s in 1 2 3; do
+		printf '{"user_id":%d,"session_id":%d,"action":"browse","product_id":"a","ts":"2026-11-01T10:0%d:00Z"}\n' $s $s $s
+		printf '{"user_id":%d,"session_id":%d,"action":"browse","product_id":"b","ts":"2026-11-01T10:0%d:10Z"}\n' $s $s $s
+	done > "$BATS_TEST_TMPDIR/in.ndjson"
+	printf '%s\n' '{"user_id":9,"session_id":9,"action":"browse","product_id":"a","ts":"2026-11-01T11:00:00Z"}' \
+	    '{"user_id":9,"session_id":9,"action":"browse","product_id":"b","ts":"2026-11-01T11:00:10Z"}' >> "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 rec --evaluate -k 2 --algo sr --eval-from 2026-11-01T11:00:00Z
+	like "$output" '{"algo":"sr","k":2,"events":2,"cases":1,"hr@2":1.0000,"mrr@2":1.0000,*'
+}
+
+@test "--evaluate on YOOCHOOSE: hybrid >= sr >= spop >= pop, and floors" {
+	shared_data yoochoose-100k/test.ndjson
+	test="$data"
+	shared_data yoochoose-100k/train.ndjson
+	for a in pop spop sr hybrid; do
+		cat "$data" "$test" | ecs-recommend --evaluate -k 20 --eval-from 2014-04-07T00:49:53Z --algo "$a" |
+		    ecs-filter -t "$a {hr@20} {mrr@20} {cases}" true
+	done > "$BATS_TEST_TMPDIR/q"
+	cat "$BATS_TEST_TMPDIR/q" | sed 's/^/# /' >&3
+	run awk '{ hr[$1] = $2; mrr[$1] = $3; cases[$1] = $4 }
+	    END { exit !(cases["hybrid"] == 10152 && hr["hybrid"] >= 0.69 && mrr["hybrid"] >= 0.37 &&
+	        hr["sr"] >= 0.63 && mrr["sr"] >= 0.35 && hr["hybrid"] >= hr["sr"] && hr["sr"] >= hr["spop"] &&
+	        hr["spop"] >= hr["pop"] && mrr["hybrid"] >= mrr["sr"] && mrr["sr"] >= mrr["spop"] && mrr["spop"] >= mrr["pop"]) }' \
+	    "$BATS_TEST_TMPDIR/q"
+	is "$status" 0
+}
