@@ -883,7 +883,8 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 
 static void
 out_line(unsigned long long n, const struct ecs_field *user, int64_t ts,
-    const char *action, int64_t trigger, const struct rec *recs, size_t nrecs)
+    const char *action, const struct ecs_field *trigger,
+    const struct rec *recs, size_t nrecs)
 {
 	char buf[64];
 	size_t i;
@@ -897,11 +898,14 @@ out_line(unsigned long long n, const struct ecs_field *user, int64_t ts,
 	ecs_out_puts(",\"ts\":\"");
 	ecs_out_write(buf, ecs_time_format(ts, buf));
 	ecs_out_puts("\",\"trigger\":");
-	if (trigger >= 0) {
+	if (trigger != NULL) {
 		ecs_out_puts("{\"action\":\"");
 		ecs_out_puts(action);
 		ecs_out_puts("\",\"product_id\":");
-		out_item_id((uint32_t)trigger);
+		if (trigger->type == ECS_F_STRING)
+			ecs_out_json_string(trigger->text, trigger->len);
+		else
+			ecs_out_write(trigger->text, trigger->len);
 		ecs_out_putc('}');
 	} else
 		ecs_out_puts("null");
@@ -1058,7 +1062,7 @@ query(struct ecs_reader *rd, const struct ecs_field *f)
 		u = &nobody;
 	wall_clock(&now);
 	n = recommend(u, -1, now, -1, recs, top_k);
-	out_line(++seq, &f[F_USER], now, NULL, -1, recs, n);
+	out_line(++seq, &f[F_USER], now, NULL, NULL, recs, n);
 }
 
 /* The canonical action of an event, or -1 (and a warning) for others. */
@@ -1141,12 +1145,20 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		ecs_reader_bad(rd, "field 'ts' is not a time");
 		return;
 	}
-	if ((item = item_index(&f[F_PRODUCT], t <= freeze_after)) < 0)
-		return;
-	if (f[F_CATEGORY].type != ECS_F_MISSING)
-		item_at((uint32_t)item)->category = category_index(&f[F_CATEGORY]);
+	item = item_index(&f[F_PRODUCT], t <= freeze_after);
 	seq++;
 	u = get_user(&f[F_USER], &pos1);
+	if (item < 0) {
+		/* An item not learned (--max-items, frozen) still gets a line. */
+		if (emit[a] && !evaluate) {
+			n = recommend(u, -1, t, -1, recs, top_k);
+			out_line(seq, &f[F_USER], t, action_names[a], &f[F_PRODUCT],
+			    recs, n);
+		}
+		return;
+	}
+	if (f[F_CATEGORY].type != ECS_F_MISSING)
+		item_at((uint32_t)item)->category = category_index(&f[F_CATEGORY]);
 	fresh = new_session(u, t, &f[F_SESSION]);
 	again = in_list(u->hist, u->nhist, (uint32_t)item);
 	if (evaluate && t >= eval_from) {
@@ -1167,7 +1179,8 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		if (evaluate)
 			keep_recs(u, recs, n);
 		else
-			out_line(seq, &f[F_USER], t, action_names[a], item, recs, n);
+			out_line(seq, &f[F_USER], t, action_names[a], &f[F_PRODUCT],
+			    recs, n);
 	}
 	dirty = true;
 }
