@@ -53,11 +53,13 @@ number_span(const char *s, size_t len, bool *is_int)
 bool
 ecs_num_parse(const char *s, size_t len, struct ecs_num *n)
 {
-	char buf[64], *end;
+	char small[64], *buf = small, *end;
 	bool is_int;
 
-	if (len == 0 || len >= sizeof(buf) || number_span(s, len, &is_int) != len)
+	if (len == 0 || number_span(s, len, &is_int) != len)
 		return false;
+	if (len >= sizeof(small))	/* 1e-400 written out in full */
+		buf = ecs_xmalloc(len + 1);
 	memcpy(buf, s, len);
 	buf[len] = '\0';
 	errno = 0;
@@ -66,11 +68,15 @@ ecs_num_parse(const char *s, size_t len, struct ecs_num *n)
 		if (errno == 0) {
 			n->is_int = true;
 			n->d = (double)n->i;
+			if (buf != small)
+				free(buf);
 			return true;
 		}
 	}
 	n->is_int = false;
 	n->d = strtod(buf, &end);
+	if (buf != small)
+		free(buf);
 	return true;
 }
 
@@ -219,17 +225,21 @@ put_utf8(char *o, long cp)
 	return 4;
 }
 
-/* A \uXXXX escape (s on the 'u'), joining surrogate pairs; -1 if bad. */
+/*
+ * A \uXXXX escape (s on the 'u'), joining surrogate pairs; -1 if bad, and
+ * then *end is left alone: the text may end inside the escape.
+ */
 static long
 unicode_escape(const char *s, const char **end)
 {
 	long hi = hex4(s + 1), lo;
 
-	*end = s + 5;
 	if (hi < 0 || (hi >= 0xdc00 && hi <= 0xdfff))
 		return -1;
-	if (hi < 0xd800 || hi > 0xdbff)
+	if (hi < 0xd800 || hi > 0xdbff) {
+		*end = s + 5;
 		return hi;
+	}
 	if (s[5] != '\\' || s[6] != 'u' || (lo = hex4(s + 7)) < 0xdc00 ||
 	    lo > 0xdfff)
 		return -1;
