@@ -1,0 +1,99 @@
+#!/usr/bin/env bats
+# Reliability across every program: the bad-input corpus, a full disk,
+# signals with state, valgrind on a representative subset.
+
+load helpers
+
+BAD="$BATS_TEST_DIRNAME/fixtures/bad"
+READERS="ecs-filter ecs-stock ecs-sales ecs-recommend ecs-replay"
+
+# args TOOL: the arguments that make TOOL read plain input.
+args() {
+	case $1 in
+	ecs-filter) echo true ;;
+	ecs-replay) echo --speed 0 ;;
+	*) echo ;;
+	esac
+}
+
+@test "every program survives every kind of bad input, and says so" {
+	for t in $READERS; do
+		for f in "$BAD"/*.ndjson; do
+			# shellcheck disable=SC2046 # args are words
+			run --separate-stderr "$t" $(args "$t") "$f"
+			(( status < 2 )) || { echo "# $t $f: exit $status" >&3; return 1; }
+			if [[ "$t" == ecs-filter && ( "$f" == *crlf* || "$f" == *empty* ) ]]; then
+				[[ "$stderr" != *"bad line"* ]] || { echo "# $t $f: $stderr" >&3; return 1; }
+			fi
+		done
+	done
+}
+
+@test "with --reject, bad lines plus accepted ones account for every line" {
+	for t in ecs-stock ecs-sales ecs-recommend; do
+		for f in "$BAD"/*.ndjson; do
+			rej="$BATS_TEST_TMPDIR/rej"
+			rm -f "$rej"
+			run --separate-stderr "$t" -q --reject "$rej" "$f"
+			(( status == 0 )) || { echo "# $t $f: exit $status: $stderr" >&3; return 1; }
+			bad=$(grep -o '^[^:]*: [0-9]* bad line' <<< "$stderr" | grep -o '[0-9]*' || echo 0)
+			got=$( [[ -f "$rej" ]] && wc -l < "$rej" || echo 0)
+			is "$got" "$bad" "$t $f: rejected lines"
+		done
+	done
+}
+
+@test "a full disk on stdout is an error for every program" {
+	[[ -w /dev/full ]] || skip "no /dev/full"
+	ecs-gen --events 50000 --inventory > "$BATS_TEST_TMPDIR/g"
+	for t in ecs-filter ecs-stock ecs-sales ecs-recommend ecs-replay; do
+		# shellcheck disable=SC2046
+		run -1 --separate-stderr bash -c "$t $(args "$t") --report '$BATS_TEST_TMPDIR/g' > /dev/full 2>&1 ||
+		    $t $(args "$t") '$BATS_TEST_TMPDIR/g' > /dev/full"
+		like "$stderr" "*write error on <stdout>: No space left on device*" "$t"
+	done
+	run -1 --separate-stderr bash -c "ecs-gen --events 100000 > /dev/full"
+}
+
+# stop_with_state TOOL ARGS...: feed two events through a FIFO, SIGTERM, and
+# check the state file exists and holds them.
+stop_with_state() {
+	local fifo="$BATS_TEST_TMPDIR/fifo" st="$BATS_TEST_TMPDIR/state"
+	rm -f "$fifo" "$st"
+	mkfifo "$fifo"
+	"$@" --state "$st" --checkpoint 0 < "$fifo" > "$BATS_TEST_TMPDIR/out" 3>&- &
+	local pid=$!
+	exec 5> "$fifo"
+	echo '{"user_id":1,"action":"purchase","product_id":7,"price":2.50,"quantity":1,"ts":"2026-11-01T10:00:00Z"}' >&5
+	echo '{"user_id":2,"action":"purchase","product_id":8,"price":1.25,"quantity":2,"ts":"2026-11-01T10:01:00Z"}' >&5
+	sleep 0.5
+	kill -TERM "$pid"
+	wait "$pid"
+	exec 5>&-
+	[[ -s "$st" ]]
+	like "$(head -1 "$st")" '*"lines":2*'
+}
+
+@test "SIGTERM mid-stream saves the state of every stateful program" {
+	stop_with_state ecs-stock --initial 10
+	stop_with_state ecs-sales -w 1h
+	stop_with_state ecs-recommend
+}
+
+@test "valgrind: no leak or error on a representative run of each program" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	ecs-gen --events 3000 --inventory --seed 2 > "$BATS_TEST_TMPDIR/g"
+	cat "$BAD"/*.ndjson >> "$BATS_TEST_TMPDIR/g"
+	vg() { valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    --error-exitcode=99 "$@" > /dev/null 2>> "$BATS_TEST_TMPDIR/vg.log"; }
+	for cmd in "ecs-filter -f user_id,product_id action==\"purchase\"" \
+	    "ecs-stock --cover-hours 24 --report" \
+	    "ecs-sales -w 1h -b category -m n=count() -m s=sum(price*quantity) -m u=distinct(user_id) -m p=quantile(price,0.9) -m t=top(product_id,3)" \
+	    "ecs-recommend -k 5" "ecs-replay --speed 0"; do
+		# shellcheck disable=SC2086 # words
+		vg $cmd "$BATS_TEST_TMPDIR/g" -q || true
+		[[ $? -ne 99 ]]
+	done
+	run grep -E "definitely lost|indirectly lost|Invalid (read|write)|uninitialised" "$BATS_TEST_TMPDIR/vg.log"
+	is "$output" ""
+}
