@@ -294,6 +294,9 @@ void	 ecs_map_destroy(struct ecs_map *);
  * until the next ecs_map_put.
  */
 void	*ecs_map_get(const struct ecs_map *, const char *key, size_t len);
+/* ecs_map_get that also gives the key's position (for ecs_map_at). */
+void	*ecs_map_find(const struct ecs_map *, const char *key, size_t len,
+	    size_t *pos);
 /* The value of key, added (zero-filled, *created true) when absent. */
 void	*ecs_map_put(struct ecs_map *, const char *key, size_t len,
 	    bool *created);

@@ -111,6 +111,18 @@ find_slot(const struct ecs_map *m, const char *key, size_t len, uint32_t h)
 }
 
 void *
+ecs_map_find(const struct ecs_map *m, const char *key, size_t len,
+    size_t *pos)
+{
+	size_t i = find_slot(m, key, len, hash_key(m, key, len));
+
+	if (m->slots[i] == 0)
+		return NULL;
+	*pos = m->slots[i] - 1;
+	return (char *)entry_at(m, *pos) + sizeof(struct entry);
+}
+
+void *
 ecs_map_get(const struct ecs_map *m, const char *key, size_t len)
 {
 	size_t i = find_slot(m, key, len, hash_key(m, key, len));
