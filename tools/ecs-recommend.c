@@ -137,6 +137,7 @@ static struct ecs_map	*users;		/* user id -> struct user */
 static struct ecs_map	*categories;	/* category text -> nothing */
 static uint32_t		 lru_head, lru_tail;	/* most, least recent user + 1 */
 static unsigned long long seq, evicted_users, items_refused;
+static int64_t		 latest_ts = INT64_MIN;	/* latest event time seen */
 static const struct ecs_reader *input;
 static unsigned long long lines_before;
 static struct timespec	 last_save;
@@ -614,7 +615,9 @@ learn(struct user *u, enum action a, uint32_t i, int64_t t)
 		/* With the items of the last --steps views: enough, and cheap. */
 		for (d = u->nhist > steps ? u->nhist - steps : 0; d < u->nhist;
 		    d++) {
-			if (u->hist[d] == i)
+			/* Each pair once: skip i and repeats of an item. */
+			if (u->hist[d] == i || in_list(u->hist + d + 1,
+			    (size_t)(u->nhist - d - 1), u->hist[d]))
 				continue;
 			add_edge(&item_at(i)->with, u->hist[d], 1);
 			p = item_at(u->hist[d]);
@@ -704,14 +707,19 @@ clear_cands(void)
 static float
 similarity(const struct item *a, const struct item *b, float count)
 {
+	float d;
+
 	switch (sim) {
 	case SIM_COSINE:
-		return count / sqrtf(a->sessions * b->sessions);
+		d = sqrtf(a->sessions * b->sessions);
+		break;
 	case SIM_JACCARD:
-		return count / (a->sessions + b->sessions - count);
+		d = a->sessions + b->sessions - count;
+		break;
 	default:
 		return count;
 	}
+	return d > 0 ? count / d : 0;
 }
 
 /* The signals of the user's session around its latest items. */
@@ -809,7 +817,10 @@ refresh_trending(int64_t now)
 	struct rec *all;
 	size_t i, n = ecs_map_count(items), keep = 4 * MAX_K;
 
-	if (trending_seq != ~0ULL && seq - trending_seq < 2000 && ntrending > 0)
+	/* Often while the catalogue is young, then every 2000 events. */
+	if (trending_seq != ~0ULL && seq - trending_seq < 2000 &&
+	    (ntrending >= 4 * MAX_K || seq - trending_seq < 50 ||
+	    ntrending == ecs_map_count(items)))
 		return;
 	trending_seq = seq;
 	all = ecs_xcalloc(n ? n : 1, sizeof(*all));
@@ -817,6 +828,8 @@ refresh_trending(int64_t now)
 		all[i] = (struct rec){ (uint32_t)i, pop_at(item_at((uint32_t)i),
 		    now), R_TRENDING, -1 };
 	qsort(all, n, sizeof(*all), by_score);
+	while (n > 0 && all[n - 1].score <= 0)	/* never sold or seen */
+		n--;
 	ntrending = n < keep ? n : keep;
 	trending = ecs_xrealloc(trending, (ntrending ? ntrending : 1) *
 	    sizeof(*trending));
@@ -840,8 +853,12 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 
 	if (algo != ALGO_POP)
 		gather(u);
+	/* Scaled among what may be shown: an excluded item sets no maximum. */
 	for (i = 0; i < ncands; i++) {
 		c = &cands[cand_used[i]];
+		if (!allowed(u, c->item - 1, category) ||
+		    (int64_t)c->item - 1 == skip)
+			continue;
 		max_next = fmaxf(max_next, c->next);
 		max_with = fmaxf(max_with, c->with);
 		max_again = fmaxf(max_again, c->again);
@@ -1060,7 +1077,9 @@ query(struct ecs_reader *rd, const struct ecs_field *f)
 	}
 	if ((u = ecs_map_get(users, f[F_USER].text, f[F_USER].len)) == NULL)
 		u = &nobody;
-	wall_clock(&now);
+	/* Replayed data is as of its own time, not the clock's. */
+	if ((now = latest_ts) == INT64_MIN)
+		wall_clock(&now);
 	n = recommend(u, -1, now, -1, recs, top_k);
 	out_line(++seq, &f[F_USER], now, NULL, NULL, recs, n);
 }
@@ -1146,10 +1165,19 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		return;
 	}
 	item = item_index(&f[F_PRODUCT], t <= freeze_after);
+	if (t > latest_ts)
+		latest_ts = t;
 	seq++;
 	u = get_user(&f[F_USER], &pos1);
 	if (item < 0) {
 		/* An item not learned (--max-items, frozen) still gets a line. */
+		fresh = new_session(u, t, &f[F_SESSION]);
+		if (evaluate && t >= eval_from) {
+			eval_events++;
+			if (!fresh && emit[a])
+				judge(u, a, UINT32_MAX, false);	/* a miss */
+			u->nrecs = 0;
+		}
 		if (emit[a] && !evaluate) {
 			n = recommend(u, -1, t, -1, recs, top_k);
 			out_line(seq, &f[F_USER], t, action_names[a], &f[F_PRODUCT],
