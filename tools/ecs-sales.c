@@ -1110,8 +1110,11 @@ close_windows(int64_t wm)
 	while (gone < nwindows && windows[gone].written &&
 	    (corrections_ms < 0 || windows[gone].end + corrections_ms <= wm))
 		free_window(&windows[gone++]);
-	memmove(windows, windows + gone, (nwindows - gone) * sizeof(*windows));
-	nwindows -= gone;
+	if (gone > 0) {
+		memmove(windows, windows + gone,
+		    (nwindows - gone) * sizeof(*windows));
+		nwindows -= gone;
+	}
 }
 
 /* Events */
