@@ -52,8 +52,8 @@ static const char *const action_names[NACTIONS] = { "browse", "add_to_cart",
 enum algo { ALGO_POP, ALGO_SPOP, ALGO_SR, ALGO_HYBRID };
 static const char *const algo_names[] = { "pop", "spop", "sr", "hybrid" };
 
-enum sim { SIM_COSINE, SIM_JACCARD, SIM_COUNT };
-static const char *const sim_names[] = { "cosine", "jaccard", "count" };
+enum sim { SIM_COSINE, SIM_JACCARD, SIM_COUNT, SIM_LLR };
+static const char *const sim_names[] = { "cosine", "jaccard", "count", "llr" };
 
 enum reason { R_NEXT, R_BOUGHT_WITH, R_VIEWED_WITH, R_SESSION, R_TRENDING };
 static const char *const reason_names[] = { "next_in_session",
@@ -137,6 +137,7 @@ static struct ecs_map	*users;		/* user id -> struct user */
 static struct ecs_map	*categories;	/* category text -> nothing */
 static uint32_t		 lru_head, lru_tail;	/* most, least recent user + 1 */
 static unsigned long long seq, evicted_users, items_refused;
+static double		 nsessions_seen;	/* sessions started, for llr */
 static int64_t		 latest_ts = INT64_MIN;	/* latest event time seen */
 static const struct ecs_reader *input;
 static unsigned long long lines_before;
@@ -198,7 +199,7 @@ usage(int status)
 "  -k, --top K              recommendations per line (default 10)\n"
 "      --emit all|purchase|cart|none  events that get a line (default all)\n"
 "      --algo hybrid|sr|spop|pop  the model (default hybrid)\n"
-"      --sim jaccard|cosine|count  co-occurrence measure (default jaccard)\n"
+"      --sim jaccard|cosine|count|llr  co-occurrence measure (jaccard)\n"
 "      --weights browse=1,add_to_cart=6,purchase=3  action weights\n"
 "      --steps N            session items the rules look back (default 5)\n"
 "      --session-gap DURATION  a new session after this quiet (30m)\n"
@@ -349,7 +350,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 				    "duration", optarg);
 			break;
 		case OPT_SIM:
-			sim = (enum sim)name_arg("--sim", optarg, sim_names, 3);
+			sim = (enum sim)name_arg("--sim", optarg, sim_names, 4);
 			break;
 		case OPT_STATE:
 			state_path = optarg;
@@ -589,6 +590,7 @@ new_session(struct user *u, int64_t t, const struct ecs_field *sid)
 		fresh = u->nhist == 0 || t - u->last_ts > session_gap ||
 		    t < u->last_ts - session_gap;
 	if (fresh) {
+		nsessions_seen += 1;
 		u->session = h;
 		u->nhist = 0;
 		u->nrecs = 0;
@@ -704,6 +706,32 @@ clear_cands(void)
 	ncands = 0;
 }
 
+/* x ln x, with 0 ln 0 = 0. */
+static double
+xlogx(double x)
+{
+	return x > 0 ? x * log(x) : 0;
+}
+
+/*
+ * Dunning's log-likelihood ratio of a and b appearing together in count
+ * of all sessions: how surprising the pair is, not how frequent.
+ */
+static float
+llr(const struct item *a, const struct item *b, float count)
+{
+	double k11 = count, k12 = a->sessions - count, k21 = b->sessions - count;
+	double k22 = nsessions_seen - k11 - k12 - k21, n = nsessions_seen;
+	double rows, cols, all;
+
+	if (k12 < 0 || k21 < 0 || k22 < 0 || n <= 0)
+		return 0;
+	rows = xlogx(k11 + k12) + xlogx(k21 + k22);
+	cols = xlogx(k11 + k21) + xlogx(k12 + k22);
+	all = xlogx(k11) + xlogx(k12) + xlogx(k21) + xlogx(k22);
+	return (float)fmax(0, 2 * (all - rows - cols + xlogx(n)));
+}
+
 static float
 similarity(const struct item *a, const struct item *b, float count)
 {
@@ -716,6 +744,8 @@ similarity(const struct item *a, const struct item *b, float count)
 	case SIM_JACCARD:
 		d = a->sessions + b->sessions - count;
 		break;
+	case SIM_LLR:
+		return llr(a, b, count);
 	default:
 		return count;
 	}
@@ -1310,6 +1340,8 @@ save_state(void)
 	json_object_object_add(head, "lines", json_object_new_int64((int64_t)
 	    (lines_before + (input != NULL ? input->nread : 0))));
 	json_object_object_add(head, "seq", json_object_new_int64((int64_t)seq));
+	json_object_object_add(head, "sessions",
+	    json_object_new_double(nsessions_seen));
 	json_object_object_add(head, "neighbors", json_object_new_int(neighbors));
 	json_object_object_add(head, "categories", cats);
 	/* Trending is refreshed every few thousand events: keep it exact. */
@@ -1510,6 +1542,8 @@ load_state(void)
 	    "lines", json_type_int));
 	seq = (unsigned long long)json_object_get_int64(need(&sr, head, "seq",
 	    json_type_int));
+	nsessions_seen = json_object_get_double(need(&sr, head, "sessions",
+	    json_type_double));
 	if (json_object_get_int(need(&sr, head, "neighbors", json_type_int)) >
 	    neighbors)
 		ecs_state_corrupt(&sr, "saved with more --neighbors");
