@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -358,6 +359,25 @@ struct json_object *ecs_state_next(struct ecs_state_reader *);
 _Noreturn void ecs_state_corrupt(const struct ecs_state_reader *,
 	    const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void	 ecs_state_close(struct ecs_state_reader *);
+
+/*
+ * Checkpoints of --state every --checkpoint: when a record made the state
+ * dirty and the interval passed, at a record or while input is quiet.
+ */
+struct ecs_checkpoint {
+	const char	*path;		/* --state; NULL: no state */
+	int64_t		 interval_ms;	/* --checkpoint; 0: at exit only */
+	void		(*save)(void);	/* writes the state to path */
+	bool		 dirty;		/* set by the program on a change */
+	struct timespec	 last;
+};
+
+/* Starts the clock and hooks the reader's waits (and quiet times, if free). */
+void	 ecs_checkpoint_init(struct ecs_checkpoint *, struct ecs_reader *);
+/* Saves when dirty and due. */
+void	 ecs_checkpoint_maybe(struct ecs_checkpoint *);
+/* Saves now (at exit), restarting the interval. */
+void	 ecs_checkpoint_save(struct ecs_checkpoint *);
 
 /* ecs_time.c -- event times as int64 milliseconds since the epoch, UTC */
 

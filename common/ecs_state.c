@@ -14,6 +14,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ecs.h"
@@ -187,4 +188,57 @@ ecs_state_close(struct ecs_state_reader *r)
 	if (r->tok != NULL)
 		json_tokener_free(r->tok);
 	free(r->line);
+}
+
+static int64_t
+elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - since->tv_sec) * 1000 +
+	    (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+void
+ecs_checkpoint_save(struct ecs_checkpoint *c)
+{
+	clock_gettime(CLOCK_MONOTONIC, &c->last);	/* a failure waits too */
+	c->save();
+	c->dirty = false;
+}
+
+void
+ecs_checkpoint_maybe(struct ecs_checkpoint *c)
+{
+	if (c->path != NULL && c->interval_ms > 0 && c->dirty &&
+	    elapsed_ms(&c->last) >= c->interval_ms)
+		ecs_checkpoint_save(c);
+}
+
+static void
+on_wait(void *arg)
+{
+	ecs_checkpoint_maybe(arg);
+}
+
+static void
+on_idle(void *arg, int ms)
+{
+	(void)ms;
+	ecs_checkpoint_maybe(arg);
+}
+
+void
+ecs_checkpoint_init(struct ecs_checkpoint *c, struct ecs_reader *rd)
+{
+	clock_gettime(CLOCK_MONOTONIC, &c->last);
+	rd->on_wait = on_wait;
+	rd->on_wait_arg = c;
+	/* While input is quiet the reader wakes us each interval. */
+	if (c->path != NULL && c->interval_ms > 0 && rd->on_idle == NULL) {
+		rd->idle_ms = (int)(c->interval_ms < 1000000000 ?
+		    c->interval_ms : 1000000000);
+		rd->on_idle = on_idle;
+	}
 }

@@ -111,8 +111,10 @@ static bool		 evaluate;		/* --evaluate */
 static int64_t		 eval_from = INT64_MIN;	/* --eval-from */
 static int64_t		 freeze_after = INT64_MAX;	/* --freeze-after */
 static const char	*catalog_path;		/* --catalog */
-static const char	*state_path;		/* --state */
-static int64_t		 checkpoint_ms = 30000;	/* --checkpoint */
+static void		 save_state(void);
+static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
+	.interval_ms = 30000, .save = save_state,
+};
 static bool		 verbose;		/* -v */
 
 /* How the hybrid weighs its parts against the sequential rules (1). */
@@ -141,8 +143,7 @@ static double		 nsessions_seen;	/* sessions started, for llr */
 static int64_t		 latest_ts = INT64_MIN;	/* latest event time seen */
 static const struct ecs_reader *input;
 static unsigned long long lines_before;
-static struct timespec	 last_save;
-static bool		 dirty, save_failed;
+static bool		 save_failed;
 
 /* --evaluate */
 struct eval_counts {
@@ -309,8 +310,8 @@ parse_options(int argc, char *argv[], int *first_operand)
 			catalog_path = optarg;
 			break;
 		case OPT_CHECKPOINT:
-			checkpoint_ms = (int64_t)count_arg("--checkpoint", optarg,
-			    0, 1000000000) * 1000;
+			ckpt.interval_ms = (int64_t)count_arg("--checkpoint",
+			    optarg, 0, 1000000000) * 1000;
 			break;
 		case OPT_EMIT:
 			parse_emit(optarg);
@@ -353,7 +354,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 			sim = (enum sim)name_arg("--sim", optarg, sim_names, 4);
 			break;
 		case OPT_STATE:
-			state_path = optarg;
+			ckpt.path = optarg;
 			break;
 		case OPT_STEPS:
 			steps = (int)count_arg("--steps", optarg, 1, HIST - 1);
@@ -1087,7 +1088,7 @@ stock_news(struct ecs_reader *rd, const struct ecs_field *f, bool in_stock)
 	}
 	if ((i = item_index(&f[F_PRODUCT], true)) >= 0)
 		item_at((uint32_t)i)->out = !in_stock;
-	dirty = true;
+	ckpt.dirty = true;
 }
 
 /* {"query":"recommend","user_id":..}: an answer, nothing learned. */
@@ -1240,7 +1241,7 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 			out_line(seq, &f[F_USER], t, action_names[a], &f[F_PRODUCT],
 			    recs, n);
 	}
-	dirty = true;
+	ckpt.dirty = true;
 }
 
 /* --catalog FILE: product_id, category, in_stock, blocked. */
@@ -1330,7 +1331,6 @@ save_state(void)
 	uint32_t pos1;
 
 	ecs_out_flush();
-	clock_gettime(CLOCK_MONOTONIC, &last_save);
 	cats = json_object_new_array();
 	for (i = 0; i < ecs_map_span(categories); i++) {
 		ecs_map_at(categories, i, &key, &len);
@@ -1348,7 +1348,7 @@ save_state(void)
 	json_object_object_add(head, "trending_seq",
 	    json_object_new_int64((int64_t)trending_seq));
 	json_object_object_add(head, "trending", u32_array(trending, ntrending));
-	if (!ecs_state_begin(&sw, state_path, "ecs-recommend", STATE_VERSION,
+	if (!ecs_state_begin(&sw, ckpt.path, "ecs-recommend", STATE_VERSION,
 	    head)) {
 		json_object_put(head);
 		save_failed = true;
@@ -1400,7 +1400,6 @@ save_state(void)
 	}
 	if (!ecs_state_commit(&sw))
 		save_failed = true;
-	dirty = false;
 }
 
 static struct json_object *
@@ -1535,7 +1534,7 @@ load_state(void)
 	size_t i, len, k;
 	bool created;
 
-	if (!ecs_state_open(&sr, state_path, "ecs-recommend", STATE_VERSION,
+	if (!ecs_state_open(&sr, ckpt.path, "ecs-recommend", STATE_VERSION,
 	    &head))
 		return;
 	lines_before = (unsigned long long)json_object_get_int64(need(&sr, head,
@@ -1579,27 +1578,6 @@ load_state(void)
 				ecs_state_corrupt(&sr, "a link to no item");
 	}
 	ecs_state_close(&sr);
-}
-
-static void
-maybe_checkpoint(void *unused)
-{
-	struct timespec now;
-
-	(void)unused;
-	if (state_path == NULL || checkpoint_ms == 0 || !dirty)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((now.tv_sec - last_save.tv_sec) * 1000 +
-	    (now.tv_nsec - last_save.tv_nsec) / 1000000 >= checkpoint_ms)
-		save_state();
-}
-
-static void
-quiet_checkpoint(void *unused, int ms)
-{
-	(void)ms;
-	maybe_checkpoint(unused);
 }
 
 static void
@@ -1655,28 +1633,22 @@ main(int argc, char *argv[])
 	categories = ecs_map_create(0);
 	if (verbose)
 		memory_budget();
-	if (state_path != NULL)
+	if (ckpt.path != NULL)
 		load_state();
 	if (catalog_path != NULL)
 		status |= load_catalog();
 	ecs_signals_init();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	last_save = t0;
 
 	ecs_fields_init(&fs, field_names, NFIELDS);
 	ecs_reader_init(&rd, argv + first, argc - first);
-	rd.on_wait = maybe_checkpoint;
-	if (state_path != NULL && checkpoint_ms > 0) {
-		rd.idle_ms = (int)(checkpoint_ms < 1000000000 ? checkpoint_ms :
-		    1000000000);
-		rd.on_idle = quiet_checkpoint;
-	}
+	ecs_checkpoint_init(&ckpt, &rd);
 	input = &rd;
 	while (ecs_reader_line(&rd)) {
 		if (ecs_fields_read(&fs, &rd, f))
 			process(&rd, f);
 		if ((rd.nlines & 1023) == 0)
-			maybe_checkpoint(NULL);
+			ecs_checkpoint_maybe(&ckpt);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (evaluate)
@@ -1686,8 +1658,8 @@ main(int argc, char *argv[])
 		warnx("%llu users evicted, least recently active first "
 		    "(--max-users %zu)", evicted_users, max_users);
 	status |= ecs_reader_finish(&rd);
-	if (state_path != NULL)
-		save_state();
+	if (ckpt.path != NULL)
+		ecs_checkpoint_save(&ckpt);
 	status |= ecs_out_close();
 	ecs_fields_finish(&fs);
 	free_all();

@@ -110,8 +110,10 @@ static size_t		 nrules;
 static double		 drop_pct, spike_pct;	/* --drop, --spike */
 static uint32_t		 baseline_n = 6;	/* --baseline */
 static const char	*watch_name;		/* --watch */
-static const char	*state_path;		/* --state */
-static int64_t		 checkpoint_ms = 30000;	/* --checkpoint */
+static void		 save_state(void);
+static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
+	.interval_ms = 30000, .save = save_state,
+};
 
 static struct ecs_fieldset fields;
 static size_t		 ts_slot;
@@ -126,8 +128,7 @@ static int		 late_fd = -1;
 static struct ecs_map	*baselines;		/* group fragment -> baseline */
 static size_t		 watch;			/* index of the watched metric */
 static const struct ecs_reader *input;
-static struct timespec	 last_save;
-static bool		 dirty, save_failed;
+static bool		 save_failed;
 static char		*frag;			/* the current group fragment */
 static size_t		 frag_len, frag_cap;
 
@@ -392,8 +393,9 @@ parse_options(int argc, char *argv[], int *first_operand)
 			break;
 		case OPT_CHECKPOINT:
 			if (optarg[0] < '0' || optarg[0] > '9' ||
-			    (checkpoint_ms = (int64_t)strtoul(optarg, &end, 10) *
-			    1000, *end != '\0') || checkpoint_ms > 1000000000000LL)
+			    (ckpt.interval_ms = (int64_t)strtoul(optarg, &end,
+			    10) * 1000, *end != '\0') ||
+			    ckpt.interval_ms > 1000000000000LL)
 				errx(ECS_EXIT_USAGE, "--checkpoint '%s': expected "
 				    "seconds", optarg);
 			break;
@@ -426,7 +428,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 			spike_pct = percent_arg("--spike", optarg);
 			break;
 		case OPT_STATE:
-			state_path = optarg;
+			ckpt.path = optarg;
 			break;
 		case OPT_TZ:
 			set_zone(optarg);
@@ -1225,7 +1227,7 @@ update(struct window *w, const struct ecs_field *f, const char *flag)
 		build_row(w, frag, frag_len, g);
 		write_row(flag);
 	}
-	dirty = true;
+	ckpt.dirty = true;
 }
 
 static void
@@ -1298,13 +1300,16 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	advance(t);
 }
 
-/* --idle: input is quiet, so event time is taken to pass with the clock. */
+/*
+ * --idle: input is quiet, so event time is taken to pass with the clock;
+ * arg is the checkpoint, due now and then while quiet too.
+ */
 static void
-on_idle(void *unused, int ms)
+on_idle(void *arg, int ms)
 {
-	(void)unused;
 	if (max_time != INT64_MIN)
 		advance(max_time + ms);
+	ecs_checkpoint_maybe(arg);
 }
 
 /* State */
@@ -1462,7 +1467,7 @@ save_state(void)
 	    json_object_new_int64(closed_upto));
 	json_object_object_add(head, "late", json_object_new_int64((int64_t)nlate));
 	json_object_object_add(head, "default", json_object_new_int(default_choice));
-	if (!ecs_state_begin(&sw, state_path, "ecs-sales", STATE_VERSION, head)) {
+	if (!ecs_state_begin(&sw, ckpt.path, "ecs-sales", STATE_VERSION, head)) {
 		json_object_put(head);
 		save_failed = true;
 		return;
@@ -1502,8 +1507,6 @@ save_state(void)
 	}
 	if (!ecs_state_commit(&sw))
 		save_failed = true;
-	clock_gettime(CLOCK_MONOTONIC, &last_save);
-	dirty = false;
 }
 
 static int64_t
@@ -1574,7 +1577,7 @@ load_state(void)
 	struct json_object *head, *rec, *v;
 	int64_t choice;
 
-	if (!ecs_state_open(&sr, state_path, "ecs-sales", STATE_VERSION, &head))
+	if (!ecs_state_open(&sr, ckpt.path, "ecs-sales", STATE_VERSION, &head))
 		return;
 	if (!json_object_object_get_ex(head, "options", &v) ||
 	    strcmp(json_object_get_string(v), signature) != 0)
@@ -1596,20 +1599,6 @@ load_state(void)
 		json_object_put(rec);
 	}
 	ecs_state_close(&sr);
-}
-
-static void
-maybe_checkpoint(void *unused)
-{
-	struct timespec now;
-
-	(void)unused;
-	if (state_path == NULL || checkpoint_ms == 0 || !dirty)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((now.tv_sec - last_save.tv_sec) * 1000 +
-	    (now.tv_nsec - last_save.tv_nsec) / 1000000 >= checkpoint_ms)
-		save_state();
 }
 
 /* Setup and the main loop */
@@ -1717,18 +1706,17 @@ main(int argc, char *argv[])
 
 	parse_options(argc, argv, &first);
 	setup();
-	if (state_path != NULL)
+	if (ckpt.path != NULL)
 		load_state();
 	ecs_signals_init();
-	clock_gettime(CLOCK_MONOTONIC, &last_save);
 
 	f = ecs_xcalloc(fields.n, sizeof(*f));
 	ecs_reader_init(&rd, argv + first, argc - first);
-	rd.on_wait = maybe_checkpoint;
 	if (idle_ms > 0) {
 		rd.idle_ms = (int)idle_ms;
 		rd.on_idle = on_idle;
 	}
+	ecs_checkpoint_init(&ckpt, &rd);
 	input = &rd;
 	while (ecs_reader_line(&rd)) {
 		if (ecs_fields_read(&fields, &rd, f)) {
@@ -1736,14 +1724,14 @@ main(int argc, char *argv[])
 			settle_watch();
 		}
 		if ((rd.nlines & 1023) == 0)
-			maybe_checkpoint(NULL);
+			ecs_checkpoint_maybe(&ckpt);
 	}
 	/*
 	 * Without --state the stream is over: write every open window. With
 	 * it, they stay open in the state, but a running total (no --window)
 	 * is written as it stands.
 	 */
-	if (state_path == NULL)
+	if (ckpt.path == NULL)
 		close_windows(INT64_MAX);
 	else if (window_ms == NO_WINDOW && nwindows > 0)
 		write_totals(&windows[0]);
@@ -1752,8 +1740,8 @@ main(int argc, char *argv[])
 		    nlate_run, nlate_run == 1 ? "" : "s", late_fd != -1 ? ", in " : "",
 		    late_fd != -1 ? late_path : "");
 	status = ecs_reader_finish(&rd);
-	if (state_path != NULL)
-		save_state();
+	if (ckpt.path != NULL)
+		ecs_checkpoint_save(&ckpt);
 	status |= ecs_out_close();
 	if (late_fd != -1 && close(late_fd) == -1)
 		status = ECS_EXIT_DATA;

@@ -63,8 +63,10 @@ static double		 cover_hours;		/* --cover-hours; 0: off */
 static int64_t		 initial = -1;		/* --initial; -1: unknown */
 static unsigned long long max_products = 10000000;	/* --max-products */
 static bool		 report;		/* --report */
-static const char	*state_path;		/* --state */
-static int64_t		 checkpoint_ms = 30000;	/* --checkpoint; 0: exit only */
+static void		 save_state(void);
+static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
+	.interval_ms = 30000, .save = save_state,
+};
 static const char	*thresholds_path;	/* --thresholds */
 
 static struct ecs_map	*products;
@@ -73,8 +75,7 @@ static struct ecs_map	*file_thresholds;	/* --thresholds: id -> int64 */
 static int64_t		 now_ms;		/* latest event time seen */
 static unsigned long long lines_before;		/* read by earlier runs */
 static const struct ecs_reader *input;		/* for the lines read */
-static struct timespec	 last_save;
-static bool		 dirty, save_failed;
+static bool		 save_failed;
 
 static const struct option longopts[] = {
 	ECS_COMMON_LONGOPTS,
@@ -492,7 +493,7 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 	/* Movements on an unknown level stay relative until a snapshot. */
 	if (p->has_level)
 		check(p, f[F_PRODUCT].text, f[F_PRODUCT].len, t);
-	dirty = true;
+	ckpt.dirty = true;
 }
 
 /* State */
@@ -528,8 +529,7 @@ save_state(void)
 	json_object_object_add(head, "lines", json_object_new_int64(
 	    (int64_t)(lines_before + (input != NULL ? input->nread : 0))));
 	json_object_object_add(head, "now", json_object_new_int64(now_ms));
-	clock_gettime(CLOCK_MONOTONIC, &last_save);	/* a failure too */
-	if (!ecs_state_begin(&w, state_path, "ecs-stock", STATE_VERSION, head)) {
+	if (!ecs_state_begin(&w, ckpt.path, "ecs-stock", STATE_VERSION, head)) {
 		json_object_put(head);
 		save_failed = true;
 		return;
@@ -558,32 +558,6 @@ save_state(void)
 	}
 	if (!ecs_state_commit(&w))
 		save_failed = true;
-	dirty = false;
-}
-
-static void
-maybe_checkpoint(void *unused);
-
-/* While input is quiet, the reader calls this every checkpoint interval. */
-static void
-quiet_checkpoint(void *unused, int ms)
-{
-	(void)ms;
-	maybe_checkpoint(unused);
-}
-
-static void
-maybe_checkpoint(void *unused)
-{
-	struct timespec now;
-
-	(void)unused;
-	if (state_path == NULL || checkpoint_ms == 0 || !dirty)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((now.tv_sec - last_save.tv_sec) * 1000 +
-	    (now.tv_nsec - last_save.tv_nsec) / 1000000 >= checkpoint_ms)
-		save_state();
 }
 
 /* A field of a state record, of the expected type, or the file is corrupt. */
@@ -651,7 +625,7 @@ load_state(void)
 	struct ecs_state_reader sr;
 	struct json_object *head, *rec;
 
-	if (!ecs_state_open(&sr, state_path, "ecs-stock", STATE_VERSION, &head))
+	if (!ecs_state_open(&sr, ckpt.path, "ecs-stock", STATE_VERSION, &head))
 		return;
 	lines_before = (unsigned long long)json_object_get_int64(
 	    state_field(&sr, head, "lines", json_type_int));
@@ -772,7 +746,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 			    INT64_MAX / 4);
 			break;
 		case OPT_CHECKPOINT:
-			checkpoint_ms = count_option("--checkpoint", optarg,
+			ckpt.interval_ms = count_option("--checkpoint", optarg,
 			    1000000000) * 1000;
 			break;
 		case OPT_COVER_HOURS:
@@ -801,7 +775,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 			report = true;
 			break;
 		case OPT_STATE:
-			state_path = optarg;
+			ckpt.path = optarg;
 			break;
 		case OPT_THRESHOLDS:
 			thresholds_path = optarg;
@@ -825,33 +799,27 @@ main(int argc, char *argv[])
 	parse_options(argc, argv, &first);
 	products = ecs_map_create(sizeof(struct product));
 	unknown_actions = ecs_map_create(0);
-	if (state_path != NULL)
+	if (ckpt.path != NULL)
 		load_state();
 	if (thresholds_path != NULL)
 		status |= load_thresholds();
 	ecs_signals_init();
-	clock_gettime(CLOCK_MONOTONIC, &last_save);
 
 	ecs_fields_init(&fs, field_names, NFIELDS);
 	ecs_reader_init(&rd, argv + first, argc - first);
-	rd.on_wait = maybe_checkpoint;
-	if (state_path != NULL && checkpoint_ms > 0) {
-		rd.idle_ms = (int)(checkpoint_ms < 1000000000 ? checkpoint_ms :
-		    1000000000);
-		rd.on_idle = quiet_checkpoint;
-	}
+	ecs_checkpoint_init(&ckpt, &rd);
 	input = &rd;
 	while (ecs_reader_line(&rd)) {
 		if (ecs_fields_read(&fs, &rd, f))
 			apply(&rd, f);
 		if ((rd.nlines & 1023) == 0)
-			maybe_checkpoint(NULL);
+			ecs_checkpoint_maybe(&ckpt);
 	}
 	if (report)
 		write_report();
 	status |= ecs_reader_finish(&rd);
-	if (state_path != NULL)
-		save_state();
+	if (ckpt.path != NULL)
+		ecs_checkpoint_save(&ckpt);
 	status |= ecs_out_close();
 	ecs_fields_finish(&fs);
 	ecs_map_destroy(products);
