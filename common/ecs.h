@@ -376,8 +376,14 @@ struct ecs_checkpoint {
 void	 ecs_checkpoint_init(struct ecs_checkpoint *, struct ecs_reader *);
 /* Saves when dirty and due. */
 void	 ecs_checkpoint_maybe(struct ecs_checkpoint *);
-/* Saves now (at exit), restarting the interval. */
+/* Saves now, restarting the interval. */
 void	 ecs_checkpoint_save(struct ecs_checkpoint *);
+/*
+ * At exit: saves when anything was read or changed. A run over no input
+ * (cron's --report) leaves the file as it was.
+ */
+void	 ecs_checkpoint_finish(struct ecs_checkpoint *,
+	    const struct ecs_reader *);
 
 /* ecs_time.c -- event times as int64 milliseconds since the epoch, UTC */
 

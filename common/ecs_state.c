@@ -242,3 +242,10 @@ ecs_checkpoint_init(struct ecs_checkpoint *c, struct ecs_reader *rd)
 		rd->on_idle = on_idle;
 	}
 }
+
+void
+ecs_checkpoint_finish(struct ecs_checkpoint *c, const struct ecs_reader *rd)
+{
+	if (c->path != NULL && (c->dirty || rd->nread > 0))
+		ecs_checkpoint_save(c);
+}

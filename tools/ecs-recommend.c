@@ -1658,8 +1658,7 @@ main(int argc, char *argv[])
 		warnx("%llu users evicted, least recently active first "
 		    "(--max-users %zu)", evicted_users, max_users);
 	status |= ecs_reader_finish(&rd);
-	if (ckpt.path != NULL)
-		ecs_checkpoint_save(&ckpt);
+	ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();
 	ecs_fields_finish(&fs);
 	free_all();

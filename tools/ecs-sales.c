@@ -1740,8 +1740,7 @@ main(int argc, char *argv[])
 		    nlate_run, nlate_run == 1 ? "" : "s", late_fd != -1 ? ", in " : "",
 		    late_fd != -1 ? late_path : "");
 	status = ecs_reader_finish(&rd);
-	if (ckpt.path != NULL)
-		ecs_checkpoint_save(&ckpt);
+	ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();
 	if (late_fd != -1 && close(late_fd) == -1)
 		status = ECS_EXIT_DATA;

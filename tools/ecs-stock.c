@@ -818,8 +818,7 @@ main(int argc, char *argv[])
 	if (report)
 		write_report();
 	status |= ecs_reader_finish(&rd);
-	if (ckpt.path != NULL)
-		ecs_checkpoint_save(&ckpt);
+	ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();
 	ecs_fields_finish(&fs);
 	ecs_map_destroy(products);
