@@ -272,7 +272,8 @@ ecs_map_at(const struct ecs_map *m, size_t i, const char **key, size_t *len)
 	if (e->key_len == DEAD)
 		return NULL;
 
-	*key = m->keys + e->key_off;
+	/* Only empty keys so far: no arena, and NULL + 0 is no pointer. */
+	*key = m->keys != NULL ? m->keys + e->key_off : "";
 	*len = e->key_len;
 	return (char *)e + sizeof(*e);
 }
