@@ -131,3 +131,62 @@ crash_and_resume() {
 	is "$(cat "$BATS_TEST_TMPDIR/first" "$BATS_TEST_TMPDIR/second" | sort -u | cksum)" \
 	   "$(sort -u "$BATS_TEST_TMPDIR/whole" | cksum)"
 }
+
+# A small filesystem of its own, or a visible skip where mounting is not
+# allowed.
+small_fs() {
+	fs="$BATS_TEST_TMPDIR/fs"
+	mkdir -p "$fs"
+	mount -t tmpfs -o size=64k tmpfs "$fs" 2>/dev/null ||
+	    skip "cannot mount a tmpfs here (needs root)"
+}
+
+@test "--state on a full or read-only filesystem: a clear error, the old file intact" {
+	small_fs
+	st="$fs/stock.state"
+	for i in $(seq 100); do echo "{\"product_id\":$i,\"quantity\":50}"; done > "$BATS_TEST_TMPDIR/few"
+	for i in $(seq 5000); do echo "{\"product_id\":$i,\"quantity\":50}"; done > "$BATS_TEST_TMPDIR/many"
+	ecs-stock --state "$st" "$BATS_TEST_TMPDIR/few"
+	before=$(cksum < "$st")
+	# Full: the larger state does not fit.
+	head -c $(( $(df -k --output=avail "$fs" | tail -1) * 1024 - 2048 )) /dev/zero > "$fs/filler" || true
+	run -1 --separate-stderr ecs-stock --state "$st" "$BATS_TEST_TMPDIR/many"
+	like "$stderr" "*cannot save state to $st (the previous state is kept): No space left on device*"
+	is "$(cksum < "$st")" "$before" "the previous state is intact"
+	is "$(ls "$fs")" $'filler\nstock.state' "no temporary file left"
+	# Read-only.
+	rm -f "$fs/filler"
+	mount -o remount,ro "$fs"
+	run -1 --separate-stderr ecs-stock --state "$st" "$BATS_TEST_TMPDIR/many"
+	like "$stderr" "*cannot save state: $st.tmp.*: Read-only file system*"
+	is "$(cksum < "$st")" "$before"
+	umount "$fs"
+}
+
+# rss PID: the resident set of a process in kB.
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+@test "a long run through a FIFO keeps a flat memory" {
+	# AddressSanitizer's quarantine grows on its own: measure plain builds.
+	if ldd "$(command -v ecs-stock)" | grep -q libasan; then
+		skip "memory is measured on the build without sanitizers"
+	fi
+	for cmd in "ecs-stock --cover-hours 24" "ecs-sales -w 1h -b category -m n=count()" "ecs-recommend --emit none"; do
+		fifo="$BATS_TEST_TMPDIR/fifo.$RANDOM"
+		mkfifo "$fifo"
+		# shellcheck disable=SC2086 # words
+		$cmd < "$fifo" > /dev/null 3>&- &
+		pid=$!
+		ecs-gen --events 0 --inventory > "$fifo" 3>&- &
+		gen=$!
+		sleep 1.5
+		early=$(rss "$pid")
+		sleep 3
+		late=$(rss "$pid")
+		kill "$gen" 2>/dev/null || true
+		wait "$gen" 2>/dev/null || true
+		wait "$pid" || true
+		echo "# ${cmd%% *}: RSS ${early} kB after 1.5 s, ${late} kB after 4.5 s" >&3
+		(( late <= early + early / 4 + 1024 ))
+	done
+}
