@@ -37,6 +37,8 @@ enum {
 	OPT_IDLE,
 	OPT_LATE,
 	OPT_LATENESS,
+	OPT_MERGE,
+	OPT_PARTIAL,
 	OPT_SLIDE,
 	OPT_SPIKE,
 	OPT_STATE,
@@ -110,6 +112,9 @@ static size_t		 nrules;
 static double		 drop_pct, spike_pct;	/* --drop, --spike */
 static uint32_t		 baseline_n = 6;	/* --baseline */
 static const char	*watch_name;		/* --watch */
+static bool		 partial;		/* --partial */
+static bool		 merge;			/* --merge */
+static char		*metrics_signature;	/* the -m specs, for partials */
 static void		 save_state(void);
 static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
 	.interval_ms = 30000, .save = save_state,
@@ -144,6 +149,8 @@ static const struct option longopts[] = {
 	{ "idle",	required_argument,	NULL, OPT_IDLE },
 	{ "late",	required_argument,	NULL, OPT_LATE },
 	{ "lateness",	required_argument,	NULL, OPT_LATENESS },
+	{ "merge",	no_argument,		NULL, OPT_MERGE },
+	{ "partial",	no_argument,		NULL, OPT_PARTIAL },
 	{ "metric",	required_argument,	NULL, 'm' },
 	{ "slide",	required_argument,	NULL, OPT_SLIDE },
 	{ "spike",	required_argument,	NULL, OPT_SPIKE },
@@ -421,6 +428,12 @@ parse_options(int argc, char *argv[], int *first_operand)
 		case OPT_LATENESS:
 			lateness_ms = duration_arg("--lateness", optarg);
 			break;
+		case OPT_MERGE:
+			merge = true;
+			break;
+		case OPT_PARTIAL:
+			partial = true;
+			break;
 		case OPT_SLIDE:
 			slide_ms = duration_arg("--slide", optarg);
 			break;
@@ -456,6 +469,18 @@ parse_options(int argc, char *argv[], int *first_operand)
 		errx(ECS_EXIT_USAGE, "--idle needs --window");
 	if (idle_ms > 2000000000)
 		errx(ECS_EXIT_USAGE, "--idle: at most about 23 days");
+	if ((partial || merge) && default_metrics)
+		errx(ECS_EXIT_USAGE, "--partial and --merge need their metrics "
+		    "given with -m (the same in every process)");
+	if (partial && (merge || emit_update || drop_pct > 0 || spike_pct > 0 ||
+	    corrections_ms >= 0 || nrules > 0))
+		errx(ECS_EXIT_USAGE, "--partial writes states to merge: not with "
+		    "--merge, --emit update, --corrections, --alert, --drop or "
+		    "--spike (give those to the --merge)");
+	if (merge && (drop_pct > 0 || spike_pct > 0 || emit_update ||
+	    ckpt.path != NULL))
+		errx(ECS_EXIT_USAGE, "--merge takes --alert but not --drop, "
+		    "--spike, --emit update or --state");
 	*first_operand = optind;
 }
 
@@ -1035,6 +1060,42 @@ baselines_for(const struct window *w, int64_t start, int64_t end)
 	}
 }
 
+static struct json_object *agg_to_json(const struct metric *,
+    const struct agg *);
+
+/*
+ * --partial: the window's groups as states to merge, in the form of the
+ * state file's lines, tagged with the metrics they hold.
+ */
+static void
+write_partials(const struct window *w)
+{
+	struct json_object *rec, *aggs;
+	const struct group *g;
+	const char *gkey;
+	size_t i, k, len;
+
+	for (i = 0; i < ecs_map_count(w->groups); i++) {
+		g = ecs_map_at(w->groups, i, &gkey, &len);
+		rec = json_object_new_object();
+		json_object_object_add(rec, "partial", json_object_new_boolean(1));
+		json_object_object_add(rec, "metrics",
+		    json_object_new_string(metrics_signature));
+		json_object_object_add(rec, "w", json_object_new_int64(w->start));
+		json_object_object_add(rec, "e", json_object_new_int64(w->end));
+		json_object_object_add(rec, "g",
+		    json_object_new_string_len(gkey, (int)len));
+		aggs = json_object_new_array();
+		for (k = 0; k < nmetrics; k++)
+			json_object_array_add(aggs, agg_to_json(&metrics[k],
+			    &g->aggs[k]));
+		json_object_object_add(rec, "a", aggs);
+		ecs_out_json(rec);
+		ecs_out_putc('\n');
+		json_object_put(rec);
+	}
+}
+
 /* Writes a window's final rows and their alerts. */
 static void
 finalize(struct window *w)
@@ -1054,7 +1115,9 @@ finalize(struct window *w)
 		for (s = closed_upto, n = 0; s < w->start && n <= baseline_n;
 		    s = window_end(s, window_ms), n++)
 			baselines_for(NULL, s, window_end(s, window_ms));
-	for (i = 0; i < ecs_map_count(w->groups); i++) {
+	if (partial)
+		write_partials(w);
+	for (i = 0; !partial && i < ecs_map_count(w->groups); i++) {
 		g = ecs_map_at(w->groups, i, &gkey, &len);
 		build_row(w, gkey, len, g);
 		if (!emit_update)
@@ -1076,6 +1139,10 @@ write_totals(const struct window *w)
 	const char *gkey;
 	size_t i, len;
 
+	if (partial) {
+		write_partials(w);
+		return;
+	}
 	for (i = 0; i < ecs_map_count(w->groups); i++) {
 		g = ecs_map_at(w->groups, i, &gkey, &len);
 		build_row(w, gkey, len, g);
@@ -1382,9 +1449,13 @@ agg_to_json(const struct metric *m, const struct agg *a)
 	return o;
 }
 
-static void
-agg_from_json(const struct ecs_state_reader *sr, const struct metric *m,
-    struct json_object *o, struct agg *a)
+/*
+ * Reads a metric's state written by agg_to_json into a (owned by it
+ * after); NULL on success, else what is wrong (static text), and a holds
+ * nothing to free but what agg_free frees.
+ */
+static const char *
+agg_from_json(const struct metric *m, struct json_object *o, struct agg *a)
 {
 	struct json_object *v, *s = NULL, *l;
 	const char *why = "missing";
@@ -1393,19 +1464,20 @@ agg_from_json(const struct ecs_state_reader *sr, const struct metric *m,
 	memset(a, 0, sizeof(*a));
 	if (!json_object_is_type(o, json_type_object) ||
 	    !json_object_object_get_ex(o, "n", &v) ||
-	    !json_object_is_type(v, json_type_int))
-		ecs_state_corrupt(sr, "bad aggregate");
+	    !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) < 0)
+		return "bad aggregate";
 	a->n = (uint64_t)json_object_get_int64(v);
 	if (json_object_object_get_ex(o, "v", &v)) {
 		if (!json_object_is_type(v, json_type_string) ||
 		    !ecs_dec_parse(json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v), &a->v))
-			ecs_state_corrupt(sr, "bad aggregate value");
+			return "bad aggregate value";
 	} else if (json_object_object_get_ex(o, "d", &v) &&
 	    json_object_is_type(v, json_type_double))
 		ecs_dec_from_double(&a->v, json_object_get_double(v));
 	else
-		ecs_state_corrupt(sr, "bad aggregate value");
+		return "bad aggregate value";
 	json_object_object_get_ex(o, "s", &s);
 	switch (m->fn) {
 	case FN_DISTINCT:
@@ -1417,7 +1489,7 @@ agg_from_json(const struct ecs_state_reader *sr, const struct metric *m,
 		    !json_object_is_type(l, json_type_array) ||
 		    json_object_array_length(l) != (a->n < QUANTILE_EXACT ?
 		    a->n : QUANTILE_EXACT))
-			ecs_state_corrupt(sr, "bad quantile values");
+			return "bad quantile values";
 		a->values = ecs_xcalloc(QUANTILE_EXACT, sizeof(*a->values));
 		for (i = 0; i < json_object_array_length(l); i++)
 			a->values[i] = json_object_get_double(
@@ -1429,21 +1501,68 @@ agg_from_json(const struct ecs_state_reader *sr, const struct metric *m,
 	case FN_LIST:
 		if (!json_object_object_get_ex(o, "l", &l) ||
 		    !json_object_is_type(l, json_type_array))
-			ecs_state_corrupt(sr, "bad list");
+			return "bad list";
 		for (i = 0; i < json_object_array_length(l) && i < m->k; i++) {
 			v = json_object_array_get_idx(l, i);
 			if (!json_object_is_type(v, json_type_string))
-				ecs_state_corrupt(sr, "bad list");
+				return "bad list";
 			a->list = ecs_xrealloc(a->list,
 			    (a->nlist + 1) * sizeof(*a->list));
 			a->list[a->nlist++] = ecs_xstrdup(json_object_get_string(v));
 		}
-		return;
+		return NULL;
 	default:
-		return;
+		return NULL;
 	}
-	if (a->sketch == NULL)
-		ecs_state_corrupt(sr, "bad sketch: %s", why);
+	return a->sketch == NULL ? why : NULL;
+}
+
+/*
+ * Adds the metric state from into into (--merge): exact for counts, sums,
+ * minima and maxima; the sketches merge within their stated error.
+ */
+static void
+agg_merge(const struct metric *m, struct agg *into, const struct agg *from)
+{
+	size_t i;
+
+	switch (m->fn) {
+	case FN_MIN:
+	case FN_MAX:
+		if (from->n > 0 && (into->n == 0 || ecs_dec_cmp(&from->v,
+		    &into->v) == (m->fn == FN_MIN ? -1 : 1)))
+			into->v = from->v;
+		break;
+	case FN_DISTINCT:
+		ecs_distinct_merge(into->sketch, from->sketch);
+		break;
+	case FN_QUANTILE:
+		ecs_quantile_merge(into->sketch, from->sketch);
+		if (into->values == NULL)
+			into->values = ecs_xcalloc(QUANTILE_EXACT,
+			    sizeof(*into->values));
+		for (i = 0; i < from->n && i < QUANTILE_EXACT &&
+		    into->n + i < QUANTILE_EXACT; i++)
+			into->values[into->n + i] = from->values[i];
+		break;
+	case FN_TOP:
+		ecs_topk_merge(into->sketch, from->sketch);
+		break;
+	case FN_LIST:
+		for (i = 0; i < from->nlist && into->nlist < m->k; i++) {
+			into->list = ecs_xrealloc(into->list,
+			    (into->nlist + 1) * sizeof(*into->list));
+			into->list[into->nlist++] = ecs_xstrdup(from->list[i]);
+		}
+		break;
+	case FN_SUM:
+	case FN_AVG:
+		ecs_dec_add(&into->v, &from->v);
+		break;
+	default:
+		break;
+	}
+	into->n += from->n;
 }
 
 static void
@@ -1524,6 +1643,7 @@ head_int(const struct ecs_state_reader *sr, struct json_object *head,
 static void
 load_record(const struct ecs_state_reader *sr, struct json_object *rec)
 {
+	const char *why;
 	struct json_object *v, *aggs;
 	struct window *w;
 	struct group *g;
@@ -1566,8 +1686,9 @@ load_record(const struct ecs_state_reader *sr, struct json_object *rec)
 		ecs_state_corrupt(sr, "a group twice");
 	g->aggs = ecs_xcalloc(nmetrics, sizeof(*g->aggs));
 	for (i = 0; i < nmetrics; i++)
-		agg_from_json(sr, &metrics[i], json_object_array_get_idx(aggs, i),
-		    &g->aggs[i]);
+		if ((why = agg_from_json(&metrics[i],
+		    json_object_array_get_idx(aggs, i), &g->aggs[i])) != NULL)
+			ecs_state_corrupt(sr, "%s", why);
 }
 
 static void
@@ -1599,6 +1720,64 @@ load_state(void)
 		json_object_put(rec);
 	}
 	ecs_state_close(&sr);
+}
+
+/* --merge: adds one --partial line to the window and group it names. */
+static void
+merge_line(struct ecs_reader *rd)
+{
+	struct json_object *rec, *v, *w = NULL, *e = NULL, *g = NULL, *aggs = NULL;
+	struct window *win;
+	struct group *grp;
+	struct agg add;
+	const char *why = NULL;
+	bool created;
+	size_t i;
+
+	if ((rec = ecs_reader_parse(rd)) == NULL)
+		return;
+	if (!json_object_object_get_ex(rec, "partial", &v) ||
+	    !json_object_object_get_ex(rec, "w", &w) ||
+	    !json_object_object_get_ex(rec, "e", &e) ||
+	    !json_object_object_get_ex(rec, "g", &g) ||
+	    !json_object_object_get_ex(rec, "a", &aggs) ||
+	    !json_object_is_type(w, json_type_int) ||
+	    !json_object_is_type(e, json_type_int) ||
+	    !json_object_is_type(g, json_type_string) ||
+	    !json_object_is_type(aggs, json_type_array) ||
+	    json_object_array_length(aggs) != nmetrics)
+		why = "not a line of ecs-sales --partial with these metrics";
+	else if (!json_object_object_get_ex(rec, "metrics", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), metrics_signature) != 0)
+		why = "a partial of other metrics (-m must be the same)";
+	if (why != NULL) {
+		ecs_reader_bad(rd, "%s", why);
+		json_object_put(rec);
+		return;
+	}
+	win = find_window(json_object_get_int64(w), true);
+	win->end = json_object_get_int64(e);
+	grp = ecs_map_put(win->groups, json_object_get_string(g),
+	    (size_t)json_object_get_string_len(g), &created);
+	if (created) {
+		grp->aggs = ecs_xcalloc(nmetrics, sizeof(*grp->aggs));
+		for (i = 0; i < nmetrics; i++)
+			agg_init(&metrics[i], &grp->aggs[i]);
+	}
+	for (i = 0; i < nmetrics; i++) {
+		if ((why = agg_from_json(&metrics[i],
+		    json_object_array_get_idx(aggs, i), &add)) == NULL)
+			agg_merge(&metrics[i], &grp->aggs[i], &add);
+		agg_free(&metrics[i], &add);
+		if (why != NULL) {
+			/* What was merged of the line stays: report it. */
+			ecs_reader_bad(rd, "metric '%s': %s", metrics[i].name,
+			    why);
+			break;
+		}
+	}
+	json_object_put(rec);
 }
 
 /* Setup and the main loop */
@@ -1641,6 +1820,14 @@ setup(void)
 	watch = watch_name != NULL && !default_metrics ? i : 0;
 	baselines = ecs_map_create(sizeof(struct baseline));
 	signature = options_signature();
+	metrics_signature = ecs_xstrdup("");
+	for (i = 0; i < nmetrics && !default_metrics; i++) {
+		struct buf b = { metrics_signature, strlen(metrics_signature), 0 };
+		b.cap = b.len + 1;
+		buf_puts(&b, i > 0 ? " -m " : "-m ");
+		buf_puts(&b, metrics[i].spec);
+		metrics_signature = b.p;
+	}
 	if (late_path != NULL && (late_fd = open(late_path,
 	    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) == -1)
 		err(ECS_EXIT_DATA, "%s", late_path);
@@ -1695,6 +1882,7 @@ free_all(void)
 	free(key.p);
 	free(row.p);
 	free(signature);
+	free(metrics_signature);
 }
 
 int
@@ -1719,7 +1907,9 @@ main(int argc, char *argv[])
 	ecs_checkpoint_init(&ckpt, &rd);
 	input = &rd;
 	while (ecs_reader_line(&rd)) {
-		if (ecs_fields_read(&fields, &rd, f)) {
+		if (merge)
+			merge_line(&rd);
+		else if (ecs_fields_read(&fields, &rd, f)) {
 			process(&rd, f);
 			settle_watch();
 		}
