@@ -314,3 +314,22 @@ compare_tsv() {
 	run -0 sales -b g -m 'n=count()'
 	is "$output" '{"g":{"a":[1,2]},"n":2}'
 }
+
+@test "--partial over a round-robin split, then --merge: the rows of one run" {
+	ecs-gen --events 30000 --seed 12 > "$BATS_TEST_TMPDIR/g"
+	m=(-m 'n=count()' -m 's=sum(price*quantity)' -m 'a=avg(price)' -m 'lo=min(price)'
+	   -m 'hi=max(price)' -m 'u=distinct(user_id)' -m 'p=quantile(price,0.9)' -m 't=top(category,2)'
+	   -m 'l=list(user_id,2)')
+	(cd "$BATS_TEST_TMPDIR" && split -n r/3 g part.)
+	for f in "$BATS_TEST_TMPDIR"/part.*; do
+		ecs-sales -w 1h -b action "${m[@]}" --partial "$f" > "$f.partial"
+	done
+	run -0 bash -c "cat '$BATS_TEST_TMPDIR'/part.*.partial | ecs-sales --merge $(printf "'%s' " "${m[@]}")"
+	# The lists keep the first values each process saw: compare the rest.
+	is "$(ecs-filter -f window_start,action,n,s,a,lo,hi,u,p,t true <<< "$output" | sort)" \
+	   "$(ecs-sales -w 1h -b action "${m[@]}" "$BATS_TEST_TMPDIR/g" | ecs-filter -f window_start,action,n,s,a,lo,hi,u,p,t true | sort)"
+	run -2 --separate-stderr ecs-sales --partial -w 1h
+	like "$stderr" "*need their metrics given with -m*"
+	run -1 --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR'/part.aa.partial | ecs-sales --merge -m 'n=count()'"
+	like "$stderr" "*a partial of other metrics (-m must be the same)*"
+}
