@@ -1744,12 +1744,12 @@ merge_line(struct ecs_reader *rd)
 	    !json_object_is_type(w, json_type_int) ||
 	    !json_object_is_type(e, json_type_int) ||
 	    !json_object_is_type(g, json_type_string) ||
-	    !json_object_is_type(aggs, json_type_array) ||
-	    json_object_array_length(aggs) != nmetrics)
-		why = "not a line of ecs-sales --partial with these metrics";
+	    !json_object_is_type(aggs, json_type_array))
+		why = "not a line of ecs-sales --partial";
 	else if (!json_object_object_get_ex(rec, "metrics", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
-	    strcmp(json_object_get_string(v), metrics_signature) != 0)
+	    strcmp(json_object_get_string(v), metrics_signature) != 0 ||
+	    json_object_array_length(aggs) != nmetrics)
 		why = "a partial of other metrics (-m must be the same)";
 	if (why != NULL) {
 		ecs_reader_bad(rd, "%s", why);
