@@ -174,7 +174,7 @@ usage(int status)
 "                 [--corrections duration] [--idle duration]\n"
 "                 [--alert expr]... [--drop pct] [--spike pct]\n"
 "                 [--baseline n] [--watch name] [--state file]\n"
-"                 [--checkpoint seconds] [file ...]\n");
+"                 [--checkpoint seconds] [--partial | --merge] [file ...]\n");
 	if (status != 0)
 		exit(status);
 	fprintf(fp,
@@ -202,7 +202,9 @@ usage(int status)
 "      --baseline N         N windows (default 6) by PCT percent\n"
 "      --watch NAME         the watched metric (default the first)\n"
 "      --state FILE         load and save open windows and baselines\n"
-"      --checkpoint SECONDS save the state this often (default 30)\n");
+"      --checkpoint SECONDS save the state this often (default 30)\n"
+"      --partial            write windows as partial states to --merge\n"
+"      --merge              read partial states, write the merged rows\n");
 	ecs_common_usage(fp);
 	exit(0);
 }
