@@ -358,6 +358,9 @@ struct json_object *ecs_state_next(struct ecs_state_reader *);
 /* Reports the current line of the state file as corrupt and exits 1. */
 _Noreturn void ecs_state_corrupt(const struct ecs_state_reader *,
 	    const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The field name of a state line, of type, borrowed; or corrupt (exit 1). */
+struct json_object *ecs_state_field(const struct ecs_state_reader *,
+	    struct json_object *rec, const char *name, enum json_type type);
 void	 ecs_state_close(struct ecs_state_reader *);
 
 /*

@@ -180,6 +180,19 @@ ecs_state_next(struct ecs_state_reader *r)
 	return rec;
 }
 
+struct json_object *
+ecs_state_field(const struct ecs_state_reader *r, struct json_object *rec,
+    const char *name, enum json_type type)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(rec, name, &v) ||
+	    !json_object_is_type(v, type))
+		ecs_state_corrupt(r, "field '%s' missing or of the wrong type",
+		    name);
+	return v;
+}
+
 void
 ecs_state_close(struct ecs_state_reader *r)
 {

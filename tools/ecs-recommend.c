@@ -1402,25 +1402,12 @@ save_state(void)
 		save_failed = true;
 }
 
-static struct json_object *
-need(const struct ecs_state_reader *sr, struct json_object *rec,
-    const char *name, enum json_type type)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(rec, name, &v) ||
-	    !json_object_is_type(v, type))
-		ecs_state_corrupt(sr, "field '%s' missing or of the wrong type",
-		    name);
-	return v;
-}
-
 /* Reads up to max numbers below limit from the array field name. */
 static size_t
 load_array(const struct ecs_state_reader *sr, struct json_object *rec,
     const char *name, uint32_t *out, size_t max, int64_t limit)
 {
-	struct json_object *a = need(sr, rec, name, json_type_array), *v;
+	struct json_object *a = ecs_state_field(sr, rec, name, json_type_array), *v;
 	size_t i, n = json_object_array_length(a);
 	int64_t x;
 
@@ -1440,7 +1427,7 @@ static void
 load_edges(const struct ecs_state_reader *sr, struct json_object *rec,
     const char *name, struct edges *es)
 {
-	struct json_object *a = need(sr, rec, name, json_type_array), *pair;
+	struct json_object *a = ecs_state_field(sr, rec, name, json_type_array), *pair;
 	size_t i, n = json_object_array_length(a);
 
 	if (n > neighbors)
@@ -1468,8 +1455,8 @@ load_edges(const struct ecs_state_reader *sr, struct json_object *rec,
 static void
 load_item(const struct ecs_state_reader *sr, struct json_object *rec)
 {
-	struct json_object *id = need(sr, rec, "item", json_type_string);
-	struct ecs_field f = { json_object_get_boolean(need(sr, rec, "string",
+	struct json_object *id = ecs_state_field(sr, rec, "item", json_type_string);
+	struct ecs_field f = { json_object_get_boolean(ecs_state_field(sr, rec, "string",
 	    json_type_boolean)) ? ECS_F_STRING : ECS_F_NUMBER,
 	    json_object_get_string(id), (size_t)json_object_get_string_len(id),
 	    NULL };
@@ -1479,18 +1466,18 @@ load_item(const struct ecs_state_reader *sr, struct json_object *rec)
 	if ((i = item_index(&f, true)) != (int64_t)ecs_map_count(items) - 1)
 		ecs_state_corrupt(sr, "an item twice, or more than --max-items");
 	it = item_at((uint32_t)i);
-	it->pop = json_object_get_double(need(sr, rec, "pop", json_type_double));
-	it->pop_at = json_object_get_int64(need(sr, rec, "pop_at",
+	it->pop = json_object_get_double(ecs_state_field(sr, rec, "pop", json_type_double));
+	it->pop_at = json_object_get_int64(ecs_state_field(sr, rec, "pop_at",
 	    json_type_int));
-	it->sessions = (float)json_object_get_double(need(sr, rec, "sessions",
+	it->sessions = (float)json_object_get_double(ecs_state_field(sr, rec, "sessions",
 	    json_type_double));
-	cat = json_object_get_int64(need(sr, rec, "category", json_type_int));
+	cat = json_object_get_int64(ecs_state_field(sr, rec, "category", json_type_int));
 	if (cat < -1 || cat >= (int64_t)ecs_map_count(categories))
 		ecs_state_corrupt(sr, "bad category");
 	it->category = (int32_t)cat;
-	it->out = json_object_get_boolean(need(sr, rec, "out",
+	it->out = json_object_get_boolean(ecs_state_field(sr, rec, "out",
 	    json_type_boolean));
-	it->blocked = json_object_get_boolean(need(sr, rec, "blocked",
+	it->blocked = json_object_get_boolean(ecs_state_field(sr, rec, "blocked",
 	    json_type_boolean));
 	load_edges(sr, rec, "next", &it->next);
 	load_edges(sr, rec, "with", &it->with);
@@ -1499,7 +1486,7 @@ load_item(const struct ecs_state_reader *sr, struct json_object *rec)
 static void
 load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 {
-	struct json_object *id = need(sr, rec, "user", json_type_string);
+	struct json_object *id = ecs_state_field(sr, rec, "user", json_type_string);
 	struct ecs_field f = { ECS_F_STRING, json_object_get_string(id),
 	    (size_t)json_object_get_string_len(id), NULL };
 	uint32_t acts[HIST], pos1;
@@ -1507,9 +1494,9 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 	int64_t nitems = (int64_t)ecs_map_count(items);
 	size_t i;
 
-	u->last_ts = json_object_get_int64(need(sr, rec, "last_ts",
+	u->last_ts = json_object_get_int64(ecs_state_field(sr, rec, "last_ts",
 	    json_type_int));
-	u->session = (uint64_t)json_object_get_int64(need(sr, rec, "session",
+	u->session = (uint64_t)json_object_get_int64(ecs_state_field(sr, rec, "session",
 	    json_type_int));
 	u->nhist = (uint8_t)load_array(sr, rec, "hist", u->hist, HIST, nitems);
 	if (load_array(sr, rec, "hist_action", acts, HIST, NACTIONS) != u->nhist)
@@ -1517,7 +1504,7 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 	for (i = 0; i < u->nhist; i++)
 		u->hist_action[i] = (uint8_t)acts[i];
 	load_array(sr, rec, "bought", u->bought, BOUGHT, nitems);
-	u->nbought = (uint8_t)json_object_get_int(need(sr, rec, "nbought",
+	u->nbought = (uint8_t)json_object_get_int(ecs_state_field(sr, rec, "nbought",
 	    json_type_int));
 	if (u->nbought >= 2 * BOUGHT)
 		ecs_state_corrupt(sr, "bad nbought");
@@ -1537,16 +1524,16 @@ load_state(void)
 	if (!ecs_state_open(&sr, ckpt.path, "ecs-recommend", STATE_VERSION,
 	    &head))
 		return;
-	lines_before = (unsigned long long)json_object_get_int64(need(&sr, head,
+	lines_before = (unsigned long long)json_object_get_int64(ecs_state_field(&sr, head,
 	    "lines", json_type_int));
-	seq = (unsigned long long)json_object_get_int64(need(&sr, head, "seq",
+	seq = (unsigned long long)json_object_get_int64(ecs_state_field(&sr, head, "seq",
 	    json_type_int));
-	nsessions_seen = json_object_get_double(need(&sr, head, "sessions",
+	nsessions_seen = json_object_get_double(ecs_state_field(&sr, head, "sessions",
 	    json_type_double));
-	if (json_object_get_int(need(&sr, head, "neighbors", json_type_int)) >
+	if (json_object_get_int(ecs_state_field(&sr, head, "neighbors", json_type_int)) >
 	    neighbors)
 		ecs_state_corrupt(&sr, "saved with more --neighbors");
-	cats = need(&sr, head, "categories", json_type_array);
+	cats = ecs_state_field(&sr, head, "categories", json_type_array);
 	for (i = 0; i < json_object_array_length(cats); i++) {
 		v = json_object_array_get_idx(cats, i);
 		if (!json_object_is_type(v, json_type_string))
@@ -1554,7 +1541,7 @@ load_state(void)
 		ecs_map_put(categories, json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v), &created);
 	}
-	trending_seq = (unsigned long long)json_object_get_int64(need(&sr, head,
+	trending_seq = (unsigned long long)json_object_get_int64(ecs_state_field(&sr, head,
 	    "trending_seq", json_type_int));
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		if (json_object_object_get_ex(rec, "item", &v))

@@ -1630,18 +1630,6 @@ save_state(void)
 		save_failed = true;
 }
 
-static int64_t
-head_int(const struct ecs_state_reader *sr, struct json_object *head,
-    const char *name)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(head, name, &v) ||
-	    !json_object_is_type(v, json_type_int))
-		ecs_state_corrupt(sr, "header field '%s' missing", name);
-	return json_object_get_int64(v);
-}
-
 static void
 load_record(const struct ecs_state_reader *sr, struct json_object *rec)
 {
@@ -1706,12 +1694,15 @@ load_state(void)
 	    strcmp(json_object_get_string(v), signature) != 0)
 		ecs_state_corrupt(&sr, "saved by a run with other options "
 		    "(windows, keys and metrics must stay the same)");
-	lines_before = (unsigned long long)head_int(&sr, head, "lines");
-	max_time = head_int(&sr, head, "max_time");
-	watermark = head_int(&sr, head, "watermark");
-	closed_upto = head_int(&sr, head, "closed_upto");
-	nlate = (unsigned long long)head_int(&sr, head, "late");
-	choice = head_int(&sr, head, "default");
+#define HEAD_INT(name) \
+	json_object_get_int64(ecs_state_field(&sr, head, name, json_type_int))
+	lines_before = (unsigned long long)HEAD_INT("lines");
+	max_time = HEAD_INT("max_time");
+	watermark = HEAD_INT("watermark");
+	closed_upto = HEAD_INT("closed_upto");
+	nlate = (unsigned long long)HEAD_INT("late");
+	choice = HEAD_INT("default");
+#undef HEAD_INT
 	if (choice < -1 || choice > 3)
 		ecs_state_corrupt(&sr, "bad default metric");
 	if (default_metrics && choice >= 0)

@@ -560,20 +560,6 @@ save_state(void)
 		save_failed = true;
 }
 
-/* A field of a state record, of the expected type, or the file is corrupt. */
-static struct json_object *
-state_field(const struct ecs_state_reader *sr, struct json_object *rec,
-    const char *name, enum json_type type)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(rec, name, &v) ||
-	    !json_object_is_type(v, type))
-		ecs_state_corrupt(sr, "field '%s' missing or of the wrong type",
-		    name);
-	return v;
-}
-
 static void
 load_product(const struct ecs_state_reader *sr, struct json_object *rec)
 {
@@ -596,20 +582,20 @@ load_product(const struct ecs_state_reader *sr, struct json_object *rec)
 	if (!find_product(&f, true, &p))
 		errx(ECS_EXIT_DATA, "%s: more than %llu products "
 		    "(--max-products)", sr->path, max_products);
-	p->quantity = json_object_get_int64(state_field(sr, rec, "quantity",
+	p->quantity = json_object_get_int64(ecs_state_field(sr, rec, "quantity",
 	    json_type_int));
-	p->has_level = json_object_get_boolean(state_field(sr, rec, "known",
+	p->has_level = json_object_get_boolean(ecs_state_field(sr, rec, "known",
 	    json_type_boolean));
-	p->threshold = json_object_get_int64(state_field(sr, rec, "threshold",
+	p->threshold = json_object_get_int64(ecs_state_field(sr, rec, "threshold",
 	    json_type_int));
 	p->threshold_from_event = p->threshold >= 0;
-	p->sold = json_object_get_double(state_field(sr, rec, "sold",
+	p->sold = json_object_get_double(ecs_state_field(sr, rec, "sold",
 	    json_type_double));
-	p->sold_at = json_object_get_int64(state_field(sr, rec, "sold_at",
+	p->sold_at = json_object_get_int64(ecs_state_field(sr, rec, "sold_at",
 	    json_type_int));
-	p->at_risk = json_object_get_boolean(state_field(sr, rec, "at_risk",
+	p->at_risk = json_object_get_boolean(ecs_state_field(sr, rec, "at_risk",
 	    json_type_boolean));
-	st = state_field(sr, rec, "status", json_type_string);
+	st = ecs_state_field(sr, rec, "status", json_type_string);
 	for (i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
 		if (strcmp(json_object_get_string(st), status_names[i]) == 0)
 			break;
@@ -628,8 +614,8 @@ load_state(void)
 	if (!ecs_state_open(&sr, ckpt.path, "ecs-stock", STATE_VERSION, &head))
 		return;
 	lines_before = (unsigned long long)json_object_get_int64(
-	    state_field(&sr, head, "lines", json_type_int));
-	now_ms = json_object_get_int64(state_field(&sr, head, "now",
+	    ecs_state_field(&sr, head, "lines", json_type_int));
+	now_ms = json_object_get_int64(ecs_state_field(&sr, head, "now",
 	    json_type_int));
 	json_object_put(head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
