@@ -361,6 +361,13 @@ _Noreturn void ecs_state_corrupt(const struct ecs_state_reader *,
 /* The field name of a state line, of type, borrowed; or corrupt (exit 1). */
 struct json_object *ecs_state_field(const struct ecs_state_reader *,
 	    struct json_object *rec, const char *name, enum json_type type);
+/* ecs_state_field of an integer, a double, a boolean. */
+int64_t	 ecs_state_int(const struct ecs_state_reader *, struct json_object *rec,
+	    const char *name);
+double	 ecs_state_double(const struct ecs_state_reader *,
+	    struct json_object *rec, const char *name);
+bool	 ecs_state_bool(const struct ecs_state_reader *, struct json_object *rec,
+	    const char *name);
 void	 ecs_state_close(struct ecs_state_reader *);
 
 /*

@@ -193,6 +193,30 @@ ecs_state_field(const struct ecs_state_reader *r, struct json_object *rec,
 	return v;
 }
 
+int64_t
+ecs_state_int(const struct ecs_state_reader *r, struct json_object *rec,
+    const char *name)
+{
+	return json_object_get_int64(ecs_state_field(r, rec, name,
+	    json_type_int));
+}
+
+double
+ecs_state_double(const struct ecs_state_reader *r, struct json_object *rec,
+    const char *name)
+{
+	return json_object_get_double(ecs_state_field(r, rec, name,
+	    json_type_double));
+}
+
+bool
+ecs_state_bool(const struct ecs_state_reader *r, struct json_object *rec,
+    const char *name)
+{
+	return json_object_get_boolean(ecs_state_field(r, rec, name,
+	    json_type_boolean));
+}
+
 void
 ecs_state_close(struct ecs_state_reader *r)
 {

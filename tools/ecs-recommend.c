@@ -1456,8 +1456,8 @@ static void
 load_item(const struct ecs_state_reader *sr, struct json_object *rec)
 {
 	struct json_object *id = ecs_state_field(sr, rec, "item", json_type_string);
-	struct ecs_field f = { json_object_get_boolean(ecs_state_field(sr, rec, "string",
-	    json_type_boolean)) ? ECS_F_STRING : ECS_F_NUMBER,
+	struct ecs_field f = { ecs_state_bool(sr, rec, "string") ?
+	    ECS_F_STRING : ECS_F_NUMBER,
 	    json_object_get_string(id), (size_t)json_object_get_string_len(id),
 	    NULL };
 	struct item *it;
@@ -1466,19 +1466,15 @@ load_item(const struct ecs_state_reader *sr, struct json_object *rec)
 	if ((i = item_index(&f, true)) != (int64_t)ecs_map_count(items) - 1)
 		ecs_state_corrupt(sr, "an item twice, or more than --max-items");
 	it = item_at((uint32_t)i);
-	it->pop = json_object_get_double(ecs_state_field(sr, rec, "pop", json_type_double));
-	it->pop_at = json_object_get_int64(ecs_state_field(sr, rec, "pop_at",
-	    json_type_int));
-	it->sessions = (float)json_object_get_double(ecs_state_field(sr, rec, "sessions",
-	    json_type_double));
-	cat = json_object_get_int64(ecs_state_field(sr, rec, "category", json_type_int));
+	it->pop = ecs_state_double(sr, rec, "pop");
+	it->pop_at = ecs_state_int(sr, rec, "pop_at");
+	it->sessions = (float)ecs_state_double(sr, rec, "sessions");
+	cat = ecs_state_int(sr, rec, "category");
 	if (cat < -1 || cat >= (int64_t)ecs_map_count(categories))
 		ecs_state_corrupt(sr, "bad category");
 	it->category = (int32_t)cat;
-	it->out = json_object_get_boolean(ecs_state_field(sr, rec, "out",
-	    json_type_boolean));
-	it->blocked = json_object_get_boolean(ecs_state_field(sr, rec, "blocked",
-	    json_type_boolean));
+	it->out = ecs_state_bool(sr, rec, "out");
+	it->blocked = ecs_state_bool(sr, rec, "blocked");
 	load_edges(sr, rec, "next", &it->next);
 	load_edges(sr, rec, "with", &it->with);
 }
@@ -1494,18 +1490,15 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 	int64_t nitems = (int64_t)ecs_map_count(items);
 	size_t i;
 
-	u->last_ts = json_object_get_int64(ecs_state_field(sr, rec, "last_ts",
-	    json_type_int));
-	u->session = (uint64_t)json_object_get_int64(ecs_state_field(sr, rec, "session",
-	    json_type_int));
+	u->last_ts = ecs_state_int(sr, rec, "last_ts");
+	u->session = (uint64_t)ecs_state_int(sr, rec, "session");
 	u->nhist = (uint8_t)load_array(sr, rec, "hist", u->hist, HIST, nitems);
 	if (load_array(sr, rec, "hist_action", acts, HIST, NACTIONS) != u->nhist)
 		ecs_state_corrupt(sr, "hist and hist_action differ");
 	for (i = 0; i < u->nhist; i++)
 		u->hist_action[i] = (uint8_t)acts[i];
 	load_array(sr, rec, "bought", u->bought, BOUGHT, nitems);
-	u->nbought = (uint8_t)json_object_get_int(ecs_state_field(sr, rec, "nbought",
-	    json_type_int));
+	u->nbought = (uint8_t)(int)ecs_state_int(sr, rec, "nbought");
 	if (u->nbought >= 2 * BOUGHT)
 		ecs_state_corrupt(sr, "bad nbought");
 	u->ncart = (uint8_t)load_array(sr, rec, "cart", u->cart, CART, nitems);
@@ -1524,13 +1517,10 @@ load_state(void)
 	if (!ecs_state_open(&sr, ckpt.path, "ecs-recommend", STATE_VERSION,
 	    &head))
 		return;
-	lines_before = (unsigned long long)json_object_get_int64(ecs_state_field(&sr, head,
-	    "lines", json_type_int));
-	seq = (unsigned long long)json_object_get_int64(ecs_state_field(&sr, head, "seq",
-	    json_type_int));
-	nsessions_seen = json_object_get_double(ecs_state_field(&sr, head, "sessions",
-	    json_type_double));
-	if (json_object_get_int(ecs_state_field(&sr, head, "neighbors", json_type_int)) >
+	lines_before = (unsigned long long)ecs_state_int(&sr, head, "lines");
+	seq = (unsigned long long)ecs_state_int(&sr, head, "seq");
+	nsessions_seen = ecs_state_double(&sr, head, "sessions");
+	if ((int)ecs_state_int(&sr, head, "neighbors") >
 	    neighbors)
 		ecs_state_corrupt(&sr, "saved with more --neighbors");
 	cats = ecs_state_field(&sr, head, "categories", json_type_array);
@@ -1541,8 +1531,7 @@ load_state(void)
 		ecs_map_put(categories, json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v), &created);
 	}
-	trending_seq = (unsigned long long)json_object_get_int64(ecs_state_field(&sr, head,
-	    "trending_seq", json_type_int));
+	trending_seq = (unsigned long long)ecs_state_int(&sr, head, "trending_seq");
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		if (json_object_object_get_ex(rec, "item", &v))
 			load_item(&sr, rec);

@@ -1694,15 +1694,12 @@ load_state(void)
 	    strcmp(json_object_get_string(v), signature) != 0)
 		ecs_state_corrupt(&sr, "saved by a run with other options "
 		    "(windows, keys and metrics must stay the same)");
-#define HEAD_INT(name) \
-	json_object_get_int64(ecs_state_field(&sr, head, name, json_type_int))
-	lines_before = (unsigned long long)HEAD_INT("lines");
-	max_time = HEAD_INT("max_time");
-	watermark = HEAD_INT("watermark");
-	closed_upto = HEAD_INT("closed_upto");
-	nlate = (unsigned long long)HEAD_INT("late");
-	choice = HEAD_INT("default");
-#undef HEAD_INT
+	lines_before = (unsigned long long)ecs_state_int(&sr, head, "lines");
+	max_time = ecs_state_int(&sr, head, "max_time");
+	watermark = ecs_state_int(&sr, head, "watermark");
+	closed_upto = ecs_state_int(&sr, head, "closed_upto");
+	nlate = (unsigned long long)ecs_state_int(&sr, head, "late");
+	choice = ecs_state_int(&sr, head, "default");
 	if (choice < -1 || choice > 3)
 		ecs_state_corrupt(&sr, "bad default metric");
 	if (default_metrics && choice >= 0)

@@ -498,7 +498,7 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 
 /* State */
 
-/* The product id as a JSON value of the kind it came as. Owned by the caller. */
+/* The product id as a JSON value of the kind it came as; the caller's. */
 static struct json_object *
 id_object(const struct product *p, const char *key, size_t len)
 {
@@ -582,19 +582,13 @@ load_product(const struct ecs_state_reader *sr, struct json_object *rec)
 	if (!find_product(&f, true, &p))
 		errx(ECS_EXIT_DATA, "%s: more than %llu products "
 		    "(--max-products)", sr->path, max_products);
-	p->quantity = json_object_get_int64(ecs_state_field(sr, rec, "quantity",
-	    json_type_int));
-	p->has_level = json_object_get_boolean(ecs_state_field(sr, rec, "known",
-	    json_type_boolean));
-	p->threshold = json_object_get_int64(ecs_state_field(sr, rec, "threshold",
-	    json_type_int));
+	p->quantity = ecs_state_int(sr, rec, "quantity");
+	p->has_level = ecs_state_bool(sr, rec, "known");
+	p->threshold = ecs_state_int(sr, rec, "threshold");
 	p->threshold_from_event = p->threshold >= 0;
-	p->sold = json_object_get_double(ecs_state_field(sr, rec, "sold",
-	    json_type_double));
-	p->sold_at = json_object_get_int64(ecs_state_field(sr, rec, "sold_at",
-	    json_type_int));
-	p->at_risk = json_object_get_boolean(ecs_state_field(sr, rec, "at_risk",
-	    json_type_boolean));
+	p->sold = ecs_state_double(sr, rec, "sold");
+	p->sold_at = ecs_state_int(sr, rec, "sold_at");
+	p->at_risk = ecs_state_bool(sr, rec, "at_risk");
 	st = ecs_state_field(sr, rec, "status", json_type_string);
 	for (i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
 		if (strcmp(json_object_get_string(st), status_names[i]) == 0)
@@ -615,8 +609,7 @@ load_state(void)
 		return;
 	lines_before = (unsigned long long)json_object_get_int64(
 	    ecs_state_field(&sr, head, "lines", json_type_int));
-	now_ms = json_object_get_int64(ecs_state_field(&sr, head, "now",
-	    json_type_int));
+	now_ms = ecs_state_int(&sr, head, "now");
 	json_object_put(head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		load_product(&sr, rec);
