@@ -117,6 +117,11 @@ void	 ecs_common_usage(FILE *);
 const char *ecs_action_canon(const char *value, size_t len, size_t *canon_len);
 /* Parses "16M"-style sizes; false when s is not one. */
 bool	 ecs_parse_size(const char *s, unsigned long long *out);
+/* An option's count from lo to hi, or a usage error (exit 2). */
+unsigned long long ecs_opt_count(const char *opt, const char *arg,
+	    unsigned long long lo, unsigned long long hi);
+/* An option's time (as ecs_time_parse), or a usage error (exit 2). */
+int64_t	 ecs_opt_time(const char *opt, const char *arg);
 
 /* ecs_path.c -- field paths: user_id, user.address.city, items.0, a."b c" */
 
@@ -401,6 +406,8 @@ void	 ecs_checkpoint_finish(struct ecs_checkpoint *,
 bool	 ecs_time_parse(const char *s, size_t len, int64_t *ms);
 /* A duration: 1500ms, 30s, 5m, 1h, 1d, 1w, or bare seconds; > 0. */
 bool	 ecs_duration_parse(const char *s, int64_t *ms);
+/* The wall clock, epoch ms: the time of events that carry none. */
+int64_t	 ecs_time_now(void);
 /* Epoch seconds, or milliseconds when |v| >= 1e11 (year 5138 in seconds). */
 bool	 ecs_time_from_epoch(double v, int64_t *ms);
 /* A string as above or a number of epoch seconds or milliseconds. */

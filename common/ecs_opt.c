@@ -157,3 +157,26 @@ ecs_common_usage(FILE *fp)
 "  -h, --help               show this help and exit\n"
 "  -V, --version            show the version and exit\n", fp);
 }
+
+unsigned long long
+ecs_opt_count(const char *opt, const char *arg, unsigned long long lo,
+    unsigned long long hi)
+{
+	unsigned long long n;
+
+	if (!ecs_parse_size(arg, &n) || n < lo || n > hi)
+		errx(ECS_EXIT_USAGE, "%s '%s': expected a whole number from "
+		    "%llu to %llu", opt, arg, lo, hi);
+	return n;
+}
+
+int64_t
+ecs_opt_time(const char *opt, const char *arg)
+{
+	int64_t ms;
+
+	if (!ecs_time_parse(arg, strlen(arg), &ms))
+		errx(ECS_EXIT_USAGE, "%s '%s': not a time (ISO-8601, "
+		    "YYYY-MM-DD or epoch seconds)", opt, arg);
+	return ms;
+}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ecs.h"
 
@@ -228,4 +229,13 @@ ecs_duration_parse(const char *s, int64_t *ms)
 		return false;
 	*ms = (int64_t)v;
 	return true;
+}
+
+int64_t
+ecs_time_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -168,16 +168,6 @@ ecs-filter: 2 bad lines of 4 skipped"; }
 	is "$stderr" "ecs-filter: write error on <stdout>: No space left on device"
 }
 
-# wait_for FILE TEXT: up to 20 s for FILE to contain TEXT.
-wait_for() {
-	for _ in $(seq 200); do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "# timed out waiting for '$2' in $1: $(cat "$1")" >&2
-	return 1
-}
-
 @test "tail -f: a matching line comes out before end of input" {
 	fifo="$BATS_TEST_TMPDIR/fifo" out="$BATS_TEST_TMPDIR/out"
 	mkfifo "$fifo"

@@ -38,16 +38,6 @@ matches() {
 	fi
 }
 
-# wait_for FILE TEXT: up to 20 s for FILE to contain TEXT.
-wait_for() {
-	for _ in $(seq 200); do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "# timed out waiting for '$2' in $1: $(cat "$1")" >&2
-	return 1
-}
-
 # epoch TS: an ISO-8601 time as epoch seconds with a fraction.
 epoch() { date -u -d "$1" +%s.%N; }
 

@@ -31,3 +31,13 @@ shared_data() {
 	data="${ECS_SHARED_DATA:-$BATS_TEST_DIRNAME/../../shared/data}/$1"
 	[[ -r "$data" ]] || skip "needs ../shared/data/$1 (not present)"
 }
+
+# wait_for FILE TEXT: up to 20 s for FILE to contain TEXT.
+wait_for() {
+	for _ in $(seq 200); do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "# timed out waiting for '$2' in $1: $(cat "$1")" >&2
+	return 1
+}

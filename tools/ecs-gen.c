@@ -691,21 +691,9 @@ run(void)
 	}
 }
 
-static unsigned long long
-count_arg(const char *opt, const char *arg, unsigned long long max)
-{
-	unsigned long long n;
-
-	if (!ecs_parse_size(arg, &n) || n > max)
-		errx(ECS_EXIT_USAGE, "%s '%s': expected a count up to %llu",
-		    opt, arg, max);
-	return n;
-}
-
 static void
 parse_options(int argc, char *argv[])
 {
-	struct timespec now;
 	char *end;
 	int ch;
 
@@ -722,10 +710,10 @@ parse_options(int argc, char *argv[])
 			inventory = true;
 			break;
 		case 'n':
-			max_events = count_arg("--events", optarg, ~0ULL);
+			max_events = ecs_opt_count("--events", optarg, 0, ~0ULL);
 			break;
 		case 'p':
-			nproducts = (uint32_t)count_arg("--products", optarg,
+			nproducts = (uint32_t)ecs_opt_count("--products", optarg, 0,
 			    10000000);
 			break;
 		case 'r':
@@ -736,20 +724,18 @@ parse_options(int argc, char *argv[])
 				    "lines per second above 0", optarg);
 			break;
 		case 'S':
-			if (strcmp(optarg, "now") == 0) {
-				clock_gettime(CLOCK_REALTIME, &now);
-				start_ms = (int64_t)now.tv_sec * 1000 +
-				    now.tv_nsec / 1000000;
-			} else if (!ecs_time_parse(optarg, strlen(optarg),
+			if (strcmp(optarg, "now") == 0)
+				start_ms = ecs_time_now();
+			else if (!ecs_time_parse(optarg, strlen(optarg),
 			    &start_ms))
 				errx(ECS_EXIT_USAGE, "--start '%s': not a time",
 				    optarg);
 			break;
 		case 's':
-			seed = count_arg("--seed", optarg, ~0ULL);
+			seed = ecs_opt_count("--seed", optarg, 0, ~0ULL);
 			break;
 		case 'u':
-			nusers = (uint32_t)count_arg("--users", optarg,
+			nusers = (uint32_t)ecs_opt_count("--users", optarg, 0,
 			    UINT32_MAX);
 			break;
 		case OPT_BUY_RATE:

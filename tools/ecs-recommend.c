@@ -220,28 +220,6 @@ usage(int status)
 	exit(0);
 }
 
-static unsigned long long
-count_arg(const char *opt, const char *arg, unsigned long long lo,
-    unsigned long long hi)
-{
-	unsigned long long n;
-
-	if (!ecs_parse_size(arg, &n) || n < lo || n > hi)
-		errx(ECS_EXIT_USAGE, "%s '%s': expected a whole number from "
-		    "%llu to %llu", opt, arg, lo, hi);
-	return n;
-}
-
-static int64_t
-time_arg(const char *opt, const char *arg)
-{
-	int64_t ms;
-
-	if (!ecs_time_parse(arg, strlen(arg), &ms))
-		errx(ECS_EXIT_USAGE, "%s '%s': not a time", opt, arg);
-	return ms;
-}
-
 static int
 name_arg(const char *opt, const char *arg, const char *const *names, int n)
 {
@@ -298,7 +276,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 		case 'h':
 			usage(0);
 		case 'k':
-			top_k = count_arg("--top", optarg, 1, MAX_K);
+			top_k = ecs_opt_count("--top", optarg, 1, MAX_K);
 			break;
 		case 'v':
 			verbose = true;
@@ -310,20 +288,20 @@ parse_options(int argc, char *argv[], int *first_operand)
 			catalog_path = optarg;
 			break;
 		case OPT_CHECKPOINT:
-			ckpt.interval_ms = (int64_t)count_arg("--checkpoint",
+			ckpt.interval_ms = (int64_t)ecs_opt_count("--checkpoint",
 			    optarg, 0, 1000000000) * 1000;
 			break;
 		case OPT_EMIT:
 			parse_emit(optarg);
 			break;
 		case OPT_EVAL_FROM:
-			eval_from = time_arg("--eval-from", optarg);
+			eval_from = ecs_opt_time("--eval-from", optarg);
 			break;
 		case OPT_EVALUATE:
 			evaluate = true;
 			break;
 		case OPT_FREEZE_AFTER:
-			freeze_after = time_arg("--freeze-after", optarg);
+			freeze_after = ecs_opt_time("--freeze-after", optarg);
 			break;
 		case OPT_HALF_LIFE:
 			if (!ecs_duration_parse(optarg, &half_life))
@@ -331,15 +309,15 @@ parse_options(int argc, char *argv[], int *first_operand)
 				    "duration", optarg);
 			break;
 		case OPT_MAX_ITEMS:
-			max_items = count_arg("--max-items", optarg, 1,
+			max_items = ecs_opt_count("--max-items", optarg, 1,
 			    UINT32_MAX / 2);
 			break;
 		case OPT_MAX_USERS:
-			max_users = count_arg("--max-users", optarg, 1,
+			max_users = ecs_opt_count("--max-users", optarg, 1,
 			    UINT32_MAX / 2);
 			break;
 		case OPT_NEIGHBORS:
-			neighbors = (uint16_t)count_arg("--neighbors", optarg, 1,
+			neighbors = (uint16_t)ecs_opt_count("--neighbors", optarg, 1,
 			    1000);
 			break;
 		case OPT_SAME_CATEGORY:
@@ -357,7 +335,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 			ckpt.path = optarg;
 			break;
 		case OPT_STEPS:
-			steps = (int)count_arg("--steps", optarg, 1, HIST - 1);
+			steps = (int)ecs_opt_count("--steps", optarg, 1, HIST - 1);
 			break;
 		case OPT_WEIGHTS:
 			parse_weights(optarg);
@@ -1060,15 +1038,6 @@ write_evaluation(double seconds)
 
 /* Records */
 
-static void
-wall_clock(int64_t *ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	*ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool
 is_id(const struct ecs_field *f)
 {
@@ -1110,7 +1079,7 @@ query(struct ecs_reader *rd, const struct ecs_field *f)
 		u = &nobody;
 	/* Replayed data is as of its own time, not the clock's. */
 	if ((now = latest_ts) == INT64_MIN)
-		wall_clock(&now);
+		now = ecs_time_now();
 	n = recommend(u, -1, now, -1, recs, top_k);
 	out_line(++seq, &f[F_USER], now, NULL, NULL, recs, n);
 }
@@ -1190,7 +1159,7 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		return;
 	}
 	if (f[F_TS].type == ECS_F_MISSING)
-		wall_clock(&t);
+		t = ecs_time_now();
 	else if (!ecs_field_time(&f[F_TS], &t)) {
 		ecs_reader_bad(rd, "field 'ts' is not a time");
 		return;

@@ -111,17 +111,6 @@ parse_decimal(const char *opt, const char *s)
 	return v;
 }
 
-static int64_t
-parse_time(const char *opt, const char *s)
-{
-	int64_t ms;
-
-	if (!ecs_time_parse(s, strlen(s), &ms))
-		errx(ECS_EXIT_USAGE, "%s '%s': not a time (ISO-8601, "
-		    "YYYY-MM-DD or epoch seconds)", opt, s);
-	return ms;
-}
-
 static void
 parse_options(int argc, char *argv[], int *first_operand)
 {
@@ -147,14 +136,14 @@ parse_options(int argc, char *argv[], int *first_operand)
 			has_speed = true;
 			break;
 		case OPT_FROM:
-			from_ms = parse_time("--from", optarg);
+			from_ms = ecs_opt_time("--from", optarg);
 			from_arg = optarg;
 			break;
 		case OPT_RETIME:
 			retime = true;
 			break;
 		case OPT_TO:
-			to_ms = parse_time("--to", optarg);
+			to_ms = ecs_opt_time("--to", optarg);
 			to_arg = optarg;
 			break;
 		default:

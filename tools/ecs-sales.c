@@ -1332,16 +1332,14 @@ static void
 process(struct ecs_reader *rd, const struct ecs_field *f)
 {
 	struct window *w;
-	struct timespec now;
 	int64_t t, s, e, step = slide_ms > 0 ? slide_ms : window_ms;
 	bool late = false;
 
 	if (where != NULL && !ecs_expr_match_fields(where, f))
 		return;
-	if (f[ts_slot].type == ECS_F_MISSING) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		t = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	} else if (!ecs_field_time(&f[ts_slot], &t)) {
+	if (f[ts_slot].type == ECS_F_MISSING)
+		t = ecs_time_now();
+	else if (!ecs_field_time(&f[ts_slot], &t)) {
 		ecs_reader_bad(rd, "field '%s' is not a time",
 		    fields.path[ts_slot]->text);
 		return;

@@ -326,15 +326,6 @@ check(struct product *p, const char *key, size_t len, int64_t t)
 
 /* Records */
 
-static void
-wall_clock(int64_t *ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	*ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A quantity field: a whole number of units, at least 0 unless signed. */
 static bool
 units(struct ecs_reader *rd, const struct ecs_field *f, const char *name,
@@ -447,7 +438,7 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 		return;
 	}
 	if (f[F_TS].type == ECS_F_MISSING)
-		wall_clock(&t);
+		t = ecs_time_now();
 	else if (!ecs_field_time(&f[F_TS], &t)) {
 		ecs_reader_bad(rd, "field 'ts' is not a time");
 		return;
@@ -695,17 +686,6 @@ write_report(void)
 	}
 }
 
-static int64_t
-count_option(const char *opt, const char *arg, unsigned long long max)
-{
-	unsigned long long n;
-
-	if (!ecs_parse_size(arg, &n) || n > max)
-		errx(ECS_EXIT_USAGE, "%s '%s': expected a whole number up to "
-		    "%llu", opt, arg, max);
-	return (int64_t)n;
-}
-
 static void
 parse_options(int argc, char *argv[], int *first_operand)
 {
@@ -721,11 +701,11 @@ parse_options(int argc, char *argv[], int *first_operand)
 		case 'h':
 			usage(0);
 		case 't':
-			threshold = count_option("--threshold", optarg,
+			threshold = (int64_t)ecs_opt_count("--threshold", optarg, 0,
 			    INT64_MAX / 4);
 			break;
 		case OPT_CHECKPOINT:
-			ckpt.interval_ms = count_option("--checkpoint", optarg,
+			ckpt.interval_ms = (int64_t)ecs_opt_count("--checkpoint", optarg, 0,
 			    1000000000) * 1000;
 			break;
 		case OPT_COVER_HOURS:
@@ -741,12 +721,12 @@ parse_options(int argc, char *argv[], int *first_operand)
 				    "a duration such as 24h or 90m", optarg);
 			break;
 		case OPT_INITIAL:
-			initial = count_option("--initial", optarg,
+			initial = (int64_t)ecs_opt_count("--initial", optarg, 0,
 			    INT64_MAX / 4);
 			break;
 		case OPT_MAX_PRODUCTS:
-			max_products = (unsigned long long)count_option(
-			    "--max-products", optarg, UINT32_MAX - 2);
+			max_products = ecs_opt_count(
+			    "--max-products", optarg, 0, UINT32_MAX - 2);
 			if (max_products == 0)
 				errx(ECS_EXIT_USAGE, "--max-products: at least 1");
 			break;
