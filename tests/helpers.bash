@@ -41,3 +41,16 @@ wait_for() {
 	echo "# timed out waiting for '$2' in $1: $(cat "$1")" >&2
 	return 1
 }
+
+# need_duckdb: skips the test visibly when DuckDB (npm @duckdb/node-api,
+# installed by scripts/bootstrap into the cache) cannot be loaded.
+need_duckdb() {
+	command -v node >/dev/null || skip "needs node for DuckDB (scripts/bootstrap installs it)"
+	node "$BATS_TEST_DIRNAME/peers/duckdb.js" --version >/dev/null 2>&1 ||
+	    skip "needs DuckDB: @duckdb/node-api did not load (scripts/bootstrap installs it)"
+}
+
+# duckdb_sql SQL: DuckDB's result rows as NDJSON, one object a row.
+duckdb_sql() {
+	node "$BATS_TEST_DIRNAME/peers/duckdb.js" "$1"
+}
