@@ -41,7 +41,7 @@ sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$output" '{"total":7992000.00,"x":100.0,"avg":19.98}'
 	ev '{"p":0.1}' '{"p":0.2}' '{"p":"0.3"}'
 	run -0 sales -m 's=sum(p)' -m 'a=avg(p)' -m 'lo=min(p)' -m 'hi=max(p)'
-	is "$output" '{"s":0.6,"a":0.2,"lo":0.1,"hi":"0.3"}' || is "$output" '{"s":0.6,"a":0.2,"lo":0.1,"hi":0.3}'
+	is "$output" '{"s":0.6,"a":0.2,"lo":0.1,"hi":0.3}' "the string \"0.3\" is written as the number (ecs-sales.1)"
 }
 
 @test "tumbling windows aligned to the epoch, groups in order first seen" {
@@ -197,15 +197,20 @@ ecs-sales: 2 bad lines of 3 skipped"
 	opts=(-w 1h -b category -m 'sales=sum(price*quantity)' -m 'n=count()' -m 'u=distinct(user_id)'
 	      -m 'p90=quantile(price,0.9)' -m 'top=top(product_id,3)' --drop 50)
 	ecs-sales "${opts[@]}" "$BATS_TEST_TMPDIR/g" > "$BATS_TEST_TMPDIR/whole"
+	# With --state the windows still open at the end are kept, not
+	# written: the split runs give the rows of the windows closed by the
+	# last event, however many that is.
+	last=$(tail -1 "$BATS_TEST_TMPDIR/g" | ecs-filter -t '{ts}' true)
+	ecs-filter "time(window_end) <= time(\"$last\")" "$BATS_TEST_TMPDIR/whole" > "$BATS_TEST_TMPDIR/closed"
+	(( $(wc -l < "$BATS_TEST_TMPDIR/closed") > 100 ))
+	(( $(wc -l < "$BATS_TEST_TMPDIR/closed") < $(wc -l < "$BATS_TEST_TMPDIR/whole") ))
 	for k in 1 5000 12345; do
 		st="$BATS_TEST_TMPDIR/s$k"
 		head -n "$k" "$BATS_TEST_TMPDIR/g" | ecs-sales "${opts[@]}" --state "$st" > "$BATS_TEST_TMPDIR/split"
 		tail -n +"$((k + 1))" "$BATS_TEST_TMPDIR/g" | ecs-sales "${opts[@]}" --state "$st" >> "$BATS_TEST_TMPDIR/split"
 		ecs-sales "${opts[@]}" --state "$st" < /dev/null >> "$BATS_TEST_TMPDIR/split"
-		# The last run holds the open windows; with no --state they close.
-		ecs-sales "${opts[@]}" "$BATS_TEST_TMPDIR/g" | tail -n +1 > /dev/null
-		is "$(head -n "$(wc -l < "$BATS_TEST_TMPDIR/split")" "$BATS_TEST_TMPDIR/whole" | cksum)" \
-		   "$(cksum < "$BATS_TEST_TMPDIR/split")" "split at $k"
+		is "$(cksum < "$BATS_TEST_TMPDIR/split")" \
+		   "$(cksum < "$BATS_TEST_TMPDIR/closed")" "split at $k"
 	done
 	run -1 --separate-stderr ecs-sales -w 1d --state "$BATS_TEST_TMPDIR/s1" < /dev/null
 	like "$stderr" "*saved by a run with other options*"

@@ -25,6 +25,16 @@ like() {
 	fi
 }
 
+# matches ACTUAL REGEX [WHAT]: the value matches an extended regex; the
+# groups are left in BASH_REMATCH.
+matches() {
+	if ! [[ "$1" =~ $2 ]]; then
+		printf '# %s\n#   expected to match: %s\n#   actual: %q\n' \
+		    "${3:-value}" "$2" "$1" >&2
+		return 1
+	fi
+}
+
 # shared_data REL: sets $data to ../shared/data/REL, or skips the test
 # visibly when the shared data sets are not beside the checkout.
 shared_data() {
