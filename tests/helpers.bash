@@ -35,6 +35,14 @@ matches() {
 	fi
 }
 
+# scan_agrees MIN: $output of scan-check says it checked at least MIN lines
+# (with the mutations, many more) and found no disagreement.
+scan_agrees() {
+	matches "${lines[-1]}" '^([0-9]+) lines checked, 0 disagreements$' "scan-check" &&
+	    (( BASH_REMATCH[1] >= $1 )) ||
+	    { echo "# scan-check: ${BASH_REMATCH[1]:-no} lines checked, expected $1 or more" >&2; return 1; }
+}
+
 # shared_data REL: sets $data to ../shared/data/REL, or skips the test
 # visibly when the shared data sets are not beside the checkout.
 shared_data() {
