@@ -167,6 +167,7 @@ ecs-stock: 12 bad lines of 14 skipped"
 @test "state: two runs over two halves equal one run, split anywhere" {
 	ecs-gen --events 30000 --inventory --products 100 --seed 3 > "$BATS_TEST_TMPDIR/g"
 	ecs-stock --cover-hours 24 --report "$BATS_TEST_TMPDIR/g" > "$BATS_TEST_TMPDIR/whole"
+	is "$(ecs-filter -c 'exists(status)' "$BATS_TEST_TMPDIR/whole")" 100 "a report line per product"
 	for k in 1 100 101 7777 29999; do
 		st="$BATS_TEST_TMPDIR/s$k"
 		head -n "$k" "$BATS_TEST_TMPDIR/g" | ecs-stock --cover-hours 24 --state "$st" > "$BATS_TEST_TMPDIR/split"
@@ -217,6 +218,7 @@ ecs-stock: 12 bad lines of 14 skipped"
 	g="$BATS_TEST_TMPDIR/g" st="$BATS_TEST_TMPDIR/s"
 	ecs-gen --events 20000 --inventory --products 300 --seed 5 > "$g"
 	ecs-stock --report "$g" > "$BATS_TEST_TMPDIR/whole"
+	is "$(ecs-filter -c 'exists(status)' "$BATS_TEST_TMPDIR/whole")" 300 "a report line per product"
 	# A live run, fed slowly, checkpointing every second, killed hard.
 	ecs-replay --rate 4000 "$g" | ecs-stock --state "$st" --checkpoint 1 --report \
 	    > "$BATS_TEST_TMPDIR/first" 3>&- &

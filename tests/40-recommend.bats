@@ -80,6 +80,7 @@ ids() { ecs-filter -t '{recommendations}' true | jq -c '[.[].product_id]'; }
 @test "state: a run split in two gives the lines of one run" {
 	ecs-gen --events 20000 --seed 6 > "$BATS_TEST_TMPDIR/g"
 	ecs-recommend -k 5 "$BATS_TEST_TMPDIR/g" > "$BATS_TEST_TMPDIR/whole"
+	is "$(wc -l < "$BATS_TEST_TMPDIR/whole")" 20000 "a line for every event"
 	for k in 1 7000 19999; do
 		st="$BATS_TEST_TMPDIR/s$k"
 		head -n "$k" "$BATS_TEST_TMPDIR/g" | ecs-recommend -k 5 --state "$st" > "$BATS_TEST_TMPDIR/split"
