@@ -108,6 +108,10 @@ stop_with_state() {
 
 @test "valgrind: no leak or error on a representative run of each program" {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	# AddressSanitizer's binaries abort under valgrind: check plain builds.
+	if ldd "$(command -v ecs-filter)" | grep -q libasan; then
+		skip "valgrind runs on the build without sanitizers"
+	fi
 	ecs-gen --events 3000 --inventory --seed 2 > "$BATS_TEST_TMPDIR/g"
 	cat "$BAD"/*.ndjson >> "$BATS_TEST_TMPDIR/g"
 	log="$BATS_TEST_TMPDIR/vg.log"
