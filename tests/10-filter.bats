@@ -5,7 +5,13 @@
 load helpers
 
 ev() { printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/in.ndjson"; }
-filter() { ecs-filter "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
+# filter ARGS...: ecs-filter over in.ndjson. Its exit status is lost in
+# "$(filter ...)", so a failure is written into the output, where no
+# expected value (an empty one, a count of 0) can match it.
+filter() {
+	ecs-filter "$@" "$BATS_TEST_TMPDIR/in.ndjson" ||
+	    echo "<ecs-filter exited with status $?>"
+}
 
 @test "the brief's user-behaviour example, byte for byte" {
 	run -0 --separate-stderr ecs-filter \
@@ -33,7 +39,6 @@ filter() { ecs-filter "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 
 @test "equality and inequality on strings, numbers, booleans, null" {
 	ev '{"n":1,"s":"a","b":true,"z":null}' '{"n":2,"s":"b","b":false,"z":0}'
-	run -0 filter 'n == 1'; is "$output" "${lines[0]}"
 	is "$(filter 'n == 1')" '{"n":1,"s":"a","b":true,"z":null}'
 	is "$(filter 'n != 1')" '{"n":2,"s":"b","b":false,"z":0}'
 	is "$(filter 's == "b"')" '{"n":2,"s":"b","b":false,"z":0}'
@@ -249,7 +254,7 @@ filter() { ecs-filter "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 
 @test "the fast path agrees with json-c on mutated real lines" {
 	run -0 bash -c "head -300 '$FIXTURES/real/taobao-2000.ndjson' | scan-check 'action == \"purchase\" or exists(category_id) and action in [\"browse\"]'"
-	like "${lines[-1]}" "* lines checked, 0 disagreements"
+	scan_agrees 300
 }
 
 @test "selections agree with jq on the bundled real excerpt" {

@@ -10,7 +10,7 @@ ev() { printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/in.ndjson"; }
 sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 
 @test "the brief's business example, byte for byte" {
-	run -0 --separate-stderr bash -c "ecs-sales --by date -m 'sales=sum(sales)' '$FIXTURES/brief/business.ndjson' |
+	run -0 --separate-stderr bash -c "set -o pipefail; ecs-sales --by date -m 'sales=sum(sales)' '$FIXTURES/brief/business.ndjson' |
 	    ecs-filter --template 'Sales on {date}: {sales}' true"
 	is "$output" $'Sales on 2021-09-01: 1000\nSales on 2021-09-02: 1500\nSales on 2021-09-03: 1200'
 	is "$stderr" ""
@@ -41,7 +41,7 @@ sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$output" '{"total":7992000.00,"x":100.0,"avg":19.98}'
 	ev '{"p":0.1}' '{"p":0.2}' '{"p":"0.3"}'
 	run -0 sales -m 's=sum(p)' -m 'a=avg(p)' -m 'lo=min(p)' -m 'hi=max(p)'
-	is "$output" '{"s":0.6,"a":0.2,"lo":0.1,"hi":"0.3"}' || is "$output" '{"s":0.6,"a":0.2,"lo":0.1,"hi":0.3}'
+	is "$output" '{"s":0.6,"a":0.2,"lo":0.1,"hi":0.3}' "the string \"0.3\" is written as the number (ecs-sales.1)"
 }
 
 @test "tumbling windows aligned to the epoch, groups in order first seen" {
@@ -197,15 +197,20 @@ ecs-sales: 2 bad lines of 3 skipped"
 	opts=(-w 1h -b category -m 'sales=sum(price*quantity)' -m 'n=count()' -m 'u=distinct(user_id)'
 	      -m 'p90=quantile(price,0.9)' -m 'top=top(product_id,3)' --drop 50)
 	ecs-sales "${opts[@]}" "$BATS_TEST_TMPDIR/g" > "$BATS_TEST_TMPDIR/whole"
+	# With --state the windows still open at the end are kept, not
+	# written: the split runs give the rows of the windows closed by the
+	# last event, however many that is.
+	last=$(tail -1 "$BATS_TEST_TMPDIR/g" | ecs-filter -t '{ts}' true)
+	ecs-filter "time(window_end) <= time(\"$last\")" "$BATS_TEST_TMPDIR/whole" > "$BATS_TEST_TMPDIR/closed"
+	(( $(wc -l < "$BATS_TEST_TMPDIR/closed") > 100 ))
+	(( $(wc -l < "$BATS_TEST_TMPDIR/closed") < $(wc -l < "$BATS_TEST_TMPDIR/whole") ))
 	for k in 1 5000 12345; do
 		st="$BATS_TEST_TMPDIR/s$k"
 		head -n "$k" "$BATS_TEST_TMPDIR/g" | ecs-sales "${opts[@]}" --state "$st" > "$BATS_TEST_TMPDIR/split"
 		tail -n +"$((k + 1))" "$BATS_TEST_TMPDIR/g" | ecs-sales "${opts[@]}" --state "$st" >> "$BATS_TEST_TMPDIR/split"
 		ecs-sales "${opts[@]}" --state "$st" < /dev/null >> "$BATS_TEST_TMPDIR/split"
-		# The last run holds the open windows; with no --state they close.
-		ecs-sales "${opts[@]}" "$BATS_TEST_TMPDIR/g" | tail -n +1 > /dev/null
-		is "$(head -n "$(wc -l < "$BATS_TEST_TMPDIR/split")" "$BATS_TEST_TMPDIR/whole" | cksum)" \
-		   "$(cksum < "$BATS_TEST_TMPDIR/split")" "split at $k"
+		is "$(cksum < "$BATS_TEST_TMPDIR/split")" \
+		   "$(cksum < "$BATS_TEST_TMPDIR/closed")" "split at $k"
 	done
 	run -1 --separate-stderr ecs-sales -w 1d --state "$BATS_TEST_TMPDIR/s1" < /dev/null
 	like "$stderr" "*saved by a run with other options*"
@@ -281,7 +286,7 @@ compare_tsv() {
 }
 
 @test "the brief's recommendation toy: what user 1 purchased, as a list" {
-	run -0 bash -c "ecs-sales -b user_id -m 'products=list(product_id)' --where 'action == \"purchase\"' \
+	run -0 bash -c "set -o pipefail; ecs-sales -b user_id -m 'products=list(product_id)' --where 'action == \"purchase\"' \
 	    '$FIXTURES/brief/recommend.ndjson' | ecs-filter -t 'Recommended products for user {user_id}: {products}' true"
 	is "$output" "Recommended products for user 1: [103]"
 }
@@ -325,6 +330,7 @@ compare_tsv() {
 		ecs-sales -w 1h -b action "${m[@]}" --partial "$f" > "$f.partial"
 	done
 	run -0 bash -c "cat '$BATS_TEST_TMPDIR'/part.*.partial | ecs-sales --merge $(printf "'%s' " "${m[@]}")"
+	(( ${#lines[@]} > 10 ))
 	# The lists keep the first values each process saw: compare the rest.
 	is "$(ecs-filter -f window_start,action,n,s,a,lo,hi,u,p,t true <<< "$output" | sort)" \
 	   "$(ecs-sales -w 1h -b action "${m[@]}" "$BATS_TEST_TMPDIR/g" | ecs-filter -f window_start,action,n,s,a,lo,hi,u,p,t true | sort)"

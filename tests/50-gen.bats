@@ -24,7 +24,9 @@ setup_file() {
 	run -2 --separate-stderr ecs-gen --rate 0
 	like "$stderr" "*--rate '0'*"
 	run -2 --separate-stderr ecs-gen --products 0
+	is "$stderr" "ecs-gen: --products and --users must be at least 1"
 	run -2 --separate-stderr ecs-gen extra-operand
+	like "$stderr" "*usage: ecs-gen*"
 	run -2 --separate-stderr ecs-gen --oversell 0.5
 	like "$stderr" "*--oversell needs --inventory*"
 }
@@ -58,6 +60,7 @@ setup_file() {
 	carted=$(ecs-filter -f session_id 'action == "add_to_cart"' "$GEN" | sort -u | wc -l)
 	bought=$(ecs-filter -f session_id 'action == "purchase"' "$GEN" | sort -u | wc -l)
 	echo "# sessions $sessions carted $carted bought $bought" >&3
+	(( sessions > 1000 ))
 	(( carted * 1000 >= sessions * 65 && carted * 1000 <= sessions * 95 ))
 	(( bought * 1000 >= sessions * 18 && bought * 1000 <= sessions * 32 ))
 }
@@ -66,8 +69,10 @@ setup_file() {
 	ecs-gen --events 50000 --cart-rate 0.5 --buy-rate 1 > "$BATS_TEST_TMPDIR/g"
 	sessions=$(ecs-filter -f session_id 'action == "browse"' "$BATS_TEST_TMPDIR/g" | sort -u | wc -l)
 	bought=$(ecs-filter -f session_id 'action == "purchase"' "$BATS_TEST_TMPDIR/g" | sort -u | wc -l)
+	(( sessions > 1000 ))
 	(( bought * 100 >= sessions * 40 && bought * 100 <= sessions * 60 ))
-	is "$(ecs-gen --events 20000 --cart-rate 0 | ecs-filter -c 'action != "browse"')" 0
+	ecs-gen --events 20000 --cart-rate 0 > "$BATS_TEST_TMPDIR/g"
+	is "$(ecs-filter -c 'action == "browse"' "$BATS_TEST_TMPDIR/g")" 20000
 }
 
 @test "popularity is long-tailed: the top 1% of products get over 15% of views" {
@@ -82,7 +87,7 @@ setup_file() {
 @test "items carted together are related (affinity groups)" {
 	# Pairs of products carted in one session: same category far above
 	# the 1-in-20 that chance would give.
-	run -0 bash -c "ecs-filter -t '{session_id} {category}' 'action == \"add_to_cart\"' '$GEN' |
+	run -0 bash -c "set -o pipefail; ecs-filter -t '{session_id} {category}' 'action == \"add_to_cart\"' '$GEN' |
 	    awk '{ if (\$1 == s) { pairs++; if (\$2 == c) same++ } s = \$1; c = \$2 }
 	        END { print same + 0, pairs + 0 }'"
 	read -r same pairs <<< "$output"
@@ -91,14 +96,16 @@ setup_file() {
 }
 
 @test "prices are stable per product and written with cents" {
-	run -0 bash -c "ecs-filter -t '{product_id} {price}' 'exists(price)' '$GEN' | sort -u | awk '{ print \$1 }' | uniq -d | wc -l"
+	run -0 bash -c "set -o pipefail; ecs-filter -t '{product_id} {price}' 'exists(price)' '$GEN' | sort -u | awk '{ print \$1 }' | uniq -d | wc -l"
 	is "$output" 0 "one price per product"
-	is "$(ecs-filter -c -v 'price =~ "^[0-9]+\\.[0-9][0-9]$"' "$GEN" | head -1)" "$(ecs-filter -c -v 'exists(price)' "$GEN")"
+	# Only the 1000 inventory snapshots have no price; every event's has cents.
+	is "$(jq -c 'select(has("price") | not)' "$GEN" | wc -l)" 1000
+	is "$(ecs-filter -c -v 'price =~ "^[0-9]+\\.[0-9][0-9]$"' "$GEN")" 1000
 }
 
 @test "--inventory: a snapshot per product first, stock never negative" {
 	is "$(head -1000 "$GEN" | ecs-filter -c 'not exists(action) and quantity > 0')" 1000
-	run -0 bash -c "ecs-gen --events 200000 --inventory --products 200 | jq -cs '
+	run -0 bash -c "set -o pipefail; ecs-gen --events 200000 --inventory --products 200 | jq -cs '
 	    reduce .[] as \$e ({s:{},min:1e9,restocks:0};
 	      (\$e.product_id|tostring) as \$p |
 	      if (\$e.action|not) then .s[\$p] = \$e.quantity
@@ -111,7 +118,7 @@ setup_file() {
 }
 
 @test "--oversell lets stock go negative on purpose" {
-	run -0 bash -c "ecs-gen --events 200000 --inventory --products 200 --oversell 1 | jq -s '
+	run -0 bash -c "set -o pipefail; ecs-gen --events 200000 --inventory --products 200 --oversell 1 | jq -s '
 	    reduce .[] as \$e ({s:{},min:1e9};
 	      (\$e.product_id|tostring) as \$p |
 	      if (\$e.action|not) then .s[\$p] = \$e.quantity
@@ -125,7 +132,7 @@ setup_file() {
 	run -0 ecs-gen --events 1 --start 2025-06-01T12:00:00+02:00
 	like "$output" '*"ts":"2025-06-01T10:00:00.000Z"*'
 	now=$(date -u +%s)
-	run -0 bash -c "ecs-gen --events 1 --start now | ecs-filter -c 'time(ts) >= $now - 5 and time(ts) <= $now + 60'"
+	run -0 bash -c "set -o pipefail; ecs-gen --events 1 --start now | ecs-filter -c 'time(ts) >= $now - 5 and time(ts) <= $now + 60'"
 	is "$output" 1
 }
 

@@ -29,15 +29,6 @@ between() {
 	fi
 }
 
-# matches ACTUAL REGEX [WHAT]: the value matches an extended regex.
-matches() {
-	if ! [[ "$1" =~ $2 ]]; then
-		printf '# %s\n#   expected to match: %s\n#   actual: %q\n' \
-		    "${3:-value}" "$2" "$1" >&2
-		return 1
-	fi
-}
-
 # epoch TS: an ISO-8601 time as epoch seconds with a fraction.
 epoch() { date -u -d "$1" +%s.%N; }
 

@@ -25,6 +25,24 @@ like() {
 	fi
 }
 
+# matches ACTUAL REGEX [WHAT]: the value matches an extended regex; the
+# groups are left in BASH_REMATCH.
+matches() {
+	if ! [[ "$1" =~ $2 ]]; then
+		printf '# %s\n#   expected to match: %s\n#   actual: %q\n' \
+		    "${3:-value}" "$2" "$1" >&2
+		return 1
+	fi
+}
+
+# scan_agrees MIN: $output of scan-check says it checked at least MIN lines
+# (with the mutations, many more) and found no disagreement.
+scan_agrees() {
+	matches "${lines[-1]}" '^([0-9]+) lines checked, 0 disagreements$' "scan-check" &&
+	    (( BASH_REMATCH[1] >= $1 )) ||
+	    { echo "# scan-check: ${BASH_REMATCH[1]:-no} lines checked, expected $1 or more" >&2; return 1; }
+}
+
 # shared_data REL: sets $data to ../shared/data/REL, or skips the test
 # visibly when the shared data sets are not beside the checkout.
 shared_data() {

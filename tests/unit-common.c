@@ -38,7 +38,7 @@ time_is(const char *in, const char *want)
 static void
 test_time(void)
 {
-	int64_t ms;
+	int64_t ms, back;
 	char buf[32];
 
 	ok(time_is("2026-11-01T10:00:00Z", "2026-11-01T10:00:00Z"), "utc");
@@ -57,9 +57,15 @@ test_time(void)
 	ok(time_is("2026-11-01T10:00:00Zjunk", NULL), "trailing junk");
 	ok(time_is("2023-02-29", NULL), "no 29 February in 2023");
 	ok(time_is("nonsense", NULL), "nonsense");
+	/* Parsed into its own variable: parsing into ms itself would hide a
+	 * wrong value as long as parsing succeeds. */
 	for (ms = -86400000LL * 800; ms < 86400000LL * 800; ms += 86399999)
-		if (!ecs_time_parse(buf, ecs_time_format(ms, buf), &ms))
+		if (!ecs_time_parse(buf, ecs_time_format(ms, buf), &back) ||
+		    back != ms) {
+			printf("# %lld -> %s -> %lld\n", (long long)ms, buf,
+			    (long long)back);
 			break;
+		}
 	ok(ms >= 86400000LL * 800, "format then parse is the identity");
 }
 
@@ -120,9 +126,9 @@ test_numbers(void)
 	    "not JSON numbers");
 	ok(ecs_num_parse("99999999999999999999", 20, &a) && !a.is_int,
 	    "beyond int64 becomes a double");
-	ecs_num_parse("9007199254740993", 16, &a);
-	ecs_num_parse("9007199254740992.0", 18, &b);
-	ok(ecs_num_cmp(&a, &b) == 1, "exact int against double");
+	ok(ecs_num_parse("9007199254740993", 16, &a) &&
+	    ecs_num_parse("9007199254740992.0", 18, &b) &&
+	    ecs_num_cmp(&a, &b) == 1, "exact int against double");
 }
 
 /* Deletion against a model: random puts and deletes, then every key checked. */
