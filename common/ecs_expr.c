@@ -50,6 +50,7 @@ struct lexer {
 	char		*err;		/* first error, "line:col: reason" */
 	size_t		 errlen;
 	bool		 failed;
+	int		 depth;		/* parser recursion, see deeper() */
 };
 
 static const struct {
@@ -318,6 +319,7 @@ struct node {
 	regex_t		 re;		/* N_MATCH */
 	bool		 has_re;
 	int		 slot;		/* N_PATH, N_EXISTS: field, or -1 */
+	int		 height;	/* levels of nodes, itself included */
 };
 
 /*
@@ -342,6 +344,7 @@ new_node(enum kind kind)
 
 	n->kind = kind;
 	n->slot = -1;
+	n->height = 1;
 	return n;
 }
 
@@ -364,13 +367,58 @@ free_node(struct node *n)
 	free(n);
 }
 
+/*
+ * Parsing, evaluating and freeing recurse once per level of nesting, so
+ * a deeper expression (50,000 parentheses, or a chain of as many
+ * operators) would overflow the stack: it is refused instead.
+ */
+#define MAX_DEPTH	1000
+
+static bool
+too_deep(struct lexer *lx, const char *pos)
+{
+	fail_at(lx, pos, "expression nested too deeply (more than %d levels "
+	    "of parentheses, operators and calls)", MAX_DEPTH);
+	return false;
+}
+
+/* Enters one more level of parser recursion; false when too deep. */
+static bool
+deeper(struct lexer *lx)
+{
+	if (++lx->depth <= MAX_DEPTH)
+		return true;
+	return too_deep(lx, lx->tok_start);
+}
+
+/* Sets n's height from its children; frees it and fails when too tall. */
+static struct node *
+grown(struct lexer *lx, struct node *n, const char *pos)
+{
+	const struct node *kids[2] = { n->a, n->b };
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		if (kids[i] != NULL && kids[i]->height >= n->height)
+			n->height = kids[i]->height + 1;
+	for (i = 0; i < n->nitems; i++)
+		if (n->items[i]->height >= n->height)
+			n->height = n->items[i]->height + 1;
+	if (n->height <= MAX_DEPTH)
+		return n;
+	too_deep(lx, pos);
+	free_node(n);
+	return NULL;
+}
+
 /* Parser: each function returns an owned subtree or NULL after fail_at. */
 
 static struct node *parse_or(struct lexer *);
 static struct node *parse_not(struct lexer *);
 
 static struct node *
-binary(enum kind kind, enum tok op, struct node *a, struct node *b)
+binary(struct lexer *lx, enum kind kind, enum tok op, struct node *a,
+    struct node *b)
 {
 	struct node *n;
 
@@ -383,7 +431,7 @@ binary(enum kind kind, enum tok op, struct node *a, struct node *b)
 	n->op = op;
 	n->a = a;
 	n->b = b;
-	return n;
+	return grown(lx, n, lx->tok_start);
 }
 
 static bool
@@ -440,12 +488,13 @@ parse_call(struct lexer *lx)
 			next(lx);
 		}
 	} else if (strcmp(name, "time") == 0) {
-		if (operand_follows(lx, "time(") &&
+		if (operand_follows(lx, "time(") && deeper(lx) &&
 		    (n = parse_or(lx)) != NULL) {
 			struct node *t = new_node(N_TIME);
 			t->a = n;
-			n = t;
+			n = grown(lx, t, at);
 		}
+		lx->depth--;
 	} else
 		fail_at(lx, at, "unknown function '%s' (there are exists and "
 		    "time)", name);
@@ -467,7 +516,11 @@ parse_primary(struct lexer *lx)
 	switch (lx->tok) {
 	case T_LPAREN:
 		next(lx);
-		if (!operand_follows(lx, "(") || (n = parse_or(lx)) == NULL)
+		if (!operand_follows(lx, "(") || !deeper(lx))
+			return NULL;
+		n = parse_or(lx);
+		lx->depth--;
+		if (n == NULL)
 			return NULL;
 		if (!expect(lx, T_RPAREN, "')'")) {
 			free_node(n);
@@ -512,16 +565,21 @@ parse_primary(struct lexer *lx)
 static struct node *
 parse_unary(struct lexer *lx)
 {
+	const char *at = lx->tok_start;
 	struct node *n;
 
 	if (lx->tok != T_MINUS)
 		return parse_primary(lx);
 	next(lx);
-	if (!operand_follows(lx, "-") || (n = parse_unary(lx)) == NULL)
+	if (!operand_follows(lx, "-") || !deeper(lx))
+		return NULL;
+	n = parse_unary(lx);
+	lx->depth--;
+	if (n == NULL)
 		return NULL;
 	struct node *neg = new_node(N_NEG);
 	neg->a = n;
-	return neg;
+	return grown(lx, neg, at);
 }
 
 static struct node *
@@ -539,7 +597,7 @@ parse_prod(struct lexer *lx)
 			free_node(n);
 			return NULL;
 		}
-		n = binary(N_ARITH, op, n, parse_unary(lx));
+		n = binary(lx, N_ARITH, op, n, parse_unary(lx));
 	}
 	return n;
 }
@@ -557,7 +615,7 @@ parse_sum(struct lexer *lx)
 			free_node(n);
 			return NULL;
 		}
-		n = binary(N_ARITH, op, n, parse_prod(lx));
+		n = binary(lx, N_ARITH, op, n, parse_prod(lx));
 	}
 	return n;
 }
@@ -582,7 +640,7 @@ parse_in(struct lexer *lx, struct node *lhs)
 		n->items[n->nitems++] = item;
 	}
 	next(lx);
-	return n;
+	return grown(lx, n, lx->tok_start);
 fail:
 	free_node(n);
 	return NULL;
@@ -613,7 +671,7 @@ parse_match(struct lexer *lx, struct node *lhs)
 	}
 	n->has_re = true;
 	next(lx);
-	return n;
+	return grown(lx, n, lx->tok_start);
 }
 
 static struct node *
@@ -635,7 +693,7 @@ parse_cmp(struct lexer *lx)
 			free_node(n);
 			return NULL;
 		}
-		return binary(N_CMP, op, n, parse_sum(lx));
+		return binary(lx, N_CMP, op, n, parse_sum(lx));
 	case T_IN:
 		return parse_in(lx, n);
 	case T_MATCH: case T_NMATCH:
@@ -648,16 +706,21 @@ parse_cmp(struct lexer *lx)
 static struct node *
 parse_not(struct lexer *lx)
 {
+	const char *at = lx->tok_start;
 	struct node *n, *a;
 
 	if (lx->tok != T_NOT)
 		return parse_cmp(lx);
 	next(lx);
-	if (!operand_follows(lx, "not") || (a = parse_not(lx)) == NULL)
+	if (!operand_follows(lx, "not") || !deeper(lx))
+		return NULL;
+	a = parse_not(lx);
+	lx->depth--;
+	if (a == NULL)
 		return NULL;
 	n = new_node(N_NOT);
 	n->a = a;
-	return n;
+	return grown(lx, n, at);
 }
 
 static struct node *
@@ -671,7 +734,7 @@ parse_and(struct lexer *lx)
 			free_node(n);
 			return NULL;
 		}
-		n = binary(N_AND, T_AND, n, parse_not(lx));
+		n = binary(lx, N_AND, T_AND, n, parse_not(lx));
 	}
 	return n;
 }
@@ -687,7 +750,7 @@ parse_or(struct lexer *lx)
 			free_node(n);
 			return NULL;
 		}
-		n = binary(N_OR, T_OR, n, parse_and(lx));
+		n = binary(lx, N_OR, T_OR, n, parse_and(lx));
 	}
 	return n;
 }

@@ -129,6 +129,24 @@ filter() { ecs-filter "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$(filter 'missing !~ "x"')" "" "a missing field matches nothing"
 }
 
+@test "deep nesting is a usage error, not a crash (50,000 parentheses)" {
+	ev '{"a":1}'
+	deep() { printf "%${2}s" '' | tr ' ' "$1"; }
+	run -2 filter "$(deep '(' 50000)a$(deep ')' 50000)"
+	like "$output" "*expression:1:1002: expression nested too deeply*"
+	run -2 filter "a$(deep '+' 60000 | sed 's/+/+a/g') > 1"
+	like "$output" "*nested too deeply*" "a chain of operators"
+	run -2 filter "$(deep '!' 100000)a"
+	like "$output" "*nested too deeply*"
+	run -2 filter "a == $(deep '-' 100000)1"
+	like "$output" "*nested too deeply*"
+	run -2 filter "$(deep '(' 1001)a$(deep ')' 1001)"
+	run -0 filter "$(deep '(' 1000)a$(deep ')' 1000)"
+	is "$output" '{"a":1}' "1000 levels are allowed"
+	run -0 filter -e "$(deep '-' 997)1 == -1 or a$(deep '+' 997 | sed 's/+/+a/g') == 998"
+	is "$output" '{"a":1}'
+}
+
 @test "exists() is true for present fields, null included" {
 	ev '{"coupon":null}' '{"coupon":"X"}' '{"other":1}' '{"a":{"b":[1,2]}}'
 	is "$(filter 'exists(coupon)' | wc -l)" 2
