@@ -22,6 +22,7 @@
  * and the literal pre-check that lets ecs-filter skip lines without parsing
  * them are all here.
  */
+#include <locale.h>
 #include <math.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -646,10 +647,26 @@ fail:
 	return NULL;
 }
 
+/*
+ * Regular expressions work on UTF-8 characters whatever the caller's
+ * locale ("." matches the two bytes of "£"): regcomp and regexec run
+ * under C.UTF-8, which glibc always provides. NULL when it is missing.
+ */
+static locale_t
+utf8_locale(void)
+{
+	static locale_t utf8;
+
+	if (utf8 == (locale_t)0)
+		utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	return utf8;
+}
+
 static struct node *
 parse_match(struct lexer *lx, struct node *lhs)
 {
 	struct node *n = new_node(N_MATCH);
+	locale_t caller;
 	char msg[128];
 	int rc;
 
@@ -662,7 +679,16 @@ parse_match(struct lexer *lx, struct node *lhs)
 		free_node(n);
 		return NULL;
 	}
-	if ((rc = regcomp(&n->re, lx->str, REG_EXTENDED | REG_NOSUB)) != 0) {
+	if (utf8_locale() == (locale_t)0) {
+		fail_at(lx, lx->tok_start, "regular expressions need the "
+		    "C.UTF-8 locale, which is missing");
+		free_node(n);
+		return NULL;
+	}
+	caller = uselocale(utf8_locale());
+	rc = regcomp(&n->re, lx->str, REG_EXTENDED | REG_NOSUB);
+	uselocale(caller);
+	if (rc != 0) {
 		regerror(rc, &n->re, msg, sizeof(msg));
 		regfree(&n->re);
 		fail_at(lx, lx->tok_start, "bad regular expression: %s", msg);
@@ -997,8 +1023,10 @@ regex_match(const struct node *n, const struct value *v)
 {
 	char buf[64];
 	const char *s;
+	locale_t caller;
 	regmatch_t m;
 	size_t len;
+	int rc;
 
 	if (v->type == V_STR) {
 		s = v->s;
@@ -1020,7 +1048,10 @@ regex_match(const struct node *n, const struct value *v)
 		return false;
 	m.rm_so = 0;
 	m.rm_eo = (regoff_t)len;
-	return regexec(&n->re, s, 1, &m, REG_STARTEND) == 0;
+	caller = uselocale(utf8_locale());
+	rc = regexec(&n->re, s, 1, &m, REG_STARTEND);
+	uselocale(caller);
+	return rc == 0;
 }
 
 static void

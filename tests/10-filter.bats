@@ -129,6 +129,17 @@ filter() { ecs-filter "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$(filter 'missing !~ "x"')" "" "a missing field matches nothing"
 }
 
+@test "regular expressions match UTF-8 characters whatever the locale" {
+	ev '{"d":"Voucher £40"}' '{"d":"Voucher \u00a340"}' '{"d":"Voucher ££40"}' '{"d":"Voucher 40"}'
+	run -0 env LC_ALL=C ecs-filter -c 'd =~ "Voucher .40"' "$BATS_TEST_TMPDIR/in.ndjson"
+	is "$output" 2 "LC_ALL=C"
+	run -0 env -u LC_ALL -u LC_CTYPE -u LANG ecs-filter -c 'd =~ "^Voucher [^0-9]40$"' \
+	    "$BATS_TEST_TMPDIR/in.ndjson"
+	is "$output" 2 "no locale set"
+	run -0 env LC_ALL=C ecs-filter -c 'd =~ "^Voucher .{2}40$"' "$BATS_TEST_TMPDIR/in.ndjson"
+	is "$output" 1 "two characters, not two bytes"
+}
+
 @test "deep nesting is a usage error, not a crash (50,000 parentheses)" {
 	ev '{"a":1}'
 	deep() { printf "%${2}s" '' | tr ' ' "$1"; }
