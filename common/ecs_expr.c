@@ -15,7 +15,8 @@
  *	unary  := "-" unary | primary
  *	primary:= number | string | "true" | "false" | "null" | path
  *	        | name "(" [ expr { "," expr } ] ")" | "(" expr ")"
- *	path   := ["."] seg { "." seg }   seg := ident | digits | string
+ *	path   := ["."] seg { "." seg | "[" digits "]" }
+ *	seg    := ident | digits | string
  *
  * A comparison with a missing field is false (so is its "!="); a number
  * written as a string compares as that number. Lexing, parsing, evaluation
@@ -154,7 +155,7 @@ lex_segment(struct lexer *lx, struct ecs_path *path)
 static void
 lex_word(struct lexer *lx)
 {
-	const char *s = lx->p;
+	const char *s = lx->p, *why;
 	bool dotted = *s == '.';
 	size_t i, n;
 
@@ -185,6 +186,13 @@ lex_word(struct lexer *lx)
 		if (!lex_segment(lx, lx->path)) {
 			lx->tok = T_ERROR;
 			return;
+		}
+		while (*lx->p == '[') {		/* items[0], as in jq */
+			if (!ecs_path_push_index(lx->path, &lx->p, &why)) {
+				fail_at(lx, lx->p, "%s", why);
+				lx->tok = T_ERROR;
+				return;
+			}
 		}
 		if (*lx->p != '.')
 			break;

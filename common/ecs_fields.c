@@ -23,6 +23,7 @@ same_path(const struct ecs_path *a, const struct ecs_path *b)
 		return false;
 	for (i = 0; i < a->nseg; i++)
 		if (a->seg[i].len != b->seg[i].len ||
+		    a->seg[i].bracket != b->seg[i].bracket ||
 		    memcmp(a->seg[i].key, b->seg[i].key, a->seg[i].len) != 0)
 			return false;
 	return true;

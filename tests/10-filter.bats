@@ -235,6 +235,49 @@ filter() { ecs-filter "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$(filter -f 'nothing' 'true')" '{}'
 }
 
+@test "[N] indexes arrays in -f, templates and expressions, as jq reads them" {
+	ev '{"items":[{"price":5,"q":1},{"price":7}],"m":[[1,2]],"o":{"0":{"price":9}},"a b":[3]}'
+	# -f builds what jq builds with setpath from an empty value.
+	while read -r list jq_paths; do
+		expected=$(jq -c --argjson ps "$jq_paths" '. as $in |
+		    reduce $ps[] as $p (null; setpath($p; $in | getpath($p)))' "$BATS_TEST_TMPDIR/in.ndjson")
+		run -0 filter -f "$list" true
+		is "$output" "$expected" "-f $list"
+	done <<-'EOF'
+	items[0].price [["items",0,"price"]]
+	items[1].price,items[0].q [["items",1,"price"],["items",0,"q"]]
+	items[1],items[1].price [["items",1],["items",1,"price"]]
+	m[0][1] [["m",0,1]]
+	items[0] [["items",0]]
+	"a\u0020b"[0],items[1].price [["a b",0],["items",1,"price"]]
+	EOF
+	is "$(filter -t '{items[1].price} {m[0][0]} {."a b"[0]}' true)" '7 1 3'
+	is "$(filter -c 'items[0].price == 5 and m[0][1] == 2 and ."a b"[0] == 3')" 1
+	is "$(filter -c 'exists(items[1]) and not exists(items[2])')" 1
+	is "$(filter -c 'o.0.price == 9')" 1 "a digit segment also reads an object key"
+	is "$(filter -c 'exists(o[0])')" 0 "[N] indexes arrays only"
+	is "$(filter -f 'o[0]' true)" '{}'
+}
+
+@test "a path the language cannot express is an error, never an empty result" {
+	ev '{"items":[{"price":5}]}'
+	run -2 filter -f 'items[].price' true
+	like "$output" "*--fields: 'items\[\].price': expected an array index \[N\] of digits"
+	run -2 filter -f 'items[-1].price' true
+	like "$output" "*negative indexes are not supported"
+	run -2 filter -t '{items[0}' true
+	like "$output" "*expected an array index*"
+	run -2 filter -f 'items]' true
+	like "$output" "*']' without '\['*"
+	run -2 filter -f 'items[0]price' true
+	like "$output" "*expected '.' or '\[' after a segment"
+	run -2 filter 'items[x].price == 5'
+	like "$output" "*expression:1:6: expected an array index \[N\] of digits"
+	run -2 ecs-sales -b 'items[*]' "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 filter -f '"items[0]"' true
+	is "$output" '{}' "a quoted key may hold brackets"
+}
+
 @test "templates render strings raw, others as JSON, braces and escapes" {
 	ev '{"s":"say \"hi\"","n":12.50,"o":{"k":[1,true]},"z":null,"u":"é"}'
 	is "$(filter -t '{s}|{n}|{o}|{z}|{missing}|{u}' true)" 'say "hi"|12.50|{"k":[1,true]}|null||é'

@@ -71,6 +71,15 @@ sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 {"c":"y","n":"1","u.city":null,"k":1}'
 }
 
+@test "group keys may index arrays with [N]" {
+	ev '{"items":[{"sku":"A"},{"sku":"B"}]}' '{"items":[{"sku":"A"}]}' '{"items":{"0":{"sku":"C"}}}'
+	run -0 sales -b 'items[0].sku,items[1].sku' -m 'k=count()'
+	is "$output" '{"items[0].sku":"A","items[1].sku":"B","k":1}
+{"items[0].sku":"A","items[1].sku":null,"k":1}
+{"items[0].sku":null,"items[1].sku":null,"k":1}'
+	run -2 sales -b 'items[].sku' -m 'k=count()'
+}
+
 @test "every metric function" {
 	ev '{"u":1,"p":10,"s":"a"}' '{"u":2,"p":20,"s":"b"}' '{"u":1,"p":30,"s":"a"}' '{"u":3,"p":40,"s":"a"}' '{"p":"n/a"}'
 	run -0 sales -m 'n=count()' -m 'sum=sum(p)' -m 'avg=avg(p)' -m 'min=min(p)' -m 'max=max(p)' \
