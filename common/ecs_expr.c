@@ -831,13 +831,13 @@ value_of_json(struct json_object *j, bool is_action, struct value *v)
 	}
 }
 
-/* A captured field as a value; its text is kept for exact arithmetic. */
+/*
+ * A captured field as a value; its text is kept for exact arithmetic. An
+ * action is already canonical (ecs_fields_read applies --map-action).
+ */
 static void
-value_of_field(const struct ecs_field *f, bool is_action, struct value *v)
+value_of_field(const struct ecs_field *f, struct value *v)
 {
-	const char *canon;
-	size_t len;
-
 	memset(v, 0, sizeof(*v));
 	v->j = f->j;
 	v->text = f->text;
@@ -863,11 +863,6 @@ value_of_field(const struct ecs_field *f, bool is_action, struct value *v)
 		v->type = V_STR;
 		v->s = f->text;
 		v->len = f->len;
-		if (is_action &&
-		    (canon = ecs_action_canon(v->s, v->len, &len)) != NULL) {
-			v->s = canon;
-			v->len = len;
-		}
 		break;
 	default:
 		v->type = V_JSON;
@@ -1102,7 +1097,7 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 		return;
 	case N_PATH:
 		if (c->fields != NULL && n->slot >= 0)
-			value_of_field(&c->fields[n->slot], n->path->is_action, v);
+			value_of_field(&c->fields[n->slot], v);
 		else if (c->rec != NULL && ecs_path_find(n->path, c->rec, &j))
 			value_of_json(j, n->path->is_action, v);
 		return;

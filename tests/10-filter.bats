@@ -303,6 +303,23 @@ filter() { ecs-filter "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$output" '{"user_id":8,"itemid":6}'
 }
 
+@test "--map-action applies wherever the action is read; whole lines stay verbatim" {
+	ev '{"event":"view","p":1}' '{"event":"transaction","p":2}' '{"action":"view","p":3}'
+	m=(--map-action view=browse --map-action transaction=purchase)
+	run -0 filter --map action=event "${m[@]}" -f action,event,p true
+	is "$output" '{"action":"browse","event":"view","p":1}
+{"action":"purchase","event":"transaction","p":2}
+{"p":3}'
+	run -0 filter "${m[@]}" -f action,p 'action == "browse"'
+	is "$output" '{"action":"browse","p":3}'
+	run -0 filter "${m[@]}" -t '{action}' 'action == "browse"'
+	is "$output" 'browse'
+	run -0 filter "${m[@]}" 'action == "browse"'
+	is "$output" '{"action":"view","p":3}' "a line passed through keeps its bytes"
+	ev '{"action":"a"}'
+	is "$(filter --map-action a=b --map-action b=c -f action true)" '{"action":"b"}' "translated once"
+}
+
 @test "--map to a nested path, and below a mapped name" {
 	ev '{"customer":{"id":3,"name":"Ann"}}'
 	is "$(filter --map user_id=customer.id 'user_id == 3' | wc -l)" 1

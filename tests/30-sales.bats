@@ -71,6 +71,16 @@ sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 {"c":"y","n":"1","u.city":null,"k":1}'
 }
 
+@test "--map-action gives the canonical action in group keys and metrics" {
+	ev '{"event":"view"}' '{"event":"transaction"}' '{"event":"transaction"}' '{"event":"a"}' '{"event":"b"}'
+	run -0 sales --map action=event --map-action view=browse --map-action transaction=purchase \
+	    --map-action a=b --map-action b=c -b action -m 'n=count()' -m 't=top(action,1)'
+	is "$output" '{"action":"browse","n":1,"t":[{"value":"browse","count":1}]}
+{"action":"purchase","n":2,"t":[{"value":"purchase","count":2}]}
+{"action":"b","n":1,"t":[{"value":"b","count":1}]}
+{"action":"c","n":1,"t":[{"value":"c","count":1}]}'
+}
+
 @test "group keys may index arrays with [N]" {
 	ev '{"items":[{"sku":"A"},{"sku":"B"}]}' '{"items":[{"sku":"A"}]}' '{"items":{"0":{"sku":"C"}}}'
 	run -0 sales -b 'items[0].sku,items[1].sku' -m 'k=count()'

@@ -155,14 +155,30 @@ tpl_free(struct template *t)
 	free(t);
 }
 
+/*
+ * The canonical action (--map-action) of the value v at path, a new
+ * reference; NULL when path is not the action or v has no alias.
+ */
+static struct json_object *
+canon_action(const struct ecs_path *path, struct json_object *v)
+{
+	const char *canon;
+	size_t len;
+
+	if (!path->is_action || !json_object_is_type(v, json_type_string) ||
+	    (canon = ecs_action_canon(json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v), &len)) == NULL)
+		return NULL;
+	return json_object_new_string_len(canon, (int)len);
+}
+
 /* A missing field renders as nothing, a JSON null as null. */
 static void
 tpl_render(const struct template *t, struct json_object *rec)
 {
 	const struct tpl_part *p;
-	struct json_object *v;
-	const char *canon;
-	size_t i, len;
+	struct json_object *v, *canon;
+	size_t i;
 
 	for (i = 0; i < t->npart; i++) {
 		p = &t->part[i];
@@ -172,12 +188,10 @@ tpl_render(const struct template *t, struct json_object *rec)
 			continue;
 		else if (v == NULL)
 			ecs_out_puts("null");
-		else if (p->path->is_action &&
-		    json_object_is_type(v, json_type_string) &&
-		    (canon = ecs_action_canon(json_object_get_string(v),
-		    (size_t)json_object_get_string_len(v), &len)) != NULL)
-			ecs_out_write(canon, len);
-		else
+		else if ((canon = canon_action(p->path, v)) != NULL) {
+			ecs_out_value(canon);
+			json_object_put(canon);
+		} else
 			ecs_out_value(v);
 	}
 	ecs_out_putc('\n');
@@ -269,12 +283,16 @@ put_at(struct json_object *obj, const struct ecs_path *path,
 static void
 write_projection(struct json_object *rec)
 {
-	struct json_object *out = json_object_new_object(), *v;
+	struct json_object *out = json_object_new_object(), *v, *canon;
 	size_t i;
 
-	for (i = 0; i < nfields; i++)
-		if (ecs_path_find(fields[i].in, rec, &v))
-			put_at(out, fields[i].out, v);
+	for (i = 0; i < nfields; i++) {
+		if (!ecs_path_find(fields[i].in, rec, &v))
+			continue;
+		canon = canon_action(fields[i].in, v);
+		put_at(out, fields[i].out, canon != NULL ? canon : v);
+		json_object_put(canon);
+	}
 	ecs_out_json(out);
 	ecs_out_putc('\n');
 	json_object_put(out);

@@ -1089,18 +1089,14 @@ static int
 event_action(struct ecs_reader *rd, const struct ecs_field *a)
 {
 	static struct ecs_map *warned;
-	const char *name = a->text, *canon;
-	size_t len = a->len;
 	bool created;
 	int i;
 
-	if ((canon = ecs_action_canon(a->text, a->len, &len)) != NULL)
-		name = canon;
+	/* a is canonical: ecs_fields_read applied --map-action. */
 	for (i = 0; i < NACTIONS; i++)
-		if (strlen(action_names[i]) == len &&
-		    memcmp(action_names[i], name, len) == 0)
+		if (ecs_field_equals(a, action_names[i]))
 			return i;
-	if (len == 7 && memcmp(name, "restock", 7) == 0)
+	if (ecs_field_equals(a, "restock"))
 		return -2;		/* back in stock */
 	if (warned == NULL)
 		warned = ecs_map_create(0);
