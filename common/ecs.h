@@ -123,12 +123,16 @@ unsigned long long ecs_opt_count(const char *opt, const char *arg,
 /* An option's time (as ecs_time_parse), or a usage error (exit 2). */
 int64_t	 ecs_opt_time(const char *opt, const char *arg);
 
-/* ecs_path.c -- field paths: user_id, user.address.city, items.0, a."b c" */
+/*
+ * ecs_path.c -- field paths: user_id, user.address.city, items.0,
+ * items[0].price, a."b c"
+ */
 
 struct ecs_seg {
 	char	*key;			/* owned; may hold NUL bytes */
 	size_t	 len;
 	long	 index;			/* array index, or -1 if not all digits */
+	bool	 bracket;		/* written [N]: indexes arrays only */
 };
 
 struct ecs_path {
@@ -143,8 +147,14 @@ struct ecs_path	*ecs_path_new(const char *text);
 /* Appends a copy of key[0..len) as the last segment. */
 void	 ecs_path_push(struct ecs_path *, const char *key, size_t len);
 /*
- * Compiles an option's path ("a.b", "a.\"b.c\".0"); NULL with *err set
- * (static text) when it is not one. Owned by the caller.
+ * Appends the array index "[N]" at *sp (on its '[') and moves *sp past it;
+ * false with *err set (static text) when it is not one.
+ */
+bool	 ecs_path_push_index(struct ecs_path *, const char **sp,
+	    const char **err);
+/*
+ * Compiles an option's path ("a.b", "a.\"b.c\".0", "items[0].price");
+ * NULL with *err set (static text) when it is not one. Owned by the caller.
  */
 struct ecs_path	*ecs_path_compile(const char *text, const char **err);
 /* Rewrites the first segment through --map, and marks "action". */

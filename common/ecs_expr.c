@@ -15,13 +15,15 @@
  *	unary  := "-" unary | primary
  *	primary:= number | string | "true" | "false" | "null" | path
  *	        | name "(" [ expr { "," expr } ] ")" | "(" expr ")"
- *	path   := ["."] seg { "." seg }   seg := ident | digits | string
+ *	path   := ["."] seg { "." seg | "[" digits "]" }
+ *	seg    := ident | digits | string
  *
  * A comparison with a missing field is false (so is its "!="); a number
  * written as a string compares as that number. Lexing, parsing, evaluation
  * and the literal pre-check that lets ecs-filter skip lines without parsing
  * them are all here.
  */
+#include <locale.h>
 #include <math.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -50,6 +52,7 @@ struct lexer {
 	char		*err;		/* first error, "line:col: reason" */
 	size_t		 errlen;
 	bool		 failed;
+	int		 depth;		/* parser recursion, see deeper() */
 };
 
 static const struct {
@@ -152,7 +155,7 @@ lex_segment(struct lexer *lx, struct ecs_path *path)
 static void
 lex_word(struct lexer *lx)
 {
-	const char *s = lx->p;
+	const char *s = lx->p, *why;
 	bool dotted = *s == '.';
 	size_t i, n;
 
@@ -183,6 +186,13 @@ lex_word(struct lexer *lx)
 		if (!lex_segment(lx, lx->path)) {
 			lx->tok = T_ERROR;
 			return;
+		}
+		while (*lx->p == '[') {		/* items[0], as in jq */
+			if (!ecs_path_push_index(lx->path, &lx->p, &why)) {
+				fail_at(lx, lx->p, "%s", why);
+				lx->tok = T_ERROR;
+				return;
+			}
 		}
 		if (*lx->p != '.')
 			break;
@@ -318,6 +328,7 @@ struct node {
 	regex_t		 re;		/* N_MATCH */
 	bool		 has_re;
 	int		 slot;		/* N_PATH, N_EXISTS: field, or -1 */
+	int		 height;	/* levels of nodes, itself included */
 };
 
 /*
@@ -342,6 +353,7 @@ new_node(enum kind kind)
 
 	n->kind = kind;
 	n->slot = -1;
+	n->height = 1;
 	return n;
 }
 
@@ -364,13 +376,58 @@ free_node(struct node *n)
 	free(n);
 }
 
+/*
+ * Parsing, evaluating and freeing recurse once per level of nesting, so
+ * a deeper expression (50,000 parentheses, or a chain of as many
+ * operators) would overflow the stack: it is refused instead.
+ */
+#define MAX_DEPTH	1000
+
+static bool
+too_deep(struct lexer *lx, const char *pos)
+{
+	fail_at(lx, pos, "expression nested too deeply (more than %d levels "
+	    "of parentheses, operators and calls)", MAX_DEPTH);
+	return false;
+}
+
+/* Enters one more level of parser recursion; false when too deep. */
+static bool
+deeper(struct lexer *lx)
+{
+	if (++lx->depth <= MAX_DEPTH)
+		return true;
+	return too_deep(lx, lx->tok_start);
+}
+
+/* Sets n's height from its children; frees it and fails when too tall. */
+static struct node *
+grown(struct lexer *lx, struct node *n, const char *pos)
+{
+	const struct node *kids[2] = { n->a, n->b };
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		if (kids[i] != NULL && kids[i]->height >= n->height)
+			n->height = kids[i]->height + 1;
+	for (i = 0; i < n->nitems; i++)
+		if (n->items[i]->height >= n->height)
+			n->height = n->items[i]->height + 1;
+	if (n->height <= MAX_DEPTH)
+		return n;
+	too_deep(lx, pos);
+	free_node(n);
+	return NULL;
+}
+
 /* Parser: each function returns an owned subtree or NULL after fail_at. */
 
 static struct node *parse_or(struct lexer *);
 static struct node *parse_not(struct lexer *);
 
 static struct node *
-binary(enum kind kind, enum tok op, struct node *a, struct node *b)
+binary(struct lexer *lx, enum kind kind, enum tok op, struct node *a,
+    struct node *b)
 {
 	struct node *n;
 
@@ -383,7 +440,7 @@ binary(enum kind kind, enum tok op, struct node *a, struct node *b)
 	n->op = op;
 	n->a = a;
 	n->b = b;
-	return n;
+	return grown(lx, n, lx->tok_start);
 }
 
 static bool
@@ -440,12 +497,13 @@ parse_call(struct lexer *lx)
 			next(lx);
 		}
 	} else if (strcmp(name, "time") == 0) {
-		if (operand_follows(lx, "time(") &&
+		if (operand_follows(lx, "time(") && deeper(lx) &&
 		    (n = parse_or(lx)) != NULL) {
 			struct node *t = new_node(N_TIME);
 			t->a = n;
-			n = t;
+			n = grown(lx, t, at);
 		}
+		lx->depth--;
 	} else
 		fail_at(lx, at, "unknown function '%s' (there are exists and "
 		    "time)", name);
@@ -467,7 +525,11 @@ parse_primary(struct lexer *lx)
 	switch (lx->tok) {
 	case T_LPAREN:
 		next(lx);
-		if (!operand_follows(lx, "(") || (n = parse_or(lx)) == NULL)
+		if (!operand_follows(lx, "(") || !deeper(lx))
+			return NULL;
+		n = parse_or(lx);
+		lx->depth--;
+		if (n == NULL)
 			return NULL;
 		if (!expect(lx, T_RPAREN, "')'")) {
 			free_node(n);
@@ -512,16 +574,21 @@ parse_primary(struct lexer *lx)
 static struct node *
 parse_unary(struct lexer *lx)
 {
+	const char *at = lx->tok_start;
 	struct node *n;
 
 	if (lx->tok != T_MINUS)
 		return parse_primary(lx);
 	next(lx);
-	if (!operand_follows(lx, "-") || (n = parse_unary(lx)) == NULL)
+	if (!operand_follows(lx, "-") || !deeper(lx))
+		return NULL;
+	n = parse_unary(lx);
+	lx->depth--;
+	if (n == NULL)
 		return NULL;
 	struct node *neg = new_node(N_NEG);
 	neg->a = n;
-	return neg;
+	return grown(lx, neg, at);
 }
 
 static struct node *
@@ -539,7 +606,7 @@ parse_prod(struct lexer *lx)
 			free_node(n);
 			return NULL;
 		}
-		n = binary(N_ARITH, op, n, parse_unary(lx));
+		n = binary(lx, N_ARITH, op, n, parse_unary(lx));
 	}
 	return n;
 }
@@ -557,7 +624,7 @@ parse_sum(struct lexer *lx)
 			free_node(n);
 			return NULL;
 		}
-		n = binary(N_ARITH, op, n, parse_prod(lx));
+		n = binary(lx, N_ARITH, op, n, parse_prod(lx));
 	}
 	return n;
 }
@@ -582,16 +649,32 @@ parse_in(struct lexer *lx, struct node *lhs)
 		n->items[n->nitems++] = item;
 	}
 	next(lx);
-	return n;
+	return grown(lx, n, lx->tok_start);
 fail:
 	free_node(n);
 	return NULL;
+}
+
+/*
+ * Regular expressions work on UTF-8 characters whatever the caller's
+ * locale ("." matches the two bytes of "£"): regcomp and regexec run
+ * under C.UTF-8, which glibc always provides. NULL when it is missing.
+ */
+static locale_t
+utf8_locale(void)
+{
+	static locale_t utf8;
+
+	if (utf8 == (locale_t)0)
+		utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	return utf8;
 }
 
 static struct node *
 parse_match(struct lexer *lx, struct node *lhs)
 {
 	struct node *n = new_node(N_MATCH);
+	locale_t caller;
 	char msg[128];
 	int rc;
 
@@ -604,7 +687,16 @@ parse_match(struct lexer *lx, struct node *lhs)
 		free_node(n);
 		return NULL;
 	}
-	if ((rc = regcomp(&n->re, lx->str, REG_EXTENDED | REG_NOSUB)) != 0) {
+	if (utf8_locale() == (locale_t)0) {
+		fail_at(lx, lx->tok_start, "regular expressions need the "
+		    "C.UTF-8 locale, which is missing");
+		free_node(n);
+		return NULL;
+	}
+	caller = uselocale(utf8_locale());
+	rc = regcomp(&n->re, lx->str, REG_EXTENDED | REG_NOSUB);
+	uselocale(caller);
+	if (rc != 0) {
 		regerror(rc, &n->re, msg, sizeof(msg));
 		regfree(&n->re);
 		fail_at(lx, lx->tok_start, "bad regular expression: %s", msg);
@@ -613,7 +705,7 @@ parse_match(struct lexer *lx, struct node *lhs)
 	}
 	n->has_re = true;
 	next(lx);
-	return n;
+	return grown(lx, n, lx->tok_start);
 }
 
 static struct node *
@@ -635,7 +727,7 @@ parse_cmp(struct lexer *lx)
 			free_node(n);
 			return NULL;
 		}
-		return binary(N_CMP, op, n, parse_sum(lx));
+		return binary(lx, N_CMP, op, n, parse_sum(lx));
 	case T_IN:
 		return parse_in(lx, n);
 	case T_MATCH: case T_NMATCH:
@@ -648,16 +740,21 @@ parse_cmp(struct lexer *lx)
 static struct node *
 parse_not(struct lexer *lx)
 {
+	const char *at = lx->tok_start;
 	struct node *n, *a;
 
 	if (lx->tok != T_NOT)
 		return parse_cmp(lx);
 	next(lx);
-	if (!operand_follows(lx, "not") || (a = parse_not(lx)) == NULL)
+	if (!operand_follows(lx, "not") || !deeper(lx))
+		return NULL;
+	a = parse_not(lx);
+	lx->depth--;
+	if (a == NULL)
 		return NULL;
 	n = new_node(N_NOT);
 	n->a = a;
-	return n;
+	return grown(lx, n, at);
 }
 
 static struct node *
@@ -671,7 +768,7 @@ parse_and(struct lexer *lx)
 			free_node(n);
 			return NULL;
 		}
-		n = binary(N_AND, T_AND, n, parse_not(lx));
+		n = binary(lx, N_AND, T_AND, n, parse_not(lx));
 	}
 	return n;
 }
@@ -687,7 +784,7 @@ parse_or(struct lexer *lx)
 			free_node(n);
 			return NULL;
 		}
-		n = binary(N_OR, T_OR, n, parse_and(lx));
+		n = binary(lx, N_OR, T_OR, n, parse_and(lx));
 	}
 	return n;
 }
@@ -734,13 +831,13 @@ value_of_json(struct json_object *j, bool is_action, struct value *v)
 	}
 }
 
-/* A captured field as a value; its text is kept for exact arithmetic. */
+/*
+ * A captured field as a value; its text is kept for exact arithmetic. An
+ * action is already canonical (ecs_fields_read applies --map-action).
+ */
 static void
-value_of_field(const struct ecs_field *f, bool is_action, struct value *v)
+value_of_field(const struct ecs_field *f, struct value *v)
 {
-	const char *canon;
-	size_t len;
-
 	memset(v, 0, sizeof(*v));
 	v->j = f->j;
 	v->text = f->text;
@@ -766,11 +863,6 @@ value_of_field(const struct ecs_field *f, bool is_action, struct value *v)
 		v->type = V_STR;
 		v->s = f->text;
 		v->len = f->len;
-		if (is_action &&
-		    (canon = ecs_action_canon(v->s, v->len, &len)) != NULL) {
-			v->s = canon;
-			v->len = len;
-		}
 		break;
 	default:
 		v->type = V_JSON;
@@ -934,8 +1026,10 @@ regex_match(const struct node *n, const struct value *v)
 {
 	char buf[64];
 	const char *s;
+	locale_t caller;
 	regmatch_t m;
 	size_t len;
+	int rc;
 
 	if (v->type == V_STR) {
 		s = v->s;
@@ -957,7 +1051,10 @@ regex_match(const struct node *n, const struct value *v)
 		return false;
 	m.rm_so = 0;
 	m.rm_eo = (regoff_t)len;
-	return regexec(&n->re, s, 1, &m, REG_STARTEND) == 0;
+	caller = uselocale(utf8_locale());
+	rc = regexec(&n->re, s, 1, &m, REG_STARTEND);
+	uselocale(caller);
+	return rc == 0;
 }
 
 static void
@@ -1000,7 +1097,7 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 		return;
 	case N_PATH:
 		if (c->fields != NULL && n->slot >= 0)
-			value_of_field(&c->fields[n->slot], n->path->is_action, v);
+			value_of_field(&c->fields[n->slot], v);
 		else if (c->rec != NULL && ecs_path_find(n->path, c->rec, &j))
 			value_of_json(j, n->path->is_action, v);
 		return;

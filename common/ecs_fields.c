@@ -23,6 +23,7 @@ same_path(const struct ecs_path *a, const struct ecs_path *b)
 		return false;
 	for (i = 0; i < a->nseg; i++)
 		if (a->seg[i].len != b->seg[i].len ||
+		    a->seg[i].bracket != b->seg[i].bracket ||
 		    memcmp(a->seg[i].key, b->seg[i].key, a->seg[i].len) != 0)
 			return false;
 	return true;
@@ -118,6 +119,29 @@ from_json(struct json_object *v, bool found, struct ecs_field *f)
 	f->len = len;
 }
 
+/*
+ * --map-action: the canonical action field reads as its canonical value
+ * wherever it is used (keys, metrics, expressions); the input's own text
+ * survives only in lines passed through whole.
+ */
+static void
+canon_actions(const struct ecs_fieldset *fs, struct ecs_field *out)
+{
+	const char *canon;
+	size_t i, len;
+
+	if (ecs_config.nactions == 0)
+		return;
+	for (i = 0; i < fs->n; i++)
+		if (fs->path[i]->is_action && out[i].type == ECS_F_STRING &&
+		    (canon = ecs_action_canon(out[i].text, out[i].len,
+		    &len)) != NULL) {
+			out[i].text = canon;
+			out[i].len = len;
+			out[i].j = NULL;	/* no longer the record's value */
+		}
+}
+
 bool
 ecs_fields_read(struct ecs_fieldset *fs, struct ecs_reader *rd,
     struct ecs_field *out)
@@ -128,14 +152,15 @@ ecs_fields_read(struct ecs_fieldset *fs, struct ecs_reader *rd,
 
 	json_object_put(fs->rec);
 	fs->rec = NULL;
-	if (fs->fast && ecs_scan_fields(rd->line, rd->len, &fs->keys, out))
-		return true;
-	if ((fs->rec = ecs_reader_parse(rd)) == NULL)
-		return false;
-	for (i = 0; i < fs->n; i++) {
-		found = ecs_path_find(fs->path[i], fs->rec, &v);
-		from_json(v, found, &out[i]);
+	if (!fs->fast || !ecs_scan_fields(rd->line, rd->len, &fs->keys, out)) {
+		if ((fs->rec = ecs_reader_parse(rd)) == NULL)
+			return false;
+		for (i = 0; i < fs->n; i++) {
+			found = ecs_path_find(fs->path[i], fs->rec, &v);
+			from_json(v, found, &out[i]);
+		}
 	}
+	canon_actions(fs, out);
 	return true;
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * ecs_path.c -- field paths compiled once and looked up per record. A path
- * is a list of keys; an all-digit key also indexes arrays. In option values
- * segments are separated by dots and a segment may be "quoted" to hold dots
- * or other awkward characters.
+ * is a list of keys; an all-digit key also indexes arrays, and an index
+ * written [N], as in jq, indexes only arrays. In option values segments
+ * are separated by dots and a segment may be "quoted" to hold dots or
+ * other awkward characters.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,50 @@ ecs_path_push(struct ecs_path *p, const char *key, size_t len)
 	s->key = ecs_xstrndup(key, len);
 	s->len = len;
 	s->index = seg_index(key, len);
+	s->bracket = false;
+}
+
+bool
+ecs_path_push_index(struct ecs_path *p, const char **sp, const char **err)
+{
+	const char *s = *sp + 1, *digits = s;
+
+	while (*s >= '0' && *s <= '9')
+		s++;
+	if (*s != ']' || s == digits) {
+		*err = *digits == '-' ? "an array index [N] counts from 0, "
+		    "negative indexes are not supported" : "expected an array "
+		    "index [N] of digits";
+		return false;
+	}
+	if (seg_index(digits, (size_t)(s - digits)) < 0) {
+		*err = "array index too large";
+		return false;
+	}
+	ecs_path_push(p, digits, (size_t)(s - digits));
+	p->seg[p->nseg - 1].bracket = true;
+	*sp = s + 1;
+	return true;
+}
+
+/* Appends the unquoted key at *sp, up to '.', '[' or the end. */
+static bool
+push_plain(struct ecs_path *p, const char **sp, const char **err)
+{
+	const char *s = *sp, *end = s + strcspn(s, ".[]");
+
+	if (*end == ']') {
+		*err = "']' without '[' (quote a key that holds brackets)";
+		return false;
+	}
+	if (end == s) {
+		*err = *s == '[' ? "an array index [N] must follow a field name" :
+		    "empty path segment";
+		return false;
+	}
+	ecs_path_push(p, s, (size_t)(end - s));
+	*sp = end;
+	return true;
 }
 
 /* Appends the "quoted" segment at *sp and moves *sp past it. */
@@ -66,7 +111,7 @@ struct ecs_path *
 ecs_path_compile(const char *text, const char **err)
 {
 	struct ecs_path *p = ecs_path_new(text);
-	const char *s = text, *dot;
+	const char *s = text;
 
 	if (*s == '.')		/* jq's leading dot is allowed */
 		s++;
@@ -76,21 +121,17 @@ ecs_path_compile(const char *text, const char **err)
 				*err = "bad quoted segment";
 				goto fail;
 			}
-			if (*s != '\0' && *s != '.') {
-				*err = "expected '.' after a quoted segment";
+		} else if (!push_plain(p, &s, err))
+			goto fail;
+		while (*s == '[')
+			if (!ecs_path_push_index(p, &s, err))
 				goto fail;
-			}
-		} else {
-			dot = strchrnul(s, '.');
-			if (dot == s) {
-				*err = "empty path segment";
-				goto fail;
-			}
-			ecs_path_push(p, s, (size_t)(dot - s));
-			s = dot;
-		}
 		if (*s == '\0')
 			return p;
+		if (*s != '.') {
+			*err = "expected '.' or '[' after a segment";
+			goto fail;
+		}
 		s++;
 	}
 fail:
@@ -147,7 +188,8 @@ ecs_path_find(const struct ecs_path *p, struct json_object *rec,
 		s = &p->seg[i];
 		switch (json_object_get_type(v)) {
 		case json_type_object:
-			if (!json_object_object_get_ex(v, s->key, &v))
+			if (s->bracket ||
+			    !json_object_object_get_ex(v, s->key, &v))
 				return false;
 			break;
 		case json_type_array:

@@ -134,6 +134,35 @@ filter() {
 	is "$(filter 'missing !~ "x"')" "" "a missing field matches nothing"
 }
 
+@test "regular expressions match UTF-8 characters whatever the locale" {
+	ev '{"d":"Voucher £40"}' '{"d":"Voucher \u00a340"}' '{"d":"Voucher ££40"}' '{"d":"Voucher 40"}'
+	run -0 env LC_ALL=C ecs-filter -c 'd =~ "Voucher .40"' "$BATS_TEST_TMPDIR/in.ndjson"
+	is "$output" 2 "LC_ALL=C"
+	run -0 env -u LC_ALL -u LC_CTYPE -u LANG ecs-filter -c 'd =~ "^Voucher [^0-9]40$"' \
+	    "$BATS_TEST_TMPDIR/in.ndjson"
+	is "$output" 2 "no locale set"
+	run -0 env LC_ALL=C ecs-filter -c 'd =~ "^Voucher .{2}40$"' "$BATS_TEST_TMPDIR/in.ndjson"
+	is "$output" 1 "two characters, not two bytes"
+}
+
+@test "deep nesting is a usage error, not a crash (50,000 parentheses)" {
+	ev '{"a":1}'
+	deep() { printf "%${2}s" '' | tr ' ' "$1"; }
+	run -2 filter "$(deep '(' 50000)a$(deep ')' 50000)"
+	like "$output" "*expression:1:1002: expression nested too deeply*"
+	run -2 filter "a$(deep '+' 60000 | sed 's/+/+a/g') > 1"
+	like "$output" "*nested too deeply*" "a chain of operators"
+	run -2 filter "$(deep '!' 100000)a"
+	like "$output" "*nested too deeply*"
+	run -2 filter "a == $(deep '-' 100000)1"
+	like "$output" "*nested too deeply*"
+	run -2 filter "$(deep '(' 1001)a$(deep ')' 1001)"
+	run -0 filter "$(deep '(' 1000)a$(deep ')' 1000)"
+	is "$output" '{"a":1}' "1000 levels are allowed"
+	run -0 filter -e "$(deep '-' 997)1 == -1 or a$(deep '+' 997 | sed 's/+/+a/g') == 998"
+	is "$output" '{"a":1}'
+}
+
 @test "exists() is true for present fields, null included" {
 	ev '{"coupon":null}' '{"coupon":"X"}' '{"other":1}' '{"a":{"b":[1,2]}}'
 	is "$(filter 'exists(coupon)' | wc -l)" 2
@@ -211,6 +240,49 @@ filter() {
 	is "$(filter -f 'nothing' 'true')" '{}'
 }
 
+@test "[N] indexes arrays in -f, templates and expressions, as jq reads them" {
+	ev '{"items":[{"price":5,"q":1},{"price":7}],"m":[[1,2]],"o":{"0":{"price":9}},"a b":[3]}'
+	# -f builds what jq builds with setpath from an empty value.
+	while read -r list jq_paths; do
+		expected=$(jq -c --argjson ps "$jq_paths" '. as $in |
+		    reduce $ps[] as $p (null; setpath($p; $in | getpath($p)))' "$BATS_TEST_TMPDIR/in.ndjson")
+		run -0 filter -f "$list" true
+		is "$output" "$expected" "-f $list"
+	done <<-'EOF'
+	items[0].price [["items",0,"price"]]
+	items[1].price,items[0].q [["items",1,"price"],["items",0,"q"]]
+	items[1],items[1].price [["items",1],["items",1,"price"]]
+	m[0][1] [["m",0,1]]
+	items[0] [["items",0]]
+	"a\u0020b"[0],items[1].price [["a b",0],["items",1,"price"]]
+	EOF
+	is "$(filter -t '{items[1].price} {m[0][0]} {."a b"[0]}' true)" '7 1 3'
+	is "$(filter -c 'items[0].price == 5 and m[0][1] == 2 and ."a b"[0] == 3')" 1
+	is "$(filter -c 'exists(items[1]) and not exists(items[2])')" 1
+	is "$(filter -c 'o.0.price == 9')" 1 "a digit segment also reads an object key"
+	is "$(filter -c 'exists(o[0])')" 0 "[N] indexes arrays only"
+	is "$(filter -f 'o[0]' true)" '{}'
+}
+
+@test "a path the language cannot express is an error, never an empty result" {
+	ev '{"items":[{"price":5}]}'
+	run -2 filter -f 'items[].price' true
+	like "$output" "*--fields: 'items\[\].price': expected an array index \[N\] of digits"
+	run -2 filter -f 'items[-1].price' true
+	like "$output" "*negative indexes are not supported"
+	run -2 filter -t '{items[0}' true
+	like "$output" "*expected an array index*"
+	run -2 filter -f 'items]' true
+	like "$output" "*']' without '\['*"
+	run -2 filter -f 'items[0]price' true
+	like "$output" "*expected '.' or '\[' after a segment"
+	run -2 filter 'items[x].price == 5'
+	like "$output" "*expression:1:6: expected an array index \[N\] of digits"
+	run -2 ecs-sales -b 'items[*]' "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 filter -f '"items[0]"' true
+	is "$output" '{}' "a quoted key may hold brackets"
+}
+
 @test "templates render strings raw, others as JSON, braces and escapes" {
 	ev '{"s":"say \"hi\"","n":12.50,"o":{"k":[1,true]},"z":null,"u":"é"}'
 	is "$(filter -t '{s}|{n}|{o}|{z}|{missing}|{u}' true)" 'say "hi"|12.50|{"k":[1,true]}|null||é'
@@ -234,6 +306,23 @@ filter() {
 	is "$output" $'User 7 browse 5\nUser 8 purchase 6'
 	run -0 filter --map user_id=visitorid -f user_id,itemid 'user_id == 8'
 	is "$output" '{"user_id":8,"itemid":6}'
+}
+
+@test "--map-action applies wherever the action is read; whole lines stay verbatim" {
+	ev '{"event":"view","p":1}' '{"event":"transaction","p":2}' '{"action":"view","p":3}'
+	m=(--map-action view=browse --map-action transaction=purchase)
+	run -0 filter --map action=event "${m[@]}" -f action,event,p true
+	is "$output" '{"action":"browse","event":"view","p":1}
+{"action":"purchase","event":"transaction","p":2}
+{"p":3}'
+	run -0 filter "${m[@]}" -f action,p 'action == "browse"'
+	is "$output" '{"action":"browse","p":3}'
+	run -0 filter "${m[@]}" -t '{action}' 'action == "browse"'
+	is "$output" 'browse'
+	run -0 filter "${m[@]}" 'action == "browse"'
+	is "$output" '{"action":"view","p":3}' "a line passed through keeps its bytes"
+	ev '{"action":"a"}'
+	is "$(filter --map-action a=b --map-action b=c -f action true)" '{"action":"b"}' "translated once"
 }
 
 @test "--map to a nested path, and below a mapped name" {

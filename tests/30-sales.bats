@@ -71,6 +71,25 @@ sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 {"c":"y","n":"1","u.city":null,"k":1}'
 }
 
+@test "--map-action gives the canonical action in group keys and metrics" {
+	ev '{"event":"view"}' '{"event":"transaction"}' '{"event":"transaction"}' '{"event":"a"}' '{"event":"b"}'
+	run -0 sales --map action=event --map-action view=browse --map-action transaction=purchase \
+	    --map-action a=b --map-action b=c -b action -m 'n=count()' -m 't=top(action,1)'
+	is "$output" '{"action":"browse","n":1,"t":[{"value":"browse","count":1}]}
+{"action":"purchase","n":2,"t":[{"value":"purchase","count":2}]}
+{"action":"b","n":1,"t":[{"value":"b","count":1}]}
+{"action":"c","n":1,"t":[{"value":"c","count":1}]}'
+}
+
+@test "group keys may index arrays with [N]" {
+	ev '{"items":[{"sku":"A"},{"sku":"B"}]}' '{"items":[{"sku":"A"}]}' '{"items":{"0":{"sku":"C"}}}'
+	run -0 sales -b 'items[0].sku,items[1].sku' -m 'k=count()'
+	is "$output" '{"items[0].sku":"A","items[1].sku":"B","k":1}
+{"items[0].sku":"A","items[1].sku":null,"k":1}
+{"items[0].sku":null,"items[1].sku":null,"k":1}'
+	run -2 sales -b 'items[].sku' -m 'k=count()'
+}
+
 @test "every metric function" {
 	ev '{"u":1,"p":10,"s":"a"}' '{"u":2,"p":20,"s":"b"}' '{"u":1,"p":30,"s":"a"}' '{"u":3,"p":40,"s":"a"}' '{"p":"n/a"}'
 	run -0 sales -m 'n=count()' -m 'sum=sum(p)' -m 'avg=avg(p)' -m 'min=min(p)' -m 'max=max(p)' \

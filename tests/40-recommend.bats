@@ -54,6 +54,56 @@ ids() { ecs-filter -t '{recommendations}' true | jq -c '[.[].product_id]'; }
 	is "$(tail -1 <<< "$output" | ids | jq -c sort)" '[4,6]'
 }
 
+@test "exclusions hold for any number of carted or bought items" {
+	# Others make products 1..30 popular; user 1 carts 1..12 and buys 13..30.
+	{
+		for p in $(seq 30) 40 41 42; do
+			echo "{\"user_id\":2,\"action\":\"purchase\",\"product_id\":$p}"
+		done
+		for p in $(seq 12); do
+			echo "{\"user_id\":1,\"action\":\"add_to_cart\",\"product_id\":$p}"
+		done
+		for p in $(seq 13 30); do
+			echo "{\"user_id\":1,\"action\":\"purchase\",\"product_id\":$p}"
+		done
+		echo '{"user_id":1,"action":"browse","product_id":40}'
+		echo '{"query":"recommend","user_id":1}'
+	} > "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 rec -k 50
+	is "$(tail -2 <<< "$output" | head -1 | ids | jq -c sort)" '[41,42]' "after browsing 40"
+	is "$(tail -1 <<< "$output" | ids | jq -c sort)" '[40,41,42]' "a query"
+}
+
+@test "Taobao replay: nothing the user carted or bought is recommended" {
+	shared_data taobao-user-behavior-sample/events.ndjson
+	run -0 --separate-stderr ecs-recommend -k 10 "$data"
+	is "$(wc -l <<< "$output")" "$(grep -c . "$data")" "a line for every event"
+	# Walk the lines in order: a trigger that carts or buys takes the item
+	# for good; a recommendation of a taken item is a violation.
+	bad=$(jq -r '[.user_id, .trigger.action, .trigger.product_id,
+	    (.recommendations | map(.product_id | tostring) | join(","))] | @tsv' <<< "$output" |
+	    awk -F'\t' '$2 != "browse" { taken[$1 SUBSEP $3] = 1; ntaken++ }
+	    { nrec += n = split($4, r, ",")
+	      for (i = 1; i <= n; i++) if (($1 SUBSEP r[i]) in taken) { bad++; break } }
+	    END { print bad + 0, ntaken + 0, nrec + 0 }')
+	read -r violations ntaken nrec <<< "$bad"
+	(( ntaken > 5000 && nrec > 500000 )) || { echo "# vacuous: $bad"; false; }
+	is "$violations" 0 "lines recommending a carted or bought item"
+}
+
+@test "carted and bought items are bounded in all by evicting users" {
+	{
+		echo '{"user_id":9,"action":"add_to_cart","product_id":200}'
+		for p in $(seq 100); do
+			echo "{\"user_id\":1,\"action\":\"add_to_cart\",\"product_id\":$p}"
+		done
+		echo '{"query":"recommend","user_id":1}'
+	} > "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 --separate-stderr rec -k 5 --max-users 2
+	like "$stderr" "*1 users evicted, least recently active first, to keep the carted and bought items within 32 per user on average (--max-users 2)*"
+	is "$(tail -1 <<< "$output" | ids)" '[200]' "user 9 forgotten, user 1 keeps all 100"
+}
+
 @test "--same-category keeps to the trigger's category" {
 	ev '{"user_id":1,"action":"browse","product_id":1,"category":"a"}' '{"user_id":1,"action":"browse","product_id":2,"category":"b"}' \
 	   '{"user_id":1,"action":"browse","product_id":3,"category":"a"}' '{"user_id":2,"action":"browse","product_id":1,"category":"a"}'

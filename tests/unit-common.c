@@ -87,6 +87,8 @@ test_getters(void)
 		{ "q", 0, 5 }, { "s", 0, 7 }, { "f", 0, 2 }, { "h", -1, 0 },
 		{ "big", -1, 0 }, { "w", -1, 0 }, { "n.a.1", 0, 20 },
 		{ "n.a.2", -1, 0 }, { "z", -1, 0 }, { "missing", -1, 0 },
+		{ "n.a[1]", 0, 20 }, { ".n.a[0]", 0, 10 }, { "n[0]", -1, 0 },
+		{ "n.a[2]", -1, 0 },
 	};
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -112,6 +114,16 @@ test_paths(void)
 	ok(ecs_path_compile("a..b", &why) == NULL, "empty segment refused");
 	ok(ecs_path_compile("\"a", &why) == NULL, "open quote refused");
 	ok(ecs_path_compile("a.\"b\"c", &why) == NULL, "text after quote");
+	p = ecs_path_compile("a[0][12].\"b\"[3]", &why);
+	ok(p != NULL && p->nseg == 5 && p->seg[1].bracket &&
+	    p->seg[2].index == 12 && !p->seg[3].bracket && p->seg[4].bracket,
+	    "bracketed indexes");
+	ecs_path_free(p);
+	ok(ecs_path_compile("a[]", &why) == NULL, "empty index refused");
+	ok(ecs_path_compile("a[-1]", &why) == NULL, "negative index refused");
+	ok(ecs_path_compile("a[0]b", &why) == NULL, "text after index");
+	ok(ecs_path_compile("[0]", &why) == NULL, "index without a name");
+	ok(ecs_path_compile("a]", &why) == NULL, "stray bracket refused");
 }
 
 static void

@@ -155,14 +155,30 @@ tpl_free(struct template *t)
 	free(t);
 }
 
+/*
+ * The canonical action (--map-action) of the value v at path, a new
+ * reference; NULL when path is not the action or v has no alias.
+ */
+static struct json_object *
+canon_action(const struct ecs_path *path, struct json_object *v)
+{
+	const char *canon;
+	size_t len;
+
+	if (!path->is_action || !json_object_is_type(v, json_type_string) ||
+	    (canon = ecs_action_canon(json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v), &len)) == NULL)
+		return NULL;
+	return json_object_new_string_len(canon, (int)len);
+}
+
 /* A missing field renders as nothing, a JSON null as null. */
 static void
 tpl_render(const struct template *t, struct json_object *rec)
 {
 	const struct tpl_part *p;
-	struct json_object *v;
-	const char *canon;
-	size_t i, len;
+	struct json_object *v, *canon;
+	size_t i;
 
 	for (i = 0; i < t->npart; i++) {
 		p = &t->part[i];
@@ -172,12 +188,10 @@ tpl_render(const struct template *t, struct json_object *rec)
 			continue;
 		else if (v == NULL)
 			ecs_out_puts("null");
-		else if (p->path->is_action &&
-		    json_object_is_type(v, json_type_string) &&
-		    (canon = ecs_action_canon(json_object_get_string(v),
-		    (size_t)json_object_get_string_len(v), &len)) != NULL)
-			ecs_out_write(canon, len);
-		else
+		else if ((canon = canon_action(p->path, v)) != NULL) {
+			ecs_out_value(canon);
+			json_object_put(canon);
+		} else
 			ecs_out_value(v);
 	}
 	ecs_out_putc('\n');
@@ -206,36 +220,79 @@ parse_fields(const char *list)
 		errx(ECS_EXIT_USAGE, "--fields: no field named");
 }
 
-/* Puts a new reference to v at path in obj, making objects on the way. */
+/*
+ * The member seg of container, or NULL; *fits is false when the container
+ * is not of seg's kind: an array for [N], an object for a key.
+ */
+static struct json_object *
+member(struct json_object *container, const struct ecs_seg *seg, bool *fits)
+{
+	struct json_object *child = NULL;
+
+	*fits = json_object_is_type(container, seg->bracket ? json_type_array :
+	    json_type_object);
+	if (!*fits)
+		return NULL;
+	if (seg->bracket)
+		return (size_t)seg->index < json_object_array_length(container) ?
+		    json_object_array_get_idx(container, (size_t)seg->index) :
+		    NULL;
+	json_object_object_get_ex(container, seg->key, &child);
+	return child;
+}
+
+/* Puts child (a reference taken over) as the member seg of container. */
+static void
+put_member(struct json_object *container, const struct ecs_seg *seg,
+    struct json_object *child)
+{
+	if (seg->bracket)		/* json-c pads with nulls, as jq does */
+		json_object_array_put_idx(container, (size_t)seg->index, child);
+	else
+		json_object_object_add(container, seg->key, child);
+}
+
+/*
+ * Puts a new reference to v at path in obj, making objects (and arrays
+ * for [N]) on the way. A place already taken, or of the other kind, is
+ * left alone: the path given first decides (-f a,a.b).
+ */
 static void
 put_at(struct json_object *obj, const struct ecs_path *path,
     struct json_object *v)
 {
 	struct json_object *child;
 	size_t i;
+	bool fits;
 
 	for (i = 0; i + 1 < path->nseg; i++) {
-		if (!json_object_object_get_ex(obj, path->seg[i].key, &child)) {
-			child = json_object_new_object();
-			json_object_object_add(obj, path->seg[i].key, child);
-		} else if (!json_object_is_type(child, json_type_object))
-			return;		/* -f a,a.b: a is already there */
+		child = member(obj, &path->seg[i], &fits);
+		if (!fits)
+			return;
+		if (child == NULL) {
+			child = path->seg[i + 1].bracket ?
+			    json_object_new_array() : json_object_new_object();
+			put_member(obj, &path->seg[i], child);
+		}
 		obj = child;
 	}
-	if (!json_object_object_get_ex(obj, path->seg[i].key, NULL))
-		json_object_object_add(obj, path->seg[i].key,
-		    json_object_get(v));
+	if (member(obj, &path->seg[i], &fits) == NULL && fits)
+		put_member(obj, &path->seg[i], json_object_get(v));
 }
 
 static void
 write_projection(struct json_object *rec)
 {
-	struct json_object *out = json_object_new_object(), *v;
+	struct json_object *out = json_object_new_object(), *v, *canon;
 	size_t i;
 
-	for (i = 0; i < nfields; i++)
-		if (ecs_path_find(fields[i].in, rec, &v))
-			put_at(out, fields[i].out, v);
+	for (i = 0; i < nfields; i++) {
+		if (!ecs_path_find(fields[i].in, rec, &v))
+			continue;
+		canon = canon_action(fields[i].in, v);
+		put_at(out, fields[i].out, canon != NULL ? canon : v);
+		json_object_put(canon);
+	}
 	ecs_out_json(out);
 	ecs_out_putc('\n');
 	json_object_put(out);

@@ -18,10 +18,15 @@
 #include "ecs.h"
 #include "ecs_sketch.h"
 
-#define STATE_VERSION	1
+#define STATE_VERSION	2		/* 2: one set of carted or bought items */
 #define HIST		12		/* session items kept per user */
-#define BOUGHT		16		/* purchases remembered per user */
-#define CART		8
+/*
+ * The carted or bought items of the users kept, in all, at most this many
+ * times --max-users: past it the least recently active users are evicted.
+ * One user alone is never cut short, so exclusions never depend on a
+ * per-user table size.
+ */
+#define TAKEN_PER_USER	32
 #define MAX_K		100
 #define CAND_SLOTS	4096		/* candidate table per recommendation */
 
@@ -88,9 +93,9 @@ struct user {
 	uint32_t	 hist[HIST];	/* this session's items, oldest first */
 	uint8_t		 hist_action[HIST];
 	uint8_t		 nhist;
-	uint8_t		 nbought, ncart, nrecs;
-	uint32_t	 bought[BOUGHT];	/* a ring */
-	uint32_t	 cart[CART];
+	uint8_t		 nrecs;
+	uint32_t	*taken;		/* items carted or bought, sorted; owned */
+	uint32_t	 ntaken, taken_cap;
 	uint32_t	*recs;		/* --evaluate: the last list made */
 	uint32_t	 lru_prev, lru_next;	/* map positions + 1 */
 };
@@ -139,6 +144,8 @@ static struct ecs_map	*users;		/* user id -> struct user */
 static struct ecs_map	*categories;	/* category text -> nothing */
 static uint32_t		 lru_head, lru_tail;	/* most, least recent user + 1 */
 static unsigned long long seq, evicted_users, items_refused;
+static unsigned long long evicted_for_taken;	/* of evicted_users */
+static size_t		 ntaken_all;	/* sum of the users' ntaken */
 static double		 nsessions_seen;	/* sessions started, for llr */
 static int64_t		 latest_ts = INT64_MIN;	/* latest event time seen */
 static const struct ecs_reader *input;
@@ -510,6 +517,8 @@ evict_user(void)
 
 	lru_unlink(u);
 	free(u->recs);
+	free(u->taken);
+	ntaken_all -= u->ntaken;
 	ecs_map_at(users, pos1 - 1, &key, &len);
 	ecs_map_del(users, key, len);
 	evicted_users++;
@@ -546,11 +555,62 @@ in_list(const uint32_t *list, size_t n, uint32_t item)
 	return false;
 }
 
-static bool
-bought(const struct user *u, uint32_t item)
+/* Where item is, or would go, in the user's sorted taken items. */
+static uint32_t
+taken_pos(const struct user *u, uint32_t item)
 {
-	return in_list(u->bought, u->nbought < BOUGHT ? u->nbought : BOUGHT,
-	    item);
+	uint32_t lo = 0, hi = u->ntaken, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (u->taken[mid] < item)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Whether the user carted or bought the item: it is never shown again. */
+static bool
+taken(const struct user *u, uint32_t item)
+{
+	uint32_t pos = taken_pos(u, item);
+
+	return pos < u->ntaken && u->taken[pos] == item;
+}
+
+static void
+take(struct user *u, uint32_t item)
+{
+	uint32_t pos = taken_pos(u, item);
+
+	if (pos < u->ntaken && u->taken[pos] == item)
+		return;
+	if (u->ntaken == u->taken_cap) {
+		u->taken_cap = u->taken_cap ? u->taken_cap * 2 : 4;
+		u->taken = ecs_xrealloc(u->taken,
+		    u->taken_cap * sizeof(*u->taken));
+	}
+	memmove(u->taken + pos + 1, u->taken + pos,
+	    (u->ntaken - pos) * sizeof(*u->taken));
+	u->taken[pos] = item;
+	u->ntaken++;
+	ntaken_all++;
+}
+
+/*
+ * Keeps the taken items of all users within TAKEN_PER_USER * --max-users
+ * by evicting the least recently active users, never the current one.
+ */
+static void
+bound_taken(const struct user *current)
+{
+	while (ntaken_all > TAKEN_PER_USER * max_users && lru_tail != 0 &&
+	    user_at(lru_tail) != current) {
+		evict_user();
+		evicted_for_taken++;
+	}
 }
 
 /* Learning */
@@ -614,8 +674,6 @@ learn(struct user *u, enum action a, uint32_t i, int64_t t)
 static void
 remember(struct user *u, enum action a, uint32_t i)
 {
-	uint8_t k;
-
 	{
 		if (u->nhist == HIST) {
 			memmove(u->hist, u->hist + 1, (HIST - 1) * sizeof(*u->hist));
@@ -625,16 +683,9 @@ remember(struct user *u, enum action a, uint32_t i)
 		u->hist[u->nhist] = i;
 		u->hist_action[u->nhist++] = (uint8_t)a;
 	}
-	if (a == A_CART && !in_list(u->cart, u->ncart, i) && u->ncart < CART)
-		u->cart[u->ncart++] = i;
-	if (a == A_PURCHASE) {
-		if (!bought(u, i))
-			u->bought[u->nbought++ % BOUGHT] = i;
-		if (u->nbought >= 2 * BOUGHT)
-			u->nbought = BOUGHT + u->nbought % BOUGHT;
-		for (k = 0; k < u->ncart; k++)
-			if (u->cart[k] == i)
-				u->cart[k] = u->cart[--u->ncart];
+	if (a == A_CART || a == A_PURCHASE) {
+		take(u, i);
+		bound_taken(u);
 	}
 }
 
@@ -781,8 +832,7 @@ allowed(const struct user *u, uint32_t i, int32_t category)
 {
 	const struct item *it = item_at(i);
 
-	if (it->out || it->blocked || bought(u, i) ||
-	    in_list(u->cart, u->ncart, i))
+	if (it->out || it->blocked || taken(u, i))
 		return false;
 	return !same_category || category < 0 || it->category == category;
 }
@@ -1089,18 +1139,14 @@ static int
 event_action(struct ecs_reader *rd, const struct ecs_field *a)
 {
 	static struct ecs_map *warned;
-	const char *name = a->text, *canon;
-	size_t len = a->len;
 	bool created;
 	int i;
 
-	if ((canon = ecs_action_canon(a->text, a->len, &len)) != NULL)
-		name = canon;
+	/* a is canonical: ecs_fields_read applied --map-action. */
 	for (i = 0; i < NACTIONS; i++)
-		if (strlen(action_names[i]) == len &&
-		    memcmp(action_names[i], name, len) == 0)
+		if (ecs_field_equals(a, action_names[i]))
 			return i;
-	if (len == 7 && memcmp(name, "restock", 7) == 0)
+	if (ecs_field_equals(a, "restock"))
 		return -2;		/* back in stock */
 	if (warned == NULL)
 		warned = ecs_map_create(0);
@@ -1359,11 +1405,8 @@ save_state(void)
 		json_object_object_add(rec, "hist", u32_array(u->hist, u->nhist));
 		json_object_object_add(rec, "hist_action", u8_array(u->hist_action,
 		    u->nhist));
-		json_object_object_add(rec, "bought", u32_array(u->bought,
-		    u->nbought < BOUGHT ? u->nbought : BOUGHT));
-		json_object_object_add(rec, "nbought",
-		    json_object_new_int(u->nbought));
-		json_object_object_add(rec, "cart", u32_array(u->cart, u->ncart));
+		json_object_object_add(rec, "taken", u32_array(u->taken,
+		    u->ntaken));
 		ecs_state_put(&sw, rec);
 		json_object_put(rec);
 	}
@@ -1390,6 +1433,27 @@ load_array(const struct ecs_state_reader *sr, struct json_object *rec,
 		out[i] = (uint32_t)x;
 	}
 	return n;
+}
+
+/* The user's taken items: distinct, ascending, known items. */
+static void
+load_taken(const struct ecs_state_reader *sr, struct json_object *rec,
+    struct user *u, int64_t nitems)
+{
+	struct json_object *a = ecs_state_field(sr, rec, "taken",
+	    json_type_array), *v;
+	size_t i, n = json_object_array_length(a);
+	int64_t x;
+
+	for (i = 0; i < n; i++) {
+		v = json_object_array_get_idx(a, i);
+		x = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || x < 0 ||
+		    x >= nitems || (u->ntaken > 0 &&
+		    (uint32_t)x <= u->taken[u->ntaken - 1]))
+			ecs_state_corrupt(sr, "bad value in 'taken'");
+		take(u, (uint32_t)x);
+	}
 }
 
 static void
@@ -1466,11 +1530,8 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 		ecs_state_corrupt(sr, "hist and hist_action differ");
 	for (i = 0; i < u->nhist; i++)
 		u->hist_action[i] = (uint8_t)acts[i];
-	load_array(sr, rec, "bought", u->bought, BOUGHT, nitems);
-	u->nbought = (uint8_t)(int)ecs_state_int(sr, rec, "nbought");
-	if (u->nbought >= 2 * BOUGHT)
-		ecs_state_corrupt(sr, "bad nbought");
-	u->ncart = (uint8_t)load_array(sr, rec, "cart", u->cart, CART, nitems);
+	load_taken(sr, rec, u, nitems);
+	bound_taken(u);
 }
 
 static void
@@ -1539,8 +1600,10 @@ free_all(void)
 		free(it->with.e);
 	}
 	for (i = 0; i < ecs_map_span(users); i++)
-		if ((u = ecs_map_at(users, i, &key, &len)) != NULL)
+		if ((u = ecs_map_at(users, i, &key, &len)) != NULL) {
 			free(u->recs);
+			free(u->taken);
+		}
 	ecs_map_destroy(items);
 	ecs_map_destroy(users);
 	ecs_map_destroy(categories);
@@ -1555,12 +1618,17 @@ memory_budget(void)
 	    2.0 * neighbors * sizeof(struct edge)) / 1048576;
 	double user_mb = (double)max_users * (sizeof(struct user) + 16 + 16 +
 	    (evaluate ? top_k * 4 : 0)) / 1048576;
+	/* Arrays grow by doubling from 4: at most 4 + twice their items. */
+	double taken_mb = (double)max_users * (4 + 2 * TAKEN_PER_USER) *
+	    sizeof(uint32_t) / 1048576;
 
 	warnx("memory budget: %.0f MB for %zu items (%zu bytes each with %u "
-	    "links of each kind) + %.0f MB for %zu users (%zu bytes each), "
-	    "plus ids", item_mb, max_items, (size_t)(sizeof(struct item) +
-	    2 * neighbors * sizeof(struct edge)), neighbors, user_mb, max_users,
-	    sizeof(struct user));
+	    "links of each kind) + %.0f MB for %zu users (%zu bytes each) + "
+	    "%.0f MB for their carted and bought items (%d a user on "
+	    "average), plus ids", item_mb, max_items,
+	    (size_t)(sizeof(struct item) + 2 * neighbors * sizeof(struct edge)),
+	    neighbors, user_mb, max_users, sizeof(struct user), taken_mb,
+	    TAKEN_PER_USER);
 }
 
 int
@@ -1599,9 +1667,15 @@ main(int argc, char *argv[])
 	if (evaluate)
 		write_evaluation((double)(t1.tv_sec - t0.tv_sec) +
 		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	if (evicted_users > 0 && !ecs_config.quiet)
+	if (evicted_users > evicted_for_taken && !ecs_config.quiet)
 		warnx("%llu users evicted, least recently active first "
-		    "(--max-users %zu)", evicted_users, max_users);
+		    "(--max-users %zu)", evicted_users - evicted_for_taken,
+		    max_users);
+	if (evicted_for_taken > 0 && !ecs_config.quiet)
+		warnx("%llu users evicted, least recently active first, to keep "
+		    "the carted and bought items within %d per user on average "
+		    "(--max-users %zu)", evicted_for_taken, TAKEN_PER_USER,
+		    max_users);
 	status |= ecs_reader_finish(&rd);
 	ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();

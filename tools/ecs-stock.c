@@ -360,18 +360,15 @@ movement_of(const struct ecs_field *a)
 		{ "return", M_RETURN }, { "adjust", M_ADJUST },
 		{ "browse", M_NONE }, { "add_to_cart", M_NONE },
 	};
-	const char *name = a->text, *canon;
-	size_t i, len = a->len;
+	size_t i;
 
 	if (a->type == ECS_F_MISSING || a->type == ECS_F_NULL)
 		return M_SNAPSHOT;
 	if (a->type != ECS_F_STRING)
 		return M_BAD;
-	if ((canon = ecs_action_canon(a->text, a->len, &len)) != NULL)
-		name = canon;
+	/* a is canonical: ecs_fields_read applied --map-action. */
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i].name) == len &&
-		    memcmp(names[i].name, name, len) == 0)
+		if (ecs_field_equals(a, names[i].name))
 			return names[i].m;
 	return M_UNKNOWN;
 }
