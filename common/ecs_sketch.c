@@ -1328,6 +1328,26 @@ ecs_topk_total(const struct ecs_topk *t)
 	return t->total;
 }
 
+/*
+ * An eviction leaves an error of at least 1 (every count is at least 1),
+ * and only a counter with an error takes its place next time; a merge that
+ * drops keys loses their counts from the sum, and one that charges a floor
+ * charges it as error too. So either trace is there for good.
+ */
+bool
+ecs_topk_is_exact(const struct ecs_topk *t)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		if (t->c[i].error != 0)
+			return false;
+		sum = sat_add(sum, t->c[i].count);
+	}
+	return sum == t->total;
+}
+
 size_t
 ecs_topk_counters(const struct ecs_topk *t)
 {

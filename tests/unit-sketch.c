@@ -968,7 +968,9 @@ test_topk_small(void)
 	ecs_topk_add(t, "b", 1, 3);
 	ecs_topk_add(t, "zz", 2, 0);
 	ecs_topk_add(t, "c", 1, 1);
+	ok(ecs_topk_is_exact(t), "topk: exact while every key has a counter");
 	ecs_topk_add(t, "d", 1, 1);	/* evicts c, count 2, error 1 */
+	ok(!ecs_topk_is_exact(t), "topk: not exact after an eviction");
 	n = ecs_topk_list(t, 8, out);
 	ok(n == 3 && out[0].count == 5 && strcmp(out[0].key, "a") == 0 &&
 	    out[1].count == 3 && strcmp(out[1].key, "b") == 0 &&
@@ -994,6 +996,18 @@ test_topk_small(void)
 	    "topk: list stops at k");
 	u = ecs_topk_create(11);
 	ok(!ecs_topk_merge(t, u), "topk: merge refuses other counters");
+	ecs_topk_destroy(u);
+	u = ecs_topk_create(10);
+	ecs_topk_add(u, "a", 1, 2);
+	ecs_topk_add(u, "q", 1, 1);
+	ok(ecs_topk_merge(u, t) && ecs_topk_is_exact(u),
+	    "topk: a merge of exact summaries within the counters is exact");
+	ecs_topk_destroy(u);
+	u = ecs_topk_create(10);
+	for (i = 0; i < 4; i++)
+		ecs_topk_add(u, "mnop" + i, 1, 1);
+	ok(ecs_topk_merge(u, t) && !ecs_topk_is_exact(u),
+	    "topk: a merge that drops keys is not exact");
 	ecs_topk_destroy(u);
 	o = ecs_topk_to_json(t);
 	u = ecs_topk_from_json(o, &why);
