@@ -1667,11 +1667,13 @@ agg_from_json(const struct metric *m, struct json_object *o, struct agg *a)
 		a->values_cap = json_object_array_length(l);
 		a->values = ecs_xcalloc(a->values_cap + 1, sizeof(*a->values));
 		for (i = 0; i < a->values_cap; i++) {
+			/* Decimal texts; an older ecs-sales saved numbers. */
 			v = json_object_array_get_idx(l, i);
-			if (!json_object_is_type(v, json_type_string) ||
+			if (!(json_object_is_type(v, json_type_string) ||
+			    json_object_is_type(v, json_type_double) ||
+			    json_object_is_type(v, json_type_int)) ||
 			    !ecs_dec_parse(json_object_get_string(v),
-			    (size_t)json_object_get_string_len(v),
-			    &a->values[i]))
+			    strlen(json_object_get_string(v)), &a->values[i]))
 				return "bad quantile values";
 		}
 		break;
@@ -1878,16 +1880,39 @@ load_state(void)
 	watermark = ecs_state_int(&sr, head, "watermark");
 	closed_upto = ecs_state_int(&sr, head, "closed_upto");
 	nlate = (unsigned long long)ecs_state_int(&sr, head, "late");
-	/* Before 0.2 the default metrics depended on the first event. */
-	if (json_object_object_get_ex(head, "default", NULL))
-		ecs_state_corrupt(&sr, "saved by an older ecs-sales, whose "
-		    "default metrics depended on the first event");
+	/*
+	 * An older ecs-sales chose the default metrics from the first event
+	 * and saved its choice: 0 to 2 was count and sales, as now.
+	 */
+	if (default_metrics && json_object_object_get_ex(head, "default", &v) &&
+	    (json_object_get_int(v) < 0 || json_object_get_int(v) > 2))
+		ecs_state_corrupt(&sr, "saved by an older ecs-sales with "
+		    "count as its only default metric");
 	json_object_put(head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		load_record(&sr, rec);
 		json_object_put(rec);
 	}
 	ecs_state_close(&sr);
+}
+
+/*
+ * --merge: a partial of other metrics (theirs, or NULL) in the line rec.
+ * Every line would be refused: one error, and stop.
+ */
+static _Noreturn void
+other_metrics(const struct ecs_reader *rd, struct json_object *rec,
+    struct json_object *theirs)
+{
+	char *text = ecs_xstrdup(theirs != NULL && json_object_is_type(theirs,
+	    json_type_string) ? json_object_get_string(theirs) : "?");
+
+	json_object_put(rec);
+	warnx("%s:%llu: partials of other metrics: '%s', not '%s' (-m must be "
+	    "the same as for --partial)", rd->name, rd->lineno, text,
+	    metrics_signature);
+	free(text);
+	exit(ECS_EXIT_USAGE);
 }
 
 /* --merge: adds one --partial line to the window and group it names. */
@@ -1918,12 +1943,7 @@ merge_line(struct ecs_reader *rd)
 	    !json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), metrics_signature) != 0 ||
 	    json_object_array_length(aggs) != nmetrics)
-		/* Every line would be refused: one error, then stop. */
-		errx(ECS_EXIT_USAGE, "%s:%llu: partials of other metrics: "
-		    "'%s', not '%s' (-m must be the same as for --partial)",
-		    rd->name, rd->lineno, json_object_is_type(v,
-		    json_type_string) ? json_object_get_string(v) : "?",
-		    metrics_signature);
+		other_metrics(rd, rec, v);
 	if (why != NULL) {
 		ecs_reader_bad(rd, "%s", why);
 		json_object_put(rec);
