@@ -768,6 +768,7 @@ static void
 agg_add(const struct metric *m, struct agg *a, const struct ecs_field *f)
 {
 	struct ecs_dec d;
+	double x;
 	bool is_null;
 
 	switch (m->fn) {
@@ -795,9 +796,10 @@ agg_add(const struct metric *m, struct agg *a, const struct ecs_field *f)
 		}
 		break;
 	case FN_QUANTILE:
-		if (ecs_expr_eval_dec(m->arg, f, &d) &&
-		    isfinite(ecs_dec_to_double(&d))) {
-			ecs_quantile_add(a->sketch, ecs_dec_to_double(&d));
+		/* The exact value only while it is kept. */
+		if (ecs_expr_eval_double(m->arg, f, &x) && isfinite(x) &&
+		    (a->n >= EXACT_BUDGET || ecs_expr_eval_dec(m->arg, f, &d))) {
+			ecs_quantile_add(a->sketch, x);
 			quantile_keep(a, a->n, &d);
 			a->n++;
 		}
