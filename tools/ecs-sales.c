@@ -290,6 +290,7 @@ static void
 add_metric(const char *spec)
 {
 	char *copy = ecs_xstrdup(spec), *eq, *open, *args, *comma, *end;
+	const char *qtext;
 	struct metric m = { 0 };
 	size_t i, len;
 	double param = -1;
@@ -317,11 +318,10 @@ add_metric(const char *spec)
 			if (end == comma + 1 || strspn(end, " ") != strlen(end))
 				errx(ECS_EXIT_USAGE, "--metric '%s': '%s' is "
 				    "not a number", spec, comma + 1);
-			comma += 1 + strspn(comma + 1, " ");
-			if (!ecs_dec_parse(comma, (size_t)(end - comma),
+			qtext = comma + 1 + strspn(comma + 1, " ");
+			if (!ecs_dec_parse(qtext, (size_t)(end - qtext),
 			    &m.qdec))
 				m.qdec.exact = false;	/* ranks by double */
-			comma = last_top_comma(args);
 			*comma = '\0';
 		} else if (m.fn != FN_LIST)
 			errx(ECS_EXIT_USAGE, "--metric '%s': %s needs a second "
