@@ -1005,7 +1005,7 @@ test_topk_small(void)
 	ecs_topk_destroy(u);
 	u = ecs_topk_create(10);
 	for (i = 0; i < 4; i++)
-		ecs_topk_add(u, "mnop" + i, 1, 1);
+		ecs_topk_add(u, &"mnop"[i], 1, 1);
 	ok(ecs_topk_merge(u, t) && !ecs_topk_is_exact(u),
 	    "topk: a merge that drops keys is not exact");
 	ecs_topk_destroy(u);
