@@ -415,6 +415,15 @@ same_numbers() {
 	# Values as the events wrote them: every median is a price that occurred.
 	run bash -c "ecs-filter -t '{p50}' true < '$BATS_TEST_TMPDIR/rows' | grep -vxE '[0-9]+\.[0-9]{2}'"
 	is "$output" ""
+	# A row after every event, the values sorted as they come: the last
+	# row of each group is the final one.
+	ecs-sales -w 1h -b action -m 'p10=quantile(price,0.1)' -m 'p50=quantile(price,0.5)' \
+	    -m 'p95=quantile(price,0.95)' -m 'p100=quantile(price,1)' --emit update "$BATS_TEST_TMPDIR/g" |
+	    ecs-filter -t '{window_start}\t{action}\t{p10}\t{p50}\t{p95}\t{p100}' true |
+	    awk -F '\t' '{ last[$1 FS $2] = $0 } END { for (k in last) print last[k] }' |
+	    cut -c1-13,21- | sort > "$BATS_TEST_TMPDIR/updates"
+	run diff "$BATS_TEST_TMPDIR/updates" "$BATS_TEST_TMPDIR/ecs"
+	is "$output" ""
 }
 
 @test "quantile(): past the budget, 4 significant digits and marked approximate" {

@@ -81,6 +81,7 @@ struct agg {
 	size_t		 nlist;
 	struct ecs_dec	*values;	/* quantile: all n while n <= budget */
 	size_t		 values_cap;
+	size_t		 nsorted;	/* values[0..nsorted) are in order */
 };
 
 struct group {
@@ -865,14 +866,40 @@ cmp_dec(const void *a, const void *b)
 }
 
 /*
+ * Puts the n kept values of a quantile in order: the ones added since the
+ * last time are sorted and merged in from the end, so that a row after
+ * every event (--emit update) costs a move of the larger values, not a
+ * sort of them all.
+ */
+static void
+quantile_sort(struct agg *a, size_t n)
+{
+	struct ecs_dec *tail;
+	size_t i = a->nsorted, j = n - a->nsorted, k = n;
+
+	if (j == 0)
+		return;
+	qsort(a->values + i, j, sizeof(*a->values), cmp_dec);
+	tail = ecs_xmalloc(j * sizeof(*tail));
+	memcpy(tail, a->values + i, j * sizeof(*tail));
+	while (j > 0) {
+		if (i > 0 && ecs_dec_cmp(&a->values[i - 1], &tail[j - 1]) > 0)
+			a->values[--k] = a->values[--i];
+		else
+			a->values[--k] = tail[--j];
+	}
+	free(tail);
+	a->nsorted = n;
+}
+
+/*
  * The q-quantile, the value of nearest rank: exact (a value that occurred)
  * while the values fit the budget, else the sketch's estimate of the value
  * of that rank. False when there is none.
  */
 static bool
-quantile(const struct metric *m, const struct agg *a, struct ecs_dec *out)
+quantile(const struct metric *m, struct agg *a, struct ecs_dec *out)
 {
-	struct ecs_dec *sorted;
 	uint64_t r;
 
 	if (a->n == 0)
@@ -884,11 +911,8 @@ quantile(const struct metric *m, const struct agg *a, struct ecs_dec *out)
 		    r == a->n ? 1 : ((double)r - 0.5) / (double)(a->n - 1)));
 		return true;
 	}
-	sorted = ecs_xmalloc(a->n * sizeof(*sorted));
-	memcpy(sorted, a->values, a->n * sizeof(*sorted));
-	qsort(sorted, a->n, sizeof(*sorted), cmp_dec);
-	*out = sorted[r - 1];
-	free(sorted);
+	quantile_sort(a, (size_t)a->n);
+	*out = a->values[r - 1];
 	return true;
 }
 
@@ -952,7 +976,7 @@ top_write(const struct metric *m, const struct agg *a, struct buf *b)
 
 /* The metric's value as JSON text. */
 static void
-agg_write(const struct metric *m, const struct agg *a, struct buf *b)
+agg_write(const struct metric *m, struct agg *a, struct buf *b)
 {
 	struct ecs_dec d;
 	char num[96];
@@ -1037,7 +1061,7 @@ agg_write_bound(const struct metric *m, const struct agg *a, struct buf *b)
 
 /* The watched metric as a number, for --drop and --spike. */
 static double
-agg_number(const struct metric *m, const struct agg *a)
+agg_number(const struct metric *m, struct agg *a)
 {
 	struct ecs_dec d;
 
