@@ -1300,6 +1300,51 @@ counters_sorted(const struct counter *c, size_t n)
 	return v;
 }
 
+/* Sifts v[pos] down a heap of n whose root is the last in list order. */
+static void
+worst_down(const struct counter **v, size_t n, size_t pos)
+{
+	const struct counter *x = v[pos];
+	size_t child;
+
+	while ((child = 2 * pos + 1) < n) {
+		if (child + 1 < n && counter_order(v[child + 1], v[child]) > 0)
+			child++;
+		if (counter_order(v[child], x) <= 0)
+			break;
+		v[pos] = v[child];
+		pos = child;
+	}
+	v[pos] = x;
+}
+
+/*
+ * Pointers to the first k of c[0..n) in list order, in an array owned by
+ * the caller: a heap of the k best so far, O(n log k), so that a short
+ * list of many counters (a row after every event) does not sort them all.
+ */
+static const struct counter **
+counters_first(const struct counter *c, size_t n, size_t k)
+{
+	const struct counter **v;
+	size_t i;
+
+	if (k >= n / 2)
+		return counters_sorted(c, n);
+	v = ecs_xmalloc((k + 1) * sizeof(*v));
+	for (i = 0; i < k; i++)
+		v[i] = &c[i];
+	for (i = k / 2; i-- > 0;)
+		worst_down(v, k, i);
+	for (i = k; i < n; i++)
+		if (counter_order(&c[i], v[0]) < 0) {
+			v[0] = &c[i];
+			worst_down(v, k, 0);
+		}
+	qsort(v, k, sizeof(*v), counter_cmp);
+	return v;
+}
+
 size_t
 ecs_topk_list(const struct ecs_topk *t, size_t k,
     struct ecs_topk_item *out)
@@ -1311,7 +1356,7 @@ ecs_topk_list(const struct ecs_topk *t, size_t k,
 		k = t->n;
 	if (k == 0)
 		return 0;
-	v = counters_sorted(t->c, t->n);
+	v = counters_first(t->c, t->n, k);
 	for (i = 0; i < k; i++) {
 		out[i].key = v[i]->key;
 		out[i].len = v[i]->len;
@@ -1326,6 +1371,26 @@ uint64_t
 ecs_topk_total(const struct ecs_topk *t)
 {
 	return t->total;
+}
+
+/*
+ * An eviction leaves an error of at least 1 (every count is at least 1),
+ * and only a counter with an error takes its place next time; a merge that
+ * drops keys loses their counts from the sum, and one that charges a floor
+ * charges it as error too. So either trace is there for good.
+ */
+bool
+ecs_topk_is_exact(const struct ecs_topk *t)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		if (t->c[i].error != 0)
+			return false;
+		sum = sat_add(sum, t->c[i].count);
+	}
+	return sum == t->total;
 }
 
 size_t

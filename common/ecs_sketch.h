@@ -195,6 +195,13 @@ size_t		 ecs_topk_list(const struct ecs_topk *, size_t k,
 		    struct ecs_topk_item *out);
 /* The total weight added, N. */
 uint64_t	 ecs_topk_total(const struct ecs_topk *);
+/*
+ * True while every count is exact: no key was ever evicted nor dropped by
+ * a merge, so the summary holds every key added with its true count (all
+ * errors are 0 and the counts sum to N). A summary with at least as many
+ * counters as distinct keys stays exact.
+ */
+bool		 ecs_topk_is_exact(const struct ecs_topk *);
 size_t		 ecs_topk_counters(const struct ecs_topk *);
 /*
  * Merges from into into (from is unchanged; into == from is allowed). A

@@ -32,7 +32,7 @@ sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$output" '{"count":2,"sales":12.75}'
 	ev '{"a":1}'
 	run -0 sales
-	is "$output" '{"count":1}'
+	is "$output" '{"count":1,"sales":0}'
 }
 
 @test "money is exact: no float noise, to the cent" {
@@ -355,6 +355,169 @@ compare_tsv() {
 	   "$(ecs-sales -w 1h -b action "${m[@]}" "$BATS_TEST_TMPDIR/g" | ecs-filter -f window_start,action,n,s,a,lo,hi,u,p,t true | sort)"
 	run -2 --separate-stderr ecs-sales --partial -w 1h
 	like "$stderr" "*need their metrics given with -m*"
-	run -1 --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR'/part.aa.partial | ecs-sales --merge -m 'n=count()'"
-	like "$stderr" "*a partial of other metrics (-m must be the same)*"
+	run -2 --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR'/part.aa.partial | ecs-sales --merge -m 'n=count()'"
+	like "$stderr" "*partials of other metrics*-m must be the same as for --partial)"
+}
+
+# Exactness (issue 12): exact within the budget, else marked approximate
+# with its bound; clashing names and rules that can never fire refused.
+
+# same_numbers A B: files of tab-separated rows agree, numbers by value.
+same_numbers() {
+	awk -F '\t' 'NR == FNR { a[FNR] = $0; n = FNR; next }
+	    { split(a[FNR], x, "\t")
+	      for (i = 1; i <= NF; i++) if (x[i] != $i && x[i] + 0 != $i + 0) { print "line " FNR ": " a[FNR] " vs " $0; bad++; break } }
+	    END { if (FNR != n) { print "lines: " n " vs " FNR; bad++ } exit bad > 0 }' "$1" "$2"
+}
+
+@test "top(): per-day top-10 of UCI orders equal DuckDB's exact counts" {
+	shared_data uci-online-retail/orders.ndjson.gz
+	need_duckdb
+	zcat "$data" | ecs-sales -w 1d -m 'top=top(product_id,10)' --where 'not cancelled' > "$BATS_TEST_TMPDIR/rows"
+	run grep -c approximate "$BATS_TEST_TMPDIR/rows"
+	is "$output" 0 "rows marked approximate"
+	ecs-filter -t '{window_start}' true < "$BATS_TEST_TMPDIR/rows" | cut -c1-10 > "$BATS_TEST_TMPDIR/days"
+	jq -r '.window_start[0:10] as $d | .top[] | [$d, .value, .count] | @tsv' "$BATS_TEST_TMPDIR/rows" > "$BATS_TEST_TMPDIR/ecs"
+	duckdb_sql "SELECT left(ts, 10) AS d, product_id AS p, count(*) AS c
+	    FROM read_json('$data', format='newline_delimited',
+	        columns={ts: 'VARCHAR', product_id: 'VARCHAR', cancelled: 'BOOLEAN'})
+	    WHERE NOT cancelled GROUP BY d, p
+	    QUALIFY row_number() OVER (PARTITION BY d ORDER BY c DESC, p) <= 10
+	    ORDER BY d, c DESC, p" | jq -r '[.d, .p, .c] | @tsv' > "$BATS_TEST_TMPDIR/duck"
+	(( $(wc -l < "$BATS_TEST_TMPDIR/days") > 300 ))
+	run diff "$BATS_TEST_TMPDIR/ecs" "$BATS_TEST_TMPDIR/duck"
+	is "$output" ""
+}
+
+@test "top(): exact over thousands of keys, ties by value, as Miller counts" {
+	ecs-gen --events 20000 --products 5000 --seed 21 > "$BATS_TEST_TMPDIR/g"
+	run -0 ecs-sales -m 't=top(product_id,20)' "$BATS_TEST_TMPDIR/g"
+	[[ "$output" != *approximate* ]]
+	jq -r '.t[] | [.value, .count] | @tsv' <<< "$output" > "$BATS_TEST_TMPDIR/ecs"
+	mlr --ijsonl --otsv --headerless-csv-output count -g product_id then \
+	    sort -nr count -f product_id then head -n 20 "$BATS_TEST_TMPDIR/g" > "$BATS_TEST_TMPDIR/mlr"
+	is "$(wc -l < "$BATS_TEST_TMPDIR/mlr")" 20
+	run diff "$BATS_TEST_TMPDIR/ecs" "$BATS_TEST_TMPDIR/mlr"
+	is "$output" ""
+	ev '{"s":"b"}' '{"s":"a"}' '{"s":10}' '{"s":"c"}' '{"s":"b"}' '{"s":"a"}' '{"s":10}'
+	run -0 sales -m 't=top(s,3)'
+	is "$output" '{"t":[{"value":"a","count":2},{"value":"b","count":2},{"value":10,"count":2}]}'
+}
+
+@test "top(): past the budget, approximate with each count's error bound" {
+	# 12000 keys once each, then 5 heavy keys 30..70 times, interleaved.
+	awk 'BEGIN { for (i = 0; i < 12000; i++) { printf "{\"k\":\"u%d\"}\n", i
+	    if (i % 40 == 0 && i < 12000) { h = i / 40 % 5; printf "{\"k\":\"h%d\"}\n", h } } }' > "$BATS_TEST_TMPDIR/in.ndjson"
+	for h in 0 1 2 3 4; do for _ in $(seq $((h * 10))); do echo "{\"k\":\"h$h\"}"; done; done >> "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 sales -m 't=top(k,5)'
+	like "$output" '*"approximate":{"t":{"count_error":*}}}'
+	jq -r '.t[] | [.value, .count, .error] | @tsv' <<< "$output" > "$BATS_TEST_TMPDIR/ecs"
+	mlr --ijsonl --otsv --headerless-csv-output count -g k "$BATS_TEST_TMPDIR/in.ndjson" > "$BATS_TEST_TMPDIR/true"
+	# Every listed count bounds the true count: count - error <= f <= count.
+	run awk -F '\t' 'NR == FNR { f[$1] = $2; next }
+	    { if (!($1 in f) || $2 - $3 > f[$1] || f[$1] > $2) { print "bad: " $0 " true " f[$1]; bad++ } n++ }
+	    END { exit bad > 0 || n != 5 }' "$BATS_TEST_TMPDIR/true" "$BATS_TEST_TMPDIR/ecs"
+	is "$output" ""
+	is "$(cut -f1 "$BATS_TEST_TMPDIR/ecs" | tr '\n' ' ')" "h4 h3 h2 h1 h0 "
+}
+
+@test "quantile(): exact nearest rank, values that occurred, as DuckDB's quantile_disc" {
+	need_duckdb
+	ecs-gen --events 20000 --seed 7 > "$BATS_TEST_TMPDIR/g"
+	ecs-sales -w 1h -b action -m 'p10=quantile(price,0.1)' -m 'p50=quantile(price,0.5)' \
+	    -m 'p95=quantile(price,0.95)' -m 'p100=quantile(price,1)' "$BATS_TEST_TMPDIR/g" > "$BATS_TEST_TMPDIR/rows"
+	[[ "$(cat "$BATS_TEST_TMPDIR/rows")" != *approximate* ]]
+	ecs-filter -t '{window_start}\t{action}\t{p10}\t{p50}\t{p95}\t{p100}' true < "$BATS_TEST_TMPDIR/rows" |
+	    cut -c1-13,21- | sort > "$BATS_TEST_TMPDIR/ecs"
+	duckdb_sql "SELECT left(ts, 13) AS h, action AS a, quantile_disc(price, 0.1) AS p10,
+	    quantile_disc(price, 0.5) AS p50, quantile_disc(price, 0.95) AS p95, quantile_disc(price, 1) AS p100
+	    FROM read_json('$BATS_TEST_TMPDIR/g', format='newline_delimited',
+	        columns={ts: 'VARCHAR', action: 'VARCHAR', price: 'DOUBLE'}) GROUP BY h, a" |
+	    jq -r '[.h, .a, .p10, .p50, .p95, .p100] | @tsv' | sort > "$BATS_TEST_TMPDIR/duck"
+	(( $(wc -l < "$BATS_TEST_TMPDIR/ecs") > 30 ))
+	run same_numbers "$BATS_TEST_TMPDIR/ecs" "$BATS_TEST_TMPDIR/duck"
+	is "$output" ""
+	# Values as the events wrote them: every median is a price that occurred.
+	run bash -c "ecs-filter -t '{p50}' true < '$BATS_TEST_TMPDIR/rows' | grep -vxE '[0-9]+\.[0-9]{2}'"
+	is "$output" ""
+	# A row after every event, the values sorted as they come: the last
+	# row of each group is the final one.
+	ecs-sales -w 1h -b action -m 'p10=quantile(price,0.1)' -m 'p50=quantile(price,0.5)' \
+	    -m 'p95=quantile(price,0.95)' -m 'p100=quantile(price,1)' --emit update "$BATS_TEST_TMPDIR/g" |
+	    ecs-filter -t '{window_start}\t{action}\t{p10}\t{p50}\t{p95}\t{p100}' true |
+	    awk -F '\t' '{ last[$1 FS $2] = $0 } END { for (k in last) print last[k] }' |
+	    cut -c1-13,21- | sort > "$BATS_TEST_TMPDIR/updates"
+	run diff "$BATS_TEST_TMPDIR/updates" "$BATS_TEST_TMPDIR/ecs"
+	is "$output" ""
+}
+
+@test "quantile(): past the budget, 4 significant digits and marked approximate" {
+	seq 1 30000 | awk '{ printf "{\"v\":%d.37}\n", $1 }' > "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 sales -m 'p50=quantile(v,0.5)'
+	like "$output" '{"p50":1[45][0-9][0-9]0,"approximate":{"p50":{"relative_error":0.011}}}'
+	head -n 10000 "$BATS_TEST_TMPDIR/in.ndjson" > "$BATS_TEST_TMPDIR/in2"
+	run -0 ecs-sales -m 'p50=quantile(v,0.5)' "$BATS_TEST_TMPDIR/in2"
+	is "$output" '{"p50":5000.37}' "exact up to the budget"
+}
+
+@test "distinct(): null is not a value, as in SQL COUNT(DISTINCT)" {
+	ev '{"u":null}' '{"u":1}' '{"u":"null"}' '{}' '{"u":1}'
+	run -0 sales -m 'u=distinct(u)' -m 'n=count()'
+	is "$output" '{"u":2,"n":5}'
+}
+
+@test "default metrics are the same whatever comes first: the live monitor alerts" {
+	ev '{"ts":"2026-11-01T10:00:00Z","page":"/"}' '{"ts":"2026-11-01T10:10:00Z","price":10,"quantity":3}' \
+	    '{"ts":"2026-11-01T11:10:00Z","sales":500}'
+	run -0 sales -w 1h --alert 'sales < 200'
+	is "$output" '{"window_start":"2026-11-01T10:00:00Z","window_end":"2026-11-01T11:00:00Z","count":2,"sales":30}
+{"alert":"rule","rule":"sales < 200","window_start":"2026-11-01T10:00:00Z","window_end":"2026-11-01T11:00:00Z","count":2,"sales":30}
+{"window_start":"2026-11-01T11:00:00Z","window_end":"2026-11-01T12:00:00Z","count":1,"sales":500}'
+	run -0 sales -w 1h --watch sales --drop 10 </dev/null
+	run -2 --separate-stderr ecs-sales -w 1h --alert 'revenue < 200' </dev/null
+	like "$stderr" "*--alert 'revenue < 200': 'revenue' is not a metric or key of the rows (they have window_start, window_end, count, sales)"
+	run -2 --separate-stderr ecs-sales -w 1h -b shop -m 'n=count()' --alert 'n > 1 and country == "FR"' </dev/null
+	like "$stderr" "*'country' is not a metric or key*"
+	run -0 ecs-sales -w 1h -b shop -m 'n=count()' --alert 'n > 1 and shop == "a" and window_start > "2026"' </dev/null
+	run -2 --separate-stderr ecs-sales -w 1h --watch revenue --drop 10 </dev/null
+	like "$stderr" "*--watch 'revenue': no such metric*"
+}
+
+@test "clashing output names are usage errors" {
+	run -2 --separate-stderr ecs-sales -m 's=sum(price)' -m 's=count()' </dev/null
+	like "$stderr" "*--metric 's': the name is already a metric of the row"
+	run -2 --separate-stderr ecs-sales -b shop -m 'shop=count()' </dev/null
+	like "$stderr" "*--metric 'shop': the name is already a group key of the row"
+	run -2 --separate-stderr ecs-sales -b shop,shop </dev/null
+	like "$stderr" "*--by key 'shop': the name is already a group key*"
+	for name in window_start window_end approximate alert rule correction; do
+		run -2 --separate-stderr ecs-sales -m "$name=count()" </dev/null
+		like "$stderr" "*--metric '$name': the name is taken by ecs-sales' rows"
+	done
+	run -2 --separate-stderr ecs-sales -b window_start </dev/null
+	like "$stderr" "*--by key 'window_start': the name is taken*"
+}
+
+@test "--idle: a drop alert is written during the outage, when its window closes" {
+	fifo="$BATS_TEST_TMPDIR/fifo" out="$BATS_TEST_TMPDIR/out"
+	mkfifo "$fifo"
+	ecs-sales -w 1s -m 'sales=sum(price)' --drop 50 --baseline 2 --idle 1s < "$fifo" > "$out" 3>&- &
+	pid=$!
+	exec 5> "$fifo"
+	for _ in $(seq 10); do echo '{"price":10}' >&5; sleep 0.3; done
+	# No more events, the writer still open: the quiet second must alert.
+	wait_for "$out" '"value":0,'
+	like "$(grep sales_drop "$out")" '*"metric":"sales","value":0,*"change_pct":-100}*'
+	kill -0 "$pid"
+	exec 5>&-
+	wait "$pid"
+}
+
+@test "--merge of partials of other metrics stops at the first line, with one error" {
+	ecs-gen --events 3000 --seed 3 | ecs-sales -w 1h -m 'n=count()' -m 's=sum(price)' --partial > "$BATS_TEST_TMPDIR/p"
+	(( $(wc -l < "$BATS_TEST_TMPDIR/p") > 3 ))
+	run -2 --separate-stderr ecs-sales --merge -m 'n=count()' "$BATS_TEST_TMPDIR/p"
+	is "$output" ""
+	is "$(wc -l <<< "$stderr")" 1
+	like "$stderr" "ecs-sales: $BATS_TEST_TMPDIR/p:1: partials of other metrics: '-m n=count() -m s=sum(price)', not '-m n=count()'*"
 }

@@ -924,6 +924,34 @@ topk_rejects(const char *text)
 	return why != NULL;
 }
 
+/* A short list is the start of the full one, ties and all. */
+static void
+test_topk_prefixes(void)
+{
+	struct ecs_topk_item all[300], some[300];
+	struct ecs_topk *t = ecs_topk_create(1000);
+	char key[16];
+	size_t i, k, n;
+	bool good = true;
+
+	for (i = 0; i < 3000; i++) {
+		/* 300 keys, counts from 1 to 20 with many ties, in mixed order. */
+		snprintf(key, sizeof(key), "k%zu", (i * 7919) % 300);
+		ecs_topk_add(t, key, strlen(key), 1 + (i * 31) % 3);
+	}
+	n = ecs_topk_list(t, 300, all);
+	for (k = 1; k <= 300 && good; k++) {
+		if (ecs_topk_list(t, k, some) != k)
+			good = false;
+		for (i = 0; i < k && good; i++)
+			good = strcmp(some[i].key, all[i].key) == 0 &&
+			    some[i].count == all[i].count;
+	}
+	ok(n == 300 && good, "topk: the first k listed are the first k of all, "
+	    "for every k");
+	ecs_topk_destroy(t);
+}
+
 static void
 test_topk_small(void)
 {
@@ -968,7 +996,9 @@ test_topk_small(void)
 	ecs_topk_add(t, "b", 1, 3);
 	ecs_topk_add(t, "zz", 2, 0);
 	ecs_topk_add(t, "c", 1, 1);
+	ok(ecs_topk_is_exact(t), "topk: exact while every key has a counter");
 	ecs_topk_add(t, "d", 1, 1);	/* evicts c, count 2, error 1 */
+	ok(!ecs_topk_is_exact(t), "topk: not exact after an eviction");
 	n = ecs_topk_list(t, 8, out);
 	ok(n == 3 && out[0].count == 5 && strcmp(out[0].key, "a") == 0 &&
 	    out[1].count == 3 && strcmp(out[1].key, "b") == 0 &&
@@ -992,8 +1022,21 @@ test_topk_small(void)
 	    "topk: ties by key bytes, NUL bytes and the empty key");
 	ok(ecs_topk_list(t, 2, out) == 2 && out[1].key[0] == 'a',
 	    "topk: list stops at k");
+	test_topk_prefixes();
 	u = ecs_topk_create(11);
 	ok(!ecs_topk_merge(t, u), "topk: merge refuses other counters");
+	ecs_topk_destroy(u);
+	u = ecs_topk_create(10);
+	ecs_topk_add(u, "a", 1, 2);
+	ecs_topk_add(u, "q", 1, 1);
+	ok(ecs_topk_merge(u, t) && ecs_topk_is_exact(u),
+	    "topk: a merge of exact summaries within the counters is exact");
+	ecs_topk_destroy(u);
+	u = ecs_topk_create(10);
+	for (i = 0; i < 4; i++)
+		ecs_topk_add(u, &"mnop"[i], 1, 1);
+	ok(ecs_topk_merge(u, t) && !ecs_topk_is_exact(u),
+	    "topk: a merge that drops keys is not exact");
 	ecs_topk_destroy(u);
 	o = ecs_topk_to_json(t);
 	u = ecs_topk_from_json(o, &why);

@@ -20,9 +20,18 @@
 #include "ecs_sketch.h"
 
 #define STATE_VERSION	1
-#define DISTINCT_EXACT	10000		/* exact below, HyperLogLog above */
+/*
+ * The exact budget of distinct, quantile and top: distinct keeps up to
+ * this many distinct values, quantile this many values and top this many
+ * distinct keys exactly; past it each is a sketch, and the row says so
+ * with its bound (see "approximate" in ecs-sales(1)).
+ */
+#define EXACT_BUDGET	10000
+#define DISTINCT_BOUND	0.02		/* HyperLogLog: 2.5 standard errors */
 #define QUANTILE_ALPHA	0.01		/* DDSketch relative accuracy */
-#define QUANTILE_EXACT	200		/* exact quantiles up to this many */
+#define QUANTILE_DIGITS	4		/* significant digits of an estimate */
+#define QUANTILE_BOUND	0.011		/* alpha, plus rounding to 4 digits */
+#define TOP_COUNTERS(k)	((k) * 10 > EXACT_BUDGET ? (k) * 10 : EXACT_BUDGET)
 #define AVG_PLACES	6
 #define LIST_DEFAULT	100
 #define NO_WINDOW	INT64_MIN	/* one running total: no --window */
@@ -57,7 +66,9 @@ struct metric {
 	char		*name;
 	enum func	 fn;
 	struct ecs_expr	*arg;		/* NULL for count() */
-	double		 q;		/* quantile */
+	struct ecs_expr	*alt[2];	/* default sales: the fallbacks */
+	double		 q;		/* quantile, as a double */
+	struct ecs_dec	 qdec;		/* quantile, exactly */
 	size_t		 k;		/* top, list */
 };
 
@@ -68,7 +79,9 @@ struct agg {
 	void		*sketch;	/* distinct, quantile, top */
 	char		**list;		/* JSON texts, owned */
 	size_t		 nlist;
-	double		*values;	/* quantile: the first QUANTILE_EXACT */
+	struct ecs_dec	*values;	/* quantile: all n while n <= budget */
+	size_t		 values_cap;
+	size_t		 nsorted;	/* values[0..nsorted) are in order */
 };
 
 struct group {
@@ -185,8 +198,10 @@ usage(int status)
 "  -b, --by A,B             group keys (field paths)\n"
 "  -m, --metric NAME=FUNC(EXPR)  count() sum avg min max distinct\n"
 "                           quantile(EXPR,Q) top(EXPR,K) list(EXPR[,N]);\n"
-"                           default count and sales=sum(price*quantity),\n"
-"                           sum(sales) or sum(amount), as the events have\n"
+"                           exact up to 10000 values, else the row says\n"
+"                           \"approximate\" with the bound; default count\n"
+"                           and sales: each event's price*quantity, or\n"
+"                           else its sales, or else its amount\n"
 "      --where EXPR         only the events for which EXPR holds\n"
 "      --lateness DURATION  the watermark trails the latest event time\n"
 "      --late FILE          append late events, verbatim, to FILE\n"
@@ -196,7 +211,8 @@ usage(int status)
 "      --tz ZONE            day and hour windows in ZONE's calendar\n"
 "      --idle DURATION      with no input for this long, advance the\n"
 "                           watermark by the time that passed\n"
-"      --alert EXPR         also write matching rows as alerts\n"
+"      --alert EXPR         also write matching rows as alerts (EXPR reads\n"
+"                           only keys of the rows)\n"
 "      --drop PCT, --spike PCT  alert when the watched metric falls below or\n"
 "                           rises above the mean of the group's previous\n"
 "      --baseline N         N windows (default 6) by PCT percent\n"
@@ -275,6 +291,7 @@ static void
 add_metric(const char *spec)
 {
 	char *copy = ecs_xstrdup(spec), *eq, *open, *args, *comma, *end;
+	const char *qtext;
 	struct metric m = { 0 };
 	size_t i, len;
 	double param = -1;
@@ -302,6 +319,10 @@ add_metric(const char *spec)
 			if (end == comma + 1 || strspn(end, " ") != strlen(end))
 				errx(ECS_EXIT_USAGE, "--metric '%s': '%s' is "
 				    "not a number", spec, comma + 1);
+			qtext = comma + 1 + strspn(comma + 1, " ");
+			if (!ecs_dec_parse(qtext, (size_t)(end - qtext),
+			    &m.qdec))
+				m.qdec.exact = false;	/* ranks by double */
 			*comma = '\0';
 		} else if (m.fn != FN_LIST)
 			errx(ECS_EXIT_USAGE, "--metric '%s': %s needs a second "
@@ -655,13 +676,14 @@ agg_init(const struct metric *m, struct agg *a)
 	ecs_dec_from_int(&a->v, 0);
 	switch (m->fn) {
 	case FN_DISTINCT:
-		a->sketch = ecs_distinct_create(DISTINCT_EXACT);
+		a->sketch = ecs_distinct_create(EXACT_BUDGET);
 		break;
 	case FN_QUANTILE:
 		a->sketch = ecs_quantile_create(QUANTILE_ALPHA);
 		break;
 	case FN_TOP:
-		a->sketch = ecs_topk_create(m->k * 10);
+		/* Space-Saving with a counter for every key is exact. */
+		a->sketch = ecs_topk_create(TOP_COUNTERS(m->k));
 		break;
 	default:
 		break;
@@ -694,9 +716,12 @@ agg_free(const struct metric *m, struct agg *a)
 
 static struct buf key;		/* scratch for keys of distinct, top, list */
 
-/* The metric argument's value as JSON text in key; false when missing. */
+/*
+ * The metric argument's value as JSON text in key; false when missing.
+ * *is_null tells a JSON null (the string "null" is "\"null\"").
+ */
 static bool
-key_of(const struct metric *m, const struct ecs_field *f)
+key_of(const struct metric *m, const struct ecs_field *f, bool *is_null)
 {
 	char num[64];
 	const char *text;
@@ -705,6 +730,7 @@ key_of(const struct metric *m, const struct ecs_field *f)
 
 	if (!ecs_expr_eval_key(m->arg, f, num, &text, &len, &is_string))
 		return false;
+	*is_null = !is_string && len == 4 && memcmp(text, "null", 4) == 0;
 	key.len = 0;
 	if (is_string)
 		buf_json_string(&key, text, len);
@@ -713,11 +739,38 @@ key_of(const struct metric *m, const struct ecs_field *f)
 	return true;
 }
 
+/* The metric's number: its expression, or the first fallback that has one. */
+static bool
+metric_dec(const struct metric *m, const struct ecs_field *f,
+    struct ecs_dec *d)
+{
+	return ecs_expr_eval_dec(m->arg, f, d) ||
+	    (m->alt[0] != NULL && ecs_expr_eval_dec(m->alt[0], f, d)) ||
+	    (m->alt[1] != NULL && ecs_expr_eval_dec(m->alt[1], f, d));
+}
+
+/* Keeps v as the exact value number at of a quantile, within the budget. */
+static void
+quantile_keep(struct agg *a, uint64_t at, const struct ecs_dec *v)
+{
+	if (at >= EXACT_BUDGET)
+		return;
+	while (at >= a->values_cap) {
+		a->values_cap = a->values_cap ? a->values_cap * 2 : 16;
+		if (a->values_cap > EXACT_BUDGET)
+			a->values_cap = EXACT_BUDGET;
+		a->values = ecs_xrealloc(a->values,
+		    a->values_cap * sizeof(*a->values));
+	}
+	a->values[at] = *v;
+}
+
 static void
 agg_add(const struct metric *m, struct agg *a, const struct ecs_field *f)
 {
 	struct ecs_dec d;
 	double x;
+	bool is_null;
 
 	switch (m->fn) {
 	case FN_COUNT:
@@ -725,7 +778,7 @@ agg_add(const struct metric *m, struct agg *a, const struct ecs_field *f)
 		break;
 	case FN_SUM:
 	case FN_AVG:
-		if (ecs_expr_eval_dec(m->arg, f, &d)) {
+		if (metric_dec(m, f, &d)) {
 			ecs_dec_add(&a->v, &d);
 			a->n++;
 		}
@@ -737,31 +790,29 @@ agg_add(const struct metric *m, struct agg *a, const struct ecs_field *f)
 			a->v = d;
 		break;
 	case FN_DISTINCT:
-		if (key_of(m, f)) {
+		/* As COUNT(DISTINCT x) in SQL: null is not a value. */
+		if (key_of(m, f, &is_null) && !is_null) {
 			ecs_distinct_add(a->sketch, key.p, key.len);
 			a->n++;
 		}
 		break;
 	case FN_QUANTILE:
-		if (ecs_expr_eval_double(m->arg, f, &x) && isfinite(x)) {
+		/* The exact value only while it is kept. */
+		if (ecs_expr_eval_double(m->arg, f, &x) && isfinite(x) &&
+		    (a->n >= EXACT_BUDGET || ecs_expr_eval_dec(m->arg, f, &d))) {
 			ecs_quantile_add(a->sketch, x);
-			if (a->n < QUANTILE_EXACT) {
-				if (a->values == NULL)
-					a->values = ecs_xcalloc(QUANTILE_EXACT,
-					    sizeof(*a->values));
-				a->values[a->n] = x;
-			}
+			quantile_keep(a, a->n, &d);
 			a->n++;
 		}
 		break;
 	case FN_TOP:
-		if (key_of(m, f)) {
+		if (key_of(m, f, &is_null)) {
 			ecs_topk_add(a->sketch, key.p, key.len, 1);
 			a->n++;
 		}
 		break;
 	case FN_LIST:
-		if (a->nlist < m->k && key_of(m, f)) {
+		if (a->nlist < m->k && key_of(m, f, &is_null)) {
 			a->list = ecs_xrealloc(a->list,
 			    (a->nlist + 1) * sizeof(*a->list));
 			a->list[a->nlist++] = ecs_xstrndup(key.p, key.len);
@@ -770,43 +821,166 @@ agg_add(const struct metric *m, struct agg *a, const struct ecs_field *f)
 	}
 }
 
-static int
-cmp_double(const void *a, const void *b)
+/* Whether the metric's value is exact (false: a sketch's estimate). */
+static bool
+agg_is_exact(const struct metric *m, const struct agg *a)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
+	switch (m->fn) {
+	case FN_DISTINCT:
+		return ecs_distinct_is_exact(a->sketch);
+	case FN_QUANTILE:
+		return a->n <= EXACT_BUDGET;
+	case FN_TOP:
+		return ecs_topk_is_exact(a->sketch);
+	default:
+		return true;
+	}
 }
 
 /*
- * The q-quantile: the value at rank floor(q * (n - 1)) of the sorted
- * values while they are few enough to keep, else the sketch's estimate.
+ * The nearest rank of the q-quantile of n values, ceil(q * n) and at
+ * least 1 (1-based), as DuckDB's quantile_disc: with q's decimal digits
+ * when it has few enough, so that 0.1 * 30 is 3, not 3.0000000000000004.
  */
-static double
-quantile(const struct metric *m, const struct agg *a)
+static uint64_t
+nearest_rank(const struct metric *m, uint64_t n)
 {
-	double *sorted, v;
+	ecs_i128 pow10 = 1, num;
+	uint64_t r;
+	int i;
+
+	if (m->qdec.exact && m->qdec.scale >= 0 && m->qdec.scale <= 18) {
+		for (i = 0; i < m->qdec.scale; i++)
+			pow10 *= 10;
+		num = m->qdec.m * (ecs_i128)n;
+		r = (uint64_t)(num / pow10 + (num % pow10 != 0));
+	} else
+		r = (uint64_t)ceil(m->q * (double)n);
+	return r < 1 ? 1 : r > n ? n : r;
+}
+
+static int
+cmp_dec(const void *a, const void *b)
+{
+	return ecs_dec_cmp(a, b);
+}
+
+/*
+ * Puts the n kept values of a quantile in order: the ones added since the
+ * last time are sorted and merged in from the end, so that a row after
+ * every event (--emit update) costs a move of the larger values, not a
+ * sort of them all.
+ */
+static void
+quantile_sort(struct agg *a, size_t n)
+{
+	struct ecs_dec *tail;
+	size_t i = a->nsorted, j = n - a->nsorted, k = n;
+
+	if (j == 0)
+		return;
+	qsort(a->values + i, j, sizeof(*a->values), cmp_dec);
+	tail = ecs_xmalloc(j * sizeof(*tail));
+	memcpy(tail, a->values + i, j * sizeof(*tail));
+	while (j > 0) {
+		if (i > 0 && ecs_dec_cmp(&a->values[i - 1], &tail[j - 1]) > 0)
+			a->values[--k] = a->values[--i];
+		else
+			a->values[--k] = tail[--j];
+	}
+	free(tail);
+	a->nsorted = n;
+}
+
+/*
+ * The q-quantile, the value of nearest rank: exact (a value that occurred)
+ * while the values fit the budget, else the sketch's estimate of the value
+ * of that rank. False when there is none.
+ */
+static bool
+quantile(const struct metric *m, struct agg *a, struct ecs_dec *out)
+{
+	uint64_t r;
 
 	if (a->n == 0)
-		return NAN;
-	if (a->n > QUANTILE_EXACT)
-		return ecs_quantile_get(a->sketch, m->q);
-	sorted = ecs_xmalloc(a->n * sizeof(*sorted));
-	memcpy(sorted, a->values, a->n * sizeof(*sorted));
-	qsort(sorted, a->n, sizeof(*sorted), cmp_double);
-	v = sorted[(size_t)floor(m->q * (double)(a->n - 1))];
-	free(sorted);
-	return v;
+		return false;
+	r = nearest_rank(m, a->n);
+	if (a->n > EXACT_BUDGET) {
+		/* The sketch's rank is floor(q' * (n - 1)), 0-based: r - 1. */
+		ecs_dec_from_double(out, ecs_quantile_get(a->sketch,
+		    r == a->n ? 1 : ((double)r - 0.5) / (double)(a->n - 1)));
+		return true;
+	}
+	quantile_sort(a, (size_t)a->n);
+	*out = a->values[r - 1];
+	return true;
+}
+
+/*
+ * An estimate to QUANTILE_DIGITS significant digits: more would be noise
+ * under the sketch's 1%, and the digits kept add at most 0.05% to it.
+ */
+static void
+format_estimate(double v, char *num, size_t size)
+{
+	int e, places, n;
+
+	if (v == 0 || !isfinite(v)) {
+		snprintf(num, size, "0");
+		return;
+	}
+	e = (int)floor(log10(fabs(v)));
+	if (e >= QUANTILE_DIGITS - 1) {
+		v = round(v / pow(10, e - QUANTILE_DIGITS + 1)) *
+		    pow(10, e - QUANTILE_DIGITS + 1);
+		places = 0;
+	} else
+		places = QUANTILE_DIGITS - 1 - e;
+	n = snprintf(num, size, "%.*f", places, v);
+	while (places > 0 && n > 1 && num[n - 1] == '0')
+		num[--n] = '\0';
+	if (num[n - 1] == '.')
+		num[--n] = '\0';
+}
+
+/* top(): [{"value":V,"count":C},...], with "error" when approximate. */
+static void
+top_write(const struct metric *m, const struct agg *a, struct buf *b)
+{
+	struct ecs_topk_item items[64], *it = items;
+	bool exact = ecs_topk_is_exact(a->sketch);
+	char num[96];
+	size_t i, n;
+
+	if (m->k > 64)
+		it = ecs_xcalloc(m->k, sizeof(*it));
+	n = ecs_topk_list(a->sketch, m->k, it);
+	buf_add(b, "[", 1);
+	for (i = 0; i < n; i++) {
+		buf_puts(b, i > 0 ? ",{\"value\":" : "{\"value\":");
+		buf_add(b, it[i].key, it[i].len);
+		snprintf(num, sizeof(num), ",\"count\":%llu",
+		    (unsigned long long)it[i].count);
+		buf_puts(b, num);
+		if (!exact) {
+			snprintf(num, sizeof(num), ",\"error\":%llu",
+			    (unsigned long long)it[i].error);
+			buf_puts(b, num);
+		}
+		buf_add(b, "}", 1);
+	}
+	buf_add(b, "]", 1);
+	if (it != items)
+		free(it);
 }
 
 /* The metric's value as JSON text. */
 static void
-agg_write(const struct metric *m, const struct agg *a, struct buf *b)
+agg_write(const struct metric *m, struct agg *a, struct buf *b)
 {
-	struct ecs_topk_item items[64], *it = items;
 	struct ecs_dec d;
 	char num[96];
-	size_t i, n;
+	size_t i;
 
 	switch (m->fn) {
 	case FN_COUNT:
@@ -830,24 +1004,15 @@ agg_write(const struct metric *m, const struct agg *a, struct buf *b)
 		    ecs_distinct_count(a->sketch));
 		break;
 	case FN_QUANTILE:
-		ecs_dec_from_double(&d, quantile(m, a));
-		ecs_dec_format(&d, num, sizeof(num));
+		if (!quantile(m, a, &d))
+			snprintf(num, sizeof(num), "null");
+		else if (a->n > EXACT_BUDGET)
+			format_estimate(ecs_dec_to_double(&d), num, sizeof(num));
+		else
+			ecs_dec_format(&d, num, sizeof(num));
 		break;
 	case FN_TOP:
-		if (m->k > 64)
-			it = ecs_xcalloc(m->k, sizeof(*it));
-		n = ecs_topk_list(a->sketch, m->k, it);
-		buf_add(b, "[", 1);
-		for (i = 0; i < n; i++) {
-			buf_puts(b, i > 0 ? ",{\"value\":" : "{\"value\":");
-			buf_add(b, it[i].key, it[i].len);
-			snprintf(num, sizeof(num), ",\"count\":%llu}",
-			    (unsigned long long)it[i].count);
-			buf_puts(b, num);
-		}
-		buf_add(b, "]", 1);
-		if (it != items)
-			free(it);
+		top_write(m, a, b);
 		return;
 	case FN_LIST:
 		buf_add(b, "[", 1);
@@ -862,10 +1027,44 @@ agg_write(const struct metric *m, const struct agg *a, struct buf *b)
 	buf_puts(b, num);
 }
 
+/* An approximate metric's bound, for the row's "approximate" object. */
+static void
+agg_write_bound(const struct metric *m, const struct agg *a, struct buf *b)
+{
+	struct ecs_topk_item *it;
+	uint64_t worst = 0;
+	size_t i, n;
+	char num[64];
+
+	switch (m->fn) {
+	case FN_DISTINCT:
+		snprintf(num, sizeof(num), "{\"relative_error\":%g}",
+		    DISTINCT_BOUND);
+		break;
+	case FN_QUANTILE:
+		snprintf(num, sizeof(num), "{\"relative_error\":%g}",
+		    QUANTILE_BOUND);
+		break;
+	default:		/* top: the largest error of a listed count */
+		it = ecs_xcalloc(m->k, sizeof(*it));
+		n = ecs_topk_list(a->sketch, m->k, it);
+		for (i = 0; i < n; i++)
+			if (it[i].error > worst)
+				worst = it[i].error;
+		free(it);
+		snprintf(num, sizeof(num), "{\"count_error\":%llu}",
+		    (unsigned long long)worst);
+		break;
+	}
+	buf_puts(b, num);
+}
+
 /* The watched metric as a number, for --drop and --spike. */
 static double
-agg_number(const struct metric *m, const struct agg *a)
+agg_number(const struct metric *m, struct agg *a)
 {
+	struct ecs_dec d;
+
 	switch (m->fn) {
 	case FN_COUNT:
 		return (double)a->n;
@@ -879,7 +1078,7 @@ agg_number(const struct metric *m, const struct agg *a)
 	case FN_DISTINCT:
 		return (double)ecs_distinct_count(a->sketch);
 	case FN_QUANTILE:
-		return a->n > 0 ? quantile(m, a) : 0;
+		return quantile(m, a, &d) ? ecs_dec_to_double(&d) : 0;
 	default:
 		return (double)a->n;
 	}
@@ -894,7 +1093,7 @@ static void
 build_row(const struct window *w, const char *gkey, size_t gkey_len,
     const struct group *g)
 {
-	size_t i;
+	size_t i, napprox;
 
 	row.len = 0;
 	buf_add(&row, "{", 1);
@@ -916,6 +1115,16 @@ build_row(const struct window *w, const char *gkey, size_t gkey_len,
 		buf_add(&row, ":", 1);
 		agg_write(&metrics[i], &g->aggs[i], &row);
 	}
+	for (i = 0, napprox = 0; i < nmetrics; i++) {
+		if (agg_is_exact(&metrics[i], &g->aggs[i]))
+			continue;
+		buf_puts(&row, napprox++ == 0 ? ",\"approximate\":{" : ",");
+		buf_json_string(&row, metrics[i].name, strlen(metrics[i].name));
+		buf_add(&row, ":", 1);
+		agg_write_bound(&metrics[i], &g->aggs[i], &row);
+	}
+	if (napprox > 0)
+		buf_add(&row, "}", 1);
 	buf_add(&row, "}", 1);
 }
 
@@ -1098,6 +1307,35 @@ write_partials(const struct window *w)
 	}
 }
 
+/*
+ * Windows that passed without any event, from closed_upto to the first
+ * that starts at or after start or ends after wm, still feed the baselines
+ * (and alert: a dead checkout is the drop that matters most), then count
+ * as closed. After --baseline + 1 of them every baseline is all zeros,
+ * and more would change nothing.
+ */
+static void
+pass_empty_windows(int64_t start, int64_t wm)
+{
+	int64_t s, e, skip_to;
+	uint32_t n;
+
+	if ((drop_pct == 0 && spike_pct == 0) || closed_upto == INT64_MIN)
+		return;
+	for (s = closed_upto, n = 0; n <= baseline_n && s < start &&
+	    (e = window_end(s, window_ms)) <= wm; s = e, n++) {
+		baselines_for(NULL, s, e);
+		closed_upto = e;
+	}
+	if (n > baseline_n) {
+		skip_to = wm == INT64_MAX ? start : window_floor(wm, window_ms);
+		if (skip_to > start)
+			skip_to = start;
+		if (skip_to > closed_upto)
+			closed_upto = skip_to;
+	}
+}
+
 /* Writes a window's final rows and their alerts. */
 static void
 finalize(struct window *w)
@@ -1105,18 +1343,8 @@ finalize(struct window *w)
 	const struct group *g;
 	const char *gkey;
 	size_t i, len;
-	uint32_t n;
-	int64_t s;
 
-	/*
-	 * Windows that passed without any event still feed the baselines;
-	 * after --baseline + 1 of them every baseline is all zeros, and more
-	 * would change nothing.
-	 */
-	if ((drop_pct > 0 || spike_pct > 0) && closed_upto != INT64_MIN)
-		for (s = closed_upto, n = 0; s < w->start && n <= baseline_n;
-		    s = window_end(s, window_ms), n++)
-			baselines_for(NULL, s, window_end(s, window_ms));
+	pass_empty_windows(w->start, INT64_MAX);
 	if (partial)
 		write_partials(w);
 	for (i = 0; !partial && i < ecs_map_count(w->groups); i++) {
@@ -1178,6 +1406,9 @@ close_windows(int64_t wm)
 	for (i = 0; i < nwindows && windows[i].end <= wm; i++)
 		if (!windows[i].written)
 			finalize(&windows[i]);
+	/* With --idle the watermark moves with the clock through an outage. */
+	if (wm != INT64_MAX && (nwindows == i || windows[i].start > wm))
+		pass_empty_windows(INT64_MAX, wm);
 	while (gone < nwindows && windows[gone].written &&
 	    (corrections_ms < 0 || windows[gone].end + corrections_ms <= wm))
 		free_window(&windows[gone++]);
@@ -1189,37 +1420,6 @@ close_windows(int64_t wm)
 }
 
 /* Events */
-
-/* Candidates for the default money metric, in order of preference. */
-static const char *const default_sums[] = { "price * quantity", "sales",
-    "amount" };
-static struct ecs_expr	*default_exprs[3];
-static int		 default_choice = -1;	/* -1 undecided, 3 none */
-
-static void
-add_default_sum(int choice)
-{
-	default_choice = choice;
-	if (choice >= 3)
-		return;
-	metrics = ecs_xrealloc(metrics, (nmetrics + 1) * sizeof(*metrics));
-	metrics[nmetrics++] = (struct metric){ NULL, ecs_xstrdup("sales"),
-	    FN_SUM, default_exprs[choice], 0, 0 };
-	default_exprs[choice] = NULL;
-}
-
-/* No -m: count, and a sum of the first money field the first event has. */
-static void
-decide_defaults(const struct ecs_field *f)
-{
-	struct ecs_dec d;
-	int i;
-
-	for (i = 0; i < 3; i++)
-		if (ecs_expr_eval_dec(default_exprs[i], f, &d))
-			break;
-	add_default_sum(i);
-}
 
 /* An object or array, compact whichever way the line was read. */
 static void
@@ -1344,8 +1544,6 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		    fields.path[ts_slot]->text);
 		return;
 	}
-	if (default_choice == -1 && default_metrics)
-		decide_defaults(f);
 	group_key(f);
 	if (window_ms == NO_WINDOW) {
 		update(find_window(NO_WINDOW, true), f, NULL);
@@ -1430,8 +1628,10 @@ agg_to_json(const struct metric *m, const struct agg *a)
 	case FN_QUANTILE:
 		json_object_object_add(o, "s", ecs_quantile_to_json(a->sketch));
 		l = json_object_new_array();
-		for (i = 0; i < a->n && i < QUANTILE_EXACT; i++)
-			json_object_array_add(l, json_object_new_double(a->values[i]));
+		for (i = 0; i < a->n && i < EXACT_BUDGET; i++) {
+			ecs_dec_format(&a->values[i], num, sizeof(num));
+			json_object_array_add(l, json_object_new_string(num));
+		}
 		json_object_object_add(o, "q", l);
 		break;
 	case FN_TOP:
@@ -1481,19 +1681,27 @@ agg_from_json(const struct metric *m, struct json_object *o, struct agg *a)
 	json_object_object_get_ex(o, "s", &s);
 	switch (m->fn) {
 	case FN_DISTINCT:
-		a->sketch = ecs_distinct_from_json(s, DISTINCT_EXACT, &why);
+		a->sketch = ecs_distinct_from_json(s, EXACT_BUDGET, &why);
 		break;
 	case FN_QUANTILE:
 		a->sketch = ecs_quantile_from_json(s, &why);
 		if (!json_object_object_get_ex(o, "q", &l) ||
 		    !json_object_is_type(l, json_type_array) ||
-		    json_object_array_length(l) != (a->n < QUANTILE_EXACT ?
-		    a->n : QUANTILE_EXACT))
+		    json_object_array_length(l) != (a->n < EXACT_BUDGET ?
+		    a->n : EXACT_BUDGET))
 			return "bad quantile values";
-		a->values = ecs_xcalloc(QUANTILE_EXACT, sizeof(*a->values));
-		for (i = 0; i < json_object_array_length(l); i++)
-			a->values[i] = json_object_get_double(
-			    json_object_array_get_idx(l, i));
+		a->values_cap = json_object_array_length(l);
+		a->values = ecs_xcalloc(a->values_cap + 1, sizeof(*a->values));
+		for (i = 0; i < a->values_cap; i++) {
+			/* Decimal texts; an older ecs-sales saved numbers. */
+			v = json_object_array_get_idx(l, i);
+			if (!(json_object_is_type(v, json_type_string) ||
+			    json_object_is_type(v, json_type_double) ||
+			    json_object_is_type(v, json_type_int)) ||
+			    !ecs_dec_parse(json_object_get_string(v),
+			    strlen(json_object_get_string(v)), &a->values[i]))
+				return "bad quantile values";
+		}
 		break;
 	case FN_TOP:
 		a->sketch = ecs_topk_from_json(s, &why);
@@ -1519,9 +1727,11 @@ agg_from_json(const struct metric *m, struct json_object *o, struct agg *a)
 
 /*
  * Adds the metric state from into into (--merge): exact for counts, sums,
- * minima and maxima; the sketches merge within their stated error.
+ * minima and maxima; the sketches merge within their stated error, and
+ * stay exact while the union fits the budget. NULL, or why they cannot
+ * merge (static text).
  */
-static void
+static const char *
 agg_merge(const struct metric *m, struct agg *into, const struct agg *from)
 {
 	size_t i;
@@ -1537,16 +1747,16 @@ agg_merge(const struct metric *m, struct agg *into, const struct agg *from)
 		ecs_distinct_merge(into->sketch, from->sketch);
 		break;
 	case FN_QUANTILE:
-		ecs_quantile_merge(into->sketch, from->sketch);
-		if (into->values == NULL)
-			into->values = ecs_xcalloc(QUANTILE_EXACT,
-			    sizeof(*into->values));
-		for (i = 0; i < from->n && i < QUANTILE_EXACT &&
-		    into->n + i < QUANTILE_EXACT; i++)
-			into->values[into->n + i] = from->values[i];
+		if (!ecs_quantile_merge(into->sketch, from->sketch))
+			return "a quantile sketch of another accuracy";
+		/* Exact while both are and the union fits the budget. */
+		for (i = 0; i < from->n && i < EXACT_BUDGET; i++)
+			quantile_keep(into, into->n + i, &from->values[i]);
 		break;
 	case FN_TOP:
-		ecs_topk_merge(into->sketch, from->sketch);
+		if (!ecs_topk_merge(into->sketch, from->sketch))
+			return "a top summary of other counters (an older "
+			    "ecs-sales)";
 		break;
 	case FN_LIST:
 		for (i = 0; i < from->nlist && into->nlist < m->k; i++) {
@@ -1563,6 +1773,7 @@ agg_merge(const struct metric *m, struct agg *into, const struct agg *from)
 		break;
 	}
 	into->n += from->n;
+	return NULL;
 }
 
 static void
@@ -1585,7 +1796,6 @@ save_state(void)
 	json_object_object_add(head, "closed_upto",
 	    json_object_new_int64(closed_upto));
 	json_object_object_add(head, "late", json_object_new_int64((int64_t)nlate));
-	json_object_object_add(head, "default", json_object_new_int(default_choice));
 	if (!ecs_state_begin(&sw, ckpt.path, "ecs-sales", STATE_VERSION, head)) {
 		json_object_put(head);
 		save_failed = true;
@@ -1684,7 +1894,6 @@ load_state(void)
 {
 	struct ecs_state_reader sr;
 	struct json_object *head, *rec, *v;
-	int64_t choice;
 
 	if (!ecs_state_open(&sr, ckpt.path, "ecs-sales", STATE_VERSION, &head))
 		return;
@@ -1697,17 +1906,39 @@ load_state(void)
 	watermark = ecs_state_int(&sr, head, "watermark");
 	closed_upto = ecs_state_int(&sr, head, "closed_upto");
 	nlate = (unsigned long long)ecs_state_int(&sr, head, "late");
-	choice = ecs_state_int(&sr, head, "default");
-	if (choice < -1 || choice > 3)
-		ecs_state_corrupt(&sr, "bad default metric");
-	if (default_metrics && choice >= 0)
-		add_default_sum((int)choice);
+	/*
+	 * An older ecs-sales chose the default metrics from the first event
+	 * and saved its choice: 0 to 2 was count and sales, as now.
+	 */
+	if (default_metrics && json_object_object_get_ex(head, "default", &v) &&
+	    (json_object_get_int(v) < 0 || json_object_get_int(v) > 2))
+		ecs_state_corrupt(&sr, "saved by an older ecs-sales with "
+		    "count as its only default metric");
 	json_object_put(head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		load_record(&sr, rec);
 		json_object_put(rec);
 	}
 	ecs_state_close(&sr);
+}
+
+/*
+ * --merge: a partial of other metrics (theirs, or NULL) in the line rec.
+ * Every line would be refused: one error, and stop.
+ */
+static _Noreturn void
+other_metrics(const struct ecs_reader *rd, struct json_object *rec,
+    struct json_object *theirs)
+{
+	char *text = ecs_xstrdup(theirs != NULL && json_object_is_type(theirs,
+	    json_type_string) ? json_object_get_string(theirs) : "?");
+
+	json_object_put(rec);
+	warnx("%s:%llu: partials of other metrics: '%s', not '%s' (-m must be "
+	    "the same as for --partial)", rd->name, rd->lineno, text,
+	    metrics_signature);
+	free(text);
+	exit(ECS_EXIT_USAGE);
 }
 
 /* --merge: adds one --partial line to the window and group it names. */
@@ -1738,7 +1969,7 @@ merge_line(struct ecs_reader *rd)
 	    !json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), metrics_signature) != 0 ||
 	    json_object_array_length(aggs) != nmetrics)
-		why = "a partial of other metrics (-m must be the same)";
+		other_metrics(rd, rec, v);
 	if (why != NULL) {
 		ecs_reader_bad(rd, "%s", why);
 		json_object_put(rec);
@@ -1756,7 +1987,7 @@ merge_line(struct ecs_reader *rd)
 	for (i = 0; i < nmetrics; i++) {
 		if ((why = agg_from_json(&metrics[i],
 		    json_object_array_get_idx(aggs, i), &add)) == NULL)
-			agg_merge(&metrics[i], &grp->aggs[i], &add);
+			why = agg_merge(&metrics[i], &grp->aggs[i], &add);
 		agg_free(&metrics[i], &add);
 		if (why != NULL) {
 			/* What was merged of the line stays: report it. */
@@ -1770,11 +2001,134 @@ merge_line(struct ecs_reader *rd)
 
 /* Setup and the main loop */
 
+static struct ecs_expr *
+compile_default(const char *src)
+{
+	char msg[256];
+	struct ecs_expr *e = ecs_expr_compile(src, msg, sizeof(msg));
+
+	if (e == NULL)
+		errx(ECS_EXIT_DATA, "default metric '%s': %s", src, msg);
+	return e;
+}
+
+/*
+ * No -m: count, and sales, the money of each event: price * quantity, or
+ * its sales, or its amount, whichever it has first. The same two metrics
+ * whatever the events, so that --alert and --watch can be checked now.
+ */
+static void
+add_default_metrics(void)
+{
+	metrics = ecs_xcalloc(2, sizeof(*metrics));
+	metrics[nmetrics++] = (struct metric){ .name = ecs_xstrdup("count"),
+	    .fn = FN_COUNT };
+	metrics[nmetrics++] = (struct metric){ .name = ecs_xstrdup("sales"),
+	    .fn = FN_SUM, .arg = compile_default("price * quantity"),
+	    .alt = { compile_default("sales"), compile_default("amount") } };
+}
+
+/* Keys of rows besides the metrics and group keys, now or later. */
+static const char *const reserved_names[] = { "window_start", "window_end",
+    "approximate", "alert", "rule", "correction" };
+
+/*
+ * The names of a row are unique: the group keys, the metrics and the
+ * reserved keys. A clash would write an object with a key twice.
+ */
+static void
+check_names(void)
+{
+	const char *name, *what;
+	size_t i, j, n = nby + nmetrics;
+
+	for (i = 0; i < n; i++) {
+		name = i < nby ? by[i]->text : metrics[i - nby].name;
+		what = i < nby ? "--by key" : "--metric";
+		for (j = 0; j < sizeof(reserved_names) / sizeof(*reserved_names);
+		    j++)
+			if (strcmp(name, reserved_names[j]) == 0)
+				errx(ECS_EXIT_USAGE, "%s '%s': the name is taken "
+				    "by ecs-sales' rows", what, name);
+		for (j = 0; j < i; j++)
+			if (strcmp(name, j < nby ? by[j]->text :
+			    metrics[j - nby].name) == 0)
+				errx(ECS_EXIT_USAGE, "%s '%s': the name is "
+				    "already a %s of the row", what, name,
+				    j < nby ? "group key" : "metric");
+	}
+}
+
+/* Whether name[0..len) is a key of every row. */
+static bool
+row_has(const char *name, size_t len)
+{
+	size_t i;
+
+	if (window_ms != NO_WINDOW && ((len == 12 && memcmp(name,
+	    "window_start", 12) == 0) || (len == 10 && memcmp(name,
+	    "window_end", 10) == 0)))
+		return true;
+	for (i = 0; i < nby; i++)
+		if (strlen(by[i]->text) == len &&
+		    memcmp(by[i]->text, name, len) == 0)
+			return true;
+	for (i = 0; i < nmetrics; i++)
+		if (strlen(metrics[i].name) == len &&
+		    memcmp(metrics[i].name, name, len) == 0)
+			return true;
+	return false;
+}
+
+/* The keys of the rows, for messages: "window_start, ..., count, sales". */
+static const char *
+row_names(void)
+{
+	static struct buf names;
+	size_t i;
+
+	names.len = 0;
+	buf_puts(&names, window_ms != NO_WINDOW ? "window_start, window_end" :
+	    "");
+	for (i = 0; i < nby + nmetrics; i++) {
+		if (names.len > 0)
+			buf_puts(&names, ", ");
+		buf_puts(&names, i < nby ? by[i]->text : metrics[i - nby].name);
+	}
+	return names.p;
+}
+
+/*
+ * --alert: every field the rule reads must be a key of the row (or the
+ * row's "approximate"), else the rule could never see it.
+ */
+static void
+check_rule(struct alert_rule *r)
+{
+	struct ecs_fieldset names;
+	const struct ecs_path *p;
+	size_t i;
+
+	ecs_fields_init(&names, NULL, 0);
+	ecs_expr_bind(r->expr, &names);
+	for (i = 0; i < names.n; i++) {
+		p = names.path[i];
+		if (row_has(p->text, strlen(p->text)) || (p->nseg > 0 &&
+		    (row_has(p->seg[0].key, p->seg[0].len) ||
+		    (p->seg[0].len == 11 &&
+		    memcmp(p->seg[0].key, "approximate", 11) == 0))))
+			continue;
+		errx(ECS_EXIT_USAGE, "--alert '%s': '%s' is not a metric or "
+		    "key of the rows (they have %s)", r->text, p->text,
+		    row_names());
+	}
+	ecs_fields_finish(&names);
+}
+
 static void
 setup(void)
 {
 	size_t i;
-	char msg[256];
 
 	ecs_fields_init(&fields, (const char *const[]){ "ts" }, 1);
 	ts_slot = 0;
@@ -1785,27 +2139,25 @@ setup(void)
 	}
 	if (where != NULL)
 		ecs_expr_bind(where, &fields);
-	if (default_metrics) {
-		metrics = ecs_xcalloc(1, sizeof(*metrics));
-		metrics[nmetrics++] = (struct metric){ NULL,
-		    ecs_xstrdup("count"), FN_COUNT, NULL, 0, 0 };
-		for (i = 0; i < 3; i++) {
-			default_exprs[i] = ecs_expr_compile(default_sums[i], msg,
-			    sizeof(msg));
-			ecs_expr_bind(default_exprs[i], &fields);
-		}
-	}
-	for (i = 0; i < nmetrics; i++)
+	if (default_metrics)
+		add_default_metrics();
+	for (i = 0; i < nmetrics; i++) {
 		if (metrics[i].arg != NULL)
 			ecs_expr_bind(metrics[i].arg, &fields);
+		if (metrics[i].alt[0] != NULL)
+			ecs_expr_bind(metrics[i].alt[0], &fields);
+		if (metrics[i].alt[1] != NULL)
+			ecs_expr_bind(metrics[i].alt[1], &fields);
+	}
+	check_names();
 	for (i = 0; watch_name != NULL && i < nmetrics; i++)
 		if (strcmp(metrics[i].name, watch_name) == 0)
 			break;
-	if (watch_name != NULL && (default_metrics ?
-	    strcmp(watch_name, "count") != 0 && strcmp(watch_name, "sales") != 0 :
-	    i == nmetrics))
+	if (watch_name != NULL && i == nmetrics)
 		errx(ECS_EXIT_USAGE, "--watch '%s': no such metric", watch_name);
-	watch = watch_name != NULL && !default_metrics ? i : 0;
+	watch = watch_name != NULL ? i : 0;
+	for (i = 0; i < nrules; i++)
+		check_rule(&rules[i]);
 	baselines = ecs_map_create(sizeof(struct baseline));
 	signature = options_signature();
 	metrics_signature = ecs_xstrdup("");
@@ -1821,19 +2173,6 @@ setup(void)
 		err(ECS_EXIT_DATA, "%s", late_path);
 }
 
-/* Decides --watch among the default metrics once they are known. */
-static void
-settle_watch(void)
-{
-	size_t i;
-
-	if (!default_metrics || watch_name == NULL)
-		return;
-	for (i = 0; i < nmetrics; i++)
-		if (strcmp(metrics[i].name, watch_name) == 0)
-			watch = i;
-}
-
 static void
 free_all(void)
 {
@@ -1846,10 +2185,10 @@ free_all(void)
 		free(metrics[i].spec);
 		free(metrics[i].name);
 		ecs_expr_free(metrics[i].arg);
+		ecs_expr_free(metrics[i].alt[0]);
+		ecs_expr_free(metrics[i].alt[1]);
 	}
 	free(metrics);
-	for (i = 0; i < 3; i++)
-		ecs_expr_free(default_exprs[i]);
 	for (i = 0; i < ecs_map_count(baselines); i++) {
 		const char *gkey;
 		size_t len;
@@ -1897,10 +2236,8 @@ main(int argc, char *argv[])
 	while (ecs_reader_line(&rd)) {
 		if (merge)
 			merge_line(&rd);
-		else if (ecs_fields_read(&fields, &rd, f)) {
+		else if (ecs_fields_read(&fields, &rd, f))
 			process(&rd, f);
-			settle_watch();
-		}
 		if ((rd.nlines & 1023) == 0)
 			ecs_checkpoint_maybe(&ckpt);
 	}
