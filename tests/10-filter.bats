@@ -5,12 +5,14 @@
 load helpers
 
 ev() { printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/in.ndjson"; }
-# filter ARGS...: ecs-filter over in.ndjson. Its exit status is lost in
-# "$(filter ...)", so a failure is written into the output, where no
-# expected value (an empty one, a count of 0) can match it.
+# filter ARGS...: ecs-filter over in.ndjson, with its exit status. That
+# status is lost in "$(filter ...)", so a failure is also written into the
+# output, where no expected value (an empty one, a count of 0) can match it.
 filter() {
-	ecs-filter "$@" "$BATS_TEST_TMPDIR/in.ndjson" ||
-	    echo "<ecs-filter exited with status $?>"
+	local status=0
+	ecs-filter "$@" "$BATS_TEST_TMPDIR/in.ndjson" || status=$?
+	((status == 0)) || echo "<ecs-filter exited with status $status>"
+	return "$status"
 }
 
 @test "the brief's user-behaviour example, byte for byte" {
@@ -148,15 +150,15 @@ filter() {
 @test "deep nesting is a usage error, not a crash (50,000 parentheses)" {
 	ev '{"a":1}'
 	deep() { printf "%${2}s" '' | tr ' ' "$1"; }
-	run -2 filter "$(deep '(' 50000)a$(deep ')' 50000)"
-	like "$output" "*expression:1:1002: expression nested too deeply*"
-	run -2 filter "a$(deep '+' 60000 | sed 's/+/+a/g') > 1"
-	like "$output" "*nested too deeply*" "a chain of operators"
-	run -2 filter "$(deep '!' 100000)a"
-	like "$output" "*nested too deeply*"
-	run -2 filter "a == $(deep '-' 100000)1"
-	like "$output" "*nested too deeply*"
-	run -2 filter "$(deep '(' 1001)a$(deep ')' 1001)"
+	run -2 --separate-stderr filter "$(deep '(' 50000)a$(deep ')' 50000)"
+	like "$stderr" "*expression:1:1002: expression nested too deeply*"
+	run -2 --separate-stderr filter "a$(deep '+' 60000 | sed 's/+/+a/g') > 1"
+	like "$stderr" "*nested too deeply*" "a chain of operators"
+	run -2 --separate-stderr filter "$(deep '!' 100000)a"
+	like "$stderr" "*nested too deeply*"
+	run -2 --separate-stderr filter "a == $(deep '-' 100000)1"
+	like "$stderr" "*nested too deeply*"
+	run -2 --separate-stderr filter "$(deep '(' 1001)a$(deep ')' 1001)"
 	run -0 filter "$(deep '(' 1000)a$(deep ')' 1000)"
 	is "$output" '{"a":1}' "1000 levels are allowed"
 	run -0 filter -e "$(deep '-' 997)1 == -1 or a$(deep '+' 997 | sed 's/+/+a/g') == 998"
@@ -266,18 +268,18 @@ filter() {
 
 @test "a path the language cannot express is an error, never an empty result" {
 	ev '{"items":[{"price":5}]}'
-	run -2 filter -f 'items[].price' true
-	like "$output" "*--fields: 'items\[\].price': expected an array index \[N\] of digits"
-	run -2 filter -f 'items[-1].price' true
-	like "$output" "*negative indexes are not supported"
-	run -2 filter -t '{items[0}' true
-	like "$output" "*expected an array index*"
-	run -2 filter -f 'items]' true
-	like "$output" "*']' without '\['*"
-	run -2 filter -f 'items[0]price' true
-	like "$output" "*expected '.' or '\[' after a segment"
-	run -2 filter 'items[x].price == 5'
-	like "$output" "*expression:1:6: expected an array index \[N\] of digits"
+	run -2 --separate-stderr filter -f 'items[].price' true
+	like "$stderr" "*--fields: 'items\[\].price': expected an array index \[N\] of digits"
+	run -2 --separate-stderr filter -f 'items[-1].price' true
+	like "$stderr" "*negative indexes are not supported"
+	run -2 --separate-stderr filter -t '{items[0}' true
+	like "$stderr" "*expected an array index*"
+	run -2 --separate-stderr filter -f 'items]' true
+	like "$stderr" "*']' without '\['*"
+	run -2 --separate-stderr filter -f 'items[0]price' true
+	like "$stderr" "*expected '.' or '\[' after a segment"
+	run -2 --separate-stderr filter 'items[x].price == 5'
+	like "$stderr" "*expression:1:6: expected an array index \[N\] of digits"
 	run -2 ecs-sales -b 'items[*]' "$BATS_TEST_TMPDIR/in.ndjson"
 	run -0 filter -f '"items[0]"' true
 	is "$output" '{}' "a quoted key may hold brackets"
