@@ -185,6 +185,16 @@ bool	 ecs_num_from_json(struct json_object *, struct ecs_num *);
 int	 ecs_num_cmp(const struct ecs_num *, const struct ecs_num *);
 /* Integer getter: 0, or -1 when missing, not integral or out of range. */
 int	 ecs_get_int64(struct json_object *rec, const struct ecs_path *, int64_t *);
+/*
+ * json-c clamps an integer beyond 64 bits to the nearest limit, so two
+ * 30-digit ids would read as one. For rec, just parsed from the valid JSON
+ * line[0..len) with tok (reset), returns rec or, when the line holds such
+ * integers, a new parse (rec released) in which each is a double that keeps
+ * its text as written (json-c keeps a double's source text). Owned by the
+ * caller.
+ */
+struct json_object *ecs_json_exact_ints(struct json_tokener *tok,
+	    const char *line, size_t len, struct json_object *rec);
 /* Writes v as text: strings raw, others as compact JSON, NULL as nothing. */
 void	 ecs_out_value(struct json_object *v);
 /* Writes v as compact JSON (no slash escaping) and nothing else. */

@@ -159,6 +159,170 @@ ecs_get_int64(struct json_object *rec, const struct ecs_path *p, int64_t *out)
 	return 0;
 }
 
+/* Big integers */
+
+#define BIG_MARK	"E+0"		/* makes json-c read a double */
+#define BIG_DIGITS	19		/* fewer always fit in int64 */
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * Whether s[0..len) holds a run of BIG_DIGITS digits: every such run
+ * covers one of the positions probed, so most lines cost len / 19 tests.
+ */
+static bool
+has_digit_run(const char *s, size_t len)
+{
+	size_t i, lo, hi;
+
+	for (i = BIG_DIGITS - 1; i < len; i += BIG_DIGITS) {
+		if (!is_digit(s[i]))
+			continue;
+		for (lo = i; lo > 0 && is_digit(s[lo - 1]); lo--)
+			;
+		for (hi = i + 1; hi < len && is_digit(s[hi]); hi++)
+			;
+		if (hi - lo >= BIG_DIGITS)
+			return true;
+	}
+	return false;
+}
+
+/* Whether the integer text s[0..len) is beyond int64 (json-c clamps it). */
+static bool
+beyond_int64(const char *s, size_t len)
+{
+	char buf[32];
+
+	if (len - (s[0] == '-') < BIG_DIGITS)
+		return false;
+	if (len >= sizeof(buf))
+		return true;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	(void)strtoll(buf, NULL, 10);
+	return errno == ERANGE;
+}
+
+/*
+ * A copy of the valid JSON line in which each integer beyond int64 (outside
+ * strings) is followed by BIG_MARK; owned by the caller. NULL when there is
+ * none.
+ */
+static char *
+mark_big_ints(const char *s, size_t len, size_t *outlen)
+{
+	char *out = NULL;
+	size_t i = 0, o = 0, span, done = 0;
+	bool is_int;
+
+	while (i < len) {
+		if (s[i] == '"') {
+			for (i++; i < len && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+			i++;
+			continue;
+		}
+		if (s[i] != '-' && !is_digit(s[i])) {
+			i++;
+			continue;
+		}
+		if ((span = number_span(s + i, len - i, &is_int)) == 0) {
+			i++;
+			continue;
+		}
+		i += span;
+		if (!is_int || !beyond_int64(s + i - span, span))
+			continue;
+		if (out == NULL)	/* a mark per 19 digits at most */
+			out = ecs_xmalloc(len + (len / BIG_DIGITS + 1) * 3 + 1);
+		memcpy(out + o, s + done, i - done);
+		o += i - done;
+		memcpy(out + o, BIG_MARK, 3);
+		o += 3;
+		done = i;
+	}
+	if (out == NULL)
+		return NULL;
+	memcpy(out + o, s + done, len - done);
+	o += len - done;
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
+/* The value v with the mark of mark_big_ints taken off: a new reference. */
+static struct json_object *
+unmark(struct json_object *v)
+{
+	const char *text;
+	size_t len;
+	char *plain;
+
+	if (!json_object_is_type(v, json_type_double))
+		return NULL;
+	text = json_object_get_string(v);
+	len = strlen(text);
+	if (len < 3 || strcmp(text + len - 3, BIG_MARK) != 0)
+		return NULL;
+	plain = ecs_xstrndup(text, len - 3);
+	v = json_object_new_double_s(json_object_get_double(v), plain);
+	free(plain);
+	return v;
+}
+
+static void
+unmark_all(struct json_object *v)
+{
+	struct json_object *plain;
+	size_t i, n;
+
+	if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, key, val) {
+			if ((plain = unmark(val)) != NULL)
+				json_object_object_add(v, key, plain);
+			else
+				unmark_all(val);
+		}
+	} else if (json_object_is_type(v, json_type_array)) {
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++) {
+			if ((plain = unmark(json_object_array_get_idx(v, i))) !=
+			    NULL)
+				json_object_array_put_idx(v, i, plain);
+			else
+				unmark_all(json_object_array_get_idx(v, i));
+		}
+	}
+}
+
+struct json_object *
+ecs_json_exact_ints(struct json_tokener *tok, const char *line, size_t len,
+    struct json_object *rec)
+{
+	struct json_object *exact;
+	size_t mlen;
+	char *marked;
+
+	if (!has_digit_run(line, len) ||
+	    (marked = mark_big_ints(line, len, &mlen)) == NULL)
+		return rec;
+	exact = json_tokener_parse_ex(tok, marked, (int)mlen + 1);
+	json_tokener_reset(tok);
+	free(marked);
+	if (exact == NULL)		/* cannot be: the line parsed */
+		return rec;
+	unmark_all(exact);
+	json_object_put(rec);
+	return exact;
+}
+
 void
 ecs_out_json(struct json_object *v)
 {
