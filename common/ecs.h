@@ -212,16 +212,24 @@ struct ecs_dec {
 	double		 d;
 };
 
-/* A JSON number's text, exactly when it has at most 36 digits and scale 18. */
+/* A JSON number's text, exactly when it has at most 38 digits and scale 18. */
 bool	 ecs_dec_parse(const char *s, size_t len, struct ecs_dec *);
 void	 ecs_dec_from_int(struct ecs_dec *, int64_t);
 void	 ecs_dec_from_double(struct ecs_dec *, double);
-/* acc += v and acc *= v; inexact (double) past 128 bits or scale 18. */
+/* acc += v and acc *= v; inexact (double) past 38 digits or 18 places. */
 void	 ecs_dec_add(struct ecs_dec *acc, const struct ecs_dec *v);
 void	 ecs_dec_mul(struct ecs_dec *acc, const struct ecs_dec *v);
 void	 ecs_dec_neg(struct ecs_dec *);
+/*
+ * acc /= v, exact when the quotient ends within 18 places (7.5 / 2.5,
+ * 1 / 8), else a double; acc %= v, exact (the sign of acc, as fmod).
+ * False, acc unchanged, when v is zero.
+ */
+bool	 ecs_dec_div(struct ecs_dec *acc, const struct ecs_dec *v);
+bool	 ecs_dec_mod(struct ecs_dec *acc, const struct ecs_dec *v);
 /* The nearest double to the exact value (so it does not depend on order). */
 double	 ecs_dec_to_double(const struct ecs_dec *);
+/* -1, 0 or 1: exact for two exact values, else by their doubles. */
 int	 ecs_dec_cmp(const struct ecs_dec *, const struct ecs_dec *);
 /* Exact: all its digits (19.90 stays 19.90); else the shortest double. */
 size_t	 ecs_dec_format(const struct ecs_dec *, char *buf, size_t size);

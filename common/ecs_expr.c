@@ -289,10 +289,19 @@ enum kind {
 
 enum vtype { V_MISSING, V_NULL, V_BOOL, V_NUM, V_STR, V_JSON };
 
+/*
+ * A number is exact while it can be: n is its fast view (an int64, or the
+ * double nearest to its text), dec its exact decimal, filled for literals
+ * and results and read from the text of the others when needed. A result's
+ * n.d may be off by rounding (approx): then dec is the value.
+ */
 struct value {
 	enum vtype		 type;
 	bool			 b;
 	struct ecs_num		 n;
+	struct ecs_dec		 dec;	/* when has_dec */
+	bool			 has_dec;
+	bool			 approx;	/* n.d is not the nearest double */
 	const char		*s;	/* V_STR; borrowed */
 	size_t			 len;
 	struct json_object	*j;	/* the record's value, when from one */
@@ -488,9 +497,9 @@ parse_primary(struct lexer *lx)
 		if (lx->tok == T_NUM) {
 			n->lit.type = V_NUM;
 			n->lit.n = lx->num;
-			/* The text, for exact decimal arithmetic. */
-			n->str = ecs_xstrndup(lx->tok_start,
-			    (size_t)(lx->p - lx->tok_start));
+			/* From the text, for exact decimal arithmetic. */
+			n->lit.has_dec = ecs_dec_parse(lx->tok_start,
+			    (size_t)(lx->p - lx->tok_start), &n->lit.dec);
 		} else if (lx->tok == T_STR) {
 			n->lit.type = V_STR;
 			n->str = lx->str;
@@ -801,6 +810,70 @@ as_number(const struct value *v, struct ecs_num *n)
 }
 
 /*
+ * A number value, or a string that is exactly one, as an exact decimal
+ * when its text is one (else a double); false when it is no number.
+ */
+static bool
+value_dec(const struct value *v, struct ecs_dec *d)
+{
+	const char *text;
+	size_t len;
+
+	if (v->has_dec) {
+		*d = v->dec;
+		return true;
+	}
+	if (v->type == V_STR)
+		return ecs_dec_parse(v->s, v->len, d);
+	if (v->type != V_NUM)
+		return false;
+	if (v->text != NULL && ecs_dec_parse(v->text, v->tlen, d))
+		return true;
+	if (v->j != NULL && json_object_is_type(v->j, json_type_double)) {
+		/* json-c keeps a parsed double's source text: 19.99 stays. */
+		text = json_object_to_json_string_length(v->j,
+		    JSON_C_TO_STRING_PLAIN, &len);
+		if (ecs_dec_parse(text, len, d))
+			return true;
+	}
+	if (v->n.is_int)
+		ecs_dec_from_int(d, v->n.i);
+	else
+		ecs_dec_from_double(d, v->n.d);
+	return true;
+}
+
+/* ecs_dec_cmp, with NaN unordered (2). */
+static int
+dec_order(const struct ecs_dec *a, const struct ecs_dec *b)
+{
+	if ((!a->exact && isnan(a->d)) || (!b->exact && isnan(b->d)))
+		return 2;
+	return ecs_dec_cmp(a, b);
+}
+
+/*
+ * Orders two numbers exactly. Two doubles read from text are each the
+ * nearest to their decimal, and rounding keeps order: when they differ
+ * they order the decimals, and only a tie needs the decimals themselves.
+ */
+static int
+compare_numbers(const struct value *a, const struct ecs_num *x,
+    const struct value *b, const struct ecs_num *y)
+{
+	struct ecs_dec da, db;
+
+	if (x->is_int && y->is_int)
+		return (x->i > y->i) - (x->i < y->i);
+	if (!a->approx && !b->approx && x->d != y->d && !isnan(x->d) &&
+	    !isnan(y->d))
+		return ecs_num_cmp(x, y);
+	if (value_dec(a, &da) && value_dec(b, &db))
+		return dec_order(&da, &db);
+	return ecs_num_cmp(x, y);
+}
+
+/*
  * Orders a and b: -1, 0 or 1; 2 when they have no order (different kinds,
  * NaN), 3 when they are unequal but not ordered (booleans, JSON values).
  */
@@ -820,7 +893,7 @@ compare(const struct value *a, const struct value *b)
 	}
 	if ((a->type == V_NUM || b->type == V_NUM) && as_number(a, &x) &&
 	    as_number(b, &y))
-		return ecs_num_cmp(&x, &y);
+		return compare_numbers(a, &x, b, &y);
 	if (a->type != b->type)
 		return 2;
 	switch (a->type) {
@@ -865,12 +938,18 @@ set_num_int(struct value *v, int64_t i)
 	v->n.d = (double)i;
 }
 
+/* The result d of arithmetic: exact while it is, and its fast view. */
 static void
-set_num_double(struct value *v, double d)
+set_num_dec(struct value *v, const struct ecs_dec *d)
 {
 	v->type = V_NUM;
-	v->n.is_int = false;
-	v->n.d = d;
+	v->dec = *d;
+	v->has_dec = true;
+	v->approx = true;
+	v->n.is_int = d->exact && d->scale == 0 && d->m >= INT64_MIN &&
+	    d->m <= INT64_MAX;
+	v->n.i = v->n.is_int ? (int64_t)d->m : 0;
+	v->n.d = d->d;
 }
 
 /* Integer arithmetic; false when the result is not an exact int64. */
@@ -897,36 +976,63 @@ int_arith(enum tok op, int64_t x, int64_t y, int64_t *r)
 	}
 }
 
-/* Exact integers when possible, else double; x/0 and x%0 are missing. */
+/*
+ * a op b: int64 when both are and the result fits, else exact decimals
+ * (see ecs_decimal.c for when they fall back to a double); x/0 and x%0
+ * are missing.
+ */
 static void
-arith(enum tok op, const struct ecs_num *x, const struct ecs_num *y,
-    struct value *v)
+arith(enum tok op, const struct value *a, const struct ecs_num *x,
+    const struct value *b, const struct ecs_num *y, struct value *v)
 {
+	struct ecs_dec d, e;
 	int64_t r;
 
 	if (x->is_int && y->is_int && int_arith(op, x->i, y->i, &r)) {
 		set_num_int(v, r);
 		return;
 	}
-	if ((op == T_SLASH || op == T_PERCENT) && y->d == 0)
+	if (!value_dec(a, &d) || !value_dec(b, &e))
 		return;
 	switch (op) {
 	case T_PLUS:
-		set_num_double(v, x->d + y->d);
+		ecs_dec_add(&d, &e);
 		break;
 	case T_MINUS:
-		set_num_double(v, x->d - y->d);
+		ecs_dec_neg(&e);
+		ecs_dec_add(&d, &e);
 		break;
 	case T_STAR:
-		set_num_double(v, x->d * y->d);
+		ecs_dec_mul(&d, &e);
 		break;
 	case T_SLASH:
-		set_num_double(v, x->d / y->d);
+		if (!ecs_dec_div(&d, &e))
+			return;
 		break;
 	default:
-		set_num_double(v, fmod(x->d, y->d));
+		if (!ecs_dec_mod(&d, &e))
+			return;
 		break;
 	}
+	set_num_dec(v, &d);
+}
+
+/* The value as a double: the nearest to an exact result. */
+static double
+value_double(const struct value *v, const struct ecs_num *n)
+{
+	return v->has_dec && v->approx ? ecs_dec_to_double(&v->dec) : n->d;
+}
+
+/* A computed number's text into buf[64]: all its digits when exact. */
+static size_t
+format_number(const struct value *v, char *buf)
+{
+	if (v->has_dec)
+		return ecs_dec_format(&v->dec, buf, 64);
+	if (v->n.is_int)
+		return (size_t)snprintf(buf, 64, "%lld", (long long)v->n.i);
+	return (size_t)snprintf(buf, 64, "%.17g", v->n.d);
 }
 
 static bool
@@ -947,12 +1053,8 @@ regex_match(const struct node *n, const struct value *v)
 		s = json_object_to_json_string_length(v->j,
 		    JSON_C_TO_STRING_PLAIN, &len);
 	} else if (v->type == V_NUM) {
-		if (v->n.is_int)
-			snprintf(buf, sizeof(buf), "%lld", (long long)v->n.i);
-		else
-			snprintf(buf, sizeof(buf), "%.17g", v->n.d);
+		len = format_number(v, buf);
 		s = buf;
-		len = strlen(buf);
 	} else
 		return false;
 	m.rm_so = 0;
@@ -973,15 +1075,18 @@ eval_time(const struct node *n, const struct ctx *c, struct value *v)
 	else if (arg.type == V_NUM && arg.j != NULL)
 		ok = ecs_time_from_json(arg.j, &ms);
 	else if (arg.type == V_NUM)
-		ok = ecs_time_from_epoch(arg.n.d, &ms);
+		ok = ecs_time_from_epoch(value_double(&arg, &arg.n), &ms);
 	else
 		ok = false;
 	if (!ok)
 		return;
-	if (ms % 1000 == 0)
+	if (ms % 1000 == 0) {
 		set_num_int(v, ms / 1000);
-	else
-		set_num_double(v, (double)ms / 1000.0);
+		return;
+	}
+	/* Seconds with their milliseconds, exactly. */
+	set_num_dec(v, &(struct ecs_dec){ ms, 3, true, (double)ms / 1000.0 });
+	v->approx = false;
 }
 
 /* Evaluates n in c into *v; strings in *v are borrowed. */
@@ -990,6 +1095,7 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 {
 	struct value a, b;
 	struct ecs_num x, y;
+	struct ecs_dec d;
 	struct json_object *j;
 	size_t i;
 
@@ -1020,14 +1126,17 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 			return;
 		if (x.is_int && x.i != INT64_MIN)
 			set_num_int(v, -x.i);
-		else
-			set_num_double(v, -x.d);
+		else if (value_dec(&a, &d)) {
+			ecs_dec_neg(&d);
+			set_num_dec(v, &d);
+			v->approx = a.approx;
+		}
 		return;
 	case N_ARITH:
 		eval(n->a, c, &a);
 		eval(n->b, c, &b);
 		if (as_number(&a, &x) && as_number(&b, &y))
-			arith(n->op, &x, &y, v);
+			arith(n->op, &a, &x, &b, &y, v);
 		return;
 	default:
 		break;
@@ -1116,85 +1225,15 @@ ecs_expr_bind(struct ecs_expr *e, struct ecs_fieldset *fs)
 
 /* Values for metrics: exact decimals, doubles and keys */
 
-/* A value as an exact decimal, from the text of its number. */
-static bool
-dec_of_value(const struct value *v, const char *lit_text, struct ecs_dec *d)
-{
-	const char *text;
-	size_t len;
-
-	if (lit_text != NULL)
-		return ecs_dec_parse(lit_text, strlen(lit_text), d);
-	if (v->type == V_STR)
-		return ecs_dec_parse(v->s, v->len, d);
-	if (v->type != V_NUM)
-		return false;
-	if (v->text != NULL && ecs_dec_parse(v->text, v->tlen, d))
-		return true;
-	if (v->j == NULL) {
-		if (v->n.is_int)
-			ecs_dec_from_int(d, v->n.i);
-		else
-			ecs_dec_from_double(d, v->n.d);
-		return true;
-	}
-	/* json-c keeps a parsed double's source text: 19.99 stays 19.99. */
-	text = json_object_to_json_string_length(v->j, JSON_C_TO_STRING_PLAIN,
-	    &len);
-	return ecs_dec_parse(text, len, d);
-}
-
-/* Exact for + - * over numbers; anything else through a double. */
-static bool
-eval_dec(const struct node *n, const struct ctx *c, struct ecs_dec *d)
-{
-	struct ecs_dec b;
-	struct value v;
-
-	switch (n->kind) {
-	case N_LIT:
-		return n->lit.type == V_NUM ? dec_of_value(&n->lit, n->str, d) :
-		    dec_of_value(&n->lit, NULL, d);
-	case N_PATH:
-		eval(n, c, &v);
-		return dec_of_value(&v, NULL, d);
-	case N_NEG:
-		if (!eval_dec(n->a, c, d))
-			return false;
-		ecs_dec_neg(d);
-		return true;
-	case N_ARITH:
-		if (n->op == T_PLUS || n->op == T_MINUS || n->op == T_STAR) {
-			if (!eval_dec(n->a, c, d) || !eval_dec(n->b, c, &b))
-				return false;
-			if (n->op == T_MINUS)
-				ecs_dec_neg(&b);
-			if (n->op == T_STAR)
-				ecs_dec_mul(d, &b);
-			else
-				ecs_dec_add(d, &b);
-			return true;
-		}
-		break;
-	default:
-		break;
-	}
-	eval(n, c, &v);
-	if (v.type != V_NUM)
-		return false;
-	ecs_dec_from_double(d, v.n.d);
-	if (v.n.is_int)
-		ecs_dec_from_int(d, v.n.i);
-	return true;
-}
-
 bool
 ecs_expr_eval_dec(const struct ecs_expr *e, const struct ecs_field *fields,
     struct ecs_dec *d)
 {
 	struct ctx c = { NULL, fields };
+	struct value v;
 
-	return eval_dec(e->root, &c, d);
+	eval(e->root, &c, &v);
+	return value_dec(&v, d);
 }
 
 bool
@@ -1208,7 +1247,7 @@ ecs_expr_eval_double(const struct ecs_expr *e, const struct ecs_field *fields,
 	eval(e->root, &c, &v);
 	if (!as_number(&v, &n))
 		return false;
-	*d = n.d;
+	*d = value_double(&v, &n);
 	return true;
 }
 
@@ -1236,9 +1275,7 @@ ecs_expr_eval_key(const struct ecs_expr *e, const struct ecs_field *fields,
 			return true;
 		}
 		if (v.type == V_NUM && v.j == NULL) {
-			*len = v.n.is_int ?
-			    (size_t)snprintf(buf, 64, "%lld", (long long)v.n.i) :
-			    (size_t)snprintf(buf, 64, "%.17g", v.n.d);
+			*len = format_number(&v, buf);
 			*text = buf;
 			return true;
 		}

@@ -220,10 +220,12 @@ mark_big_ints(const char *s, size_t len, size_t *outlen)
 	char *out = NULL;
 	size_t i = 0, o = 0, span, done = 0;
 	bool is_int;
+	char quote;
 
 	while (i < len) {
-		if (s[i] == '"') {
-			for (i++; i < len && s[i] != '"'; i++)
+		if (s[i] == '"' || s[i] == '\'') {	/* json-c: 'name' */
+			quote = s[i];
+			for (i++; i < len && s[i] != quote; i++)
 				if (s[i] == '\\')
 					i++;
 			i++;

@@ -1318,6 +1318,62 @@ write_late(const struct ecs_reader *rd)
 	}
 }
 
+/*
+ * Metrics hold exact values or none: a line whose value for sum, avg, min
+ * or max is no exact decimal (1e999, more than 38 digits or 18 places, a
+ * quotient without end), or that would take a sum of an open window of its
+ * group past 38 digits, is bad and changes nothing. False after reporting.
+ */
+static bool
+values_fit(struct ecs_reader *rd, const struct ecs_field *f, int64_t t)
+{
+	int64_t s, e, step = slide_ms > 0 ? slide_ms : window_ms;
+	const struct metric *m;
+	struct window *w;
+	struct group *g;
+	struct ecs_dec d, sum;
+	size_t i;
+
+	for (i = 0; i < nmetrics; i++) {
+		m = &metrics[i];
+		if (m->fn != FN_SUM && m->fn != FN_AVG && m->fn != FN_MIN &&
+		    m->fn != FN_MAX)
+			continue;
+		if (!ecs_expr_eval_dec(m->arg, f, &d))
+			continue;
+		if (!d.exact) {
+			ecs_reader_bad(rd, "metric '%s': the value is not an "
+			    "exact decimal (at most 38 digits, 18 after the "
+			    "point)", m->name);
+			return false;
+		}
+		if (m->fn != FN_SUM && m->fn != FN_AVG)
+			continue;
+		s = window_ms == NO_WINDOW ? NO_WINDOW : window_floor(t, step);
+		for (;;) {
+			e = window_ms == NO_WINDOW ? INT64_MAX :
+			    window_end(s, window_ms);
+			if (e <= t)
+				break;
+			if ((w = find_window(s, false)) != NULL &&
+			    (g = ecs_map_get(w->groups, frag, frag_len)) != NULL) {
+				sum = g->aggs[i].v;
+				ecs_dec_add(&sum, &d);
+				if (!sum.exact) {
+					ecs_reader_bad(rd, "metric '%s': the sum "
+					    "would overflow (exact to 38 digits)",
+					    m->name);
+					return false;
+				}
+			}
+			if (window_ms == NO_WINDOW)
+				break;
+			s = window_floor(s - 1, step);
+		}
+	}
+	return true;
+}
+
 static void
 advance(int64_t t)
 {
@@ -1347,6 +1403,8 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	if (default_choice == -1 && default_metrics)
 		decide_defaults(f);
 	group_key(f);
+	if (!values_fit(rd, f, t))
+		return;
 	if (window_ms == NO_WINDOW) {
 		update(find_window(NO_WINDOW, true), f, NULL);
 		return;
@@ -1565,6 +1623,20 @@ agg_merge(const struct metric *m, struct agg *into, const struct agg *from)
 	into->n += from->n;
 }
 
+/* Why merging from into into would lose an exact sum, or NULL. */
+static const char *
+merge_overflows(const struct metric *m, const struct agg *into,
+    const struct agg *from)
+{
+	struct ecs_dec sum = into->v;
+
+	if (m->fn != FN_SUM && m->fn != FN_AVG)
+		return NULL;
+	ecs_dec_add(&sum, &from->v);
+	return !sum.exact && into->v.exact && from->v.exact ?
+	    "the merged sum would overflow (exact to 38 digits)" : NULL;
+}
+
 static void
 save_state(void)
 {
@@ -1755,7 +1827,9 @@ merge_line(struct ecs_reader *rd)
 	}
 	for (i = 0; i < nmetrics; i++) {
 		if ((why = agg_from_json(&metrics[i],
-		    json_object_array_get_idx(aggs, i), &add)) == NULL)
+		    json_object_array_get_idx(aggs, i), &add)) == NULL &&
+		    (why = merge_overflows(&metrics[i], &grp->aggs[i],
+		    &add)) == NULL)
 			agg_merge(&metrics[i], &grp->aggs[i], &add);
 		agg_free(&metrics[i], &add);
 		if (why != NULL) {
