@@ -498,8 +498,11 @@ parse_primary(struct lexer *lx)
 			n->lit.type = V_NUM;
 			n->lit.n = lx->num;
 			/* From the text, for exact decimal arithmetic. */
-			n->lit.has_dec = ecs_dec_parse(lx->tok_start,
-			    (size_t)(lx->p - lx->tok_start), &n->lit.dec);
+			n->lit.tlen = (size_t)(lx->p - lx->tok_start);
+			n->str = ecs_xstrndup(lx->tok_start, n->lit.tlen);
+			n->lit.text = n->str;
+			n->lit.has_dec = ecs_dec_parse(n->str, n->lit.tlen,
+			    &n->lit.dec);
 		} else if (lx->tok == T_STR) {
 			n->lit.type = V_STR;
 			n->str = lx->str;
@@ -852,6 +855,100 @@ dec_order(const struct ecs_dec *a, const struct ecs_dec *b)
 	return ecs_dec_cmp(a, b);
 }
 
+/* A plain decimal text: sign, integer digits, fraction digits. */
+struct digits {
+	bool		 neg;
+	const char	*ip, *fp;
+	size_t		 ilen, flen;
+};
+
+/* Splits s[0..len), leading and trailing zeros off; false if no such text. */
+static bool
+split_digits(const char *s, size_t len, struct digits *d)
+{
+	size_t i = 0;
+
+	d->neg = len > 0 && s[0] == '-';
+	i = d->neg;
+	d->ip = s + i;
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++;
+	d->ilen = (size_t)(s + i - d->ip);
+	d->fp = s + i + 1;
+	d->flen = 0;
+	if (i < len && s[i] == '.')
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			d->flen++;
+	if (i != len || d->ilen == 0)
+		return false;
+	while (d->ilen > 0 && d->ip[0] == '0') {
+		d->ip++;
+		d->ilen--;
+	}
+	while (d->flen > 0 && d->fp[d->flen - 1] == '0')
+		d->flen--;
+	if (d->ilen == 0 && d->flen == 0)
+		d->neg = false;		/* -0 is 0 */
+	return true;
+}
+
+/* The order of two fractions' digits, the shorter padded with zeros. */
+static int
+cmp_fraction(const struct digits *x, const struct digits *y)
+{
+	size_t i, n = x->flen > y->flen ? x->flen : y->flen;
+	char a, b;
+
+	for (i = 0; i < n; i++) {
+		a = i < x->flen ? x->fp[i] : '0';
+		b = i < y->flen ? y->fp[i] : '0';
+		if (a != b)
+			return a < b ? -1 : 1;
+	}
+	return 0;
+}
+
+/*
+ * Orders two numbers by their texts, digit by digit, when both are plain
+ * decimals (no exponent) of any length: the ids and amounts too long for
+ * an exact decimal. 2 when one is not such a text.
+ */
+static int
+compare_texts(const struct value *a, const struct value *b)
+{
+	struct digits x, y;
+	const char *t[2];
+	size_t len[2], i;
+	int c;
+
+	for (i = 0; i < 2; i++) {
+		const struct value *v = i == 0 ? a : b;
+
+		if (v->type == V_STR) {
+			t[i] = v->s;
+			len[i] = v->len;
+		} else if (v->text != NULL) {
+			t[i] = v->text;
+			len[i] = v->tlen;
+		} else if (v->j != NULL && !v->has_dec)
+			t[i] = json_object_to_json_string_length(v->j,
+			    JSON_C_TO_STRING_PLAIN, &len[i]);
+		else
+			return 2;
+	}
+	if (!split_digits(t[0], len[0], &x) || !split_digits(t[1], len[1], &y))
+		return 2;
+	if (x.neg != y.neg)
+		return x.neg ? -1 : 1;
+	if (x.ilen != y.ilen)
+		c = x.ilen < y.ilen ? -1 : 1;
+	else if ((c = memcmp(x.ip, y.ip, x.ilen)) != 0)
+		c = c < 0 ? -1 : 1;
+	else
+		c = cmp_fraction(&x, &y);
+	return x.neg ? -c : c;
+}
+
 /*
  * Orders two numbers exactly. Two doubles read from text are each the
  * nearest to their decimal, and rounding keeps order: when they differ
@@ -862,14 +959,18 @@ compare_numbers(const struct value *a, const struct ecs_num *x,
     const struct value *b, const struct ecs_num *y)
 {
 	struct ecs_dec da, db;
+	int c;
 
 	if (x->is_int && y->is_int)
 		return (x->i > y->i) - (x->i < y->i);
 	if (!a->approx && !b->approx && x->d != y->d && !isnan(x->d) &&
 	    !isnan(y->d))
 		return ecs_num_cmp(x, y);
-	if (value_dec(a, &da) && value_dec(b, &db))
+	if (value_dec(a, &da) && value_dec(b, &db)) {
+		if ((!da.exact || !db.exact) && (c = compare_texts(a, b)) != 2)
+			return c;
 		return dec_order(&da, &db);
+	}
 	return ecs_num_cmp(x, y);
 }
 
