@@ -71,6 +71,12 @@ ecs-sales: 3 bad lines of 5 written to $BATS_TEST_TMPDIR/rej"
 	is "$output" '{"s":169999999999999999999999999999999999830,"n":170}'
 	is "$stderr" "ecs-sales: $f:171: metric 's': the sum would overflow (exact to 38 digits)
 ecs-sales: 1 bad line of 171 skipped"
+	# Partials keep their 38 digits, and a merge that would pass them is refused.
+	head -100 "$f" | ecs-sales --partial -m 's=sum(p)' > "$BATS_TEST_TMPDIR/part"
+	run -1 --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR/part' '$BATS_TEST_TMPDIR/part' | ecs-sales --merge -m 's=sum(p)'"
+	is "$output" '{"s":99999999999999999999999999999999999900}'
+	is "$stderr" "ecs-sales: <stdin>:2: metric 's': the merged sum would overflow (exact to 38 digits)
+ecs-sales: 1 bad line of 2 skipped"
 }
 
 @test "30-digit group keys stay apart and are written as they came" {
