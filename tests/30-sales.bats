@@ -53,6 +53,12 @@ sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$stderr" ""
 }
 
+@test "computed values are written as exact decimals" {
+	ev '{"p":0.1}' '{"p":0.2}' '{"p":2.55}'
+	run -0 sales -m 'l=list(p * 3 + 0.1, 5)' -m 's=sum(p * 6 - p)'
+	is "$output" '{"l":[0.4,0.7,7.75],"s":14.25}'
+}
+
 @test "a value no metric can hold exactly is a bad line, never a null sum" {
 	ev '{"ts":"2026-11-01T10:00:00Z","p":5}' '{"ts":"2026-11-01T10:01:00Z","p":1e999}' \
 	   '{"ts":"2026-11-01T10:02:00Z","p":1e308}' '{"ts":"2026-11-01T10:03:00Z","p":0.1234567890123456789}' \
