@@ -697,6 +697,7 @@ static struct buf key;		/* scratch for keys of distinct, top, list */
 /* The current line's value of each decimal metric: see values_fit. */
 static struct ecs_dec	*line_value;
 static bool		*line_has;
+static size_t		 line_cap;
 /*
  * At least the sum of the magnitudes of all values summed, and infinite
  * once sums came from a state or partials: while it is below 10^19, no sum
@@ -1355,9 +1356,11 @@ values_fit(struct ecs_reader *rd, const struct ecs_field *f, int64_t t)
 	bool any_sum = false;
 	size_t i;
 
-	if (line_value == NULL) {
-		line_value = ecs_xcalloc(nmetrics, sizeof(*line_value));
-		line_has = ecs_xcalloc(nmetrics, sizeof(*line_has));
+	if (line_cap < nmetrics) {	/* the default sum comes late */
+		line_cap = nmetrics;
+		line_value = ecs_xrealloc(line_value,
+		    line_cap * sizeof(*line_value));
+		line_has = ecs_xrealloc(line_has, line_cap * sizeof(*line_has));
 	}
 	for (i = 0; i < nmetrics; i++) {
 		line_has[i] = is_decimal_metric(&metrics[i]) &&
