@@ -195,6 +195,16 @@ bool	 ecs_num_from_json(struct json_object *, struct ecs_num *);
 int	 ecs_num_cmp(const struct ecs_num *, const struct ecs_num *);
 /* Integer getter: 0, or -1 when missing, not integral or out of range. */
 int	 ecs_get_int64(struct json_object *rec, const struct ecs_path *, int64_t *);
+/*
+ * json-c clamps an integer beyond 64 bits to the nearest limit, so two
+ * 30-digit ids would read as one. For rec, just parsed from the valid JSON
+ * line[0..len) with tok (reset), returns rec or, when the line holds such
+ * integers, a new parse (rec released) in which each is a double that keeps
+ * its text as written (json-c keeps a double's source text). Owned by the
+ * caller.
+ */
+struct json_object *ecs_json_exact_ints(struct json_tokener *tok,
+	    const char *line, size_t len, struct json_object *rec);
 /* Writes v as text: strings raw, others as compact JSON, NULL as nothing. */
 void	 ecs_out_value(struct json_object *v);
 /* Writes v as compact JSON (no slash escaping) and nothing else. */
@@ -212,16 +222,24 @@ struct ecs_dec {
 	double		 d;
 };
 
-/* A JSON number's text, exactly when it has at most 36 digits and scale 18. */
+/* A JSON number's text, exactly when it has at most 38 digits and scale 18. */
 bool	 ecs_dec_parse(const char *s, size_t len, struct ecs_dec *);
 void	 ecs_dec_from_int(struct ecs_dec *, int64_t);
 void	 ecs_dec_from_double(struct ecs_dec *, double);
-/* acc += v and acc *= v; inexact (double) past 128 bits or scale 18. */
+/* acc += v and acc *= v; inexact (double) past 38 digits or 18 places. */
 void	 ecs_dec_add(struct ecs_dec *acc, const struct ecs_dec *v);
 void	 ecs_dec_mul(struct ecs_dec *acc, const struct ecs_dec *v);
 void	 ecs_dec_neg(struct ecs_dec *);
+/*
+ * acc /= v, exact when the quotient ends within 18 places (7.5 / 2.5,
+ * 1 / 8), else a double; acc %= v, exact (the sign of acc, as fmod).
+ * False, acc unchanged, when v is zero.
+ */
+bool	 ecs_dec_div(struct ecs_dec *acc, const struct ecs_dec *v);
+bool	 ecs_dec_mod(struct ecs_dec *acc, const struct ecs_dec *v);
 /* The nearest double to the exact value (so it does not depend on order). */
 double	 ecs_dec_to_double(const struct ecs_dec *);
+/* -1, 0 or 1: exact for two exact values, else by their doubles. */
 int	 ecs_dec_cmp(const struct ecs_dec *, const struct ecs_dec *);
 /* Exact: all its digits (19.90 stays 19.90); else the shortest double. */
 size_t	 ecs_dec_format(const struct ecs_dec *, char *buf, size_t size);

@@ -70,7 +70,7 @@ ecs_dec_parse(const char *s, size_t len, struct ecs_dec *d)
 		}
 		if (m == 0 && s[i] == '0' && !frac)
 			continue;
-		if (++digits > 36)
+		if (++digits > 38)
 			goto inexact;
 		m = m * ten + (s[i] - '0');
 		scale += frac;
@@ -85,7 +85,7 @@ ecs_dec_parse(const char *s, size_t len, struct ecs_dec *d)
 		scale -= esign * exp;
 	}
 	if (scale < 0) {		/* 1.5e3: scale it back to 0 */
-		if (digits - scale > 36)
+		if (digits - scale > 38)
 			goto inexact;
 		m *= pow10_i128(-scale);
 		scale = 0;
@@ -139,15 +139,73 @@ void
 ecs_dec_mul(struct ecs_dec *acc, const struct ecs_dec *v)
 {
 	ecs_i128 r;
+	int scale = acc->scale + v->scale;
 
 	acc->d *= v->d;
-	if (!acc->exact || !v->exact || acc->scale + v->scale > MAX_SCALE ||
+	if (!acc->exact || !v->exact ||
 	    __builtin_mul_overflow(acc->m, v->m, &r)) {
 		acc->exact = false;
 		return;
 	}
+	/* 0.000000001 * 0.0000000010 needs 19 places, but 18 say it. */
+	while (scale > MAX_SCALE && r % ten == 0) {
+		r /= ten;
+		scale--;
+	}
 	acc->m = r;
-	acc->scale += v->scale;
+	acc->scale = scale;
+	acc->exact = scale <= MAX_SCALE;
+}
+
+/* a and b brought to one scale; false when one would not fit. */
+static bool
+common_scale(struct ecs_dec *a, struct ecs_dec *b)
+{
+	return (a->scale >= b->scale || rescale(a, b->scale)) &&
+	    (b->scale >= a->scale || rescale(b, a->scale));
+}
+
+bool
+ecs_dec_div(struct ecs_dec *acc, const struct ecs_dec *v)
+{
+	struct ecs_dec b = *v;
+	ecs_i128 num;
+	int k;
+
+	if (v->exact ? v->m == 0 : v->d == 0)
+		return false;
+	acc->d /= v->d;
+	if (!acc->exact || !v->exact || !common_scale(acc, &b))
+		goto inexact;
+	/* The fewest places, up to 18, at which the quotient ends. */
+	for (k = 0, num = acc->m; k <= MAX_SCALE; k++) {
+		if (num % b.m == 0) {
+			acc->m = num / b.m;
+			acc->scale = k;
+			return true;
+		}
+		if (__builtin_mul_overflow(num, ten, &num))
+			break;
+	}
+inexact:
+	acc->exact = false;
+	return true;
+}
+
+bool
+ecs_dec_mod(struct ecs_dec *acc, const struct ecs_dec *v)
+{
+	struct ecs_dec b = *v;
+
+	if (v->exact ? v->m == 0 : v->d == 0)
+		return false;
+	acc->d = fmod(acc->d, v->d);
+	if (!acc->exact || !v->exact || !common_scale(acc, &b)) {
+		acc->exact = false;
+		return true;
+	}
+	acc->m %= b.m;
+	return true;
 }
 
 void
@@ -165,12 +223,27 @@ ecs_dec_neg(struct ecs_dec *a)
 int
 ecs_dec_cmp(const struct ecs_dec *a, const struct ecs_dec *b)
 {
-	struct ecs_dec x = *a, y = *b;
+	ecs_i128 pa, pb, qa, qb, ra, rb;
+	int scale;
 
-	if (x.exact && y.exact && (x.scale >= y.scale || rescale(&x, y.scale)) &&
-	    (y.scale >= x.scale || rescale(&y, x.scale)))
-		return (x.m > y.m) - (x.m < y.m);
-	return (a->d > b->d) - (a->d < b->d);
+	if (!a->exact || !b->exact)
+		return (a->d > b->d) - (a->d < b->d);
+	if (a->scale == b->scale)
+		return (a->m > b->m) - (a->m < b->m);
+	/*
+	 * Integer parts first, then the fractions at one scale: each is
+	 * below 10^18, so 10^18 times it fits where a whole rescale might not.
+	 */
+	pa = pow10_i128(a->scale);
+	pb = pow10_i128(b->scale);
+	qa = a->m / pa;
+	qb = b->m / pb;
+	if (qa != qb)
+		return (qa > qb) - (qa < qb);
+	scale = a->scale > b->scale ? a->scale : b->scale;
+	ra = a->m % pa * pow10_i128(scale - a->scale);
+	rb = b->m % pb * pow10_i128(scale - b->scale);
+	return (ra > rb) - (ra < rb);
 }
 
 /* Writes |m| in decimal with scale digits after the point. */

@@ -299,10 +299,19 @@ enum kind {
 
 enum vtype { V_MISSING, V_NULL, V_BOOL, V_NUM, V_STR, V_JSON };
 
+/*
+ * A number is exact while it can be: n is its fast view (an int64, or the
+ * double nearest to its text), dec its exact decimal, filled for literals
+ * and results and read from the text of the others when needed. A result's
+ * n.d may be off by rounding (approx): then dec is the value.
+ */
 struct value {
 	enum vtype		 type;
 	bool			 b;
 	struct ecs_num		 n;
+	struct ecs_dec		 dec;	/* when has_dec */
+	bool			 has_dec;
+	bool			 approx;	/* n.d is not the nearest double */
 	const char		*s;	/* V_STR; borrowed */
 	size_t			 len;
 	struct json_object	*j;	/* the record's value, when from one */
@@ -550,9 +559,12 @@ parse_primary(struct lexer *lx)
 		if (lx->tok == T_NUM) {
 			n->lit.type = V_NUM;
 			n->lit.n = lx->num;
-			/* The text, for exact decimal arithmetic. */
-			n->str = ecs_xstrndup(lx->tok_start,
-			    (size_t)(lx->p - lx->tok_start));
+			/* From the text, for exact decimal arithmetic. */
+			n->lit.tlen = (size_t)(lx->p - lx->tok_start);
+			n->str = ecs_xstrndup(lx->tok_start, n->lit.tlen);
+			n->lit.text = n->str;
+			n->lit.has_dec = ecs_dec_parse(n->str, n->lit.tlen,
+			    &n->lit.dec);
 		} else if (lx->tok == T_STR) {
 			n->lit.type = V_STR;
 			n->str = lx->str;
@@ -893,6 +905,168 @@ as_number(const struct value *v, struct ecs_num *n)
 }
 
 /*
+ * A number value, or a string that is exactly one, as an exact decimal
+ * when its text is one (else a double); false when it is no number.
+ */
+static bool
+value_dec(const struct value *v, struct ecs_dec *d)
+{
+	const char *text;
+	size_t len;
+
+	if (v->has_dec) {
+		*d = v->dec;
+		return true;
+	}
+	if (v->type == V_STR)
+		return ecs_dec_parse(v->s, v->len, d);
+	if (v->type != V_NUM)
+		return false;
+	if (v->text != NULL && ecs_dec_parse(v->text, v->tlen, d))
+		return true;
+	if (v->j != NULL && json_object_is_type(v->j, json_type_double)) {
+		/* json-c keeps a parsed double's source text: 19.99 stays. */
+		text = json_object_to_json_string_length(v->j,
+		    JSON_C_TO_STRING_PLAIN, &len);
+		if (ecs_dec_parse(text, len, d))
+			return true;
+	}
+	if (v->n.is_int)
+		ecs_dec_from_int(d, v->n.i);
+	else
+		ecs_dec_from_double(d, v->n.d);
+	return true;
+}
+
+/* ecs_dec_cmp, with NaN unordered (2). */
+static int
+dec_order(const struct ecs_dec *a, const struct ecs_dec *b)
+{
+	if ((!a->exact && isnan(a->d)) || (!b->exact && isnan(b->d)))
+		return 2;
+	return ecs_dec_cmp(a, b);
+}
+
+/* A plain decimal text: sign, integer digits, fraction digits. */
+struct digits {
+	bool		 neg;
+	const char	*ip, *fp;
+	size_t		 ilen, flen;
+};
+
+/* Splits s[0..len), leading and trailing zeros off; false if no such text. */
+static bool
+split_digits(const char *s, size_t len, struct digits *d)
+{
+	size_t i = 0;
+
+	d->neg = len > 0 && s[0] == '-';
+	i = d->neg;
+	d->ip = s + i;
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++;
+	d->ilen = (size_t)(s + i - d->ip);
+	d->fp = s + i + 1;
+	d->flen = 0;
+	if (i < len && s[i] == '.')
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			d->flen++;
+	if (i != len || d->ilen == 0)
+		return false;
+	while (d->ilen > 0 && d->ip[0] == '0') {
+		d->ip++;
+		d->ilen--;
+	}
+	while (d->flen > 0 && d->fp[d->flen - 1] == '0')
+		d->flen--;
+	if (d->ilen == 0 && d->flen == 0)
+		d->neg = false;		/* -0 is 0 */
+	return true;
+}
+
+/* The order of two fractions' digits, the shorter padded with zeros. */
+static int
+cmp_fraction(const struct digits *x, const struct digits *y)
+{
+	size_t i, n = x->flen > y->flen ? x->flen : y->flen;
+	char a, b;
+
+	for (i = 0; i < n; i++) {
+		a = i < x->flen ? x->fp[i] : '0';
+		b = i < y->flen ? y->fp[i] : '0';
+		if (a != b)
+			return a < b ? -1 : 1;
+	}
+	return 0;
+}
+
+/*
+ * Orders two numbers by their texts, digit by digit, when both are plain
+ * decimals (no exponent) of any length: the ids and amounts too long for
+ * an exact decimal. 2 when one is not such a text.
+ */
+static int
+compare_texts(const struct value *a, const struct value *b)
+{
+	struct digits x, y;
+	const char *t[2];
+	size_t len[2], i;
+	int c;
+
+	for (i = 0; i < 2; i++) {
+		const struct value *v = i == 0 ? a : b;
+
+		if (v->type == V_STR) {
+			t[i] = v->s;
+			len[i] = v->len;
+		} else if (v->text != NULL) {
+			t[i] = v->text;
+			len[i] = v->tlen;
+		} else if (v->j != NULL && !v->has_dec)
+			t[i] = json_object_to_json_string_length(v->j,
+			    JSON_C_TO_STRING_PLAIN, &len[i]);
+		else
+			return 2;
+	}
+	if (!split_digits(t[0], len[0], &x) || !split_digits(t[1], len[1], &y))
+		return 2;
+	if (x.neg != y.neg)
+		return x.neg ? -1 : 1;
+	if (x.ilen != y.ilen)
+		c = x.ilen < y.ilen ? -1 : 1;
+	else if ((c = memcmp(x.ip, y.ip, x.ilen)) != 0)
+		c = c < 0 ? -1 : 1;
+	else
+		c = cmp_fraction(&x, &y);
+	return x.neg ? -c : c;
+}
+
+/*
+ * Orders two numbers exactly. Two doubles read from text are each the
+ * nearest to their decimal, and rounding keeps order: when they differ
+ * they order the decimals, and only a tie needs the decimals themselves.
+ */
+static int
+compare_numbers(const struct value *a, const struct ecs_num *x,
+    const struct value *b, const struct ecs_num *y)
+{
+	struct ecs_dec da, db;
+	int c;
+
+	if (x->is_int && y->is_int)
+		return (x->i > y->i) - (x->i < y->i);
+	if (!a->approx && !b->approx && x->d != y->d && !isnan(x->d) &&
+	    !isnan(y->d))
+		return ecs_num_cmp(x, y);
+	if (value_dec(a, &da) && value_dec(b, &db)) {
+		if ((!da.exact || !db.exact) && (c = compare_texts(a, b)) != 2)
+			return c;
+		return dec_order(&da, &db);
+	}
+	return ecs_num_cmp(x, y);
+}
+
+/*
  * Orders a and b: -1, 0 or 1; 2 when they have no order (different kinds,
  * NaN), 3 when they are unequal but not ordered (booleans, JSON values).
  */
@@ -912,7 +1086,7 @@ compare(const struct value *a, const struct value *b)
 	}
 	if ((a->type == V_NUM || b->type == V_NUM) && as_number(a, &x) &&
 	    as_number(b, &y))
-		return ecs_num_cmp(&x, &y);
+		return compare_numbers(a, &x, b, &y);
 	if (a->type != b->type)
 		return 2;
 	switch (a->type) {
@@ -957,12 +1131,18 @@ set_num_int(struct value *v, int64_t i)
 	v->n.d = (double)i;
 }
 
+/* The result d of arithmetic: exact while it is, and its fast view. */
 static void
-set_num_double(struct value *v, double d)
+set_num_dec(struct value *v, const struct ecs_dec *d)
 {
 	v->type = V_NUM;
-	v->n.is_int = false;
-	v->n.d = d;
+	v->dec = *d;
+	v->has_dec = true;
+	v->approx = true;
+	v->n.is_int = d->exact && d->scale == 0 && d->m >= INT64_MIN &&
+	    d->m <= INT64_MAX;
+	v->n.i = v->n.is_int ? (int64_t)d->m : 0;
+	v->n.d = d->d;
 }
 
 /* Integer arithmetic; false when the result is not an exact int64. */
@@ -989,36 +1169,63 @@ int_arith(enum tok op, int64_t x, int64_t y, int64_t *r)
 	}
 }
 
-/* Exact integers when possible, else double; x/0 and x%0 are missing. */
+/*
+ * a op b: int64 when both are and the result fits, else exact decimals
+ * (see ecs_decimal.c for when they fall back to a double); x/0 and x%0
+ * are missing.
+ */
 static void
-arith(enum tok op, const struct ecs_num *x, const struct ecs_num *y,
-    struct value *v)
+arith(enum tok op, const struct value *a, const struct ecs_num *x,
+    const struct value *b, const struct ecs_num *y, struct value *v)
 {
+	struct ecs_dec d, e;
 	int64_t r;
 
 	if (x->is_int && y->is_int && int_arith(op, x->i, y->i, &r)) {
 		set_num_int(v, r);
 		return;
 	}
-	if ((op == T_SLASH || op == T_PERCENT) && y->d == 0)
+	if (!value_dec(a, &d) || !value_dec(b, &e))
 		return;
 	switch (op) {
 	case T_PLUS:
-		set_num_double(v, x->d + y->d);
+		ecs_dec_add(&d, &e);
 		break;
 	case T_MINUS:
-		set_num_double(v, x->d - y->d);
+		ecs_dec_neg(&e);
+		ecs_dec_add(&d, &e);
 		break;
 	case T_STAR:
-		set_num_double(v, x->d * y->d);
+		ecs_dec_mul(&d, &e);
 		break;
 	case T_SLASH:
-		set_num_double(v, x->d / y->d);
+		if (!ecs_dec_div(&d, &e))
+			return;
 		break;
 	default:
-		set_num_double(v, fmod(x->d, y->d));
+		if (!ecs_dec_mod(&d, &e))
+			return;
 		break;
 	}
+	set_num_dec(v, &d);
+}
+
+/* The value as a double: the nearest to an exact result. */
+static double
+value_double(const struct value *v, const struct ecs_num *n)
+{
+	return v->has_dec && v->approx ? ecs_dec_to_double(&v->dec) : n->d;
+}
+
+/* A computed number's text into buf[64]: all its digits when exact. */
+static size_t
+format_number(const struct value *v, char *buf)
+{
+	if (v->has_dec)
+		return ecs_dec_format(&v->dec, buf, 64);
+	if (v->n.is_int)
+		return (size_t)snprintf(buf, 64, "%lld", (long long)v->n.i);
+	return (size_t)snprintf(buf, 64, "%.17g", v->n.d);
 }
 
 static bool
@@ -1041,12 +1248,8 @@ regex_match(const struct node *n, const struct value *v)
 		s = json_object_to_json_string_length(v->j,
 		    JSON_C_TO_STRING_PLAIN, &len);
 	} else if (v->type == V_NUM) {
-		if (v->n.is_int)
-			snprintf(buf, sizeof(buf), "%lld", (long long)v->n.i);
-		else
-			snprintf(buf, sizeof(buf), "%.17g", v->n.d);
+		len = format_number(v, buf);
 		s = buf;
-		len = strlen(buf);
 	} else
 		return false;
 	m.rm_so = 0;
@@ -1070,15 +1273,18 @@ eval_time(const struct node *n, const struct ctx *c, struct value *v)
 	else if (arg.type == V_NUM && arg.j != NULL)
 		ok = ecs_time_from_json(arg.j, &ms);
 	else if (arg.type == V_NUM)
-		ok = ecs_time_from_epoch(arg.n.d, &ms);
+		ok = ecs_time_from_epoch(value_double(&arg, &arg.n), &ms);
 	else
 		ok = false;
 	if (!ok)
 		return;
-	if (ms % 1000 == 0)
+	if (ms % 1000 == 0) {
 		set_num_int(v, ms / 1000);
-	else
-		set_num_double(v, (double)ms / 1000.0);
+		return;
+	}
+	/* Seconds with their milliseconds, exactly. */
+	set_num_dec(v, &(struct ecs_dec){ ms, 3, true, (double)ms / 1000.0 });
+	v->approx = false;
 }
 
 /* Evaluates n in c into *v; strings in *v are borrowed. */
@@ -1087,6 +1293,7 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 {
 	struct value a, b;
 	struct ecs_num x, y;
+	struct ecs_dec d;
 	struct json_object *j;
 	size_t i;
 
@@ -1117,14 +1324,17 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 			return;
 		if (x.is_int && x.i != INT64_MIN)
 			set_num_int(v, -x.i);
-		else
-			set_num_double(v, -x.d);
+		else if (value_dec(&a, &d)) {
+			ecs_dec_neg(&d);
+			set_num_dec(v, &d);
+			v->approx = a.approx;
+		}
 		return;
 	case N_ARITH:
 		eval(n->a, c, &a);
 		eval(n->b, c, &b);
 		if (as_number(&a, &x) && as_number(&b, &y))
-			arith(n->op, &x, &y, v);
+			arith(n->op, &a, &x, &b, &y, v);
 		return;
 	default:
 		break;
@@ -1213,85 +1423,15 @@ ecs_expr_bind(struct ecs_expr *e, struct ecs_fieldset *fs)
 
 /* Values for metrics: exact decimals, doubles and keys */
 
-/* A value as an exact decimal, from the text of its number. */
-static bool
-dec_of_value(const struct value *v, const char *lit_text, struct ecs_dec *d)
-{
-	const char *text;
-	size_t len;
-
-	if (lit_text != NULL)
-		return ecs_dec_parse(lit_text, strlen(lit_text), d);
-	if (v->type == V_STR)
-		return ecs_dec_parse(v->s, v->len, d);
-	if (v->type != V_NUM)
-		return false;
-	if (v->text != NULL && ecs_dec_parse(v->text, v->tlen, d))
-		return true;
-	if (v->j == NULL) {
-		if (v->n.is_int)
-			ecs_dec_from_int(d, v->n.i);
-		else
-			ecs_dec_from_double(d, v->n.d);
-		return true;
-	}
-	/* json-c keeps a parsed double's source text: 19.99 stays 19.99. */
-	text = json_object_to_json_string_length(v->j, JSON_C_TO_STRING_PLAIN,
-	    &len);
-	return ecs_dec_parse(text, len, d);
-}
-
-/* Exact for + - * over numbers; anything else through a double. */
-static bool
-eval_dec(const struct node *n, const struct ctx *c, struct ecs_dec *d)
-{
-	struct ecs_dec b;
-	struct value v;
-
-	switch (n->kind) {
-	case N_LIT:
-		return n->lit.type == V_NUM ? dec_of_value(&n->lit, n->str, d) :
-		    dec_of_value(&n->lit, NULL, d);
-	case N_PATH:
-		eval(n, c, &v);
-		return dec_of_value(&v, NULL, d);
-	case N_NEG:
-		if (!eval_dec(n->a, c, d))
-			return false;
-		ecs_dec_neg(d);
-		return true;
-	case N_ARITH:
-		if (n->op == T_PLUS || n->op == T_MINUS || n->op == T_STAR) {
-			if (!eval_dec(n->a, c, d) || !eval_dec(n->b, c, &b))
-				return false;
-			if (n->op == T_MINUS)
-				ecs_dec_neg(&b);
-			if (n->op == T_STAR)
-				ecs_dec_mul(d, &b);
-			else
-				ecs_dec_add(d, &b);
-			return true;
-		}
-		break;
-	default:
-		break;
-	}
-	eval(n, c, &v);
-	if (v.type != V_NUM)
-		return false;
-	ecs_dec_from_double(d, v.n.d);
-	if (v.n.is_int)
-		ecs_dec_from_int(d, v.n.i);
-	return true;
-}
-
 bool
 ecs_expr_eval_dec(const struct ecs_expr *e, const struct ecs_field *fields,
     struct ecs_dec *d)
 {
 	struct ctx c = { NULL, fields };
+	struct value v;
 
-	return eval_dec(e->root, &c, d);
+	eval(e->root, &c, &v);
+	return value_dec(&v, d);
 }
 
 bool
@@ -1305,7 +1445,7 @@ ecs_expr_eval_double(const struct ecs_expr *e, const struct ecs_field *fields,
 	eval(e->root, &c, &v);
 	if (!as_number(&v, &n))
 		return false;
-	*d = n.d;
+	*d = value_double(&v, &n);
 	return true;
 }
 
@@ -1333,9 +1473,7 @@ ecs_expr_eval_key(const struct ecs_expr *e, const struct ecs_field *fields,
 			return true;
 		}
 		if (v.type == V_NUM && v.j == NULL) {
-			*len = v.n.is_int ?
-			    (size_t)snprintf(buf, 64, "%lld", (long long)v.n.i) :
-			    (size_t)snprintf(buf, 64, "%.17g", v.n.d);
+			*len = format_number(&v, buf);
 			*text = buf;
 			return true;
 		}

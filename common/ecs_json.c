@@ -159,6 +159,222 @@ ecs_get_int64(struct json_object *rec, const struct ecs_path *p, int64_t *out)
 	return 0;
 }
 
+/* Big integers */
+
+#define BIG_DIGITS	19		/* fewer always fit in int64 */
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * Whether s[0..len) holds a run of BIG_DIGITS digits: every such run
+ * covers one of the positions probed, so most lines cost len / 19 tests.
+ */
+static bool
+has_digit_run(const char *s, size_t len)
+{
+	size_t i, lo, hi;
+
+	for (i = BIG_DIGITS - 1; i < len; i += BIG_DIGITS) {
+		if (!is_digit(s[i]))
+			continue;
+		for (lo = i; lo > 0 && is_digit(s[lo - 1]); lo--)
+			;
+		for (hi = i + 1; hi < len && is_digit(s[hi]); hi++)
+			;
+		if (hi - lo >= BIG_DIGITS)
+			return true;
+	}
+	return false;
+}
+
+/* Whether the integer text s[0..len) is beyond int64 (json-c clamps it). */
+static bool
+beyond_int64(const char *s, size_t len)
+{
+	char buf[32];
+
+	if (len - (s[0] == '-') < BIG_DIGITS)
+		return false;
+	if (len >= sizeof(buf))
+		return true;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	(void)strtoll(buf, NULL, 10);
+	return errno == ERANGE;
+}
+
+/* With an exponent made only of zeros (1E+00, 2e0): their number; else 0. */
+static size_t
+zero_exponent(const char *s, size_t len)
+{
+	size_t i = len, zeros;
+
+	while (i > 0 && s[i - 1] == '0')
+		i--;
+	if ((zeros = len - i) == 0)
+		return 0;
+	if (i > 0 && (s[i - 1] == '+' || s[i - 1] == '-'))
+		i--;
+	return i > 0 && (s[i - 1] == 'e' || s[i - 1] == 'E') ? zeros : 0;
+}
+
+/*
+ * Calls each(arg, start, span) for each integer beyond int64 outside the
+ * strings of the valid JSON line s[0..len); returns the most zeros that an
+ * exponent made only of zeros has there (1E+00: 2).
+ */
+static size_t
+find_big_ints(const char *s, size_t len,
+    void (*each)(void *, size_t, size_t), void *arg)
+{
+	size_t i = 0, span, zeros = 0, z;
+	bool is_int;
+	char quote;
+
+	while (i < len) {
+		if (s[i] == '"' || s[i] == '\'') {	/* json-c: 'name' */
+			quote = s[i];
+			for (i++; i < len && s[i] != quote; i++)
+				if (s[i] == '\\')
+					i++;
+			i++;
+			continue;
+		}
+		if ((s[i] != '-' && !is_digit(s[i])) ||
+		    (span = number_span(s + i, len - i, &is_int)) == 0) {
+			i++;
+			continue;
+		}
+		if (is_int && beyond_int64(s + i, span))
+			each(arg, i, span);
+		else if (!is_int && (z = zero_exponent(s + i, span)) > zeros)
+			zeros = z;
+		i += span;
+	}
+	return zeros;
+}
+
+/* The line with marks: built by mark() from the big integers' places. */
+struct marked {
+	const char	*src;
+	char		*out;		/* owned */
+	size_t		 len, done;	/* of out; of src copied */
+	size_t		 nmark;
+	char		*mark;		/* E+0..0, an exponent no number has */
+};
+
+static void
+count_big(void *arg, size_t start, size_t span)
+{
+	(void)start;
+	(void)span;
+	((struct marked *)arg)->nmark++;
+}
+
+static void
+mark(void *arg, size_t start, size_t span)
+{
+	struct marked *m = arg;
+	size_t end = start + span, n = strlen(m->mark);
+
+	memcpy(m->out + m->len, m->src + m->done, end - m->done);
+	m->len += end - m->done;
+	memcpy(m->out + m->len, m->mark, n);
+	m->len += n;
+	m->done = end;
+}
+
+/* v without the mark, when it is a marked big integer: a new reference. */
+static struct json_object *
+unmark(struct json_object *v, const char *markstr)
+{
+	const char *text;
+	size_t len, n = strlen(markstr);
+	char *plain;
+
+	if (!json_object_is_type(v, json_type_double))
+		return NULL;
+	text = json_object_get_string(v);
+	len = strlen(text);
+	if (len <= n || strcmp(text + len - n, markstr) != 0 ||
+	    !beyond_int64(text, len - n))
+		return NULL;
+	plain = ecs_xstrndup(text, len - n);
+	v = json_object_new_double_s(json_object_get_double(v), plain);
+	free(plain);
+	return v;
+}
+
+static void
+unmark_all(struct json_object *v, const char *markstr)
+{
+	struct json_object *plain;
+	size_t i, n;
+
+	if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, key, val) {
+			if ((plain = unmark(val, markstr)) != NULL)
+				json_object_object_add(v, key, plain);
+			else
+				unmark_all(val, markstr);
+		}
+	} else if (json_object_is_type(v, json_type_array)) {
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++) {
+			if ((plain = unmark(json_object_array_get_idx(v, i),
+			    markstr)) != NULL)
+				json_object_array_put_idx(v, i, plain);
+			else
+				unmark_all(json_object_array_get_idx(v, i),
+				    markstr);
+		}
+	}
+}
+
+/*
+ * Each big integer is given an exponent of zeros, longer than any the line
+ * has, so that json-c reads it as a double (keeping its text) and the mark
+ * is told apart from what the line wrote.
+ */
+struct json_object *
+ecs_json_exact_ints(struct json_tokener *tok, const char *line, size_t len,
+    struct json_object *rec)
+{
+	struct marked m = { .src = line };
+	struct json_object *exact;
+	size_t zeros;
+
+	if (!has_digit_run(line, len))
+		return rec;
+	zeros = find_big_ints(line, len, count_big, &m);
+	if (m.nmark == 0)
+		return rec;
+	m.mark = ecs_xmalloc(zeros + 4);
+	memcpy(m.mark, "E+", 2);
+	memset(m.mark + 2, '0', zeros + 1);
+	m.mark[zeros + 3] = '\0';
+	m.out = ecs_xmalloc(len + m.nmark * (zeros + 3) + 1);
+	find_big_ints(line, len, mark, &m);
+	memcpy(m.out + m.len, line + m.done, len - m.done);
+	m.len += len - m.done;
+	m.out[m.len] = '\0';
+	exact = json_tokener_parse_ex(tok, m.out, (int)m.len + 1);
+	json_tokener_reset(tok);
+	free(m.out);
+	if (exact != NULL) {		/* it cannot fail: the line parsed */
+		unmark_all(exact, m.mark);
+		json_object_put(rec);
+		rec = exact;
+	}
+	free(m.mark);
+	return rec;
+}
+
 void
 ecs_out_json(struct json_object *v)
 {

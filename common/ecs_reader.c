@@ -330,7 +330,7 @@ ecs_reader_parse(struct ecs_reader *rd)
 	json_tokener_reset(rd->tok);
 	if (rec != NULL && json_object_is_type(rec, json_type_object) &&
 	    end >= rd->len)
-		return rec;
+		return ecs_json_exact_ints(rd->tok, rd->line, rd->len, rec);
 	/* json-c stops at a NUL as if the line ended there. */
 	nul = memchr(rd->line, '\0', rd->len);
 	if (nul != NULL && (size_t)(nul - rd->line) <= end)

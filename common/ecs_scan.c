@@ -82,24 +82,17 @@ scan_digits(const unsigned char *p, const unsigned char *e)
 }
 
 /*
- * Past the RFC 8259 number at p, or NULL. An integer of more than 18
- * digits is left to json-c too, which clamps it to 64 bits: both ways must
- * see the same value.
+ * Past the RFC 8259 number at p, or NULL. An integer of any length is
+ * captured as written: the json-c way keeps it too (ecs_json_exact_ints).
  */
 static const unsigned char *
 scan_number(const unsigned char *p, const unsigned char *e)
 {
-	const unsigned char *digits;
-
 	if (*p == '-')
 		p++;
-	digits = p;
 	if (p < e && *p == '0')
 		p++;
 	else if ((p = scan_digits(p, e)) == NULL)
-		return NULL;
-	if (p - digits > 18 && (p == e || (*p != '.' && *p != 'e' &&
-	    *p != 'E')))
 		return NULL;
 	if (p < e && *p == '.' && (p = scan_digits(p + 1, e)) == NULL)
 		return NULL;

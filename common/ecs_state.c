@@ -127,7 +127,7 @@ read_object(struct ecs_state_reader *r)
 	    json_tokener_get_parse_end(r->tok) < (size_t)n)
 		ecs_state_corrupt(r, "not a JSON object");
 	json_tokener_reset(r->tok);
-	return obj;
+	return ecs_json_exact_ints(r->tok, r->line, (size_t)n, obj);
 }
 
 bool

@@ -114,10 +114,55 @@ filter() {
 	run -0 filter 'price * quantity > 59.9 and price * quantity < 60'
 	is "${#lines[@]}" 1
 	is "$(filter 'n / 2 == 3.5 and n % 4 == 3 and -n == 0 - 7 and n - 10 < 0' | wc -l)" 1
-	is "$(filter '9223372036854775807 + 1 > 9223372036854775807' | wc -l)" 1 "overflow goes to double"
+	is "$(filter '9223372036854775807 + 1 > 9223372036854775807' | wc -l)" 1 "past int64"
+	is "$(filter '9223372036854775807 + 1 == 9223372036854775808 and 9223372036854775807 + 1 != 9223372036854775809' | wc -l)" 1 "past int64, still exact"
 	is "$(filter '1 + 2 * 3 == 7 and (1 + 2) * 3 == 9' | wc -l)" 1
 	is "$(filter 'n / 0 == 0 or n / 0 != 0' | wc -l)" 0 "x/0 has no value"
 	is "$(filter '"3" * 2 == 6' | wc -l)" 1
+}
+
+@test "money arithmetic is exact, as DuckDB's DECIMAL and unlike jq's doubles" {
+	need_duckdb
+	ev '{"price":2.55,"quantity":6}' '{"price":0.10,"quantity":3}' '{"price":19.99,"quantity":3}' \
+	   '{"price":1.15,"quantity":100}' '{"price":0.70,"quantity":10}' '{"price":4.35,"quantity":100}' \
+	   '{"price":0.01,"quantity":7}' '{"price":8.20,"quantity":1}'
+	local f="$BATS_TEST_TMPDIR/in.ndjson" cond n jq_differs=0
+	for cond in 'price * quantity >= 15.30' 'price * quantity == 0.30' 'price * quantity < 115' \
+	    'price * quantity == 7' 'price * quantity <= 435' 'price * quantity - 0.07 == 0' \
+	    'price + price + price == price * 3' 'price * quantity > 8.2' 'price * quantity - price > 14.75'; do
+		n=$(duckdb_sql "SELECT count(*) AS n FROM read_json('$f', format='newline_delimited',
+		    columns={price:'DECIMAL(18,2)', quantity:'INTEGER'}) WHERE $cond" | jq -r .n)
+		is "$(ecs-filter -c "$cond" "$f")" "$n" "$cond"
+		[[ "$(jq -c "select($(sed 's/price/.price/g; s/quantity/.quantity/g' <<< "$cond"))" "$f" | wc -l)" == "$n" ]] ||
+		    jq_differs=$((jq_differs + 1))
+	done
+	(( jq_differs >= 3 ))	# the cases are ones where doubles go wrong
+	ev '{"a":0.1,"b":0.2}'
+	is "$(filter -c 'a + b == 0.3 and a + b - 0.3 == 0 and b - a == 0.1 and -(a + b) == -0.3')" 1
+	is "$(filter -c '7.5 / 2.5 == 3 and 1 / 8 == 0.125 and 5.5 % 2 == 1.5 and -5.5 % 2 == -1.5')" 1
+	is "$(filter -c 'a * a == 0.01 and a * 0.00000000000000001 == 0.000000000000000001')" 1 \
+	    "18 places are exact"
+}
+
+@test "integers beyond 64 bits compare and pass through exactly" {
+	ev '{"id":123456789012345678901234567890,"n":1}' '{"id":123456789012345678901234567891,"n":2}' \
+	   '{"id":123456789012345678901234567890,"s":"\u0041"}' '{"id":"123456789012345678901234567890"}' \
+	   '{"id":-99999999999999999999999999}'
+	is "$(filter -c 'id == 123456789012345678901234567890')" 3
+	is "$(filter -f n 'id == 123456789012345678901234567891')" '{"n":2}'
+	is "$(filter -c 'id > 123456789012345678901234567890')" 1
+	is "$(filter -c 'id < -99999999999999999999999998 and id > -100000000000000000000000000')" 1
+	is "$(filter -f id 'exists(id)')" '{"id":123456789012345678901234567890}
+{"id":123456789012345678901234567891}
+{"id":123456789012345678901234567890}
+{"id":"123456789012345678901234567890"}
+{"id":-99999999999999999999999999}'
+	is "$(filter -t '{id}' 'exists(s)')" 123456789012345678901234567890 "through json-c too"
+	ev '{"id":12345678901234567890123456789012345678901234567890}' \
+	   '{"id":12345678901234567890123456789012345678901234567891}' '{"id":-0.0000000000000000000001}'
+	is "$(filter 'id == 12345678901234567890123456789012345678901234567891 or id < 0')" \
+	    '{"id":12345678901234567890123456789012345678901234567891}
+{"id":-0.0000000000000000000001}' "50 digits, 22 places: digit by digit"
 }
 
 @test "in [ ... ]" {

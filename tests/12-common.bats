@@ -23,6 +23,14 @@ load helpers
 	scan_agrees 20
 }
 
+@test "integers past 64 bits: the fast scan and json-c see the same text" {
+	run -0 bash -c "printf '%s\n' \
+	    '{\"a\":123456789012345678901234567890,\"b\":[-99999999999999999999,18446744073709551616]}' \
+	    '{\"a\":9223372036854775808,\"b\":{\"c\":\"12345678901234567890123\"}}' \
+	    '{\"product_id\":-9223372036854775809,\"a\":1e400,\"b\":\"x\"}' | scan-check 'a == 1'"
+	like "${lines[-1]}" "* lines checked, 0 disagreements"
+}
+
 @test "the fast scan agrees with json-c on the full shared datasets" {
 	shared_data yoochoose-100k/train.ndjson
 	run -0 bash -c "scan-check 'action == \"browse\"' < '$data'"

@@ -8,6 +8,17 @@ load helpers
 ev() { printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/in.ndjson"; }
 stock() { ecs-stock "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 
+@test "30-digit product ids are two products, written as they came" {
+	ev '{"product_id":123456789012345678901234567890,"quantity":5}' \
+	   '{"product_id":123456789012345678901234567891,"quantity":20}' \
+	   '{"product_id":123456789012345678901234567891,"quantity":19,"s":"\u0041"}'
+	run -0 --separate-stderr stock -t 10 --state "$BATS_TEST_TMPDIR/st"
+	is "$(ecs-filter -t '{alert} {product_id}' true <<< "$output")" 'low_stock 123456789012345678901234567890'
+	run -0 stock -t 10 --state "$BATS_TEST_TMPDIR/st" --report
+	is "$(ecs-filter -t '{product_id} {quantity} {status}' 'exists(status)' <<< "$output")" \
+	    $'123456789012345678901234567890 5 low\n123456789012345678901234567891 19 ok'
+}
+
 @test "the brief's inventory example, byte for byte" {
 	run -0 --separate-stderr bash -c "set -o pipefail; ecs-stock '$FIXTURES/brief/inventory.ndjson' |
 	    ecs-filter --template 'Warning: Product {product_id} is low on stock' true"

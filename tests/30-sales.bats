@@ -44,6 +44,57 @@ sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$output" '{"s":0.6,"a":0.2,"lo":0.1,"hi":0.3}' "the string \"0.3\" is written as the number (ecs-sales.1)"
 }
 
+@test "exact sums past 64 bits, as DuckDB's DECIMAL(38)" {
+	need_duckdb
+	ev '{"p":99999999999999999999}' '{"p":0.01}' '{"p":"12345678901234567890.5"}' '{"p":-1}'
+	run -0 --separate-stderr sales -m 's=sum(p)' -m 'hi=max(p)'
+	is "$output" "$(duckdb_sql "SELECT sum(p::DECIMAL(38,2)) AS s FROM read_json('$BATS_TEST_TMPDIR/in.ndjson',
+	    format='newline_delimited', columns={p:'VARCHAR'})" | jq -r '"{\"s\":\(.s),\"hi\":99999999999999999999}"')"
+	is "$stderr" ""
+}
+
+@test "computed values are written as exact decimals" {
+	ev '{"p":0.1}' '{"p":0.2}' '{"p":2.55}'
+	run -0 sales -m 'l=list(p * 3 + 0.1, 5)' -m 's=sum(p * 6 - p)'
+	is "$output" '{"l":[0.4,0.7,7.75],"s":14.25}'
+}
+
+@test "a value no metric can hold exactly is a bad line, never a null sum" {
+	ev '{"ts":"2026-11-01T10:00:00Z","p":5}' '{"ts":"2026-11-01T10:01:00Z","p":1e999}' \
+	   '{"ts":"2026-11-01T10:02:00Z","p":1e308}' '{"ts":"2026-11-01T10:03:00Z","p":0.1234567890123456789}' \
+	   '{"ts":"2026-11-01T10:04:00Z","p":2.5}'
+	f="$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 --separate-stderr sales -w 1h -m 's=sum(p)' -m 'n=count()' --reject "$BATS_TEST_TMPDIR/rej"
+	is "$output" '{"window_start":"2026-11-01T10:00:00Z","window_end":"2026-11-01T11:00:00Z","s":7.5,"n":2}'
+	is "$stderr" "ecs-sales: $f:2: metric 's': the value is not an exact decimal (at most 38 digits, 18 after the point)
+ecs-sales: $f:3: metric 's': the value is not an exact decimal (at most 38 digits, 18 after the point)
+ecs-sales: $f:4: metric 's': the value is not an exact decimal (at most 38 digits, 18 after the point)
+ecs-sales: 3 bad lines of 5 written to $BATS_TEST_TMPDIR/rej"
+	is "$(cat "$BATS_TEST_TMPDIR/rej")" "$(sed -n 2,4p "$f")"
+	# A sum that would pass the 128-bit mantissa: the line that would is refused.
+	for i in $(seq 171); do echo '{"p":999999999999999999999999999999999999}'; done > "$f"
+	run -1 --separate-stderr sales -m 's=sum(p)' -m 'n=count()'
+	is "$output" '{"s":169999999999999999999999999999999999830,"n":170}'
+	is "$stderr" "ecs-sales: $f:171: metric 's': the sum would overflow (exact to 38 digits)
+ecs-sales: 1 bad line of 171 skipped"
+	# Partials keep their 38 digits, and a merge that would pass them is refused.
+	head -100 "$f" | ecs-sales --partial -m 's=sum(p)' > "$BATS_TEST_TMPDIR/part"
+	run -1 --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR/part' '$BATS_TEST_TMPDIR/part' | ecs-sales --merge -m 's=sum(p)'"
+	is "$output" '{"s":99999999999999999999999999999999999900}'
+	is "$stderr" "ecs-sales: <stdin>:2: metric 's': the merged sum would overflow (exact to 38 digits)
+ecs-sales: 1 bad line of 2 skipped"
+}
+
+@test "30-digit group keys stay apart and are written as they came" {
+	ev '{"g":123456789012345678901234567890,"p":1}' '{"g":123456789012345678901234567891,"p":2}' \
+	   '{"g":123456789012345678901234567890,"p":3,"s":"\u0041"}'
+	run -0 sales -b g -m 's=sum(p)'
+	is "$output" '{"g":123456789012345678901234567890,"s":4}
+{"g":123456789012345678901234567891,"s":2}'
+	run -0 sales -m 's=sum(p)' --where 'g == 123456789012345678901234567891'
+	is "$output" '{"s":2}'
+}
+
 @test "tumbling windows aligned to the epoch, groups in order first seen" {
 	ev '{"ts":"2026-11-01T10:59:59Z","action":"browse"}' '{"ts":"2026-11-01T10:00:00Z","action":"purchase"}' \
 	   '{"ts":"2026-11-01T11:00:00Z","action":"browse"}' '{"ts":"2026-11-01T11:20:00Z","action":"browse"}'

@@ -38,6 +38,15 @@ ids() { ecs-filter -t '{recommendations}' true | jq -c '[.[].product_id]'; }
 	is "$(ecs-filter -t '{recommendations.0.reason} {recommendations.1.reason}' true <<< "$output")" 'trending trending'
 }
 
+@test "30-digit user ids are two users, written as they came" {
+	ev '{"user_id":123456789012345678901234567890,"action":"purchase","product_id":5}' \
+	   '{"user_id":3,"action":"browse","product_id":6}' \
+	   '{"query":"recommend","user_id":123456789012345678901234567891}'
+	run -0 rec -k 2 --emit none
+	like "$output" '{"seq":3,"user_id":123456789012345678901234567891,*'
+	is "$(ids <<< "$output")" '[5,6]' "the other user's purchase is no exclusion"
+}
+
 @test "exclusions: purchased, in cart, out of stock (snapshot or ecs-stock alert), catalogue" {
 	ev '{"user_id":1,"action":"browse","product_id":1}' '{"user_id":1,"action":"browse","product_id":2}' \
 	   '{"user_id":1,"action":"browse","product_id":3}' '{"user_id":1,"action":"browse","product_id":4}' \

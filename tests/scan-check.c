@@ -39,7 +39,7 @@ parse(const char *line, size_t len)
 		json_object_put(rec);
 		rec = NULL;
 	}
-	return rec;
+	return rec != NULL ? ecs_json_exact_ints(tok, line, len, rec) : NULL;
 }
 
 /* Whether a captured field holds the value json-c has for it. */
@@ -73,7 +73,8 @@ same_value(const struct ecs_field *f, struct json_object *rec,
 		    x.d == y.d));
 	default:
 		text = ecs_xstrndup(f->text, f->len);
-		raw = json_tokener_parse(text);
+		raw = ecs_json_exact_ints(tok, text, f->len,
+		    json_tokener_parse(text));
 		same = f->type == ECS_F_OTHER && json_object_equal(raw, v);
 		json_object_put(raw);
 		free(text);

@@ -143,6 +143,89 @@ test_numbers(void)
 	    ecs_num_cmp(&a, &b) == 1, "exact int against double");
 }
 
+/* a op b as exact decimal text, "inexact", or "none" (division by zero). */
+static bool
+dec_is(const char *a, char op, const char *b, const char *want)
+{
+	struct ecs_dec x, y;
+	char buf[64];
+	bool has = true;
+
+	ecs_dec_parse(a, strlen(a), &x);
+	ecs_dec_parse(b, strlen(b), &y);
+	switch (op) {
+	case '+': ecs_dec_add(&x, &y); break;
+	case '*': ecs_dec_mul(&x, &y); break;
+	case '/': has = ecs_dec_div(&x, &y); break;
+	case '%': has = ecs_dec_mod(&x, &y); break;
+	default:
+		snprintf(buf, sizeof(buf), "%d", ecs_dec_cmp(&x, &y));
+		goto check;
+	}
+	if (!has)
+		snprintf(buf, sizeof(buf), "none");
+	else if (!x.exact)
+		snprintf(buf, sizeof(buf), "inexact");
+	else
+		ecs_dec_format(&x, buf, sizeof(buf));
+check:
+	if (strcmp(buf, want) != 0)
+		printf("# %s %c %s -> %s, want %s\n", a, op, b, buf, want);
+	return strcmp(buf, want) == 0;
+}
+
+static void
+test_decimals(void)
+{
+	ok(dec_is("2.55", '*', "6", "15.30"), "2.55 * 6");
+	ok(dec_is("0.1", '+', "0.2", "0.3"), "0.1 + 0.2");
+	ok(dec_is("99999999999999999999999999999999999999", '+', "0",
+	    "99999999999999999999999999999999999999"), "38 digits are exact");
+	ok(dec_is("999999999999999999999999999999999999999", '+', "0",
+	    "inexact"), "39 digits are not");
+	ok(dec_is("170141183460469231731687303715884105727", '+', "1",
+	    "inexact"), "overflow of the 128 bits");
+	ok(dec_is("0.000000001", '*', "0.0000000010", "0.000000000000000001"),
+	    "19 places with a zero at the end");
+	ok(dec_is("0.1", '*', "0.000000000000000001", "inexact"),
+	    "19 places");
+	ok(dec_is("7.5", '/', "2.5", "3") && dec_is("1", '/', "8", "0.125") &&
+	    dec_is("-1", '/', "0.04", "-25"), "quotients that end");
+	ok(dec_is("1", '/', "3", "inexact") && dec_is("1", '/', "0", "none") &&
+	    dec_is("1", '%', "0.0", "none"), "1/3, and by zero");
+	ok(dec_is("5.5", '%', "2", "1.5") && dec_is("-5.5", '%', "2", "-1.5") &&
+	    dec_is("10", '%', "0.3", "0.1"), "remainders");
+	ok(dec_is("12345678901234567890", '=',
+	    "12345678901234567890.000000000000000001", "-1") &&
+	    dec_is("-0.5", '=', "-0.25", "-1") &&
+	    dec_is("10000000000000000000000000000000000000", '=',
+	    "0.000000000000000001", "1") && dec_is("1.50", '=', "1.5", "0"),
+	    "comparisons across scales, past a common scale");
+}
+
+/* json-c would clamp them: the exact reading keeps their text. */
+static void
+test_big_ints(void)
+{
+	static const char line[] = "{\"a\":123456789012345678901234567890,"
+	    "\"b\":[-9223372036854775809,9223372036854775807],"
+	    "\"s\":\"12345678901234567890123\",'k1234567890123456789012':1}";
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *rec;
+
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	rec = json_tokener_parse_ex(tok, line, (int)sizeof(line));
+	json_tokener_reset(tok);
+	rec = ecs_json_exact_ints(tok, line, sizeof(line) - 1, rec);
+	ok(strcmp(json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN),
+	    "{\"a\":123456789012345678901234567890,\"b\":[-9223372036854775809,"
+	    "9223372036854775807],\"s\":\"12345678901234567890123\","
+	    "\"k1234567890123456789012\":1}") == 0,
+	    "integers past 64 bits keep their text, strings and names untouched");
+	json_object_put(rec);
+	json_tokener_free(tok);
+}
+
 /* Deletion against a model: random puts and deletes, then every key checked. */
 static void
 test_map_delete(void)
@@ -187,6 +270,8 @@ main(void)
 	test_getters();
 	test_paths();
 	test_numbers();
+	test_decimals();
+	test_big_ints();
 	test_map_delete();
 	printf("1..%d\n", checks);
 	return failures > 0;

@@ -78,7 +78,8 @@ usage(int status)
 "  -v, --invert             keep the events that match no rule\n"
 "Expressions: action == \"purchase\" and price * quantity > 100,\n"
 "  user.city in [\"Oslo\", \"Bergen\"], name =~ \"^Red\", exists(coupon),\n"
-"  time(ts) >= time(\"2026-11-01\"), not (a or b), + - * / %%\n");
+"  time(ts) >= time(\"2026-11-01\"), not (a or b), + - * / %%\n"
+"Numbers are exact decimals: 0.1 + 0.2 == 0.3 (see Numbers in ecs-filter(1)).\n");
 	ecs_common_usage(fp);
 	exit(0);
 }

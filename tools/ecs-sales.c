@@ -716,6 +716,26 @@ agg_free(const struct metric *m, struct agg *a)
 
 static struct buf key;		/* scratch for keys of distinct, top, list */
 
+/* The current line's value of each decimal metric: see values_fit. */
+static struct ecs_dec	*line_value;
+static bool		*line_has;
+static size_t		 line_cap;
+/*
+ * At least the sum of the magnitudes of all values summed, and infinite
+ * once sums came from a state or partials: while it is below 10^19, no sum
+ * (at most 18 places) can reach the 10^37 that would near overflow.
+ */
+static double		 sum_bound;
+#define SUM_SAFE	1e19
+
+/* Sum, avg, min and max: metrics of exact decimals. */
+static bool
+is_decimal_metric(const struct metric *m)
+{
+	return m->fn == FN_SUM || m->fn == FN_AVG || m->fn == FN_MIN ||
+	    m->fn == FN_MAX;
+}
+
 /*
  * The metric argument's value as JSON text in key; false when missing.
  * *is_null tells a JSON null (the string "null" is "\"null\"").
@@ -778,14 +798,15 @@ agg_add(const struct metric *m, struct agg *a, const struct ecs_field *f)
 		break;
 	case FN_SUM:
 	case FN_AVG:
-		if (metric_dec(m, f, &d)) {
-			ecs_dec_add(&a->v, &d);
+		if (line_has[m - metrics]) {
+			ecs_dec_add(&a->v, &line_value[m - metrics]);
 			a->n++;
 		}
 		break;
 	case FN_MIN:
 	case FN_MAX:
-		if (ecs_expr_eval_dec(m->arg, f, &d) && (a->n++ == 0 ||
+		d = line_value[m - metrics];
+		if (line_has[m - metrics] && (a->n++ == 0 ||
 		    ecs_dec_cmp(&d, &a->v) == (m->fn == FN_MIN ? -1 : 1)))
 			a->v = d;
 		break;
@@ -1518,6 +1539,73 @@ write_late(const struct ecs_reader *rd)
 	}
 }
 
+/*
+ * Metrics hold exact values or none: a line whose value for sum, avg, min
+ * or max is no exact decimal (1e999, more than 38 digits or 18 places, a
+ * quotient without end), or that would take a sum of an open window of its
+ * group past 38 digits, is bad and changes nothing. The values are kept in
+ * line_value for agg_add. False after reporting.
+ */
+static bool
+values_fit(struct ecs_reader *rd, const struct ecs_field *f, int64_t t)
+{
+	int64_t s, step = slide_ms > 0 ? slide_ms : window_ms;
+	struct window *w;
+	struct group *g;
+	struct ecs_dec sum;
+	bool any_sum = false;
+	size_t i;
+
+	if (line_cap < nmetrics) {	/* the first line */
+		line_cap = nmetrics;
+		line_value = ecs_xrealloc(line_value,
+		    line_cap * sizeof(*line_value));
+		line_has = ecs_xrealloc(line_has, line_cap * sizeof(*line_has));
+	}
+	for (i = 0; i < nmetrics; i++) {
+		line_has[i] = is_decimal_metric(&metrics[i]) &&
+		    metric_dec(&metrics[i], f, &line_value[i]);
+		if (line_has[i] && !line_value[i].exact) {
+			ecs_reader_bad(rd, "metric '%s': the value is not an "
+			    "exact decimal (at most 38 digits, 18 after the "
+			    "point)", metrics[i].name);
+			return false;
+		}
+		if (line_has[i] && metrics[i].fn != FN_MIN &&
+		    metrics[i].fn != FN_MAX) {
+			any_sum = true;
+			sum_bound += fabs(line_value[i].d);
+		}
+	}
+	if (!any_sum || sum_bound < SUM_SAFE)
+		return true;
+	/* The windows that process() updates, whose sums exist already. */
+	s = window_ms == NO_WINDOW ? NO_WINDOW : window_floor(t, step);
+	for (;;) {
+		if (window_ms != NO_WINDOW && window_end(s, window_ms) <= t)
+			break;
+		if ((w = find_window(s, false)) != NULL &&
+		    (g = ecs_map_get(w->groups, frag, frag_len)) != NULL)
+			for (i = 0; i < nmetrics; i++) {
+				if (!line_has[i] || metrics[i].fn == FN_MIN ||
+				    metrics[i].fn == FN_MAX)
+					continue;
+				sum = g->aggs[i].v;
+				ecs_dec_add(&sum, &line_value[i]);
+				if (!sum.exact && g->aggs[i].v.exact) {
+					ecs_reader_bad(rd, "metric '%s': the sum "
+					    "would overflow (exact to 38 digits)",
+					    metrics[i].name);
+					return false;
+				}
+			}
+		if (window_ms == NO_WINDOW)
+			break;
+		s = window_floor(s - 1, step);
+	}
+	return true;
+}
+
 static void
 advance(int64_t t)
 {
@@ -1545,6 +1633,8 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		return;
 	}
 	group_key(f);
+	if (!values_fit(rd, f, t))
+		return;
 	if (window_ms == NO_WINDOW) {
 		update(find_window(NO_WINDOW, true), f, NULL);
 		return;
@@ -1776,6 +1866,20 @@ agg_merge(const struct metric *m, struct agg *into, const struct agg *from)
 	return NULL;
 }
 
+/* Why merging from into into would lose an exact sum, or NULL. */
+static const char *
+merge_overflows(const struct metric *m, const struct agg *into,
+    const struct agg *from)
+{
+	struct ecs_dec sum = into->v;
+
+	if (m->fn != FN_SUM && m->fn != FN_AVG)
+		return NULL;
+	ecs_dec_add(&sum, &from->v);
+	return !sum.exact && into->v.exact && from->v.exact ?
+	    "the merged sum would overflow (exact to 38 digits)" : NULL;
+}
+
 static void
 save_state(void)
 {
@@ -1897,6 +2001,7 @@ load_state(void)
 
 	if (!ecs_state_open(&sr, ckpt.path, "ecs-sales", STATE_VERSION, &head))
 		return;
+	sum_bound = INFINITY;		/* sums of unknown size: check them */
 	if (!json_object_object_get_ex(head, "options", &v) ||
 	    strcmp(json_object_get_string(v), signature) != 0)
 		ecs_state_corrupt(&sr, "saved by a run with other options "
@@ -1953,6 +2058,7 @@ merge_line(struct ecs_reader *rd)
 	bool created;
 	size_t i;
 
+	sum_bound = INFINITY;		/* sums of unknown size: check them */
 	if ((rec = ecs_reader_parse(rd)) == NULL)
 		return;
 	if (!json_object_object_get_ex(rec, "partial", &v) ||
@@ -1986,7 +2092,9 @@ merge_line(struct ecs_reader *rd)
 	}
 	for (i = 0; i < nmetrics; i++) {
 		if ((why = agg_from_json(&metrics[i],
-		    json_object_array_get_idx(aggs, i), &add)) == NULL)
+		    json_object_array_get_idx(aggs, i), &add)) == NULL &&
+		    (why = merge_overflows(&metrics[i], &grp->aggs[i],
+		    &add)) == NULL)
 			why = agg_merge(&metrics[i], &grp->aggs[i], &add);
 		agg_free(&metrics[i], &add);
 		if (why != NULL) {
@@ -2189,6 +2297,8 @@ free_all(void)
 		ecs_expr_free(metrics[i].alt[1]);
 	}
 	free(metrics);
+	free(line_value);
+	free(line_has);
 	for (i = 0; i < ecs_map_count(baselines); i++) {
 		const char *gkey;
 		size_t len;

@@ -29,6 +29,9 @@ parse(const char *s, size_t len)
 		json_object_put(o);
 		o = NULL;
 	}
+	json_tokener_reset(tok);
+	if (o != NULL)		/* as the reader does */
+		o = ecs_json_exact_ints(tok, s, len, o);
 	json_tokener_free(tok);
 	return o;
 }
@@ -53,8 +56,14 @@ check_field(const struct ecs_field *f, struct json_object *rec, const char *k)
 		break;
 	case json_type_int:
 		if (f->type != ECS_F_NUMBER || !ecs_num_parse(f->text, f->len,
-		    &x) || !ecs_num_from_json(v, &y) || (x.is_int && y.is_int &&
-		    x.i != y.i))
+		    &x) || !ecs_num_from_json(v, &y) || !x.is_int ||
+		    !y.is_int || x.i != y.i)
+			abort();
+		break;
+	case json_type_double:		/* the text, exactly as written */
+		if (f->type != ECS_F_NUMBER || f->len != strlen(
+		    json_object_get_string(v)) || memcmp(f->text,
+		    json_object_get_string(v), f->len) != 0)
 			abort();
 		break;
 	case json_type_null:
