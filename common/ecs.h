@@ -412,6 +412,33 @@ int64_t	 ecs_time_now(void);
 bool	 ecs_time_from_epoch(double v, int64_t *ms);
 /* A string as above or a number of epoch seconds or milliseconds. */
 bool	 ecs_time_from_json(struct json_object *, int64_t *ms);
+
+/*
+ * The event time of a stream. An event without a time field is at the
+ * latest event time seen (the wall clock only before any event had one)
+ * and is counted; it never moves the stream's time forward, so it can make
+ * no later event late. Programs with a watermark leave it alone for such
+ * events (untimed). Start from ECS_EVENT_CLOCK_INIT.
+ */
+struct ecs_event_clock {
+	int64_t		 latest;	/* INT64_MIN until an event had a time */
+	unsigned long long nuntimed;	/* events without a time, at latest */
+	unsigned long long nclock;	/* ... before any time, at the clock */
+};
+
+#define ECS_EVENT_CLOCK_INIT	{ .latest = INT64_MIN }
+
+/*
+ * The time of an event whose time field is f: false when f is there but
+ * not a time (the caller reports the line); *untimed when f is missing.
+ */
+bool	 ecs_event_time(struct ecs_event_clock *, const struct ecs_field *f,
+	    int64_t *ms, bool *untimed);
+/*
+ * The end-of-run line on standard error, when events without a time came
+ * in a stream with times.
+ */
+void	 ecs_event_clock_summary(const struct ecs_event_clock *);
 /* Formats ms as 2026-11-01T10:00:00Z (.mmm when not whole); returns length. */
 size_t	 ecs_time_format(int64_t ms, char buf[static 32]);
 
@@ -463,8 +490,18 @@ struct ecs_reader {
 	void		(*on_idle)(void *, int ms);
 };
 
-/* Prepares to read files (none: stdin); opens --reject. */
+/*
+ * Prepares to read files (none: stdin); opens --reject. Exits 2 when
+ * --reject or standard output is one of the inputs.
+ */
 void	 ecs_reader_init(struct ecs_reader *, char **files, int nfiles);
+/*
+ * Exits 2 (usage) when the regular file open on fd, an output called name
+ * in the message, is one of the reader's inputs: it would loop until the
+ * disk is full.
+ */
+void	 ecs_reader_check_output(const struct ecs_reader *, int fd,
+	    const char *name);
 /*
  * Advances to the next non-blank line: rd->line, rd->len (CR and newline
  * removed, NUL-terminated, borrowed until the next call). False at the end

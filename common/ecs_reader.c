@@ -34,6 +34,27 @@ max_buffered(void)
 }
 
 void
+ecs_reader_check_output(const struct ecs_reader *rd, int fd, const char *name)
+{
+	struct stat out, in;
+	const char *file;
+	int i;
+
+	if (fstat(fd, &out) == -1 || !S_ISREG(out.st_mode))
+		return;
+	for (i = 0; i < rd->nfiles; i++) {
+		file = rd->files[i];
+		if (strcmp(file, "-") == 0 ? fstat(STDIN_FILENO, &in) :
+		    stat(file, &in))
+			continue;	/* reported when it is opened */
+		if (in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+			errx(ECS_EXIT_USAGE, "%s: %s is also an input (it would "
+			    "read what it writes)", name,
+			    strcmp(file, "-") == 0 ? "<stdin>" : file);
+	}
+}
+
+void
 ecs_reader_init(struct ecs_reader *rd, char **files, int nfiles)
 {
 	memset(rd, 0, sizeof(*rd));
@@ -55,7 +76,9 @@ ecs_reader_init(struct ecs_reader *rd, char **files, int nfiles)
 		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 		if (rd->reject_fd == -1)
 			err(ECS_EXIT_DATA, "%s", ecs_config.reject_path);
+		ecs_reader_check_output(rd, rd->reject_fd, "--reject");
 	}
+	ecs_reader_check_output(rd, STDOUT_FILENO, "<stdout>");
 }
 
 /* Opens the next operand that can be opened; false when none is left. */

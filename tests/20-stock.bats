@@ -207,10 +207,10 @@ ecs-stock: 12 bad lines of 14 skipped"
 	like "$stderr" "*corrupt state: truncated line*"
 }
 
-@test "state: a save that fails keeps the old file and exits 1" {
-	run -1 --separate-stderr ecs-stock --state /nonexistent-dir/s.state "$FIXTURES/brief/inventory.ndjson"
-	like "$stderr" "*cannot save state: /nonexistent-dir/s.state.tmp.*No such file or directory*"
-	like "$output" '*"out_of_stock"*'
+@test "state: a directory that cannot be saved to is refused before any input" {
+	run -2 --separate-stderr ecs-stock --state /nonexistent-dir/s.state "$FIXTURES/brief/inventory.ndjson"
+	is "$stderr" "ecs-stock: --state /nonexistent-dir/s.state: directory /nonexistent-dir does not exist"
+	is "$output" ""
 }
 
 @test "state: kill -9 mid-run, restart from the checkpoint, nothing lost" {

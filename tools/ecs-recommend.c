@@ -140,7 +140,8 @@ static struct ecs_map	*categories;	/* category text -> nothing */
 static uint32_t		 lru_head, lru_tail;	/* most, least recent user + 1 */
 static unsigned long long seq, evicted_users, items_refused;
 static double		 nsessions_seen;	/* sessions started, for llr */
-static int64_t		 latest_ts = INT64_MIN;	/* latest event time seen */
+/* The latest event time seen, and the events without one. */
+static struct ecs_event_clock event_clock = ECS_EVENT_CLOCK_INIT;
 static const struct ecs_reader *input;
 static unsigned long long lines_before;
 static bool		 save_failed;
@@ -1078,7 +1079,7 @@ query(struct ecs_reader *rd, const struct ecs_field *f)
 	if ((u = ecs_map_get(users, f[F_USER].text, f[F_USER].len)) == NULL)
 		u = &nobody;
 	/* Replayed data is as of its own time, not the clock's. */
-	if ((now = latest_ts) == INT64_MIN)
+	if ((now = event_clock.latest) == INT64_MIN)
 		now = ecs_time_now();
 	n = recommend(u, -1, now, -1, recs, top_k);
 	out_line(++seq, &f[F_USER], now, NULL, NULL, recs, n);
@@ -1120,7 +1121,7 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	enum action a;
 	int64_t t, item;
 	uint32_t pos1;
-	bool fresh, again;
+	bool fresh, again, untimed;
 	int act;
 	size_t n;
 
@@ -1158,15 +1159,11 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		    "string", is_id(&f[F_USER]) ? "product_id" : "user_id");
 		return;
 	}
-	if (f[F_TS].type == ECS_F_MISSING)
-		t = ecs_time_now();
-	else if (!ecs_field_time(&f[F_TS], &t)) {
+	if (!ecs_event_time(&event_clock, &f[F_TS], &t, &untimed)) {
 		ecs_reader_bad(rd, "field 'ts' is not a time");
 		return;
 	}
 	item = item_index(&f[F_PRODUCT], t <= freeze_after);
-	if (t > latest_ts)
-		latest_ts = t;
 	seq++;
 	u = get_user(&f[F_USER], &pos1);
 	if (item < 0) {
@@ -1602,6 +1599,7 @@ main(int argc, char *argv[])
 	if (evicted_users > 0 && !ecs_config.quiet)
 		warnx("%llu users evicted, least recently active first "
 		    "(--max-users %zu)", evicted_users, max_users);
+	ecs_event_clock_summary(&event_clock);
 	status |= ecs_reader_finish(&rd);
 	ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();

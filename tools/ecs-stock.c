@@ -72,7 +72,8 @@ static const char	*thresholds_path;	/* --thresholds */
 static struct ecs_map	*products;
 static struct ecs_map	*unknown_actions;	/* each reported once */
 static struct ecs_map	*file_thresholds;	/* --thresholds: id -> int64 */
-static int64_t		 now_ms;		/* latest event time seen */
+/* The latest event time seen, and the events without one. */
+static struct ecs_event_clock event_clock = ECS_EVENT_CLOCK_INIT;
 static unsigned long long lines_before;		/* read by earlier runs */
 static const struct ecs_reader *input;		/* for the lines read */
 static bool		 save_failed;
@@ -419,6 +420,7 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 	enum movement m = movement_of(&f[F_ACTION]);
 	struct product *p;
 	int64_t t, n, thr, level;
+	bool untimed;
 
 	if (m == M_NONE)
 		return;
@@ -437,9 +439,7 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 		    "not a number or string");
 		return;
 	}
-	if (f[F_TS].type == ECS_F_MISSING)
-		t = ecs_time_now();
-	else if (!ecs_field_time(&f[F_TS], &t)) {
+	if (!ecs_event_time(&event_clock, &f[F_TS], &t, &untimed)) {
 		ecs_reader_bad(rd, "field 'ts' is not a time");
 		return;
 	}
@@ -451,8 +451,6 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 		    "(--max-products): stopping", rd->name, rd->lineno,
 		    max_products);
 	}
-	if (t > now_ms)
-		now_ms = t;
 	if (m == M_PURCHASE && __builtin_sub_overflow(p->quantity, n, &level))
 		m = M_BAD;
 	else if (m != M_SNAPSHOT && m != M_PURCHASE &&
@@ -519,7 +517,8 @@ save_state(void)
 	ecs_out_flush();		/* the state never runs ahead of output */
 	json_object_object_add(head, "lines", json_object_new_int64(
 	    (int64_t)(lines_before + (input != NULL ? input->nread : 0))));
-	json_object_object_add(head, "now", json_object_new_int64(now_ms));
+	json_object_object_add(head, "now",
+	    json_object_new_int64(event_clock.latest));
 	if (!ecs_state_begin(&w, ckpt.path, "ecs-stock", STATE_VERSION, head)) {
 		json_object_put(head);
 		save_failed = true;
@@ -600,7 +599,7 @@ load_state(void)
 		return;
 	lines_before = (unsigned long long)json_object_get_int64(
 	    ecs_state_field(&sr, head, "lines", json_type_int));
-	now_ms = ecs_state_int(&sr, head, "now");
+	event_clock.latest = ecs_state_int(&sr, head, "now");
 	json_object_put(head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		load_product(&sr, rec);
@@ -674,7 +673,7 @@ write_report(void)
 		ecs_out_puts(status_names[status_of(p)]);
 		ecs_out_puts("\",\"threshold\":");
 		out_int(threshold_of(p));
-		v = velocity(p, now_ms);
+		v = velocity(p, event_clock.latest);
 		ecs_out_puts(",\"velocity_per_hour\":");
 		out_decimal(v);
 		/* No cover where the velocity shows as 0. */
@@ -776,6 +775,7 @@ main(int argc, char *argv[])
 	}
 	if (report)
 		write_report();
+	ecs_event_clock_summary(&event_clock);
 	status |= ecs_reader_finish(&rd);
 	ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();

@@ -1,0 +1,165 @@
+#!/usr/bin/env bats
+# No silent wrong answers (issue 12, items 7, 10, 13, 17): events without a
+# time, what is not JSON, numbers without exponents, outputs that are
+# inputs, state files in use, and the smaller diagnostics.
+
+load helpers
+
+ev() { printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/in.ndjson"; }
+IN() { echo "$BATS_TEST_TMPDIR/in.ndjson"; }
+# bounded CMD...: CMD with files limited to 1 MB, so that a program that
+# reads its own output (as before the check) dies instead of filling the disk.
+bounded() { bash -c 'ulimit -f 1024; exec "$@"' bounded "$@"; }
+
+teardown() {
+	# Processes a failed test left behind.
+	[[ -z "${writer:-}" ]] || kill "$writer" 2>/dev/null || true
+	[[ -z "${first:-}" ]] || kill "$first" 2>/dev/null || true
+}
+
+# Item 7: an event without a time is at the stream's latest event time.
+
+@test "ecs-sales: an event without ts joins the latest window and makes nothing late" {
+	ev '{"amount":10,"ts":"2010-12-01T08:00:00Z"}' \
+	   '{"amount":5.00}' \
+	   '{"amount":2,"ts":"2010-12-01T09:00:00Z"}' \
+	   '{"amount":1,"ts":"2010-12-02T08:00:00Z"}'
+	run -0 --separate-stderr ecs-sales -w 1d -m 'revenue=sum(amount)' -m 'n=count()' "$(IN)"
+	is "$output" '{"window_start":"2010-12-01T00:00:00Z","window_end":"2010-12-02T00:00:00Z","revenue":17.00,"n":3}
+{"window_start":"2010-12-02T00:00:00Z","window_end":"2010-12-03T00:00:00Z","revenue":1,"n":1}'
+	is "$stderr" "ecs-sales: 1 event without a time, at the latest event time before it"
+}
+
+@test "ecs-sales: an event without ts before any time moves no watermark" {
+	ev '{"amount":5}' \
+	   '{"amount":10,"ts":"2010-12-01T08:00:00Z"}' \
+	   '{"amount":2,"ts":"2010-12-01T09:00:00Z"}'
+	run -0 --separate-stderr ecs-sales -w 1d -m 'revenue=sum(amount)' "$(IN)"
+	# The first event is at the clock's time (today), the others are not late.
+	like "$output" '{"window_start":"2010-12-01T00:00:00Z","window_end":"2010-12-02T00:00:00Z","revenue":12}
+{"window_start":"20[2-9]?-*,"revenue":5}'
+	is "$stderr" "ecs-sales: 1 event without a time, at the latest event time before it (1 before any time: at the clock's)"
+}
+
+@test "ecs-sales: one event without ts in the UCI orders, against DuckDB" {
+	shared_data uci-online-retail/orders.ndjson.gz
+	need_duckdb
+	zcat "$data" | head -3000 > "$BATS_TEST_TMPDIR/orders"
+	(head -1000 "$BATS_TEST_TMPDIR/orders"; echo '{"amount":5.00}'
+	 sed -n 1001,3000p "$BATS_TEST_TMPDIR/orders") > "$(IN)"
+	run -0 --separate-stderr ecs-sales -w 1d -m 'revenue=sum(amount)' "$(IN)"
+	want=$(duckdb_sql "SELECT CAST(sum(amount) + 5.00 AS DECIMAL(18,2)) AS revenue
+	    FROM read_json('$BATS_TEST_TMPDIR/orders', format='newline_delimited')
+	    WHERE ts < '2010-12-02'" | jq -r .revenue)
+	is "$output" "{\"window_start\":\"2010-12-01T00:00:00Z\",\"window_end\":\"2010-12-02T00:00:00Z\",\"revenue\":$want}"
+	is "$stderr" "ecs-sales: 1 event without a time, at the latest event time before it"
+}
+
+@test "ecs-stock: an event without ts counts as at the latest time, velocity kept" {
+	ev '{"product_id":7,"quantity":100,"ts":"2010-12-01T08:00:00Z"}' \
+	   '{"action":"purchase","product_id":7,"quantity":10,"ts":"2010-12-01T09:00:00Z"}' \
+	   '{"action":"purchase","product_id":7,"quantity":5}' \
+	   '{"action":"purchase","product_id":7,"quantity":10,"ts":"2010-12-01T09:30:00Z"}'
+	run -0 --separate-stderr ecs-stock --report "$(IN)"
+	untimed=$output
+	is "$stderr" "ecs-stock: 1 event without a time, at the latest event time before it"
+	sed -i '3s/}$/,"ts":"2010-12-01T09:00:00Z"}/' "$(IN)"
+	run -0 --separate-stderr ecs-stock --report "$(IN)"
+	is "$untimed" "$output"
+	like "$output" '*"velocity_per_hour":0.716,*'
+	is "$stderr" ""
+}
+
+@test "ecs-stock: the UCI purchases' velocity is not cut by one event without ts" {
+	shared_data uci-online-retail/orders.ndjson.gz
+	zcat "$data" | head -3000 | jq -c 'select(.quantity > 0) | {action:"purchase",product_id,quantity,ts}' > "$BATS_TEST_TMPDIR/p"
+	(head -1000 "$BATS_TEST_TMPDIR/p"; echo '{"action":"purchase","product_id":"nothing","quantity":1}'
+	 sed -n 1001,3000p "$BATS_TEST_TMPDIR/p") > "$(IN)"
+	run -0 --separate-stderr ecs-stock --report "$(IN)"
+	with=$(grep -v '"nothing"' <<< "$output")
+	run -0 --separate-stderr ecs-stock --report "$BATS_TEST_TMPDIR/p"
+	is "$with" "$output"
+	like "$output" '*"product_id":"85123A",*"velocity_per_hour":*'
+}
+
+@test "ecs-recommend: an event without ts is at the stream's latest time" {
+	ev '{"user_id":1,"product_id":10,"action":"browse","ts":"2010-12-01T08:00:00Z"}' \
+	   '{"user_id":1,"product_id":11,"action":"browse"}'
+	run -0 --separate-stderr ecs-recommend "$(IN)"
+	like "${lines[1]}" '{"seq":2,"user_id":1,"ts":"2010-12-01T08:00:00Z",*'
+	is "$stderr" "ecs-recommend: 1 event without a time, at the latest event time before it"
+}
+
+# Item 13: outputs that are inputs, state files.
+
+@test "--reject, --late or stdout naming an input is a usage error" {
+	ev '{"a":1}' 'bad'
+	run -2 --separate-stderr bounded ecs-filter --reject "$(IN)" true "$(IN)"
+	is "$stderr" "ecs-filter: --reject: $(IN) is also an input (it would read what it writes)"
+	run -2 --separate-stderr bounded ecs-stock --reject "$(IN)" < "$(IN)"
+	is "$stderr" "ecs-stock: --reject: <stdin> is also an input (it would read what it writes)"
+	run -2 --separate-stderr bounded ecs-sales --late "$(IN)" -w 1h "$(IN)"
+	is "$stderr" "ecs-sales: --late: $(IN) is also an input (it would read what it writes)"
+	run -2 --separate-stderr bash -c "ulimit -f 1024; ecs-filter true '$(IN)' >> '$(IN)'"
+	is "$stderr" "ecs-filter: <stdout>: $(IN) is also an input (it would read what it writes)"
+	is "$(cat "$(IN)")" '{"a":1}
+bad'
+	ln "$(IN)" "$BATS_TEST_TMPDIR/hard"
+	run -2 --separate-stderr bounded ecs-recommend --reject "$BATS_TEST_TMPDIR/hard" "$(IN)"
+	like "$stderr" "*--reject: $(IN) is also an input*"
+	run -0 --separate-stderr ecs-filter true "$(IN)" --reject /dev/null
+	is "$output" '{"a":1}'
+}
+
+@test "--state in a missing or read-only directory fails at startup" {
+	ev '{"amount":1,"ts":"2010-12-01T08:00:00Z"}'
+	for prog in ecs-stock ecs-sales ecs-recommend; do
+		run -2 --separate-stderr $prog --state "$BATS_TEST_TMPDIR/no/s" "$(IN)"
+		is "$output" "" "$prog prints nothing"
+		is "$stderr" "$prog: --state $BATS_TEST_TMPDIR/no/s: directory $BATS_TEST_TMPDIR/no does not exist"
+	done
+	[[ $(id -u) != 0 ]] || skip "root writes into read-only directories"
+	mkdir "$BATS_TEST_TMPDIR/ro"; chmod 555 "$BATS_TEST_TMPDIR/ro"
+	run -2 --separate-stderr ecs-sales --state "$BATS_TEST_TMPDIR/ro/s" "$(IN)"
+	is "$stderr" "ecs-sales: --state $BATS_TEST_TMPDIR/ro/s: directory $BATS_TEST_TMPDIR/ro is not writable"
+}
+
+# holds_lock FILE: up to 20 s for another process to hold an flock on FILE.
+holds_lock() {
+	for _ in $(seq 200); do
+		[[ -e "$1" ]] && ! flock -n "$1" true && return 0
+		sleep 0.1
+	done
+	echo "# nobody took the lock $1" >&2
+	return 1
+}
+
+@test "a state file in use by another process is refused, then free again" {
+	st=$BATS_TEST_TMPDIR/s
+	fifo=$BATS_TEST_TMPDIR/fifo
+	for prog in ecs-stock ecs-sales ecs-recommend; do
+		mkfifo "$fifo"
+		$prog --state "$st.$prog" < "$fifo" > /dev/null 3>&- &
+		first=$!
+		sleep 600 > "$fifo" 3>&- &
+		writer=$!
+		holds_lock "$st.$prog.lock"
+		run -2 --separate-stderr $prog --state "$st.$prog" /dev/null
+		is "$stderr" "$prog: state file $st.$prog is in use by another process (it holds $st.$prog.lock)"
+		kill "$writer"
+		wait "$first"
+		run -0 --separate-stderr $prog --state "$st.$prog" /dev/null
+		rm "$fifo"
+	done
+}
+
+@test "a 0-byte state file is an empty state" {
+	ev '{"product_id":7,"quantity":5,"ts":"2010-12-01T08:00:00Z"}'
+	: > "$BATS_TEST_TMPDIR/s"
+	run -0 --separate-stderr ecs-stock --report --state "$BATS_TEST_TMPDIR/s" "$(IN)"
+	is "${lines[1]}" '{"product_id":7,"quantity":5,"status":"low","threshold":10,"velocity_per_hour":0}'
+	like "$(head -1 "$BATS_TEST_TMPDIR/s")" '{"ecs_state":"ecs-stock",*'
+	: > "$BATS_TEST_TMPDIR/s2"
+	run -0 --separate-stderr ecs-sales -m 'n=count()' --state "$BATS_TEST_TMPDIR/s2" "$(IN)"
+	is "$output" '{"n":1}'
+}
