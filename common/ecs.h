@@ -213,7 +213,16 @@ void	 ecs_dec_neg(struct ecs_dec *);
 /* The nearest double to the exact value (so it does not depend on order). */
 double	 ecs_dec_to_double(const struct ecs_dec *);
 int	 ecs_dec_cmp(const struct ecs_dec *, const struct ecs_dec *);
-/* Exact: all its digits (19.90 stays 19.90); else the shortest double. */
+/*
+ * v in fixed notation, never with an exponent: rounded to places decimals
+ * (trailing zeros dropped), or with places -1 the shortest text that reads
+ * back as v (1e17 is 100000000000000000, 1e-7 is 0.0000001). "null" when
+ * not finite, never "-0". Only when that does not fit in size (beyond
+ * about 1e90 with a 96-byte buffer) is it the shortest exponent form.
+ * Returns the length written.
+ */
+size_t	 ecs_format_double(double v, int places, char *buf, size_t size);
+/* Exact: all its digits (19.90 stays 19.90); else ecs_format_double. */
 size_t	 ecs_dec_format(const struct ecs_dec *, char *buf, size_t size);
 /* sum / count rounded half away from zero to places, zeros trimmed. */
 size_t	 ecs_dec_format_ratio(const struct ecs_dec *sum, uint64_t count,
@@ -228,6 +237,15 @@ size_t	 ecs_dec_format_ratio(const struct ecs_dec *sum, uint64_t count,
  * False means "ask json-c", not "invalid".
  */
 bool	 ecs_scan_plain_object(const char *line, size_t len);
+
+/*
+ * For a line json-c accepted: NULL when it is RFC 8259 JSON, else the
+ * reason (static, or why[0..whylen)) and *col, the 1-based column. json-c
+ * 0.16 lets NaN, Infinity, single-quoted names, raw control characters in
+ * strings and numbers such as -01 or 1. through even in strict mode.
+ */
+const char *ecs_json_not_rfc8259(const char *line, size_t len, size_t *col,
+	    char *why, size_t whylen);
 
 /* A field's value as text: strings without quotes, others as written. */
 enum ecs_ftype {

@@ -950,7 +950,7 @@ regex_match(const struct node *n, const struct value *v)
 		if (v->n.is_int)
 			snprintf(buf, sizeof(buf), "%lld", (long long)v->n.i);
 		else
-			snprintf(buf, sizeof(buf), "%.17g", v->n.d);
+			ecs_format_double(v->n.d, -1, buf, sizeof(buf));
 		s = buf;
 		len = strlen(buf);
 	} else
@@ -1238,7 +1238,7 @@ ecs_expr_eval_key(const struct ecs_expr *e, const struct ecs_field *fields,
 		if (v.type == V_NUM && v.j == NULL) {
 			*len = v.n.is_int ?
 			    (size_t)snprintf(buf, 64, "%lld", (long long)v.n.i) :
-			    (size_t)snprintf(buf, 64, "%.17g", v.n.d);
+			    ecs_format_double(v.n.d, -1, buf, 64);
 			*text = buf;
 			return true;
 		}

@@ -343,8 +343,9 @@ ecs_reader_parse(struct ecs_reader *rd)
 {
 	struct json_object *rec;
 	enum json_tokener_error jerr;
-	const char *nul;
-	size_t end;
+	const char *nul, *not_json;
+	char why[80];
+	size_t end, col;
 
 	/* The NUL after the line tells json-c the input is complete. */
 	rec = json_tokener_parse_ex(rd->tok, rd->line, (int)rd->len + 1);
@@ -352,8 +353,16 @@ ecs_reader_parse(struct ecs_reader *rd)
 	end = json_tokener_get_parse_end(rd->tok);
 	json_tokener_reset(rd->tok);
 	if (rec != NULL && json_object_is_type(rec, json_type_object) &&
-	    end >= rd->len)
-		return rec;
+	    end >= rd->len) {
+		not_json = ecs_json_not_rfc8259(rd->line, rd->len, &col, why,
+		    sizeof(why));
+		if (not_json == NULL)
+			return rec;
+		ecs_reader_bad(rd, "invalid JSON at column %zu: %s", col,
+		    not_json);
+		json_object_put(rec);
+		return NULL;
+	}
 	/* json-c stops at a NUL as if the line ended there. */
 	nul = memchr(rd->line, '\0', rd->len);
 	if (nul != NULL && (size_t)(nul - rd->line) <= end)

@@ -163,3 +163,54 @@ holds_lock() {
 	run -0 --separate-stderr ecs-sales -m 'n=count()' --state "$BATS_TEST_TMPDIR/s2" "$(IN)"
 	is "$output" '{"n":1}'
 }
+
+# Item 10: what is not JSON, numbers without exponents.
+
+@test "NaN, Infinity, single quotes and raw control characters are bad lines in every program" {
+	f=$FIXTURES/bad/not-rfc.ndjson
+	for cmd in "ecs-filter true" ecs-stock ecs-sales ecs-recommend ecs-replay; do
+		prog=${cmd%% *}
+		run -1 --separate-stderr $cmd "$f"
+		like "$stderr" "*$prog: $f:2: invalid JSON at column 2: single quotes are not JSON (RFC 8259)
+$prog: $f:3: invalid JSON at column 6: NaN is not a number (RFC 8259)
+*$prog: $f:7: invalid JSON at column 6: Infinity is not a number (RFC 8259)
+$prog: $f:8: invalid JSON at column 6: Infinity is not a number (RFC 8259)
+$prog: $f:9: invalid JSON at column 8: unescaped control character U+0009 in a string (RFC 8259)
+*" "$prog"
+	done
+	run -1 --separate-stderr ecs-sales -m 'n=count()' "$f"
+	is "$output" '{"n":3}'
+	# What passes is JSON to a strict parser (JavaScript's JSON.parse).
+	command -v node >/dev/null || skip "needs node"
+	ecs-filter -q true "$f" > "$BATS_TEST_TMPDIR/out" || true
+	run -0 node -e 'require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").forEach(l => JSON.parse(l)); console.log("ok")' "$BATS_TEST_TMPDIR/out"
+	is "$output" ok
+}
+
+@test "ecs-stock: the velocity of huge quantities has no exponent (was 2.66381e+17)" {
+	q=2305843009213693951
+	ev "{\"product_id\":7,\"quantity\":$q,\"ts\":\"2010-12-01T08:00:00Z\"}" \
+	   "{\"action\":\"restock\",\"product_id\":7,\"quantity\":$q,\"ts\":\"2010-12-01T08:00:00Z\"}" \
+	   "{\"action\":\"purchase\",\"product_id\":7,\"quantity\":$q,\"ts\":\"2010-12-01T08:00:00Z\"}" \
+	   "{\"action\":\"purchase\",\"product_id\":7,\"quantity\":$q,\"ts\":\"2010-12-01T08:00:00Z\"}" \
+	   "{\"action\":\"restock\",\"product_id\":7,\"quantity\":$q,\"ts\":\"2010-12-01T08:00:00Z\"}" \
+	   "{\"action\":\"restock\",\"product_id\":7,\"quantity\":$q,\"ts\":\"2010-12-01T08:00:00Z\"}" \
+	   "{\"action\":\"purchase\",\"product_id\":7,\"quantity\":$q,\"ts\":\"2010-12-01T08:00:00Z\"}" \
+	   "{\"action\":\"purchase\",\"product_id\":7,\"quantity\":$q,\"ts\":\"2010-12-01T08:00:00Z\"}"
+	run -0 --separate-stderr ecs-stock --report "$(IN)"
+	is "${lines[3]}" '{"product_id":7,"quantity":0,"status":"out","threshold":10,"velocity_per_hour":266381430108388640}'
+	# jq's own arithmetic: 4 sales of q units, a steady rate over 24 h.
+	run -0 jq -n --argjson out "${lines[3]}" \
+	    "(\$out.velocity_per_hour - 4 * $q * (2|log) / 24) | fabs < 1e3"
+	is "$output" true
+}
+
+@test "sums, extremes and keys of tiny and huge numbers have no exponent" {
+	ev '{"a":0.0000000000000000001}' '{"a":0.0000000000000000003}' '{"a":18446744073709551615}'
+	run -0 --separate-stderr ecs-sales -m 'm=min(a)' -m 'q=quantile(a,0.5)' -m 't=top(a*2,3)' "$(IN)"
+	is "$output" '{"m":0.0000000000000000001,"q":0.0000000000000000003,"t":[{"value":0.0000000000000000002,"count":1},{"value":0.0000000000000000006,"count":1},{"value":36893488147419103000,"count":1}]}'
+	# A sum past 18 decimals is a double: as close as one, and plain.
+	run -0 --separate-stderr ecs-sales -m 's=sum(a)' <(head -2 "$(IN)")
+	is "$output" '{"s":0.0000000000000000004}'
+	[[ "$output" != *[eE]* ]]
+}

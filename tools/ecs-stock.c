@@ -232,27 +232,17 @@ out_int(int64_t v)
 	    (long long)v));
 }
 
-/* A rate or a number of hours, to three decimals without trailing zeros. */
+/*
+ * A rate or a number of hours, to three decimals without trailing zeros,
+ * never with an exponent: a cover of ages or the velocity of absurd
+ * quantities is written out in full (see "Velocity" in ecs-stock(1)).
+ */
 static void
 out_decimal(double v)
 {
-	char buf[48];
-	int n;
+	char buf[400];
 
-	if (!isfinite(v) || fabs(v) >= 1e15) {	/* a cover of ages */
-		n = snprintf(buf, sizeof(buf), isfinite(v) ? "%.6g" : "null", v);
-		ecs_out_write(buf, (size_t)n);
-		return;
-	}
-	n = snprintf(buf, sizeof(buf), "%.3f", v);
-
-	while (n > 1 && buf[n - 1] == '0')
-		n--;
-	if (buf[n - 1] == '.')
-		n--;
-	if (n == 2 && buf[0] == '-' && buf[1] == '0')
-		n = 1, buf[0] = '0';	/* no -0 */
-	ecs_out_write(buf, (size_t)n);
+	ecs_out_write(buf, ecs_format_double(v, 3, buf, sizeof(buf)));
 }
 
 static void
