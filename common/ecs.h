@@ -55,6 +55,11 @@ void	 ecs_out_putc(char);
 void	 ecs_out_flush(void);
 /* Flushes and closes stdout; 0, or 1 after reporting a late write error. */
 int	 ecs_out_close(void);
+/*
+ * Writes all of buf[0..n) to fd (a --reject or --late file), again after
+ * a signal interrupts; a write error ends the program (exit 1).
+ */
+void	 ecs_write_all(int fd, const void *buf, size_t n, const char *name);
 
 /* ecs_opt.c -- the options every program takes */
 
@@ -306,6 +311,20 @@ bool	 ecs_field_time(const struct ecs_field *, int64_t *ms);
 /* The field is the string s. */
 bool	 ecs_field_equals(const struct ecs_field *, const char *s);
 
+/* A value in a message: its first 40 bytes, escaped (6 bytes at most each). */
+#define ECS_SHOWN_BYTES	40
+#define ECS_SHOWN_SIZE	(ECS_SHOWN_BYTES * 6 + 8)
+/*
+ * ": VALUE" for a diagnostic such as "field 'ts' is not a time: \"soon\"":
+ * text[0..len), quoted when is_string, control bytes escaped, cut after 40
+ * bytes with "...". Returns buf.
+ */
+const char *ecs_shown(const char *text, size_t len, bool is_string,
+	    char buf[static ECS_SHOWN_SIZE]);
+/* ecs_shown of a field's value; "" when the field is missing. */
+const char *ecs_field_shown(const struct ecs_field *,
+	    char buf[static ECS_SHOWN_SIZE]);
+
 /* ecs_map.c -- byte-string keys to fixed-size values, insertion order */
 
 struct ecs_map;
@@ -487,6 +506,7 @@ struct ecs_reader {
 	int		  fd;		/* -1 between files */
 	const char	 *name;		/* for messages: file or <stdin> */
 	bool		  fd_is_regular;	/* never blocks: no poll */
+	bool		  at_start;	/* nothing of this input looked at */
 	char		 *buf;
 	size_t		  cap, start, end;
 	bool		  eof;

@@ -103,6 +103,7 @@ open_next(struct ecs_reader *rd)
 		rd->lineno = 0;
 		rd->start = rd->end = 0;
 		rd->eof = false;
+		rd->at_start = true;
 		return true;
 	}
 	return false;
@@ -171,18 +172,7 @@ fill(struct ecs_reader *rd)
 static void
 write_reject(struct ecs_reader *rd, const char *p, size_t n)
 {
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(rd->reject_fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			err(ECS_EXIT_DATA, "write error on %s",
-			    ecs_config.reject_path);
-		p += w;
-		n -= (size_t)w;
-	}
+	ecs_write_all(rd->reject_fd, p, n, ecs_config.reject_path);
 }
 
 /*
@@ -279,6 +269,28 @@ is_blank(const char *p, size_t n)
 	return true;
 }
 
+/*
+ * At the start of an input: true when it is gzip data (magic 1f 8b), which
+ * is reported once for the whole input instead of as thousands of bad
+ * lines. False when more bytes must be read first or it is not gzip.
+ */
+static bool
+is_gzip(struct ecs_reader *rd)
+{
+	const unsigned char *p = (const unsigned char *)rd->buf + rd->start;
+
+	if (rd->end - rd->start < 2 && !rd->eof)
+		return false;
+	rd->at_start = false;
+	if (rd->end - rd->start < 2 || p[0] != 0x1f || p[1] != 0x8b)
+		return false;
+	warnx("%s: gzip data: decompress it, e.g. zcat %s | %s ...",
+	    rd->name, strcmp(rd->name, "<stdin>") == 0 ? "FILE" : rd->name,
+	    program_invocation_short_name);
+	rd->status = ECS_EXIT_DATA;
+	return true;
+}
+
 bool
 ecs_reader_line(struct ecs_reader *rd)
 {
@@ -288,6 +300,13 @@ ecs_reader_line(struct ecs_reader *rd)
 	for (;;) {
 		if (rd->fd == -1 && (ecs_stop_signal || !open_next(rd)))
 			return false;
+		if (rd->at_start) {
+			if (is_gzip(rd))
+				close_current(rd);
+			else if (rd->at_start)
+				fill(rd);
+			continue;
+		}
 		p = rd->buf + rd->start;
 		avail = rd->end - rd->start;
 		if ((nl = memchr(p, '\n', avail)) != NULL)

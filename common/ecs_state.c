@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -294,12 +295,24 @@ elapsed_ms(const struct timespec *since)
 	    (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
+/*
+ * SIGINT and SIGTERM are held off while the state is written: they are
+ * installed without SA_RESTART, and a write they interrupt would fail the
+ * save. They are delivered when it is done.
+ */
 void
 ecs_checkpoint_save(struct ecs_checkpoint *c)
 {
+	sigset_t stop, old;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	clock_gettime(CLOCK_MONOTONIC, &c->last);	/* a failure waits too */
 	c->save();
 	c->dirty = false;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 void

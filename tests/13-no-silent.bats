@@ -214,3 +214,76 @@ $prog: $f:9: invalid JSON at column 8: unescaped control character U+0009 in a s
 	is "$output" '{"s":0.0000000000000000004}'
 	[[ "$output" != *[eE]* ]]
 }
+
+# Item 17: values in messages, gzip input, writes interrupted by signals.
+
+@test "a bad field's message shows the value: 40 bytes at most, escaped" {
+	long='yesterday at \"noon\", or so they said \u0001 éé and more'
+	ev "{\"product_id\":1,\"quantity\":2,\"ts\":\"$long\"}" \
+	   '{"product_id":{"a":[1,2]},"quantity":2}' '{"product_id":1,"quantity":"many"}'
+	run -1 --separate-stderr ecs-stock "$(IN)"
+	is "$stderr" "ecs-stock: $(IN):1: field 'ts' is not a time: \"yesterday at \\\"noon\\\", or so they said \\u0001 \"...
+ecs-stock: $(IN):2: field 'product_id' is not a number or string: {\"a\":[1,2]}
+ecs-stock: $(IN):3: field 'quantity' is not a whole number of units (>= 0): \"many\"
+ecs-stock: 3 bad lines of 3 skipped"
+	run -1 --separate-stderr ecs-sales "$(IN)"
+	like "$stderr" "ecs-sales: $(IN):1: field 'ts' is not a time: \"yesterday at *\"...
+*"
+	ev '{"user_id":1,"action":"browse","product_id":1,"ts":false}' '{"user_id":[],"action":"browse","product_id":1}'
+	run -1 --separate-stderr ecs-recommend "$(IN)"
+	is "$stderr" "ecs-recommend: $(IN):1: field 'ts' is not a time: false
+ecs-recommend: $(IN):2: field 'user_id' is missing or not a number or string: []
+ecs-recommend: 2 bad lines of 2 skipped"
+	ev '{"ts":"soon"}' '{"n":1}'
+	run -1 --separate-stderr ecs-replay "$(IN)"
+	is "$stderr" "ecs-replay: $(IN):1: field 'ts' is not a time: \"soon\"
+ecs-replay: $(IN):2: field 'ts' is missing
+ecs-replay: 2 bad lines of 2 skipped"
+}
+
+@test "gzip input: one clear error for that input, the others read" {
+	ev '{"a":1}'
+	gzip -c "$FIXTURES/bad/not-rfc.ndjson" > "$BATS_TEST_TMPDIR/in.gz"
+	run -1 --separate-stderr ecs-filter true "$BATS_TEST_TMPDIR/in.gz" "$(IN)"
+	is "$output" '{"a":1}'
+	is "$stderr" "ecs-filter: $BATS_TEST_TMPDIR/in.gz: gzip data: decompress it, e.g. zcat $BATS_TEST_TMPDIR/in.gz | ecs-filter ..."
+	run -1 --separate-stderr ecs-sales -m 'n=count()' < "$BATS_TEST_TMPDIR/in.gz"
+	is "$stderr" "ecs-sales: <stdin>: gzip data: decompress it, e.g. zcat FILE | ecs-sales ..."
+	is "$output" ""
+	shared_data uci-online-retail/orders.ndjson.gz
+	run -1 --separate-stderr ecs-stock --reject "$BATS_TEST_TMPDIR/rej" "$data"
+	is "$stderr" "ecs-stock: $data: gzip data: decompress it, e.g. zcat $data | ecs-stock ..."
+	[[ ! -s "$BATS_TEST_TMPDIR/rej" ]]
+}
+
+@test "SIGTERM while a --late write waits: the write is finished, exit 0" {
+	[[ -r /proc/self/wchan ]] || skip "needs /proc/PID/wchan"
+	# One event at noon, then 2000 late ones: 90 kB, more than a pipe
+	# holds and less than the reader's first read, so that no line is
+	# left half read when the signal stops the input.
+	{ echo '{"ts":"2010-12-01T12:00:00Z","amount":1}'
+	  for i in $(seq 10001 12000); do echo "{\"ts\":\"2010-12-01T08:00:00Z\",\"amount\":$i}"; done
+	} > "$(IN)"
+	fifo=$BATS_TEST_TMPDIR/late
+	mkfifo "$fifo"
+	ecs-sales -w 1h -m 'n=count()' --late "$fifo" "$(IN)" \
+	    > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" 3>&- &
+	first=$!
+	exec 5< "$fifo"
+	# Wait until it blocks in a write to the full pipe.
+	for _ in $(seq 200); do
+		[[ "$(cat /proc/$first/wchan 2>/dev/null)" == *pipe_write* ]] && break
+		sleep 0.1
+	done
+	like "$(cat /proc/$first/wchan)" '*pipe_write*' "blocked writing --late"
+	kill -TERM "$first"
+	cat <&5 > "$BATS_TEST_TMPDIR/late.ndjson"
+	exec 5<&-
+	run wait "$first"
+	first=
+	is "$status" 0 "exit status; stderr: $(cat "$BATS_TEST_TMPDIR/err")"
+	# Every late line was written, whole: all but the first two (the first
+	# at 08:00 opens its window, which closes at once behind noon).
+	is "$(wc -l < "$BATS_TEST_TMPDIR/late.ndjson")" 1999
+	is "$(cksum < "$BATS_TEST_TMPDIR/late.ndjson")" "$(tail -n +3 "$(IN)" | cksum)"
+}

@@ -1049,11 +1049,12 @@ is_id(const struct ecs_field *f)
 static void
 stock_news(struct ecs_reader *rd, const struct ecs_field *f, bool in_stock)
 {
+	char shown[ECS_SHOWN_SIZE];
 	int64_t i;
 
 	if (!is_id(&f[F_PRODUCT])) {
 		ecs_reader_bad(rd, "field 'product_id' is missing or not a "
-		    "number or string");
+		    "number or string%s", ecs_field_shown(&f[F_PRODUCT], shown));
 		return;
 	}
 	if ((i = item_index(&f[F_PRODUCT], true)) >= 0)
@@ -1121,6 +1122,7 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	enum action a;
 	int64_t t, item;
 	uint32_t pos1;
+	char shown[ECS_SHOWN_SIZE];
 	bool fresh, again, untimed;
 	int act;
 	size_t n;
@@ -1144,7 +1146,8 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		return;
 	}
 	if (f[F_ACTION].type != ECS_F_STRING) {
-		ecs_reader_bad(rd, "field 'action' is not a string");
+		ecs_reader_bad(rd, "field 'action' is not a string%s",
+		    ecs_field_shown(&f[F_ACTION], shown));
 		return;
 	}
 	if ((act = event_action(rd, &f[F_ACTION])) == -1)
@@ -1156,11 +1159,14 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	a = (enum action)act;
 	if (!is_id(&f[F_USER]) || !is_id(&f[F_PRODUCT])) {
 		ecs_reader_bad(rd, "field '%s' is missing or not a number or "
-		    "string", is_id(&f[F_USER]) ? "product_id" : "user_id");
+		    "string%s", is_id(&f[F_USER]) ? "product_id" : "user_id",
+		    ecs_field_shown(is_id(&f[F_USER]) ? &f[F_PRODUCT] :
+		    &f[F_USER], shown));
 		return;
 	}
 	if (!ecs_event_time(&event_clock, &f[F_TS], &t, &untimed)) {
-		ecs_reader_bad(rd, "field 'ts' is not a time");
+		ecs_reader_bad(rd, "field 'ts' is not a time%s",
+		    ecs_field_shown(&f[F_TS], shown));
 		return;
 	}
 	item = item_index(&f[F_PRODUCT], t <= freeze_after);
@@ -1220,6 +1226,7 @@ load_catalog(void)
 	struct ecs_field f[4];
 	struct ecs_reader rd;
 	char *files[] = { (char *)catalog_path };
+	char shown[ECS_SHOWN_SIZE];
 	struct item *it;
 	int64_t i;
 
@@ -1231,7 +1238,8 @@ load_catalog(void)
 		if ((i = item_index(&f[0], true)) < 0) {
 			if (!is_id(&f[0]))
 				ecs_reader_bad(&rd, "field 'product_id' is missing "
-				    "or not a number or string");
+				    "or not a number or string%s",
+				    ecs_field_shown(&f[0], shown));
 			continue;
 		}
 		it = item_at((uint32_t)i);

@@ -1303,20 +1303,12 @@ update(struct window *w, const struct ecs_field *f, const char *flag)
 static void
 write_late(const struct ecs_reader *rd)
 {
-	ssize_t n;
-	size_t done = 0;
-
 	nlate++;
 	nlate_run++;
 	if (late_fd == -1)
 		return;
-	while (done < rd->len + 1) {
-		n = write(late_fd, done < rd->len ? rd->line + done : "\n",
-		    done < rd->len ? rd->len - done : 1);
-		if (n == -1)
-			err(ECS_EXIT_DATA, "write error on %s", late_path);
-		done += (size_t)n;
-	}
+	ecs_write_all(late_fd, rd->line, rd->len, late_path);
+	ecs_write_all(late_fd, "\n", 1, late_path);
 }
 
 static void
@@ -1334,13 +1326,15 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 {
 	struct window *w;
 	int64_t t, s, e, step = slide_ms > 0 ? slide_ms : window_ms;
+	char shown[ECS_SHOWN_SIZE];
 	bool late = false, untimed;
 
 	if (where != NULL && !ecs_expr_match_fields(where, f))
 		return;
 	if (!ecs_event_time(&event_clock, &f[ts_slot], &t, &untimed)) {
-		ecs_reader_bad(rd, "field '%s' is not a time",
-		    fields.path[ts_slot]->text);
+		ecs_reader_bad(rd, "field '%s' is not a time%s",
+		    fields.path[ts_slot]->text,
+		    ecs_field_shown(&f[ts_slot], shown));
 		return;
 	}
 	if (default_choice == -1 && default_metrics)

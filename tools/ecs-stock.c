@@ -322,15 +322,18 @@ static bool
 units(struct ecs_reader *rd, const struct ecs_field *f, const char *name,
     int64_t dflt, bool is_signed, int64_t *out)
 {
+	char shown[ECS_SHOWN_SIZE];
+
 	if (f->type == ECS_F_MISSING && dflt >= 0) {
 		*out = dflt;
 		return true;
 	}
 	if (!ecs_field_int64(f, out) || (!is_signed && *out < 0) ||
 	    *out > INT64_MAX / 4 || *out < -INT64_MAX / 4) {
-		ecs_reader_bad(rd, "field '%s' is %s", name,
+		ecs_reader_bad(rd, "field '%s' is %s%s", name,
 		    f->type == ECS_F_MISSING ? "missing" : is_signed ?
-		    "not a whole number" : "not a whole number of units (>= 0)");
+		    "not a whole number" : "not a whole number of units (>= 0)",
+		    ecs_field_shown(f, shown));
 		return false;
 	}
 	return true;
@@ -410,6 +413,7 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 	enum movement m = movement_of(&f[F_ACTION]);
 	struct product *p;
 	int64_t t, n, thr, level;
+	char shown[ECS_SHOWN_SIZE];
 	bool untimed;
 
 	if (m == M_NONE)
@@ -419,22 +423,26 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 		return;
 	}
 	if (m == M_BAD) {
-		ecs_reader_bad(rd, "field 'action' is not a string");
+		ecs_reader_bad(rd, "field 'action' is not a string%s",
+		    ecs_field_shown(&f[F_ACTION], shown));
 		return;
 	}
 	if (f[F_PRODUCT].type != ECS_F_NUMBER &&
 	    f[F_PRODUCT].type != ECS_F_STRING) {
-		ecs_reader_bad(rd, "field 'product_id' is %s",
+		ecs_reader_bad(rd, "field 'product_id' is %s%s",
 		    f[F_PRODUCT].type == ECS_F_MISSING ? "missing" :
-		    "not a number or string");
+		    "not a number or string",
+		    ecs_field_shown(&f[F_PRODUCT], shown));
 		return;
 	}
-	if (!ecs_event_time(&event_clock, &f[F_TS], &t, &untimed)) {
-		ecs_reader_bad(rd, "field 'ts' is not a time");
-		return;
-	}
+	/* The time last, so that a bad line is never counted as untimed. */
 	if (!amount(rd, m, f, &n, &thr))
 		return;
+	if (!ecs_event_time(&event_clock, &f[F_TS], &t, &untimed)) {
+		ecs_reader_bad(rd, "field 'ts' is not a time%s",
+		    ecs_field_shown(&f[F_TS], shown));
+		return;
+	}
 	if (!find_product(&f[F_PRODUCT], true, &p)) {
 		ecs_out_flush();
 		errx(ECS_EXIT_DATA, "%s:%llu: more than %llu products "
@@ -614,6 +622,7 @@ load_thresholds(void)
 	struct product *p;
 	char *files[] = { (char *)thresholds_path };
 	const char *key;
+	char shown[ECS_SHOWN_SIZE];
 	int64_t thr, *slot;
 	size_t i, len;
 	bool created;
@@ -626,7 +635,8 @@ load_thresholds(void)
 			continue;
 		if (f[0].type != ECS_F_NUMBER && f[0].type != ECS_F_STRING)
 			ecs_reader_bad(&rd, "field 'product_id' is missing or "
-			    "not a number or string");
+			    "not a number or string%s",
+			    ecs_field_shown(&f[0], shown));
 		else if (units(&rd, &f[1], "threshold", -1, false, &thr)) {
 			slot = ecs_map_put(file_thresholds, f[0].text, f[0].len,
 			    &created);
