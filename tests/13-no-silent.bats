@@ -288,3 +288,12 @@ ecs-replay: 2 bad lines of 2 skipped"
 	is "$(wc -l < "$BATS_TEST_TMPDIR/late.ndjson")" 1999
 	is "$(cksum < "$BATS_TEST_TMPDIR/late.ndjson")" "$(tail -n +3 "$(IN)" | cksum)"
 }
+
+@test "ecs-recommend: the latest event time survives in --state for events without one" {
+	ev '{"user_id":1,"product_id":10,"action":"browse","ts":"2010-12-01T08:00:00Z"}'
+	run -0 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/s" "$(IN)"
+	ev '{"user_id":1,"product_id":11,"action":"browse"}'
+	run -0 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/s" "$(IN)"
+	like "$output" '{"seq":2,"user_id":1,"ts":"2010-12-01T08:00:00Z",*'
+	is "$stderr" "ecs-recommend: 1 event without a time, at the latest event time before it"
+}

@@ -1314,6 +1314,8 @@ save_state(void)
 	json_object_object_add(head, "lines", json_object_new_int64((int64_t)
 	    (lines_before + (input != NULL ? input->nread : 0))));
 	json_object_object_add(head, "seq", json_object_new_int64((int64_t)seq));
+	json_object_object_add(head, "latest",
+	    json_object_new_int64(event_clock.latest));
 	json_object_object_add(head, "sessions",
 	    json_object_new_double(nsessions_seen));
 	json_object_object_add(head, "neighbors", json_object_new_int(neighbors));
@@ -1493,6 +1495,9 @@ load_state(void)
 		return;
 	lines_before = (unsigned long long)ecs_state_int(&sr, head, "lines");
 	seq = (unsigned long long)ecs_state_int(&sr, head, "seq");
+	/* Absent from the states of earlier versions: the time is then unknown. */
+	if (json_object_object_get_ex(head, "latest", NULL))
+		event_clock.latest = ecs_state_int(&sr, head, "latest");
 	nsessions_seen = ecs_state_double(&sr, head, "sessions");
 	if ((int)ecs_state_int(&sr, head, "neighbors") >
 	    neighbors)
