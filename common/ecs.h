@@ -55,6 +55,11 @@ void	 ecs_out_putc(char);
 void	 ecs_out_flush(void);
 /* Flushes and closes stdout; 0, or 1 after reporting a late write error. */
 int	 ecs_out_close(void);
+/*
+ * Writes all of buf[0..n) to fd (a --reject or --late file), again after
+ * a signal interrupts; a write error ends the program (exit 1).
+ */
+void	 ecs_write_all(int fd, const void *buf, size_t n, const char *name);
 
 /* ecs_opt.c -- the options every program takes */
 
@@ -241,7 +246,16 @@ bool	 ecs_dec_mod(struct ecs_dec *acc, const struct ecs_dec *v);
 double	 ecs_dec_to_double(const struct ecs_dec *);
 /* -1, 0 or 1: exact for two exact values, else by their doubles. */
 int	 ecs_dec_cmp(const struct ecs_dec *, const struct ecs_dec *);
-/* Exact: all its digits (19.90 stays 19.90); else the shortest double. */
+/*
+ * v in fixed notation, never with an exponent: rounded to places decimals
+ * (trailing zeros dropped), or with places -1 the shortest text that reads
+ * back as v (1e17 is 100000000000000000, 1e-7 is 0.0000001). "null" when
+ * not finite, never "-0". Only when that does not fit in size (beyond
+ * about 1e90 with a 96-byte buffer) is it the shortest exponent form.
+ * Returns the length written.
+ */
+size_t	 ecs_format_double(double v, int places, char *buf, size_t size);
+/* Exact: all its digits (19.90 stays 19.90); else ecs_format_double. */
 size_t	 ecs_dec_format(const struct ecs_dec *, char *buf, size_t size);
 /* sum / count rounded half away from zero to places, zeros trimmed. */
 size_t	 ecs_dec_format_ratio(const struct ecs_dec *sum, uint64_t count,
@@ -256,6 +270,15 @@ size_t	 ecs_dec_format_ratio(const struct ecs_dec *sum, uint64_t count,
  * False means "ask json-c", not "invalid".
  */
 bool	 ecs_scan_plain_object(const char *line, size_t len);
+
+/*
+ * For a line json-c accepted: NULL when it is RFC 8259 JSON, else the
+ * reason (static, or why[0..whylen)) and *col, the 1-based column. json-c
+ * 0.16 lets NaN, Infinity, single-quoted names, raw control characters in
+ * strings and numbers such as -01 or 1. through even in strict mode.
+ */
+const char *ecs_json_not_rfc8259(const char *line, size_t len, size_t *col,
+	    char *why, size_t whylen);
 
 /* A field's value as text: strings without quotes, others as written. */
 enum ecs_ftype {
@@ -315,6 +338,20 @@ bool	 ecs_field_int64(const struct ecs_field *, int64_t *);
 bool	 ecs_field_time(const struct ecs_field *, int64_t *ms);
 /* The field is the string s. */
 bool	 ecs_field_equals(const struct ecs_field *, const char *s);
+
+/* A value in a message: its first 40 bytes, escaped (6 bytes at most each). */
+#define ECS_SHOWN_BYTES	40
+#define ECS_SHOWN_SIZE	(ECS_SHOWN_BYTES * 6 + 8)
+/*
+ * ": VALUE" for a diagnostic such as "field 'ts' is not a time: \"soon\"":
+ * text[0..len), quoted when is_string, control bytes escaped, cut after 40
+ * bytes with "...". Returns buf.
+ */
+const char *ecs_shown(const char *text, size_t len, bool is_string,
+	    char buf[static ECS_SHOWN_SIZE]);
+/* ecs_shown of a field's value; "" when the field is missing. */
+const char *ecs_field_shown(const struct ecs_field *,
+	    char buf[static ECS_SHOWN_SIZE]);
 
 /* ecs_map.c -- byte-string keys to fixed-size values, insertion order */
 
@@ -440,6 +477,33 @@ int64_t	 ecs_time_now(void);
 bool	 ecs_time_from_epoch(double v, int64_t *ms);
 /* A string as above or a number of epoch seconds or milliseconds. */
 bool	 ecs_time_from_json(struct json_object *, int64_t *ms);
+
+/*
+ * The event time of a stream. An event without a time field is at the
+ * latest event time seen (the wall clock only before any event had one)
+ * and is counted; it never moves the stream's time forward, so it can make
+ * no later event late. Programs with a watermark leave it alone for such
+ * events (untimed). Start from ECS_EVENT_CLOCK_INIT.
+ */
+struct ecs_event_clock {
+	int64_t		 latest;	/* INT64_MIN until an event had a time */
+	unsigned long long nuntimed;	/* events without a time, at latest */
+	unsigned long long nclock;	/* ... before any time, at the clock */
+};
+
+#define ECS_EVENT_CLOCK_INIT	{ .latest = INT64_MIN }
+
+/*
+ * The time of an event whose time field is f: false when f is there but
+ * not a time (the caller reports the line); *untimed when f is missing.
+ */
+bool	 ecs_event_time(struct ecs_event_clock *, const struct ecs_field *f,
+	    int64_t *ms, bool *untimed);
+/*
+ * The end-of-run line on standard error, when events without a time came
+ * in a stream with times.
+ */
+void	 ecs_event_clock_summary(const struct ecs_event_clock *);
 /* Formats ms as 2026-11-01T10:00:00Z (.mmm when not whole); returns length. */
 size_t	 ecs_time_format(int64_t ms, char buf[static 32]);
 
@@ -470,6 +534,7 @@ struct ecs_reader {
 	int		  fd;		/* -1 between files */
 	const char	 *name;		/* for messages: file or <stdin> */
 	bool		  fd_is_regular;	/* never blocks: no poll */
+	bool		  at_start;	/* nothing of this input looked at */
 	char		 *buf;
 	size_t		  cap, start, end;
 	bool		  eof;
@@ -491,8 +556,18 @@ struct ecs_reader {
 	void		(*on_idle)(void *, int ms);
 };
 
-/* Prepares to read files (none: stdin); opens --reject. */
+/*
+ * Prepares to read files (none: stdin); opens --reject. Exits 2 when
+ * --reject or standard output is one of the inputs.
+ */
 void	 ecs_reader_init(struct ecs_reader *, char **files, int nfiles);
+/*
+ * Exits 2 (usage) when the regular file open on fd, an output called name
+ * in the message, is one of the reader's inputs: it would loop until the
+ * disk is full.
+ */
+void	 ecs_reader_check_output(const struct ecs_reader *, int fd,
+	    const char *name);
 /*
  * Advances to the next non-blank line: rd->line, rd->len (CR and newline
  * removed, NUL-terminated, borrowed until the next call). False at the end

@@ -272,28 +272,77 @@ format_i128(ecs_i128 m, int scale, char *buf, size_t size)
 	return o;
 }
 
-/* The shortest text that reads back as v, without an exponent in range. */
-static size_t
-format_double(double v, char *buf, size_t size)
+/*
+ * The digits of v (at most 17) that read back as v: "d.ddde[+-]x" split
+ * into digits[] (no point) and the decimal exponent of the first digit.
+ */
+static int
+shortest_digits(double v, char digits[static 24], int *exp10)
 {
-	char try[400];
-	int prec;
+	char try[40], *e;
+	int prec, n = 0;
+
+	for (prec = 0; prec < 17; prec++) {
+		snprintf(try, sizeof(try), "%.*e", prec, fabs(v));
+		if (strtod(try, NULL) == fabs(v))
+			break;
+	}
+	for (e = try; *e != 'e'; e++)
+		if (*e != '.')
+			digits[n++] = *e;
+	while (n > 1 && digits[n - 1] == '0')
+		n--;
+	digits[n] = '\0';
+	*exp10 = atoi(e + 1);
+	return n;
+}
+
+size_t
+ecs_format_double(double v, int places, char *buf, size_t size)
+{
+	char digits[24], out[400], alt[400];
+	int n, x, i, o = 0;
 
 	if (!isfinite(v))
 		return (size_t)snprintf(buf, size, "null");
-	if (fabs(v) >= 1e-5 && fabs(v) < 1e16) {
-		for (prec = 0; prec <= 17; prec++) {
-			snprintf(try, sizeof(try), "%.*f", prec, v);
-			if (strtod(try, NULL) == v)
-				return (size_t)snprintf(buf, size, "%s", try);
+	if (v == 0)
+		return (size_t)snprintf(buf, size, "0");
+	n = shortest_digits(v, digits, &x);
+	/* More decimals than asked for: round there (%f has no exponent). */
+	if (places >= 0 && n - 1 - x > places) {
+		o = snprintf(out, sizeof(out), "%.*f", places, v);
+		while (places > 0 && out[o - 1] == '0')
+			o--;
+		if (out[o - 1] == '.')
+			o--;
+		out[o] = '\0';
+		if (strcmp(out, "-0") == 0)
+			strcpy(out, "0");
+	} else {
+		if (v < 0)
+			out[o++] = '-';
+		if (x < 0) {			/* 0.000ddd */
+			out[o++] = '0';
+			out[o++] = '.';
+			for (i = x + 1; i < 0; i++)
+				out[o++] = '0';
+			for (i = 0; i < n; i++)
+				out[o++] = digits[i];
+		} else {			/* ddd000 or dd.ddd */
+			for (i = 0; i <= x || i < n; i++) {
+				if (i == x + 1)
+					out[o++] = '.';
+				out[o++] = i < n ? digits[i] : '0';
+			}
 		}
+		out[o] = '\0';
 	}
-	for (prec = 1; prec < 17; prec++) {
-		snprintf(try, sizeof(try), "%.*g", prec, v);
-		if (strtod(try, NULL) == v)
-			break;
-	}
-	return (size_t)snprintf(buf, size, "%s", try);
+	if (strlen(out) < size)
+		return (size_t)snprintf(buf, size, "%s", out);
+	/* Only a number far too long for buf: its shortest exponent form. */
+	snprintf(alt, sizeof(alt), "%s%c%s%se%d", v < 0 ? "-" : "", digits[0],
+	    n > 1 ? "." : "", digits + 1, x);
+	return (size_t)snprintf(buf, size, "%s", alt);
 }
 
 size_t
@@ -301,7 +350,7 @@ ecs_dec_format(const struct ecs_dec *d, char *buf, size_t size)
 {
 	if (d->exact)
 		return format_i128(d->m, d->scale, buf, size);
-	return format_double(d->d, buf, size);
+	return ecs_format_double(d->d, -1, buf, size);
 }
 
 size_t

@@ -1225,7 +1225,7 @@ format_number(const struct value *v, char *buf)
 		return ecs_dec_format(&v->dec, buf, 64);
 	if (v->n.is_int)
 		return (size_t)snprintf(buf, 64, "%lld", (long long)v->n.i);
-	return (size_t)snprintf(buf, 64, "%.17g", v->n.d);
+	return ecs_format_double(v->n.d, -1, buf, 64);
 }
 
 static bool

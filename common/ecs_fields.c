@@ -215,3 +215,51 @@ ecs_field_equals(const struct ecs_field *f, const char *s)
 	return f->type == ECS_F_STRING && f->len == strlen(s) &&
 	    memcmp(f->text, s, f->len) == 0;
 }
+
+const char *
+ecs_shown(const char *text, size_t len, bool is_string,
+    char buf[static ECS_SHOWN_SIZE])
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)text;
+	size_t n = len > ECS_SHOWN_BYTES ? ECS_SHOWN_BYTES : len, i, o = 0;
+
+	/* Cut before a UTF-8 continuation byte, not inside a character. */
+	if (n < len)
+		while (n > 0 && (s[n] & 0xc0) == 0x80)
+			n--;
+	buf[o++] = ':';
+	buf[o++] = ' ';
+	if (is_string)
+		buf[o++] = '"';
+	for (i = 0; i < n; i++) {
+		if (is_string && (s[i] == '"' || s[i] == '\\')) {
+			buf[o++] = '\\';
+			buf[o++] = (char)s[i];
+		} else if (s[i] < 0x20 || s[i] == 0x7f) {
+			memcpy(buf + o, "\\u00", 4);
+			buf[o + 4] = hex[s[i] >> 4];
+			buf[o + 5] = hex[s[i] & 15];
+			o += 6;
+		} else
+			buf[o++] = (char)s[i];
+	}
+	if (is_string)
+		buf[o++] = '"';
+	if (n < len) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+const char *
+ecs_field_shown(const struct ecs_field *f, char buf[static ECS_SHOWN_SIZE])
+{
+	if (f->type == ECS_F_MISSING) {
+		buf[0] = '\0';
+		return buf;
+	}
+	return ecs_shown(f->text, f->len, f->type == ECS_F_STRING, buf);
+}

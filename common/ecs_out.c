@@ -47,6 +47,23 @@ write_all(const char *p, size_t n)
 }
 
 void
+ecs_write_all(int fd, const void *buf, size_t n, const char *name)
+{
+	const char *p = buf;
+	ssize_t w;
+
+	while (n > 0) {
+		/* SIGINT/SIGTERM (no SA_RESTART) interrupt: write the rest. */
+		if ((w = write(fd, p, n)) == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			err(ECS_EXIT_DATA, "write error on %s", name);
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void
 ecs_out_flush(void)
 {
 	size_t n = out_len;

@@ -34,6 +34,27 @@ max_buffered(void)
 }
 
 void
+ecs_reader_check_output(const struct ecs_reader *rd, int fd, const char *name)
+{
+	struct stat out, in;
+	const char *file;
+	int i;
+
+	if (fstat(fd, &out) == -1 || !S_ISREG(out.st_mode))
+		return;
+	for (i = 0; i < rd->nfiles; i++) {
+		file = rd->files[i];
+		if (strcmp(file, "-") == 0 ? fstat(STDIN_FILENO, &in) :
+		    stat(file, &in))
+			continue;	/* reported when it is opened */
+		if (in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+			errx(ECS_EXIT_USAGE, "%s: %s is also an input (it would "
+			    "read what it writes)", name,
+			    strcmp(file, "-") == 0 ? "<stdin>" : file);
+	}
+}
+
+void
 ecs_reader_init(struct ecs_reader *rd, char **files, int nfiles)
 {
 	memset(rd, 0, sizeof(*rd));
@@ -55,7 +76,9 @@ ecs_reader_init(struct ecs_reader *rd, char **files, int nfiles)
 		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 		if (rd->reject_fd == -1)
 			err(ECS_EXIT_DATA, "%s", ecs_config.reject_path);
+		ecs_reader_check_output(rd, rd->reject_fd, "--reject");
 	}
+	ecs_reader_check_output(rd, STDOUT_FILENO, "<stdout>");
 }
 
 /* Opens the next operand that can be opened; false when none is left. */
@@ -80,6 +103,7 @@ open_next(struct ecs_reader *rd)
 		rd->lineno = 0;
 		rd->start = rd->end = 0;
 		rd->eof = false;
+		rd->at_start = true;
 		return true;
 	}
 	return false;
@@ -148,18 +172,7 @@ fill(struct ecs_reader *rd)
 static void
 write_reject(struct ecs_reader *rd, const char *p, size_t n)
 {
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(rd->reject_fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			err(ECS_EXIT_DATA, "write error on %s",
-			    ecs_config.reject_path);
-		p += w;
-		n -= (size_t)w;
-	}
+	ecs_write_all(rd->reject_fd, p, n, ecs_config.reject_path);
 }
 
 /*
@@ -256,6 +269,28 @@ is_blank(const char *p, size_t n)
 	return true;
 }
 
+/*
+ * At the start of an input: true when it is gzip data (magic 1f 8b), which
+ * is reported once for the whole input instead of as thousands of bad
+ * lines. False when more bytes must be read first or it is not gzip.
+ */
+static bool
+is_gzip(struct ecs_reader *rd)
+{
+	const unsigned char *p = (const unsigned char *)rd->buf + rd->start;
+
+	if (rd->end - rd->start < 2 && !rd->eof)
+		return false;
+	rd->at_start = false;
+	if (rd->end - rd->start < 2 || p[0] != 0x1f || p[1] != 0x8b)
+		return false;
+	warnx("%s: gzip data: decompress it, e.g. zcat %s | %s ...",
+	    rd->name, strcmp(rd->name, "<stdin>") == 0 ? "FILE" : rd->name,
+	    program_invocation_short_name);
+	rd->status = ECS_EXIT_DATA;
+	return true;
+}
+
 bool
 ecs_reader_line(struct ecs_reader *rd)
 {
@@ -265,6 +300,13 @@ ecs_reader_line(struct ecs_reader *rd)
 	for (;;) {
 		if (rd->fd == -1 && (ecs_stop_signal || !open_next(rd)))
 			return false;
+		if (rd->at_start) {
+			if (is_gzip(rd))
+				close_current(rd);
+			else if (rd->at_start)
+				fill(rd);
+			continue;
+		}
 		p = rd->buf + rd->start;
 		avail = rd->end - rd->start;
 		if ((nl = memchr(p, '\n', avail)) != NULL)
@@ -320,8 +362,9 @@ ecs_reader_parse(struct ecs_reader *rd)
 {
 	struct json_object *rec;
 	enum json_tokener_error jerr;
-	const char *nul;
-	size_t end;
+	const char *nul, *not_json;
+	char why[80];
+	size_t end, col;
 
 	/* The NUL after the line tells json-c the input is complete. */
 	rec = json_tokener_parse_ex(rd->tok, rd->line, (int)rd->len + 1);
@@ -329,8 +372,17 @@ ecs_reader_parse(struct ecs_reader *rd)
 	end = json_tokener_get_parse_end(rd->tok);
 	json_tokener_reset(rd->tok);
 	if (rec != NULL && json_object_is_type(rec, json_type_object) &&
-	    end >= rd->len)
-		return ecs_json_exact_ints(rd->tok, rd->line, rd->len, rec);
+	    end >= rd->len) {
+		not_json = ecs_json_not_rfc8259(rd->line, rd->len, &col, why,
+		    sizeof(why));
+		if (not_json == NULL)
+			return ecs_json_exact_ints(rd->tok, rd->line, rd->len,
+			    rec);
+		ecs_reader_bad(rd, "invalid JSON at column %zu: %s", col,
+		    not_json);
+		json_object_put(rec);
+		return NULL;
+	}
 	/* json-c stops at a NUL as if the line ended there. */
 	nul = memchr(rd->line, '\0', rd->len);
 	if (nul != NULL && (size_t)(nul - rd->line) <= end)

@@ -4,8 +4,12 @@
  * than building json-c objects. It answers "certainly one valid object" for
  * the plain subset of JSON that real event streams are written in, and
  * "ask json-c" for everything else, so json-c stays the only judge of bad
- * lines and the fast path can never change a decision.
+ * lines and the fast path can never change a decision. What json-c lets
+ * through that RFC 8259 does not allow (NaN, single quotes, ...) is caught
+ * by ecs_json_not_rfc8259, at the end of this file; the scan never accepts
+ * any of it.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "ecs.h"
@@ -256,4 +260,72 @@ ecs_scan_fields(const char *line, size_t len, const struct ecs_scan_keys *want,
 	for (i = 0; i < want->n; i++)
 		out[i] = (struct ecs_field){ ECS_F_MISSING, NULL, 0, NULL };
 	return scan(p, p + len, want, out);
+}
+
+/*
+ * Past the number at p when it is RFC 8259's: no leading zero, digits on
+ * both sides of a '.', an exponent with digits. NULL otherwise.
+ */
+static const unsigned char *
+rfc_number(const unsigned char *p, const unsigned char *e)
+{
+	if (p < e && *p == '-')
+		p++;
+	if (p < e && *p == '0')
+		p++;
+	else if ((p = scan_digits(p, e)) == NULL)
+		return NULL;
+	if (p < e && *p == '.' && (p = scan_digits(p + 1, e)) == NULL)
+		return NULL;
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < e && (*p == '+' || *p == '-'))
+			p++;
+		p = scan_digits(p, e);
+	}
+	return p;
+}
+
+const char *
+ecs_json_not_rfc8259(const char *line, size_t len, size_t *col, char *why,
+    size_t whylen)
+{
+	const unsigned char *s = (const unsigned char *)line, *p = s,
+	    *e = s + len, *q;
+	const char *reason = NULL;
+
+	while (p < e && reason == NULL) {
+		if (*p == '"') {
+			for (p++; p < e && *p != '"'; p++) {
+				if (*p == '\\')
+					p++;	/* json-c checked the escape */
+				else if (*p < 0x20) {
+					snprintf(why, whylen, "unescaped control "
+					    "character U+%04X in a string "
+					    "(RFC 8259)", *p);
+					reason = why;
+					break;
+				}
+			}
+			if (reason == NULL)
+				p++;
+		} else if (*p == '\'')
+			reason = "single quotes are not JSON (RFC 8259)";
+		else if (*p == 'N')
+			reason = "NaN is not a number (RFC 8259)";
+		else if (*p == 'I' || (*p == '-' && p + 1 < e && p[1] == 'I'))
+			reason = "Infinity is not a number (RFC 8259)";
+		else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			if ((q = rfc_number(p, e)) == NULL ||
+			    (q < e && (*q == '.' || (*q >= '0' && *q <= '9'))))
+				reason = "a number has no leading zero and "
+				    "digits on both sides of '.' (RFC 8259)";
+			else
+				p = q;
+		} else
+			p++;
+	}
+	if (reason != NULL)
+		*col = (size_t)(p - s) + 1;
+	return reason;
 }

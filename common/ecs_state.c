@@ -6,14 +6,20 @@
  * line {"end":RECORDS} that proves the save finished. It is written to a
  * temporary file beside the target, flushed to disk and renamed over it,
  * so a crash or a full disk leaves the previous state intact. A file that
- * does not check out is an error, never silently replaced.
+ * does not check out is an error, never silently replaced. One process at
+ * a time owns a state file: it holds an flock on PATH.lock (the state file
+ * itself is replaced by each save, and a lock on the old inode would not
+ * stop a process that opens the new one).
  */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,6 +112,48 @@ ecs_state_corrupt(const struct ecs_state_reader *r, const char *fmt, ...)
 	exit(ECS_EXIT_DATA);
 }
 
+/*
+ * Checks, before any input is read, that a save to path can work (its
+ * directory is there and writable) and takes the lock that makes this
+ * process the only one using it. Usage errors (exit 2) otherwise. The lock
+ * file is left in place: removing it would race with the next taker. The
+ * descriptor stays open, and the lock held, until the process exits.
+ */
+static void
+lock_state(const char *path)
+{
+	static char *locked;		/* the path this process holds */
+	char *copy, *dir, *lock_path;
+	struct stat st;
+	int fd;
+
+	if (locked != NULL && strcmp(locked, path) == 0)
+		return;
+	copy = ecs_xstrdup(path);
+	dir = dirname(copy);
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		errx(ECS_EXIT_USAGE, "--state %s: directory %s does not exist",
+		    path, dir);
+	if (access(dir, W_OK | X_OK) == -1)
+		errx(ECS_EXIT_USAGE, "--state %s: directory %s is not writable",
+		    path, dir);
+	free(copy);
+	if (asprintf(&lock_path, "%s.lock", path) == -1)
+		err(ECS_EXIT_DATA, "out of memory");
+	if ((fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) == -1)
+		err(ECS_EXIT_USAGE, "--state %s: %s", path, lock_path);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			errx(ECS_EXIT_USAGE, "state file %s is in use by another "
+			    "process (it holds %s)", path, lock_path);
+		err(ECS_EXIT_USAGE, "--state %s: cannot lock %s", path,
+		    lock_path);
+	}
+	free(lock_path);
+	free(locked);
+	locked = ecs_xstrdup(path);
+}
+
 /* The next line as a JSON object, or NULL at the end of the file. */
 static struct json_object *
 read_object(struct ecs_state_reader *r)
@@ -136,12 +184,22 @@ ecs_state_open(struct ecs_state_reader *r, const char *path,
 {
 	struct json_object *head, *v = NULL;
 
+	struct stat st;
+
 	memset(r, 0, sizeof(*r));
 	r->path = path;
+	lock_state(path);
 	if ((r->fp = fopen(path, "re")) == NULL) {
 		if (errno == ENOENT)
 			return false;
 		err(ECS_EXIT_DATA, "%s", path);
+	}
+	/* As `touch STATE` leaves it: no state yet, like a missing file. */
+	if (fstat(fileno(r->fp), &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size == 0) {
+		fclose(r->fp);
+		r->fp = NULL;
+		return false;
 	}
 	r->tok = json_tokener_new();
 	if ((head = read_object(r)) == NULL)
@@ -237,12 +295,24 @@ elapsed_ms(const struct timespec *since)
 	    (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
+/*
+ * SIGINT and SIGTERM are held off while the state is written: they are
+ * installed without SA_RESTART, and a write they interrupt would fail the
+ * save. They are delivered when it is done.
+ */
 void
 ecs_checkpoint_save(struct ecs_checkpoint *c)
 {
+	sigset_t stop, old;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	clock_gettime(CLOCK_MONOTONIC, &c->last);	/* a failure waits too */
 	c->save();
 	c->dirty = false;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 void

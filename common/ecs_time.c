@@ -6,6 +6,7 @@
  * Civil dates use Howard Hinnant's days-from-civil arithmetic rather than
  * timegm(3), which is neither POSIX nor free of the TZ environment.
  */
+#include <err.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -238,4 +239,47 @@ ecs_time_now(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * One rule for every program, so that one event without a time cannot
+ * take the wall clock and drag a replayed stream's event time to today.
+ */
+bool
+ecs_event_time(struct ecs_event_clock *c, const struct ecs_field *f,
+    int64_t *ms, bool *untimed)
+{
+	*untimed = f->type == ECS_F_MISSING;
+	if (*untimed && c->latest != INT64_MIN) {
+		*ms = c->latest;
+		c->nuntimed++;
+		return true;
+	}
+	if (*untimed) {
+		*ms = ecs_time_now();
+		c->nclock++;
+		return true;
+	}
+	if (!ecs_field_time(f, ms))
+		return false;
+	if (*ms > c->latest)
+		c->latest = *ms;
+	return true;
+}
+
+/* Silent for a stream without times, which the clock times as it comes. */
+void
+ecs_event_clock_summary(const struct ecs_event_clock *c)
+{
+	unsigned long long n = c->nuntimed + c->nclock;
+
+	if (c->latest == INT64_MIN || n == 0)
+		return;
+	if (c->nclock == 0)
+		warnx("%llu event%s without a time, at the latest event time "
+		    "before %s", n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
+	else
+		warnx("%llu event%s without a time, at the latest event time "
+		    "before %s (%llu before any time: at the clock's)", n,
+		    n == 1 ? "" : "s", n == 1 ? "it" : "them", c->nclock);
 }

@@ -63,11 +63,24 @@ ecs-filter: 1 bad line of 3 skipped"
 ecs-filter: 1 bad line of 4 skipped"
 }
 
-@test "what json-c's strict mode rejects is bad; the rest passes" {
+@test "what is not RFC 8259 JSON is bad, also what json-c lets through" {
 	run -1 --separate-stderr ecs-filter true "$BAD/not-rfc.ndjson"
-	is "$stderr" "ecs-filter: $BAD/not-rfc.ndjson:4: invalid JSON at column 8: number expected
-ecs-filter: $BAD/not-rfc.ndjson:5: invalid JSON at column 8: unexpected character
-ecs-filter: 2 bad lines of 6 skipped"
+	f=$BAD/not-rfc.ndjson
+	is "$stderr" "ecs-filter: $f:2: invalid JSON at column 2: single quotes are not JSON (RFC 8259)
+ecs-filter: $f:3: invalid JSON at column 6: NaN is not a number (RFC 8259)
+ecs-filter: $f:4: invalid JSON at column 8: number expected
+ecs-filter: $f:5: invalid JSON at column 8: unexpected character
+ecs-filter: $f:7: invalid JSON at column 6: Infinity is not a number (RFC 8259)
+ecs-filter: $f:8: invalid JSON at column 6: Infinity is not a number (RFC 8259)
+ecs-filter: $f:9: invalid JSON at column 8: unescaped control character U+0009 in a string (RFC 8259)
+ecs-filter: $f:10: invalid JSON at column 8: unescaped control character U+001F in a string (RFC 8259)
+ecs-filter: $f:11: invalid JSON at column 6: a number has no leading zero and digits on both sides of '.' (RFC 8259)
+ecs-filter: $f:12: invalid JSON at column 6: a number has no leading zero and digits on both sides of '.' (RFC 8259)
+ecs-filter: $f:13: invalid JSON at column 7: a number has no leading zero and digits on both sides of '.' (RFC 8259)
+ecs-filter: 11 bad lines of 14 skipped"
+	is "$output" "{\"a\":1}
+{\"a\":3}
+$(tail -1 "$f")"
 }
 
 @test "CRLF, blank lines and a missing final newline are fine" {

@@ -238,7 +238,7 @@ sales_drop 2026-11-01T16:00:00Z a 0 33.33 -100'
 	ev '{"ts":"yesterday"}' 'nope' '{"ts":"2026-11-01T10:00:00Z","a":1}'
 	f="$BATS_TEST_TMPDIR/in.ndjson"
 	run -1 --separate-stderr sales -w 1h -m 'n=count()'
-	is "$stderr" "ecs-sales: $f:1: field 'ts' is not a time
+	is "$stderr" "ecs-sales: $f:1: field 'ts' is not a time: \"yesterday\"
 ecs-sales: $f:2: invalid JSON at column 2: null expected
 ecs-sales: 2 bad lines of 3 skipped"
 	run -0 sales -w 1h -m 'n=count()' --reject "$BATS_TEST_TMPDIR/rej"

@@ -174,8 +174,8 @@ ids() { ecs-filter -t '{recommendations}' true | jq -c '[.[].product_id]'; }
 ecs-recommend: $f:2: not a JSON object (found an array)
 ecs-recommend: $f:3: field 'user_id' is missing or not a number or string
 ecs-recommend: $f:4: field 'product_id' is missing or not a number or string
-ecs-recommend: $f:5: field 'action' is not a string
-ecs-recommend: $f:6: field 'ts' is not a time
+ecs-recommend: $f:5: field 'action' is not a string: 7
+ecs-recommend: $f:6: field 'ts' is not a time: \"when\"
 ecs-recommend: $f:7: no action, and no quantity of an inventory snapshot
 ecs-recommend: $f:8: action 'wish' is not browse, add_to_cart or purchase: passed over (not reported again)
 ecs-recommend: 7 bad lines of 8 skipped"

@@ -200,12 +200,13 @@ small_fs() {
 	run -1 --separate-stderr ecs-stock --state "$st" "$BATS_TEST_TMPDIR/many"
 	like "$stderr" "*cannot save state to $st (the previous state is kept): No space left on device*"
 	is "$(cksum < "$st")" "$before" "the previous state is intact"
-	is "$(ls "$fs")" $'filler\nstock.state' "no temporary file left"
-	# Read-only.
+	is "$(ls "$fs")" $'filler\nstock.state\nstock.state.lock' "no temporary file left"
+	# Read-only: refused at startup, before any input is read.
 	rm -f "$fs/filler"
 	mount -o remount,ro "$fs"
-	run -1 --separate-stderr ecs-stock --state "$st" "$BATS_TEST_TMPDIR/many"
-	like "$stderr" "*cannot save state: $st.tmp.*: Read-only file system*"
+	run -2 --separate-stderr ecs-stock --state "$st" "$BATS_TEST_TMPDIR/many"
+	is "$stderr" "ecs-stock: --state $st: directory $fs is not writable"
+	is "$output" ""
 	is "$(cksum < "$st")" "$before"
 	umount "$fs"
 }

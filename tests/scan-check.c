@@ -3,7 +3,8 @@
  * scan-check -- a differential test of the fast path in front of json-c.
  * For every input line, and for mutations of the first 300 short lines
  * (each byte deleted, and each byte replaced by a few troublesome ones), ecs_scan_plain_object()
- * must never call a line a valid object that json-c rejects, and whenever
+ * must never call a line a valid object that the reader's judge (json-c,
+ * less what RFC 8259 does not allow) rejects, and whenever
  * it does accept one, an expression's literal pre-check must never rule
  * out a line that the full evaluation keeps, and the top-level fields it
  * captures (ecs_scan_fields) must be the values json-c finds. Prints each
@@ -29,13 +30,16 @@ static struct json_object *
 parse(const char *line, size_t len)
 {
 	struct json_object *rec;
-	size_t end;
+	size_t end, col;
+	char why[80];
 
 	rec = json_tokener_parse_ex(tok, line, (int)len + 1);
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_reset(tok);
+	/* The reader's judge: json-c, less what RFC 8259 does not allow. */
 	if (rec != NULL && (!json_object_is_type(rec, json_type_object) ||
-	    end < len)) {
+	    end < len || ecs_json_not_rfc8259(line, len, &col, why,
+	    sizeof(why)) != NULL)) {
 		json_object_put(rec);
 		rec = NULL;
 	}
@@ -127,7 +131,8 @@ static void
 check_mutations(const char *line, size_t len)
 {
 	static const char subst[] = { '"', '\\', '{', '}', ',', ':', '\0',
-	    '\x80', '\xff', ' ', '1', 'e', '-', '.', '[', ']' };
+	    '\x80', '\xff', ' ', '1', 'e', '-', '.', '[', ']', '\'', '\t',
+	    'N', 'I', '0' };
 	char *buf = ecs_xmalloc(len + 2);
 	size_t i, k;
 

@@ -5,6 +5,7 @@
  * parsing, path compilation. Prints "ok"/"not ok" lines as TAP and exits 1
  * on a failure. Built for the tests only.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,9 +264,57 @@ test_map_delete(void)
 	ecs_map_destroy(m);
 }
 
+/* ecs_format_double: fixed notation, never an exponent, reads back. */
+static bool
+fmt_is(double v, int places, const char *want)
+{
+	char buf[400];
+
+	ecs_format_double(v, places, buf, sizeof(buf));
+	if (strcmp(buf, want) != 0)
+		printf("# %.17g at %d places: %s, expected %s\n", v, places, buf,
+		    want);
+	return strcmp(buf, want) == 0;
+}
+
+static void
+test_format_double(void)
+{
+	char buf[400], small[8];
+	double v;
+	int i, bad = 0;
+
+	ok(fmt_is(2.66381e17, 3, "266381000000000000"), "large, places");
+	ok(fmt_is(266381451402117824.0, -1, "266381451402117820"),
+	    "large, shortest");
+	ok(fmt_is(1e-7, -1, "0.0000001"), "small, shortest");
+	ok(fmt_is(1e-7, 3, "0"), "small, rounded to 0");
+	ok(fmt_is(-1e-7, 3, "0"), "no -0");
+	ok(fmt_is(0.1 + 0.2, -1, "0.30000000000000004"), "shortest");
+	ok(fmt_is(0.1 + 0.2, 3, "0.3"), "3 places");
+	ok(fmt_is(10.3705, 3, "10.371") || fmt_is(10.3705, 3, "10.37"),
+	    "rounded");
+	ok(fmt_is(-1234.5, 3, "-1234.5"), "negative");
+	ok(fmt_is(1e300 * 1e10, 3, "null"), "infinity");
+	ok(fmt_is(1e21, -1, "1000000000000000000000"), "1e21");
+	ok(fmt_is(-0.0, -1, "0"), "-0.0");
+	/* Random doubles of every magnitude read back and have no exponent. */
+	for (i = 0; i < 20000; i++) {
+		v = ldexp((double)(i * 2654435761u % 1000003) + 0.25,
+		    i % 600 - 320) * (i % 2 ? -1 : 1);
+		ecs_format_double(v, -1, buf, sizeof(buf));
+		if (strtod(buf, NULL) != v || strpbrk(buf, "eE") != NULL)
+			bad++;
+	}
+	ok(bad == 0, "20000 doubles read back, none with an exponent");
+	ecs_format_double(1e30, -1, small, sizeof(small));
+	ok(strcmp(small, "1e30") == 0, "the exponent form only when too long");
+}
+
 int
 main(void)
 {
+	test_format_double();
 	test_time();
 	test_getters();
 	test_paths();

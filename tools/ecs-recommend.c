@@ -147,7 +147,8 @@ static unsigned long long seq, evicted_users, items_refused;
 static unsigned long long evicted_for_taken;	/* of evicted_users */
 static size_t		 ntaken_all;	/* sum of the users' ntaken */
 static double		 nsessions_seen;	/* sessions started, for llr */
-static int64_t		 latest_ts = INT64_MIN;	/* latest event time seen */
+/* The latest event time seen, and the events without one. */
+static struct ecs_event_clock event_clock = ECS_EVENT_CLOCK_INIT;
 static const struct ecs_reader *input;
 static unsigned long long lines_before;
 static bool		 save_failed;
@@ -1098,11 +1099,12 @@ is_id(const struct ecs_field *f)
 static void
 stock_news(struct ecs_reader *rd, const struct ecs_field *f, bool in_stock)
 {
+	char shown[ECS_SHOWN_SIZE];
 	int64_t i;
 
 	if (!is_id(&f[F_PRODUCT])) {
 		ecs_reader_bad(rd, "field 'product_id' is missing or not a "
-		    "number or string");
+		    "number or string%s", ecs_field_shown(&f[F_PRODUCT], shown));
 		return;
 	}
 	if ((i = item_index(&f[F_PRODUCT], true)) >= 0)
@@ -1128,7 +1130,7 @@ query(struct ecs_reader *rd, const struct ecs_field *f)
 	if ((u = ecs_map_get(users, f[F_USER].text, f[F_USER].len)) == NULL)
 		u = &nobody;
 	/* Replayed data is as of its own time, not the clock's. */
-	if ((now = latest_ts) == INT64_MIN)
+	if ((now = event_clock.latest) == INT64_MIN)
 		now = ecs_time_now();
 	n = recommend(u, -1, now, -1, recs, top_k);
 	out_line(++seq, &f[F_USER], now, NULL, NULL, recs, n);
@@ -1166,7 +1168,8 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	enum action a;
 	int64_t t, item;
 	uint32_t pos1;
-	bool fresh, again;
+	char shown[ECS_SHOWN_SIZE];
+	bool fresh, again, untimed;
 	int act;
 	size_t n;
 
@@ -1189,7 +1192,8 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		return;
 	}
 	if (f[F_ACTION].type != ECS_F_STRING) {
-		ecs_reader_bad(rd, "field 'action' is not a string");
+		ecs_reader_bad(rd, "field 'action' is not a string%s",
+		    ecs_field_shown(&f[F_ACTION], shown));
 		return;
 	}
 	if ((act = event_action(rd, &f[F_ACTION])) == -1)
@@ -1201,18 +1205,17 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	a = (enum action)act;
 	if (!is_id(&f[F_USER]) || !is_id(&f[F_PRODUCT])) {
 		ecs_reader_bad(rd, "field '%s' is missing or not a number or "
-		    "string", is_id(&f[F_USER]) ? "product_id" : "user_id");
+		    "string%s", is_id(&f[F_USER]) ? "product_id" : "user_id",
+		    ecs_field_shown(is_id(&f[F_USER]) ? &f[F_PRODUCT] :
+		    &f[F_USER], shown));
 		return;
 	}
-	if (f[F_TS].type == ECS_F_MISSING)
-		t = ecs_time_now();
-	else if (!ecs_field_time(&f[F_TS], &t)) {
-		ecs_reader_bad(rd, "field 'ts' is not a time");
+	if (!ecs_event_time(&event_clock, &f[F_TS], &t, &untimed)) {
+		ecs_reader_bad(rd, "field 'ts' is not a time%s",
+		    ecs_field_shown(&f[F_TS], shown));
 		return;
 	}
 	item = item_index(&f[F_PRODUCT], t <= freeze_after);
-	if (t > latest_ts)
-		latest_ts = t;
 	seq++;
 	u = get_user(&f[F_USER], &pos1);
 	if (item < 0) {
@@ -1269,6 +1272,7 @@ load_catalog(void)
 	struct ecs_field f[4];
 	struct ecs_reader rd;
 	char *files[] = { (char *)catalog_path };
+	char shown[ECS_SHOWN_SIZE];
 	struct item *it;
 	int64_t i;
 
@@ -1280,7 +1284,8 @@ load_catalog(void)
 		if ((i = item_index(&f[0], true)) < 0) {
 			if (!is_id(&f[0]))
 				ecs_reader_bad(&rd, "field 'product_id' is missing "
-				    "or not a number or string");
+				    "or not a number or string%s",
+				    ecs_field_shown(&f[0], shown));
 			continue;
 		}
 		it = item_at((uint32_t)i);
@@ -1355,6 +1360,8 @@ save_state(void)
 	json_object_object_add(head, "lines", json_object_new_int64((int64_t)
 	    (lines_before + (input != NULL ? input->nread : 0))));
 	json_object_object_add(head, "seq", json_object_new_int64((int64_t)seq));
+	json_object_object_add(head, "latest",
+	    json_object_new_int64(event_clock.latest));
 	json_object_object_add(head, "sessions",
 	    json_object_new_double(nsessions_seen));
 	json_object_object_add(head, "neighbors", json_object_new_int(neighbors));
@@ -1549,6 +1556,9 @@ load_state(void)
 		return;
 	lines_before = (unsigned long long)ecs_state_int(&sr, head, "lines");
 	seq = (unsigned long long)ecs_state_int(&sr, head, "seq");
+	/* Absent from the states of earlier versions: the time is then unknown. */
+	if (json_object_object_get_ex(head, "latest", NULL))
+		event_clock.latest = ecs_state_int(&sr, head, "latest");
 	nsessions_seen = ecs_state_double(&sr, head, "sessions");
 	if ((int)ecs_state_int(&sr, head, "neighbors") >
 	    neighbors)
@@ -1676,6 +1686,7 @@ main(int argc, char *argv[])
 		    "the carted and bought items within %d per user on average "
 		    "(--max-users %zu)", evicted_for_taken, TAKEN_PER_USER,
 		    max_users);
+	ecs_event_clock_summary(&event_clock);
 	status |= ecs_reader_finish(&rd);
 	ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();

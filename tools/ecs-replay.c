@@ -301,6 +301,9 @@ main(int argc, char *argv[])
 	struct ecs_reader rd;
 	struct replay rp;
 	struct json_object *rec, *tv;
+	const char *text;
+	char shown[ECS_SHOWN_SIZE];
+	size_t len;
 	int64_t t;
 	int first, status;
 
@@ -312,10 +315,16 @@ main(int argc, char *argv[])
 	while (ecs_reader_line(&rd)) {
 		if ((rec = ecs_reader_parse(&rd)) == NULL)
 			continue;
-		if (!ecs_path_find(ts_path, rec, &tv) ||
-		    !ecs_time_from_json(tv, &t))
-			ecs_reader_bad(&rd, "field '%s' is missing or not a time",
+		if (!ecs_path_find(ts_path, rec, &tv))
+			ecs_reader_bad(&rd, "field '%s' is missing",
 			    ts_path->text);
+		else if (!ecs_time_from_json(tv, &t)) {
+			text = json_object_to_json_string_length(tv,
+			    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+			    &len);
+			ecs_reader_bad(&rd, "field '%s' is not a time%s",
+			    ts_path->text, ecs_shown(text, len, false, shown));
+		}
 		else if (t < from_ms || t >= to_ms)
 			rp.noutside++;
 		else if (!play(&rp, &rd, rec, tv, t)) {

@@ -138,7 +138,8 @@ static size_t		 ts_slot;
 static size_t		*by_slot;
 static struct window	*windows;		/* open (and kept), by start */
 static size_t		 nwindows, windows_cap;
-static int64_t		 max_time = INT64_MIN;	/* largest event time */
+/* The largest event time (max_time), and the events without one. */
+static struct ecs_event_clock event_clock = ECS_EVENT_CLOCK_INIT;
 static int64_t		 watermark = INT64_MIN;
 static int64_t		 closed_upto = INT64_MIN;	/* windows ending here are out */
 static unsigned long long nlate, nlate_run, ncorrections, lines_before;
@@ -1523,20 +1524,12 @@ update(struct window *w, const struct ecs_field *f, const char *flag)
 static void
 write_late(const struct ecs_reader *rd)
 {
-	ssize_t n;
-	size_t done = 0;
-
 	nlate++;
 	nlate_run++;
 	if (late_fd == -1)
 		return;
-	while (done < rd->len + 1) {
-		n = write(late_fd, done < rd->len ? rd->line + done : "\n",
-		    done < rd->len ? rd->len - done : 1);
-		if (n == -1)
-			err(ECS_EXIT_DATA, "write error on %s", late_path);
-		done += (size_t)n;
-	}
+	ecs_write_all(late_fd, rd->line, rd->len, late_path);
+	ecs_write_all(late_fd, "\n", 1, late_path);
 }
 
 /*
@@ -1609,10 +1602,10 @@ values_fit(struct ecs_reader *rd, const struct ecs_field *f, int64_t t)
 static void
 advance(int64_t t)
 {
-	if (t > max_time)
-		max_time = t;
-	if (max_time - lateness_ms > watermark)
-		watermark = max_time - lateness_ms;
+	if (t > event_clock.latest)
+		event_clock.latest = t;
+	if (event_clock.latest - lateness_ms > watermark)
+		watermark = event_clock.latest - lateness_ms;
 	close_windows(watermark);
 }
 
@@ -1621,15 +1614,15 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 {
 	struct window *w;
 	int64_t t, s, e, step = slide_ms > 0 ? slide_ms : window_ms;
-	bool late = false;
+	char shown[ECS_SHOWN_SIZE];
+	bool late = false, untimed;
 
 	if (where != NULL && !ecs_expr_match_fields(where, f))
 		return;
-	if (f[ts_slot].type == ECS_F_MISSING)
-		t = ecs_time_now();
-	else if (!ecs_field_time(&f[ts_slot], &t)) {
-		ecs_reader_bad(rd, "field '%s' is not a time",
-		    fields.path[ts_slot]->text);
+	if (!ecs_event_time(&event_clock, &f[ts_slot], &t, &untimed)) {
+		ecs_reader_bad(rd, "field '%s' is not a time%s",
+		    fields.path[ts_slot]->text,
+		    ecs_field_shown(&f[ts_slot], shown));
 		return;
 	}
 	group_key(f);
@@ -1652,7 +1645,8 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	}
 	if (late)
 		write_late(rd);
-	advance(t);
+	if (!untimed)		/* it holds no news of the event time */
+		advance(t);
 }
 
 /*
@@ -1662,8 +1656,8 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 static void
 on_idle(void *arg, int ms)
 {
-	if (max_time != INT64_MIN)
-		advance(max_time + ms);
+	if (event_clock.latest != INT64_MIN)
+		advance(event_clock.latest + ms);
 	ecs_checkpoint_maybe(arg);
 }
 
@@ -1895,7 +1889,8 @@ save_state(void)
 	json_object_object_add(head, "options", json_object_new_string(signature));
 	json_object_object_add(head, "lines", json_object_new_int64((int64_t)
 	    (lines_before + (input != NULL ? input->nread : 0))));
-	json_object_object_add(head, "max_time", json_object_new_int64(max_time));
+	json_object_object_add(head, "max_time",
+	    json_object_new_int64(event_clock.latest));
 	json_object_object_add(head, "watermark", json_object_new_int64(watermark));
 	json_object_object_add(head, "closed_upto",
 	    json_object_new_int64(closed_upto));
@@ -2007,7 +2002,7 @@ load_state(void)
 		ecs_state_corrupt(&sr, "saved by a run with other options "
 		    "(windows, keys and metrics must stay the same)");
 	lines_before = (unsigned long long)ecs_state_int(&sr, head, "lines");
-	max_time = ecs_state_int(&sr, head, "max_time");
+	event_clock.latest = ecs_state_int(&sr, head, "max_time");
 	watermark = ecs_state_int(&sr, head, "watermark");
 	closed_upto = ecs_state_int(&sr, head, "closed_upto");
 	nlate = (unsigned long long)ecs_state_int(&sr, head, "late");
@@ -2337,6 +2332,8 @@ main(int argc, char *argv[])
 
 	f = ecs_xcalloc(fields.n, sizeof(*f));
 	ecs_reader_init(&rd, argv + first, argc - first);
+	if (late_fd != -1)
+		ecs_reader_check_output(&rd, late_fd, "--late");
 	if (idle_ms > 0) {
 		rd.idle_ms = (int)idle_ms;
 		rd.on_idle = on_idle;
@@ -2364,6 +2361,7 @@ main(int argc, char *argv[])
 		warnx("%llu late event%s (after their window was written)%s%s",
 		    nlate_run, nlate_run == 1 ? "" : "s", late_fd != -1 ? ", in " : "",
 		    late_fd != -1 ? late_path : "");
+	ecs_event_clock_summary(&event_clock);
 	status = ecs_reader_finish(&rd);
 	ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();

@@ -72,7 +72,8 @@ static const char	*thresholds_path;	/* --thresholds */
 static struct ecs_map	*products;
 static struct ecs_map	*unknown_actions;	/* each reported once */
 static struct ecs_map	*file_thresholds;	/* --thresholds: id -> int64 */
-static int64_t		 now_ms;		/* latest event time seen */
+/* The latest event time seen, and the events without one. */
+static struct ecs_event_clock event_clock = ECS_EVENT_CLOCK_INIT;
 static unsigned long long lines_before;		/* read by earlier runs */
 static const struct ecs_reader *input;		/* for the lines read */
 static bool		 save_failed;
@@ -231,27 +232,17 @@ out_int(int64_t v)
 	    (long long)v));
 }
 
-/* A rate or a number of hours, to three decimals without trailing zeros. */
+/*
+ * A rate or a number of hours, to three decimals without trailing zeros,
+ * never with an exponent: a cover of ages or the velocity of absurd
+ * quantities is written out in full (see "Velocity" in ecs-stock(1)).
+ */
 static void
 out_decimal(double v)
 {
-	char buf[48];
-	int n;
+	char buf[400];
 
-	if (!isfinite(v) || fabs(v) >= 1e15) {	/* a cover of ages */
-		n = snprintf(buf, sizeof(buf), isfinite(v) ? "%.6g" : "null", v);
-		ecs_out_write(buf, (size_t)n);
-		return;
-	}
-	n = snprintf(buf, sizeof(buf), "%.3f", v);
-
-	while (n > 1 && buf[n - 1] == '0')
-		n--;
-	if (buf[n - 1] == '.')
-		n--;
-	if (n == 2 && buf[0] == '-' && buf[1] == '0')
-		n = 1, buf[0] = '0';	/* no -0 */
-	ecs_out_write(buf, (size_t)n);
+	ecs_out_write(buf, ecs_format_double(v, 3, buf, sizeof(buf)));
 }
 
 static void
@@ -331,15 +322,18 @@ static bool
 units(struct ecs_reader *rd, const struct ecs_field *f, const char *name,
     int64_t dflt, bool is_signed, int64_t *out)
 {
+	char shown[ECS_SHOWN_SIZE];
+
 	if (f->type == ECS_F_MISSING && dflt >= 0) {
 		*out = dflt;
 		return true;
 	}
 	if (!ecs_field_int64(f, out) || (!is_signed && *out < 0) ||
 	    *out > INT64_MAX / 4 || *out < -INT64_MAX / 4) {
-		ecs_reader_bad(rd, "field '%s' is %s", name,
+		ecs_reader_bad(rd, "field '%s' is %s%s", name,
 		    f->type == ECS_F_MISSING ? "missing" : is_signed ?
-		    "not a whole number" : "not a whole number of units (>= 0)");
+		    "not a whole number" : "not a whole number of units (>= 0)",
+		    ecs_field_shown(f, shown));
 		return false;
 	}
 	return true;
@@ -416,6 +410,8 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 	enum movement m = movement_of(&f[F_ACTION]);
 	struct product *p;
 	int64_t t, n, thr, level;
+	char shown[ECS_SHOWN_SIZE];
+	bool untimed;
 
 	if (m == M_NONE)
 		return;
@@ -424,32 +420,32 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 		return;
 	}
 	if (m == M_BAD) {
-		ecs_reader_bad(rd, "field 'action' is not a string");
+		ecs_reader_bad(rd, "field 'action' is not a string%s",
+		    ecs_field_shown(&f[F_ACTION], shown));
 		return;
 	}
 	if (f[F_PRODUCT].type != ECS_F_NUMBER &&
 	    f[F_PRODUCT].type != ECS_F_STRING) {
-		ecs_reader_bad(rd, "field 'product_id' is %s",
+		ecs_reader_bad(rd, "field 'product_id' is %s%s",
 		    f[F_PRODUCT].type == ECS_F_MISSING ? "missing" :
-		    "not a number or string");
+		    "not a number or string",
+		    ecs_field_shown(&f[F_PRODUCT], shown));
 		return;
 	}
-	if (f[F_TS].type == ECS_F_MISSING)
-		t = ecs_time_now();
-	else if (!ecs_field_time(&f[F_TS], &t)) {
-		ecs_reader_bad(rd, "field 'ts' is not a time");
-		return;
-	}
+	/* The time last, so that a bad line is never counted as untimed. */
 	if (!amount(rd, m, f, &n, &thr))
 		return;
+	if (!ecs_event_time(&event_clock, &f[F_TS], &t, &untimed)) {
+		ecs_reader_bad(rd, "field 'ts' is not a time%s",
+		    ecs_field_shown(&f[F_TS], shown));
+		return;
+	}
 	if (!find_product(&f[F_PRODUCT], true, &p)) {
 		ecs_out_flush();
 		errx(ECS_EXIT_DATA, "%s:%llu: more than %llu products "
 		    "(--max-products): stopping", rd->name, rd->lineno,
 		    max_products);
 	}
-	if (t > now_ms)
-		now_ms = t;
 	if (m == M_PURCHASE && __builtin_sub_overflow(p->quantity, n, &level))
 		m = M_BAD;
 	else if (m != M_SNAPSHOT && m != M_PURCHASE &&
@@ -516,7 +512,8 @@ save_state(void)
 	ecs_out_flush();		/* the state never runs ahead of output */
 	json_object_object_add(head, "lines", json_object_new_int64(
 	    (int64_t)(lines_before + (input != NULL ? input->nread : 0))));
-	json_object_object_add(head, "now", json_object_new_int64(now_ms));
+	json_object_object_add(head, "now",
+	    json_object_new_int64(event_clock.latest));
 	if (!ecs_state_begin(&w, ckpt.path, "ecs-stock", STATE_VERSION, head)) {
 		json_object_put(head);
 		save_failed = true;
@@ -597,7 +594,7 @@ load_state(void)
 		return;
 	lines_before = (unsigned long long)json_object_get_int64(
 	    ecs_state_field(&sr, head, "lines", json_type_int));
-	now_ms = ecs_state_int(&sr, head, "now");
+	event_clock.latest = ecs_state_int(&sr, head, "now");
 	json_object_put(head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		load_product(&sr, rec);
@@ -622,6 +619,7 @@ load_thresholds(void)
 	struct product *p;
 	char *files[] = { (char *)thresholds_path };
 	const char *key;
+	char shown[ECS_SHOWN_SIZE];
 	int64_t thr, *slot;
 	size_t i, len;
 	bool created;
@@ -634,7 +632,8 @@ load_thresholds(void)
 			continue;
 		if (f[0].type != ECS_F_NUMBER && f[0].type != ECS_F_STRING)
 			ecs_reader_bad(&rd, "field 'product_id' is missing or "
-			    "not a number or string");
+			    "not a number or string%s",
+			    ecs_field_shown(&f[0], shown));
 		else if (units(&rd, &f[1], "threshold", -1, false, &thr)) {
 			slot = ecs_map_put(file_thresholds, f[0].text, f[0].len,
 			    &created);
@@ -671,7 +670,7 @@ write_report(void)
 		ecs_out_puts(status_names[status_of(p)]);
 		ecs_out_puts("\",\"threshold\":");
 		out_int(threshold_of(p));
-		v = velocity(p, now_ms);
+		v = velocity(p, event_clock.latest);
 		ecs_out_puts(",\"velocity_per_hour\":");
 		out_decimal(v);
 		/* No cover where the velocity shows as 0. */
@@ -773,6 +772,7 @@ main(int argc, char *argv[])
 	}
 	if (report)
 		write_report();
+	ecs_event_clock_summary(&event_clock);
 	status |= ecs_reader_finish(&rd);
 	ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();

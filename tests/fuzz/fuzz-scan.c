@@ -20,12 +20,16 @@ parse(const char *s, size_t len)
 {
 	struct json_tokener *tok = json_tokener_new_ex(64);
 	struct json_object *o;
+	size_t col;
+	char why[80];
 
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, s, (int)len + 1);
+	/* The reader's judge: json-c, less what RFC 8259 does not allow. */
 	if (o != NULL && (!json_object_is_type(o, json_type_object) ||
-	    json_tokener_get_parse_end(tok) < len)) {
+	    json_tokener_get_parse_end(tok) < len ||
+	    ecs_json_not_rfc8259(s, len, &col, why, sizeof(why)) != NULL)) {
 		json_object_put(o);
 		o = NULL;
 	}
