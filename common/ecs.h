@@ -495,7 +495,9 @@ struct ecs_event_clock {
 
 /*
  * The time of an event whose time field is f: false when f is there but
- * not a time (the caller reports the line); *untimed when f is missing.
+ * not a time (the caller reports the line); *untimed when f is missing:
+ * the event is at the latest event time, or at the clock's before any
+ * event had a time, and moves no watermark either way.
  */
 bool	 ecs_event_time(struct ecs_event_clock *, const struct ecs_field *f,
 	    int64_t *ms, bool *untimed);

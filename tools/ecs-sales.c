@@ -1658,6 +1658,8 @@ on_idle(void *arg, int ms)
 {
 	if (event_clock.latest != INT64_MIN)
 		advance(event_clock.latest + ms);
+	else if (event_clock.nclock > 0)	/* no times yet: the clock's */
+		advance(ecs_time_now());
 	ecs_checkpoint_maybe(arg);
 }
 
