@@ -197,7 +197,7 @@ usage(int status)
 "                     [--freeze-after time] [--half-life duration]\n"
 "                     [--max-items n] [--max-users n] [--neighbors n]\n"
 "                     [--same-category] [--session-gap duration]\n"
-"                     [--sim name] [--state file] [--checkpoint seconds]\n"
+"                     [--sim name] [--state file] [--checkpoint duration]\n"
 "                     [--steps n] [--weights list] [file ...]\n");
 	if (status != 0)
 		exit(status);
@@ -220,7 +220,7 @@ usage(int status)
 "      --eval-from TIME     judge only events from TIME on\n"
 "      --freeze-after TIME  stop learning after TIME\n"
 "      --state FILE         load and save the learned model\n"
-"      --checkpoint SECONDS save the state this often (default 30)\n"
+"      --checkpoint DURATION save the state this often (default 30s)\n"
 "  -v, --verbose            state the memory budget at start\n");
 	ecs_common_usage(fp);
 	exit(0);

@@ -187,7 +187,7 @@ usage(int status)
 "                 [--corrections duration] [--idle duration]\n"
 "                 [--alert expr]... [--drop pct] [--spike pct]\n"
 "                 [--baseline n] [--watch name] [--state file]\n"
-"                 [--checkpoint seconds] [--partial | --merge] [file ...]\n");
+"                 [--checkpoint duration] [--partial | --merge] [file ...]\n");
 	if (status != 0)
 		exit(status);
 	fprintf(fp,
@@ -218,7 +218,7 @@ usage(int status)
 "      --baseline N         N windows (default 6) by PCT percent\n"
 "      --watch NAME         the watched metric (default the first)\n"
 "      --state FILE         load and save open windows and baselines\n"
-"      --checkpoint SECONDS save the state this often (default 30)\n"
+"      --checkpoint DURATION save the state this often (default 30s)\n"
 "      --partial            write windows as partial states to --merge\n"
 "      --merge              read partial states, write the merged rows\n");
 	ecs_common_usage(fp);

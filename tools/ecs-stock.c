@@ -97,7 +97,7 @@ usage(int status)
 	FILE *fp = status ? stderr : stdout;
 
 	fprintf(fp,
-"usage: ecs-stock [-ehqV] [-t threshold] [--checkpoint seconds]\n"
+"usage: ecs-stock [-ehqV] [-t threshold] [--checkpoint duration]\n"
 "                 [--cover-hours hours] [--half-life duration]\n"
 "                 [--initial quantity] [--max-products count] [--report]\n"
 "                 [--state file] [--thresholds file] [file ...]\n");
@@ -118,8 +118,8 @@ usage(int status)
 "      --max-products N     stop with an error past N products (10000000)\n"
 "      --report             at the end, write every product's level\n"
 "      --state FILE         load and save the levels in FILE\n"
-"      --checkpoint SECONDS save the state this often (default 30; 0: at\n"
-"                           exit only)\n");
+"      --checkpoint DURATION save the state this often (default 30s; 0:\n"
+"                           at exit only)\n");
 	ecs_common_usage(fp);
 	exit(0);
 }
