@@ -227,6 +227,19 @@ test_big_ints(void)
 	json_tokener_free(tok);
 }
 
+/*
+ * The next random operation on a map of nkeys keys: its key ("k12") and
+ * true for a delete (a third of them), false for a put.
+ */
+static bool
+random_op(unsigned *x, int nkeys, int *k, char key[static 16])
+{
+	*x = *x * 1103515245 + 12345;
+	*k = (int)((*x >> 8) % (unsigned)nkeys);
+	snprintf(key, 16, "k%d", *k);
+	return (*x >> 4) % 3 == 0;
+}
+
 /* Deletion against a model: random puts and deletes, then every key checked. */
 static void
 test_map_delete(void)
@@ -239,10 +252,7 @@ test_map_delete(void)
 	bool created;
 
 	for (i = 0; i < 200000; i++) {
-		x = x * 1103515245 + 12345;
-		k = (int)((x >> 8) % 2000);
-		snprintf(key, sizeof(key), "k%d", k);
-		if ((x >> 4) % 3 == 0) {
+		if (random_op(&x, 2000, &k, key)) {
 			if (ecs_map_del(m, key, strlen(key)) != (model[k] != 0))
 				bad++;
 			model[k] = 0;
@@ -291,10 +301,7 @@ test_map_next_free(void)
 	bool created;
 
 	for (i = 0; i < 20000; i++) {
-		x = x * 1103515245 + 12345;
-		k = (int)((x >> 8) % 500);
-		snprintf(key, sizeof(key), "k%d", k);
-		if ((x >> 4) % 3 == 0) {
+		if (random_op(&x, 500, &k, key)) {
 			ecs_map_del(m, key, strlen(key));
 			model[k] = 0;
 			continue;
