@@ -127,6 +127,8 @@ unsigned long long ecs_opt_count(const char *opt, const char *arg,
 	    unsigned long long lo, unsigned long long hi);
 /* An option's time (as ecs_time_parse), or a usage error (exit 2). */
 int64_t	 ecs_opt_time(const char *opt, const char *arg);
+/* An option's duration in ms (as ecs_duration_parse), or a usage error. */
+int64_t	 ecs_opt_duration(const char *opt, const char *arg);
 
 /*
  * ecs_path.c -- field paths: user_id, user.address.city, items.0,
@@ -357,8 +359,12 @@ const char *ecs_field_shown(const struct ecs_field *,
 
 struct ecs_map;
 
-/* A map whose values are value_size bytes each; owned by the caller. */
-struct ecs_map	*ecs_map_create(size_t value_size);
+/*
+ * A map whose values are value_size bytes each, zero-filled when added;
+ * owned by the caller. free_value, when not NULL, releases what a value
+ * owns (not the value itself) when its key is deleted or the map destroyed.
+ */
+struct ecs_map	*ecs_map_create(size_t value_size, void (*free_value)(void *));
 void	 ecs_map_destroy(struct ecs_map *);
 /*
  * The value of key, or NULL. Value pointers are borrowed and stay valid
@@ -371,17 +377,24 @@ void	*ecs_map_find(const struct ecs_map *, const char *key, size_t len,
 /* The value of key, added (zero-filled, *created true) when absent. */
 void	*ecs_map_put(struct ecs_map *, const char *key, size_t len,
 	    bool *created);
-/* Deletes key; false when it was not there. Its place is reused. */
+/* Deletes key (freeing its value); false when it was not there. */
 bool	 ecs_map_del(struct ecs_map *, const char *key, size_t len);
 /* Keys held. */
 size_t	 ecs_map_count(const struct ecs_map *);
-/* Positions to iterate over with ecs_map_at: count plus deleted places. */
-size_t	 ecs_map_span(const struct ecs_map *);
 /*
- * The entry at position i < span (insertion order while nothing was
- * deleted): its value, and its key borrowed; NULL at a deleted place.
+ * The entry at position pos (from ecs_map_find): its value, and its key
+ * borrowed (key and len may be NULL); NULL when that key was deleted.
  */
-void	*ecs_map_at(const struct ecs_map *, size_t i, const char **key,
+void	*ecs_map_at(const struct ecs_map *, size_t pos, const char **key,
+	    size_t *len);
+/*
+ * Iterates over the keys held: start with *iter = 0; each call returns the
+ * next value and its key (borrowed; key and len may be NULL), or NULL
+ * after the last. The order is insertion order, except that a deleted
+ * key's place goes to the next key added. Keys may be deleted while
+ * iterating; a key added meanwhile may or may not be visited.
+ */
+void	*ecs_map_next(const struct ecs_map *, size_t *iter, const char **key,
 	    size_t *len);
 
 /* ecs_state.c -- state files: NDJSON, saved atomically, checked on load */
@@ -441,29 +454,72 @@ bool	 ecs_state_bool(const struct ecs_state_reader *, struct json_object *rec,
 void	 ecs_state_close(struct ecs_state_reader *);
 
 /*
- * Checkpoints of --state every --checkpoint: when a record made the state
- * dirty and the interval passed, at a record or while input is quiet.
+ * The state of a stateful program (ecs-stock, ecs-sales, ecs-recommend):
+ * loaded at start, saved every --checkpoint when a record made it dirty
+ * (at a record or while input is quiet) and at exit. The checkpoint counts
+ * the lines read by earlier runs and writes the "lines" of the header.
  */
 struct ecs_checkpoint {
+	const char	*program;	/* the state's "ecs_state" */
+	int		 version;
 	const char	*path;		/* --state; NULL: no state */
 	int64_t		 interval_ms;	/* --checkpoint; 0: at exit only */
-	void		(*save)(void);	/* writes the state to path */
+	void		(*save)(void);	/* begin, put the records, commit */
 	bool		 dirty;		/* set by the program on a change */
+	bool		 failed;	/* a save failed: the run exits 1 */
+	unsigned	 ticks;		/* lines, for ecs_checkpoint_tick */
+	unsigned long long lines_before;	/* read by earlier runs */
+	const struct ecs_reader *input;
+	struct ecs_state_writer writer;	/* between begin and commit */
 	struct timespec	 last;
 };
 
-/* Starts the clock and hooks the reader's waits (and quiet times, if free). */
+/*
+ * --checkpoint: 0 (at exit only) or a duration (bare numbers are seconds),
+ * or a usage error (exit 2).
+ */
+void	 ecs_checkpoint_option(struct ecs_checkpoint *, const char *arg);
+/*
+ * Opens the saved state at path: false on a first run. Otherwise the
+ * header (owned by the caller) is checked as ecs_state_open does and its
+ * "lines" restored.
+ */
+bool	 ecs_checkpoint_open(struct ecs_checkpoint *, struct ecs_state_reader *,
+	    struct json_object **header);
+/*
+ * Starts the clock, reads the line counts of rd and hooks its waits (and
+ * its quiet times, unless the program took on_idle).
+ */
 void	 ecs_checkpoint_init(struct ecs_checkpoint *, struct ecs_reader *);
 /* Saves when dirty and due. */
 void	 ecs_checkpoint_maybe(struct ecs_checkpoint *);
+
+/* Called after each line: looks at the clock every 1024 lines. */
+static inline void
+ecs_checkpoint_tick(struct ecs_checkpoint *c)
+{
+	if ((++c->ticks & 1023) == 0)
+		ecs_checkpoint_maybe(c);
+}
+
 /* Saves now, restarting the interval. */
 void	 ecs_checkpoint_save(struct ecs_checkpoint *);
 /*
- * At exit: saves when anything was read or changed. A run over no input
- * (cron's --report) leaves the file as it was.
+ * For save: flushes standard output (the state never runs ahead of it)
+ * and starts the file with header (taken over) and "lines". False, the
+ * save failed, when it cannot be made: save then writes nothing.
  */
-void	 ecs_checkpoint_finish(struct ecs_checkpoint *,
-	    const struct ecs_reader *);
+bool	 ecs_checkpoint_begin(struct ecs_checkpoint *, struct json_object *header);
+/* Writes one record (borrowed) of the state. */
+void	 ecs_checkpoint_put(struct ecs_checkpoint *, struct json_object *rec);
+/* Ends the save begun; a failure keeps the previous state. */
+void	 ecs_checkpoint_commit(struct ecs_checkpoint *);
+/*
+ * At exit: finishes rd (its summary), then saves when anything was read or
+ * changed (a run over no input, cron's --report, leaves the file as it
+ * was). Returns the reader's status, or 1 when any save failed.
+ */
+int	 ecs_checkpoint_finish(struct ecs_checkpoint *, struct ecs_reader *);
 
 /* ecs_time.c -- event times as int64 milliseconds since the epoch, UTC */
 
@@ -471,6 +527,17 @@ void	 ecs_checkpoint_finish(struct ecs_checkpoint *,
 bool	 ecs_time_parse(const char *s, size_t len, int64_t *ms);
 /* A duration: 1500ms, 30s, 5m, 1h, 1d, 1w, or bare seconds; > 0. */
 bool	 ecs_duration_parse(const char *s, int64_t *ms);
+/*
+ * Exponential decay in event time: x, a sum decayed to time at (ms), as it
+ * stands at t (x itself when t is not later).
+ */
+double	 ecs_decay_at(double x, int64_t at, int64_t t, int64_t half_life);
+/*
+ * Adds w at time t to the decayed sum *x of time *at, which moves to t; a
+ * late t (before *at) adds w as decayed to *at.
+ */
+void	 ecs_decay_add(double *x, int64_t *at, double w, int64_t t,
+	    int64_t half_life);
 /* The wall clock, epoch ms: the time of events that carry none. */
 int64_t	 ecs_time_now(void);
 /* Epoch seconds, or milliseconds when |v| >= 1e11 (year 5138 in seconds). */
@@ -556,6 +623,7 @@ struct ecs_reader {
 	/* With idle_ms > 0, called each time that many ms pass with no input. */
 	int		  idle_ms;
 	void		(*on_idle)(void *, int ms);
+	void		 *on_idle_arg;
 };
 
 /*
@@ -578,8 +646,6 @@ void	 ecs_reader_check_output(const struct ecs_reader *, int fd,
 bool	 ecs_reader_line(struct ecs_reader *);
 /* Parses the current line; the object is owned by the caller. NULL when bad. */
 struct json_object *ecs_reader_parse(struct ecs_reader *);
-/* ecs_reader_line + ecs_reader_parse, skipping bad lines. */
-struct json_object *ecs_reader_next(struct ecs_reader *);
 /*
  * Reports the current line as bad (file:line: reason), writes it to
  * --reject, counts it, and ends the program under --strict/--max-errors.

@@ -29,6 +29,7 @@ struct entry {
 
 struct ecs_map {
 	size_t		 value_size;
+	void		(*free_value)(void *);	/* or NULL */
 	size_t		 entry_size;
 	char		*entries;	/* count entries, insertion order */
 	size_t		 count, cap;
@@ -69,11 +70,12 @@ hash_key(const struct ecs_map *m, const char *key, size_t len)
 }
 
 struct ecs_map *
-ecs_map_create(size_t value_size)
+ecs_map_create(size_t value_size, void (*free_value)(void *))
 {
 	struct ecs_map *m = ecs_xcalloc(1, sizeof(*m));
 
 	m->value_size = value_size;
+	m->free_value = free_value;
 	m->entry_size = (sizeof(struct entry) + value_size + 7) & ~(size_t)7;
 	m->nslots = 16;
 	m->slots = ecs_xcalloc(m->nslots, sizeof(*m->slots));
@@ -86,8 +88,14 @@ ecs_map_create(size_t value_size)
 void
 ecs_map_destroy(struct ecs_map *m)
 {
+	size_t iter = 0;
+	void *v;
+
 	if (m == NULL)
 		return;
+	while (m->free_value != NULL &&
+	    (v = ecs_map_next(m, &iter, NULL, NULL)) != NULL)
+		m->free_value(v);
 	free(m->entries);
 	free(m->slots);
 	free(m->keys);
@@ -229,6 +237,8 @@ ecs_map_del(struct ecs_map *m, const char *key, size_t len)
 		return false;
 	n = m->slots[i] - 1;
 	e = entry_at(m, n);
+	if (m->free_value != NULL)
+		m->free_value((char *)e + sizeof(*e));
 	m->key_garbage += e->key_len;
 	e->key_len = DEAD;
 	e->key_off = m->free_list;
@@ -258,12 +268,6 @@ ecs_map_count(const struct ecs_map *m)
 	return m->live;
 }
 
-size_t
-ecs_map_span(const struct ecs_map *m)
-{
-	return m->count;
-}
-
 void *
 ecs_map_at(const struct ecs_map *m, size_t i, const char **key, size_t *len)
 {
@@ -271,9 +275,21 @@ ecs_map_at(const struct ecs_map *m, size_t i, const char **key, size_t *len)
 
 	if (e->key_len == DEAD)
 		return NULL;
-
-	/* Only empty keys so far: no arena, and NULL + 0 is no pointer. */
-	*key = m->keys != NULL ? m->keys + e->key_off : "";
-	*len = e->key_len;
+	if (key != NULL)	/* no arena for empty keys: NULL + 0 is none */
+		*key = m->keys != NULL ? m->keys + e->key_off : "";
+	if (len != NULL)
+		*len = e->key_len;
 	return (char *)e + sizeof(*e);
+}
+
+void *
+ecs_map_next(const struct ecs_map *m, size_t *iter, const char **key,
+    size_t *len)
+{
+	void *v;
+
+	while (*iter < m->count)
+		if ((v = ecs_map_at(m, (*iter)++, key, len)) != NULL)
+			return v;
+	return NULL;
 }

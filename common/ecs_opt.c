@@ -180,3 +180,14 @@ ecs_opt_time(const char *opt, const char *arg)
 		    "YYYY-MM-DD or epoch seconds)", opt, arg);
 	return ms;
 }
+
+int64_t
+ecs_opt_duration(const char *opt, const char *arg)
+{
+	int64_t ms;
+
+	if (!ecs_duration_parse(arg, &ms))
+		errx(ECS_EXIT_USAGE, "%s '%s': expected a duration such as "
+		    "30s, 5m, 1h or 1d", opt, arg);
+	return ms;
+}

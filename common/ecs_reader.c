@@ -144,7 +144,7 @@ fill(struct ecs_reader *rd)
 		/* Quiet input: tell the program each time idle_ms passes. */
 		while (rd->idle_ms > 0 && !ecs_stop_signal &&
 		    poll(&pfd, 1, rd->idle_ms) == 0) {
-			rd->on_idle(rd->on_wait_arg, rd->idle_ms);
+			rd->on_idle(rd->on_idle_arg, rd->idle_ms);
 			ecs_out_flush();
 		}
 	}
@@ -405,17 +405,6 @@ ecs_reader_parse(struct ecs_reader *rd)
 		ecs_reader_bad(rd, "invalid JSON at column %zu: %s", end + 1,
 		    json_tokener_error_desc(jerr));
 	json_object_put(rec);
-	return NULL;
-}
-
-struct json_object *
-ecs_reader_next(struct ecs_reader *rd)
-{
-	struct json_object *rec;
-
-	while (ecs_reader_line(rd))
-		if ((rec = ecs_reader_parse(rd)) != NULL)
-			return rec;
 	return NULL;
 }
 

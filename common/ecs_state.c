@@ -295,6 +295,24 @@ elapsed_ms(const struct timespec *since)
 	    (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
+void
+ecs_checkpoint_option(struct ecs_checkpoint *c, const char *arg)
+{
+	c->interval_ms = strcmp(arg, "0") == 0 ? 0 :
+	    ecs_opt_duration("--checkpoint", arg);
+}
+
+bool
+ecs_checkpoint_open(struct ecs_checkpoint *c, struct ecs_state_reader *r,
+    struct json_object **header)
+{
+	if (!ecs_state_open(r, c->path, c->program, c->version, header))
+		return false;
+	c->lines_before = (unsigned long long)ecs_state_int(r, *header,
+	    "lines");
+	return true;
+}
+
 /*
  * SIGINT and SIGTERM are held off while the state is written: they are
  * installed without SA_RESTART, and a write they interrupt would fail the
@@ -313,6 +331,40 @@ ecs_checkpoint_save(struct ecs_checkpoint *c)
 	c->save();
 	c->dirty = false;
 	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+bool
+ecs_checkpoint_begin(struct ecs_checkpoint *c, struct json_object *header)
+{
+	struct json_object *head = json_object_new_object();
+	bool ok;
+
+	ecs_out_flush();
+	json_object_object_add(head, "lines", json_object_new_int64(
+	    (int64_t)(c->lines_before + (c->input != NULL ?
+	    c->input->nread : 0))));
+	json_object_object_foreach(header, key, val)
+		json_object_object_add(head, key, json_object_get(val));
+	json_object_put(header);
+	ok = ecs_state_begin(&c->writer, c->path, c->program, c->version,
+	    head);
+	json_object_put(head);
+	if (!ok)
+		c->failed = true;
+	return ok;
+}
+
+void
+ecs_checkpoint_put(struct ecs_checkpoint *c, struct json_object *rec)
+{
+	ecs_state_put(&c->writer, rec);
+}
+
+void
+ecs_checkpoint_commit(struct ecs_checkpoint *c)
+{
+	if (!ecs_state_commit(&c->writer))
+		c->failed = true;
 }
 
 void
@@ -340,6 +392,7 @@ void
 ecs_checkpoint_init(struct ecs_checkpoint *c, struct ecs_reader *rd)
 {
 	clock_gettime(CLOCK_MONOTONIC, &c->last);
+	c->input = rd;
 	rd->on_wait = on_wait;
 	rd->on_wait_arg = c;
 	/* While input is quiet the reader wakes us each interval. */
@@ -347,12 +400,16 @@ ecs_checkpoint_init(struct ecs_checkpoint *c, struct ecs_reader *rd)
 		rd->idle_ms = (int)(c->interval_ms < 1000000000 ?
 		    c->interval_ms : 1000000000);
 		rd->on_idle = on_idle;
+		rd->on_idle_arg = c;
 	}
 }
 
-void
-ecs_checkpoint_finish(struct ecs_checkpoint *c, const struct ecs_reader *rd)
+int
+ecs_checkpoint_finish(struct ecs_checkpoint *c, struct ecs_reader *rd)
 {
+	int status = ecs_reader_finish(rd);
+
 	if (c->path != NULL && (c->dirty || rd->nread > 0))
 		ecs_checkpoint_save(c);
+	return status | (c->failed ? ECS_EXIT_DATA : 0);
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * ecs_time.c -- event times. Every form DESIGN.md allows (RFC 3339 / ISO-8601
- * with Z or an offset and an optional fraction, a bare YYYY-MM-DD, epoch
- * seconds or milliseconds) becomes int64 milliseconds since the epoch, UTC.
+ * ecs_time.c -- event times. Every form of ecs(7), TIME FORMATS (the design's
+ * "Event schema": RFC 3339 / ISO-8601 with Z or an offset and an optional
+ * fraction, a bare YYYY-MM-DD, epoch seconds or milliseconds) becomes int64
+ * milliseconds since the epoch, UTC. Durations and decay over event time
+ * are here too.
  * Civil dates use Howard Hinnant's days-from-civil arithmetic rather than
  * timegm(3), which is neither POSIX nor free of the TZ environment.
  */
@@ -230,6 +232,24 @@ ecs_duration_parse(const char *s, int64_t *ms)
 		return false;
 	*ms = (int64_t)v;
 	return true;
+}
+
+double
+ecs_decay_at(double x, int64_t at, int64_t t, int64_t half_life)
+{
+	if (x == 0 || t <= at)
+		return x;
+	return x * exp2(-(double)(t - at) / (double)half_life);
+}
+
+void
+ecs_decay_add(double *x, int64_t *at, double w, int64_t t, int64_t half_life)
+{
+	if (t >= *at) {
+		*x = ecs_decay_at(*x, *at, t, half_life) + w;
+		*at = t;
+	} else			/* a late event counts as it would have */
+		*x += w * exp2(-(double)(*at - t) / (double)half_life);
 }
 
 int64_t

@@ -73,6 +73,26 @@ load helpers
 	like "$stderr" "*--fields: 'a..b': empty path segment*"
 }
 
+@test "every duration option: one parser, one message; --checkpoint takes a duration or 0" {
+	local spec opt
+	for spec in "ecs-stock --half-life" "ecs-stock --checkpoint" \
+	    "ecs-recommend --half-life" "ecs-recommend --session-gap" \
+	    "ecs-recommend --checkpoint" "ecs-sales --window" "ecs-sales --slide" \
+	    "ecs-sales --lateness" "ecs-sales --corrections" "ecs-sales --idle" \
+	    "ecs-sales --checkpoint"; do
+		opt=${spec#* }
+		run -2 --separate-stderr ${spec% *} "$opt" 5x </dev/null
+		is "$stderr" "${spec% *}: $opt '5x': expected a duration such as 30s, 5m, 1h or 1d" "$spec"
+	done
+	for t in ecs-stock ecs-recommend ecs-sales; do
+		for d in 0 90 90s 1.5m; do
+			run -0 --separate-stderr "$t" --state "$BATS_TEST_TMPDIR/$t.state" \
+			    --checkpoint "$d" </dev/null
+			is "$stderr" "" "$t --checkpoint $d"
+		done
+	done
+}
+
 @test "an unreadable --reject file is an error before any input" {
 	run -1 --separate-stderr ecs-filter --reject /nonexistent/dir/rej true </dev/null
 	like "$stderr" "ecs-filter: /nonexistent/dir/rej: No such file or directory"

@@ -227,11 +227,24 @@ test_big_ints(void)
 	json_tokener_free(tok);
 }
 
+/*
+ * The next random operation on a map of nkeys keys: its key ("k12") and
+ * true for a delete (a third of them), false for a put.
+ */
+static bool
+random_op(unsigned *x, int nkeys, int *k, char key[static 16])
+{
+	*x = *x * 1103515245 + 12345;
+	*k = (int)((*x >> 8) % (unsigned)nkeys);
+	snprintf(key, 16, "k%d", *k);
+	return (*x >> 4) % 3 == 0;
+}
+
 /* Deletion against a model: random puts and deletes, then every key checked. */
 static void
 test_map_delete(void)
 {
-	struct ecs_map *m = ecs_map_create(sizeof(int));
+	struct ecs_map *m = ecs_map_create(sizeof(int), NULL);
 	static int model[2000];		/* 0 absent, else value */
 	unsigned x = 12345;
 	char key[16];
@@ -239,10 +252,7 @@ test_map_delete(void)
 	bool created;
 
 	for (i = 0; i < 200000; i++) {
-		x = x * 1103515245 + 12345;
-		k = (int)((x >> 8) % 2000);
-		snprintf(key, sizeof(key), "k%d", k);
-		if ((x >> 4) % 3 == 0) {
+		if (random_op(&x, 2000, &k, key)) {
 			if (ecs_map_del(m, key, strlen(key)) != (model[k] != 0))
 				bad++;
 			model[k] = 0;
@@ -262,6 +272,84 @@ test_map_delete(void)
 	}
 	ok(bad == 0 && ecs_map_count(m) == (size_t)i, "map delete matches a model");
 	ecs_map_destroy(m);
+}
+
+static unsigned nfreed;
+
+static void
+free_counted(void *v)
+{
+	free(*(int **)v);
+	nfreed++;
+}
+
+/*
+ * ecs_map_next visits each key held once, skipping the places of deleted
+ * keys, and the map frees a value when its key is deleted or at destroy
+ * (ASan checks that nothing leaks or is freed twice).
+ */
+static void
+test_map_next_free(void)
+{
+	struct ecs_map *m = ecs_map_create(sizeof(int *), free_counted);
+	static int model[500], seen[500];
+	unsigned x = 777, nmade = 0;
+	char key[16];
+	const char *kp;
+	int i, k, **v, bad = 0, live = 0;
+	size_t iter = 0, len;
+	bool created;
+
+	for (i = 0; i < 20000; i++) {
+		if (random_op(&x, 500, &k, key)) {
+			ecs_map_del(m, key, strlen(key));
+			model[k] = 0;
+			continue;
+		}
+		v = ecs_map_put(m, key, strlen(key), &created);
+		if (created) {
+			*v = ecs_xmalloc(sizeof(int));
+			nmade++;
+		}
+		**v = model[k] = i + 1;
+	}
+	for (k = 0; k < 50; k++) {	/* places left dead at the end */
+		snprintf(key, sizeof(key), "k%d", k);
+		ecs_map_del(m, key, strlen(key));
+		model[k] = 0;
+	}
+	while ((v = ecs_map_next(m, &iter, &kp, &len)) != NULL) {
+		snprintf(key, sizeof(key), "%.*s", (int)len, kp);
+		k = atoi(key + 1);
+		if (seen[k]++ || model[k] != **v)
+			bad++;
+		live++;
+	}
+	for (k = 0; k < 500; k++)
+		bad += (model[k] != 0) != (seen[k] != 0);
+	ok(bad == 0 && (size_t)live == ecs_map_count(m) &&
+	    ecs_map_count(m) < iter, "map_next visits the keys held once "
+	    "each, past deleted places");
+	ok(nfreed == nmade - (unsigned)live, "map frees the value of a deleted key");
+	ecs_map_destroy(m);
+	ok(nfreed == nmade, "map frees the values left at destroy");
+}
+
+/* The decay of ecs-stock's units sold and ecs-recommend's popularity. */
+static void
+test_decay(void)
+{
+	double x = 0;
+	int64_t at = 0;
+
+	ecs_decay_add(&x, &at, 8, 1000, 1000);
+	ok(x == 8 && at == 1000, "decay: the first event sets the time");
+	ok(ecs_decay_at(x, at, 3000, 1000) == 2, "decay: halves each half-life");
+	ok(ecs_decay_at(x, at, 500, 1000) == 8, "decay: no growth before at");
+	ecs_decay_add(&x, &at, 4, 0, 1000);
+	ok(x == 10 && at == 1000, "decay: a late event counts as decayed to at");
+	ecs_decay_add(&x, &at, 1, 2000, 1000);
+	ok(x == 6 && at == 2000, "decay: a later event decays what was there");
 }
 
 /* ecs_format_double: fixed notation, never an exponent, reads back. */
@@ -322,6 +410,8 @@ main(void)
 	test_decimals();
 	test_big_ints();
 	test_map_delete();
+	test_map_next_free();
+	test_decay();
 	printf("1..%d\n", checks);
 	return failures > 0;
 }

@@ -118,6 +118,7 @@ static int64_t		 freeze_after = INT64_MAX;	/* --freeze-after */
 static const char	*catalog_path;		/* --catalog */
 static void		 save_state(void);
 static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
+	.program = "ecs-recommend", .version = STATE_VERSION,
 	.interval_ms = 30000, .save = save_state,
 };
 static bool		 verbose;		/* -v */
@@ -149,9 +150,6 @@ static size_t		 ntaken_all;	/* sum of the users' ntaken */
 static double		 nsessions_seen;	/* sessions started, for llr */
 /* The latest event time seen, and the events without one. */
 static struct ecs_event_clock event_clock = ECS_EVENT_CLOCK_INIT;
-static const struct ecs_reader *input;
-static unsigned long long lines_before;
-static bool		 save_failed;
 
 /* --evaluate */
 struct eval_counts {
@@ -199,7 +197,7 @@ usage(int status)
 "                     [--freeze-after time] [--half-life duration]\n"
 "                     [--max-items n] [--max-users n] [--neighbors n]\n"
 "                     [--same-category] [--session-gap duration]\n"
-"                     [--sim name] [--state file] [--checkpoint seconds]\n"
+"                     [--sim name] [--state file] [--checkpoint duration]\n"
 "                     [--steps n] [--weights list] [file ...]\n");
 	if (status != 0)
 		exit(status);
@@ -222,7 +220,7 @@ usage(int status)
 "      --eval-from TIME     judge only events from TIME on\n"
 "      --freeze-after TIME  stop learning after TIME\n"
 "      --state FILE         load and save the learned model\n"
-"      --checkpoint SECONDS save the state this often (default 30)\n"
+"      --checkpoint DURATION save the state this often (default 30s)\n"
 "  -v, --verbose            state the memory budget at start\n");
 	ecs_common_usage(fp);
 	exit(0);
@@ -296,8 +294,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 			catalog_path = optarg;
 			break;
 		case OPT_CHECKPOINT:
-			ckpt.interval_ms = (int64_t)ecs_opt_count("--checkpoint",
-			    optarg, 0, 1000000000) * 1000;
+			ecs_checkpoint_option(&ckpt, optarg);
 			break;
 		case OPT_EMIT:
 			parse_emit(optarg);
@@ -312,9 +309,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 			freeze_after = ecs_opt_time("--freeze-after", optarg);
 			break;
 		case OPT_HALF_LIFE:
-			if (!ecs_duration_parse(optarg, &half_life))
-				errx(ECS_EXIT_USAGE, "--half-life '%s': not a "
-				    "duration", optarg);
+			half_life = ecs_opt_duration("--half-life", optarg);
 			break;
 		case OPT_MAX_ITEMS:
 			max_items = ecs_opt_count("--max-items", optarg, 1,
@@ -332,9 +327,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 			same_category = true;
 			break;
 		case OPT_SESSION_GAP:
-			if (!ecs_duration_parse(optarg, &session_gap))
-				errx(ECS_EXIT_USAGE, "--session-gap '%s': not a "
-				    "duration", optarg);
+			session_gap = ecs_opt_duration("--session-gap", optarg);
 			break;
 		case OPT_SIM:
 			sim = (enum sim)name_arg("--sim", optarg, sim_names, 4);
@@ -429,9 +422,7 @@ category_index(const struct ecs_field *f)
 static double
 pop_at(const struct item *it, int64_t t)
 {
-	if (it->pop == 0 || t <= it->pop_at)
-		return it->pop;
-	return it->pop * exp2(-(double)(t - it->pop_at) / (double)half_life);
+	return ecs_decay_at(it->pop, it->pop_at, t, half_life);
 }
 
 /*
@@ -517,8 +508,6 @@ evict_user(void)
 	size_t len;
 
 	lru_unlink(u);
-	free(u->recs);
-	free(u->taken);
 	ntaken_all -= u->ntaken;
 	ecs_map_at(users, pos1 - 1, &key, &len);
 	ecs_map_del(users, key, len);
@@ -646,12 +635,7 @@ learn(struct user *u, enum action a, uint32_t i, int64_t t)
 	float w = (float)weight[a];
 	int d;
 
-	if (t >= it->pop_at) {
-		it->pop = pop_at(it, t) + weight[a];
-		it->pop_at = t;
-	} else
-		it->pop += weight[a] *
-		    exp2(-(double)(it->pop_at - t) / (double)half_life);
+	ecs_decay_add(&it->pop, &it->pop_at, weight[a], t, half_life);
 	if (!in_list(u->hist, u->nhist, i)) {
 		it->sessions += 1;
 		/* With the items of the last --steps views: enough, and cheap. */
@@ -1151,7 +1135,7 @@ event_action(struct ecs_reader *rd, const struct ecs_field *a)
 	if (ecs_field_equals(a, "restock"))
 		return -2;		/* back in stock */
 	if (warned == NULL)
-		warned = ecs_map_create(0);
+		warned = ecs_map_create(0, NULL);
 	ecs_map_put(warned, a->text, a->len, &created);
 	if (created && !ecs_config.quiet)
 		warnx("%s:%llu: action '%.*s' is not browse, add_to_cart or "
@@ -1342,23 +1326,17 @@ u8_array(const uint8_t *v, size_t n)
 static void
 save_state(void)
 {
-	struct ecs_state_writer sw;
 	struct json_object *head = json_object_new_object(), *rec, *cats;
 	const struct item *it;
 	const struct user *u;
 	const char *key;
-	size_t i, len;
+	size_t iter, len;
 	uint32_t pos1;
 
-	ecs_out_flush();
 	cats = json_object_new_array();
-	for (i = 0; i < ecs_map_span(categories); i++) {
-		ecs_map_at(categories, i, &key, &len);
+	for (iter = 0; ecs_map_next(categories, &iter, &key, &len) != NULL;)
 		json_object_array_add(cats, json_object_new_string_len(key,
 		    (int)len));
-	}
-	json_object_object_add(head, "lines", json_object_new_int64((int64_t)
-	    (lines_before + (input != NULL ? input->nread : 0))));
 	json_object_object_add(head, "seq", json_object_new_int64((int64_t)seq));
 	json_object_object_add(head, "latest",
 	    json_object_new_int64(event_clock.latest));
@@ -1370,15 +1348,9 @@ save_state(void)
 	json_object_object_add(head, "trending_seq",
 	    json_object_new_int64((int64_t)trending_seq));
 	json_object_object_add(head, "trending", u32_array(trending, ntrending));
-	if (!ecs_state_begin(&sw, ckpt.path, "ecs-recommend", STATE_VERSION,
-	    head)) {
-		json_object_put(head);
-		save_failed = true;
+	if (!ecs_checkpoint_begin(&ckpt, head))
 		return;
-	}
-	json_object_put(head);
-	for (i = 0; i < ecs_map_span(items); i++) {
-		it = ecs_map_at(items, i, &key, &len);
+	for (iter = 0; (it = ecs_map_next(items, &iter, &key, &len)) != NULL;) {
 		rec = json_object_new_object();
 		json_object_object_add(rec, "item", json_object_new_string_len(key,
 		    (int)len));
@@ -1396,7 +1368,7 @@ save_state(void)
 		    json_object_new_boolean(it->blocked));
 		json_object_object_add(rec, "next", edges_json(&it->next));
 		json_object_object_add(rec, "with", edges_json(&it->with));
-		ecs_state_put(&sw, rec);
+		ecs_checkpoint_put(&ckpt, rec);
 		json_object_put(rec);
 	}
 	for (pos1 = lru_tail; pos1 != 0; pos1 = u->lru_prev) {
@@ -1414,11 +1386,10 @@ save_state(void)
 		    u->nhist));
 		json_object_object_add(rec, "taken", u32_array(u->taken,
 		    u->ntaken));
-		ecs_state_put(&sw, rec);
+		ecs_checkpoint_put(&ckpt, rec);
 		json_object_put(rec);
 	}
-	if (!ecs_state_commit(&sw))
-		save_failed = true;
+	ecs_checkpoint_commit(&ckpt);
 }
 
 /* Reads up to max numbers below limit from the array field name. */
@@ -1547,14 +1518,11 @@ load_state(void)
 	struct ecs_state_reader sr;
 	struct json_object *head, *rec, *cats, *v;
 	const struct item *it;
-	const char *key;
-	size_t i, len, k;
+	size_t i, iter = 0, k;
 	bool created;
 
-	if (!ecs_state_open(&sr, ckpt.path, "ecs-recommend", STATE_VERSION,
-	    &head))
+	if (!ecs_checkpoint_open(&ckpt, &sr, &head))
 		return;
-	lines_before = (unsigned long long)ecs_state_int(&sr, head, "lines");
 	seq = (unsigned long long)ecs_state_int(&sr, head, "seq");
 	/* Absent from the states of earlier versions: the time is then unknown. */
 	if (json_object_object_get_ex(head, "latest", NULL))
@@ -1584,8 +1552,7 @@ load_state(void)
 	ntrending = load_array(&sr, head, "trending", trending, 4 * MAX_K,
 	    (int64_t)ecs_map_count(items));
 	json_object_put(head);
-	for (i = 0; i < ecs_map_span(items); i++) {
-		it = ecs_map_at(items, i, &key, &len);
+	while ((it = ecs_map_next(items, &iter, NULL, NULL)) != NULL) {
 		for (k = 0; k < it->next.n; k++)
 			if (it->next.e[k].item >= ecs_map_count(items))
 				ecs_state_corrupt(&sr, "a link to no item");
@@ -1596,24 +1563,28 @@ load_state(void)
 	ecs_state_close(&sr);
 }
 
+/* What an item and a user own, for their maps. */
+static void
+free_item(void *v)
+{
+	struct item *it = v;
+
+	free(it->next.e);
+	free(it->with.e);
+}
+
+static void
+free_user(void *v)
+{
+	struct user *u = v;
+
+	free(u->recs);
+	free(u->taken);
+}
+
 static void
 free_all(void)
 {
-	const char *key;
-	size_t i, len;
-	struct item *it;
-	struct user *u;
-
-	for (i = 0; i < ecs_map_span(items); i++) {
-		it = ecs_map_at(items, i, &key, &len);
-		free(it->next.e);
-		free(it->with.e);
-	}
-	for (i = 0; i < ecs_map_span(users); i++)
-		if ((u = ecs_map_at(users, i, &key, &len)) != NULL) {
-			free(u->recs);
-			free(u->taken);
-		}
 	ecs_map_destroy(items);
 	ecs_map_destroy(users);
 	ecs_map_destroy(categories);
@@ -1651,9 +1622,9 @@ main(int argc, char *argv[])
 	int first, status = ECS_EXIT_OK;
 
 	parse_options(argc, argv, &first);
-	items = ecs_map_create(sizeof(struct item));
-	users = ecs_map_create(sizeof(struct user));
-	categories = ecs_map_create(0);
+	items = ecs_map_create(sizeof(struct item), free_item);
+	users = ecs_map_create(sizeof(struct user), free_user);
+	categories = ecs_map_create(0, NULL);
 	if (verbose)
 		memory_budget();
 	if (ckpt.path != NULL)
@@ -1666,12 +1637,10 @@ main(int argc, char *argv[])
 	ecs_fields_init(&fs, field_names, NFIELDS);
 	ecs_reader_init(&rd, argv + first, argc - first);
 	ecs_checkpoint_init(&ckpt, &rd);
-	input = &rd;
 	while (ecs_reader_line(&rd)) {
 		if (ecs_fields_read(&fs, &rd, f))
 			process(&rd, f);
-		if ((rd.nlines & 1023) == 0)
-			ecs_checkpoint_maybe(&ckpt);
+		ecs_checkpoint_tick(&ckpt);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (evaluate)
@@ -1687,10 +1656,9 @@ main(int argc, char *argv[])
 		    "(--max-users %zu)", evicted_for_taken, TAKEN_PER_USER,
 		    max_users);
 	ecs_event_clock_summary(&event_clock);
-	status |= ecs_reader_finish(&rd);
-	ecs_checkpoint_finish(&ckpt, &rd);
+	status |= ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();
 	ecs_fields_finish(&fs);
 	free_all();
-	return status | save_failed;
+	return status;
 }

@@ -130,6 +130,7 @@ static bool		 merge;			/* --merge */
 static char		*metrics_signature;	/* the -m specs, for partials */
 static void		 save_state(void);
 static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
+	.program = "ecs-sales", .version = STATE_VERSION,
 	.interval_ms = 30000, .save = save_state,
 };
 
@@ -142,12 +143,10 @@ static size_t		 nwindows, windows_cap;
 static struct ecs_event_clock event_clock = ECS_EVENT_CLOCK_INIT;
 static int64_t		 watermark = INT64_MIN;
 static int64_t		 closed_upto = INT64_MIN;	/* windows ending here are out */
-static unsigned long long nlate, nlate_run, ncorrections, lines_before;
+static unsigned long long nlate, nlate_run, ncorrections;
 static int		 late_fd = -1;
 static struct ecs_map	*baselines;		/* group fragment -> baseline */
 static size_t		 watch;			/* index of the watched metric */
-static const struct ecs_reader *input;
-static bool		 save_failed;
 static char		*frag;			/* the current group fragment */
 static size_t		 frag_len, frag_cap;
 
@@ -188,7 +187,7 @@ usage(int status)
 "                 [--corrections duration] [--idle duration]\n"
 "                 [--alert expr]... [--drop pct] [--spike pct]\n"
 "                 [--baseline n] [--watch name] [--state file]\n"
-"                 [--checkpoint seconds] [--partial | --merge] [file ...]\n");
+"                 [--checkpoint duration] [--partial | --merge] [file ...]\n");
 	if (status != 0)
 		exit(status);
 	fprintf(fp,
@@ -219,7 +218,7 @@ usage(int status)
 "      --baseline N         N windows (default 6) by PCT percent\n"
 "      --watch NAME         the watched metric (default the first)\n"
 "      --state FILE         load and save open windows and baselines\n"
-"      --checkpoint SECONDS save the state this often (default 30)\n"
+"      --checkpoint DURATION save the state this often (default 30s)\n"
 "      --partial            write windows as partial states to --merge\n"
 "      --merge              read partial states, write the merged rows\n");
 	ecs_common_usage(fp);
@@ -227,17 +226,6 @@ usage(int status)
 }
 
 /* Options */
-
-static int64_t
-duration_arg(const char *opt, const char *arg)
-{
-	int64_t ms;
-
-	if (!ecs_duration_parse(arg, &ms))
-		errx(ECS_EXIT_USAGE, "%s '%s': expected a duration such as "
-		    "30s, 5m, 1h or 1d", opt, arg);
-	return ms;
-}
 
 static double
 percent_arg(const char *opt, const char *arg)
@@ -408,7 +396,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 			add_metric(optarg);
 			break;
 		case 'w':
-			window_ms = duration_arg("--window", optarg);
+			window_ms = ecs_opt_duration("--window", optarg);
 			break;
 		case OPT_ALERT:
 			rules = ecs_xrealloc(rules, (nrules + 1) * sizeof(*rules));
@@ -423,15 +411,10 @@ parse_options(int argc, char *argv[], int *first_operand)
 				    "1 to 1000 windows", optarg);
 			break;
 		case OPT_CHECKPOINT:
-			if (optarg[0] < '0' || optarg[0] > '9' ||
-			    (ckpt.interval_ms = (int64_t)strtoul(optarg, &end,
-			    10) * 1000, *end != '\0') ||
-			    ckpt.interval_ms > 1000000000000LL)
-				errx(ECS_EXIT_USAGE, "--checkpoint '%s': expected "
-				    "seconds", optarg);
+			ecs_checkpoint_option(&ckpt, optarg);
 			break;
 		case OPT_CORRECTIONS:
-			corrections_ms = duration_arg("--corrections", optarg);
+			corrections_ms = ecs_opt_duration("--corrections", optarg);
 			break;
 		case OPT_DROP:
 			drop_pct = percent_arg("--drop", optarg);
@@ -444,13 +427,13 @@ parse_options(int argc, char *argv[], int *first_operand)
 			emit_update = strcmp(optarg, "update") == 0;
 			break;
 		case OPT_IDLE:
-			idle_ms = duration_arg("--idle", optarg);
+			idle_ms = ecs_opt_duration("--idle", optarg);
 			break;
 		case OPT_LATE:
 			late_path = optarg;
 			break;
 		case OPT_LATENESS:
-			lateness_ms = duration_arg("--lateness", optarg);
+			lateness_ms = ecs_opt_duration("--lateness", optarg);
 			break;
 		case OPT_MERGE:
 			merge = true;
@@ -459,7 +442,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 			partial = true;
 			break;
 		case OPT_SLIDE:
-			slide_ms = duration_arg("--slide", optarg);
+			slide_ms = ecs_opt_duration("--slide", optarg);
 			break;
 		case OPT_SPIKE:
 			spike_pct = percent_arg("--spike", optarg);
@@ -635,6 +618,8 @@ window_end(int64_t start, int64_t size)
 	return local_midnight(&tm, (int)(size / DAY_MS));
 }
 
+static void	 free_group(void *);
+
 static struct window *
 find_window(int64_t start, bool add)
 {
@@ -663,7 +648,7 @@ find_window(int64_t start, bool add)
 	w->start = start;
 	w->end = window_ms == NO_WINDOW ? NO_WINDOW :
 	    window_end(start, window_ms);
-	w->groups = ecs_map_create(sizeof(struct group));
+	w->groups = ecs_map_create(sizeof(struct group), free_group);
 	w->written = false;
 	return w;
 }
@@ -1403,19 +1388,21 @@ write_totals(const struct window *w)
 	}
 }
 
+/* What a group owns, for the map of its window. */
+static void
+free_group(void *v)
+{
+	struct group *g = v;
+	size_t k;
+
+	for (k = 0; k < nmetrics; k++)
+		agg_free(&metrics[k], &g->aggs[k]);
+	free(g->aggs);
+}
+
 static void
 free_window(struct window *w)
 {
-	struct group *g;
-	const char *gkey;
-	size_t i, k, len;
-
-	for (i = 0; i < ecs_map_count(w->groups); i++) {
-		g = ecs_map_at(w->groups, i, &gkey, &len);
-		for (k = 0; k < nmetrics; k++)
-			agg_free(&metrics[k], &g->aggs[k]);
-		free(g->aggs);
-	}
 	ecs_map_destroy(w->groups);
 }
 
@@ -1879,7 +1866,6 @@ merge_overflows(const struct metric *m, const struct agg *into,
 static void
 save_state(void)
 {
-	struct ecs_state_writer sw;
 	struct json_object *head = json_object_new_object(), *rec, *aggs, *vals;
 	const struct group *g;
 	const struct baseline *b;
@@ -1887,22 +1873,15 @@ save_state(void)
 	size_t i, k, len;
 	uint32_t j;
 
-	ecs_out_flush();		/* the state never runs ahead of output */
 	json_object_object_add(head, "options", json_object_new_string(signature));
-	json_object_object_add(head, "lines", json_object_new_int64((int64_t)
-	    (lines_before + (input != NULL ? input->nread : 0))));
 	json_object_object_add(head, "max_time",
 	    json_object_new_int64(event_clock.latest));
 	json_object_object_add(head, "watermark", json_object_new_int64(watermark));
 	json_object_object_add(head, "closed_upto",
 	    json_object_new_int64(closed_upto));
 	json_object_object_add(head, "late", json_object_new_int64((int64_t)nlate));
-	if (!ecs_state_begin(&sw, ckpt.path, "ecs-sales", STATE_VERSION, head)) {
-		json_object_put(head);
-		save_failed = true;
+	if (!ecs_checkpoint_begin(&ckpt, head))
 		return;
-	}
-	json_object_put(head);
 	for (i = 0; i < nwindows; i++)
 		for (k = 0; k < ecs_map_count(windows[i].groups); k++) {
 			g = ecs_map_at(windows[i].groups, k, &gkey, &len);
@@ -1918,7 +1897,7 @@ save_state(void)
 				json_object_array_add(aggs,
 				    agg_to_json(&metrics[j], &g->aggs[j]));
 			json_object_object_add(rec, "a", aggs);
-			ecs_state_put(&sw, rec);
+			ecs_checkpoint_put(&ckpt, rec);
 			json_object_put(rec);
 		}
 	for (i = 0; baselines != NULL && i < ecs_map_count(baselines); i++) {
@@ -1932,11 +1911,10 @@ save_state(void)
 			    b->values[(b->next + baseline_n - b->n + j) %
 			    baseline_n]));
 		json_object_object_add(rec, "v", vals);
-		ecs_state_put(&sw, rec);
+		ecs_checkpoint_put(&ckpt, rec);
 		json_object_put(rec);
 	}
-	if (!ecs_state_commit(&sw))
-		save_failed = true;
+	ecs_checkpoint_commit(&ckpt);
 }
 
 static void
@@ -1996,14 +1974,13 @@ load_state(void)
 	struct ecs_state_reader sr;
 	struct json_object *head, *rec, *v;
 
-	if (!ecs_state_open(&sr, ckpt.path, "ecs-sales", STATE_VERSION, &head))
+	if (!ecs_checkpoint_open(&ckpt, &sr, &head))
 		return;
 	sum_bound = INFINITY;		/* sums of unknown size: check them */
 	if (!json_object_object_get_ex(head, "options", &v) ||
 	    strcmp(json_object_get_string(v), signature) != 0)
 		ecs_state_corrupt(&sr, "saved by a run with other options "
 		    "(windows, keys and metrics must stay the same)");
-	lines_before = (unsigned long long)ecs_state_int(&sr, head, "lines");
 	event_clock.latest = ecs_state_int(&sr, head, "max_time");
 	watermark = ecs_state_int(&sr, head, "watermark");
 	closed_upto = ecs_state_int(&sr, head, "closed_upto");
@@ -2231,6 +2208,12 @@ check_rule(struct alert_rule *r)
 }
 
 static void
+free_baseline(void *v)
+{
+	free(((struct baseline *)v)->values);
+}
+
+static void
 setup(void)
 {
 	size_t i;
@@ -2263,7 +2246,7 @@ setup(void)
 	watch = watch_name != NULL ? i : 0;
 	for (i = 0; i < nrules; i++)
 		check_rule(&rules[i]);
-	baselines = ecs_map_create(sizeof(struct baseline));
+	baselines = ecs_map_create(sizeof(struct baseline), free_baseline);
 	signature = options_signature();
 	metrics_signature = ecs_xstrdup("");
 	for (i = 0; i < nmetrics && !default_metrics; i++) {
@@ -2296,12 +2279,6 @@ free_all(void)
 	free(metrics);
 	free(line_value);
 	free(line_has);
-	for (i = 0; i < ecs_map_count(baselines); i++) {
-		const char *gkey;
-		size_t len;
-		struct baseline *b = ecs_map_at(baselines, i, &gkey, &len);
-		free(b->values);
-	}
 	ecs_map_destroy(baselines);
 	for (i = 0; i < nby; i++)
 		ecs_path_free(by[i]);
@@ -2339,16 +2316,15 @@ main(int argc, char *argv[])
 	if (idle_ms > 0) {
 		rd.idle_ms = (int)idle_ms;
 		rd.on_idle = on_idle;
+		rd.on_idle_arg = &ckpt;
 	}
 	ecs_checkpoint_init(&ckpt, &rd);
-	input = &rd;
 	while (ecs_reader_line(&rd)) {
 		if (merge)
 			merge_line(&rd);
 		else if (ecs_fields_read(&fields, &rd, f))
 			process(&rd, f);
-		if ((rd.nlines & 1023) == 0)
-			ecs_checkpoint_maybe(&ckpt);
+		ecs_checkpoint_tick(&ckpt);
 	}
 	/*
 	 * Without --state the stream is over: write every open window. With
@@ -2364,12 +2340,11 @@ main(int argc, char *argv[])
 		    nlate_run, nlate_run == 1 ? "" : "s", late_fd != -1 ? ", in " : "",
 		    late_fd != -1 ? late_path : "");
 	ecs_event_clock_summary(&event_clock);
-	status = ecs_reader_finish(&rd);
-	ecs_checkpoint_finish(&ckpt, &rd);
+	status = ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();
 	if (late_fd != -1 && close(late_fd) == -1)
 		status = ECS_EXIT_DATA;
 	free(f);
 	free_all();
-	return status | save_failed;
+	return status;
 }

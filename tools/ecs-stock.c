@@ -65,6 +65,7 @@ static unsigned long long max_products = 10000000;	/* --max-products */
 static bool		 report;		/* --report */
 static void		 save_state(void);
 static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
+	.program = "ecs-stock", .version = STATE_VERSION,
 	.interval_ms = 30000, .save = save_state,
 };
 static const char	*thresholds_path;	/* --thresholds */
@@ -74,9 +75,6 @@ static struct ecs_map	*unknown_actions;	/* each reported once */
 static struct ecs_map	*file_thresholds;	/* --thresholds: id -> int64 */
 /* The latest event time seen, and the events without one. */
 static struct ecs_event_clock event_clock = ECS_EVENT_CLOCK_INIT;
-static unsigned long long lines_before;		/* read by earlier runs */
-static const struct ecs_reader *input;		/* for the lines read */
-static bool		 save_failed;
 
 static const struct option longopts[] = {
 	ECS_COMMON_LONGOPTS,
@@ -99,7 +97,7 @@ usage(int status)
 	FILE *fp = status ? stderr : stdout;
 
 	fprintf(fp,
-"usage: ecs-stock [-ehqV] [-t threshold] [--checkpoint seconds]\n"
+"usage: ecs-stock [-ehqV] [-t threshold] [--checkpoint duration]\n"
 "                 [--cover-hours hours] [--half-life duration]\n"
 "                 [--initial quantity] [--max-products count] [--report]\n"
 "                 [--state file] [--thresholds file] [file ...]\n");
@@ -120,8 +118,8 @@ usage(int status)
 "      --max-products N     stop with an error past N products (10000000)\n"
 "      --report             at the end, write every product's level\n"
 "      --state FILE         load and save the levels in FILE\n"
-"      --checkpoint SECONDS save the state this often (default 30; 0: at\n"
-"                           exit only)\n");
+"      --checkpoint DURATION save the state this often (default 30s; 0:\n"
+"                           at exit only)\n");
 	ecs_common_usage(fp);
 	exit(0);
 }
@@ -191,15 +189,6 @@ status_of(const struct product *p)
 	return p->quantity <= threshold_of(p) ? ST_LOW : ST_OK;
 }
 
-/* Decays the units sold to time t (ms). */
-static double
-sold_at(const struct product *p, int64_t t)
-{
-	if (p->sold == 0 || t <= p->sold_at)
-		return p->sold;
-	return p->sold * exp2(-(double)(t - p->sold_at) / (double)half_life_ms);
-}
-
 /*
  * Units per hour: the decayed sum of units sold is rate * half-life / ln 2
  * for a steady rate, so this is an exponentially weighted moving rate.
@@ -207,18 +196,8 @@ sold_at(const struct product *p, int64_t t)
 static double
 velocity(const struct product *p, int64_t t)
 {
-	return sold_at(p, t) * M_LN2 / ((double)half_life_ms / 3600000.0);
-}
-
-static void
-record_sale(struct product *p, int64_t units, int64_t t)
-{
-	if (t >= p->sold_at) {
-		p->sold = sold_at(p, t) + (double)units;
-		p->sold_at = t;
-	} else			/* a late event counts as it would have */
-		p->sold += (double)units *
-		    exp2(-(double)(p->sold_at - t) / (double)half_life_ms);
+	return ecs_decay_at(p->sold, p->sold_at, t, half_life_ms) * M_LN2 /
+	    ((double)half_life_ms / 3600000.0);
 }
 
 /* Output */
@@ -468,7 +447,8 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 		break;
 	case M_PURCHASE:
 		p->quantity -= n;
-		record_sale(p, n, t);
+		ecs_decay_add(&p->sold, &p->sold_at, (double)n, t,
+		    half_life_ms);
 		break;
 	default:			/* restock, return, adjust */
 		p->quantity += n;
@@ -503,25 +483,16 @@ id_object(const struct product *p, const char *key, size_t len)
 static void
 save_state(void)
 {
-	struct ecs_state_writer w;
 	struct json_object *head = json_object_new_object(), *rec;
 	const struct product *p;
 	const char *key;
-	size_t i, len;
+	size_t iter = 0, len;
 
-	ecs_out_flush();		/* the state never runs ahead of output */
-	json_object_object_add(head, "lines", json_object_new_int64(
-	    (int64_t)(lines_before + (input != NULL ? input->nread : 0))));
 	json_object_object_add(head, "now",
 	    json_object_new_int64(event_clock.latest));
-	if (!ecs_state_begin(&w, ckpt.path, "ecs-stock", STATE_VERSION, head)) {
-		json_object_put(head);
-		save_failed = true;
+	if (!ecs_checkpoint_begin(&ckpt, head))
 		return;
-	}
-	json_object_put(head);
-	for (i = 0; i < ecs_map_count(products); i++) {
-		p = ecs_map_at(products, i, &key, &len);
+	while ((p = ecs_map_next(products, &iter, &key, &len)) != NULL) {
 		rec = json_object_new_object();
 		json_object_object_add(rec, "product_id", id_object(p, key, len));
 		json_object_object_add(rec, "quantity",
@@ -538,11 +509,10 @@ save_state(void)
 		    json_object_new_string(status_names[p->status]));
 		json_object_object_add(rec, "at_risk",
 		    json_object_new_boolean(p->at_risk));
-		ecs_state_put(&w, rec);
+		ecs_checkpoint_put(&ckpt, rec);
 		json_object_put(rec);
 	}
-	if (!ecs_state_commit(&w))
-		save_failed = true;
+	ecs_checkpoint_commit(&ckpt);
 }
 
 static void
@@ -590,10 +560,8 @@ load_state(void)
 	struct ecs_state_reader sr;
 	struct json_object *head, *rec;
 
-	if (!ecs_state_open(&sr, ckpt.path, "ecs-stock", STATE_VERSION, &head))
+	if (!ecs_checkpoint_open(&ckpt, &sr, &head))
 		return;
-	lines_before = (unsigned long long)json_object_get_int64(
-	    ecs_state_field(&sr, head, "lines", json_type_int));
 	event_clock.latest = ecs_state_int(&sr, head, "now");
 	json_object_put(head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
@@ -621,10 +589,10 @@ load_thresholds(void)
 	const char *key;
 	char shown[ECS_SHOWN_SIZE];
 	int64_t thr, *slot;
-	size_t i, len;
+	size_t iter = 0, len;
 	bool created;
 
-	file_thresholds = ecs_map_create(sizeof(int64_t));
+	file_thresholds = ecs_map_create(sizeof(int64_t), NULL);
 	ecs_fields_init(&fs, names, 2);
 	ecs_reader_init(&rd, files, 1);
 	while (ecs_reader_line(&rd)) {
@@ -641,10 +609,8 @@ load_thresholds(void)
 		}
 	}
 	ecs_fields_finish(&fs);
-	for (i = 0; i < ecs_map_count(products); i++) {
-		p = ecs_map_at(products, i, &key, &len);
+	while ((p = ecs_map_next(products, &iter, &key, &len)) != NULL)
 		apply_file_threshold(p, key, len);
-	}
 	return ecs_reader_finish(&rd);
 }
 
@@ -654,11 +620,10 @@ write_report(void)
 {
 	const struct product *p;
 	const char *key;
-	size_t i, len;
+	size_t iter = 0, len;
 	double v;
 
-	for (i = 0; i < ecs_map_count(products); i++) {
-		p = ecs_map_at(products, i, &key, &len);
+	while ((p = ecs_map_next(products, &iter, &key, &len)) != NULL) {
 		ecs_out_puts("{\"product_id\":");
 		out_product_id(p, key, len);
 		ecs_out_puts(",\"quantity\":");
@@ -701,8 +666,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 			    INT64_MAX / 4);
 			break;
 		case OPT_CHECKPOINT:
-			ckpt.interval_ms = (int64_t)ecs_opt_count("--checkpoint", optarg, 0,
-			    1000000000) * 1000;
+			ecs_checkpoint_option(&ckpt, optarg);
 			break;
 		case OPT_COVER_HOURS:
 			cover_hours = strtod(optarg, &end);
@@ -712,9 +676,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 				    "expected hours above 0", optarg);
 			break;
 		case OPT_HALF_LIFE:
-			if (!ecs_duration_parse(optarg, &half_life_ms))
-				errx(ECS_EXIT_USAGE, "--half-life '%s': expected "
-				    "a duration such as 24h or 90m", optarg);
+			half_life_ms = ecs_opt_duration("--half-life", optarg);
 			break;
 		case OPT_INITIAL:
 			initial = (int64_t)ecs_opt_count("--initial", optarg, 0,
@@ -752,8 +714,8 @@ main(int argc, char *argv[])
 	int first, status = ECS_EXIT_OK;
 
 	parse_options(argc, argv, &first);
-	products = ecs_map_create(sizeof(struct product));
-	unknown_actions = ecs_map_create(0);
+	products = ecs_map_create(sizeof(struct product), NULL);
+	unknown_actions = ecs_map_create(0, NULL);
 	if (ckpt.path != NULL)
 		load_state();
 	if (thresholds_path != NULL)
@@ -763,22 +725,19 @@ main(int argc, char *argv[])
 	ecs_fields_init(&fs, field_names, NFIELDS);
 	ecs_reader_init(&rd, argv + first, argc - first);
 	ecs_checkpoint_init(&ckpt, &rd);
-	input = &rd;
 	while (ecs_reader_line(&rd)) {
 		if (ecs_fields_read(&fs, &rd, f))
 			apply(&rd, f);
-		if ((rd.nlines & 1023) == 0)
-			ecs_checkpoint_maybe(&ckpt);
+		ecs_checkpoint_tick(&ckpt);
 	}
 	if (report)
 		write_report();
 	ecs_event_clock_summary(&event_clock);
-	status |= ecs_reader_finish(&rd);
-	ecs_checkpoint_finish(&ckpt, &rd);
+	status |= ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();
 	ecs_fields_finish(&fs);
 	ecs_map_destroy(products);
 	ecs_map_destroy(unknown_actions);
 	ecs_map_destroy(file_thresholds);
-	return status | save_failed;
+	return status;
 }
