@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * unit-sketch -- checks of common/ecs_sketch.c: exactness and the switch
- * to HyperLogLog, estimation error from 10k to 10M distinct values,
- * DDSketch quantiles against sorted data, Space-Saving on a Zipf stream,
- * merges equal to single sketches, JSON round trips and hostile JSON.
+ * unit-sketch -- checks of the sketches of common/ecs_sketch.h:
+ * exactness and the switch to HyperLogLog, estimation error from 10k to
+ * 10M distinct values, DDSketch quantiles against sorted data,
+ * Space-Saving on a Zipf stream, merges equal to single sketches, JSON
+ * round trips and hostile JSON.
  * Deterministic: its own PRNG with fixed seeds. Prints TAP, measured errors
  * as comments, and exits 1 on a failure. Built for the tests only.
  */
