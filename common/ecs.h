@@ -200,8 +200,6 @@ bool	 ecs_num_parse(const char *s, size_t len, struct ecs_num *);
 bool	 ecs_num_from_json(struct json_object *, struct ecs_num *);
 /* -1, 0 or 1; exact for two integers. NaN compares unordered: returns 2. */
 int	 ecs_num_cmp(const struct ecs_num *, const struct ecs_num *);
-/* Integer getter: 0, or -1 when missing, not integral or out of range. */
-int	 ecs_get_int64(struct json_object *rec, const struct ecs_path *, int64_t *);
 /*
  * json-c clamps an integer beyond 64 bits to the nearest limit, so two
  * 30-digit ids would read as one. For rec, just parsed from the valid JSON
