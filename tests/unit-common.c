@@ -10,17 +10,7 @@
 #include <string.h>
 
 #include "ecs.h"
-
-static int checks, failures;
-
-static void
-ok(bool cond, const char *what)
-{
-	checks++;
-	if (!cond)
-		failures++;
-	printf("%s %d - %s\n", cond ? "ok" : "not ok", checks, what);
-}
+#include "tap.h"
 
 static bool
 time_is(const char *in, const char *want)
@@ -96,7 +86,7 @@ test_lookups(void)
 		    JSON_C_TO_STRING_PLAIN);
 		ok(p != NULL && (got == NULL ? cases[i].want == NULL :
 		    cases[i].want != NULL && strcmp(got, cases[i].want) == 0),
-		    cases[i].path);
+		    "%s", cases[i].path);
 		ecs_path_free(p);
 	}
 	json_object_put(rec);
@@ -127,7 +117,7 @@ test_field_int64(void)
 		    strlen(cases[i].text), NULL };
 		v = 0;
 		ok(ecs_field_int64(&f, &v) == cases[i].is_int &&
-		    v == cases[i].want, cases[i].text);
+		    v == cases[i].want, "%s", cases[i].text);
 	}
 }
 
@@ -352,6 +342,5 @@ main(void)
 	test_decimals();
 	test_big_ints();
 	test_map_delete();
-	printf("1..%d\n", checks);
-	return failures > 0;
+	return tap_done();
 }

@@ -10,29 +10,12 @@
  */
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ecs.h"
 #include "ecs_sketch.h"
-
-static int checks, failures;
-
-static void
-ok(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	checks++;
-	if (!cond)
-		failures++;
-	printf("%s %d - ", cond ? "ok" : "not ok", checks);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
+#include "tap.h"
 
 /* splitmix64: small, fast, and the same on every machine. */
 static uint64_t rng_state;
@@ -1180,6 +1163,5 @@ main(void)
 	test_topk_zipf(1.0, false);	/* #10 is below N/100: no guarantee */
 	test_topk_small();
 	test_fuzz();
-	printf("1..%d\n", checks);
-	return failures != 0;
+	return tap_done();
 }
