@@ -5,7 +5,6 @@
 
 load helpers
 
-ev() { printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/in.ndjson"; }
 stock() { ecs-stock "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 
 @test "30-digit product ids are two products, written as they came" {
@@ -332,10 +331,9 @@ ecs-stock: 12 bad lines of 14 skipped"
 	pid=$!
 	exec 5> "$fifo"
 	echo '{"product_id":1,"quantity":40}' >&5
-	for _ in $(seq 50); do grep -q '"quantity":40' "$st" 2>/dev/null && break; sleep 0.1; done
+	wait_for "$st" '"quantity":40'
 	echo '{"product_id":1,"quantity":41}' >&5
-	for _ in $(seq 50); do grep -q '"quantity":41' "$st" 2>/dev/null && break; sleep 0.1; done
-	grep -q '"quantity":41' "$st"
+	wait_for "$st" '"quantity":41'
 	kill -0 "$pid"
 	exec 5>&-
 	wait "$pid"

@@ -6,6 +6,10 @@ FIXTURES="$BATS_TEST_DIRNAME/fixtures"
 
 fixture() { cat "$FIXTURES/$1"; }
 
+# IN is the test's input file; ev LINE...: writes it, one argument a line.
+IN="$BATS_TEST_TMPDIR/in.ndjson"
+ev() { printf '%s\n' "$@" > "$IN"; }
+
 # is ACTUAL EXPECTED [WHAT]: fails showing both values when they differ.
 is() {
 	if [[ "$1" != "$2" ]]; then
@@ -50,13 +54,22 @@ shared_data() {
 	[[ -r "$data" ]] || skip "needs ../shared/data/$1 (not present)"
 }
 
-# wait_for FILE TEXT: up to 20 s for FILE to contain TEXT.
-wait_for() {
+# wait_until CMD...: up to 20 s for CMD to succeed, tried every 0.1 s; on
+# a timeout says what it waited for and fails. Polling only waits for an
+# event: it never measures time.
+wait_until() {
 	for _ in $(seq 200); do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		"$@" && return 0
 		sleep 0.1
 	done
-	echo "# timed out waiting for '$2' in $1: $(cat "$1")" >&2
+	echo "# timed out waiting for: $*" >&2
+	return 1
+}
+
+# wait_for FILE TEXT: up to 20 s for FILE to contain TEXT.
+wait_for() {
+	wait_until grep -qsF -- "$2" "$1" && return 0
+	echo "# $1 holds: $(cat "$1" 2>/dev/null)" >&2
 	return 1
 }
 
