@@ -334,8 +334,6 @@ bool	 ecs_fields_read(struct ecs_fieldset *, struct ecs_reader *,
 void	 ecs_fields_finish(struct ecs_fieldset *);
 /* An integer, also written as a string or as 5.0; false otherwise. */
 bool	 ecs_field_int64(const struct ecs_field *, int64_t *);
-/* A time as ecs_time_parse or an epoch number. */
-bool	 ecs_field_time(const struct ecs_field *, int64_t *ms);
 /* The field is the string s. */
 bool	 ecs_field_equals(const struct ecs_field *, const char *s);
 
@@ -477,6 +475,8 @@ int64_t	 ecs_time_now(void);
 bool	 ecs_time_from_epoch(double v, int64_t *ms);
 /* A string as above or a number of epoch seconds or milliseconds. */
 bool	 ecs_time_from_json(struct json_object *, int64_t *ms);
+/* A field's time (ecs_fields_read): as ecs_time_parse or an epoch number. */
+bool	 ecs_field_time(const struct ecs_field *, int64_t *ms);
 
 /*
  * The event time of a stream. An event without a time field is at the

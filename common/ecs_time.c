@@ -183,6 +183,17 @@ ecs_time_from_json(struct json_object *v, int64_t *ms)
 	}
 }
 
+bool
+ecs_field_time(const struct ecs_field *f, int64_t *ms)
+{
+	struct ecs_num n;
+
+	if (f->type == ECS_F_STRING)
+		return ecs_time_parse(f->text, f->len, ms);
+	return f->type == ECS_F_NUMBER && ecs_num_parse(f->text, f->len, &n) &&
+	    ecs_time_from_epoch(n.d, ms);
+}
+
 size_t
 ecs_time_format(int64_t ms, char buf[static 32])
 {
