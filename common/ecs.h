@@ -475,8 +475,6 @@ int64_t	 ecs_time_now(void);
 bool	 ecs_time_from_epoch(double v, int64_t *ms);
 /* A string as above or a number of epoch seconds or milliseconds. */
 bool	 ecs_time_from_json(struct json_object *, int64_t *ms);
-/* A field's time (ecs_fields_read): as ecs_time_parse or an epoch number. */
-bool	 ecs_field_time(const struct ecs_field *, int64_t *ms);
 
 /*
  * The event time of a stream. An event without a time field is at the

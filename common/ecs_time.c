@@ -183,8 +183,9 @@ ecs_time_from_json(struct json_object *v, int64_t *ms)
 	}
 }
 
-bool
-ecs_field_time(const struct ecs_field *f, int64_t *ms)
+/* A field's time: as ecs_time_parse, or a number of epoch seconds or ms. */
+static bool
+field_time(const struct ecs_field *f, int64_t *ms)
 {
 	struct ecs_num n;
 
@@ -271,7 +272,7 @@ ecs_event_time(struct ecs_event_clock *c, const struct ecs_field *f,
 		c->nclock++;
 		return true;
 	}
-	if (!ecs_field_time(f, ms))
+	if (!field_time(f, ms))
 		return false;
 	if (*ms > c->latest)
 		c->latest = *ms;
