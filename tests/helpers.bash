@@ -73,6 +73,30 @@ wait_for() {
 	return 1
 }
 
+# crash_and_resume TOOL ARGS...: over $BATS_TEST_TMPDIR/g, the output of a
+# run never interrupted (whole), of a live run that checkpoints every second
+# killed with -9 after its first checkpoint (first), and of the restart from
+# the line count in its state (second), for the test to compare.
+crash_and_resume() {
+	local g="$BATS_TEST_TMPDIR/g" st="$BATS_TEST_TMPDIR/crash.state" lines
+	rm -f "$st"
+	"$@" "$g" > "$BATS_TEST_TMPDIR/whole"
+	ecs-replay --rate 4000 "$g" | "$@" --state "$st" --checkpoint 1 \
+	    > "$BATS_TEST_TMPDIR/first" 3>&- &
+	pid=$!			# the program, the last of the pipeline
+	wait_until test -s "$st"	# saved by rename: whole when there
+	kill -9 "$pid"
+	status=0
+	wait "$pid" || status=$?
+	is "$status" 137 "$1 ended by the kill, not on its own"
+	wait			# ecs-replay, at its broken pipe
+	[[ -s "$st" ]]
+	lines=$(head -1 "$st" | ecs-filter -t '{lines}' true)
+	echo "# $1 killed; its last checkpoint was at line $lines" >&3
+	(( lines > 0 && lines < $(wc -l < "$g") ))
+	tail -n +"$((lines + 1))" "$g" | "$@" --state "$st" > "$BATS_TEST_TMPDIR/second"
+}
+
 # need_duckdb: skips the test visibly when DuckDB (npm @duckdb/node-api,
 # installed by scripts/bootstrap into the cache) cannot be loaded.
 need_duckdb() {
