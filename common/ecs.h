@@ -2,8 +2,10 @@
 /*
  * ecs.h -- the small library every ecs program links: buffered output that
  * flushes before blocking, the line reader with its bad-line accounting, the
- * options all programs share, field paths, JSON values and numbers, time
- * parsing and the expression language.
+ * options all programs share, field paths, JSON values and numbers, exact
+ * decimals, the fast scanner and fields, maps, state files and time. The
+ * engines have headers of their own: ecs_expr.h (the expression language)
+ * and ecs_sketch.h (distinct counts, quantiles, heavy hitters).
  *
  * Ownership rule, as in jq's jv.h: a function that returns a pointer says
  * in its comment who owns the result; anything "borrowed" lives at most
@@ -200,8 +202,6 @@ bool	 ecs_num_parse(const char *s, size_t len, struct ecs_num *);
 bool	 ecs_num_from_json(struct json_object *, struct ecs_num *);
 /* -1, 0 or 1; exact for two integers. NaN compares unordered: returns 2. */
 int	 ecs_num_cmp(const struct ecs_num *, const struct ecs_num *);
-/* Integer getter: 0, or -1 when missing, not integral or out of range. */
-int	 ecs_get_int64(struct json_object *rec, const struct ecs_path *, int64_t *);
 /*
  * json-c clamps an integer beyond 64 bits to the nearest limit, so two
  * 30-digit ids would read as one. For rec, just parsed from the valid JSON
@@ -336,8 +336,6 @@ bool	 ecs_fields_read(struct ecs_fieldset *, struct ecs_reader *,
 void	 ecs_fields_finish(struct ecs_fieldset *);
 /* An integer, also written as a string or as 5.0; false otherwise. */
 bool	 ecs_field_int64(const struct ecs_field *, int64_t *);
-/* A time as ecs_time_parse or an epoch number. */
-bool	 ecs_field_time(const struct ecs_field *, int64_t *ms);
 /* The field is the string s. */
 bool	 ecs_field_equals(const struct ecs_field *, const char *s);
 
@@ -654,50 +652,5 @@ void	 ecs_reader_bad(struct ecs_reader *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Prints the skipped-lines summary, frees; returns the exit status. */
 int	 ecs_reader_finish(struct ecs_reader *);
-
-/* ecs_expr.c -- the expression language of ecs-filter and --where */
-
-struct ecs_expr;
-
-/*
- * Compiles src. On a syntax error returns NULL and writes
- * "LINE:COL: reason" into err. The result is owned by the caller.
- */
-struct ecs_expr	*ecs_expr_compile(const char *src, char *err, size_t errlen);
-/* True when the expression holds for rec (jq truthiness: not false/null). */
-bool	 ecs_expr_match(const struct ecs_expr *, struct json_object *rec);
-/*
- * False only when line (a plain object, see ecs_scan_plain_object) cannot
- * satisfy the expression, judged from literals it must contain.
- */
-bool	 ecs_expr_may_match(const struct ecs_expr *, const char *line, size_t len);
-/*
- * The value of e as a number: exactly for + - * of decimal numbers (and
- * numbers written as strings), else through a double. False when e has no
- * numeric value for rec.
- */
-bool	 ecs_expr_eval_dec(const struct ecs_expr *,
-	    const struct ecs_field *fields, struct ecs_dec *);
-bool	 ecs_expr_eval_double(const struct ecs_expr *,
-	    const struct ecs_field *fields, double *);
-/*
- * The value of e as a key for distinct/top/list: a string's bytes (and
- * *is_string), or the JSON text of any other value; borrowed from the
- * fields or buf. False when missing.
- */
-bool	 ecs_expr_eval_key(const struct ecs_expr *,
-	    const struct ecs_field *fields, char buf[static 64],
-	    const char **text, size_t *len, bool *is_string);
-/*
- * Binds e's field paths to slots of fs (added as needed), so that it can be
- * evaluated on the fields ecs_fields_read captures: the fast path.
- */
-void	 ecs_expr_bind(struct ecs_expr *, struct ecs_fieldset *);
-/* ecs_expr_match on captured fields (after ecs_expr_bind). */
-bool	 ecs_expr_match_fields(const struct ecs_expr *,
-	    const struct ecs_field *fields);
-/* True when ecs_expr_may_match can rule lines out at all. */
-bool	 ecs_expr_has_precheck(const struct ecs_expr *);
-void	 ecs_expr_free(struct ecs_expr *);
 
 #endif /* ECS_H */

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "ecs.h"
+#include "ecs_expr.h"
 
 /* Lexer */
 

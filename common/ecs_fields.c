@@ -199,17 +199,6 @@ ecs_field_int64(const struct ecs_field *f, int64_t *out)
 }
 
 bool
-ecs_field_time(const struct ecs_field *f, int64_t *ms)
-{
-	struct ecs_num n;
-
-	if (f->type == ECS_F_STRING)
-		return ecs_time_parse(f->text, f->len, ms);
-	return f->type == ECS_F_NUMBER && ecs_num_parse(f->text, f->len, &n) &&
-	    ecs_time_from_epoch(n.d, ms);
-}
-
-bool
 ecs_field_equals(const struct ecs_field *f, const char *s)
 {
 	return f->type == ECS_F_STRING && f->len == strlen(s) &&

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * ecs_json.c -- numbers as ecs sees them (integers kept exact, a string
- * that is exactly a JSON number counts as that number), typed getters and
- * the rendering of values on standard output.
+ * that is exactly a JSON number counts as that number), string literals,
+ * and the rendering of values on standard output. It knows nothing of
+ * paths: ecs_path.c uses it (ecs_unquote), not the other way round.
  */
 #include <errno.h>
 #include <math.h>
@@ -139,24 +140,6 @@ ecs_num_cmp(const struct ecs_num *a, const struct ecs_num *b)
 	if (isnan(a->d) || isnan(b->d))
 		return 2;
 	return (a->d > b->d) - (a->d < b->d);
-}
-
-int
-ecs_get_int64(struct json_object *rec, const struct ecs_path *p, int64_t *out)
-{
-	struct json_object *v = ecs_path_get(p, rec);
-	struct ecs_num n;
-
-	if (v == NULL || !ecs_num_from_json(v, &n))
-		return -1;
-	if (!n.is_int) {
-		/* 5.0 is the integer 5; 5.5 and 1e300 are not integers. */
-		if (!(n.d >= -9.2e18 && n.d <= 9.2e18) || n.d != floor(n.d))
-			return -1;
-		n.i = (int64_t)n.d;
-	}
-	*out = n.i;
-	return 0;
 }
 
 /* Big integers */

@@ -69,13 +69,15 @@
 
 struct json_object;
 
+/* ecs_hash.c -- the sketches' hash */
+
 /*
  * XXH64 of bytes[0..len) with seed 0, as the reference implementation on
  * any machine: this is the hash stored in ecs_distinct state.
  */
 uint64_t	 ecs_sketch_hash(const void *bytes, size_t len);
 
-/* ecs_distinct -- distinct count: exact to a limit, then HyperLogLog */
+/* ecs_distinct.c -- distinct count: exact to a limit, then HyperLogLog */
 
 #define ECS_DISTINCT_HLL_P	14	/* 2^14 registers */
 
@@ -112,7 +114,7 @@ struct json_object *ecs_distinct_to_json(const struct ecs_distinct *);
 struct ecs_distinct *ecs_distinct_from_json(struct json_object *obj,
 		    size_t exact_limit, const char **why);
 
-/* ecs_quantile -- quantiles with relative accuracy (DDSketch) */
+/* ecs_quantile.c -- quantiles with relative accuracy (DDSketch) */
 
 #define ECS_QUANTILE_ALPHA		0.01	/* the usual accuracy */
 #define ECS_QUANTILE_MIN_ALPHA		1e-6
@@ -160,7 +162,7 @@ struct json_object *ecs_quantile_to_json(const struct ecs_quantile *);
 struct ecs_quantile *ecs_quantile_from_json(struct json_object *obj,
 		    const char **why);
 
-/* ecs_topk -- heavy hitters (Space-Saving) */
+/* ecs_topk.c -- heavy hitters (Space-Saving) */
 
 #define ECS_TOPK_MAX_COUNTERS	(1 << 20)
 
@@ -202,7 +204,6 @@ uint64_t	 ecs_topk_total(const struct ecs_topk *);
  * counters as distinct keys stays exact.
  */
 bool		 ecs_topk_is_exact(const struct ecs_topk *);
-size_t		 ecs_topk_counters(const struct ecs_topk *);
 /*
  * Merges from into into (from is unchanged; into == from is allowed). A
  * key in both summaries gets the sum of counts and of errors; a key in
@@ -211,7 +212,7 @@ size_t		 ecs_topk_counters(const struct ecs_topk *);
  * not full); the heaviest `counters` keys are kept. Agarwal et al.,
  * "Mergeable summaries" (PODS 2012), show Space-Saving mergeable through
  * its isomorphism with Misra-Gries; this is a merge on Space-Saving
- * counters directly, and ecs_sketch.c proves it keeps the guarantees.
+ * counters directly, and ecs_topk.c proves it keeps the guarantees.
  * False, changing nothing, when the numbers of counters differ.
  */
 bool		 ecs_topk_merge(struct ecs_topk *into,

@@ -185,6 +185,18 @@ ecs_time_from_json(struct json_object *v, int64_t *ms)
 	}
 }
 
+/* A field's time: as ecs_time_parse, or a number of epoch seconds or ms. */
+static bool
+field_time(const struct ecs_field *f, int64_t *ms)
+{
+	struct ecs_num n;
+
+	if (f->type == ECS_F_STRING)
+		return ecs_time_parse(f->text, f->len, ms);
+	return f->type == ECS_F_NUMBER && ecs_num_parse(f->text, f->len, &n) &&
+	    ecs_time_from_epoch(n.d, ms);
+}
+
 size_t
 ecs_time_format(int64_t ms, char buf[static 32])
 {
@@ -280,7 +292,7 @@ ecs_event_time(struct ecs_event_clock *c, const struct ecs_field *f,
 		c->nclock++;
 		return true;
 	}
-	if (!ecs_field_time(f, ms))
+	if (!field_time(f, ms))
 		return false;
 	if (*ms > c->latest)
 		c->latest = *ms;

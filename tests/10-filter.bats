@@ -4,7 +4,6 @@
 
 load helpers
 
-ev() { printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/in.ndjson"; }
 # filter ARGS...: ecs-filter over in.ndjson, with its exit status. That
 # status is lost in "$(filter ...)", so a failure is also written into the
 # output, where no expected value (an empty one, a count of 0) can match it.

@@ -5,8 +5,6 @@
 
 load helpers
 
-ev() { printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/in.ndjson"; }
-IN() { echo "$BATS_TEST_TMPDIR/in.ndjson"; }
 # bounded CMD...: CMD with files limited to 1 MB, so that a program that
 # reads its own output (as before the check) dies instead of filling the disk.
 bounded() { bash -c 'ulimit -f 1024; exec "$@"' bounded "$@"; }
@@ -24,7 +22,7 @@ teardown() {
 	   '{"amount":5.00}' \
 	   '{"amount":2,"ts":"2010-12-01T09:00:00Z"}' \
 	   '{"amount":1,"ts":"2010-12-02T08:00:00Z"}'
-	run -0 --separate-stderr ecs-sales -w 1d -m 'revenue=sum(amount)' -m 'n=count()' "$(IN)"
+	run -0 --separate-stderr ecs-sales -w 1d -m 'revenue=sum(amount)' -m 'n=count()' "$IN"
 	is "$output" '{"window_start":"2010-12-01T00:00:00Z","window_end":"2010-12-02T00:00:00Z","revenue":17.00,"n":3}
 {"window_start":"2010-12-02T00:00:00Z","window_end":"2010-12-03T00:00:00Z","revenue":1,"n":1}'
 	is "$stderr" "ecs-sales: 1 event without a time, at the latest event time before it"
@@ -34,7 +32,7 @@ teardown() {
 	ev '{"amount":5}' \
 	   '{"amount":10,"ts":"2010-12-01T08:00:00Z"}' \
 	   '{"amount":2,"ts":"2010-12-01T09:00:00Z"}'
-	run -0 --separate-stderr ecs-sales -w 1d -m 'revenue=sum(amount)' "$(IN)"
+	run -0 --separate-stderr ecs-sales -w 1d -m 'revenue=sum(amount)' "$IN"
 	# The first event is at the clock's time (today), the others are not late.
 	like "$output" '{"window_start":"2010-12-01T00:00:00Z","window_end":"2010-12-02T00:00:00Z","revenue":12}
 {"window_start":"20[2-9]?-*,"revenue":5}'
@@ -46,8 +44,8 @@ teardown() {
 	need_duckdb
 	zcat "$data" | head -3000 > "$BATS_TEST_TMPDIR/orders"
 	(head -1000 "$BATS_TEST_TMPDIR/orders"; echo '{"amount":5.00}'
-	 sed -n 1001,3000p "$BATS_TEST_TMPDIR/orders") > "$(IN)"
-	run -0 --separate-stderr ecs-sales -w 1d -m 'revenue=sum(amount)' "$(IN)"
+	 sed -n 1001,3000p "$BATS_TEST_TMPDIR/orders") > "$IN"
+	run -0 --separate-stderr ecs-sales -w 1d -m 'revenue=sum(amount)' "$IN"
 	want=$(duckdb_sql "SELECT CAST(sum(amount) + 5.00 AS DECIMAL(18,2)) AS revenue
 	    FROM read_json('$BATS_TEST_TMPDIR/orders', format='newline_delimited')
 	    WHERE ts < '2010-12-02'" | jq -r .revenue)
@@ -60,11 +58,11 @@ teardown() {
 	   '{"action":"purchase","product_id":7,"quantity":10,"ts":"2010-12-01T09:00:00Z"}' \
 	   '{"action":"purchase","product_id":7,"quantity":5}' \
 	   '{"action":"purchase","product_id":7,"quantity":10,"ts":"2010-12-01T09:30:00Z"}'
-	run -0 --separate-stderr ecs-stock --report "$(IN)"
+	run -0 --separate-stderr ecs-stock --report "$IN"
 	untimed=$output
 	is "$stderr" "ecs-stock: 1 event without a time, at the latest event time before it"
-	sed -i '3s/}$/,"ts":"2010-12-01T09:00:00Z"}/' "$(IN)"
-	run -0 --separate-stderr ecs-stock --report "$(IN)"
+	sed -i '3s/}$/,"ts":"2010-12-01T09:00:00Z"}/' "$IN"
+	run -0 --separate-stderr ecs-stock --report "$IN"
 	is "$untimed" "$output"
 	like "$output" '*"velocity_per_hour":0.716,*'
 	is "$stderr" ""
@@ -74,8 +72,8 @@ teardown() {
 	shared_data uci-online-retail/orders.ndjson.gz
 	zcat "$data" | head -3000 | jq -c 'select(.quantity > 0) | {action:"purchase",product_id,quantity,ts}' > "$BATS_TEST_TMPDIR/p"
 	(head -1000 "$BATS_TEST_TMPDIR/p"; echo '{"action":"purchase","product_id":"nothing","quantity":1}'
-	 sed -n 1001,3000p "$BATS_TEST_TMPDIR/p") > "$(IN)"
-	run -0 --separate-stderr ecs-stock --report "$(IN)"
+	 sed -n 1001,3000p "$BATS_TEST_TMPDIR/p") > "$IN"
+	run -0 --separate-stderr ecs-stock --report "$IN"
 	with=$(grep -v '"nothing"' <<< "$output")
 	run -0 --separate-stderr ecs-stock --report "$BATS_TEST_TMPDIR/p"
 	is "$with" "$output"
@@ -85,7 +83,7 @@ teardown() {
 @test "ecs-recommend: an event without ts is at the stream's latest time" {
 	ev '{"user_id":1,"product_id":10,"action":"browse","ts":"2010-12-01T08:00:00Z"}' \
 	   '{"user_id":1,"product_id":11,"action":"browse"}'
-	run -0 --separate-stderr ecs-recommend "$(IN)"
+	run -0 --separate-stderr ecs-recommend "$IN"
 	like "${lines[1]}" '{"seq":2,"user_id":1,"ts":"2010-12-01T08:00:00Z",*'
 	is "$stderr" "ecs-recommend: 1 event without a time, at the latest event time before it"
 }
@@ -94,45 +92,38 @@ teardown() {
 
 @test "--reject, --late or stdout naming an input is a usage error" {
 	ev '{"a":1}' 'bad'
-	run -2 --separate-stderr bounded ecs-filter --reject "$(IN)" true "$(IN)"
-	is "$stderr" "ecs-filter: --reject: $(IN) is also an input (it would read what it writes)"
-	run -2 --separate-stderr bounded ecs-stock --reject "$(IN)" < "$(IN)"
+	run -2 --separate-stderr bounded ecs-filter --reject "$IN" true "$IN"
+	is "$stderr" "ecs-filter: --reject: $IN is also an input (it would read what it writes)"
+	run -2 --separate-stderr bounded ecs-stock --reject "$IN" < "$IN"
 	is "$stderr" "ecs-stock: --reject: <stdin> is also an input (it would read what it writes)"
-	run -2 --separate-stderr bounded ecs-sales --late "$(IN)" -w 1h "$(IN)"
-	is "$stderr" "ecs-sales: --late: $(IN) is also an input (it would read what it writes)"
-	run -2 --separate-stderr bash -c "ulimit -f 1024; ecs-filter true '$(IN)' >> '$(IN)'"
-	is "$stderr" "ecs-filter: <stdout>: $(IN) is also an input (it would read what it writes)"
-	is "$(cat "$(IN)")" '{"a":1}
+	run -2 --separate-stderr bounded ecs-sales --late "$IN" -w 1h "$IN"
+	is "$stderr" "ecs-sales: --late: $IN is also an input (it would read what it writes)"
+	run -2 --separate-stderr bash -c "ulimit -f 1024; ecs-filter true '$IN' >> '$IN'"
+	is "$stderr" "ecs-filter: <stdout>: $IN is also an input (it would read what it writes)"
+	is "$(cat "$IN")" '{"a":1}
 bad'
-	ln "$(IN)" "$BATS_TEST_TMPDIR/hard"
-	run -2 --separate-stderr bounded ecs-recommend --reject "$BATS_TEST_TMPDIR/hard" "$(IN)"
-	like "$stderr" "*--reject: $(IN) is also an input*"
-	run -0 --separate-stderr ecs-filter true "$(IN)" --reject /dev/null
+	ln "$IN" "$BATS_TEST_TMPDIR/hard"
+	run -2 --separate-stderr bounded ecs-recommend --reject "$BATS_TEST_TMPDIR/hard" "$IN"
+	like "$stderr" "*--reject: $IN is also an input*"
+	run -0 --separate-stderr ecs-filter true "$IN" --reject /dev/null
 	is "$output" '{"a":1}'
 }
 
 @test "--state in a missing or read-only directory fails at startup" {
 	ev '{"amount":1,"ts":"2010-12-01T08:00:00Z"}'
 	for prog in ecs-stock ecs-sales ecs-recommend; do
-		run -2 --separate-stderr $prog --state "$BATS_TEST_TMPDIR/no/s" "$(IN)"
+		run -2 --separate-stderr $prog --state "$BATS_TEST_TMPDIR/no/s" "$IN"
 		is "$output" "" "$prog prints nothing"
 		is "$stderr" "$prog: --state $BATS_TEST_TMPDIR/no/s: directory $BATS_TEST_TMPDIR/no does not exist"
 	done
 	[[ $(id -u) != 0 ]] || skip "root writes into read-only directories"
 	mkdir "$BATS_TEST_TMPDIR/ro"; chmod 555 "$BATS_TEST_TMPDIR/ro"
-	run -2 --separate-stderr ecs-sales --state "$BATS_TEST_TMPDIR/ro/s" "$(IN)"
+	run -2 --separate-stderr ecs-sales --state "$BATS_TEST_TMPDIR/ro/s" "$IN"
 	is "$stderr" "ecs-sales: --state $BATS_TEST_TMPDIR/ro/s: directory $BATS_TEST_TMPDIR/ro is not writable"
 }
 
-# holds_lock FILE: up to 20 s for another process to hold an flock on FILE.
-holds_lock() {
-	for _ in $(seq 200); do
-		[[ -e "$1" ]] && ! flock -n "$1" true && return 0
-		sleep 0.1
-	done
-	echo "# nobody took the lock $1" >&2
-	return 1
-}
+# holds_lock FILE: another process holds an flock on FILE.
+holds_lock() { [[ -e "$1" ]] && ! flock -n "$1" true; }
 
 @test "a state file in use by another process is refused, then free again" {
 	st=$BATS_TEST_TMPDIR/s
@@ -143,7 +134,7 @@ holds_lock() {
 		first=$!
 		sleep 600 > "$fifo" 3>&- &
 		writer=$!
-		holds_lock "$st.$prog.lock"
+		wait_until holds_lock "$st.$prog.lock"
 		run -2 --separate-stderr $prog --state "$st.$prog" /dev/null
 		is "$stderr" "$prog: state file $st.$prog is in use by another process (it holds $st.$prog.lock)"
 		kill "$writer"
@@ -156,11 +147,11 @@ holds_lock() {
 @test "a 0-byte state file is an empty state" {
 	ev '{"product_id":7,"quantity":5,"ts":"2010-12-01T08:00:00Z"}'
 	: > "$BATS_TEST_TMPDIR/s"
-	run -0 --separate-stderr ecs-stock --report --state "$BATS_TEST_TMPDIR/s" "$(IN)"
+	run -0 --separate-stderr ecs-stock --report --state "$BATS_TEST_TMPDIR/s" "$IN"
 	is "${lines[1]}" '{"product_id":7,"quantity":5,"status":"low","threshold":10,"velocity_per_hour":0}'
 	like "$(head -1 "$BATS_TEST_TMPDIR/s")" '{"ecs_state":"ecs-stock",*'
 	: > "$BATS_TEST_TMPDIR/s2"
-	run -0 --separate-stderr ecs-sales -m 'n=count()' --state "$BATS_TEST_TMPDIR/s2" "$(IN)"
+	run -0 --separate-stderr ecs-sales -m 'n=count()' --state "$BATS_TEST_TMPDIR/s2" "$IN"
 	is "$output" '{"n":1}'
 }
 
@@ -197,7 +188,7 @@ $prog: $f:9: invalid JSON at column 8: unescaped control character U+0009 in a s
 	   "{\"action\":\"restock\",\"product_id\":7,\"quantity\":$q,\"ts\":\"2010-12-01T08:00:00Z\"}" \
 	   "{\"action\":\"purchase\",\"product_id\":7,\"quantity\":$q,\"ts\":\"2010-12-01T08:00:00Z\"}" \
 	   "{\"action\":\"purchase\",\"product_id\":7,\"quantity\":$q,\"ts\":\"2010-12-01T08:00:00Z\"}"
-	run -0 --separate-stderr ecs-stock --report "$(IN)"
+	run -0 --separate-stderr ecs-stock --report "$IN"
 	is "${lines[3]}" '{"product_id":7,"quantity":0,"status":"out","threshold":10,"velocity_per_hour":266381430108388640}'
 	# jq's own arithmetic: 4 sales of q units, a steady rate over 24 h.
 	run -0 jq -n --argjson out "${lines[3]}" \
@@ -207,11 +198,11 @@ $prog: $f:9: invalid JSON at column 8: unescaped control character U+0009 in a s
 
 @test "sums, extremes and keys of tiny and huge numbers have no exponent" {
 	ev '{"a":0.0000000000000000001}' '{"a":0.0000000000000000003}' '{"a":18446744073709551615}'
-	run -0 --separate-stderr ecs-sales -m 'q=quantile(a,0.5)' -m 't=top(a*2,3)' "$(IN)"
+	run -0 --separate-stderr ecs-sales -m 'q=quantile(a,0.5)' -m 't=top(a*2,3)' "$IN"
 	is "$output" '{"q":0.0000000000000000003,"t":[{"value":0.0000000000000000002,"count":1},{"value":0.0000000000000000006,"count":1},{"value":36893488147419103230,"count":1}]}'
 	# Past 18 decimals a sum would no longer be exact: a bad line, not an
 	# exponent and not a rounded sum.
-	run -1 --separate-stderr ecs-sales -m 's=sum(a)' -m 'm=min(a)' <(head -2 "$(IN)")
+	run -1 --separate-stderr ecs-sales -m 's=sum(a)' -m 'm=min(a)' <(head -2 "$IN")
 	is "$output" ''
 	like "$stderr" "*:1: metric 's': the value is not an exact decimal*"
 	# A double the program computes is written plainly.
@@ -225,30 +216,30 @@ $prog: $f:9: invalid JSON at column 8: unescaped control character U+0009 in a s
 	long='yesterday at \"noon\", or so they said \u0001 éé and more'
 	ev "{\"product_id\":1,\"quantity\":2,\"ts\":\"$long\"}" \
 	   '{"product_id":{"a":[1,2]},"quantity":2}' '{"product_id":1,"quantity":"many"}'
-	run -1 --separate-stderr ecs-stock "$(IN)"
-	is "$stderr" "ecs-stock: $(IN):1: field 'ts' is not a time: \"yesterday at \\\"noon\\\", or so they said \\u0001 \"...
-ecs-stock: $(IN):2: field 'product_id' is not a number or string: {\"a\":[1,2]}
-ecs-stock: $(IN):3: field 'quantity' is not a whole number of units (>= 0): \"many\"
+	run -1 --separate-stderr ecs-stock "$IN"
+	is "$stderr" "ecs-stock: $IN:1: field 'ts' is not a time: \"yesterday at \\\"noon\\\", or so they said \\u0001 \"...
+ecs-stock: $IN:2: field 'product_id' is not a number or string: {\"a\":[1,2]}
+ecs-stock: $IN:3: field 'quantity' is not a whole number of units (>= 0): \"many\"
 ecs-stock: 3 bad lines of 3 skipped"
-	run -1 --separate-stderr ecs-sales "$(IN)"
-	like "$stderr" "ecs-sales: $(IN):1: field 'ts' is not a time: \"yesterday at *\"...
+	run -1 --separate-stderr ecs-sales "$IN"
+	like "$stderr" "ecs-sales: $IN:1: field 'ts' is not a time: \"yesterday at *\"...
 *"
 	ev '{"user_id":1,"action":"browse","product_id":1,"ts":false}' '{"user_id":[],"action":"browse","product_id":1}'
-	run -1 --separate-stderr ecs-recommend "$(IN)"
-	is "$stderr" "ecs-recommend: $(IN):1: field 'ts' is not a time: false
-ecs-recommend: $(IN):2: field 'user_id' is missing or not a number or string: []
+	run -1 --separate-stderr ecs-recommend "$IN"
+	is "$stderr" "ecs-recommend: $IN:1: field 'ts' is not a time: false
+ecs-recommend: $IN:2: field 'user_id' is missing or not a number or string: []
 ecs-recommend: 2 bad lines of 2 skipped"
 	ev '{"ts":"soon"}' '{"n":1}'
-	run -1 --separate-stderr ecs-replay "$(IN)"
-	is "$stderr" "ecs-replay: $(IN):1: field 'ts' is not a time: \"soon\"
-ecs-replay: $(IN):2: field 'ts' is missing
+	run -1 --separate-stderr ecs-replay "$IN"
+	is "$stderr" "ecs-replay: $IN:1: field 'ts' is not a time: \"soon\"
+ecs-replay: $IN:2: field 'ts' is missing
 ecs-replay: 2 bad lines of 2 skipped"
 }
 
 @test "gzip input: one clear error for that input, the others read" {
 	ev '{"a":1}'
 	gzip -c "$FIXTURES/bad/not-rfc.ndjson" > "$BATS_TEST_TMPDIR/in.gz"
-	run -1 --separate-stderr ecs-filter true "$BATS_TEST_TMPDIR/in.gz" "$(IN)"
+	run -1 --separate-stderr ecs-filter true "$BATS_TEST_TMPDIR/in.gz" "$IN"
 	is "$output" '{"a":1}'
 	is "$stderr" "ecs-filter: $BATS_TEST_TMPDIR/in.gz: gzip data: decompress it, e.g. zcat $BATS_TEST_TMPDIR/in.gz | ecs-filter ..."
 	run -1 --separate-stderr ecs-sales -m 'n=count()' < "$BATS_TEST_TMPDIR/in.gz"
@@ -267,18 +258,15 @@ ecs-replay: 2 bad lines of 2 skipped"
 	# left half read when the signal stops the input.
 	{ echo '{"ts":"2010-12-01T12:00:00Z","amount":1}'
 	  for i in $(seq 10001 12000); do echo "{\"ts\":\"2010-12-01T08:00:00Z\",\"amount\":$i}"; done
-	} > "$(IN)"
+	} > "$IN"
 	fifo=$BATS_TEST_TMPDIR/late
 	mkfifo "$fifo"
-	ecs-sales -w 1h -m 'n=count()' --late "$fifo" "$(IN)" \
+	ecs-sales -w 1h -m 'n=count()' --late "$fifo" "$IN" \
 	    > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" 3>&- &
 	first=$!
 	exec 5< "$fifo"
 	# Wait until it blocks in a write to the full pipe.
-	for _ in $(seq 200); do
-		[[ "$(cat /proc/$first/wchan 2>/dev/null)" == *pipe_write* ]] && break
-		sleep 0.1
-	done
+	wait_until grep -qs pipe_write "/proc/$first/wchan"
 	like "$(cat /proc/$first/wchan)" '*pipe_write*' "blocked writing --late"
 	kill -TERM "$first"
 	cat <&5 > "$BATS_TEST_TMPDIR/late.ndjson"
@@ -290,14 +278,14 @@ ecs-replay: 2 bad lines of 2 skipped"
 	# Every late line was written, whole: all but the first two (the first
 	# at 08:00 opens its window, which closes at once behind noon).
 	is "$(wc -l < "$BATS_TEST_TMPDIR/late.ndjson")" 1999
-	is "$(cksum < "$BATS_TEST_TMPDIR/late.ndjson")" "$(tail -n +3 "$(IN)" | cksum)"
+	is "$(cksum < "$BATS_TEST_TMPDIR/late.ndjson")" "$(tail -n +3 "$IN" | cksum)"
 }
 
 @test "ecs-recommend: the latest event time survives in --state for events without one" {
 	ev '{"user_id":1,"product_id":10,"action":"browse","ts":"2010-12-01T08:00:00Z"}'
-	run -0 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/s" "$(IN)"
+	run -0 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/s" "$IN"
 	ev '{"user_id":1,"product_id":11,"action":"browse"}'
-	run -0 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/s" "$(IN)"
+	run -0 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/s" "$IN"
 	like "$output" '{"seq":2,"user_id":1,"ts":"2010-12-01T08:00:00Z",*'
 	is "$stderr" "ecs-recommend: 1 event without a time, at the latest event time before it"
 }

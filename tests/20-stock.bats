@@ -5,7 +5,6 @@
 
 load helpers
 
-ev() { printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/in.ndjson"; }
 stock() { ecs-stock "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 
 @test "30-digit product ids are two products, written as they came" {
@@ -226,25 +225,9 @@ ecs-stock: 12 bad lines of 14 skipped"
 }
 
 @test "state: kill -9 mid-run, restart from the checkpoint, nothing lost" {
-	g="$BATS_TEST_TMPDIR/g" st="$BATS_TEST_TMPDIR/s"
-	ecs-gen --events 20000 --inventory --products 300 --seed 5 > "$g"
-	ecs-stock --report "$g" > "$BATS_TEST_TMPDIR/whole"
+	ecs-gen --events 20000 --inventory --products 300 --seed 5 > "$BATS_TEST_TMPDIR/g"
+	crash_and_resume ecs-stock --report
 	is "$(ecs-filter -c 'exists(status)' "$BATS_TEST_TMPDIR/whole")" 300 "a report line per product"
-	# A live run, fed slowly, checkpointing every second, killed hard.
-	ecs-replay --rate 4000 "$g" | ecs-stock --state "$st" --checkpoint 1 --report \
-	    > "$BATS_TEST_TMPDIR/first" 3>&- &
-	pid=$!			# ecs-stock, the last of the pipeline
-	sleep 2.5
-	kill -9 "$pid"
-	status=0
-	wait "$pid" || status=$?
-	is "$status" 137 "ended by the kill, not on its own"
-	wait			# ecs-replay, at its broken pipe
-	[[ -s "$st" ]]
-	lines=$(head -1 "$st" | ecs-filter -t '{lines}' true)
-	echo "# killed after a checkpoint at line $lines" >&3
-	(( lines > 0 && lines < 20000 ))
-	tail -n +"$((lines + 1))" "$g" | ecs-stock --state "$st" --report > "$BATS_TEST_TMPDIR/second"
 	# The levels are exact; alerts are at least once.
 	is "$(ecs-filter -v 'exists(alert)' "$BATS_TEST_TMPDIR/second")" \
 	   "$(ecs-filter -v 'exists(alert)' "$BATS_TEST_TMPDIR/whole")"
@@ -332,10 +315,9 @@ ecs-stock: 12 bad lines of 14 skipped"
 	pid=$!
 	exec 5> "$fifo"
 	echo '{"product_id":1,"quantity":40}' >&5
-	for _ in $(seq 50); do grep -q '"quantity":40' "$st" 2>/dev/null && break; sleep 0.1; done
+	wait_for "$st" '"quantity":40'
 	echo '{"product_id":1,"quantity":41}' >&5
-	for _ in $(seq 50); do grep -q '"quantity":41' "$st" 2>/dev/null && break; sleep 0.1; done
-	grep -q '"quantity":41' "$st"
+	wait_for "$st" '"quantity":41'
 	kill -0 "$pid"
 	exec 5>&-
 	wait "$pid"

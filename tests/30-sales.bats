@@ -6,7 +6,6 @@
 
 load helpers
 
-ev() { printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/in.ndjson"; }
 sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 
 @test "the brief's business example, byte for byte" {
@@ -294,7 +293,7 @@ ecs-sales: 2 bad lines of 3 skipped"
 	exec 5> "$fifo"
 	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 	echo "{\"ts\":\"$now\"}" >&5
-	for _ in $(seq 60); do [[ -s "$out" ]] && break; sleep 0.1; done
+	wait_until test -s "$out"
 	like "$(cat "$out")" '*"n":1}*' "written while the writer is still open"
 	kill -0 "$pid"
 	exec 5>&-

@@ -5,7 +5,6 @@
 
 load helpers
 
-ev() { printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/in.ndjson"; }
 rec() { ecs-recommend "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 ids() { ecs-filter -t '{recommendations}' true | jq -c '[.[].product_id]'; }
 
@@ -188,7 +187,7 @@ ecs-recommend: 7 bad lines of 8 skipped"
 	pid=$!
 	exec 5> "$fifo"
 	echo '{"user_id":1,"action":"browse","product_id":1}' >&5
-	for _ in $(seq 100); do [[ -s "$out" ]] && break; sleep 0.1; done
+	wait_until test -s "$out"
 	like "$(cat "$out")" '{"seq":1,"user_id":1,*'
 	kill -0 "$pid"
 	exec 5>&-

@@ -150,7 +150,7 @@ setup_file() {
 	out="$BATS_TEST_TMPDIR/out"
 	ecs-gen --events 0 --rate 50 > "$out" 3>&- &
 	pid=$!
-	for _ in $(seq 100); do [[ -s "$out" ]] && break; sleep 0.1; done
+	wait_until test -s "$out"
 	kill -TERM "$pid"
 	wait "$pid"
 	[[ -s "$out" ]]

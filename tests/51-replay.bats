@@ -6,10 +6,6 @@
 
 load helpers
 
-IN="$BATS_TEST_TMPDIR/in.ndjson"
-
-ev() { printf '%s\n' "$@" > "$IN"; }
-
 # timed ARGS...: `run ARGS...`, with the wall-clock seconds taken in $secs.
 timed() {
 	local t0 t1

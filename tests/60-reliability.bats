@@ -136,29 +136,6 @@ stop_with_state() {
 	is "$(grep -c 'bad lines of' "$log")" 5
 }
 
-# crash_and_resume TOOL ARGS...: kill -9 a live run that checkpoints every
-# second, restart from the line count in its state, and compare with a run
-# that was never interrupted (the rows of closed windows, or every line).
-crash_and_resume() {
-	local g="$BATS_TEST_TMPDIR/g" st="$BATS_TEST_TMPDIR/crash.state" lines
-	rm -f "$st"
-	"$@" "$g" > "$BATS_TEST_TMPDIR/whole"
-	ecs-replay --rate 4000 "$g" | "$@" --state "$st" --checkpoint 1 \
-	    > "$BATS_TEST_TMPDIR/first" 3>&- &
-	pid=$!			# the program, the last of the pipeline
-	sleep 2.5
-	kill -9 "$pid"
-	status=0
-	wait "$pid" || status=$?
-	is "$status" 137 "$1 ended by the kill, not on its own"
-	wait			# ecs-replay, at its broken pipe
-	[[ -s "$st" ]]
-	lines=$(head -1 "$st" | ecs-filter -t '{lines}' true)
-	echo "# $1 killed; its last checkpoint was at line $lines" >&3
-	(( lines > 0 && lines < $(wc -l < "$g") ))
-	tail -n +"$((lines + 1))" "$g" | "$@" --state "$st" > "$BATS_TEST_TMPDIR/second"
-}
-
 @test "kill -9 of ecs-sales and ecs-recommend: a restart from the checkpoint loses nothing" {
 	ecs-gen --events 20000 --seed 8 > "$BATS_TEST_TMPDIR/g"
 	crash_and_resume ecs-sales -w 1h -b action -m 'n=count()' -m 's=sum(price*quantity)'

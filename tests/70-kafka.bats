@@ -11,7 +11,7 @@ setup() {
 	command -v kafka-mock >/dev/null || skip "needs librdkafka-dev to build kafka-mock"
 	kafka-mock events:4 alerts:4 rows:4 > "$BATS_TEST_TMPDIR/brokers" 3>&- &
 	mock=$!
-	for _ in $(seq 100); do [[ -s "$BATS_TEST_TMPDIR/brokers" ]] && break; sleep 0.1; done
+	wait_until test -s "$BATS_TEST_TMPDIR/brokers"
 	brokers=$(cat "$BATS_TEST_TMPDIR/brokers")
 	[[ -n "$brokers" ]]
 }

@@ -6,6 +6,10 @@ FIXTURES="$BATS_TEST_DIRNAME/fixtures"
 
 fixture() { cat "$FIXTURES/$1"; }
 
+# IN is the test's input file; ev LINE...: writes it, one argument a line.
+IN="$BATS_TEST_TMPDIR/in.ndjson"
+ev() { printf '%s\n' "$@" > "$IN"; }
+
 # is ACTUAL EXPECTED [WHAT]: fails showing both values when they differ.
 is() {
 	if [[ "$1" != "$2" ]]; then
@@ -50,14 +54,47 @@ shared_data() {
 	[[ -r "$data" ]] || skip "needs ../shared/data/$1 (not present)"
 }
 
-# wait_for FILE TEXT: up to 20 s for FILE to contain TEXT.
-wait_for() {
+# wait_until CMD...: up to 20 s for CMD to succeed, tried every 0.1 s; on
+# a timeout says what it waited for and fails. Polling only waits for an
+# event: it never measures time.
+wait_until() {
 	for _ in $(seq 200); do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		"$@" && return 0
 		sleep 0.1
 	done
-	echo "# timed out waiting for '$2' in $1: $(cat "$1")" >&2
+	echo "# timed out waiting for: $*" >&2
 	return 1
+}
+
+# wait_for FILE TEXT: up to 20 s for FILE to contain TEXT.
+wait_for() {
+	wait_until grep -qsF -- "$2" "$1" && return 0
+	echo "# $1 holds: $(cat "$1" 2>/dev/null)" >&2
+	return 1
+}
+
+# crash_and_resume TOOL ARGS...: over $BATS_TEST_TMPDIR/g, the output of a
+# run never interrupted (whole), of a live run that checkpoints every second
+# killed with -9 after its first checkpoint (first), and of the restart from
+# the line count in its state (second), for the test to compare.
+crash_and_resume() {
+	local g="$BATS_TEST_TMPDIR/g" st="$BATS_TEST_TMPDIR/crash.state" lines
+	rm -f "$st"
+	"$@" "$g" > "$BATS_TEST_TMPDIR/whole"
+	ecs-replay --rate 4000 "$g" | "$@" --state "$st" --checkpoint 1 \
+	    > "$BATS_TEST_TMPDIR/first" 3>&- &
+	pid=$!			# the program, the last of the pipeline
+	wait_until test -s "$st"	# saved by rename: whole when there
+	kill -9 "$pid"
+	status=0
+	wait "$pid" || status=$?
+	is "$status" 137 "$1 ended by the kill, not on its own"
+	wait			# ecs-replay, at its broken pipe
+	[[ -s "$st" ]]
+	lines=$(head -1 "$st" | ecs-filter -t '{lines}' true)
+	echo "# $1 killed; its last checkpoint was at line $lines" >&3
+	(( lines > 0 && lines < $(wc -l < "$g") ))
+	tail -n +"$((lines + 1))" "$g" | "$@" --state "$st" > "$BATS_TEST_TMPDIR/second"
 }
 
 # need_duckdb: skips the test visibly when DuckDB (npm @duckdb/node-api,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ecs.h"
+#include "ecs_expr.h"
 
 static const char *field_keys[] = { "product_id", "action", "quantity",
     "ts", "a", "b" };

@@ -1,37 +1,21 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * unit-sketch -- checks of common/ecs_sketch.c: exactness and the switch
- * to HyperLogLog, estimation error from 10k to 10M distinct values,
- * DDSketch quantiles against sorted data, Space-Saving on a Zipf stream,
- * merges equal to single sketches, JSON round trips and hostile JSON.
+ * unit-sketch -- checks of the sketches of common/ecs_sketch.h:
+ * exactness and the switch to HyperLogLog, estimation error from 10k to
+ * 10M distinct values, DDSketch quantiles against sorted data,
+ * Space-Saving on a Zipf stream, merges equal to single sketches, JSON
+ * round trips and hostile JSON.
  * Deterministic: its own PRNG with fixed seeds. Prints TAP, measured errors
  * as comments, and exits 1 on a failure. Built for the tests only.
  */
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ecs.h"
 #include "ecs_sketch.h"
-
-static int checks, failures;
-
-static void
-ok(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	checks++;
-	if (!cond)
-		failures++;
-	printf("%s %d - ", cond ? "ok" : "not ok", checks);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
+#include "tap.h"
 
 /* splitmix64: small, fast, and the same on every machine. */
 static uint64_t rng_state;
@@ -1179,6 +1163,5 @@ main(void)
 	test_topk_zipf(1.0, false);	/* #10 is below N/100: no guarantee */
 	test_topk_small();
 	test_fuzz();
-	printf("1..%d\n", checks);
-	return failures != 0;
+	return tap_done();
 }

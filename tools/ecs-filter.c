@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ecs.h"
+#include "ecs_expr.h"
 
 /* A template: literal text and {path} placeholders, alternating. */
 struct tpl_part {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ecs.h"
+#include "ecs_expr.h"
 #include "ecs_sketch.h"
 
 #define STATE_VERSION	1

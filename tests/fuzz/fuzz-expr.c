@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ecs.h"
+#include "ecs_expr.h"
 
 static const char *records[] = {
 	"{\"a\":1,\"b\":\"x\",\"c\":[1,2,{\"d\":null}],\"e\":true,\"f\":1.5e3}",

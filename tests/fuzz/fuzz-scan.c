@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ecs.h"
+#include "ecs_expr.h"
 
 static const char *keys[] = { "action", "product_id", "a", "ts" };
 static size_t lens[] = { 6, 10, 1, 2 };

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs_expr.h -- the expression language of ecs-filter and of --where and
+ * the aggregates' expressions in ecs-sales: compiled once, then evaluated
+ * on a record or on the fields captured by ecs_fields_read.
+ */
+#ifndef ECS_EXPR_H
+#define ECS_EXPR_H
+
+#include "ecs.h"
+
+struct ecs_expr;
+
+/*
+ * Compiles src. On a syntax error returns NULL and writes
+ * "LINE:COL: reason" into err. The result is owned by the caller.
+ */
+struct ecs_expr	*ecs_expr_compile(const char *src, char *err, size_t errlen);
+/* True when the expression holds for rec (jq truthiness: not false/null). */
+bool	 ecs_expr_match(const struct ecs_expr *, struct json_object *rec);
+/*
+ * False only when line (a plain object, see ecs_scan_plain_object) cannot
+ * satisfy the expression, judged from literals it must contain.
+ */
+bool	 ecs_expr_may_match(const struct ecs_expr *, const char *line, size_t len);
+/*
+ * The value of e as a number: exactly for + - * of decimal numbers (and
+ * numbers written as strings), else through a double. False when e has no
+ * numeric value for rec.
+ */
+bool	 ecs_expr_eval_dec(const struct ecs_expr *,
+	    const struct ecs_field *fields, struct ecs_dec *);
+bool	 ecs_expr_eval_double(const struct ecs_expr *,
+	    const struct ecs_field *fields, double *);
+/*
+ * The value of e as a key for distinct/top/list: a string's bytes (and
+ * *is_string), or the JSON text of any other value; borrowed from the
+ * fields or buf. False when missing.
+ */
+bool	 ecs_expr_eval_key(const struct ecs_expr *,
+	    const struct ecs_field *fields, char buf[static 64],
+	    const char **text, size_t *len, bool *is_string);
+/*
+ * Binds e's field paths to slots of fs (added as needed), so that it can be
+ * evaluated on the fields ecs_fields_read captures: the fast path.
+ */
+void	 ecs_expr_bind(struct ecs_expr *, struct ecs_fieldset *);
+/* ecs_expr_match on captured fields (after ecs_expr_bind). */
+bool	 ecs_expr_match_fields(const struct ecs_expr *,
+	    const struct ecs_field *fields);
+/* True when ecs_expr_may_match can rule lines out at all. */
+bool	 ecs_expr_has_precheck(const struct ecs_expr *);
+void	 ecs_expr_free(struct ecs_expr *);
+
+#endif /* ECS_EXPR_H */
