@@ -256,6 +256,9 @@ add_json_string(struct text *t, const char *s, size_t n)
 		if (ch == '"' || ch == '\\') {
 			text_addc(t, '\\');
 			text_addc(t, (char)ch);
+		} else if (ch == '\n' || ch == '\r' || ch == '\t') {
+			text_addc(t, '\\');
+			text_addc(t, ch == '\n' ? 'n' : ch == '\r' ? 'r' : 't');
 		} else if (ch < 0x20) {
 			char esc[6] = { '\\', 'u', '0', '0', hex[ch >> 4],
 			    hex[ch & 15] };

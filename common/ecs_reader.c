@@ -126,8 +126,11 @@ static void
 close_current(struct ecs_reader *rd)
 {
 	if (rd->zerr[0] != '\0') {
-		warnx("%s:%llu: %s after this line", rd->name, rd->last_line,
-		    rd->zerr);
+		if (rd->last_line == 0)
+			warnx("%s: %s", rd->name, rd->zerr);
+		else
+			warnx("%s:%llu: %s after this line", rd->name,
+			    rd->last_line, rd->zerr);
 		rd->status = ECS_EXIT_DATA;
 	}
 	if (rd->z != NULL) {
@@ -212,8 +215,8 @@ start_gzip(struct ecs_reader *rd)
 /*
  * Decompresses up to n bytes into p, reading compressed input as inflate
  * needs it. Returns the bytes written, 0 at the end of the input, or -1
- * when it ends early or is not gzip data (rd->zerr says why, with a read
- * error reported already). A gzip member may be followed by another, as in
+ * when it ends early or is not gzip data (rd->zerr says why; a read error
+ * is reported already); what came before an error is returned first. A gzip member may be followed by another, as in
  * "cat a.gz b.gz", which is read as zcat reads it.
  */
 static ssize_t
@@ -223,6 +226,8 @@ inflate_input(struct ecs_reader *rd, void *p, size_t n)
 	ssize_t got;
 	int ret;
 
+	if (rd->zerr[0] != '\0')
+		return -1;
 	z->next_out = p;
 	z->avail_out = (uInt)n;
 	while (z->avail_out == n) {
@@ -253,10 +258,10 @@ inflate_input(struct ecs_reader *rd, void *p, size_t n)
 		else if (ret != Z_OK && ret != Z_BUF_ERROR) {
 			snprintf(rd->zerr, sizeof(rd->zerr), "corrupt gzip data "
 			    "(%s)", z->msg != NULL ? z->msg : "zlib error");
-			return -1;
+			break;
 		}
 	}
-	return (ssize_t)(n - z->avail_out);
+	return z->avail_out < n ? (ssize_t)(n - z->avail_out) : -1;
 }
 
 /*
