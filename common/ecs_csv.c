@@ -114,6 +114,7 @@ scan_quotes(const char *p, size_t n, char sep, enum quote_state q)
 	return q;
 }
 
+/* Ends the field that started at val_off[nvals]. */
 static void
 end_value(struct ecs_csv *c)
 {
@@ -199,10 +200,13 @@ split_tsv(struct ecs_csv *c, const char *p, size_t n)
 static bool
 split_row(struct ecs_csv *c, const char *p, size_t n)
 {
+	if (c->val_off == NULL) {
+		c->val_cap = 16;
+		c->val_off = ecs_xmalloc(c->val_cap * sizeof(*c->val_off));
+	}
 	c->vals.n = 0;
 	c->nvals = 0;
-	end_value(c);		/* val_off[0] = 0 */
-	c->nvals = 0;
+	c->val_off[0] = 0;
 	if (c->sep == '\t') {
 		split_tsv(c, p, n);
 		return true;
