@@ -41,6 +41,7 @@ struct ecs_csv {
 	bool		 pending;	/* pend_line is read but not yet used */
 	char		*pend_line;
 	size_t		 pend_len;
+	unsigned long long pend_lineno;
 	char		 why[160];	/* why a row is bad */
 };
 
@@ -505,6 +506,7 @@ next_line(struct ecs_reader *rd, struct ecs_csv *c)
 		c->pending = false;
 		rd->line = c->pend_line;
 		rd->len = c->pend_len;
+		rd->lineno = c->pend_lineno;
 		return true;
 	}
 	if (!ecs_reader_raw_line(rd))
@@ -554,6 +556,7 @@ read_row(struct ecs_reader *rd, struct ecs_csv *c)
 			c->pending = true;
 			c->pend_line = rd->line;
 			c->pend_len = rd->len;
+			c->pend_lineno = rd->lineno;
 			break;
 		}
 		text_addc(&c->row, '\n');

@@ -79,6 +79,18 @@ ecs-filter: 7 bad lines of 9 written to $rej"
 	run -1 mlr --icsv --ojsonl cat "$f"
 }
 
+@test "an over-long line inside a quoted field breaks that row only" {
+	f="$BATS_TEST_TMPDIR/long.csv"
+	{ printf 'a,b\n1,"x\n'; printf 'y%.0s' $(seq 200); printf '\n2,3\n4,5\n'; } > "$f"
+	run -1 --separate-stderr ecs-filter --max-line 100 -i csv true "$f"
+	is "$output" $'{"a":2,"b":3}\n{"a":4,"b":5}'
+	is "$stderr" "ecs-filter: $f:3: line longer than 100 bytes (--max-line)
+ecs-filter: $f:2: quote not closed at the end of the row (a line in it was too long)
+ecs-filter: 2 bad lines of 4 skipped"
+	run -0 ecs-filter -i csv -t '{a}' 'a == 4' "$f"
+	is "$output" 4 "then read on"
+}
+
 @test "a hexadecimal integer past 2^63-1 is a bad row, not Miller's negative" {
 	printf 'id\n0xffffffffffffffff\n0x7fffffffffffffff\n' > "$BATS_TEST_TMPDIR/x.csv"
 	run -1 --separate-stderr ecs-filter -i csv true "$BATS_TEST_TMPDIR/x.csv"
