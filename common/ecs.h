@@ -77,8 +77,15 @@ struct ecs_action_alias {
 	char	*canon;			/* e.g. "browse" */
 };
 
+enum ecs_input_format {
+	ECS_INPUT_NDJSON,
+	ECS_INPUT_CSV,
+	ECS_INPUT_TSV,
+};
+
 struct ecs_config {
 	bool			 quiet;		/* -q */
+	enum ecs_input_format	 input_format;	/* -i */
 	long long		 max_errors;	/* --max-errors; -1 unlimited */
 	const char		*reject_path;	/* --reject */
 	size_t			 max_line;	/* --max-line */
@@ -100,9 +107,10 @@ enum {
 	ECS_OPT_TOOL		/* first value free for a tool's long options */
 };
 
-#define ECS_COMMON_SHORTOPTS	"hqV"
+#define ECS_COMMON_SHORTOPTS	"hi:qV"
 #define ECS_COMMON_LONGOPTS						\
 	{ "help",	no_argument,		NULL, 'h' },		\
+	{ "input-format", required_argument,	NULL, 'i' },		\
 	{ "map",	required_argument,	NULL, ECS_OPT_MAP },	\
 	{ "map-action",	required_argument,	NULL, ECS_OPT_MAP_ACTION }, \
 	{ "max-errors",	required_argument,	NULL, ECS_OPT_MAX_ERRORS }, \
@@ -594,6 +602,9 @@ bool	 ecs_pace_wait(const struct ecs_pace *, int64_t offset_ns);
 
 /* ecs_reader.c -- NDJSON input with diagnostics and --reject */
 
+struct z_stream_s;
+struct ecs_csv;
+
 struct ecs_reader {
 	char		**files;	/* operands; "-" is stdin */
 	int		  nfiles;
@@ -605,9 +616,19 @@ struct ecs_reader {
 	char		 *buf;
 	size_t		  cap, start, end;
 	bool		  eof;
+	/* gzip input: inflate state and the compressed bytes read for it. */
+	struct z_stream_s *z;
+	unsigned char	 *zin;
+	bool		  zmember_end;	/* a gzip member ended: another may follow */
+	char		  zerr[96];	/* why the gzip data ended early, or "" */
 	char		 *line;		/* current line, NUL-terminated */
 	size_t		  len;
-	unsigned long long lineno;	/* in the current file */
+	/* With -i csv|tsv: the row's text, for --reject; line is its JSON. */
+	const char	 *raw;
+	size_t		  rawlen;
+	struct ecs_csv	 *csv;
+	unsigned long long lineno;	/* in the current file (a row's first) */
+	unsigned long long last_line;	/* lines read from the current file */
 	unsigned long long nread;	/* lines read from all files */
 	unsigned long long nlines;	/* non-blank lines read */
 	unsigned long long nbad;
@@ -642,6 +663,22 @@ void	 ecs_reader_check_output(const struct ecs_reader *, int fd,
  * of all input or after SIGINT/SIGTERM. Over-long lines are reported here.
  */
 bool	 ecs_reader_line(struct ecs_reader *);
+/*
+ * With -i csv|tsv, ecs_reader_line's work (ecs_csv.c): the next row of
+ * the current input as one NDJSON line in rd->line, its text in rd->raw.
+ * Bad rows are reported here. False at the end of the input.
+ */
+bool	 ecs_csv_next(struct ecs_reader *);
+/* The row reader for sep ',' (CSV) or '\t' (TSV), owned by the caller. */
+struct ecs_csv *ecs_csv_create(char sep);
+/* Frees it; NULL is a no-op. */
+void	 ecs_csv_free(struct ecs_csv *);
+/*
+ * For ecs_csv.c: the next line of the current input (CR and newline
+ * removed, blank lines included) in rd->line, rd->len, counted in
+ * rd->last_line; rd->next_file tells the inputs apart. False at its end.
+ */
+bool	 ecs_reader_raw_line(struct ecs_reader *);
 /* Parses the current line; the object is owned by the caller. NULL when bad. */
 struct json_object *ecs_reader_parse(struct ecs_reader *);
 /*

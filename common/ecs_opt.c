@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * ecs_opt.c -- the options every ecs program takes, parsed in one place:
- * bad-line handling (--strict, --max-errors, --reject, -q, --max-line) and
+ * the input format (-i), bad-line handling (--strict, --max-errors, --reject, -q, --max-line) and
  * the renaming of canonical fields and actions (--map, --map-action).
  */
 #include <err.h>
@@ -108,6 +108,17 @@ ecs_common_option(int ch, const char *arg)
 	unsigned long long n;
 
 	switch (ch) {
+	case 'i':
+		if (strcmp(arg, "ndjson") == 0)
+			ecs_config.input_format = ECS_INPUT_NDJSON;
+		else if (strcmp(arg, "csv") == 0)
+			ecs_config.input_format = ECS_INPUT_CSV;
+		else if (strcmp(arg, "tsv") == 0)
+			ecs_config.input_format = ECS_INPUT_TSV;
+		else
+			errx(ECS_EXIT_USAGE, "-i '%s': expected ndjson, csv or "
+			    "tsv", arg);
+		return true;
 	case 'q':
 		ecs_config.quiet = true;
 		return true;
@@ -147,6 +158,8 @@ ecs_common_usage(FILE *fp)
 {
 	fputs(
 "Input and bad lines (shared by every ecs program):\n"
+"  -i, --input-format F     ndjson (default), csv or tsv with a header row;\n"
+"                           gzip input is read as it is, any format\n"
 "      --map CANON=PATH     read the canonical field CANON from PATH\n"
 "      --map-action IN=CANON  treat action value IN as CANON (view=browse)\n"
 "      --max-errors N       stop with exit 1 at the (N+1)th bad line\n"

@@ -2,10 +2,13 @@
 /*
  * ecs_reader.c -- NDJSON input for every ecs program. Lines of any length up
  * to --max-line come from the file operands in order ("-" is stdin), with
- * CRLF, blank lines and a missing final newline accepted. Output is flushed
- * just before a read that would block, so a live pipeline sees results at
- * once. Every bad line is reported as file:line: reason, counted, and with
- * --reject appended verbatim to a dead-letter file: nothing is lost.
+ * CRLF, blank lines and a missing final newline accepted. An input that
+ * starts with the gzip magic bytes is decompressed as it is read (zlib),
+ * its members one after another as zcat does. Output is flushed just before
+ * a read that would block, so a live pipeline sees results at once. Every
+ * bad line is reported as file:line: reason, counted, and with --reject
+ * appended verbatim to a dead-letter file: nothing is lost. With -i csv|tsv
+ * the lines are rows that ecs_csv.c turns into NDJSON lines.
  */
 #include <err.h>
 #include <errno.h>
@@ -15,10 +18,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "ecs.h"
 
 #define READ_BUFSIZE	(128 * 1024)
+#define ZIN_BUFSIZE	READ_BUFSIZE	/* holds the first buffer read */
 #define JSON_DEPTH	64
 
 static char *stdin_operand[] = { "-" };
@@ -71,6 +76,9 @@ ecs_reader_init(struct ecs_reader *rd, char **files, int nfiles)
 		err(ECS_EXIT_DATA, "out of memory");
 	json_tokener_set_flags(rd->tok,
 	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	if (ecs_config.input_format != ECS_INPUT_NDJSON)
+		rd->csv = ecs_csv_create(ecs_config.input_format ==
+		    ECS_INPUT_TSV ? '\t' : ',');
 	if (ecs_config.reject_path != NULL) {
 		rd->reject_fd = open(ecs_config.reject_path,
 		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
@@ -100,7 +108,8 @@ open_next(struct ecs_reader *rd)
 		} else
 			rd->name = file;
 		rd->fd_is_regular = fstat(rd->fd, &st) == 0 && S_ISREG(st.st_mode);
-		rd->lineno = 0;
+		rd->lineno = rd->last_line = 0;
+		rd->zerr[0] = '\0';
 		rd->start = rd->end = 0;
 		rd->eof = false;
 		rd->at_start = true;
@@ -109,12 +118,150 @@ open_next(struct ecs_reader *rd)
 	return false;
 }
 
+/*
+ * At the end of an input: reports gzip data that ended early, with the
+ * last line read from it, then closes the input.
+ */
 static void
 close_current(struct ecs_reader *rd)
 {
+	if (rd->zerr[0] != '\0') {
+		if (rd->last_line == 0)
+			warnx("%s: %s", rd->name, rd->zerr);
+		else
+			warnx("%s:%llu: %s after this line", rd->name,
+			    rd->last_line, rd->zerr);
+		rd->status = ECS_EXIT_DATA;
+	}
+	if (rd->z != NULL) {
+		inflateEnd(rd->z);
+		free(rd->z);
+		free(rd->zin);
+		rd->z = NULL;
+		rd->zin = NULL;
+	}
 	if (rd->fd != STDIN_FILENO)
 		close(rd->fd);
 	rd->fd = -1;
+}
+
+/*
+ * Before a read that would block: flushes the output, so a live pipeline
+ * sees results at once, and runs the wait and idle hooks.
+ */
+static void
+wait_for_input(struct ecs_reader *rd)
+{
+	struct pollfd pfd = { rd->fd, POLLIN, 0 };
+
+	if (rd->fd_is_regular || poll(&pfd, 1, 0) != 0)
+		return;
+	ecs_out_flush();	/* about to wait: show what we have */
+	if (rd->on_wait != NULL)
+		rd->on_wait(rd->on_wait_arg);
+	/* Quiet input: tell the program each time idle_ms passes. */
+	while (rd->idle_ms > 0 && !ecs_stop_signal &&
+	    poll(&pfd, 1, rd->idle_ms) == 0) {
+		rd->on_idle(rd->on_idle_arg, rd->idle_ms);
+		ecs_out_flush();
+	}
+}
+
+/*
+ * Reads up to n bytes of the input into p, again after a signal interrupts
+ * it. 0 at the end of the input and after SIGINT/SIGTERM; -1 after a read
+ * error, which is reported.
+ */
+static ssize_t
+read_input(struct ecs_reader *rd, void *p, size_t n)
+{
+	ssize_t got;
+
+	wait_for_input(rd);
+	for (;;) {
+		if (ecs_stop_signal)
+			return 0;
+		if ((got = read(rd->fd, p, n)) >= 0)
+			return got;
+		if (errno != EINTR) {
+			warn("%s", rd->name);
+			rd->status = ECS_EXIT_DATA;
+			return -1;
+		}
+	}
+}
+
+/*
+ * At the start of an input whose first bytes, buf[start..end), are the
+ * gzip magic: moves them to the compressed side and starts inflating.
+ */
+static void
+start_gzip(struct ecs_reader *rd)
+{
+	size_t n = rd->end - rd->start;
+
+	rd->z = ecs_xcalloc(1, sizeof(*rd->z));
+	rd->zin = ecs_xmalloc(ZIN_BUFSIZE);
+	/* 16 + MAX_WBITS: a gzip header and trailer, not zlib's. */
+	if (inflateInit2(rd->z, 16 + MAX_WBITS) != Z_OK)
+		errx(ECS_EXIT_DATA, "out of memory");
+	memcpy(rd->zin, rd->buf + rd->start, n);	/* n < ZIN_BUFSIZE */
+	rd->z->next_in = rd->zin;
+	rd->z->avail_in = (uInt)n;
+	rd->zmember_end = false;
+	rd->start = rd->end = 0;
+}
+
+/*
+ * Decompresses up to n bytes into p, reading compressed input as inflate
+ * needs it. Returns the bytes written, 0 at the end of the input, or -1
+ * when it ends early or is not gzip data (rd->zerr says why; a read error
+ * is reported already); what came before an error is returned first. A gzip member may be followed by another, as in
+ * "cat a.gz b.gz", which is read as zcat reads it.
+ */
+static ssize_t
+inflate_input(struct ecs_reader *rd, void *p, size_t n)
+{
+	z_stream *z = rd->z;
+	ssize_t got;
+	int ret;
+
+	if (rd->zerr[0] != '\0')
+		return -1;
+	z->next_out = p;
+	z->avail_out = (uInt)n;
+	while (z->avail_out == n) {
+		if (z->avail_in == 0) {
+			if ((got = read_input(rd, rd->zin, ZIN_BUFSIZE)) < 0)
+				return -1;
+			if (got == 0) {
+				if (!rd->zmember_end && !ecs_stop_signal)
+					snprintf(rd->zerr, sizeof(rd->zerr),
+					    "gzip data truncated");
+				return rd->zerr[0] != '\0' ? -1 : 0;
+			}
+			z->next_in = rd->zin;
+			z->avail_in = (uInt)got;
+		}
+		if (rd->zmember_end) {
+			if (z->next_in[0] != 0x1f) {
+				snprintf(rd->zerr, sizeof(rd->zerr),
+				    "bytes that are not gzip data");
+				return -1;
+			}
+			inflateReset(z);
+			rd->zmember_end = false;
+		}
+		ret = inflate(z, Z_NO_FLUSH);
+		if (ret == Z_STREAM_END)
+			rd->zmember_end = true;
+		else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+			snprintf(rd->zerr, sizeof(rd->zerr), "corrupt gzip data "
+			    "(%s)", z->msg != NULL ? z->msg : "zlib error");
+			break;
+		}
+	}
+	return z->avail_out < n ? (ssize_t)(n - z->avail_out) : -1;
 }
 
 /*
@@ -124,8 +271,8 @@ close_current(struct ecs_reader *rd)
 static void
 fill(struct ecs_reader *rd)
 {
-	struct pollfd pfd = { rd->fd, POLLIN, 0 };
 	ssize_t n;
+	size_t room;
 
 	if (rd->start > 0) {
 		memmove(rd->buf, rd->buf + rd->start, rd->end - rd->start);
@@ -137,40 +284,18 @@ fill(struct ecs_reader *rd)
 		    rd->cap * 2 : max_buffered() + 1;
 		rd->buf = ecs_xrealloc(rd->buf, rd->cap);
 	}
-	if (!rd->fd_is_regular && poll(&pfd, 1, 0) == 0) {
-		ecs_out_flush();	/* about to wait: show what we have */
-		if (rd->on_wait != NULL)
-			rd->on_wait(rd->on_wait_arg);
-		/* Quiet input: tell the program each time idle_ms passes. */
-		while (rd->idle_ms > 0 && !ecs_stop_signal &&
-		    poll(&pfd, 1, rd->idle_ms) == 0) {
-			rd->on_idle(rd->on_idle_arg, rd->idle_ms);
-			ecs_out_flush();
-		}
-	}
-	for (;;) {
-		if (ecs_stop_signal) {
-			rd->eof = true;
-			return;
-		}
-		/* One byte stays free for the NUL after a last line. */
-		n = read(rd->fd, rd->buf + rd->end, rd->cap - rd->end - 1);
-		if (n >= 0)
-			break;
-		if (errno != EINTR) {
-			warn("%s", rd->name);
-			rd->status = ECS_EXIT_DATA;
-			rd->eof = true;
-			return;
-		}
-	}
-	if (n == 0)
+	/* One byte stays free for the NUL after a last line. */
+	room = rd->cap - rd->end - 1;
+	n = rd->z != NULL ? inflate_input(rd, rd->buf + rd->end, room) :
+	    read_input(rd, rd->buf + rd->end, room);
+	if (n <= 0)
 		rd->eof = true;
-	rd->end += (size_t)n;
+	else
+		rd->end += (size_t)n;
 }
 
 static void
-write_reject(struct ecs_reader *rd, const char *p, size_t n)
+write_reject(struct ecs_reader *rd, const void *p, size_t n)
 {
 	ecs_write_all(rd->reject_fd, p, n, ecs_config.reject_path);
 }
@@ -208,7 +333,10 @@ ecs_reader_bad(struct ecs_reader *rd, const char *fmt, ...)
 	va_list ap;
 
 	if (rd->reject_fd != -1) {
-		write_reject(rd, rd->line, rd->len);
+		if (rd->raw != NULL)
+			write_reject(rd, rd->raw, rd->rawlen);
+		else
+			write_reject(rd, rd->line, rd->len);
 		write_reject(rd, "\n", 1);
 	}
 	va_start(ap, fmt);
@@ -236,9 +364,10 @@ skip_long_line(struct ecs_reader *rd)
 	char *nl;
 	size_t n;
 
-	rd->lineno++;
+	rd->lineno = ++rd->last_line;
 	rd->nread++;
 	rd->nlines++;
+	rd->raw = NULL;
 	for (;;) {
 		nl = memchr(rd->buf + rd->start, '\n', rd->end - rd->start);
 		n = nl != NULL ? (size_t)(nl - rd->buf) - rd->start :
@@ -270,45 +399,40 @@ is_blank(const char *p, size_t n)
 }
 
 /*
- * At the start of an input: true when it is gzip data (magic 1f 8b), which
- * is reported once for the whole input instead of as thousands of bad
- * lines. False when more bytes must be read first or it is not gzip.
+ * At the start of an input, once two bytes are there or it has ended:
+ * gzip data (magic 1f 8b) is read through inflate from here on.
  */
-static bool
-is_gzip(struct ecs_reader *rd)
+static void
+detect_gzip(struct ecs_reader *rd)
 {
 	const unsigned char *p = (const unsigned char *)rd->buf + rd->start;
 
-	if (rd->end - rd->start < 2 && !rd->eof)
-		return false;
+	if (rd->end - rd->start < 2 && !rd->eof) {
+		fill(rd);
+		return;
+	}
 	rd->at_start = false;
-	if (rd->end - rd->start < 2 || p[0] != 0x1f || p[1] != 0x8b)
-		return false;
-	warnx("%s: gzip data: decompress it, e.g. zcat %s | %s ...",
-	    rd->name, strcmp(rd->name, "<stdin>") == 0 ? "FILE" : rd->name,
-	    program_invocation_short_name);
-	rd->status = ECS_EXIT_DATA;
-	return true;
+	if (rd->end - rd->start >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
+		start_gzip(rd);
+		rd->eof = false;
+	}
 }
 
 bool
-ecs_reader_line(struct ecs_reader *rd)
+ecs_reader_raw_line(struct ecs_reader *rd)
 {
 	char *p, *nl;
 	size_t avail, n;
+	bool last;
 
 	for (;;) {
-		if (rd->fd == -1 && (ecs_stop_signal || !open_next(rd)))
-			return false;
 		if (rd->at_start) {
-			if (is_gzip(rd))
-				close_current(rd);
-			else if (rd->at_start)
-				fill(rd);
+			detect_gzip(rd);
 			continue;
 		}
 		p = rd->buf + rd->start;
 		avail = rd->end - rd->start;
+		last = false;
 		if ((nl = memchr(p, '\n', avail)) != NULL)
 			rd->start += (size_t)(nl - p) + 1;
 		else if (avail >= max_buffered()) {
@@ -317,30 +441,61 @@ ecs_reader_line(struct ecs_reader *rd)
 		} else if (!rd->eof) {
 			fill(rd);
 			continue;
-		} else if (avail == 0) {
-			close_current(rd);
-			continue;
-		} else {
+		} else if (avail == 0)
+			return false;
+		else {
 			nl = p + avail;		/* no final newline */
 			rd->start = rd->end;
+			last = true;
 		}
 		n = (size_t)(nl - p);
 		*nl = '\0';
-		rd->lineno++;
+		rd->lineno = ++rd->last_line;
 		rd->nread++;
 		if (n > 0 && p[n - 1] == '\r')
 			p[--n] = '\0';
-		if (is_blank(p, n))
-			continue;
 		rd->line = p;
 		rd->len = n;
+		rd->raw = NULL;
+		if (last && rd->zerr[0] != '\0') {
+			/* What gzip data that ended early left of a line. */
+			rd->nlines++;
+			ecs_reader_bad(rd, "line cut short: %s", rd->zerr);
+			rd->zerr[0] = '\0';	/* reported */
+			rd->status = ECS_EXIT_DATA;
+			continue;
+		}
+		return true;
+	}
+}
+
+/* The next non-blank line of the current input; false at its end. */
+static bool
+ndjson_line(struct ecs_reader *rd)
+{
+	while (ecs_reader_raw_line(rd)) {
+		if (is_blank(rd->line, rd->len))
+			continue;
 		rd->nlines++;
-		if (n > ecs_config.max_line) {
+		if (rd->len > ecs_config.max_line) {
 			ecs_reader_bad(rd, "line longer than %zu bytes "
 			    "(--max-line)", ecs_config.max_line);
 			continue;
 		}
 		return true;
+	}
+	return false;
+}
+
+bool
+ecs_reader_line(struct ecs_reader *rd)
+{
+	for (;;) {
+		if (rd->fd == -1 && (ecs_stop_signal || !open_next(rd)))
+			return false;
+		if (rd->csv != NULL ? ecs_csv_next(rd) : ndjson_line(rd))
+			return true;
+		close_current(rd);
 	}
 }
 
@@ -431,6 +586,7 @@ ecs_reader_finish(struct ecs_reader *rd)
 		status = ECS_EXIT_DATA;
 	}
 	json_tokener_free(rd->tok);
+	ecs_csv_free(rd->csv);
 	free(rd->buf);
 	return status;
 }

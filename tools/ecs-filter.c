@@ -64,7 +64,7 @@ usage(int status)
 	FILE *fp = status ? stderr : stdout;
 
 	fprintf(fp,
-"usage: ecs-filter [-chqVv] [-f fields] [-n count] [-t template]\n"
+"usage: ecs-filter [-chqVv] [-f fields] [-i format] [-n count] [-t template]\n"
 "                  [-e expr [-t template]]... [expr] [file ...]\n");
 	if (status != 0)
 		exit(status);

@@ -192,11 +192,11 @@ usage(int status)
 	FILE *fp = status ? stderr : stdout;
 
 	fprintf(fp,
-"usage: ecs-recommend [-hqVv] [-k count] [--algo name] [--catalog file]\n"
-"                     [--emit which] [--evaluate] [--eval-from time]\n"
-"                     [--freeze-after time] [--half-life duration]\n"
-"                     [--max-items n] [--max-users n] [--neighbors n]\n"
-"                     [--same-category] [--session-gap duration]\n"
+"usage: ecs-recommend [-hqVv] [-i format] [-k count] [--algo name]\n"
+"                     [--catalog file] [--emit which] [--evaluate]\n"
+"                     [--eval-from time] [--freeze-after time]\n"
+"                     [--half-life duration] [--max-items n] [--max-users n]\n"
+"                     [--neighbors n] [--same-category] [--session-gap duration]\n"
 "                     [--sim name] [--state file] [--checkpoint duration]\n"
 "                     [--steps n] [--weights list] [file ...]\n");
 	if (status != 0)

@@ -182,9 +182,9 @@ usage(int status)
 	FILE *fp = status ? stderr : stdout;
 
 	fprintf(fp,
-"usage: ecs-sales [-hqV] [-b keys] [-m name=func(expr)]... [-w duration]\n"
-"                 [--slide duration] [--lateness duration] [--late file]\n"
-"                 [--emit final|update] [--tz zone] [--where expr]\n"
+"usage: ecs-sales [-hqV] [-b keys] [-i format] [-m name=func(expr)]...\n"
+"                 [-w duration] [--slide duration] [--lateness duration]\n"
+"                 [--late file] [--emit final|update] [--tz zone] [--where expr]\n"
 "                 [--corrections duration] [--idle duration]\n"
 "                 [--alert expr]... [--drop pct] [--spike pct]\n"
 "                 [--baseline n] [--watch name] [--state file]\n"

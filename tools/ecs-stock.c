@@ -97,7 +97,7 @@ usage(int status)
 	FILE *fp = status ? stderr : stdout;
 
 	fprintf(fp,
-"usage: ecs-stock [-ehqV] [-t threshold] [--checkpoint duration]\n"
+"usage: ecs-stock [-ehqV] [-i format] [-t threshold] [--checkpoint duration]\n"
 "                 [--cover-hours hours] [--half-life duration]\n"
 "                 [--initial quantity] [--max-products count] [--report]\n"
 "                 [--state file] [--thresholds file] [file ...]\n");
