@@ -442,6 +442,17 @@ bool	 ecs_time_from_epoch(double v, int64_t *ms);
 bool	 ecs_time_from_json(struct json_object *, int64_t *ms);
 /* Formats ms as 2026-11-01T10:00:00Z (.mmm when not whole); returns length. */
 size_t	 ecs_time_format(int64_t ms, char buf[static 32]);
+/*
+ * Local calendars (--tz): false when zone is not in the tz database. Sets
+ * TZ for the process; without it the calendar functions below are UTC.
+ */
+bool	 ecs_time_set_zone(const char *zone);
+/* The calendar fields of ms in the zone. */
+void	 ecs_time_local(int64_t ms, struct tm *);
+/* The instant of a (normalised) local calendar time; tm is updated. */
+int64_t	 ecs_time_from_local(struct tm *);
+/* ms in the zone: 2011-06-01T00:00:00+01:00, or ...Z without a zone. */
+size_t	 ecs_time_format_local(int64_t ms, char buf[static 40]);
 
 /* ecs_pace.c -- playing output at wall-clock time */
 
@@ -540,11 +551,18 @@ bool	 ecs_expr_eval_double(const struct ecs_expr *,
 /*
  * The value of e as a key for distinct/top/list: a string's bytes (and
  * *is_string), or the JSON text of any other value; borrowed from the
- * fields or buf. False when missing.
+ * fields, buf or e's scratch (valid until e's next evaluation). False
+ * when missing.
  */
 bool	 ecs_expr_eval_key(const struct ecs_expr *,
 	    const struct ecs_field *fields, char buf[static 64],
 	    const char **text, size_t *len, bool *is_string);
+/*
+ * The value of e on rec as a template writes it (a string raw, a number as
+ * written, other values as JSON), borrowed as in ecs_expr_eval_key.
+ */
+bool	 ecs_expr_text(const struct ecs_expr *, struct json_object *rec,
+	    char buf[static 64], const char **text, size_t *len);
 /*
  * Binds e's field paths to slots of fs (added as needed), so that it can be
  * evaluated on the fields ecs_fields_read captures: the fast path.
