@@ -255,3 +255,19 @@ HALF_EVEN="CREATE MACRO he(v) AS CASE WHEN v - floor(v) > 0.5 OR (v - floor(v) =
 	is "$(filter -t '{price}' 'any(items, price > 100)')" 300 "a bare path is the event's"
 	is "$(filter -t '{price}' '.price > 100')" 300
 }
+
+@test "ecs-sales --where reads the calendar of its --tz, as DuckDB does" {
+	need_duckdb
+	local cond='hour(ts) < 10 and weekday(ts) <= 5 and contains(lower(description), "a")' n
+	n=$(duckdb_sql "SELECT count(*) AS n FROM (SELECT ts::TIMESTAMPTZ AT TIME ZONE 'Europe/London' AS t, description
+	    FROM read_json('$ORDERS', format='newline_delimited', columns={ts:'VARCHAR', description:'VARCHAR'}))
+	    WHERE hour(t) < 10 AND isodow(t) <= 5 AND contains(lower(description), 'a')" | jq -r .n)
+	(( n > 10 ))
+	# In time order, so that no event comes after its window was written.
+	sort -t '"' -k 8,8 "$ORDERS" > "$BATS_TEST_TMPDIR/sorted.ndjson"
+	run -0 --separate-stderr ecs-sales -w 1d --tz Europe/London --where "$cond" "$BATS_TEST_TMPDIR/sorted.ndjson"
+	is "$stderr" ""
+	is "$(jq -s 'map(.count) | add' <<< "$output")" "$n"
+	is "$(ecs-filter -c --tz Europe/London "$cond" "$ORDERS")" "$n"
+	(( $(ecs-filter -c "$cond" "$ORDERS") > n ))	# in UTC, an hour earlier in summer
+}
