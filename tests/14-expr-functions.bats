@@ -137,6 +137,10 @@ HALF_EVEN="CREATE MACRO he(v) AS CASE WHEN v - floor(v) > 0.5 OR (v - floor(v) =
 	is "$(filter --tz Europe/London -t '{=trunc(ts, "month")} {=date(ts)}' true | tr '\n' ' ')" \
 	    "2011-06-01T00:00:00+01:00 2011-06-01 2011-12-01T00:00:00+00:00 2011-12-01 2011-06-01T00:00:00+01:00 2011-06-02 2011-06-01T00:00:00+01:00 2011-06-02 "
 	is "$(filter --tz Asia/Kathmandu -t '{=trunc(ts, "hour")}' true | head -1)" "2011-06-01T18:00:00+05:45"
+	# The hour the clocks go back is there twice, told apart by the offset.
+	ev '{"ts":"2011-10-30T00:30:00Z"}' '{"ts":"2011-10-30T01:30:00Z"}' '{"ts":"2011-03-27T01:30:00Z"}'
+	is "$(filter --tz Europe/London -t '{=trunc(ts, "hour")} {=hour(ts)} {=time(trunc(ts, "hour"))}' true | tr '\n' ' ')" \
+	    "2011-10-30T01:00:00+01:00 1 1319932800 2011-10-30T01:00:00+00:00 1 1319936400 2011-03-27T02:00:00+01:00 2 1301187600 "
 	run -2 ecs-filter --tz Mars/Olympus true /dev/null
 	like "$output" "*--tz 'Mars/Olympus': not a zone of the tz database*"
 }
@@ -270,4 +274,17 @@ HALF_EVEN="CREATE MACRO he(v) AS CASE WHEN v - floor(v) > 0.5 OR (v - floor(v) =
 	is "$(jq -s 'map(.count) | add' <<< "$output")" "$n"
 	is "$(ecs-filter -c --tz Europe/London "$cond" "$ORDERS")" "$n"
 	(( $(ecs-filter -c "$cond" "$ORDERS") > n ))	# in UTC, an hour earlier in summer
+}
+
+@test "a day that starts after midnight starts when its clocks do, at DuckDB's instant" {
+	need_duckdb
+	# São Paulo went from 00:00 to 01:00 on 2018-11-04: that day has no midnight.
+	ev '{"ts":"2018-11-04T12:00:00Z"}' '{"ts":"2018-11-04T03:30:00Z"}' '{"ts":"2019-02-17T02:30:00Z"}'
+	local f="$BATS_TEST_TMPDIR/in.ndjson"
+	is "$(filter --tz America/Sao_Paulo -t '{ts}\t{=time(trunc(ts, "day"))}\t{=hour(ts)}\t{=date(ts)}' true)" \
+	    "$(duck_tsv "SELECT ts, epoch(date_trunc('day', t) AT TIME ZONE 'America/Sao_Paulo')::BIGINT, hour(t),
+	    strftime(t, '%Y-%m-%d') FROM (SELECT ts, ts::TIMESTAMPTZ AT TIME ZONE 'America/Sao_Paulo' AS t
+	    FROM read_json('$f', format='newline_delimited', columns={ts:'VARCHAR'}))")"
+	is "$(filter --tz America/Sao_Paulo -t '{=trunc(ts, "day")}' true | tr '\n' ' ')" \
+	    "2018-11-04T01:00:00-02:00 2018-11-04T01:00:00-02:00 2019-02-16T00:00:00-02:00 "
 }
