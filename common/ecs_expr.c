@@ -57,8 +57,8 @@ struct lexer {
 	size_t		 errlen;
 	bool		 failed;
 	int		 depth;		/* parser recursion, see deeper() */
-	int		 elem_depth;	/* inside the condition of any/all */
-	bool		 dotted;	/* T_PATH: written with a leading dot */
+	int		 elem_depth;	/* in the condition of any/all */
+	bool		 dotted;	/* T_PATH: with a leading dot */
 };
 
 static const struct {
@@ -207,7 +207,7 @@ lex_word(struct lexer *lx)
 	}
 	free(lx->path->text);
 	lx->path->text = ecs_xstrndup(s, (size_t)(lx->p - s));
-	if (!(dotted && lx->elem_depth > 0))	/* an element's, not mapped */
+	if (!(dotted && lx->elem_depth > 0))	/* not an item's */
 		ecs_path_apply_map(lx->path);
 }
 
@@ -367,7 +367,7 @@ struct func {
 	const char	*name;
 	int		 min, max;
 	func_eval	*eval;
-	bool		 binds_elem;	/* any/all: "." in the 2nd argument */
+	bool		 binds_elem;	/* any/all: "." in argument 2 */
 	/* Compile-time checks of literal arguments; NULL when none. */
 	bool		(*check)(struct lexer *, const struct node *,
 			    const char *at);
@@ -379,9 +379,9 @@ struct node {
 	struct node	*a, *b;
 	struct node	**items;	/* N_IN */
 	size_t		 nitems;
-	struct ecs_path	*path;		/* N_PATH, N_EXISTS, N_ELEM (or NULL) */
-	const struct func *fn;		/* N_CALL, its arguments in items */
-	bool		 of_elem;	/* N_EXISTS: of the any/all element */
+	struct ecs_path	*path;		/* N_PATH, N_EXISTS, N_ELEM */
+	const struct func *fn;		/* N_CALL, arguments in items */
+	bool		 of_elem;	/* N_EXISTS: of the any/all item */
 	struct value	 lit;		/* N_LIT */
 	char		*str;		/* owns lit.s */
 	regex_t		 re;		/* N_MATCH */
@@ -628,7 +628,8 @@ parse_call(struct lexer *lx)
 	else {
 		n = new_node(N_CALL);
 		n->fn = f;
-		if (!parse_args(lx, f, n) || !check_arity(lx, f, n->nitems, at) ||
+		if (!parse_args(lx, f, n) ||
+		    !check_arity(lx, f, n->nitems, at) ||
 		    (f->check != NULL && !f->check(lx, n, at))) {
 			free_node(n);
 			n = NULL;
@@ -669,7 +670,8 @@ parse_primary(struct lexer *lx)
 	case T_NOT:			/* a == !b */
 		return parse_not(lx);
 	case T_PATH:
-		n = new_node(lx->dotted && lx->elem_depth > 0 ? N_ELEM : N_PATH);
+		n = new_node(lx->dotted && lx->elem_depth > 0 ? N_ELEM :
+		    N_PATH);
 		n->path = lx->path;
 		lx->path = NULL;
 		break;
@@ -770,7 +772,7 @@ parse_in(struct lexer *lx, struct node *lhs)
 
 	n->a = lhs;
 	next(lx);
-	if (lx->tok != T_LBRACK) {	/* a list value: in tags, in split() */
+	if (lx->tok != T_LBRACK) {	/* a list: in tags, in split() */
 		n->kind = N_IN_LIST;
 		if (!operand_follows(lx, "in") ||
 		    (n->b = parse_sum(lx)) == NULL)
@@ -1596,7 +1598,8 @@ value_text(const struct value *v, const struct ctx *c, char buf[static 64],
 			json_object_array_add(arr, j);
 		}
 		*text = json_object_to_json_string_length(arr,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    len);
 		return true;
 	}
 	if (v->j != NULL) {
@@ -1762,7 +1765,8 @@ find_in(const struct node *n, const struct ctx *c, struct value *v,
 	else if (where > 0)
 		set_bool(v, memcmp(s.s + s.len - t.len, t.s, t.len) == 0);
 	else
-		set_bool(v, t.len == 0 || memmem(s.s, s.len, t.s, t.len) != NULL);
+		set_bool(v, t.len == 0 ||
+		    memmem(s.s, s.len, t.s, t.len) != NULL);
 }
 
 static void
@@ -2329,7 +2333,7 @@ fn_trunc(const struct node *n, const struct ctx *c, struct value *v)
 
 	if (!arg_tm(n, c, &tm, &ms))
 		return;
-	if (unit->s[0] == 'h')		/* whole hours even at odd offsets */
+	if (unit->s[0] == 'h')		/* also at offsets like +05:45 */
 		ms -= ((int64_t)tm.tm_min * 60 + tm.tm_sec) * 1000 +
 		    (ms % 1000 + 1000) % 1000;
 	else {

@@ -14,10 +14,10 @@
 
 /* A template: literal text, {path} and {=expr} placeholders. */
 struct tpl_part {
-	char		*text;		/* literal, or NULL for a placeholder */
+	char		*text;		/* literal, or NULL */
 	size_t		 len;
 	struct ecs_path	*path;
-	struct ecs_expr	*expr;		/* {=expr}, instead of a path */
+	struct ecs_expr	*expr;		/* {=expr}, or NULL */
 };
 
 struct template {
@@ -78,7 +78,7 @@ usage(int status)
 "  -f, --fields A,B.C       write only these fields\n"
 "  -n, --limit N            stop after N matching events\n"
 "  -t, --template TEXT      write TEXT with {field} and {=expr} replaced, for\n"
-"                           the rule before it (or for every rule without one)\n"
+"                           the rule before it (or every rule without one)\n"
 "      --tz ZONE            date, hour, trunc... in ZONE's calendar, not UTC\n"
 "  -v, --invert             keep the events that match no rule\n"
 "Expressions: action == \"purchase\" and price * quantity > 100,\n"
