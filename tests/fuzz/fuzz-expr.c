@@ -14,8 +14,8 @@ static const char *records[] = {
 	"{\"a\":\"12\",\"b\":\"\",\"c\":{},\"action\":\"purchase\",\"ts\":\"2026-11-01T10:00:00Z\"}",
 	"{\"a\":-9223372036854775808,\"b\":null,\"f\":\"nan\",\"price\":19.99,\"quantity\":3}",
 	/* UTF-8 and a byte that is not, and a list of mixed items. */
-	"{\"b\":\"\xc3\x89t\xc3\xa9 \xc3\xbf\xe2\x82\xac\xff\","
-	    "\"c\":[{\"d\":2.345},\"x,y\",[]],\"ts\":1307000000123}",
+	("{\"b\":\"\xc3\x89t\xc3\xa9 \xc3\xbf\xe2\x82\xac\xff\","
+	    "\"c\":[{\"d\":2.345},\"x,y\",[]],\"ts\":1307000000123}"),
 };
 
 int
