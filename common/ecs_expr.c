@@ -343,6 +343,7 @@ struct value {
 struct scratch {
 	void			**ptr;
 	size_t			 nptr, capptr;
+	size_t			 bytes;		/* allocated, see SCRATCH_MAX */
 	struct json_object	**json;
 	size_t			 njson, capjson;
 };
@@ -1392,9 +1393,20 @@ regex_match(const struct node *n, const struct value *v)
 
 /* Scratch space of one evaluation */
 
+/*
+ * What one evaluation may compute: nested calls could double a string at
+ * each level (replace(replace(s, "a", "aa"), "a", "aa")...), so a result
+ * beyond this has no value instead of exhausting memory.
+ */
+#define SCRATCH_MAX	((size_t)256 << 20)
+
+/* size bytes until the next evaluation; NULL past SCRATCH_MAX. */
 static void *
 scratch_alloc(struct scratch *sc, size_t size)
 {
+	if (size > SCRATCH_MAX - sc->bytes)
+		return NULL;
+	sc->bytes += size;
 	if (sc->nptr == sc->capptr) {
 		sc->capptr = sc->capptr == 0 ? 16 : sc->capptr * 2;
 		sc->ptr = ecs_xrealloc(sc->ptr, sc->capptr * sizeof(*sc->ptr));
@@ -1417,6 +1429,7 @@ scratch_json(struct scratch *sc, struct json_object *j)
 static void
 scratch_reset(struct scratch *sc)
 {
+	sc->bytes = 0;
 	while (sc->nptr > 0)
 		free(sc->ptr[--sc->nptr]);
 	while (sc->njson > 0)
@@ -1500,8 +1513,11 @@ value_json(const struct value *v, const struct ctx *c)
 		return NULL;
 	if (v->j != NULL)
 		return v->j;
-	if (v->text == NULL || (tok = json_tokener_new()) == NULL)
+	/* Charged to the scratch, json-c's objects being larger than text. */
+	if (v->text == NULL || v->tlen > (SCRATCH_MAX - c->sc->bytes) / 8 ||
+	    (tok = json_tokener_new()) == NULL)
 		return NULL;
+	c->sc->bytes += v->tlen * 8;
 	j = json_tokener_parse_ex(tok, v->text, (int)v->tlen);
 	json_tokener_free(tok);
 	return j == NULL ? NULL : scratch_json(c->sc, j);
@@ -1717,7 +1733,9 @@ map_case(const struct node *n, const struct ctx *c, struct value *v,
 
 	if (!arg_str(n, c, 0, &s))
 		return;
-	out = scratch_alloc(c->sc, s.len * 4);
+	if (s.len > SCRATCH_MAX / 4 ||
+	    (out = scratch_alloc(c->sc, s.len * 4)) == NULL)
+		return;
 	while (i < s.len) {
 		k = utf8_char((const unsigned char *)s.s + i, s.len - i, &w);
 		if (w == WEOF || (utf8 == (locale_t)0 && w >= 0x80)) {
@@ -1848,7 +1866,10 @@ fn_replace(const struct node *n, const struct ctx *c, struct value *v)
 	for (p = s.s; (hit = memmem(p, s.len - (size_t)(p - s.s), from.s,
 	    from.len)) != NULL; p = hit + from.len)
 		hits++;
-	out = scratch_alloc(c->sc, s.len + hits * to.len);
+	if (to.len > 0 && hits > (SCRATCH_MAX - s.len) / to.len)
+		return;			/* longer than SCRATCH_MAX */
+	if ((out = scratch_alloc(c->sc, s.len + hits * to.len)) == NULL)
+		return;
 	for (p = s.s; (hit = memmem(p, s.len - (size_t)(p - s.s), from.s,
 	    from.len)) != NULL; p = hit + from.len) {
 		memcpy(out + o, p, (size_t)(hit - p));
@@ -1882,7 +1903,9 @@ fn_split(const struct node *n, const struct ctx *c, struct value *v)
 		for (p = s.s; (hit = memmem(p, (size_t)(end - p), sep.s,
 		    sep.len)) != NULL; p = hit + sep.len)
 			count++;
-	items = scratch_alloc(c->sc, count * sizeof(*items));
+	if (count > SCRATCH_MAX / sizeof(*items) ||
+	    (items = scratch_alloc(c->sc, count * sizeof(*items))) == NULL)
+		return;
 	memset(items, 0, count * sizeof(*items));
 	for (p = s.s; i < count; i++) {
 		if (sep.len == 0)
@@ -1911,15 +1934,19 @@ fn_concat(const struct node *n, const struct ctx *c, struct value *v)
 	size_t i, total = 0;
 	char *out, *buf;
 
+	if (text == NULL || len == NULL)
+		return;
 	for (i = 0; i < n->nitems; i++) {
 		arg(n, c, i, &x);
-		buf = scratch_alloc(c->sc, 64);
-		if (x.type == V_NULL || !value_text(&x, c, buf, &text[i],
-		    &len[i]))
+		if ((buf = scratch_alloc(c->sc, 64)) == NULL ||
+		    x.type == V_NULL ||
+		    !value_text(&x, c, buf, &text[i], &len[i]) ||
+		    len[i] > SCRATCH_MAX - total)
 			return;
 		total += len[i];
 	}
-	out = scratch_alloc(c->sc, total);
+	if ((out = scratch_alloc(c->sc, total)) == NULL)
+		return;
 	for (total = 0, i = 0; i < n->nitems; i++) {
 		memcpy(out + total, text[i], len[i]);
 		total += len[i];
@@ -2113,7 +2140,8 @@ fn_to_string(const struct node *n, const struct ctx *c, struct value *v)
 	size_t len;
 
 	arg(n, c, 0, &x);
-	if (x.type != V_NULL && value_text(&x, c, buf, &text, &len))
+	if (buf != NULL && x.type != V_NULL &&
+	    value_text(&x, c, buf, &text, &len))
 		set_str(v, text, len);
 }
 
@@ -2314,8 +2342,8 @@ fn_date(const struct node *n, const struct ctx *c, struct value *v)
 
 	if (!arg_tm(n, c, &tm, &ms))
 		return;
-	out = scratch_alloc(c->sc, 16);
-	set_str(v, out, strftime(out, 16, "%Y-%m-%d", &tm));
+	if ((out = scratch_alloc(c->sc, 16)) != NULL)
+		set_str(v, out, strftime(out, 16, "%Y-%m-%d", &tm));
 }
 
 static const char *const trunc_units[] = {
@@ -2348,8 +2376,8 @@ fn_trunc(const struct node *n, const struct ctx *c, struct value *v)
 		}
 		ms = ecs_time_from_local(&tm);
 	}
-	out = scratch_alloc(c->sc, 40);
-	set_str(v, out, ecs_time_format_local(ms, out));
+	if ((out = scratch_alloc(c->sc, 40)) != NULL)
+		set_str(v, out, ecs_time_format_local(ms, out));
 }
 
 /* The unit of trunc is a string literal, so that a typo is refused. */

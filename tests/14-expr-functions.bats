@@ -288,3 +288,13 @@ HALF_EVEN="CREATE MACRO he(v) AS CASE WHEN v - floor(v) > 0.5 OR (v - floor(v) =
 	is "$(filter --tz America/Sao_Paulo -t '{=trunc(ts, "day")}' true | tr '\n' ' ')" \
 	    "2018-11-04T01:00:00-02:00 2018-11-04T01:00:00-02:00 2019-02-16T00:00:00-02:00 "
 }
+
+@test "a result past 256 MiB has no value instead of exhausting memory" {
+	local a300 big
+	a300=$(printf 'a%.0s' $(seq 300))
+	big=$(head -c 1000000 /dev/zero | tr '\0' x)
+	ev "{\"s\":\"$a300\",\"big\":\"$big\"}"
+	is "$(filter -t '[{=length(replace(s, "a", big))}][{=length(replace(s, "a", "bb"))}][{=length(concat(s, big))}]' true)" \
+	    "[][600][1000300]" "300 MB from replace"
+	is "$(filter -c "length(concat($(printf 'big, %.0s' $(seq 299)) big)) > 0")" 0 "300 MB from concat"
+}
