@@ -581,6 +581,17 @@ bool	 ecs_event_time(struct ecs_event_clock *, const struct ecs_field *f,
 void	 ecs_event_clock_summary(const struct ecs_event_clock *);
 /* Formats ms as 2026-11-01T10:00:00Z (.mmm when not whole); returns length. */
 size_t	 ecs_time_format(int64_t ms, char buf[static 32]);
+/*
+ * Local calendars (--tz): false when zone is not in the tz database. Sets
+ * TZ for the process; without it the calendar functions below are UTC.
+ */
+bool	 ecs_time_set_zone(const char *zone);
+/* The calendar fields of ms in the zone. */
+void	 ecs_time_local(int64_t ms, struct tm *);
+/* The instant of a (normalised) local calendar time; tm is updated. */
+int64_t	 ecs_time_from_local(struct tm *);
+/* ms in the zone: 2011-06-01T00:00:00+01:00, or ...Z without a zone. */
+size_t	 ecs_time_format_local(int64_t ms, char buf[static 40]);
 
 /* ecs_pace.c -- playing output at wall-clock time */
 

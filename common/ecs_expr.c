@@ -8,13 +8,14 @@
  *	and    := not { ("and" | "&&") not }
  *	not    := ("not" | "!") not | cmp
  *	cmp    := sum [ ("==" | "!=" | "<" | "<=" | ">" | ">=") sum
- *	                | "in" "[" [ sum { "," sum } ] "]"
+ *	                | "in" ( "[" [ sum { "," sum } ] "]" | sum )
  *	                | ("=~" | "!~") string ]
  *	sum    := prod { ("+" | "-") prod }
  *	prod   := unary { ("*" | "/" | "%") unary }
  *	unary  := "-" unary | primary
  *	primary:= number | string | "true" | "false" | "null" | path
  *	        | name "(" [ expr { "," expr } ] ")" | "(" expr ")"
+ *	        | "."				(in any/all: the element)
  *	path   := ["."] seg { "." seg | "[" digits "]" }
  *	seg    := ident | digits | string
  *
@@ -23,11 +24,14 @@
  * and the literal pre-check that lets ecs-filter skip lines without parsing
  * them are all here.
  */
+#include <ctype.h>
 #include <locale.h>
 #include <math.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <wctype.h>
 
 #include "ecs.h"
 #include "ecs_expr.h"
@@ -38,7 +42,7 @@ enum tok {
 	T_END, T_NUM, T_STR, T_PATH, T_NAME, T_LPAREN, T_RPAREN, T_LBRACK,
 	T_RBRACK, T_COMMA, T_EQ, T_NE, T_LT, T_LE, T_GT, T_GE, T_MATCH,
 	T_NMATCH, T_AND, T_OR, T_NOT, T_IN, T_PLUS, T_MINUS, T_STAR, T_SLASH,
-	T_PERCENT, T_TRUE, T_FALSE, T_NULL, T_ERROR
+	T_PERCENT, T_TRUE, T_FALSE, T_NULL, T_DOT, T_ERROR
 };
 
 struct lexer {
@@ -54,6 +58,8 @@ struct lexer {
 	size_t		 errlen;
 	bool		 failed;
 	int		 depth;		/* parser recursion, see deeper() */
+	int		 elem_depth;	/* in the condition of any/all */
+	bool		 dotted;	/* T_PATH: with a leading dot */
 };
 
 static const struct {
@@ -180,6 +186,7 @@ lex_word(struct lexer *lx)
 		lx->p = s;
 	}
 	lx->tok = T_PATH;
+	lx->dotted = dotted;
 	lx->path = ecs_path_new("");
 	if (dotted)
 		lx->p++;
@@ -201,7 +208,8 @@ lex_word(struct lexer *lx)
 	}
 	free(lx->path->text);
 	lx->path->text = ecs_xstrndup(s, (size_t)(lx->p - s));
-	ecs_path_apply_map(lx->path);
+	if (!(dotted && lx->elem_depth > 0))	/* not an item's */
+		ecs_path_apply_map(lx->path);
 }
 
 static void
@@ -254,6 +262,12 @@ next(struct lexer *lx)
 		lex_number(lx);
 		return;
 	}
+	if (*lx->p == '.' && lx->elem_depth > 0 && !is_ident(lx->p[1]) &&
+	    lx->p[1] != '"' && lx->p[1] != '\'') {
+		lx->p++;
+		lx->tok = T_DOT;		/* the element of any/all */
+		return;
+	}
 	if (is_ident_start(*lx->p) || (*lx->p == '.' &&
 	    (is_ident(lx->p[1]) || lx->p[1] == '"' || lx->p[1] == '\''))) {
 		lex_word(lx);
@@ -295,10 +309,11 @@ tok_text(const struct lexer *lx, char *buf, size_t size)
 
 enum kind {
 	N_LIT, N_PATH, N_AND, N_OR, N_NOT, N_CMP, N_ARITH, N_NEG, N_IN,
-	N_MATCH, N_EXISTS, N_TIME
+	N_IN_LIST, N_MATCH, N_EXISTS, N_CALL, N_ELEM
 };
 
-enum vtype { V_MISSING, V_NULL, V_BOOL, V_NUM, V_STR, V_JSON };
+/* V_LIST is a computed list (split); JSON arrays from events are V_JSON. */
+enum vtype { V_MISSING, V_NULL, V_BOOL, V_NUM, V_STR, V_JSON, V_LIST };
 
 /*
  * A number is exact while it can be: n is its fast view (an int64, or the
@@ -318,12 +333,46 @@ struct value {
 	struct json_object	*j;	/* the record's value, when from one */
 	const char		*text;	/* a field's text (V_NUM, V_JSON) */
 	size_t			 tlen;
+	struct value		*items;	/* V_LIST, in the scratch */
+	size_t			 nitems;
 };
 
-/* Where paths are looked up: captured fields by slot, else the record. */
+/*
+ * What one evaluation computes (strings, lists, JSON read from a field's
+ * text) lives here until the next evaluation of the same expression.
+ */
+struct scratch {
+	void			**ptr;
+	size_t			 nptr, capptr;
+	size_t			 bytes;		/* allocated, see SCRATCH_MAX */
+	struct json_object	**json;
+	size_t			 njson, capjson;
+};
+
+/*
+ * Where paths are looked up: captured fields by slot, else the record;
+ * elem is the element that any/all bind to ".".
+ */
 struct ctx {
 	struct json_object	*rec;
 	const struct ecs_field	*fields;
+	struct scratch		*sc;
+	const struct value	*elem;
+};
+
+struct node;
+typedef void	 func_eval(const struct node *, const struct ctx *,
+		    struct value *);
+
+/* A function: its arity (max -1: any) and how to evaluate a call. */
+struct func {
+	const char	*name;
+	int		 min, max;
+	func_eval	*eval;
+	bool		 binds_elem;	/* any/all: "." in argument 2 */
+	/* Compile-time checks of literal arguments; NULL when none. */
+	bool		(*check)(struct lexer *, const struct node *,
+			    const char *at);
 };
 
 struct node {
@@ -332,7 +381,9 @@ struct node {
 	struct node	*a, *b;
 	struct node	**items;	/* N_IN */
 	size_t		 nitems;
-	struct ecs_path	*path;		/* N_PATH, N_EXISTS */
+	struct ecs_path	*path;		/* N_PATH, N_EXISTS, N_ELEM */
+	const struct func *fn;		/* N_CALL, arguments in items */
+	bool		 of_elem;	/* N_EXISTS: of the any/all item */
 	struct value	 lit;		/* N_LIT */
 	char		*str;		/* owns lit.s */
 	regex_t		 re;		/* N_MATCH */
@@ -352,6 +403,7 @@ struct clause {
 
 struct ecs_expr {
 	struct node	*root;
+	struct scratch	*sc;
 	struct clause	*clause;
 	size_t		 nclause;
 };
@@ -474,6 +526,7 @@ operand_follows(struct lexer *lx, const char *after)
 	switch (lx->tok) {
 	case T_NUM: case T_STR: case T_PATH: case T_NAME: case T_LPAREN:
 	case T_TRUE: case T_FALSE: case T_NULL: case T_MINUS: case T_NOT:
+	case T_DOT:
 		return true;
 	case T_ERROR:
 		return false;
@@ -487,36 +540,104 @@ operand_follows(struct lexer *lx, const char *after)
 	}
 }
 
+static const struct func *find_func(const char *name);
+
+/* "substr takes 2 or 3 arguments" when a call has too few or too many. */
+static bool
+check_arity(struct lexer *lx, const struct func *f, size_t nargs,
+    const char *at)
+{
+	if ((int)nargs >= f->min && (f->max < 0 || (int)nargs <= f->max))
+		return true;
+	if (f->max < 0)
+		fail_at(lx, at, "%s takes at least %d argument%s", f->name,
+		    f->min, f->min == 1 ? "" : "s");
+	else if (f->min == f->max)
+		fail_at(lx, at, "%s takes %d argument%s", f->name, f->min,
+		    f->min == 1 ? "" : "s");
+	else
+		fail_at(lx, at, "%s takes %d %s %d arguments", f->name, f->min,
+		    f->max == f->min + 1 ? "or" : "to", f->max);
+	return false;
+}
+
+/* exists(path): of the event, or of the any/all element for ".path". */
+static struct node *
+parse_exists(struct lexer *lx)
+{
+	struct node *n;
+
+	if (lx->tok != T_PATH) {
+		fail_at(lx, lx->tok_start, "exists() takes a field path");
+		return NULL;
+	}
+	n = new_node(N_EXISTS);
+	n->of_elem = lx->dotted && lx->elem_depth > 0;
+	n->path = lx->path;
+	lx->path = NULL;
+	next(lx);
+	return n;
+}
+
+/* The arguments of a call to f, up to and without the ')'. */
+static bool
+parse_args(struct lexer *lx, const struct func *f, struct node *n)
+{
+	struct node *arg;
+	bool elem;
+
+	while (lx->tok != T_RPAREN) {
+		elem = f->binds_elem && n->nitems == 1;
+		if (n->nitems > 0) {
+			if (lx->tok != T_COMMA)
+				return expect(lx, T_COMMA, "',' or ')'");
+			lx->elem_depth += elem;
+			next(lx);
+		}
+		if (!operand_follows(lx, n->nitems > 0 ? "," : "(") ||
+		    !deeper(lx)) {
+			lx->elem_depth -= elem;
+			return false;
+		}
+		arg = parse_or(lx);
+		lx->depth--;
+		lx->elem_depth -= elem;
+		if (arg == NULL)
+			return false;
+		n->items = ecs_xrealloc(n->items,
+		    (n->nitems + 1) * sizeof(*n->items));
+		n->items[n->nitems++] = arg;
+	}
+	return true;
+}
+
 static struct node *
 parse_call(struct lexer *lx)
 {
 	char *name = lx->str;
 	const char *at = lx->tok_start;
+	const struct func *f;
 	struct node *n = NULL;
 
 	lx->str = NULL;
 	next(lx);			/* the '(' */
 	next(lx);
-	if (strcmp(name, "exists") == 0) {
-		if (lx->tok != T_PATH)
-			fail_at(lx, lx->tok_start, "exists() takes a field path");
-		else {
-			n = new_node(N_EXISTS);
-			n->path = lx->path;
-			lx->path = NULL;
-			next(lx);
-		}
-	} else if (strcmp(name, "time") == 0) {
-		if (operand_follows(lx, "time(") && deeper(lx) &&
-		    (n = parse_or(lx)) != NULL) {
-			struct node *t = new_node(N_TIME);
-			t->a = n;
-			n = grown(lx, t, at);
-		}
-		lx->depth--;
-	} else
-		fail_at(lx, at, "unknown function '%s' (there are exists and "
-		    "time)", name);
+	if (strcmp(name, "exists") == 0)
+		n = parse_exists(lx);
+	else if ((f = find_func(name)) == NULL)
+		fail_at(lx, at, "unknown function '%s' (see FUNCTIONS in "
+		    "ecs-filter(1))", name);
+	else {
+		n = new_node(N_CALL);
+		n->fn = f;
+		if (!parse_args(lx, f, n) ||
+		    !check_arity(lx, f, n->nitems, at) ||
+		    (f->check != NULL && !f->check(lx, n, at))) {
+			free_node(n);
+			n = NULL;
+		} else
+			n = grown(lx, n, at);
+	}
 	free(name);
 	if (n != NULL && !expect(lx, T_RPAREN, "')'")) {
 		free_node(n);
@@ -551,9 +672,13 @@ parse_primary(struct lexer *lx)
 	case T_NOT:			/* a == !b */
 		return parse_not(lx);
 	case T_PATH:
-		n = new_node(N_PATH);
+		n = new_node(lx->dotted && lx->elem_depth > 0 ? N_ELEM :
+		    N_PATH);
 		n->path = lx->path;
 		lx->path = NULL;
+		break;
+	case T_DOT:
+		n = new_node(N_ELEM);
 		break;
 	default:
 		n = new_node(N_LIT);
@@ -649,8 +774,14 @@ parse_in(struct lexer *lx, struct node *lhs)
 
 	n->a = lhs;
 	next(lx);
-	if (!expect(lx, T_LBRACK, "'[' after 'in'"))
-		goto fail;
+	if (lx->tok != T_LBRACK) {	/* a list: in tags, in split() */
+		n->kind = N_IN_LIST;
+		if (!operand_follows(lx, "in") ||
+		    (n->b = parse_sum(lx)) == NULL)
+			goto fail;
+		return grown(lx, n, lx->tok_start);
+	}
+	next(lx);
 	while (lx->tok != T_RBRACK) {
 		if (n->nitems > 0 && !expect(lx, T_COMMA, "',' or ']'"))
 			goto fail;
@@ -1261,41 +1392,1082 @@ regex_match(const struct node *n, const struct value *v)
 	return rc == 0;
 }
 
-static void
-eval_time(const struct node *n, const struct ctx *c, struct value *v)
-{
-	struct value arg;
-	int64_t ms;
-	bool ok;
+/* Scratch space of one evaluation */
 
-	eval(n->a, c, &arg);
-	if (arg.type == V_STR)
-		ok = ecs_time_parse(arg.s, arg.len, &ms);
-	else if (arg.type == V_NUM && arg.j != NULL)
-		ok = ecs_time_from_json(arg.j, &ms);
-	else if (arg.type == V_NUM)
-		ok = ecs_time_from_epoch(value_double(&arg, &arg.n), &ms);
+/*
+ * What one evaluation may compute: nested calls could double a string at
+ * each level (replace(replace(s, "a", "aa"), "a", "aa")...), so a result
+ * beyond this has no value instead of exhausting memory.
+ */
+#define SCRATCH_MAX	((size_t)256 << 20)
+
+/* size bytes until the next evaluation; NULL past SCRATCH_MAX. */
+static void *
+scratch_alloc(struct scratch *sc, size_t size)
+{
+	if (size > SCRATCH_MAX - sc->bytes)
+		return NULL;
+	sc->bytes += size;
+	if (sc->nptr == sc->capptr) {
+		sc->capptr = sc->capptr == 0 ? 16 : sc->capptr * 2;
+		sc->ptr = ecs_xrealloc(sc->ptr, sc->capptr * sizeof(*sc->ptr));
+	}
+	return sc->ptr[sc->nptr++] = ecs_xmalloc(size == 0 ? 1 : size);
+}
+
+/* Takes over a reference to j until the next evaluation. */
+static struct json_object *
+scratch_json(struct scratch *sc, struct json_object *j)
+{
+	if (sc->njson == sc->capjson) {
+		sc->capjson = sc->capjson == 0 ? 4 : sc->capjson * 2;
+		sc->json = ecs_xrealloc(sc->json,
+		    sc->capjson * sizeof(*sc->json));
+	}
+	return sc->json[sc->njson++] = j;
+}
+
+static void
+scratch_reset(struct scratch *sc)
+{
+	sc->bytes = 0;
+	while (sc->nptr > 0)
+		free(sc->ptr[--sc->nptr]);
+	while (sc->njson > 0)
+		json_object_put(sc->json[--sc->njson]);
+}
+
+/* Results of functions */
+
+static void
+set_str(struct value *v, const char *s, size_t len)
+{
+	v->type = V_STR;
+	v->s = s;
+	v->len = len;
+}
+
+static void
+set_bool(struct value *v, bool b)
+{
+	v->type = V_BOOL;
+	v->b = b;
+}
+
+static void
+arg(const struct node *n, const struct ctx *c, size_t i, struct value *v)
+{
+	eval(n->items[i], c, v);
+}
+
+/* Argument i when it is a string. */
+static bool
+arg_str(const struct node *n, const struct ctx *c, size_t i, struct value *v)
+{
+	arg(n, c, i, v);
+	return v->type == V_STR;
+}
+
+/* d as an int64 when it is a whole number that fits. */
+static bool
+dec_int(const struct ecs_dec *d, int64_t *out)
+{
+	ecs_i128 m = d->m;
+	int k;
+
+	if (!d->exact)
+		return false;
+	for (k = 0; k < d->scale; k++) {
+		if (m % 10 != 0)
+			return false;
+		m /= 10;
+	}
+	if (m < INT64_MIN || m > INT64_MAX)
+		return false;
+	*out = (int64_t)m;
+	return true;
+}
+
+/* Argument i when it is a whole number (3, 3.0, "3"). */
+static bool
+arg_int(const struct node *n, const struct ctx *c, size_t i, int64_t *out)
+{
+	struct value v;
+	struct ecs_dec d;
+
+	arg(n, c, i, &v);
+	return (v.type == V_NUM || v.type == V_STR) && value_dec(&v, &d) &&
+	    dec_int(&d, out);
+}
+
+/*
+ * The JSON of an array or object value: the record's own, or parsed from
+ * a captured field's text into the scratch; NULL for other values.
+ */
+static struct json_object *
+value_json(const struct value *v, const struct ctx *c)
+{
+	struct json_tokener *tok;
+	struct json_object *j;
+
+	if (v->type != V_JSON)
+		return NULL;
+	if (v->j != NULL)
+		return v->j;
+	/* Charged to the scratch, json-c's objects being larger than text. */
+	if (v->text == NULL || v->tlen > (SCRATCH_MAX - c->sc->bytes) / 8 ||
+	    (tok = json_tokener_new()) == NULL)
+		return NULL;
+	c->sc->bytes += v->tlen * 8;
+	j = json_tokener_parse_ex(tok, v->text, (int)v->tlen);
+	json_tokener_free(tok);
+	return j == NULL ? NULL : scratch_json(c->sc, j);
+}
+
+/* A list: a computed one, or a JSON array. */
+struct list {
+	const struct value	*items;
+	struct json_object	*array;
+	size_t			 n;
+};
+
+static bool
+list_open(const struct value *v, const struct ctx *c, struct list *l)
+{
+	struct json_object *j;
+
+	l->items = NULL;
+	l->array = NULL;
+	if (v->type == V_LIST) {
+		l->items = v->items;
+		l->n = v->nitems;
+		return true;
+	}
+	if ((j = value_json(v, c)) == NULL ||
+	    !json_object_is_type(j, json_type_array))
+		return false;
+	l->array = j;
+	l->n = json_object_array_length(j);
+	return true;
+}
+
+static void
+list_get(const struct list *l, size_t i, struct value *v)
+{
+	if (l->items != NULL)
+		*v = l->items[i];
 	else
-		ok = false;
-	if (!ok)
+		value_of_json(json_object_array_get_idx(l->array, i), false, v);
+}
+
+/*
+ * The text of a value, as templates and group keys write it: a string
+ * raw, a number as written, lists and objects as compact JSON. buf holds
+ * a computed number; false when the value is missing.
+ */
+static bool
+value_text(const struct value *v, const struct ctx *c, char buf[static 64],
+    const char **text, size_t *len)
+{
+	struct json_object *j, *arr;
+	struct list l;
+	struct value item;
+	size_t i;
+
+	switch (v->type) {
+	case V_MISSING:
+		return false;
+	case V_STR:
+		*text = v->s;
+		*len = v->len;
+		return true;
+	case V_NULL:
+		*text = "null";
+		break;
+	case V_BOOL:
+		*text = v->b ? "true" : "false";
+		break;
+	case V_NUM:
+		if (v->text != NULL) {
+			*text = v->text;
+			*len = v->tlen;
+			return true;
+		}
+		if (v->j != NULL)
+			break;
+		*len = format_number(v, buf);
+		*text = buf;
+		return true;
+	case V_JSON:
+		if (v->text != NULL) {
+			*text = v->text;
+			*len = v->tlen;
+			return true;
+		}
+		break;
+	case V_LIST:
+		arr = scratch_json(c->sc, json_object_new_array());
+		list_open(v, c, &l);
+		for (i = 0; i < l.n; i++) {
+			list_get(&l, i, &item);
+			j = item.type == V_STR ? json_object_new_string_len(
+			    item.s, (int)item.len) : NULL;
+			json_object_array_add(arr, j);
+		}
+		*text = json_object_to_json_string_length(arr,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    len);
+		return true;
+	}
+	if (v->j != NULL) {
+		*text = json_object_to_json_string_length(v->j,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+		return true;
+	}
+	*len = strlen(*text);
+	return true;
+}
+
+/* UTF-8: functions count characters (code points), not bytes. */
+
+/*
+ * The length of the UTF-8 character at s[0..len) and its code point; an
+ * invalid byte is a character of its own, with *wc WEOF.
+ */
+static size_t
+utf8_char(const unsigned char *s, size_t len, wint_t *wc)
+{
+	size_t n, i;
+	wint_t w;
+
+	*wc = WEOF;
+	if (s[0] < 0x80) {
+		*wc = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		w = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		w = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		w = s[0] & 0x07;
+	} else
+		return 1;
+	if (n > len)
+		return 1;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 1;
+		w = (w << 6) | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and code points past U+10FFFF. */
+	if ((n == 3 && w < 0x800) || (n == 4 && (w < 0x10000 ||
+	    w > 0x10ffff)) || (w >= 0xd800 && w <= 0xdfff))
+		return 1;
+	*wc = w;
+	return n;
+}
+
+static size_t
+utf8_put(wint_t w, char *out)
+{
+	if (w < 0x80) {
+		out[0] = (char)w;
+		return 1;
+	}
+	if (w < 0x800) {
+		out[0] = (char)(0xc0 | (w >> 6));
+		out[1] = (char)(0x80 | (w & 0x3f));
+		return 2;
+	}
+	if (w < 0x10000) {
+		out[0] = (char)(0xe0 | (w >> 12));
+		out[1] = (char)(0x80 | ((w >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (w & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (w >> 18));
+	out[1] = (char)(0x80 | ((w >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((w >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (w & 0x3f));
+	return 4;
+}
+
+/* The byte offset of character k of s (len when s is shorter). */
+static size_t
+utf8_offset(const char *s, size_t len, int64_t k)
+{
+	size_t i = 0;
+	wint_t w;
+
+	while (k-- > 0 && i < len)
+		i += utf8_char((const unsigned char *)s + i, len - i, &w);
+	return i;
+}
+
+static size_t
+utf8_length(const char *s, size_t len)
+{
+	size_t i = 0, n = 0;
+	wint_t w;
+
+	for (; i < len; n++)
+		i += utf8_char((const unsigned char *)s + i, len - i, &w);
+	return n;
+}
+
+/* String functions */
+
+/* lower() and upper(): case mapping of C.UTF-8 (ASCII without it). */
+static void
+map_case(const struct node *n, const struct ctx *c, struct value *v,
+    bool upper)
+{
+	locale_t utf8 = utf8_locale();
+	struct value s;
+	char *out;
+	size_t i = 0, o = 0, k;
+	wint_t w;
+
+	if (!arg_str(n, c, 0, &s))
 		return;
+	if (s.len > SCRATCH_MAX / 4 ||
+	    (out = scratch_alloc(c->sc, s.len * 4)) == NULL)
+		return;
+	while (i < s.len) {
+		k = utf8_char((const unsigned char *)s.s + i, s.len - i, &w);
+		if (w == WEOF || (utf8 == (locale_t)0 && w >= 0x80)) {
+			memcpy(out + o, s.s + i, k);
+			o += k;
+		} else {
+			if (utf8 != (locale_t)0)
+				w = upper ? towupper_l(w, utf8) :
+				    towlower_l(w, utf8);
+			else
+				w = upper ? (wint_t)toupper((int)w) :
+				    (wint_t)tolower((int)w);
+			o += utf8_put(w, out + o);
+		}
+		i += k;
+	}
+	set_str(v, out, o);
+}
+
+static void
+fn_lower(const struct node *n, const struct ctx *c, struct value *v)
+{
+	map_case(n, c, v, false);
+}
+
+static void
+fn_upper(const struct node *n, const struct ctx *c, struct value *v)
+{
+	map_case(n, c, v, true);
+}
+
+/* contains, starts_with, ends_with: where s holds t, bytewise. */
+static void
+find_in(const struct node *n, const struct ctx *c, struct value *v,
+    int where)
+{
+	struct value s, t;
+
+	if (!arg_str(n, c, 0, &s) || !arg_str(n, c, 1, &t))
+		return;
+	if (t.len > s.len)
+		set_bool(v, false);
+	else if (where < 0)
+		set_bool(v, memcmp(s.s, t.s, t.len) == 0);
+	else if (where > 0)
+		set_bool(v, memcmp(s.s + s.len - t.len, t.s, t.len) == 0);
+	else
+		set_bool(v, t.len == 0 ||
+		    memmem(s.s, s.len, t.s, t.len) != NULL);
+}
+
+static void
+fn_contains(const struct node *n, const struct ctx *c, struct value *v)
+{
+	find_in(n, c, v, 0);
+}
+
+static void
+fn_starts_with(const struct node *n, const struct ctx *c, struct value *v)
+{
+	find_in(n, c, v, -1);
+}
+
+static void
+fn_ends_with(const struct node *n, const struct ctx *c, struct value *v)
+{
+	find_in(n, c, v, 1);
+}
+
+static void
+fn_length(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct value x;
+	struct json_object *j;
+	struct list l;
+
+	arg(n, c, 0, &x);
+	if (x.type == V_STR)
+		set_num_int(v, (int64_t)utf8_length(x.s, x.len));
+	else if (list_open(&x, c, &l))
+		set_num_int(v, (int64_t)l.n);
+	else if ((j = value_json(&x, c)) != NULL)
+		set_num_int(v, (int64_t)json_object_object_length(j));
+}
+
+/*
+ * substr(s, start[, count]): count characters from start, both counted in
+ * characters from 0; a negative start counts from the end, as in jq.
+ */
+static void
+fn_substr(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct value s;
+	int64_t start, count = INT64_MAX, len;
+	size_t from, to;
+
+	if (!arg_str(n, c, 0, &s) || !arg_int(n, c, 1, &start) ||
+	    (n->nitems > 2 && (!arg_int(n, c, 2, &count) || count < 0)))
+		return;
+	len = (int64_t)utf8_length(s.s, s.len);
+	if (start < 0)
+		start = start < -len ? 0 : len + start;
+	if (start > len)
+		start = len;
+	if (count > len - start)
+		count = len - start;
+	from = utf8_offset(s.s, s.len, start);
+	to = from + utf8_offset(s.s + from, s.len - from, count);
+	set_str(v, s.s + from, to - from);
+}
+
+/* replace(s, from, to): every occurrence of from, left to right. */
+static void
+fn_replace(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct value s, from, to;
+	const char *p, *hit;
+	char *out;
+	size_t hits = 0, o = 0;
+
+	if (!arg_str(n, c, 0, &s) || !arg_str(n, c, 1, &from) ||
+	    !arg_str(n, c, 2, &to))
+		return;
+	if (from.len == 0) {
+		*v = s;
+		return;
+	}
+	for (p = s.s; (hit = memmem(p, s.len - (size_t)(p - s.s), from.s,
+	    from.len)) != NULL; p = hit + from.len)
+		hits++;
+	if (to.len > 0 && hits > (SCRATCH_MAX - s.len) / to.len)
+		return;			/* longer than SCRATCH_MAX */
+	if ((out = scratch_alloc(c->sc, s.len + hits * to.len)) == NULL)
+		return;
+	for (p = s.s; (hit = memmem(p, s.len - (size_t)(p - s.s), from.s,
+	    from.len)) != NULL; p = hit + from.len) {
+		memcpy(out + o, p, (size_t)(hit - p));
+		o += (size_t)(hit - p);
+		memcpy(out + o, to.s, to.len);
+		o += to.len;
+	}
+	memcpy(out + o, p, s.len - (size_t)(p - s.s));
+	o += s.len - (size_t)(p - s.s);
+	set_str(v, out, o);
+}
+
+/*
+ * split(s, sep): the list of the parts between the separators, so one more
+ * than there are separators ("" gives [""]); sep "" splits characters.
+ */
+static void
+fn_split(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct value s, sep, *items;
+	const char *p, *end, *hit;
+	size_t count = 1, i = 0, k;
+	wint_t w;
+
+	if (!arg_str(n, c, 0, &s) || !arg_str(n, c, 1, &sep))
+		return;
+	end = s.s + s.len;
+	if (sep.len == 0)
+		count = utf8_length(s.s, s.len);
+	else
+		for (p = s.s; (hit = memmem(p, (size_t)(end - p), sep.s,
+		    sep.len)) != NULL; p = hit + sep.len)
+			count++;
+	if (count > SCRATCH_MAX / sizeof(*items) ||
+	    (items = scratch_alloc(c->sc, count * sizeof(*items))) == NULL)
+		return;
+	memset(items, 0, count * sizeof(*items));
+	for (p = s.s; i < count; i++) {
+		if (sep.len == 0)
+			k = utf8_char((const unsigned char *)p,
+			    (size_t)(end - p), &w);
+		else if ((hit = memmem(p, (size_t)(end - p), sep.s,
+		    sep.len)) != NULL)
+			k = (size_t)(hit - p);
+		else
+			k = (size_t)(end - p);
+		set_str(&items[i], p, k);
+		p += k + sep.len;
+	}
+	v->type = V_LIST;
+	v->items = items;
+	v->nitems = count;
+}
+
+/* concat(a, ...): the texts of the values, as templates write them. */
+static void
+fn_concat(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct value x;
+	const char **text = scratch_alloc(c->sc, n->nitems * sizeof(*text));
+	size_t *len = scratch_alloc(c->sc, n->nitems * sizeof(*len));
+	size_t i, total = 0;
+	char *out, *buf;
+
+	if (text == NULL || len == NULL)
+		return;
+	for (i = 0; i < n->nitems; i++) {
+		arg(n, c, i, &x);
+		if ((buf = scratch_alloc(c->sc, 64)) == NULL ||
+		    x.type == V_NULL ||
+		    !value_text(&x, c, buf, &text[i], &len[i]) ||
+		    len[i] > SCRATCH_MAX - total)
+			return;
+		total += len[i];
+	}
+	if ((out = scratch_alloc(c->sc, total)) == NULL)
+		return;
+	for (total = 0, i = 0; i < n->nitems; i++) {
+		memcpy(out + total, text[i], len[i]);
+		total += len[i];
+	}
+	set_str(v, out, total);
+}
+
+/* Numbers */
+
+static ecs_i128
+pow10_i128(int k)
+{
+	ecs_i128 p = 1;
+
+	while (k-- > 0)
+		p *= 10;
+	return p;
+}
+
+enum rounding { R_HALF_EVEN, R_FLOOR, R_CEIL };
+
+/*
+ * d to places decimal places (negative: tens, hundreds...). Exact
+ * decimals round exactly; a double rounds as a double and stays one.
+ */
+static void
+dec_round(struct ecs_dec *d, int places, enum rounding mode)
+{
+	ecs_i128 p, q, r;
+	double x, f;
+
+	if (!d->exact) {
+		f = pow(10, places);
+		x = d->d * f;
+		x = mode == R_FLOOR ? floor(x) : mode == R_CEIL ? ceil(x) :
+		    nearbyint(x);
+		d->d = x / f;
+		return;
+	}
+	if (d->scale <= places)
+		return;
+	p = pow10_i128(d->scale - places);
+	q = d->m / p;
+	r = d->m % p;
+	if (mode == R_FLOOR)
+		q -= r < 0;
+	else if (mode == R_CEIL)
+		q += r > 0;
+	else if ((r < 0 ? -r : r) * 2 > p ||
+	    ((r < 0 ? -r : r) * 2 == p && q % 2 != 0))
+		q += d->m < 0 ? -1 : 1;
+	d->m = places >= 0 ? q : q * pow10_i128(-places);
+	d->scale = places >= 0 ? places : 0;
+	d->d = ecs_dec_to_double(d);
+}
+
+/* The number argument i as a decimal; false when it is no number. */
+static bool
+arg_dec(const struct node *n, const struct ctx *c, size_t i,
+    struct value *x, struct ecs_dec *d)
+{
+	arg(n, c, i, x);
+	return (x->type == V_NUM || x->type == V_STR) && value_dec(x, d);
+}
+
+static void
+set_rounded(struct value *v, const struct value *x, struct ecs_dec *d)
+{
+	set_num_dec(v, d);
+	v->approx = !d->exact || x->approx;
+}
+
+#define MAX_PLACES	18
+
+static void
+fn_round(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct value x;
+	struct ecs_dec d;
+	int64_t places = 0;
+
+	if (!arg_dec(n, c, 0, &x, &d) || (n->nitems > 1 &&
+	    (!arg_int(n, c, 1, &places) || places < -MAX_PLACES ||
+	    places > MAX_PLACES)))
+		return;
+	dec_round(&d, (int)places, R_HALF_EVEN);
+	set_rounded(v, &x, &d);
+}
+
+static void
+fn_floor(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct value x;
+	struct ecs_dec d;
+
+	if (!arg_dec(n, c, 0, &x, &d))
+		return;
+	dec_round(&d, 0, R_FLOOR);
+	set_rounded(v, &x, &d);
+}
+
+static void
+fn_ceil(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct value x;
+	struct ecs_dec d;
+
+	if (!arg_dec(n, c, 0, &x, &d))
+		return;
+	dec_round(&d, 0, R_CEIL);
+	set_rounded(v, &x, &d);
+}
+
+static void
+fn_abs(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct value x;
+	struct ecs_dec d;
+
+	if (!arg_dec(n, c, 0, &x, &d))
+		return;
+	if (d.exact ? d.m < 0 : d.d < 0)
+		ecs_dec_neg(&d);
+	set_rounded(v, &x, &d);
+}
+
+/*
+ * min and max of their arguments, skipping null and missing ones as SQL's
+ * least and greatest do; no value when two of them have no order.
+ */
+static void
+extremum(const struct node *n, const struct ctx *c, struct value *v, int want)
+{
+	struct value x;
+	size_t i;
+	int order;
+
+	for (i = 0; i < n->nitems; i++) {
+		arg(n, c, i, &x);
+		if (x.type == V_MISSING || x.type == V_NULL)
+			continue;
+		if (v->type == V_MISSING) {
+			*v = x;
+			continue;
+		}
+		order = compare(&x, v);
+		if (order != -1 && order != 0 && order != 1) {
+			memset(v, 0, sizeof(*v));
+			return;
+		}
+		if (order == want)
+			*v = x;
+	}
+}
+
+static void
+fn_min(const struct node *n, const struct ctx *c, struct value *v)
+{
+	extremum(n, c, v, -1);
+}
+
+static void
+fn_max(const struct node *n, const struct ctx *c, struct value *v)
+{
+	extremum(n, c, v, 1);
+}
+
+/* to_number: a number, or a string that is exactly a JSON number. */
+static void
+fn_to_number(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct value x;
+
+	arg(n, c, 0, &x);
+	if (x.type == V_NUM)
+		*v = x;
+	else if (x.type == V_STR && ecs_num_parse(x.s, x.len, &v->n)) {
+		v->type = V_NUM;
+		v->text = x.s;
+		v->tlen = x.len;
+	}
+}
+
+/* to_string: the text of a value, as templates write it; null has none. */
+static void
+fn_to_string(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct value x;
+	const char *text;
+	char *buf = scratch_alloc(c->sc, 64);
+	size_t len;
+
+	arg(n, c, 0, &x);
+	if (buf != NULL && x.type != V_NULL &&
+	    value_text(&x, c, buf, &text, &len))
+		set_str(v, text, len);
+}
+
+/* Logic */
+
+static void
+fn_coalesce(const struct node *n, const struct ctx *c, struct value *v)
+{
+	size_t i;
+
+	for (i = 0; i < n->nitems; i++) {
+		arg(n, c, i, v);
+		if (v->type != V_MISSING && v->type != V_NULL)
+			return;
+	}
+}
+
+static void
+fn_if(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct value cond;
+
+	arg(n, c, 0, &cond);
+	arg(n, c, truthy(&cond) ? 1 : 2, v);
+}
+
+/* any(list, cond) and all(list, cond), with "." each element in turn. */
+static void
+quantify(const struct node *n, const struct ctx *c, struct value *v, bool all)
+{
+	struct value list, item, r;
+	struct ctx inner = *c;
+	struct list l;
+	size_t i;
+
+	arg(n, c, 0, &list);
+	if (!list_open(&list, c, &l))
+		return;
+	inner.elem = &item;
+	set_bool(v, all);
+	for (i = 0; i < l.n; i++) {
+		list_get(&l, i, &item);
+		eval(n->items[1], &inner, &r);
+		if (truthy(&r) != all) {
+			v->b = !all;
+			return;
+		}
+	}
+}
+
+static void
+fn_any(const struct node *n, const struct ctx *c, struct value *v)
+{
+	quantify(n, c, v, false);
+}
+
+static void
+fn_all(const struct node *n, const struct ctx *c, struct value *v)
+{
+	quantify(n, c, v, true);
+}
+
+/* Time */
+
+/* The instant a value stands for, as time() reads it. */
+static bool
+value_ms(const struct value *x, int64_t *ms)
+{
+	if (x->type == V_STR)
+		return ecs_time_parse(x->s, x->len, ms);
+	if (x->type == V_NUM && x->j != NULL)
+		return ecs_time_from_json(x->j, ms);
+	if (x->type == V_NUM)
+		return ecs_time_from_epoch(value_double(x, &x->n), ms);
+	return false;
+}
+
+/* Seconds since the epoch, with their milliseconds exactly. */
+static void
+set_seconds(struct value *v, int64_t ms)
+{
 	if (ms % 1000 == 0) {
 		set_num_int(v, ms / 1000);
 		return;
 	}
-	/* Seconds with their milliseconds, exactly. */
 	set_num_dec(v, &(struct ecs_dec){ ms, 3, true, (double)ms / 1000.0 });
 	v->approx = false;
+}
+
+static void
+fn_time(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct value x;
+	int64_t ms;
+
+	arg(n, c, 0, &x);
+	if (value_ms(&x, &ms))
+		set_seconds(v, ms);
+}
+
+static void
+fn_now(const struct node *n, const struct ctx *c, struct value *v)
+{
+	(void)n;
+	(void)c;
+	set_seconds(v, ecs_time_now());
+}
+
+/* The calendar fields of argument 0 in the --tz zone (else UTC). */
+static bool
+arg_tm(const struct node *n, const struct ctx *c, struct tm *tm,
+    int64_t *ms)
+{
+	struct value x;
+
+	arg(n, c, 0, &x);
+	if (!value_ms(&x, ms))
+		return false;
+	ecs_time_local(*ms, tm);
+	return true;
+}
+
+static int
+iso_weekday(const struct tm *tm)
+{
+	return tm->tm_wday == 0 ? 7 : tm->tm_wday;
+}
+
+/* Which calendar field a date-part function returns. */
+enum part { P_YEAR, P_MONTH, P_HOUR, P_WEEKDAY, P_WEEK };
+
+static void
+date_part(const struct node *n, const struct ctx *c, struct value *v,
+    enum part part)
+{
+	struct tm tm;
+	int64_t ms;
+	char buf[8];
+
+	if (!arg_tm(n, c, &tm, &ms))
+		return;
+	switch (part) {
+	case P_YEAR:
+		set_num_int(v, (int64_t)tm.tm_year + 1900);
+		break;
+	case P_MONTH:
+		set_num_int(v, tm.tm_mon + 1);
+		break;
+	case P_HOUR:
+		set_num_int(v, tm.tm_hour);
+		break;
+	case P_WEEKDAY:
+		set_num_int(v, iso_weekday(&tm));
+		break;
+	case P_WEEK:
+		strftime(buf, sizeof(buf), "%V", &tm);
+		set_num_int(v, atoi(buf));
+		break;
+	}
+}
+
+static void
+fn_year(const struct node *n, const struct ctx *c, struct value *v)
+{
+	date_part(n, c, v, P_YEAR);
+}
+
+static void
+fn_month(const struct node *n, const struct ctx *c, struct value *v)
+{
+	date_part(n, c, v, P_MONTH);
+}
+
+static void
+fn_hour(const struct node *n, const struct ctx *c, struct value *v)
+{
+	date_part(n, c, v, P_HOUR);
+}
+
+static void
+fn_weekday(const struct node *n, const struct ctx *c, struct value *v)
+{
+	date_part(n, c, v, P_WEEKDAY);
+}
+
+static void
+fn_week(const struct node *n, const struct ctx *c, struct value *v)
+{
+	date_part(n, c, v, P_WEEK);
+}
+
+static void
+fn_date(const struct node *n, const struct ctx *c, struct value *v)
+{
+	struct tm tm;
+	int64_t ms;
+	char *out;
+
+	if (!arg_tm(n, c, &tm, &ms))
+		return;
+	if ((out = scratch_alloc(c->sc, 16)) != NULL)
+		set_str(v, out, strftime(out, 16, "%Y-%m-%d", &tm));
+}
+
+static const char *const trunc_units[] = {
+	"hour", "day", "week", "month", "year"
+};
+
+/* trunc(ts, unit): the start of its hour, day, ISO week, month or year. */
+static void
+fn_trunc(const struct node *n, const struct ctx *c, struct value *v)
+{
+	const struct value *unit = &n->items[1]->lit;
+	struct tm tm;
+	int64_t ms;
+	char *out;
+
+	if (!arg_tm(n, c, &tm, &ms))
+		return;
+	if (unit->s[0] == 'h')		/* also at offsets like +05:45 */
+		ms -= ((int64_t)tm.tm_min * 60 + tm.tm_sec) * 1000 +
+		    (ms % 1000 + 1000) % 1000;
+	else {
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		if (unit->s[0] == 'w')
+			tm.tm_mday -= iso_weekday(&tm) - 1;
+		else if (unit->s[0] == 'm')
+			tm.tm_mday = 1;
+		else if (unit->s[0] == 'y') {
+			tm.tm_mday = 1;
+			tm.tm_mon = 0;
+		}
+		ms = ecs_time_from_local(&tm);
+	}
+	if ((out = scratch_alloc(c->sc, 40)) != NULL)
+		set_str(v, out, ecs_time_format_local(ms, out));
+}
+
+/* The unit of trunc is a string literal, so that a typo is refused. */
+static bool
+check_trunc(struct lexer *lx, const struct node *n, const char *at)
+{
+	const struct node *u = n->items[1];
+	size_t i;
+
+	if (u->kind == N_LIT && u->lit.type == V_STR)
+		for (i = 0; i < sizeof(trunc_units) / sizeof(*trunc_units); i++)
+			if (strlen(trunc_units[i]) == u->lit.len &&
+			    strcmp(trunc_units[i], u->lit.s) == 0)
+				return true;
+	fail_at(lx, at, "trunc takes a unit \"hour\", \"day\", \"week\", "
+	    "\"month\" or \"year\"");
+	return false;
+}
+
+/* round's places, when written as a literal, must be possible. */
+static bool
+check_round(struct lexer *lx, const struct node *n, const char *at)
+{
+	const struct node *p = n->nitems > 1 ? n->items[1] : NULL;
+	int64_t places;
+
+	if (p == NULL || p->kind != N_LIT || (p->lit.type == V_NUM &&
+	    p->lit.has_dec && dec_int(&p->lit.dec, &places) &&
+	    places >= -MAX_PLACES && places <= MAX_PLACES))
+		return true;
+	fail_at(lx, at, "round takes a whole number of places from %d to %d",
+	    -MAX_PLACES, MAX_PLACES);
+	return false;
+}
+
+static const struct func funcs[] = {
+	{ "abs",	 1,  1, fn_abs,		false, NULL },
+	{ "all",	 2,  2, fn_all,		true,  NULL },
+	{ "any",	 2,  2, fn_any,		true,  NULL },
+	{ "ceil",	 1,  1, fn_ceil,	false, NULL },
+	{ "coalesce",	 1, -1, fn_coalesce,	false, NULL },
+	{ "concat",	 1, -1, fn_concat,	false, NULL },
+	{ "contains",	 2,  2, fn_contains,	false, NULL },
+	{ "date",	 1,  1, fn_date,	false, NULL },
+	{ "ends_with",	 2,  2, fn_ends_with,	false, NULL },
+	{ "floor",	 1,  1, fn_floor,	false, NULL },
+	{ "hour",	 1,  1, fn_hour,	false, NULL },
+	{ "if",		 3,  3, fn_if,		false, NULL },
+	{ "length",	 1,  1, fn_length,	false, NULL },
+	{ "lower",	 1,  1, fn_lower,	false, NULL },
+	{ "max",	 1, -1, fn_max,		false, NULL },
+	{ "min",	 1, -1, fn_min,		false, NULL },
+	{ "month",	 1,  1, fn_month,	false, NULL },
+	{ "now",	 0,  0, fn_now,		false, NULL },
+	{ "replace",	 3,  3, fn_replace,	false, NULL },
+	{ "round",	 1,  2, fn_round,	false, check_round },
+	{ "split",	 2,  2, fn_split,	false, NULL },
+	{ "starts_with", 2,  2, fn_starts_with,	false, NULL },
+	{ "substr",	 2,  3, fn_substr,	false, NULL },
+	{ "time",	 1,  1, fn_time,	false, NULL },
+	{ "to_number",	 1,  1, fn_to_number,	false, NULL },
+	{ "to_string",	 1,  1, fn_to_string,	false, NULL },
+	{ "trunc",	 2,  2, fn_trunc,	false, check_trunc },
+	{ "upper",	 1,  1, fn_upper,	false, NULL },
+	{ "week",	 1,  1, fn_week,	false, NULL },
+	{ "weekday",	 1,  1, fn_weekday,	false, NULL },
+	{ "year",	 1,  1, fn_year,	false, NULL },
+};
+
+static const struct func *
+find_func(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++)
+		if (strcmp(funcs[i].name, name) == 0)
+			return &funcs[i];
+	return NULL;
 }
 
 /* Evaluates n in c into *v; strings in *v are borrowed. */
 static void
 eval(const struct node *n, const struct ctx *c, struct value *v)
 {
-	struct value a, b;
+	struct value a, b, item;
 	struct ecs_num x, y;
 	struct ecs_dec d;
 	struct json_object *j;
+	struct list l;
 	size_t i;
 
 	memset(v, 0, sizeof(*v));
@@ -1311,13 +2483,23 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 		return;
 	case N_EXISTS:
 		v->type = V_BOOL;
-		if (c->fields != NULL && n->slot >= 0)
+		if (n->of_elem)
+			v->b = (j = value_json(c->elem, c)) != NULL &&
+			    ecs_path_find(n->path, j, &j);
+		else if (c->fields != NULL && n->slot >= 0)
 			v->b = c->fields[n->slot].type != ECS_F_MISSING;
 		else
 			v->b = c->rec != NULL && ecs_path_find(n->path, c->rec, &j);
 		return;
-	case N_TIME:
-		eval_time(n, c, v);
+	case N_CALL:
+		n->fn->eval(n, c, v);
+		return;
+	case N_ELEM:
+		if (n->path == NULL)
+			*v = *c->elem;
+		else if ((j = value_json(c->elem, c)) != NULL &&
+		    ecs_path_find(n->path, j, &j))
+			value_of_json(j, false, v);
 		return;
 	case N_NEG:
 		eval(n->a, c, &a);
@@ -1370,6 +2552,16 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 			v->b = compare_op(T_EQ, &a, &b);
 		}
 		return;
+	case N_IN_LIST:
+		eval(n->a, c, &a);
+		eval(n->b, c, &b);
+		if (!list_open(&b, c, &l))
+			return;
+		for (i = 0; i < l.n && !v->b; i++) {
+			list_get(&l, i, &item);
+			v->b = compare_op(T_EQ, &a, &item);
+		}
+		return;
 	case N_MATCH:
 		eval(n->a, c, &a);
 		v->b = regex_match(n, &a) == (n->op == T_MATCH);
@@ -1381,10 +2573,19 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 	}
 }
 
+/* A context for evaluating e, whose scratch is emptied first. */
+static struct ctx
+begin(const struct ecs_expr *e, struct json_object *rec,
+    const struct ecs_field *fields)
+{
+	scratch_reset(e->sc);
+	return (struct ctx){ rec, fields, e->sc, NULL };
+}
+
 bool
 ecs_expr_match(const struct ecs_expr *e, struct json_object *rec)
 {
-	struct ctx c = { rec, NULL };
+	struct ctx c = begin(e, rec, NULL);
 	struct value v;
 
 	eval(e->root, &c, &v);
@@ -1394,11 +2595,22 @@ ecs_expr_match(const struct ecs_expr *e, struct json_object *rec)
 bool
 ecs_expr_match_fields(const struct ecs_expr *e, const struct ecs_field *fields)
 {
-	struct ctx c = { NULL, fields };
+	struct ctx c = begin(e, NULL, fields);
 	struct value v;
 
 	eval(e->root, &c, &v);
 	return truthy(&v);
+}
+
+bool
+ecs_expr_text(const struct ecs_expr *e, struct json_object *rec,
+    char buf[static 64], const char **text, size_t *len)
+{
+	struct ctx c = begin(e, rec, NULL);
+	struct value v;
+
+	eval(e->root, &c, &v);
+	return value_text(&v, &c, buf, text, len);
 }
 
 static void
@@ -1408,7 +2620,7 @@ bind_node(struct node *n, struct ecs_fieldset *fs)
 
 	if (n == NULL)
 		return;
-	if (n->kind == N_PATH || n->kind == N_EXISTS)
+	if (n->kind == N_PATH || (n->kind == N_EXISTS && !n->of_elem))
 		n->slot = (int)ecs_fields_add(fs, n->path);
 	bind_node(n->a, fs);
 	bind_node(n->b, fs);
@@ -1428,7 +2640,7 @@ bool
 ecs_expr_eval_dec(const struct ecs_expr *e, const struct ecs_field *fields,
     struct ecs_dec *d)
 {
-	struct ctx c = { NULL, fields };
+	struct ctx c = begin(e, NULL, fields);
 	struct value v;
 
 	eval(e->root, &c, &v);
@@ -1439,7 +2651,7 @@ bool
 ecs_expr_eval_double(const struct ecs_expr *e, const struct ecs_field *fields,
     double *d)
 {
-	struct ctx c = { NULL, fields };
+	struct ctx c = begin(e, NULL, fields);
 	struct value v;
 	struct ecs_num n;
 
@@ -1454,40 +2666,12 @@ bool
 ecs_expr_eval_key(const struct ecs_expr *e, const struct ecs_field *fields,
     char buf[static 64], const char **text, size_t *len, bool *is_string)
 {
-	struct ctx c = { NULL, fields };
+	struct ctx c = begin(e, NULL, fields);
 	struct value v;
 
 	eval(e->root, &c, &v);
 	*is_string = v.type == V_STR;
-	switch (v.type) {
-	case V_MISSING:
-		return false;
-	case V_STR:
-		*text = v.s;
-		*len = v.len;
-		return true;
-	case V_NUM:
-	case V_JSON:
-		if (v.text != NULL) {
-			*text = v.text;
-			*len = v.tlen;
-			return true;
-		}
-		if (v.type == V_NUM && v.j == NULL) {
-			*len = format_number(&v, buf);
-			*text = buf;
-			return true;
-		}
-		/* FALLTHROUGH */
-	default:
-		*text = v.j == NULL ? (v.type == V_NULL ? "null" :
-		    v.b ? "true" : "false") :
-		    json_object_to_json_string_length(v.j,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
-		if (v.j == NULL)
-			*len = strlen(*text);
-		return true;
-	}
+	return value_text(&v, &c, buf, text, len);
 }
 
 /* Pre-check analysis */
@@ -1687,6 +2871,7 @@ ecs_expr_compile(const char *src, char *err, size_t errlen)
 	}
 	e = ecs_xcalloc(1, sizeof(*e));
 	e->root = root;
+	e->sc = ecs_xcalloc(1, sizeof(*e->sc));
 	collect_clauses(root, e);
 	return e;
 }
@@ -1699,6 +2884,10 @@ ecs_expr_free(struct ecs_expr *e)
 	if (e == NULL)
 		return;
 	free_node(e->root);
+	scratch_reset(e->sc);
+	free(e->sc->ptr);
+	free(e->sc->json);
+	free(e->sc);
 	for (i = 0; i < e->nclause; i++)
 		free_clause(&e->clause[i]);
 	free(e->clause);

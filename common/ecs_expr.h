@@ -41,6 +41,12 @@ bool	 ecs_expr_eval_key(const struct ecs_expr *,
 	    const struct ecs_field *fields, char buf[static 64],
 	    const char **text, size_t *len, bool *is_string);
 /*
+ * The value of e on rec as a template writes it (a string raw, a number as
+ * written, other values as JSON), borrowed as in ecs_expr_eval_key.
+ */
+bool	 ecs_expr_text(const struct ecs_expr *, struct json_object *rec,
+	    char buf[static 64], const char **text, size_t *len);
+/*
  * Binds e's field paths to slots of fs (added as needed), so that it can be
  * evaluated on the fields ecs_fields_read captures: the fast path.
  */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ecs.h"
 
@@ -314,4 +315,70 @@ ecs_event_clock_summary(const struct ecs_event_clock *c)
 		warnx("%llu event%s without a time, at the latest event time "
 		    "before %s (%llu before any time: at the clock's)", n,
 		    n == 1 ? "" : "s", n == 1 ? "it" : "them", c->nclock);
+}
+
+/* Local calendars: the --tz zone, else UTC. */
+
+static bool local_zone;
+
+bool
+ecs_time_set_zone(const char *zone)
+{
+	char path[512];
+
+	/* glibc takes an unknown name for UTC: check the tz database. */
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
+	if (zone[0] == '\0' || strstr(zone, "..") != NULL ||
+	    access(path, R_OK) != 0)
+		return false;
+	setenv("TZ", zone, 1);
+	tzset();
+	local_zone = true;
+	return true;
+}
+
+void
+ecs_time_local(int64_t ms, struct tm *tm)
+{
+	time_t secs = (time_t)(ms / 1000 - (ms % 1000 < 0));
+
+	if (local_zone)
+		localtime_r(&secs, tm);
+	else
+		gmtime_r(&secs, tm);
+}
+
+int64_t
+ecs_time_from_local(struct tm *tm)
+{
+	int64_t days;
+
+	if (local_zone) {
+		tm->tm_isdst = -1;	/* whichever is in force then */
+		return (int64_t)mktime(tm) * 1000;
+	}
+	/* days_from_civil is linear in the day: tm_mday may be out of range. */
+	days = days_from_civil((int64_t)tm->tm_year + 1900 + tm->tm_mon / 12,
+	    tm->tm_mon % 12 + 1, 1) + tm->tm_mday - 1;
+	return ((days * 24 + tm->tm_hour) * 60 + tm->tm_min) * 60000 +
+	    (int64_t)tm->tm_sec * 1000;
+}
+
+size_t
+ecs_time_format_local(int64_t ms, char buf[static 40])
+{
+	struct tm tm;
+	long off;
+	int n, frac = (int)((ms % 1000 + 1000) % 1000);
+
+	if (!local_zone)
+		return ecs_time_format(ms, buf);
+	ecs_time_local(ms, &tm);
+	n = (int)strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (frac != 0)
+		n += snprintf(buf + n, 40 - (size_t)n, ".%03d", frac);
+	off = tm.tm_gmtoff;
+	n += snprintf(buf + n, 40 - (size_t)n, "%c%02ld:%02ld",
+	    off < 0 ? '-' : '+', labs(off) / 3600, labs(off) / 60 % 60);
+	return (size_t)n;
 }

@@ -13,11 +13,12 @@
 #include "ecs.h"
 #include "ecs_expr.h"
 
-/* A template: literal text and {path} placeholders, alternating. */
+/* A template: literal text, {path} and {=expr} placeholders. */
 struct tpl_part {
-	char		*text;		/* literal, or NULL for a field */
+	char		*text;		/* literal, or NULL */
 	size_t		 len;
 	struct ecs_path	*path;
+	struct ecs_expr	*expr;		/* {=expr}, or NULL */
 };
 
 struct template {
@@ -47,6 +48,8 @@ static unsigned long long limit;		/* -n */
 static bool		 has_limit;
 static bool		 can_skip_unparsed;	/* every rule has a pre-check */
 
+enum { OPT_TZ = ECS_OPT_TOOL };
+
 static const struct option longopts[] = {
 	ECS_COMMON_LONGOPTS,
 	{ "count",	no_argument,		NULL, 'c' },
@@ -55,6 +58,7 @@ static const struct option longopts[] = {
 	{ "invert",	no_argument,		NULL, 'v' },
 	{ "limit",	required_argument,	NULL, 'n' },
 	{ "template",	required_argument,	NULL, 't' },
+	{ "tz",		required_argument,	NULL, OPT_TZ },
 	{ NULL,		0,			NULL, 0 }
 };
 
@@ -65,6 +69,7 @@ usage(int status)
 
 	fprintf(fp,
 "usage: ecs-filter [-chqVv] [-f fields] [-i format] [-n count] [-t template]\n"
+"                  [--tz zone]\n"
 "                  [-e expr [-t template]]... [expr] [file ...]\n");
 	if (status != 0)
 		exit(status);
@@ -74,12 +79,16 @@ usage(int status)
 "  -e, --expr EXPR          a rule; several are tried in order (first wins)\n"
 "  -f, --fields A,B.C       write only these fields\n"
 "  -n, --limit N            stop after N matching events\n"
-"  -t, --template TEXT      write TEXT with {field} replaced, for the rule\n"
-"                           before it (or for every rule without one)\n"
+"  -t, --template TEXT      write TEXT with {field} and {=expr} replaced, for\n"
+"                           the rule before it (or every rule without one)\n"
+"      --tz ZONE            date, hour, trunc... in ZONE's calendar, not UTC\n"
 "  -v, --invert             keep the events that match no rule\n"
 "Expressions: action == \"purchase\" and price * quantity > 100,\n"
 "  user.city in [\"Oslo\", \"Bergen\"], name =~ \"^Red\", exists(coupon),\n"
 "  time(ts) >= time(\"2026-11-01\"), not (a or b), + - * / %%\n"
+"Functions: lower upper contains starts_with ends_with substr length replace\n"
+"  split concat round floor ceil abs min max to_number to_string coalesce\n"
+"  if any all time now date hour weekday week month year trunc exists\n"
 "Numbers are exact decimals: 0.1 + 0.2 == 0.3 (see Numbers in ecs-filter(1)).\n");
 	ecs_common_usage(fp);
 	exit(0);
@@ -88,10 +97,34 @@ usage(int status)
 /* Template parsing and rendering */
 
 static void
-tpl_push(struct template *t, char *text, size_t len, struct ecs_path *path)
+tpl_push(struct template *t, char *text, size_t len, struct ecs_path *path,
+    struct ecs_expr *expr)
 {
 	t->part = ecs_xrealloc(t->part, (t->npart + 1) * sizeof(*t->part));
-	t->part[t->npart++] = (struct tpl_part){ text, len, path };
+	t->part[t->npart++] = (struct tpl_part){ text, len, path, expr };
+}
+
+/* The placeholder {name}: a field path, or an expression after '='. */
+static void
+tpl_placeholder(struct template *t, const char *src, const char *name)
+{
+	struct ecs_path *path;
+	struct ecs_expr *expr;
+	const char *why;
+	char msg[256];
+
+	if (name[0] == '=') {
+		if ((expr = ecs_expr_compile(name + 1, msg, sizeof(msg))) == NULL)
+			errx(ECS_EXIT_USAGE, "template '%s': expression:%s",
+			    src, msg);
+		tpl_push(t, NULL, 0, NULL, expr);
+		return;
+	}
+	if ((path = ecs_path_compile(name, &why)) == NULL)
+		errx(ECS_EXIT_USAGE, "template '%s': field '%s': %s", src, name,
+		    why);
+	ecs_path_apply_map(path);
+	tpl_push(t, NULL, 0, path, NULL);
 }
 
 /*
@@ -103,8 +136,7 @@ tpl_compile(const char *src)
 {
 	struct template *t = ecs_xcalloc(1, sizeof(*t));
 	char *lit = ecs_xmalloc(strlen(src) + 1), *name;
-	const char *s = src, *close, *why;
-	struct ecs_path *path;
+	const char *s = src, *close;
 	size_t n = 0;
 
 	for (; *s != '\0'; s++) {
@@ -123,21 +155,17 @@ tpl_compile(const char *src)
 			if ((close = strchr(s, '}')) == NULL)
 				errx(ECS_EXIT_USAGE, "template '%s': '{' without "
 				    "'}' (write {{ for a brace)", src);
-			name = ecs_xstrndup(s + 1, (size_t)(close - s - 1));
-			if ((path = ecs_path_compile(name, &why)) == NULL)
-				errx(ECS_EXIT_USAGE, "template '%s': field '%s': "
-				    "%s", src, name, why);
-			free(name);
-			ecs_path_apply_map(path);
 			if (n > 0)
-				tpl_push(t, ecs_xstrndup(lit, n), n, NULL);
-			tpl_push(t, NULL, 0, path);
+				tpl_push(t, ecs_xstrndup(lit, n), n, NULL, NULL);
+			name = ecs_xstrndup(s + 1, (size_t)(close - s - 1));
+			tpl_placeholder(t, src, name);
+			free(name);
 			n = 0;
 			s = close;
 		}
 	}
 	if (n > 0)
-		tpl_push(t, ecs_xstrndup(lit, n), n, NULL);
+		tpl_push(t, ecs_xstrndup(lit, n), n, NULL, NULL);
 	free(lit);
 	return t;
 }
@@ -152,6 +180,7 @@ tpl_free(struct template *t)
 	for (i = 0; i < t->npart; i++) {
 		free(t->part[i].text);
 		ecs_path_free(t->part[i].path);
+		ecs_expr_free(t->part[i].expr);
 	}
 	free(t->part);
 	free(t);
@@ -180,12 +209,18 @@ tpl_render(const struct template *t, struct json_object *rec)
 {
 	const struct tpl_part *p;
 	struct json_object *v, *canon;
-	size_t i;
+	const char *text;
+	char buf[64];
+	size_t i, len;
 
 	for (i = 0; i < t->npart; i++) {
 		p = &t->part[i];
 		if (p->text != NULL)
 			ecs_out_write(p->text, p->len);
+		else if (p->expr != NULL) {
+			if (ecs_expr_text(p->expr, rec, buf, &text, &len))
+				ecs_out_write(text, len);
+		}
 		else if (!ecs_path_find(p->path, rec, &v))
 			continue;
 		else if (v == NULL)
@@ -406,6 +441,11 @@ parse_options(int argc, char *argv[], int *first_operand)
 			break;
 		case 'v':
 			invert = true;
+			break;
+		case OPT_TZ:
+			if (!ecs_time_set_zone(optarg))
+				errx(ECS_EXIT_USAGE, "--tz '%s': not a zone of the "
+				    "tz database (install tzdata)", optarg);
 			break;
 		default:
 			if (!ecs_common_option(ch, optarg))

@@ -361,16 +361,12 @@ static struct tm local_tm(int64_t);
 static void
 set_zone(const char *zone)
 {
-	char path[512];
 	struct tm jan, jul;
 
-	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
-	if (zone[0] == '\0' || strstr(zone, "..") != NULL ||
-	    access(path, R_OK) != 0)
+	/* Expressions (--where, metrics) read their calendars there too. */
+	if (!ecs_time_set_zone(zone))
 		errx(ECS_EXIT_USAGE, "--tz '%s': not a zone of the tz database "
-		    "(%s; install tzdata)", zone, path);
-	setenv("TZ", zone, 1);
-	tzset();
+		    "(/usr/share/zoneinfo/%s; install tzdata)", zone, zone);
 	tz = zone;
 	/* Daylight saving adds to the standard offset, in either hemisphere. */
 	jan = local_tm(1767225600000LL);	/* 2026-01-01 */

@@ -14,6 +14,9 @@ static const char *records[] = {
 	"{\"a\":1,\"b\":\"x\",\"c\":[1,2,{\"d\":null}],\"e\":true,\"f\":1.5e3}",
 	"{\"a\":\"12\",\"b\":\"\",\"c\":{},\"action\":\"purchase\",\"ts\":\"2026-11-01T10:00:00Z\"}",
 	"{\"a\":-9223372036854775808,\"b\":null,\"f\":\"nan\",\"price\":19.99,\"quantity\":3}",
+	/* UTF-8 and a byte that is not, and a list of mixed items. */
+	("{\"b\":\"\xc3\x89t\xc3\xa9 \xc3\xbf\xe2\x82\xac\xff\","
+	    "\"c\":[{\"d\":2.345},\"x,y\",[]],\"ts\":1307000000123}"),
 };
 
 int
@@ -33,7 +36,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(src, data, size);
 	src[size] = '\0';
-	if ((e = ecs_expr_compile(src, msg, sizeof(msg))) == NULL) {
+	/* now() may tick between the two evaluations that must agree. */
+	if (strstr(src, "now") != NULL ||
+	    (e = ecs_expr_compile(src, msg, sizeof(msg))) == NULL) {
 		free(src);
 		return 0;
 	}
