@@ -129,9 +129,13 @@ filter() { ecs-filter "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$(filter 'missing !~ "x"')" "" "a missing field matches nothing"
 }
 
-@test "exists() is true for present fields, null included" {
+@test "exists() is true for present fields that are not null" {
 	ev '{"coupon":null}' '{"coupon":"X"}' '{"other":1}' '{"a":{"b":[1,2]}}'
-	is "$(filter 'exists(coupon)' | wc -l)" 2
+	is "$(filter 'exists(coupon)')" '{"coupon":"X"}'
+	is "$(filter -c -v 'exists(coupon)')" 3 "null and missing alike"
+	is "$(filter 'coupon == null')" '{"coupon":null}' "== null tells them apart"
+	is "$(ecs-sales -m 'n=count()' --where 'exists(coupon)' "$BATS_TEST_TMPDIR/in.ndjson")" \
+	    '{"n":1}' "the same in ecs-sales --where, on captured fields"
 	is "$(filter 'exists(a.b.1)')" '{"a":{"b":[1,2]}}'
 	is "$(filter 'exists(a.b.2)')" ""
 }
