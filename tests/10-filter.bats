@@ -220,6 +220,18 @@ filter() { ecs-filter "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$output" $'x\ny'
 }
 
+@test "{.} in a template is the kept line as read: keys stay beside their events" {
+	printf '%s\r\n' '{ "product_id" : 7, "price":12.30 }' > "$BATS_TEST_TMPDIR/in.ndjson"
+	printf '%s\n' '' '{"product_id":8,' '[1]' '{"product_id":"s-1","u":"\u00e9"}' \
+	    '{"product_id":9}' >> "$BATS_TEST_TMPDIR/in.ndjson"
+	run -1 --separate-stderr filter -t '{product_id}\t{.}' 'product_id != 9'
+	is "$output" $'7\t{ "product_id" : 7, "price":12.30 }\ns-1\t{"product_id":"s-1","u":"\\u00e9"}'
+	# The key of each line is the product_id of the event after the tab.
+	is "$(cut -f 2 <<< "$output" | jq -r '.product_id' | paste -sd ' ')" \
+	    "$(cut -f 1 <<< "$output" | paste -sd ' ')"
+	is "$(filter -e 'product_id == 9' -t '[{.}]' 2>/dev/null)" '[{"product_id":9}]'
+}
+
 @test "a JSON null renders as null in templates" {
 	ev '{"z":null}'
 	is "$(filter -t '<{z}>' true)" '<null>'

@@ -16,7 +16,7 @@
 struct tpl_part {
 	char		*text;		/* literal, or NULL for a field */
 	size_t		 len;
-	struct ecs_path	*path;
+	struct ecs_path	*path;		/* NULL with text NULL: {.}, the line */
 };
 
 struct template {
@@ -73,8 +73,9 @@ usage(int status)
 "  -e, --expr EXPR          a rule; several are tried in order (first wins)\n"
 "  -f, --fields A,B.C       write only these fields\n"
 "  -n, --limit N            stop after N matching events\n"
-"  -t, --template TEXT      write TEXT with {field} replaced, for the rule\n"
-"                           before it (or for every rule without one)\n"
+"  -t, --template TEXT      write TEXT with {field} replaced ({.} is the\n"
+"                           line as read), for the rule before it (or for\n"
+"                           every rule without one)\n"
 "  -v, --invert             keep the events that match no rule\n"
 "Expressions: action == \"purchase\" and price * quantity > 100,\n"
 "  user.city in [\"Oslo\", \"Bergen\"], name =~ \"^Red\", exists(coupon),\n"
@@ -94,7 +95,8 @@ tpl_push(struct template *t, char *text, size_t len, struct ecs_path *path)
 
 /*
  * Compiles "User {user_id} bought {product_id}\n": {{ and }} stand for
- * braces, \n \t \\ for what C means by them. Exits 2 on a bad template.
+ * braces, \n \t \\ for what C means by them, {.} for the whole line as
+ * read. Exits 2 on a bad template.
  */
 static struct template *
 tpl_compile(const char *src)
@@ -122,11 +124,14 @@ tpl_compile(const char *src)
 				errx(ECS_EXIT_USAGE, "template '%s': '{' without "
 				    "'}' (write {{ for a brace)", src);
 			name = ecs_xstrndup(s + 1, (size_t)(close - s - 1));
-			if ((path = ecs_path_compile(name, &why)) == NULL)
+			if (strcmp(name, ".") == 0)
+				path = NULL;
+			else if ((path = ecs_path_compile(name, &why)) == NULL)
 				errx(ECS_EXIT_USAGE, "template '%s': field '%s': "
 				    "%s", src, name, why);
+			else
+				ecs_path_apply_map(path);
 			free(name);
-			ecs_path_apply_map(path);
 			if (n > 0)
 				tpl_push(t, ecs_xstrndup(lit, n), n, NULL);
 			tpl_push(t, NULL, 0, path);
@@ -155,9 +160,13 @@ tpl_free(struct template *t)
 	free(t);
 }
 
-/* A missing field renders as nothing, a JSON null as null. */
+/*
+ * A missing field renders as nothing, a JSON null as null, {.} as the
+ * line as it was read (the kept line of the default output).
+ */
 static void
-tpl_render(const struct template *t, struct json_object *rec)
+tpl_render(const struct template *t, struct json_object *rec,
+    const struct ecs_reader *rd)
 {
 	const struct tpl_part *p;
 	struct json_object *v;
@@ -168,6 +177,8 @@ tpl_render(const struct template *t, struct json_object *rec)
 		p = &t->part[i];
 		if (p->text != NULL)
 			ecs_out_write(p->text, p->len);
+		else if (p->path == NULL)
+			ecs_out_write(rd->line, rd->len);
 		else if (!ecs_path_find(p->path, rec, &v))
 			continue;
 		else if (v == NULL)
@@ -306,7 +317,7 @@ emit(const struct rule *rule, struct json_object *rec,
 	if (count_only)
 		return;
 	if (t != NULL)
-		tpl_render(t, rec);
+		tpl_render(t, rec, rd);
 	else if (nfields > 0)
 		write_projection(rec);
 	else {
