@@ -4,7 +4,9 @@
 # (tests/doc-examples extracts them from the files themselves, so a
 # changed doc is a changed test). Man page examples run in a scratch
 # directory holding tests/fixtures/docs/PAGE/, the files they cat and
-# read; README examples in one where tests/ is the checkout's.
+# read; README examples in one where tests/ is the checkout's. Examples
+# that show no output are not run, but their options are checked against
+# each program's --help (tests/doc-options).
 
 load helpers
 
@@ -43,3 +45,19 @@ run_doc() {
 @test "ecs-gen(1) examples print what they show" { run_doc man/ecs-gen.1; }
 @test "ecs-replay(1) examples print what they show" { run_doc man/ecs-replay.1; }
 @test "ecs(7) examples print what they show" { run_doc man/ecs.7; }
+
+@test "every option an example gives an ecs program is one of its --help" {
+	cd "$BATS_TEST_DIRNAME/.."
+	tests/doc-options README.md man/*.1 man/ecs.7 > "$BATS_TEST_TMPDIR/opts"
+	[[ $(wc -l < "$BATS_TEST_TMPDIR/opts") -gt 100 ]]
+	bad=0
+	while read -r where prog opt; do
+		help=$("$prog" --help)
+		if [[ "$opt" == --* ]]; then
+			grep -qE -- "(^|[ ,])$opt([ =,]|\$)" <<< "$help"
+		else
+			grep -qE -- "(^| )$opt," <<< "$help"
+		fi || { echo "# $where: $prog has no option $opt" >&2; bad=1; }
+	done < <(sort -u -k 2 "$BATS_TEST_TMPDIR/opts")
+	[[ $bad -eq 0 ]]
+}
