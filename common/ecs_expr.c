@@ -2482,14 +2482,18 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 			value_of_json(j, n->path->is_action, v);
 		return;
 	case N_EXISTS:
+		/* Present and not null, as SQL's IS NOT NULL: a null user_id
+		 * is an anonymous event, not a user's. */
 		v->type = V_BOOL;
 		if (n->of_elem)
 			v->b = (j = value_json(c->elem, c)) != NULL &&
-			    ecs_path_find(n->path, j, &j);
+			    ecs_path_find(n->path, j, &j) && j != NULL;
 		else if (c->fields != NULL && n->slot >= 0)
-			v->b = c->fields[n->slot].type != ECS_F_MISSING;
+			v->b = c->fields[n->slot].type != ECS_F_MISSING &&
+			    c->fields[n->slot].type != ECS_F_NULL;
 		else
-			v->b = c->rec != NULL && ecs_path_find(n->path, c->rec, &j);
+			v->b = c->rec != NULL &&
+			    ecs_path_find(n->path, c->rec, &j) && j != NULL;
 		return;
 	case N_CALL:
 		n->fn->eval(n, c, v);

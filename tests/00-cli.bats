@@ -131,3 +131,16 @@ TOOLS="ecs-filter ecs-gen ecs-recommend ecs-replay ecs-sales ecs-stock"
 		done
 	done
 }
+
+@test "every program: --help gives each option its own line, its text beside it" {
+	for t in $TOOLS; do
+		# An option line names one option before the text column (27),
+		# so no option's text runs on into another's line.
+		while IFS= read -r line; do
+			[[ "$line" =~ ^\ \ (-[a-zA-Z],\ |\ \ \ \ )--[a-z] ]] || continue
+			n=$(grep -o -- ' --[a-z]' <<< "${line:0:27}" | wc -l)
+			[[ "$n" -eq 1 ]] ||
+			    { echo "# $t --help: two options on one line: $line" >&2; return 1; }
+		done < <("$t" --help)
+	done
+}

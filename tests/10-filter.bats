@@ -209,9 +209,13 @@ filter() {
 	is "$output" '{"a":1}'
 }
 
-@test "exists() is true for present fields, null included" {
+@test "exists() is true for present fields that are not null" {
 	ev '{"coupon":null}' '{"coupon":"X"}' '{"other":1}' '{"a":{"b":[1,2]}}'
-	is "$(filter 'exists(coupon)' | wc -l)" 2
+	is "$(filter 'exists(coupon)')" '{"coupon":"X"}'
+	is "$(filter -c -v 'exists(coupon)')" 3 "null and missing alike"
+	is "$(filter 'coupon == null')" '{"coupon":null}' "== null tells them apart"
+	is "$(ecs-sales -m 'n=count()' --where 'exists(coupon)' "$BATS_TEST_TMPDIR/in.ndjson")" \
+	    '{"n":1}' "the same in ecs-sales --where, on captured fields"
 	is "$(filter 'exists(a.b.1)')" '{"a":{"b":[1,2]}}'
 	is "$(filter 'exists(a.b.2)')" ""
 }
@@ -337,6 +341,19 @@ filter() {
 	is "$(filter -t '{o.k.0}-{o.k.1}' true)" '1-true'
 	run -0 filter -t 'x\ny' true
 	is "$output" $'x\ny'
+}
+
+@test "{.} in a template is the kept line as read: keys stay beside their events" {
+	printf '%s\r\n' '{ "product_id" : 7, "price":12.30 }' > "$BATS_TEST_TMPDIR/in.ndjson"
+	printf '%s\n' '' '{"product_id":8,' '[1]' '{"product_id":"s-1","u":"\u00e9"}' \
+	    '{"product_id":9}' >> "$BATS_TEST_TMPDIR/in.ndjson"
+	run -1 --separate-stderr ecs-filter -t '{product_id}\t{.}' 'product_id != 9' "$IN"
+	is "$output" $'7\t{ "product_id" : 7, "price":12.30 }\ns-1\t{"product_id":"s-1","u":"\\u00e9"}'
+	# The key of each line is the product_id of the event after the tab.
+	is "$(cut -f 2 <<< "$output" | jq -r '.product_id' | paste -sd ' ')" \
+	    "$(cut -f 1 <<< "$output" | paste -sd ' ')"
+	run -1 --separate-stderr ecs-filter -e 'product_id == 9' -t '[{.}]' "$IN"
+	is "$output" '[{"product_id":9}]'
 }
 
 @test "a JSON null renders as null in templates" {

@@ -216,10 +216,10 @@ HALF_EVEN="CREATE MACRO he(v) AS CASE WHEN v - floor(v) > 0.5 OR (v - floor(v) =
 	is "$(filter -c 'to_string(p) == "19.90" and to_number(t) == 19.9 and not exists(nope)')" 1
 }
 
-@test "null handling: a missing or mistyped argument gives no value, coalesce skips both" {
+@test "null handling: a missing or mistyped argument gives no value, coalesce skips both, exists() is false on null" {
 	ev '{"a":null,"s":"x","n":5}' '{"s":"y"}'
 	is "$(filter -t '[{=lower(a)}][{=lower(n)}][{=lower(nope)}][{=coalesce(a, nope, s)}][{=a == null}][{=exists(a)}]' true)" \
-	    '[][][][x][true][true]
+	    '[][][][x][true][false]
 [][][][y][false][false]'
 	is "$(filter -c 'lower(n) == null or lower(n) != "x"')" 0 "no value compares false, as a missing field"
 	is "$(filter -c 'coalesce(lower(a), "none") == "none"')" 2

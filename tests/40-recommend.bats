@@ -233,3 +233,41 @@ ecs-recommend: 7 bad lines of 8 skipped"
 	    "$BATS_TEST_TMPDIR/q"
 	is "$status" 0
 }
+
+# The live forms of ecs-recommend(1) EXAMPLES and README.md: every query
+# is answered as it comes, the second as well as the first.
+@test "queries through a named pipe held open: each echo is answered, close ends it" {
+	cd "$BATS_TEST_TMPDIR"
+	cp "$FIXTURES/docs/ecs-recommend.1/shop.ndjson" events.ndjson
+	mkfifo recommend.fifo
+	ecs-recommend --emit none -k 3 events.ndjson recommend.fifo > answers 3>&- &
+	pid=$!
+	exec 5<> recommend.fifo		# the shell's writer: no EOF at an echo's close
+	echo '{"query":"recommend","user_id":1}' > recommend.fifo
+	wait_for answers '"seq":8'
+	echo '{"query":"recommend","user_id":7}' > recommend.fifo
+	wait_for answers '"seq":9'
+	kill -0 "$pid"
+	exec 5>&-
+	wait "$pid"
+	is "$(ecs-filter -t '{seq} {user_id} {ts} {trigger} {recommendations.0.product_id}' true answers)" \
+	    $'8 1 2026-11-24T10:02:00Z null 104\n9 7 2026-11-24T10:02:00Z null 105'
+}
+
+@test "queries appended to a file that tail -f reads with the events" {
+	cd "$BATS_TEST_TMPDIR"
+	cp "$FIXTURES/docs/ecs-recommend.1/shop.ndjson" events.ndjson
+	: > queries.ndjson
+	sleep 600 & life=$!		# tail follows until this ends
+	tail -q -f --pid="$life" events.ndjson queries.ndjson |
+	    ecs-recommend --emit none -k 3 > answers 3>&- &
+	pid=$!
+	echo '{"query":"recommend","user_id":1}' >> queries.ndjson
+	wait_for answers '"seq":8'
+	echo '{"query":"recommend","user_id":8}' >> queries.ndjson
+	wait_for answers '"seq":9'
+	kill "$life"
+	wait "$pid"
+	is "$(ecs-filter -t '{seq} {user_id} {recommendations.0.product_id}' true answers)" \
+	    $'8 1 104\n9 8 104'
+}

@@ -20,9 +20,10 @@ teardown() {
 	[[ -n "${mock:-}" ]] && kill "$mock" 2>/dev/null && wait "$mock" 2>/dev/null || true
 }
 
-# produce TOPIC KEY FILE: each line of FILE, keyed by the field KEY.
+# produce TOPIC KEY FILE: each line of FILE, keyed by the field KEY, as
+# the producer recipe of README.md and ecs(7) does it.
 produce() {
-	paste <(ecs-filter -t "{$2}" true "$3") "$3" |
+	ecs-filter -t "{$2}\\t{.}" true "$3" |
 	    timeout 60 kcat -b "$brokers" -P -t "$1" -K $'\t' -q
 }
 

@@ -17,7 +17,7 @@
 struct tpl_part {
 	char		*text;		/* literal, or NULL */
 	size_t		 len;
-	struct ecs_path	*path;
+	struct ecs_path	*path;		/* NULL with text and expr NULL: {.} */
 	struct ecs_expr	*expr;		/* {=expr}, or NULL */
 };
 
@@ -79,8 +79,9 @@ usage(int status)
 "  -e, --expr EXPR          a rule; several are tried in order (first wins)\n"
 "  -f, --fields A,B.C       write only these fields\n"
 "  -n, --limit N            stop after N matching events\n"
-"  -t, --template TEXT      write TEXT with {field} and {=expr} replaced, for\n"
-"                           the rule before it (or every rule without one)\n"
+"  -t, --template TEXT      write TEXT with {field} and {=expr} replaced ({.}\n"
+"                           is the line as read), for the rule before it (or\n"
+"                           for every rule without one)\n"
 "      --tz ZONE            date, hour, trunc... in ZONE's calendar, not UTC\n"
 "  -v, --invert             keep the events that match no rule\n"
 "Expressions: action == \"purchase\" and price * quantity > 100,\n"
@@ -104,7 +105,7 @@ tpl_push(struct template *t, char *text, size_t len, struct ecs_path *path,
 	t->part[t->npart++] = (struct tpl_part){ text, len, path, expr };
 }
 
-/* The placeholder {name}: a field path, or an expression after '='. */
+/* The placeholder {name}: a field path, an expression after '=', or {.}. */
 static void
 tpl_placeholder(struct template *t, const char *src, const char *name)
 {
@@ -113,6 +114,10 @@ tpl_placeholder(struct template *t, const char *src, const char *name)
 	const char *why;
 	char msg[256];
 
+	if (strcmp(name, ".") == 0) {
+		tpl_push(t, NULL, 0, NULL, NULL);
+		return;
+	}
 	if (name[0] == '=') {
 		if ((expr = ecs_expr_compile(name + 1, msg, sizeof(msg))) == NULL)
 			errx(ECS_EXIT_USAGE, "template '%s': expression:%s",
@@ -129,7 +134,8 @@ tpl_placeholder(struct template *t, const char *src, const char *name)
 
 /*
  * Compiles "User {user_id} bought {product_id}\n": {{ and }} stand for
- * braces, \n \t \\ for what C means by them. Exits 2 on a bad template.
+ * braces, \n \t \\ for what C means by them, {.} for the whole line as
+ * read. Exits 2 on a bad template.
  */
 static struct template *
 tpl_compile(const char *src)
@@ -203,9 +209,13 @@ canon_action(const struct ecs_path *path, struct json_object *v)
 	return json_object_new_string_len(canon, (int)len);
 }
 
-/* A missing field renders as nothing, a JSON null as null. */
+/*
+ * A missing field renders as nothing, a JSON null as null, {.} as the
+ * line as it was read (the kept line of the default output).
+ */
 static void
-tpl_render(const struct template *t, struct json_object *rec)
+tpl_render(const struct template *t, struct json_object *rec,
+    const struct ecs_reader *rd)
 {
 	const struct tpl_part *p;
 	struct json_object *v, *canon;
@@ -221,6 +231,8 @@ tpl_render(const struct template *t, struct json_object *rec)
 			if (ecs_expr_text(p->expr, rec, buf, &text, &len))
 				ecs_out_write(text, len);
 		}
+		else if (p->path == NULL)
+			ecs_out_write(rd->line, rd->len);
 		else if (!ecs_path_find(p->path, rec, &v))
 			continue;
 		else if (v == NULL)
@@ -400,7 +412,7 @@ emit(const struct rule *rule, struct json_object *rec,
 	if (count_only)
 		return;
 	if (t != NULL)
-		tpl_render(t, rec);
+		tpl_render(t, rec, rd);
 	else if (nfields > 0)
 		write_projection(rec);
 	else {
