@@ -729,12 +729,19 @@ static size_t		 line_cap;
 static double		 sum_bound;
 #define SUM_SAFE	1e19
 
-/* Sum, avg, min and max: metrics of exact decimals. */
+/* Sum, avg, min, max and quantile: metrics of exact decimals. */
 static bool
 is_decimal_metric(const struct metric *m)
 {
 	return m->fn == FN_SUM || m->fn == FN_AVG || m->fn == FN_MIN ||
-	    m->fn == FN_MAX;
+	    m->fn == FN_MAX || m->fn == FN_QUANTILE;
+}
+
+/* Sum and avg: metrics that sum. */
+static bool
+is_sum_metric(const struct metric *m)
+{
+	return m->fn == FN_SUM || m->fn == FN_AVG;
 }
 
 /*
@@ -790,7 +797,6 @@ static void
 agg_add(const struct metric *m, struct agg *a, const struct ecs_field *f)
 {
 	struct ecs_dec d;
-	double x;
 	bool is_null;
 
 	switch (m->fn) {
@@ -819,10 +825,10 @@ agg_add(const struct metric *m, struct agg *a, const struct ecs_field *f)
 		}
 		break;
 	case FN_QUANTILE:
-		/* The exact value only while it is kept. */
-		if (ecs_expr_eval_double(m->arg, f, &x) && isfinite(x) &&
-		    (a->n >= EXACT_BUDGET || ecs_expr_eval_dec(m->arg, f, &d))) {
-			ecs_quantile_add(a->sketch, x);
+		/* Exact decimals only (values_fit), kept within the budget. */
+		if (line_has[m - metrics]) {
+			d = line_value[m - metrics];
+			ecs_quantile_add(a->sketch, ecs_dec_to_double(&d));
 			quantile_keep(a, a->n, &d);
 			a->n++;
 		}
@@ -930,7 +936,8 @@ quantile(const struct metric *m, struct agg *a, struct ecs_dec *out)
 	if (a->n > EXACT_BUDGET) {
 		/* The sketch's rank is floor(q' * (n - 1)), 0-based: r - 1. */
 		ecs_dec_from_double(out, ecs_quantile_get(a->sketch,
-		    r == a->n ? 1 : ((double)r - 0.5) / (double)(a->n - 1)));
+		    r == a->n ? 1 : r == 1 ? 0 :
+		    ((double)r - 0.5) / (double)(a->n - 1)));
 		return true;
 	}
 	quantile_sort(a, (size_t)a->n);
@@ -938,31 +945,28 @@ quantile(const struct metric *m, struct agg *a, struct ecs_dec *out)
 	return true;
 }
 
+/* Past the budget, ranks 1 and n are the sketch's exact min and max. */
+static bool
+quantile_is_extreme(const struct metric *m, const struct agg *a)
+{
+	uint64_t r = nearest_rank(m, a->n);
+
+	return r == 1 || r == a->n;
+}
+
 /*
  * An estimate to QUANTILE_DIGITS significant digits: more would be noise
  * under the sketch's 1%, and the digits kept add at most 0.05% to it.
+ * Rounded by printf's %e, which is right at any magnitude, then written
+ * as every number is (fixed notation, see ecs_format_double).
  */
 static void
 format_estimate(double v, char *num, size_t size)
 {
-	int e, places, n;
+	char e[32];
 
-	if (v == 0 || !isfinite(v)) {
-		snprintf(num, size, "0");
-		return;
-	}
-	e = (int)floor(log10(fabs(v)));
-	if (e >= QUANTILE_DIGITS - 1) {
-		v = round(v / pow(10, e - QUANTILE_DIGITS + 1)) *
-		    pow(10, e - QUANTILE_DIGITS + 1);
-		places = 0;
-	} else
-		places = QUANTILE_DIGITS - 1 - e;
-	n = snprintf(num, size, "%.*f", places, v);
-	while (places > 0 && n > 1 && num[n - 1] == '0')
-		num[--n] = '\0';
-	if (num[n - 1] == '.')
-		num[--n] = '\0';
+	snprintf(e, sizeof(e), "%.*e", QUANTILE_DIGITS - 1, v);
+	ecs_format_double(strtod(e, NULL), -1, num, size);
 }
 
 /* top(): [{"value":V,"count":C},...], with "error" when approximate. */
@@ -1028,7 +1032,7 @@ agg_write(const struct metric *m, struct agg *a, struct buf *b)
 	case FN_QUANTILE:
 		if (!quantile(m, a, &d))
 			snprintf(num, sizeof(num), "null");
-		else if (a->n > EXACT_BUDGET)
+		else if (a->n > EXACT_BUDGET && !quantile_is_extreme(m, a))
 			format_estimate(ecs_dec_to_double(&d), num, sizeof(num));
 		else
 			ecs_dec_format(&d, num, sizeof(num));
@@ -1533,8 +1537,8 @@ write_late(const struct ecs_reader *rd)
 }
 
 /*
- * Metrics hold exact values or none: a line whose value for sum, avg, min
- * or max is no exact decimal (1e999, more than 38 digits or 18 places, a
+ * Metrics hold exact values or none: a line whose value for sum, avg, min,
+ * max or quantile is no exact decimal (1e999, more than 38 digits or 18 places, a
  * quotient without end), or that would take a sum of an open window of its
  * group past 38 digits, is bad and changes nothing. The values are kept in
  * line_value for agg_add. False after reporting.
@@ -1564,8 +1568,7 @@ values_fit(struct ecs_reader *rd, const struct ecs_field *f, int64_t t)
 			    "point)", metrics[i].name);
 			return false;
 		}
-		if (line_has[i] && metrics[i].fn != FN_MIN &&
-		    metrics[i].fn != FN_MAX) {
+		if (line_has[i] && is_sum_metric(&metrics[i])) {
 			any_sum = true;
 			sum_bound += fabs(line_value[i].d);
 		}
@@ -1580,8 +1583,7 @@ values_fit(struct ecs_reader *rd, const struct ecs_field *f, int64_t t)
 		if ((w = find_window(s, false)) != NULL &&
 		    (g = ecs_map_get(w->groups, frag, frag_len)) != NULL)
 			for (i = 0; i < nmetrics; i++) {
-				if (!line_has[i] || metrics[i].fn == FN_MIN ||
-				    metrics[i].fn == FN_MAX)
+				if (!line_has[i] || !is_sum_metric(&metrics[i]))
 					continue;
 				sum = g->aggs[i].v;
 				ecs_dec_add(&sum, &line_value[i]);
@@ -2135,7 +2137,8 @@ add_default_metrics(void)
 
 /* Keys of rows besides the metrics and group keys, now or later. */
 static const char *const reserved_names[] = { "window_start", "window_end",
-    "approximate", "alert", "rule", "correction" };
+    "approximate", "alert", "rule", "correction", "metric", "value",
+    "baseline", "change_pct" };
 
 /*
  * The names of a row are unique: the group keys, the metrics and the
@@ -2203,9 +2206,19 @@ row_names(void)
 	return names.p;
 }
 
+/* A key of every row, or "approximate" (rows with an estimate). */
+static bool
+rule_key(const char *name, size_t len)
+{
+	return row_has(name, len) ||
+	    (len == 11 && memcmp(name, "approximate", 11) == 0);
+}
+
 /*
- * --alert: every field the rule reads must be a key of the row (or the
- * row's "approximate"), else the rule could never see it.
+ * --alert: every field the rule reads must be a key of the row, named
+ * whole (or the row's "approximate"), else the rule could never see it:
+ * a row has the flat key "a.b" for -b a.b, where the path a.b would look
+ * for a key b inside a.
  */
 static void
 check_rule(struct alert_rule *r)
@@ -2218,11 +2231,16 @@ check_rule(struct alert_rule *r)
 	ecs_expr_bind(r->expr, &names);
 	for (i = 0; i < names.n; i++) {
 		p = names.path[i];
-		if (row_has(p->text, strlen(p->text)) || (p->nseg > 0 &&
-		    (row_has(p->seg[0].key, p->seg[0].len) ||
-		    (p->seg[0].len == 11 &&
-		    memcmp(p->seg[0].key, "approximate", 11) == 0))))
+		if (p->nseg == 1 && rule_key(p->seg[0].key, p->seg[0].len))
 			continue;
+		if (p->nseg > 1 && row_has(p->text, strlen(p->text)))
+			errx(ECS_EXIT_USAGE, "--alert '%s': '%s' is a path into "
+			    "a value; the row's key '%s' is written .\"%s\" in "
+			    "a rule", r->text, p->text, p->text, p->text);
+		if (p->nseg > 1 && rule_key(p->seg[0].key, p->seg[0].len))
+			errx(ECS_EXIT_USAGE, "--alert '%s': '%s' is a path into "
+			    "the row's '%.*s'; a rule reads the row's keys whole",
+			    r->text, p->text, (int)p->seg[0].len, p->seg[0].key);
 		errx(ECS_EXIT_USAGE, "--alert '%s': '%s' is not a metric or "
 		    "key of the rows (they have %s)", r->text, p->text,
 		    row_names());
