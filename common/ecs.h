@@ -338,6 +338,12 @@ bool	 ecs_field_int64(const struct ecs_field *, int64_t *);
 bool	 ecs_field_time(const struct ecs_field *, int64_t *ms);
 /* The field is the string s. */
 bool	 ecs_field_equals(const struct ecs_field *, const char *s);
+/*
+ * The field of the value v found (or not) by json-c; its text is
+ * borrowed from v.
+ */
+void	 ecs_field_from_json(struct json_object *v, bool found,
+	    struct ecs_field *);
 
 /* A value in a message: its first 40 bytes, escaped (6 bytes at most each). */
 #define ECS_SHOWN_BYTES	40
