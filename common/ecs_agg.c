@@ -361,7 +361,7 @@ quantile_add(const struct ecs_metric *m, struct ecs_agg *a,
     const struct ecs_agg_value *v)
 {
 	(void)m;
-	ecs_quantile_add(a->sketch, ecs_dec_to_double(&v->dec));
+	ecs_quantile_add(a->sketch, v->dec.d);
 	quantile_keep(a, a->n, &v->dec);
 	a->n++;
 }

@@ -19,9 +19,10 @@
 #include "ecs.h"
 #include "ecs_agg.h"
 #include "ecs_buf.h"
+#include "ecs_window.h"
 
 #define STATE_VERSION	1
-#define NO_WINDOW	INT64_MIN	/* one running total: no --window */
+#define NO_WINDOW	ECS_NO_WINDOW	/* one running total: no --window */
 #define DAY_MS		86400000LL
 /*
  * While the sum of the magnitudes of all values summed is below this, no
@@ -47,17 +48,6 @@ enum {
 	OPT_TZ,
 	OPT_WATCH,
 	OPT_WHERE,
-};
-
-struct group {
-	struct ecs_agg	*aggs;		/* one per metric, owned */
-	struct json_object *keys;	/* its key values, once a rule read them */
-};
-
-struct window {
-	int64_t		 start, end;
-	struct ecs_map	*groups;	/* group fragment -> struct group */
-	bool		 written;	/* final rows out; kept for corrections */
 };
 
 /* The recent values of the watched metric for one group (--drop/--spike). */
@@ -88,8 +78,6 @@ static struct {
 	int64_t		 corrections_ms;	/* --corrections; -1: none */
 	int64_t		 idle_ms;		/* --idle */
 	bool		 emit_update;		/* --emit update */
-	const char	*tz;			/* --tz */
-	int64_t		 std_offset_ms;		/* its offset without DST */
 	const char	*late_path;		/* --late */
 	struct alert_rule *rules;		/* --alert */
 	size_t		 nrules;
@@ -113,8 +101,7 @@ static struct {
 	struct ecs_fieldset fields;		/* what the events are read for */
 	size_t		 ts_slot;
 	size_t		*by_slot;
-	struct window	*windows;		/* open (and kept), by start */
-	size_t		 nwindows, windows_cap;
+	struct ecs_windows ws;			/* -w, --tz: open (and kept) */
 	/* The largest event time (max_time), and the events without one. */
 	struct ecs_event_clock clock;
 	int64_t		 watermark;
@@ -281,30 +268,6 @@ add_by(const char *list)
 	free(copy);
 }
 
-/* Checks --tz against the tz database: glibc takes unknown names as UTC. */
-static struct tm local_tm(int64_t);
-
-static void
-set_zone(const char *zone)
-{
-	char path[512];
-	struct tm jan, jul;
-
-	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
-	if (zone[0] == '\0' || strstr(zone, "..") != NULL ||
-	    access(path, R_OK) != 0)
-		errx(ECS_EXIT_USAGE, "--tz '%s': not a zone of the tz database "
-		    "(%s; install tzdata)", zone, path);
-	setenv("TZ", zone, 1);
-	tzset();
-	opt.tz = zone;
-	/* Daylight saving adds to the standard offset, in either hemisphere. */
-	jan = local_tm(1767225600000LL);	/* 2026-01-01 */
-	jul = local_tm(1782864000000LL);	/* 2026-07-01 */
-	opt.std_offset_ms = (int64_t)(jan.tm_gmtoff < jul.tm_gmtoff ?
-	    jan.tm_gmtoff : jul.tm_gmtoff) * 1000;
-}
-
 static void
 parse_option(int ch)
 {
@@ -381,7 +344,7 @@ parse_option(int ch)
 		ckpt.path = optarg;
 		break;
 	case OPT_TZ:
-		set_zone(optarg);
+		ecs_windows_set_zone(&run.ws, "--tz", optarg);
 		break;
 	case OPT_WATCH:
 		opt.watch_name = optarg;
@@ -437,139 +400,6 @@ parse_options(int argc, char *argv[], int *first_operand)
 	*first_operand = optind;
 }
 
-/* Windows: epoch-aligned in UTC, or on the local calendar of --tz. */
-
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
-static struct tm
-local_tm(int64_t ms)
-{
-	time_t secs = (time_t)floor_div(ms, 1000);
-	struct tm tm;
-
-	localtime_r(&secs, &tm);
-	return tm;
-}
-
-/* Local midnight of the day (counted from the epoch's local day) in ms. */
-static int64_t
-local_midnight(const struct tm *day, int add_days)
-{
-	struct tm tm = *day;
-
-	tm.tm_mday += add_days;
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	tm.tm_isdst = -1;
-	return (int64_t)mktime(&tm) * 1000;
-}
-
-/* The start of the window of the given size that holds t. */
-static int64_t
-window_floor(int64_t t, int64_t size)
-{
-	struct tm tm;
-	int64_t off, days;
-
-	if (opt.tz == NULL)
-		return floor_div(t, size) * size;
-	if (size % DAY_MS != 0) {
-		/*
-		 * Shorter windows follow the zone's standard offset all year:
-		 * they never overlap or leave gaps where the clocks change.
-		 */
-		off = opt.std_offset_ms;
-		return floor_div(t + off, size) * size - off;
-	}
-	tm = local_tm(t);
-	/* Whole days start at local midnight, 23 or 25 hours apart at DST. */
-	days = floor_div(t + (int64_t)tm.tm_gmtoff * 1000, DAY_MS);
-	return local_midnight(&tm, -(int)(days - floor_div(days, size / DAY_MS) *
-	    (size / DAY_MS)));
-}
-
-static int64_t
-window_end(int64_t start, int64_t size)
-{
-	struct tm tm;
-
-	if (opt.tz == NULL || size % DAY_MS != 0)
-		return start + size;
-	tm = local_tm(start);
-	return local_midnight(&tm, (int)(size / DAY_MS));
-}
-
-static struct window *
-find_window(int64_t start, bool add)
-{
-	size_t lo = 0, hi = run.nwindows, mid;
-	struct window *w;
-
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if (run.windows[mid].start < start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < run.nwindows && run.windows[lo].start == start)
-		return &run.windows[lo];
-	if (!add)
-		return NULL;
-	if (run.nwindows == run.windows_cap) {
-		run.windows_cap = run.windows_cap ? run.windows_cap * 2 : 8;
-		run.windows = ecs_xrealloc(run.windows,
-		    run.windows_cap * sizeof(*run.windows));
-	}
-	memmove(run.windows + lo + 1, run.windows + lo,
-	    (run.nwindows - lo) * sizeof(*run.windows));
-	run.nwindows++;
-	w = &run.windows[lo];
-	w->start = start;
-	w->end = opt.window_ms == NO_WINDOW ? NO_WINDOW :
-	    window_end(start, opt.window_ms);
-	w->groups = ecs_map_create(sizeof(struct group));
-	w->written = false;
-	return w;
-}
-
-/* The group of key[0..len) in w, its aggregates made when new. */
-static struct group *
-group_in(struct window *w, const char *key, size_t len)
-{
-	struct group *g;
-	bool created;
-	size_t i;
-
-	g = ecs_map_put(w->groups, key, len, &created);
-	if (created) {
-		g->aggs = ecs_xcalloc(opt.nmetrics, sizeof(*g->aggs));
-		for (i = 0; i < opt.nmetrics; i++)
-			ecs_agg_init(&opt.metrics[i], &g->aggs[i]);
-	}
-	return g;
-}
-
-static void
-free_window(struct window *w)
-{
-	struct group *g;
-	const char *gkey;
-	size_t i, k, len;
-
-	for (i = 0; i < ecs_map_count(w->groups); i++) {
-		g = ecs_map_at(w->groups, i, &gkey, &len);
-		for (k = 0; k < opt.nmetrics; k++)
-			ecs_agg_free(&opt.metrics[k], &g->aggs[k]);
-		free(g->aggs);
-		json_object_put(g->keys);
-	}
-	ecs_map_destroy(w->groups);
-}
-
 /* Rows and alerts */
 
 /* Where the next value of the row starts (see end_value). */
@@ -604,8 +434,8 @@ metric_ftype(const char *text)
  * row_value the values of its keys (but the group's: see row_keys).
  */
 static void
-build_row(const struct window *w, const char *gkey, size_t gkey_len,
-    struct group *g)
+build_row(const struct ecs_window *w, const char *gkey, size_t gkey_len,
+    struct ecs_group *g)
 {
 	struct ecs_buf *b = &run.row;
 	struct ecs_field *v;
@@ -677,7 +507,7 @@ build_row(const struct window *w, const char *gkey, size_t gkey_len,
  * per group, with integers of any length kept as written.
  */
 static void
-row_keys(struct group *g, const char *gkey, size_t gkey_len)
+row_keys(struct ecs_group *g, const char *gkey, size_t gkey_len)
 {
 	struct json_tokener *tok;
 	struct json_object *v;
@@ -724,7 +554,7 @@ write_row(const char *flag)
  * alerts. They are evaluated on the row's values, as fields.
  */
 static void
-check_rules(struct group *g, const char *gkey, size_t gkey_len)
+check_rules(struct ecs_group *g, const char *gkey, size_t gkey_len)
 {
 	struct ecs_buf head = ECS_BUF_INIT;
 	size_t i;
@@ -816,9 +646,9 @@ check_baseline(int64_t start, int64_t end, const char *gkey, size_t gkey_len,
  * matters most); w is NULL for a window without any event.
  */
 static void
-baselines_for(const struct window *w, int64_t start, int64_t end)
+baselines_for(const struct ecs_window *w, int64_t start, int64_t end)
 {
-	struct group *g;
+	struct ecs_group *g;
 	const char *gkey;
 	size_t i, len, nknown = ecs_map_count(run.baselines);
 
@@ -833,48 +663,6 @@ baselines_for(const struct window *w, int64_t start, int64_t end)
 		ecs_map_at(run.baselines, i, &gkey, &len);
 		if (w == NULL || ecs_map_get(w->groups, gkey, len) == NULL)
 			check_baseline(start, end, gkey, len, 0);
-	}
-}
-
-/* A group's aggregates as the state's "a" array; owned by the caller. */
-static struct json_object *
-aggs_to_json(const struct group *g)
-{
-	struct json_object *aggs = json_object_new_array();
-	size_t i;
-
-	for (i = 0; i < opt.nmetrics; i++)
-		json_object_array_add(aggs, ecs_agg_to_json(&opt.metrics[i],
-		    &g->aggs[i]));
-	return aggs;
-}
-
-/*
- * --partial: the window's groups as states to merge, in the form of the
- * state file's lines, tagged with the metrics they hold.
- */
-static void
-write_partials(const struct window *w)
-{
-	struct json_object *rec;
-	const struct group *g;
-	const char *gkey;
-	size_t i, len;
-
-	for (i = 0; i < ecs_map_count(w->groups); i++) {
-		g = ecs_map_at(w->groups, i, &gkey, &len);
-		rec = json_object_new_object();
-		json_object_object_add(rec, "partial", json_object_new_boolean(1));
-		json_object_object_add(rec, "metrics",
-		    json_object_new_string(run.metrics_signature));
-		json_object_object_add(rec, "w", json_object_new_int64(w->start));
-		json_object_object_add(rec, "e", json_object_new_int64(w->end));
-		json_object_object_add(rec, "g",
-		    json_object_new_string_len(gkey, (int)len));
-		json_object_object_add(rec, "a", aggs_to_json(g));
-		ecs_out_json(rec);
-		ecs_out_putc('\n');
-		json_object_put(rec);
 	}
 }
 
@@ -895,13 +683,13 @@ pass_empty_windows(int64_t start, int64_t wm)
 	    run.closed_upto == INT64_MIN)
 		return;
 	for (s = run.closed_upto, n = 0; n <= opt.baseline_n && s < start &&
-	    (e = window_end(s, opt.window_ms)) <= wm; s = e, n++) {
+	    (e = ecs_window_end(&run.ws, s, opt.window_ms)) <= wm; s = e, n++) {
 		baselines_for(NULL, s, e);
 		run.closed_upto = e;
 	}
 	if (n > opt.baseline_n) {
 		skip_to = wm == INT64_MAX ? start :
-		    window_floor(wm, opt.window_ms);
+		    ecs_window_floor(&run.ws, wm, opt.window_ms);
 		if (skip_to > start)
 			skip_to = start;
 		if (skip_to > run.closed_upto)
@@ -915,14 +703,14 @@ pass_empty_windows(int64_t start, int64_t wm)
  * update wrote them already (final).
  */
 static void
-write_rows(const struct window *w, bool final)
+write_rows(const struct ecs_window *w, bool final)
 {
-	struct group *g;
+	struct ecs_group *g;
 	const char *gkey;
 	size_t i, len;
 
 	if (opt.partial) {
-		write_partials(w);
+		ecs_windows_write_partials(&run.ws, w, run.metrics_signature);
 		return;
 	}
 	for (i = 0; i < ecs_map_count(w->groups); i++) {
@@ -936,7 +724,7 @@ write_rows(const struct window *w, bool final)
 
 /* Writes a window's final rows and their alerts. */
 static void
-finalize(struct window *w)
+finalize(struct ecs_window *w)
 {
 	pass_empty_windows(w->start, INT64_MAX);
 	write_rows(w, true);
@@ -953,22 +741,17 @@ close_windows(int64_t wm)
 {
 	size_t i, gone = 0;
 
-	for (i = 0; i < run.nwindows && run.windows[i].end <= wm; i++)
-		if (!run.windows[i].written)
-			finalize(&run.windows[i]);
+	for (i = 0; i < run.ws.n && run.ws.w[i].end <= wm; i++)
+		if (!run.ws.w[i].written)
+			finalize(&run.ws.w[i]);
 	/* With --idle the watermark moves with the clock through an outage. */
-	if (wm != INT64_MAX && (run.nwindows == i ||
-	    run.windows[i].start > wm))
+	if (wm != INT64_MAX && (run.ws.n == i || run.ws.w[i].start > wm))
 		pass_empty_windows(INT64_MAX, wm);
-	while (gone < run.nwindows && run.windows[gone].written &&
+	while (gone < run.ws.n && run.ws.w[gone].written &&
 	    (opt.corrections_ms < 0 ||
-	    run.windows[gone].end + opt.corrections_ms <= wm))
-		free_window(&run.windows[gone++]);
-	if (gone > 0) {
-		memmove(run.windows, run.windows + gone,
-		    (run.nwindows - gone) * sizeof(*run.windows));
-		run.nwindows -= gone;
-	}
+	    run.ws.w[gone].end + opt.corrections_ms <= wm))
+		gone++;
+	ecs_windows_drop(&run.ws, gone);
 }
 
 /* Events */
@@ -992,9 +775,10 @@ group_key(const struct ecs_field *f)
 
 /* Adds the line's values to its group in w; writes the row if asked. */
 static void
-update(struct window *w, const char *flag)
+update(struct ecs_window *w, const char *flag)
 {
-	struct group *g = group_in(w, run.frag.p, run.frag.len);
+	struct ecs_group *g = ecs_window_group(&run.ws, w, run.frag.p,
+	    run.frag.len);
 	size_t i;
 
 	for (i = 0; i < opt.nmetrics; i++)
@@ -1025,16 +809,17 @@ static bool
 sums_overflow(struct ecs_reader *rd, int64_t t)
 {
 	int64_t s, step = opt.slide_ms > 0 ? opt.slide_ms : opt.window_ms;
-	struct window *w;
-	struct group *g;
+	struct ecs_window *w;
+	struct ecs_group *g;
 	size_t i;
 
-	s = opt.window_ms == NO_WINDOW ? NO_WINDOW : window_floor(t, step);
+	s = opt.window_ms == NO_WINDOW ? NO_WINDOW :
+	    ecs_window_floor(&run.ws, t, step);
 	for (;;) {
 		if (opt.window_ms != NO_WINDOW &&
-		    window_end(s, opt.window_ms) <= t)
+		    ecs_window_end(&run.ws, s, opt.window_ms) <= t)
 			break;
-		if ((w = find_window(s, false)) != NULL &&
+		if ((w = ecs_windows_find(&run.ws, s, false)) != NULL &&
 		    (g = ecs_map_get(w->groups, run.frag.p, run.frag.len)) != NULL)
 			for (i = 0; i < opt.nmetrics; i++)
 				if (ecs_agg_overflows(&opt.metrics[i],
@@ -1046,7 +831,7 @@ sums_overflow(struct ecs_reader *rd, int64_t t)
 				}
 		if (opt.window_ms == NO_WINDOW)
 			break;
-		s = window_floor(s - 1, step);
+		s = ecs_window_floor(&run.ws, s - 1, step);
 	}
 	return false;
 }
@@ -1097,7 +882,7 @@ advance(int64_t t)
 static void
 process(struct ecs_reader *rd, const struct ecs_field *f)
 {
-	struct window *w;
+	struct ecs_window *w;
 	int64_t t, s, e, step = opt.slide_ms > 0 ? opt.slide_ms : opt.window_ms;
 	char shown[ECS_SHOWN_SIZE];
 	bool late = false, untimed;
@@ -1114,15 +899,17 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	if (!values_fit(rd, f, t))
 		return;
 	if (opt.window_ms == NO_WINDOW) {
-		update(find_window(NO_WINDOW, true), NULL);
+		update(ecs_windows_find(&run.ws, NO_WINDOW, true), NULL);
 		return;
 	}
 	/* Every window that holds t, the latest first. */
-	for (s = window_floor(t, step); (e = window_end(s, opt.window_ms)) > t;
-	    s = window_floor(s - 1, step)) {
+	for (s = ecs_window_floor(&run.ws, t, step);
+	    (e = ecs_window_end(&run.ws, s, opt.window_ms)) > t;
+	    s = ecs_window_floor(&run.ws, s - 1, step)) {
 		if (e > run.closed_upto)
-			update(find_window(s, true), NULL);
-		else if ((w = find_window(s, false)) != NULL && w->written) {
+			update(ecs_windows_find(&run.ws, s, true), NULL);
+		else if ((w = ecs_windows_find(&run.ws, s, false)) != NULL &&
+		    w->written) {
 			update(w, "correction");
 			run.ncorrections++;
 		} else
@@ -1168,7 +955,7 @@ options_signature(void)
 	ecs_buf_puts(&b, " baseline=");
 	ecs_buf_uint(&b, opt.baseline_n);
 	ecs_buf_puts(&b, " tz=");
-	ecs_buf_puts(&b, opt.tz != NULL ? opt.tz : "UTC");
+	ecs_buf_puts(&b, run.ws.tz != NULL ? run.ws.tz : "UTC");
 	for (i = 0; i < opt.nby; i++) {
 		ecs_buf_puts(&b, i == 0 ? " by=" : ",");
 		ecs_buf_puts(&b, opt.by[i]->text);
@@ -1185,11 +972,9 @@ save_state(void)
 {
 	struct ecs_state_writer sw;
 	struct json_object *head = json_object_new_object(), *rec, *vals;
-	const struct window *w;
-	const struct group *g;
 	const struct baseline *b;
 	const char *gkey;
-	size_t i, k, len;
+	size_t i, len;
 	uint32_t j;
 
 	ecs_out_flush();		/* the state never runs ahead of output */
@@ -1211,21 +996,7 @@ save_state(void)
 		return;
 	}
 	json_object_put(head);
-	for (i = 0; i < run.nwindows; i++)
-		for (k = 0, w = &run.windows[i]; k < ecs_map_count(w->groups);
-		    k++) {
-			g = ecs_map_at(w->groups, k, &gkey, &len);
-			rec = json_object_new_object();
-			json_object_object_add(rec, "w",
-			    json_object_new_int64(w->start));
-			json_object_object_add(rec, "written",
-			    json_object_new_boolean(w->written));
-			json_object_object_add(rec, "g",
-			    json_object_new_string_len(gkey, (int)len));
-			json_object_object_add(rec, "a", aggs_to_json(g));
-			ecs_state_put(&sw, rec);
-			json_object_put(rec);
-		}
+	ecs_windows_save(&run.ws, &sw);
 	for (i = 0; i < ecs_map_count(run.baselines); i++) {
 		b = ecs_map_at(run.baselines, i, &gkey, &len);
 		rec = json_object_new_object();
@@ -1272,38 +1043,12 @@ load_baseline(const struct ecs_state_reader *sr, struct json_object *rec,
 static void
 load_record(const struct ecs_state_reader *sr, struct json_object *rec)
 {
-	const char *why;
-	struct json_object *v, *aggs;
-	struct window *w;
-	struct group *g;
-	bool created;
-	size_t i;
+	struct json_object *v;
 
-	if (json_object_object_get_ex(rec, "b", &v)) {
+	if (json_object_object_get_ex(rec, "b", &v))
 		load_baseline(sr, rec, v);
-		return;
-	}
-	if (!json_object_object_get_ex(rec, "w", &v) ||
-	    !json_object_is_type(v, json_type_int))
-		ecs_state_corrupt(sr, "bad window");
-	w = find_window(json_object_get_int64(v), true);
-	if (json_object_object_get_ex(rec, "written", &v))
-		w->written = json_object_get_boolean(v);
-	if (!json_object_object_get_ex(rec, "g", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    !json_object_object_get_ex(rec, "a", &aggs) ||
-	    !json_object_is_type(aggs, json_type_array) ||
-	    json_object_array_length(aggs) != opt.nmetrics)
-		ecs_state_corrupt(sr, "bad group");
-	g = ecs_map_put(w->groups, json_object_get_string(v),
-	    (size_t)json_object_get_string_len(v), &created);
-	if (!created)
-		ecs_state_corrupt(sr, "a group twice");
-	g->aggs = ecs_xcalloc(opt.nmetrics, sizeof(*g->aggs));
-	for (i = 0; i < opt.nmetrics; i++)
-		if ((why = ecs_agg_from_json(&opt.metrics[i],
-		    json_object_array_get_idx(aggs, i), &g->aggs[i])) != NULL)
-			ecs_state_corrupt(sr, "%s", why);
+	else
+		ecs_windows_load(&run.ws, sr, rec);
 }
 
 static void
@@ -1339,78 +1084,6 @@ load_state(void)
 		json_object_put(rec);
 	}
 	ecs_state_close(&sr);
-}
-
-/*
- * --merge: a partial of other metrics (theirs, or NULL) in the line rec.
- * Every line would be refused: one error, and stop.
- */
-static _Noreturn void
-other_metrics(const struct ecs_reader *rd, struct json_object *rec,
-    struct json_object *theirs)
-{
-	char *text = ecs_xstrdup(theirs != NULL && json_object_is_type(theirs,
-	    json_type_string) ? json_object_get_string(theirs) : "?");
-
-	json_object_put(rec);
-	warnx("%s:%llu: partials of other metrics: '%s', not '%s' (-m must be "
-	    "the same as for --partial)", rd->name, rd->lineno, text,
-	    run.metrics_signature);
-	free(text);
-	exit(ECS_EXIT_USAGE);
-}
-
-/* --merge: adds one --partial line to the window and group it names. */
-static void
-merge_line(struct ecs_reader *rd)
-{
-	struct json_object *rec, *v, *w = NULL, *e = NULL, *g = NULL, *aggs = NULL;
-	struct window *win;
-	struct group *grp;
-	struct ecs_agg add;
-	const char *why = NULL;
-	size_t i;
-
-	run.sum_bound = INFINITY;	/* sums of unknown size: check them */
-	if ((rec = ecs_reader_parse(rd)) == NULL)
-		return;
-	if (!json_object_object_get_ex(rec, "partial", &v) ||
-	    !json_object_object_get_ex(rec, "w", &w) ||
-	    !json_object_object_get_ex(rec, "e", &e) ||
-	    !json_object_object_get_ex(rec, "g", &g) ||
-	    !json_object_object_get_ex(rec, "a", &aggs) ||
-	    !json_object_is_type(w, json_type_int) ||
-	    !json_object_is_type(e, json_type_int) ||
-	    !json_object_is_type(g, json_type_string) ||
-	    !json_object_is_type(aggs, json_type_array))
-		why = "not a line of ecs-sales --partial";
-	else if (!json_object_object_get_ex(rec, "metrics", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    strcmp(json_object_get_string(v), run.metrics_signature) != 0 ||
-	    json_object_array_length(aggs) != opt.nmetrics)
-		other_metrics(rd, rec, v);
-	if (why != NULL) {
-		ecs_reader_bad(rd, "%s", why);
-		json_object_put(rec);
-		return;
-	}
-	win = find_window(json_object_get_int64(w), true);
-	win->end = json_object_get_int64(e);
-	grp = group_in(win, json_object_get_string(g),
-	    (size_t)json_object_get_string_len(g));
-	for (i = 0; i < opt.nmetrics; i++) {
-		if ((why = ecs_agg_from_json(&opt.metrics[i],
-		    json_object_array_get_idx(aggs, i), &add)) == NULL)
-			why = ecs_agg_merge(&opt.metrics[i], &grp->aggs[i], &add);
-		ecs_agg_free(&opt.metrics[i], &add);
-		if (why != NULL) {
-			/* What was merged of the line stays: report it. */
-			ecs_reader_bad(rd, "metric '%s': %s",
-			    opt.metrics[i].name, why);
-			break;
-		}
-	}
-	json_object_put(rec);
 }
 
 /* Setup and the main loop */
@@ -1589,6 +1262,9 @@ setup(void)
 	for (i = 0; i < opt.nmetrics; i++)
 		ecs_metric_bind(&opt.metrics[i], &run.fields);
 	check_names();
+	run.ws.size_ms = opt.window_ms;
+	run.ws.metrics = opt.metrics;
+	run.ws.nmetrics = opt.nmetrics;
 	for (i = 0; opt.watch_name != NULL && i < opt.nmetrics; i++)
 		if (strcmp(opt.metrics[i].name, opt.watch_name) == 0)
 			break;
@@ -1624,9 +1300,7 @@ free_all(void)
 	const char *gkey;
 	size_t i, len;
 
-	for (i = 0; i < run.nwindows; i++)
-		free_window(&run.windows[i]);
-	free(run.windows);
+	ecs_windows_finish(&run.ws);
 	for (i = 0; i < opt.nmetrics; i++) {
 		ecs_metric_finish(&opt.metrics[i]);
 		ecs_buf_free(&run.values[i].key);
@@ -1683,7 +1357,8 @@ main(int argc, char *argv[])
 	run.input = &rd;
 	while (ecs_reader_line(&rd)) {
 		if (opt.merge)
-			merge_line(&rd);
+			ecs_windows_merge_line(&run.ws, &rd,
+			    run.metrics_signature);
 		else if (ecs_fields_read(&run.fields, &rd, f))
 			process(&rd, f);
 		if ((rd.nlines & 1023) == 0)
@@ -1696,8 +1371,8 @@ main(int argc, char *argv[])
 	 */
 	if (ckpt.path == NULL)
 		close_windows(INT64_MAX);
-	else if (opt.window_ms == NO_WINDOW && run.nwindows > 0)
-		write_rows(&run.windows[0], false);
+	else if (opt.window_ms == NO_WINDOW && run.ws.n > 0)
+		write_rows(&run.ws.w[0], false);
 	if (run.nlate_run > 0 && !ecs_config.quiet)
 		warnx("%llu late event%s (after their window was written)%s%s",
 		    run.nlate_run, run.nlate_run == 1 ? "" : "s",
