@@ -149,6 +149,27 @@ ecs_window_group(const struct ecs_windows *ws, struct ecs_window *w,
 	return g;
 }
 
+struct json_object *
+ecs_group_keys(struct ecs_group *g, const char *key, size_t len)
+{
+	struct json_tokener *tok;
+	char *text;
+
+	if (g->keys != NULL || len == 0)
+		return g->keys;
+	text = ecs_xmalloc(len + 3);
+	text[0] = '{';
+	memcpy(text + 1, key, len);
+	memcpy(text + 1 + len, "}", 2);
+	tok = json_tokener_new();
+	g->keys = json_tokener_parse_ex(tok, text, (int)len + 2);
+	json_tokener_reset(tok);
+	g->keys = ecs_json_exact_ints(tok, text, len + 2, g->keys);
+	json_tokener_free(tok);
+	free(text);
+	return g->keys;
+}
+
 static void
 free_window(const struct ecs_windows *ws, struct ecs_window *w)
 {

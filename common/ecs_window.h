@@ -53,6 +53,13 @@ struct ecs_window *ecs_windows_find(struct ecs_windows *, int64_t start,
 /* The group of key[0..len) in w, its aggregates made when new; borrowed. */
 struct ecs_group *ecs_window_group(const struct ecs_windows *,
 	    struct ecs_window *w, const char *key, size_t len);
+/*
+ * The values of the group of key[0..len) (as ecs_window_group's), decoded
+ * once: an object with a member for each key, integers of any length kept
+ * as written; borrowed from g. NULL when len is 0.
+ */
+struct json_object *ecs_group_keys(struct ecs_group *g, const char *key,
+	    size_t len);
 /* Frees the first n windows (closed and expired). */
 void	 ecs_windows_drop(struct ecs_windows *, size_t n);
 void	 ecs_windows_finish(struct ecs_windows *);

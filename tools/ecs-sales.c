@@ -19,6 +19,7 @@
 #include "ecs.h"
 #include "ecs_agg.h"
 #include "ecs_buf.h"
+#include "ecs_rules.h"
 #include "ecs_window.h"
 
 #define STATE_VERSION	1
@@ -56,13 +57,6 @@ struct baseline {
 	uint32_t	 n, next;
 };
 
-struct alert_rule {
-	char		*text;
-	struct ecs_expr	*expr;
-};
-
-/* Where a key of the rows comes from: an index into row_value's fields. */
-enum { ROW_START, ROW_END, ROW_APPROX, ROW_KEYS };	/* then keys, metrics */
 
 /* The options, as parsed; then only read. */
 static struct {
@@ -79,7 +73,7 @@ static struct {
 	int64_t		 idle_ms;		/* --idle */
 	bool		 emit_update;		/* --emit update */
 	const char	*late_path;		/* --late */
-	struct alert_rule *rules;		/* --alert */
+	struct ecs_rule *rules;		/* --alert */
 	size_t		 nrules;
 	double		 drop_pct, spike_pct;	/* --drop, --spike */
 	uint32_t	 baseline_n;		/* --baseline */
@@ -120,11 +114,14 @@ static struct {
 	 */
 	double		 sum_bound;
 	struct ecs_buf	 row;			/* the row being written */
-	struct ecs_field *row_value;		/* its keys' values (--alert) */
-	size_t		*row_at;		/* ... where they are in row */
-	struct ecs_fieldset rule_fields;	/* the keys the rules read */
-	size_t		*rule_src;		/* ... their row_value indexes */
-	struct ecs_field *rule_value;
+	/*
+	 * --alert on the row's keys: window_start and window_end (with -w),
+	 * the group keys from key0, the metrics, approximate; its values
+	 * are where row_at says in row.
+	 */
+	struct ecs_rules rules;
+	size_t		 key0;
+	size_t		*row_at;
 	char		*signature;		/* what the state depends on */
 	char		*metrics_signature;	/* the -m specs, for partials */
 } run = {
@@ -402,58 +399,44 @@ parse_options(int argc, char *argv[], int *first_operand)
 
 /* Rows and alerts */
 
-/* Where the next value of the row starts (see end_value). */
-static size_t
-begin_value(void)
-{
-	return run.row.len;
-}
-
-/*
- * row_value[i] is the row's text from at to its end, of type; its text is
- * pointed at when the row is complete (the buffer may move until then).
- */
+/* The row's key i is its text from at to the end, of type. */
 static void
 end_value(size_t i, size_t at, enum ecs_ftype type)
 {
-	run.row_value[i] = (struct ecs_field){ type, NULL, run.row.len - at,
-	    NULL };
+	run.rules.value[i] = (struct ecs_field){ type, NULL,
+	    run.row.len - at, NULL };
 	run.row_at[i] = at;
 }
 
-/* A metric's JSON text is a number, null or an array (top, list). */
-static enum ecs_ftype
-metric_ftype(const char *text)
+/* The time t as the row's key i. */
+static void
+row_time(size_t i, const char *name, int64_t t)
 {
-	return text[0] == 'n' ? ECS_F_NULL : text[0] == '[' ? ECS_F_OTHER :
-	    ECS_F_NUMBER;
+	size_t at;
+
+	ecs_buf_puts(&run.row, name);
+	at = run.row.len + 1;			/* inside the quotes */
+	ecs_buf_time(&run.row, t);
+	end_value(i, at, ECS_F_STRING);
+	run.rules.value[i].len--;		/* the closing quote */
 }
 
 /*
- * The row of one group of one window, as JSON without a line end, and in
- * row_value the values of its keys (but the group's: see row_keys).
+ * The row of one group of one window, as JSON without a line end, and the
+ * values of its keys for the rules (those of the group: see check_rules).
  */
 static void
 build_row(const struct ecs_window *w, const char *gkey, size_t gkey_len,
     struct ecs_group *g)
 {
 	struct ecs_buf *b = &run.row;
-	struct ecs_field *v;
-	size_t i, at, napprox, n = ROW_KEYS + opt.nby + opt.nmetrics;
+	size_t i, at, napprox, metric0 = run.key0 + opt.nby;
 
 	ecs_buf_reset(b);
 	ecs_buf_putc(b, '{');
-	end_value(ROW_START, b->len, ECS_F_MISSING);
-	end_value(ROW_END, b->len, ECS_F_MISSING);
 	if (w->start != NO_WINDOW) {
-		ecs_buf_puts(b, "\"window_start\":");
-		at = begin_value();
-		ecs_buf_time(b, w->start);
-		end_value(ROW_START, at, ECS_F_STRING);
-		ecs_buf_puts(b, ",\"window_end\":");
-		at = begin_value();
-		ecs_buf_time(b, w->end);
-		end_value(ROW_END, at, ECS_F_STRING);
+		row_time(0, "\"window_start\":", w->start);
+		row_time(1, ",\"window_end\":", w->end);
 	}
 	if (gkey_len > 0) {
 		if (b->len > 1)
@@ -466,10 +449,11 @@ build_row(const struct ecs_window *w, const char *gkey, size_t gkey_len,
 		ecs_buf_json_string(b, opt.metrics[i].name,
 		    strlen(opt.metrics[i].name));
 		ecs_buf_putc(b, ':');
-		at = begin_value();
+		at = b->len;
 		ecs_agg_write(&opt.metrics[i], &g->aggs[i], b);
-		end_value(ROW_KEYS + opt.nby + i, at,
-		    metric_ftype(b->p + at));
+		/* A number, null, or an array (top, list). */
+		end_value(metric0 + i, at, b->p[at] == 'n' ? ECS_F_NULL :
+		    b->p[at] == '[' ? ECS_F_OTHER : ECS_F_NUMBER);
 	}
 	at = b->len + 15;	/* after ,"approximate": */
 	for (i = 0, napprox = 0; i < opt.nmetrics; i++) {
@@ -483,54 +467,13 @@ build_row(const struct ecs_window *w, const char *gkey, size_t gkey_len,
 	}
 	if (napprox > 0)
 		ecs_buf_putc(b, '}');
-	if (napprox > 0)
-		end_value(ROW_APPROX, at, ECS_F_OTHER);
-	else
-		end_value(ROW_APPROX, b->len, ECS_F_MISSING);
+	end_value(metric0 + opt.nmetrics, napprox > 0 ? at : b->len,
+	    napprox > 0 ? ECS_F_OTHER : ECS_F_MISSING);
 	ecs_buf_putc(b, '}');
-	/* The texts are in the row, complete: point into it. */
-	for (i = 0; i < n; i++) {
-		v = &run.row_value[i];
-		if (i >= ROW_KEYS && i < ROW_KEYS + opt.nby)
-			continue;
-		v->text = b->p + run.row_at[i];
-		if (v->type == ECS_F_STRING) {	/* a time, without its quotes */
-			v->text++;
-			v->len -= 2;
-		}
-	}
-}
-
-/*
- * The values of the group's keys in row_value, for --alert: the group's
- * fragment is its identity (also in the state and partials), decoded once
- * per group, with integers of any length kept as written.
- */
-static void
-row_keys(struct ecs_group *g, const char *gkey, size_t gkey_len)
-{
-	struct json_tokener *tok;
-	struct json_object *v;
-	char *text;
-	size_t i;
-	bool found;
-
-	if (g->keys == NULL && gkey_len > 0) {
-		text = ecs_xmalloc(gkey_len + 3);
-		text[0] = '{';
-		memcpy(text + 1, gkey, gkey_len);
-		memcpy(text + 1 + gkey_len, "}", 2);
-		tok = json_tokener_new();
-		g->keys = json_tokener_parse_ex(tok, text, (int)gkey_len + 2);
-		json_tokener_reset(tok);
-		g->keys = ecs_json_exact_ints(tok, text, gkey_len + 2, g->keys);
-		json_tokener_free(tok);
-		free(text);
-	}
-	for (i = 0; i < opt.nby; i++) {
-		found = json_object_object_get_ex(g->keys, opt.by[i]->text, &v);
-		ecs_field_from_json(v, found, &run.row_value[ROW_KEYS + i]);
-	}
+	/* The row is complete (its buffer no longer moves): point into it. */
+	for (i = 0; i < run.rules.nnames; i++)
+		if (i < run.key0 || i >= metric0)
+			run.rules.value[i].text = b->p + run.row_at[i];
 }
 
 /* Writes the row, or {"<flag>":true,...row} when flag is given. */
@@ -551,26 +494,29 @@ write_row(const char *flag)
 
 /*
  * --alert: the rules that hold for the row just built are written as
- * alerts. They are evaluated on the row's values, as fields.
+ * alerts, evaluated on its values: its keys', and the group's key values.
  */
 static void
 check_rules(struct ecs_group *g, const char *gkey, size_t gkey_len)
 {
+	struct json_object *keys, *v;
 	struct ecs_buf head = ECS_BUF_INIT;
 	size_t i;
 
-	if (opt.nrules == 0)
+	if (run.rules.n == 0)
 		return;
-	row_keys(g, gkey, gkey_len);
-	for (i = 0; i < run.rule_fields.n; i++)
-		run.rule_value[i] = run.row_value[run.rule_src[i]];
-	for (i = 0; i < opt.nrules; i++) {
-		if (!ecs_expr_match_fields(opt.rules[i].expr, run.rule_value))
+	keys = ecs_group_keys(g, gkey, gkey_len);
+	for (i = 0; i < opt.nby; i++)
+		ecs_field_from_json(v, json_object_object_get_ex(keys,
+		    opt.by[i]->text, &v), &run.rules.value[run.key0 + i]);
+	ecs_rules_begin(&run.rules);
+	for (i = 0; i < run.rules.n; i++) {
+		if (!ecs_rules_holds(&run.rules, i))
 			continue;
 		ecs_buf_reset(&head);
 		ecs_buf_puts(&head, "{\"alert\":\"rule\",\"rule\":");
-		ecs_buf_json_string(&head, opt.rules[i].text,
-		    strlen(opt.rules[i].text));
+		ecs_buf_json_string(&head, run.rules.rule[i].text,
+		    strlen(run.rules.rule[i].text));
 		ecs_buf_out(&head);
 		if (run.row.len > 2)
 			ecs_out_putc(',');
@@ -1154,99 +1100,34 @@ check_names(void)
 	}
 }
 
-/*
- * The index in row_value of the row's key name[0..len): a key of every
- * row, or "approximate" (ROW_APPROX, in rows with an estimate); or -1.
- */
-static int
-row_index(const char *name, size_t len)
+/* The rules of --alert, on the rows' keys (see run.rules). */
+static void
+add_rules(void)
 {
-	size_t i;
+	const char **names;
+	size_t i, n = 0;
 
-	if (opt.window_ms != NO_WINDOW && len == 12 &&
-	    memcmp(name, "window_start", 12) == 0)
-		return ROW_START;
-	if (opt.window_ms != NO_WINDOW && len == 10 &&
-	    memcmp(name, "window_end", 10) == 0)
-		return ROW_END;
-	if (len == 11 && memcmp(name, "approximate", 11) == 0)
-		return ROW_APPROX;
+	names = ecs_xcalloc(opt.nby + opt.nmetrics + 3, sizeof(*names));
+	if (opt.window_ms != NO_WINDOW) {
+		names[n++] = "window_start";
+		names[n++] = "window_end";
+	}
+	run.key0 = n;
 	for (i = 0; i < opt.nby + opt.nmetrics; i++)
-		if (strlen(row_key_name(i)) == len &&
-		    memcmp(row_key_name(i), name, len) == 0)
-			return (int)(ROW_KEYS + i);
-	return -1;
-}
-
-/* The keys of the rows, for messages: "window_start, ..., count, sales". */
-static char *
-row_names(void)
-{
-	struct ecs_buf names = ECS_BUF_INIT;
-	size_t i;
-
-	ecs_buf_puts(&names, opt.window_ms != NO_WINDOW ?
-	    "window_start, window_end" : "");
-	for (i = 0; i < opt.nby + opt.nmetrics; i++) {
-		if (names.len > 0)
-			ecs_buf_puts(&names, ", ");
-		ecs_buf_puts(&names, row_key_name(i));
-	}
-	return names.p;
-}
-
-/*
- * --alert: every field the rule reads must be a key of the row, named
- * whole (or the row's "approximate"), else the rule could never see it:
- * a row has the flat key "a.b" for -b a.b, where the path a.b would look
- * for a key b inside a.
- */
-static void
-check_rule_path(const struct alert_rule *r, const struct ecs_path *p)
-{
-	if (p->nseg == 1 && row_index(p->seg[0].key, p->seg[0].len) >= 0)
-		return;
-	if (p->nseg > 1 && row_index(p->text, strlen(p->text)) >= 0)
-		errx(ECS_EXIT_USAGE, "--alert '%s': '%s' is a path into a "
-		    "value; the row's key '%s' is written .\"%s\" in a rule",
-		    r->text, p->text, p->text, p->text);
-	if (p->nseg > 1 && row_index(p->seg[0].key, p->seg[0].len) >= 0)
-		errx(ECS_EXIT_USAGE, "--alert '%s': '%s' is a path into the "
-		    "row's '%.*s'; a rule reads the row's keys whole", r->text,
-		    p->text, (int)p->seg[0].len, p->seg[0].key);
-	errx(ECS_EXIT_USAGE, "--alert '%s': '%s' is not a metric or key of the "
-	    "rows (they have %s)", r->text, p->text, row_names());
-}
-
-/* Binds the rules to the row's keys, checking each path. */
-static void
-bind_rules(void)
-{
-	const struct ecs_path *p;
-	size_t i, j, seen = 0;
-
-	ecs_fields_init(&run.rule_fields, NULL, 0);
-	for (i = 0; i < opt.nrules; i++) {
-		ecs_expr_bind(opt.rules[i].expr, &run.rule_fields);
-		for (; seen < run.rule_fields.n; seen++)
-			check_rule_path(&opt.rules[i],
-			    run.rule_fields.path[seen]);
-	}
-	run.rule_src = ecs_xcalloc(run.rule_fields.n + 1,
-	    sizeof(*run.rule_src));
-	run.rule_value = ecs_xcalloc(run.rule_fields.n + 1,
-	    sizeof(*run.rule_value));
-	for (j = 0; j < run.rule_fields.n; j++) {
-		p = run.rule_fields.path[j];
-		run.rule_src[j] = (size_t)row_index(p->seg[0].key,
-		    p->seg[0].len);
-	}
+		names[n++] = row_key_name(i);
+	names[n++] = "approximate";		/* in rows with an estimate */
+	ecs_rules_init(&run.rules, names, n - 1, n);
+	run.row_at = ecs_xcalloc(n, sizeof(*run.row_at));
+	free(names);
+	for (i = 0; i < opt.nrules; i++)
+		ecs_rules_add(&run.rules, "--alert", opt.rules[i].text,
+		    opt.rules[i].expr);
 }
 
 static void
 setup(void)
 {
-	size_t i, nvalues;
+	size_t i;
 
 	ecs_fields_init(&run.fields, (const char *const[]){ "ts" }, 1);
 	run.ts_slot = 0;
@@ -1272,10 +1153,7 @@ setup(void)
 		errx(ECS_EXIT_USAGE, "--watch '%s': no such metric",
 		    opt.watch_name);
 	run.watch = opt.watch_name != NULL ? i : 0;
-	nvalues = ROW_KEYS + opt.nby + opt.nmetrics;
-	run.row_value = ecs_xcalloc(nvalues, sizeof(*run.row_value));
-	run.row_at = ecs_xcalloc(nvalues, sizeof(*run.row_at));
-	bind_rules();
+	add_rules();
 	run.values = ecs_xcalloc(opt.nmetrics, sizeof(*run.values));
 	run.baselines = ecs_map_create(sizeof(struct baseline));
 	run.signature = options_signature();
@@ -1316,15 +1194,10 @@ free_all(void)
 		ecs_path_free(opt.by[i]);
 	free(opt.by);
 	free(run.by_slot);
-	for (i = 0; i < opt.nrules; i++)
-		ecs_expr_free(opt.rules[i].expr);
+	ecs_rules_finish(&run.rules);
 	free(opt.rules);
 	ecs_expr_free(opt.where);
 	ecs_fields_finish(&run.fields);
-	ecs_fields_finish(&run.rule_fields);
-	free(run.rule_src);
-	free(run.rule_value);
-	free(run.row_value);
 	free(run.row_at);
 	ecs_buf_free(&run.frag);
 	ecs_buf_free(&run.row);
