@@ -18,6 +18,7 @@
 
 #include "ecs.h"
 #include "ecs_agg.h"
+#include "ecs_baseline.h"
 #include "ecs_buf.h"
 #include "ecs_rules.h"
 #include "ecs_window.h"
@@ -50,13 +51,6 @@ enum {
 	OPT_WATCH,
 	OPT_WHERE,
 };
-
-/* The recent values of the watched metric for one group (--drop/--spike). */
-struct baseline {
-	double		*values;	/* ring of --baseline values, owned */
-	uint32_t	 n, next;
-};
-
 
 /* The options, as parsed; then only read. */
 static struct {
@@ -102,7 +96,7 @@ static struct {
 	int64_t		 closed_upto;		/* windows ending here are out */
 	unsigned long long nlate, nlate_run, ncorrections, lines_before;
 	int		 late_fd;
-	struct ecs_map	*baselines;		/* group fragment -> baseline */
+	struct ecs_baselines baselines;		/* --drop, --spike */
 	size_t		 watch;			/* index of the watched metric */
 	const struct ecs_reader *input;
 	bool		 save_failed;
@@ -534,56 +528,34 @@ static void
 check_baseline(int64_t start, int64_t end, const char *gkey, size_t gkey_len,
     double value)
 {
-	struct baseline *b;
 	struct ecs_buf out = ECS_BUF_INIT;
-	const char *name = opt.metrics[run.watch].name, *kind = NULL;
-	double mean = 0;
-	bool created;
-	uint32_t i;
+	const char *name = opt.metrics[run.watch].name, *kind;
+	double mean;
 
-	b = ecs_map_put(run.baselines, gkey, gkey_len, &created);
-	if (created)
-		b->values = ecs_xcalloc(opt.baseline_n, sizeof(*b->values));
-	if (b->n == opt.baseline_n) {
-		/* Oldest first, as a restored baseline has them: same sum. */
-		for (i = 0; i < b->n; i++)
-			mean += b->values[(b->next + i) % opt.baseline_n];
-		mean /= b->n;
-		if (opt.drop_pct > 0 && mean > 0 &&
-		    value < mean * (1 - opt.drop_pct / 100))
-			kind = "sales_drop";
-		else if (opt.spike_pct > 0 && mean > 0 &&
-		    value > mean * (1 + opt.spike_pct / 100))
-			kind = "sales_spike";
+	kind = ecs_baselines_judge(&run.baselines, gkey, gkey_len, value, &mean);
+	if (kind == NULL)
+		return;
+	ecs_buf_puts(&out, "{\"alert\":\"sales_");
+	ecs_buf_puts(&out, kind);
+	ecs_buf_puts(&out, "\",\"window_start\":");
+	ecs_buf_time(&out, start);
+	ecs_buf_puts(&out, ",\"window_end\":");
+	ecs_buf_time(&out, end);
+	if (gkey_len > 0) {
+		ecs_buf_putc(&out, ',');
+		ecs_buf_add(&out, gkey, gkey_len);
 	}
-	if (kind != NULL) {
-		ecs_buf_puts(&out, "{\"alert\":\"");
-		ecs_buf_puts(&out, kind);
-		ecs_buf_puts(&out, "\",\"window_start\":");
-		ecs_buf_time(&out, start);
-		ecs_buf_puts(&out, ",\"window_end\":");
-		ecs_buf_time(&out, end);
-		if (gkey_len > 0) {
-			ecs_buf_putc(&out, ',');
-			ecs_buf_add(&out, gkey, gkey_len);
-		}
-		ecs_buf_puts(&out, ",\"metric\":");
-		ecs_buf_json_string(&out, name, strlen(name));
-		ecs_buf_puts(&out, ",\"value\":");
-		ecs_buf_double(&out, value, 2);
-		ecs_buf_puts(&out, ",\"baseline\":");
-		ecs_buf_double(&out, mean, 2);
-		ecs_buf_puts(&out, ",\"change_pct\":");
-		ecs_buf_double(&out, mean > 0 ? (value - mean) * 100 / mean : 0,
-		    2);
-		ecs_buf_puts(&out, "}\n");
-		ecs_buf_out(&out);
-		ecs_buf_free(&out);
-	}
-	b->values[b->next] = value;
-	b->next = (b->next + 1) % opt.baseline_n;
-	if (b->n < opt.baseline_n)
-		b->n++;
+	ecs_buf_puts(&out, ",\"metric\":");
+	ecs_buf_json_string(&out, name, strlen(name));
+	ecs_buf_puts(&out, ",\"value\":");
+	ecs_buf_double(&out, value, 2);
+	ecs_buf_puts(&out, ",\"baseline\":");
+	ecs_buf_double(&out, mean, 2);
+	ecs_buf_puts(&out, ",\"change_pct\":");
+	ecs_buf_double(&out, mean > 0 ? (value - mean) * 100 / mean : 0, 2);
+	ecs_buf_puts(&out, "}\n");
+	ecs_buf_out(&out);
+	ecs_buf_free(&out);
 }
 
 /*
@@ -596,7 +568,7 @@ baselines_for(const struct ecs_window *w, int64_t start, int64_t end)
 {
 	struct ecs_group *g;
 	const char *gkey;
-	size_t i, len, nknown = ecs_map_count(run.baselines);
+	size_t i, len, nknown = ecs_baselines_count(&run.baselines);
 
 	if (opt.drop_pct == 0 && opt.spike_pct == 0)
 		return;
@@ -606,7 +578,7 @@ baselines_for(const struct ecs_window *w, int64_t start, int64_t end)
 		    &opt.metrics[run.watch], &g->aggs[run.watch]));
 	}
 	for (i = 0; i < nknown; i++) {
-		ecs_map_at(run.baselines, i, &gkey, &len);
+		gkey = ecs_baselines_key(&run.baselines, i, &len);
 		if (w == NULL || ecs_map_get(w->groups, gkey, len) == NULL)
 			check_baseline(start, end, gkey, len, 0);
 	}
@@ -917,11 +889,7 @@ static void
 save_state(void)
 {
 	struct ecs_state_writer sw;
-	struct json_object *head = json_object_new_object(), *rec, *vals;
-	const struct baseline *b;
-	const char *gkey;
-	size_t i, len;
-	uint32_t j;
+	struct json_object *head = json_object_new_object();
 
 	ecs_out_flush();		/* the state never runs ahead of output */
 	json_object_object_add(head, "options",
@@ -943,57 +911,15 @@ save_state(void)
 	}
 	json_object_put(head);
 	ecs_windows_save(&run.ws, &sw);
-	for (i = 0; i < ecs_map_count(run.baselines); i++) {
-		b = ecs_map_at(run.baselines, i, &gkey, &len);
-		rec = json_object_new_object();
-		json_object_object_add(rec, "b",
-		    json_object_new_string_len(gkey, (int)len));
-		vals = json_object_new_array();
-		for (j = 0; j < b->n; j++)	/* oldest first */
-			json_object_array_add(vals, json_object_new_double(
-			    b->values[(b->next + opt.baseline_n - b->n + j) %
-			    opt.baseline_n]));
-		json_object_object_add(rec, "v", vals);
-		ecs_state_put(&sw, rec);
-		json_object_put(rec);
-	}
+	ecs_baselines_save(&run.baselines, &sw);
 	if (!ecs_state_commit(&sw))
 		run.save_failed = true;
 }
 
 static void
-load_baseline(const struct ecs_state_reader *sr, struct json_object *rec,
-    struct json_object *key)
-{
-	struct json_object *vals;
-	struct baseline *b;
-	bool created;
-	size_t i, n;
-
-	if (!json_object_is_type(key, json_type_string) ||
-	    !json_object_object_get_ex(rec, "v", &vals) ||
-	    !json_object_is_type(vals, json_type_array) ||
-	    (n = json_object_array_length(vals)) > opt.baseline_n)
-		ecs_state_corrupt(sr, "bad baseline");
-	b = ecs_map_put(run.baselines, json_object_get_string(key),
-	    (size_t)json_object_get_string_len(key), &created);
-	if (created)
-		b->values = ecs_xcalloc(opt.baseline_n, sizeof(*b->values));
-	for (i = 0; i < n; i++)
-		b->values[i] = json_object_get_double(
-		    json_object_array_get_idx(vals, i));
-	b->n = (uint32_t)n;
-	b->next = (uint32_t)(n % opt.baseline_n);
-}
-
-static void
 load_record(const struct ecs_state_reader *sr, struct json_object *rec)
 {
-	struct json_object *v;
-
-	if (json_object_object_get_ex(rec, "b", &v))
-		load_baseline(sr, rec, v);
-	else
+	if (!ecs_baselines_load(&run.baselines, sr, rec))
 		ecs_windows_load(&run.ws, sr, rec);
 }
 
@@ -1155,7 +1081,8 @@ setup(void)
 	run.watch = opt.watch_name != NULL ? i : 0;
 	add_rules();
 	run.values = ecs_xcalloc(opt.nmetrics, sizeof(*run.values));
-	run.baselines = ecs_map_create(sizeof(struct baseline));
+	ecs_baselines_init(&run.baselines, opt.baseline_n, opt.drop_pct,
+	    opt.spike_pct);
 	run.signature = options_signature();
 	run.metrics_signature = ecs_xstrdup("");
 	for (i = 0; i < opt.nmetrics && !opt.default_metrics; i++) {
@@ -1174,9 +1101,7 @@ setup(void)
 static void
 free_all(void)
 {
-	struct baseline *b;
-	const char *gkey;
-	size_t i, len;
+	size_t i;
 
 	ecs_windows_finish(&run.ws);
 	for (i = 0; i < opt.nmetrics; i++) {
@@ -1185,11 +1110,7 @@ free_all(void)
 	}
 	free(opt.metrics);
 	free(run.values);
-	for (i = 0; i < ecs_map_count(run.baselines); i++) {
-		b = ecs_map_at(run.baselines, i, &gkey, &len);
-		free(b->values);
-	}
-	ecs_map_destroy(run.baselines);
+	ecs_baselines_finish(&run.baselines);
 	for (i = 0; i < opt.nby; i++)
 		ecs_path_free(opt.by[i]);
 	free(opt.by);
