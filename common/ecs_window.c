@@ -192,6 +192,8 @@ ecs_windows_drop(struct ecs_windows *ws, size_t n)
 {
 	size_t i;
 
+	if (n == 0)
+		return;
 	for (i = 0; i < n; i++)
 		free_window(ws, &ws->w[i]);
 	memmove(ws->w, ws->w + n, (ws->n - n) * sizeof(*ws->w));
