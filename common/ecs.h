@@ -56,8 +56,9 @@ void	 ecs_out_flush(void);
 /* Flushes and closes stdout; 0, or 1 after reporting a late write error. */
 int	 ecs_out_close(void);
 /*
- * Writes all of buf[0..n) to fd (a --reject or --late file), again after
- * a signal interrupts; a write error ends the program (exit 1).
+ * Writes all of buf[0..n) to fd (standard output, a --reject or --late
+ * file), again after a signal interrupts or while fd would block; a write
+ * error ends the program (exit 1), EPIPE on standard output quietly (0).
  */
 void	 ecs_write_all(int fd, const void *buf, size_t n, const char *name);
 
