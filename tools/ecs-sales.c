@@ -1053,6 +1053,7 @@ add_rules(void)
 static void
 setup(void)
 {
+	struct ecs_buf sig = ECS_BUF_INIT;
 	size_t i;
 
 	ecs_fields_init(&run.fields, (const char *const[]){ "ts" }, 1);
@@ -1084,15 +1085,12 @@ setup(void)
 	ecs_baselines_init(&run.baselines, opt.baseline_n, opt.drop_pct,
 	    opt.spike_pct);
 	run.signature = options_signature();
-	run.metrics_signature = ecs_xstrdup("");
+	ecs_buf_puts(&sig, "");
 	for (i = 0; i < opt.nmetrics && !opt.default_metrics; i++) {
-		struct ecs_buf b = { run.metrics_signature,
-		    strlen(run.metrics_signature), 0 };
-		b.cap = b.len + 1;
-		ecs_buf_puts(&b, i > 0 ? " -m " : "-m ");
-		ecs_buf_puts(&b, opt.metrics[i].spec);
-		run.metrics_signature = b.p;
+		ecs_buf_puts(&sig, i > 0 ? " -m " : "-m ");
+		ecs_buf_puts(&sig, opt.metrics[i].spec);
 	}
+	run.metrics_signature = sig.p;
 	if (opt.late_path != NULL && (run.late_fd = open(opt.late_path,
 	    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) == -1)
 		err(ECS_EXIT_DATA, "%s", opt.late_path);
