@@ -58,8 +58,9 @@ void	 ecs_out_flush(void);
 /* Flushes and closes stdout; 0, or 1 after reporting a late write error. */
 int	 ecs_out_close(void);
 /*
- * Writes all of buf[0..n) to fd (a --reject or --late file), again after
- * a signal interrupts; a write error ends the program (exit 1).
+ * Writes all of buf[0..n) to fd (standard output, a --reject or --late
+ * file), again after a signal interrupts or while fd would block; a write
+ * error ends the program (exit 1), EPIPE on standard output quietly (0).
  */
 void	 ecs_write_all(int fd, const void *buf, size_t n, const char *name);
 
@@ -346,6 +347,12 @@ void	 ecs_fields_finish(struct ecs_fieldset *);
 bool	 ecs_field_int64(const struct ecs_field *, int64_t *);
 /* The field is the string s. */
 bool	 ecs_field_equals(const struct ecs_field *, const char *s);
+/*
+ * The field of the value v found (or not) by json-c; its text is
+ * borrowed from v.
+ */
+void	 ecs_field_from_json(struct json_object *v, bool found,
+	    struct ecs_field *);
 
 /* A value in a message: its first 40 bytes, escaped (6 bytes at most each). */
 #define ECS_SHOWN_BYTES	40

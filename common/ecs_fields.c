@@ -83,8 +83,8 @@ ecs_fields_add(struct ecs_fieldset *fs, const struct ecs_path *path)
 	return add(fs, (struct ecs_path *)path, false);
 }
 
-static void
-from_json(struct json_object *v, bool found, struct ecs_field *f)
+void
+ecs_field_from_json(struct json_object *v, bool found, struct ecs_field *f)
 {
 	size_t len;
 
@@ -157,7 +157,7 @@ ecs_fields_read(struct ecs_fieldset *fs, struct ecs_reader *rd,
 			return false;
 		for (i = 0; i < fs->n; i++) {
 			found = ecs_path_find(fs->path[i], fs->rec, &v);
-			from_json(v, found, &out[i]);
+			ecs_field_from_json(v, found, &out[i]);
 		}
 	}
 	canon_actions(fs, out);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ecs.h"
+#include "ecs_buf.h"
 
 #define SERIALIZE_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -484,30 +485,17 @@ fail:
 	return false;
 }
 
+static void
+put_out(void *arg, const char *s, size_t n)
+{
+	(void)arg;
+	ecs_out_write(s, n);
+}
+
 void
 ecs_out_json_string(const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	const char *run = s, *end = s + len;
-	char esc[6] = { '\\', 'u', '0', '0' };
-	unsigned char c;
-
 	ecs_out_putc('"');
-	for (; s < end; s++) {
-		c = (unsigned char)*s;
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		ecs_out_write(run, (size_t)(s - run));
-		run = s + 1;
-		if (c == '"' || c == '\\') {
-			ecs_out_putc('\\');
-			ecs_out_putc((char)c);
-		} else {
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			ecs_out_write(esc, sizeof(esc));
-		}
-	}
-	ecs_out_write(run, (size_t)(end - run));
+	ecs_json_escape(s, len, put_out, NULL);
 	ecs_out_putc('"');
 }

@@ -18,49 +18,35 @@
 static char	out_buf[OUT_BUFSIZE];
 static size_t	out_len;
 
-/* Writes all of p[0..n) to fd 1 or ends the program. */
-static void
-write_all(const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(STDOUT_FILENO, p, n);
-		if (w >= 0) {
-			p += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			struct pollfd pfd = { STDOUT_FILENO, POLLOUT, 0 };
-			poll(&pfd, 1, -1);
-			continue;
-		}
-		out_len = 0;
-		/* The reader of our output went away, as with `| head`. */
-		if (errno == EPIPE)
-			exit(ECS_EXIT_OK);
-		err(ECS_EXIT_DATA, "write error on <stdout>");
-	}
-}
-
+/*
+ * The one write loop: after a signal (no SA_RESTART) and on a non-blocking
+ * descriptor it writes the rest; on standard output a reader that went
+ * away (EPIPE, as with `| head`) ends the program quietly.
+ */
 void
 ecs_write_all(int fd, const void *buf, size_t n, const char *name)
 {
 	const char *p = buf;
+	struct pollfd pfd = { fd, POLLOUT, 0 };
 	ssize_t w;
 
 	while (n > 0) {
-		/* SIGINT/SIGTERM (no SA_RESTART) interrupt: write the rest. */
-		if ((w = write(fd, p, n)) == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
+		if ((w = write(fd, p, n)) >= 0) {
+			p += w;
+			n -= (size_t)w;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK)
+			poll(&pfd, 1, -1);
+		else if (errno == EPIPE && fd == STDOUT_FILENO)
+			exit(ECS_EXIT_OK);
+		else if (errno != EINTR)
 			err(ECS_EXIT_DATA, "write error on %s", name);
-		p += w;
-		n -= (size_t)w;
 	}
+}
+
+static void
+write_all(const char *p, size_t n)
+{
+	ecs_write_all(STDOUT_FILENO, p, n, "<stdout>");
 }
 
 void

@@ -571,3 +571,63 @@ same_numbers() {
 	is "$(wc -l <<< "$stderr")" 1
 	like "$stderr" "ecs-sales: $BATS_TEST_TMPDIR/p:1: partials of other metrics: '-m n=count() -m s=sum(price)', not '-m n=count()'*"
 }
+
+# quantile_file EXP: 10001 values (1..7).25 times 10^EXP, median 4.25.
+quantile_file() {
+	awk -v e="$1" 'BEGIN { for (i = 0; i <= 10000; i++)
+	    printf "{\"ts\":%d,\"p\":%d.25e%d}\n", 1000 + i, 1 + i % 7, e }' > "$BATS_TEST_TMPDIR/in.ndjson"
+}
+
+@test "quantile(): an estimate has 4 significant digits at any magnitude, ranks 1 and n are exact" {
+	for e in -15 23 37; do
+		quantile_file "$e"
+		run -0 sales -m 'q=quantile(p,0.5)' -m 'lo=quantile(p,0)' -m 'hi=quantile(p,1)'
+		matches "$output" '^\{"q":([0-9.]+),"lo":([0-9.]+),"hi":([0-9.]+),"approximate":' "10^$e"
+		q=${BASH_REMATCH[1]} lo=${BASH_REMATCH[2]} hi=${BASH_REMATCH[3]}
+		# Fixed notation, 4 significant digits at most, within 1.1% of 4.25.
+		digits=$(sed 's/\.//; s/^0*//; s/0*$//' <<< "$q")
+		(( ${#digits} <= 4 ))
+		awk -v q="$q" -v x="4.25e$e" 'BEGIN { r = q / x; exit !(r > 0.989 && r < 1.011) }'
+		is "$(jq -n "$lo == 1.25e$e and $hi == 7.25e$e")" true "min and max at 10^$e: $lo $hi"
+	done
+}
+
+@test "quantile(): a value with no exact decimal is a bad line, past the budget or not" {
+	run -1 --separate-stderr ecs-sales -m 'q=quantile(p,1)' <<< '{"ts":1,"p":123456789012345678901234567890123456789012}
+{"ts":2,"p":0.5}'
+	is "$output" '{"q":0.5}'
+	like "$stderr" "*<stdin>:1: metric 'q': the value is not an exact decimal*"
+	quantile_file -100
+	run -1 --separate-stderr sales -m 'q=quantile(p,0.5)' -m 'n=count()'
+	is "$output" "" "no row: no event counted"
+	like "$stderr" "*10001 bad lines of 10001 skipped"
+}
+
+@test "the keys of drop and spike alerts are taken names too" {
+	for name in metric value baseline change_pct; do
+		run -2 --separate-stderr ecs-sales -w 1h -m "$name=count()" --drop 50 </dev/null
+		like "$stderr" "*--metric '$name': the name is taken by ecs-sales' rows"
+		run -2 --separate-stderr ecs-sales -b "$name" </dev/null
+		like "$stderr" "*--by key '$name': the name is taken*"
+	done
+}
+
+@test "--alert: a rule names a row's keys whole, never a path into them" {
+	run -2 --separate-stderr ecs-sales -b a.b --alert 'a.b == 1' </dev/null
+	like "$stderr" "*--alert 'a.b == 1': 'a.b' is a path into a value; the row's key 'a.b' is written .\"a.b\" in a rule"
+	run -2 --separate-stderr ecs-sales -m 'c=count()' --alert 'c.x == 1' </dev/null
+	like "$stderr" "*--alert 'c.x == 1': 'c.x' is a path into the row's 'c'; a rule reads the row's keys whole"
+	ev '{"a":{"b":1}}' '{"a":{"b":2}}'
+	run -0 sales -b a.b -m 'n=count()' --alert '."a.b" == 1'
+	is "$output" '{"a.b":1,"n":1}
+{"alert":"rule","rule":".\"a.b\" == 1","a.b":1,"n":1}
+{"a.b":2,"n":1}'
+}
+
+@test "--alert: rules read the row's values exactly, ids and sums of any length" {
+	ev '{"id":123456789012345678901234567890,"p":123456789012345678901234}' '{"id":123456789012345678901234567891,"p":1}'
+	run -0 sales -b id -m 's=sum(p)' --alert 'id == 123456789012345678901234567890 and s == 123456789012345678901234'
+	is "$output" '{"id":123456789012345678901234567890,"s":123456789012345678901234}
+{"alert":"rule","rule":"id == 123456789012345678901234567890 and s == 123456789012345678901234","id":123456789012345678901234567890,"s":123456789012345678901234}
+{"id":123456789012345678901234567891,"s":1}'
+}

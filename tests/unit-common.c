@@ -2,7 +2,8 @@
 /*
  * unit-common -- checks of common/ functions that no program exercises
  * fully on its own yet: time formatting round trips, path lookups, integer
- * fields, number parsing, path compilation. Prints "ok"/"not ok" lines as TAP and exits 1
+ * fields, number parsing, path compilation, the output builder, every
+ * aggregate kind through a state and a merge. Prints "ok"/"not ok" lines as TAP and exits 1
  * on a failure. Built for the tests only.
  */
 #include <math.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include "ecs.h"
+#include "ecs_agg.h"
+#include "ecs_buf.h"
 #include "tap.h"
 
 static bool
@@ -418,9 +421,125 @@ test_format_double(void)
 	ok(strcmp(small, "1e30") == 0, "the exponent form only when too long");
 }
 
+static void
+test_buf(void)
+{
+	struct ecs_buf b = ECS_BUF_INIT;
+	struct ecs_dec d;
+	size_t i;
+
+	ecs_buf_json_string(&b, "a\"b\\c\n\x01\xc3\xa9", 9);
+	ok(strcmp(b.p, "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\"") == 0,
+	    "buf: JSON string escapes quotes, backslashes, controls only");
+	ecs_buf_reset(&b);
+	ecs_buf_field(&b, &(struct ecs_field){ ECS_F_STRING, "x\"", 2, NULL });
+	ecs_buf_putc(&b, ',');
+	ecs_buf_field(&b, &(struct ecs_field){ ECS_F_NUMBER,
+	    "123456789012345678901234567890", 30, NULL });
+	ecs_buf_putc(&b, ',');
+	ecs_buf_field(&b, &(struct ecs_field){ ECS_F_MISSING, NULL, 0, NULL });
+	ecs_buf_putc(&b, ',');
+	ecs_buf_field(&b, &(struct ecs_field){ ECS_F_OTHER, "{ \"a\" : [1, 2] }",
+	    16, NULL });
+	ok(strcmp(b.p, "\"x\\\"\",123456789012345678901234567890,null,"
+	    "{\"a\":[1,2]}") == 0, "buf: fields as they came");
+	ecs_buf_reset(&b);
+	ecs_dec_parse("19.90", 5, &d);
+	ecs_buf_dec(&b, &d);
+	ecs_buf_putc(&b, ' ');
+	ecs_buf_double(&b, 81.8333333, 2);
+	ecs_buf_putc(&b, ' ');
+	ecs_buf_double(&b, -0.001, 2);
+	ecs_buf_putc(&b, ' ');
+	ecs_buf_int(&b, INT64_MIN);
+	ecs_buf_putc(&b, ' ');
+	ecs_buf_time(&b, 1793527200123);
+	ok(strcmp(b.p, "19.90 81.83 0 -9223372036854775808 "
+	    "\"2026-11-01T10:00:00.123Z\"") == 0, "buf: numbers and times");
+	ecs_buf_reset(&b);
+	for (i = 0; i < 1000; i++)
+		ecs_buf_puts(&b, "0123456789");
+	ok(b.len == 10000 && strlen(b.p) == b.len, "buf: grows");
+	ecs_buf_free(&b);
+}
+
+/* -m spec's metric over the values v[0..n) of field "x", as a row writes it. */
+static bool
+agg_is(const char *spec, const char *const *v, size_t n, const char *want)
+{
+	struct ecs_fieldset fs;
+	struct ecs_metric m;
+	struct ecs_agg a, half;
+	struct ecs_agg_value val = { 0 };
+	struct ecs_field f;
+	struct ecs_buf out = ECS_BUF_INIT;
+	struct json_object *saved;
+	bool good;
+	size_t i;
+
+	ecs_fields_init(&fs, NULL, 0);
+	ecs_metric_parse(&m, "-m", spec);
+	ecs_metric_bind(&m, &fs);
+	ecs_agg_init(&m, &a);
+	ecs_agg_init(&m, &half);
+	for (i = 0; i < n; i++) {
+		f = (struct ecs_field){ v[i][0] == '"' ? ECS_F_STRING :
+		    ECS_F_NUMBER, v[i], strlen(v[i]), NULL };
+		if (f.type == ECS_F_STRING) {
+			f.text++;
+			f.len -= 2;
+		}
+		ecs_metric_eval(&m, &f, &val);
+		/* Half of the values go through a state and a merge. */
+		ecs_agg_add(&m, i % 2 ? &half : &a, &val);
+	}
+	saved = ecs_agg_to_json(&m, &half);
+	ecs_agg_free(&m, &half);
+	good = ecs_agg_from_json(&m, saved, &half) == NULL &&
+	    ecs_agg_merge(&m, &a, &half) == NULL;
+	ecs_agg_write(&m, &a, &out);
+	good = good && strcmp(out.p, want) == 0;
+	if (!good)
+		printf("# %s: %s, want %s\n", spec, out.p, want);
+	json_object_put(saved);
+	ecs_agg_free(&m, &a);
+	ecs_agg_free(&m, &half);
+	ecs_metric_finish(&m);
+	ecs_fields_finish(&fs);
+	ecs_buf_free(&out);
+	ecs_buf_free(&val.key);
+	return good;
+}
+
+static void
+test_agg(void)
+{
+	const char *const v[] = { "2.50", "1", "\"a\"", "-0.25", "1", "7" };
+	const char *names[] = { "count", "sum", "avg", "min", "max", "distinct",
+	    "quantile", "top", "list" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(*names); i++)
+		ok(ecs_agg_lookup(names[i]) != NULL, "%s", names[i]);
+	ok(ecs_agg_lookup("median") == NULL, "no kind median");
+	ok(agg_is("n=count()", v, 6, "6"), "agg: count");
+	ok(agg_is("s=sum(x)", v, 6, "11.25"), "agg: sum, exact");
+	ok(agg_is("a=avg(x)", v, 6, "2.25"), "agg: avg");
+	ok(agg_is("m=min(x)", v, 6, "-0.25"), "agg: min");
+	ok(agg_is("m=max(x)", v, 6, "7"), "agg: max");
+	ok(agg_is("d=distinct(x)", v, 6, "5"), "agg: distinct");
+	ok(agg_is("q=quantile(x,0.5)", v, 6, "1"), "agg: quantile");
+	ok(agg_is("q=quantile(x,1)", v, 6, "7"), "agg: quantile 1");
+	ok(agg_is("t=top(x,1)", v, 6, "[{\"value\":1,\"count\":2}]"),
+	    "agg: top");
+	ok(agg_is("l=list(x,2)", v, 6, "[2.50,\"a\"]"), "agg: list, merged");
+}
+
 int
 main(void)
 {
+	test_buf();
+	test_agg();
 	test_format_double();
 	test_time();
 	test_lookups();

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "ecs.h"
+#include "ecs_buf.h"
 #include "ecs_sketch.h"
 
 #define STATE_VERSION	2		/* 2: one set of carted or bought items */
@@ -389,17 +390,18 @@ item_index(const struct ecs_field *id, bool add)
 	return (int64_t)ecs_map_count(items) - 1;
 }
 
+static struct ecs_buf	out;		/* the line being written */
+
+/* An item's id as it came: a string, or a number's text. */
 static void
-out_item_id(uint32_t idx)
+put_item_id(uint32_t idx)
 {
 	const char *key;
 	size_t len;
 	const struct item *it = ecs_map_at(items, idx, &key, &len);
 
-	if (it->is_string)
-		ecs_out_json_string(key, len);
-	else
-		ecs_out_write(key, len);
+	ecs_buf_field(&out, &(struct ecs_field){ it->is_string ?
+	    ECS_F_STRING : ECS_F_NUMBER, key, len, NULL });
 }
 
 static int32_t
@@ -950,43 +952,41 @@ out_line(unsigned long long n, const struct ecs_field *user, int64_t ts,
 	char buf[64];
 	size_t i;
 
-	snprintf(buf, sizeof(buf), "{\"seq\":%llu,\"user_id\":", n);
-	ecs_out_puts(buf);
-	if (user->type == ECS_F_STRING)
-		ecs_out_json_string(user->text, user->len);
-	else
-		ecs_out_write(user->text, user->len);
-	ecs_out_puts(",\"ts\":\"");
-	ecs_out_write(buf, ecs_time_format(ts, buf));
-	ecs_out_puts("\",\"trigger\":");
+	ecs_buf_reset(&out);
+	ecs_buf_puts(&out, "{\"seq\":");
+	ecs_buf_uint(&out, n);
+	ecs_buf_puts(&out, ",\"user_id\":");
+	ecs_buf_field(&out, user);
+	ecs_buf_puts(&out, ",\"ts\":");
+	ecs_buf_time(&out, ts);
+	ecs_buf_puts(&out, ",\"trigger\":");
 	if (trigger != NULL) {
-		ecs_out_puts("{\"action\":\"");
-		ecs_out_puts(action);
-		ecs_out_puts("\",\"product_id\":");
-		if (trigger->type == ECS_F_STRING)
-			ecs_out_json_string(trigger->text, trigger->len);
-		else
-			ecs_out_write(trigger->text, trigger->len);
-		ecs_out_putc('}');
+		ecs_buf_puts(&out, "{\"action\":\"");
+		ecs_buf_puts(&out, action);
+		ecs_buf_puts(&out, "\",\"product_id\":");
+		ecs_buf_field(&out, trigger);
+		ecs_buf_putc(&out, '}');
 	} else
-		ecs_out_puts("null");
-	ecs_out_puts(",\"recommendations\":[");
+		ecs_buf_puts(&out, "null");
+	ecs_buf_puts(&out, ",\"recommendations\":[");
 	for (i = 0; i < nrecs; i++) {
-		ecs_out_puts(i > 0 ? ",{\"product_id\":" : "{\"product_id\":");
-		out_item_id(recs[i].item);
+		ecs_buf_puts(&out, i > 0 ? ",{\"product_id\":" :
+		    "{\"product_id\":");
+		put_item_id(recs[i].item);
 		snprintf(buf, sizeof(buf), ",\"score\":%.3f,\"reason\":\"",
 		    recs[i].score > 0 ? recs[i].score / (1 + W_TOGETHER +
 		    W_REMINDER) : 0);
-		ecs_out_puts(buf);
-		ecs_out_puts(reason_names[recs[i].reason]);
-		ecs_out_putc('"');
+		ecs_buf_puts(&out, buf);
+		ecs_buf_puts(&out, reason_names[recs[i].reason]);
+		ecs_buf_putc(&out, '"');
 		if (recs[i].because >= 0) {
-			ecs_out_puts(",\"because\":");
-			out_item_id((uint32_t)recs[i].because);
+			ecs_buf_puts(&out, ",\"because\":");
+			put_item_id((uint32_t)recs[i].because);
 		}
-		ecs_out_putc('}');
+		ecs_buf_putc(&out, '}');
 	}
-	ecs_out_puts("]}\n");
+	ecs_buf_puts(&out, "]}\n");
+	ecs_buf_out(&out);
 }
 
 /* Evaluation: the list made after the previous event, judged by this one. */
@@ -1660,5 +1660,6 @@ main(int argc, char *argv[])
 	status |= ecs_out_close();
 	ecs_fields_finish(&fs);
 	free_all();
+	ecs_buf_free(&out);
 	return status;
 }

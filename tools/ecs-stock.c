@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "ecs.h"
+#include "ecs_buf.h"
 
 #define STATE_VERSION	1
 
@@ -202,13 +203,14 @@ velocity(const struct product *p, int64_t t)
 
 /* Output */
 
-static void
-out_int(int64_t v)
-{
-	char buf[24];
+static struct ecs_buf	out;		/* the line being written */
 
-	ecs_out_write(buf, (size_t)snprintf(buf, sizeof(buf), "%lld",
-	    (long long)v));
+/* The product's id as it came: a string, or a number's text. */
+static void
+put_product_id(const struct product *p, const char *key, size_t len)
+{
+	ecs_buf_field(&out, &(struct ecs_field){ p->id_is_string ?
+	    ECS_F_STRING : ECS_F_NUMBER, key, len, NULL });
 }
 
 /*
@@ -217,30 +219,9 @@ out_int(int64_t v)
  * quantities is written out in full (see "Velocity" in ecs-stock(1)).
  */
 static void
-out_decimal(double v)
+put_decimal(double v)
 {
-	char buf[400];
-
-	ecs_out_write(buf, ecs_format_double(v, 3, buf, sizeof(buf)));
-}
-
-static void
-out_product_id(const struct product *p, const char *key, size_t len)
-{
-	if (p->id_is_string)
-		ecs_out_json_string(key, len);
-	else
-		ecs_out_write(key, len);
-}
-
-static void
-out_ts(int64_t ms)
-{
-	char buf[32];
-
-	ecs_out_puts(",\"ts\":\"");
-	ecs_out_write(buf, ecs_time_format(ms, buf));
-	ecs_out_putc('"');
+	ecs_buf_double(&out, v, 3);
 }
 
 static void
@@ -249,23 +230,26 @@ alert(const char *kind, const struct product *p, const char *key, size_t len,
 {
 	double v;
 
-	ecs_out_puts("{\"alert\":\"");
-	ecs_out_puts(kind);
-	ecs_out_puts("\",\"product_id\":");
-	out_product_id(p, key, len);
-	ecs_out_puts(",\"quantity\":");
-	out_int(p->quantity);
-	ecs_out_puts(",\"threshold\":");
-	out_int(threshold_of(p));
+	ecs_buf_reset(&out);
+	ecs_buf_puts(&out, "{\"alert\":\"");
+	ecs_buf_puts(&out, kind);
+	ecs_buf_puts(&out, "\",\"product_id\":");
+	put_product_id(p, key, len);
+	ecs_buf_puts(&out, ",\"quantity\":");
+	ecs_buf_int(&out, p->quantity);
+	ecs_buf_puts(&out, ",\"threshold\":");
+	ecs_buf_int(&out, threshold_of(p));
 	if (with_cover) {
 		v = velocity(p, t);
-		ecs_out_puts(",\"velocity_per_hour\":");
-		out_decimal(v);
-		ecs_out_puts(",\"hours_of_cover\":");
-		out_decimal((double)p->quantity / v);
+		ecs_buf_puts(&out, ",\"velocity_per_hour\":");
+		put_decimal(v);
+		ecs_buf_puts(&out, ",\"hours_of_cover\":");
+		put_decimal((double)p->quantity / v);
 	}
-	out_ts(t);
-	ecs_out_puts("}\n");
+	ecs_buf_puts(&out, ",\"ts\":");
+	ecs_buf_time(&out, t);
+	ecs_buf_puts(&out, "}\n");
+	ecs_buf_out(&out);
 }
 
 /*
@@ -624,26 +608,28 @@ write_report(void)
 	double v;
 
 	while ((p = ecs_map_next(products, &iter, &key, &len)) != NULL) {
-		ecs_out_puts("{\"product_id\":");
-		out_product_id(p, key, len);
-		ecs_out_puts(",\"quantity\":");
+		ecs_buf_reset(&out);
+		ecs_buf_puts(&out, "{\"product_id\":");
+		put_product_id(p, key, len);
+		ecs_buf_puts(&out, ",\"quantity\":");
 		if (p->has_level)
-			out_int(p->quantity);
+			ecs_buf_int(&out, p->quantity);
 		else
-			ecs_out_puts("null");
-		ecs_out_puts(",\"status\":\"");
-		ecs_out_puts(status_names[status_of(p)]);
-		ecs_out_puts("\",\"threshold\":");
-		out_int(threshold_of(p));
+			ecs_buf_puts(&out, "null");
+		ecs_buf_puts(&out, ",\"status\":\"");
+		ecs_buf_puts(&out, status_names[status_of(p)]);
+		ecs_buf_puts(&out, "\",\"threshold\":");
+		ecs_buf_int(&out, threshold_of(p));
 		v = velocity(p, event_clock.latest);
-		ecs_out_puts(",\"velocity_per_hour\":");
-		out_decimal(v);
+		ecs_buf_puts(&out, ",\"velocity_per_hour\":");
+		put_decimal(v);
 		/* No cover where the velocity shows as 0. */
 		if (v >= 0.0005 && p->has_level && p->quantity > 0) {
-			ecs_out_puts(",\"hours_of_cover\":");
-			out_decimal((double)p->quantity / v);
+			ecs_buf_puts(&out, ",\"hours_of_cover\":");
+			put_decimal((double)p->quantity / v);
 		}
-		ecs_out_puts("}\n");
+		ecs_buf_puts(&out, "}\n");
+		ecs_buf_out(&out);
 	}
 }
 
@@ -739,5 +725,6 @@ main(int argc, char *argv[])
 	ecs_map_destroy(products);
 	ecs_map_destroy(unknown_actions);
 	ecs_map_destroy(file_thresholds);
+	ecs_buf_free(&out);
 	return status;
 }

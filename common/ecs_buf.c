@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs_buf.c -- output lines built in a growable buffer (see ecs_buf.h),
+ * and the JSON string escaping that ecs_out uses too.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs_buf.h"
+
+void
+ecs_buf_add(struct ecs_buf *b, const void *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		while (b->len + n + 1 > b->cap)
+			b->cap = b->cap ? b->cap * 2 : 256;
+		b->p = ecs_xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
+ecs_buf_puts(struct ecs_buf *b, const char *s)
+{
+	ecs_buf_add(b, s, strlen(s));
+}
+
+void
+ecs_buf_putc(struct ecs_buf *b, char c)
+{
+	ecs_buf_add(b, &c, 1);
+}
+
+void
+ecs_json_escape(const char *s, size_t n,
+    void (*put)(void *, const char *, size_t), void *arg)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s, *end = s + n;
+	char esc[6] = { '\\', 'u', '0', '0' };
+	unsigned char c;
+
+	for (; s < end; s++) {
+		c = (unsigned char)*s;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (s > run)
+			put(arg, run, (size_t)(s - run));
+		run = s + 1;
+		if (c == '"' || c == '\\') {
+			esc[1] = (char)c;
+			put(arg, esc, 2);
+			esc[1] = 'u';
+		} else {
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			put(arg, esc, sizeof(esc));
+		}
+	}
+	if (end > run)
+		put(arg, run, (size_t)(end - run));
+}
+
+static void
+put_buf(void *arg, const char *s, size_t n)
+{
+	ecs_buf_add(arg, s, n);
+}
+
+void
+ecs_buf_json_string(struct ecs_buf *b, const char *s, size_t n)
+{
+	ecs_buf_putc(b, '"');
+	ecs_json_escape(s, n, put_buf, b);
+	ecs_buf_putc(b, '"');
+}
+
+void
+ecs_buf_int(struct ecs_buf *b, int64_t v)
+{
+	char num[24];
+
+	ecs_buf_add(b, num, (size_t)snprintf(num, sizeof(num), "%" PRId64, v));
+}
+
+void
+ecs_buf_uint(struct ecs_buf *b, uint64_t v)
+{
+	char num[24];
+
+	ecs_buf_add(b, num, (size_t)snprintf(num, sizeof(num), "%" PRIu64, v));
+}
+
+void
+ecs_buf_dec(struct ecs_buf *b, const struct ecs_dec *d)
+{
+	char num[96];
+
+	ecs_buf_add(b, num, ecs_dec_format(d, num, sizeof(num)));
+}
+
+void
+ecs_buf_double(struct ecs_buf *b, double v, int places)
+{
+	char num[400];		/* fixed notation up to about 1e300 */
+
+	ecs_buf_add(b, num, ecs_format_double(v, places, num, sizeof(num)));
+}
+
+void
+ecs_buf_time(struct ecs_buf *b, int64_t ms)
+{
+	char t[32];
+
+	ecs_buf_putc(b, '"');
+	ecs_buf_add(b, t, ecs_time_format(ms, t));
+	ecs_buf_putc(b, '"');
+}
+
+/* An object or array, compact whichever way the line was read. */
+static void
+compact_json(struct ecs_buf *b, const struct ecs_field *f)
+{
+	struct json_object *obj = f->j;
+	char *text = NULL;
+
+	if (obj == NULL) {
+		text = ecs_xstrndup(f->text, f->len);
+		obj = json_tokener_parse(text);
+	}
+	ecs_buf_puts(b, json_object_to_json_string_ext(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (text != NULL) {
+		json_object_put(obj);
+		free(text);
+	}
+}
+
+void
+ecs_buf_field(struct ecs_buf *b, const struct ecs_field *f)
+{
+	switch (f->type) {
+	case ECS_F_STRING:
+		ecs_buf_json_string(b, f->text, f->len);
+		break;
+	case ECS_F_MISSING:
+	case ECS_F_NULL:
+		ecs_buf_add(b, "null", 4);
+		break;
+	case ECS_F_OTHER:
+		compact_json(b, f);
+		break;
+	default:
+		ecs_buf_add(b, f->text, f->len);
+		break;
+	}
+}
+
+void
+ecs_buf_reset(struct ecs_buf *b)
+{
+	b->len = 0;
+	if (b->p != NULL)
+		b->p[0] = '\0';
+}
+
+void
+ecs_buf_free(struct ecs_buf *b)
+{
+	free(b->p);
+	*b = (struct ecs_buf)ECS_BUF_INIT;
+}
+
+void
+ecs_buf_out(const struct ecs_buf *b)
+{
+	ecs_out_write(b->p, b->len);
+}
