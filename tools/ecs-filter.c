@@ -374,6 +374,17 @@ emit(const struct rule *rule, struct json_object *rec,
 	}
 }
 
+static bool
+has_template(void)
+{
+	size_t i;
+
+	for (i = 0; i < nrules; i++)
+		if (rules[i].tpl != NULL)
+			return true;
+	return default_tpl != NULL;
+}
+
 static void
 parse_options(int argc, char *argv[], int *first_operand)
 {
@@ -412,6 +423,11 @@ parse_options(int argc, char *argv[], int *first_operand)
 				usage(ECS_EXIT_USAGE);
 		}
 	}
+	/* A count or a template is text, not records to put in columns. */
+	if (ecs_config.output_format != ECS_OUTPUT_NDJSON &&
+	    (count_only || has_template()))
+		errx(ECS_EXIT_USAGE, "--output-format: not with --count or "
+		    "--template, which write text");
 	if (nrules == 0) {
 		if (optind >= argc) {
 			warnx("no expression given (use 'true' to keep all)");
