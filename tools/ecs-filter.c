@@ -64,8 +64,8 @@ usage(int status)
 	FILE *fp = status ? stderr : stdout;
 
 	fprintf(fp,
-"usage: ecs-filter [-chqVv] [-f fields] [-i format] [-n count] [-t template]\n"
-"                  [-e expr [-t template]]... [expr] [file ...]\n");
+"usage: ecs-filter [-chqVv] [-f fields] [-i format] [-n count] [-o format]\n"
+"                  [-t template] [-e expr [-t template]]... [expr] [file ...]\n");
 	if (status != 0)
 		exit(status);
 	fprintf(fp,
