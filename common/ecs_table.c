@@ -27,8 +27,20 @@ struct span {
 	size_t	 off, len;
 };
 
+/*
+ * A piece of the line being scanned, or of the text unescaped or built
+ * from it (in_text): by offset while scanning, as text may move.
+ */
+struct piece {
+	size_t	 off, len;
+	bool	 in_text;
+};
+
+/* A column of the record: pointers set once the scan is done. */
 struct cell {
-	struct span	 name, val;
+	struct piece	 name_at, val_at;
+	const char	*name, *val;
+	size_t		 name_len, val_len;
 };
 
 struct ecs_table {
@@ -37,7 +49,8 @@ struct ecs_table {
 	unsigned long long	 nline;		/* lines seen, for messages */
 	int			 status;
 
-	/* The record being converted: names and values in text. */
+	/* The record being converted: names and values in line or text. */
+	const char	*line;
 	struct bytes	 text;
 	struct bytes	 path;		/* the flattened name being built */
 	struct cell	*cell;
@@ -208,21 +221,49 @@ unescape(const char *p, const char *e, struct bytes *b)
 	}
 }
 
-/* Adds a cell named by t->path whose value is the text from val_off on. */
+/*
+ * The JSON string at p (past its opening quote) as a piece: of the line
+ * when it has no escapes, else unescaped into t->text. Past the closing
+ * quote, or NULL.
+ */
+static const char *
+scan_string(struct ecs_table *t, const char *p, const char *e,
+    struct piece *out)
+{
+	const char *q = p;
+	size_t off;
+
+	while (q < e && *q != '"' && *q != '\\')
+		q++;
+	if (q < e && *q == '"') {
+		*out = (struct piece){ (size_t)(p - t->line), (size_t)(q - p),
+		    false };
+		return q + 1;
+	}
+	off = t->text.len;
+	if ((q = unescape(p, e, &t->text)) != NULL)
+		*out = (struct piece){ off, t->text.len - off, true };
+	return q;
+}
+
+/* Adds a cell named name (or t->path when NULL) with the value val. */
 static void
-add_cell(struct ecs_table *t, size_t val_off)
+add_cell(struct ecs_table *t, const struct piece *name, struct piece val)
 {
 	struct cell *c;
-	size_t name_off = t->text.len;
 
-	bytes_add(&t->text, t->path.p, t->path.len);
 	if (t->ncell == t->cellcap) {
 		t->cellcap = t->cellcap * 2 + 16;
 		t->cell = ecs_xrealloc(t->cell, t->cellcap * sizeof(*t->cell));
 	}
 	c = &t->cell[t->ncell++];
-	c->val = (struct span){ val_off, name_off - val_off };
-	c->name = (struct span){ name_off, t->path.len };
+	c->val_at = val;
+	if (name != NULL)
+		c->name_at = *name;
+	else {
+		c->name_at = (struct piece){ t->text.len, t->path.len, true };
+		bytes_add(&t->text, t->path.p, t->path.len);
+	}
 }
 
 static bool
@@ -233,7 +274,7 @@ is_literal_char(char c)
 }
 
 static const char *scan_value(struct ecs_table *, const char *, const char *,
-    int);
+    const struct piece *, int);
 
 /*
  * Scans the members of the object or array at p (past its '{' or '['),
@@ -245,16 +286,17 @@ static const char *
 scan_members(struct ecs_table *t, const char *p, const char *e, char close,
     int depth)
 {
-	size_t plen = t->path.len, val_off;
+	size_t plen = t->path.len;
 	unsigned long n = 0;
+	struct piece key;
 	char num[24];
 
 	p = skip_ws(p, e);
 	if (p < e && *p == close) {
 		if (depth > 0) {
-			val_off = t->text.len;
+			key = (struct piece){ t->text.len, 2, true };
 			bytes_add(&t->text, close == '}' ? "{}" : "[]", 2);
-			add_cell(t, val_off);
+			add_cell(t, NULL, key);
 		}
 		return p + 1;
 	}
@@ -264,15 +306,20 @@ scan_members(struct ecs_table *t, const char *p, const char *e, char close,
 			bytes_addc(&t->path, '.');
 		if (close == '}') {
 			if (p == e || *p != '"' ||
-			    (p = unescape(p + 1, e, &t->path)) == NULL)
+			    (p = scan_string(t, p + 1, e, &key)) == NULL)
 				return NULL;
+			/* Below the top, the name is the path: a.b, items.1. */
+			if (depth > 0)
+				bytes_add(&t->path, (key.in_text ? t->text.p :
+				    t->line) + key.off, key.len);
 			p = skip_ws(p, e);
 			if (p == e || *p++ != ':')
 				return NULL;
 		} else
 			bytes_add(&t->path, num, (size_t)snprintf(num,
 			    sizeof(num), "%lu", ++n));
-		if ((p = scan_value(t, skip_ws(p, e), e, depth + 1)) == NULL)
+		if ((p = scan_value(t, skip_ws(p, e), e, depth > 0 ||
+		    close == ']' ? NULL : &key, depth + 1)) == NULL)
 			return NULL;
 		p = skip_ws(p, e);
 		if (p < e && *p == ',') {
@@ -284,28 +331,39 @@ scan_members(struct ecs_table *t, const char *p, const char *e, char close,
 	}
 }
 
-/* Scans the value at p into cells named t->path; past it, or NULL. */
+/*
+ * Scans the value at p into cells named name, or t->path when NULL (a top
+ * key is a piece of the line; a nested name is built in t->path). Past the
+ * value, or NULL.
+ */
 static const char *
-scan_value(struct ecs_table *t, const char *p, const char *e, int depth)
+scan_value(struct ecs_table *t, const char *p, const char *e,
+    const struct piece *name, int depth)
 {
-	size_t val_off = t->text.len;
 	const char *start = p;
+	struct piece val;
 
 	if (p == e || depth > TABLE_DEPTH)
 		return NULL;
-	if (*p == '{' || *p == '[')
+	if (*p == '{' || *p == '[') {
+		/* A top key is the prefix of the names below it. */
+		if (name != NULL)
+			bytes_add(&t->path, (name->in_text ? t->text.p :
+			    t->line) + name->off, name->len);
 		return scan_members(t, p + 1, e, *p == '{' ? '}' : ']', depth);
+	}
 	if (*p == '"') {
-		if ((p = unescape(p + 1, e, &t->text)) == NULL)
+		if ((p = scan_string(t, p + 1, e, &val)) == NULL)
 			return NULL;
 	} else {
 		while (p < e && is_literal_char(*p))
 			p++;
 		if (p == start)
 			return NULL;
-		bytes_add(&t->text, start, (size_t)(p - start));
+		val = (struct piece){ (size_t)(start - t->line),
+		    (size_t)(p - start), false };
 	}
-	add_cell(t, val_off);
+	add_cell(t, name, val);
 	return p;
 }
 
@@ -313,36 +371,44 @@ static bool
 scan_record(struct ecs_table *t, const char *line, size_t len)
 {
 	const char *p = line, *e = line + len;
+	struct cell *c;
+	size_t i;
 
+	t->line = line;
 	t->text.len = 0;
 	t->path.len = 0;
 	t->ncell = 0;
 	p = skip_ws(p, e);
 	if (p == e || *p != '{' || (p = scan_members(t, p + 1, e, '}', 0)) ==
-	    NULL)
+	    NULL || skip_ws(p, e) != e)
 		return false;
-	return skip_ws(p, e) == e;
+	for (i = 0; i < t->ncell; i++) {
+		c = &t->cell[i];
+		c->name = (c->name_at.in_text ? t->text.p : line) +
+		    c->name_at.off;
+		c->name_len = c->name_at.len;
+		c->val = (c->val_at.in_text ? t->text.p : line) + c->val_at.off;
+		c->val_len = c->val_at.len;
+	}
+	return true;
 }
 
 /* Headers */
 
 static bool
-span_eq(const char *a, struct span x, const char *b, struct span y)
-{
-	return x.len == y.len && memcmp(a + x.off, b + y.off, x.len) == 0;
-}
-
-static bool
 same_keys(const struct ecs_table *t)
 {
+	const struct cell *c;
 	size_t i;
 
 	if (!t->have_header || t->ncell != t->nhead)
 		return false;
-	for (i = 0; i < t->ncell; i++)
-		if (!span_eq(t->text.p, t->cell[i].name, t->hnames.p,
-		    t->head[i]))
+	for (i = 0; i < t->ncell; i++) {
+		c = &t->cell[i];
+		if (c->name_len != t->head[i].len || memcmp(c->name,
+		    t->hnames.p + t->head[i].off, c->name_len) != 0)
 			return false;
+	}
 	return true;
 }
 
@@ -357,12 +423,14 @@ merge_duplicates(struct ecs_table *t)
 
 	for (i = 0; i < t->ncell; i++) {
 		for (j = 0; j < n; j++)
-			if (span_eq(t->text.p, t->cell[j].name, t->text.p,
-			    t->cell[i].name))
+			if (t->cell[j].name_len == t->cell[i].name_len &&
+			    memcmp(t->cell[j].name, t->cell[i].name,
+			    t->cell[i].name_len) == 0)
 				break;
-		if (j < n)
+		if (j < n) {
 			t->cell[j].val = t->cell[i].val;
-		else
+			t->cell[j].val_len = t->cell[i].val_len;
+		} else
 			t->cell[n++] = t->cell[i];
 	}
 	t->ncell = n;
@@ -379,9 +447,8 @@ set_header(struct ecs_table *t)
 		t->head = ecs_xrealloc(t->head, t->headcap * sizeof(*t->head));
 	}
 	for (i = 0; i < t->ncell; i++) {
-		t->head[i] = (struct span){ t->hnames.len, t->cell[i].name.len };
-		bytes_add(&t->hnames, t->text.p + t->cell[i].name.off,
-		    t->cell[i].name.len);
+		t->head[i] = (struct span){ t->hnames.len, t->cell[i].name_len };
+		bytes_add(&t->hnames, t->cell[i].name, t->cell[i].name_len);
 	}
 	t->nhead = t->ncell;
 	t->have_header = true;
@@ -393,13 +460,15 @@ set_header(struct ecs_table *t)
 static void
 put_csv(struct bytes *out, const char *s, size_t n)
 {
-	size_t i;
-	bool quote = n == 2 && s[0] == '\\' && s[1] == '.';
+	static const bool special[256] = {
+		['\n'] = true, ['\r'] = true, ['"'] = true, [','] = true,
+	};
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
 
-	for (i = 0; i < n && !quote; i++)
-		quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' ||
-		    s[i] == '\r';
-	if (!quote) {
+	while (i < n && !special[u[i]])
+		i++;
+	if (i == n && !(n == 2 && s[0] == '\\' && s[1] == '.')) {
 		bytes_add(out, s, n);
 		return;
 	}
@@ -431,16 +500,16 @@ put_tsv(struct bytes *out, const char *s, size_t n)
 }
 
 static void
-put_field(struct ecs_table *t, const char *base, struct span s, bool first)
+put_field(struct ecs_table *t, const char *s, size_t n, bool first)
 {
 	if (t->format == ECS_OUTPUT_CSV) {
 		if (!first)
 			bytes_addc(&t->out, ',');
-		put_csv(&t->out, base + s.off, s.len);
+		put_csv(&t->out, s, n);
 	} else {
 		if (!first)
 			bytes_addc(&t->out, '\t');
-		put_tsv(&t->out, base + s.off, s.len);
+		put_tsv(&t->out, s, n);
 	}
 }
 
@@ -464,13 +533,15 @@ write_delimited(struct ecs_table *t)
 					bytes_addc(&t->out, '\n');
 				set_header(t);
 				for (i = 0; i < t->nhead; i++)
-					put_field(t, t->hnames.p, t->head[i],
+					put_field(t, t->hnames.p +
+					    t->head[i].off, t->head[i].len,
 					    i == 0);
 				bytes_addc(&t->out, '\n');
 			}
 		}
 		for (i = 0; i < t->ncell; i++)
-			put_field(t, t->text.p, t->cell[i].val, i == 0);
+			put_field(t, t->cell[i].val, t->cell[i].val_len,
+			    i == 0);
 		bytes_addc(&t->out, '\n');
 		t->just_wrote_empty = false;
 	}
@@ -601,9 +672,8 @@ table_hold(struct ecs_table *t)
 	}
 	for (i = 0; i < t->ncell; i++) {
 		t->hval[t->nheld * t->nhead + i] = (struct span){ t->held.len,
-		    t->cell[i].val.len };
-		bytes_add(&t->held, t->text.p + t->cell[i].val.off,
-		    t->cell[i].val.len);
+		    t->cell[i].val_len };
+		bytes_add(&t->held, t->cell[i].val, t->cell[i].val_len);
 	}
 	t->nheld++;
 }
