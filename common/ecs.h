@@ -53,6 +53,8 @@ void	 ecs_signals_init(void);
 void	 ecs_out_write(const void *, size_t);
 void	 ecs_out_puts(const char *);
 void	 ecs_out_putc(char);
+/* Writes the line p[0..n), which holds no newline, and a newline. */
+void	 ecs_out_line(const char *p, size_t n);
 /* Writes everything buffered; a write error ends the program (EPIPE with 0). */
 void	 ecs_out_flush(void);
 /*

@@ -150,6 +150,20 @@ ecs_out_write(const void *p, size_t n)
 }
 
 void
+ecs_out_line(const char *p, size_t n)
+{
+	if (ecs_config.output_format == ECS_OUTPUT_NDJSON || line_len > 0) {
+		ecs_out_write(p, n);
+		ecs_out_putc('\n');
+		return;
+	}
+	/* A whole line: converted where it is, without gathering it. */
+	if (table == NULL)
+		table = ecs_table_create(ecs_config.output_format, put_bytes);
+	ecs_table_line(table, p, n);
+}
+
+void
 ecs_out_puts(const char *s)
 {
 	ecs_out_write(s, strlen(s));

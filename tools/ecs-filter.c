@@ -368,10 +368,8 @@ emit(const struct rule *rule, struct json_object *rec,
 		tpl_render(t, rec);
 	else if (nfields > 0)
 		write_projection(rec);
-	else {
-		ecs_out_write(rd->line, rd->len);
-		ecs_out_putc('\n');
-	}
+	else
+		ecs_out_line(rd->line, rd->len);
 }
 
 static bool
