@@ -550,10 +550,13 @@ put_field(struct ecs_table *t, const char *s, size_t n, bool first)
 static bool
 fast_row(struct ecs_table *t, const char *p, size_t len)
 {
-	const char *e = p + len, *v;
+	const char *e = p + len, *v, *k;
 	const struct span *h;
-	char *o;
-	size_t i;
+	/* In a string, what ends a plain copy; JSON has no raw tab or LF. */
+	unsigned char stop = t->format == ECS_OUTPUT_CSV ? C_STOP | C_CSV :
+	    C_STOP;
+	char *o, *field;
+	size_t i, j;
 
 	if (!t->fast_header)
 		return false;
@@ -568,10 +571,14 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 		return false;
 	for (i = 0; i < t->nhead; i++) {
 		h = &t->head[i];
+		k = t->hnames.p + h->off;
 		p = skip_ws(p, e);
-		if ((size_t)(e - p) < h->len + 2 || *p != '"' ||
-		    memcmp(p + 1, t->hnames.p + h->off, h->len) != 0 ||
-		    p[h->len + 1] != '"')
+		if ((size_t)(e - p) < h->len + 2 || *p != '"')
+			return false;
+		/* Names are short: a loop beats a call to memcmp here. */
+		for (j = 0; j < h->len && p[j + 1] == k[j]; j++)
+			;
+		if (j < h->len || p[h->len + 1] != '"')
 			return false;
 		p = skip_ws(p + h->len + 2, e);
 		if (p == e || *p++ != ':')
@@ -579,25 +586,29 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 		p = skip_ws(p, e);
 		if (p == e)
 			return false;
+		if (i > 0)
+			*o++ = t->format == ECS_OUTPUT_CSV ? ',' : '\t';
 		if (*p == '"') {
+			/* Copied as it is scanned, until a quote or a comma. */
+			field = o;
 			for (v = ++p; p < e && !(byte_class[(unsigned char)*p] &
-			    C_STOP); p++)
-				;
-			if (p == e || *p != '"')
-				return false;
-			if (i > 0)
-				*o++ = t->format == ECS_OUTPUT_CSV ? ',' : '\t';
-			o = put_raw(t->format, o, v, (size_t)(p - v));
-			p++;
+			    stop); p++)
+				*o++ = *p;
+			if (p < e && *p != '"') {	/* a comma: quote it */
+				while (p < e && !(byte_class[(unsigned char)*p] &
+				    C_STOP))
+					p++;
+				if (p < e && *p == '"')
+					o = put_raw(t->format, field, v,
+					    (size_t)(p - v));
+			}
+			if (p == e || *p++ != '"')
+				return false;	/* an escape */
 		} else {
 			for (v = p; p < e && is_literal_char(*p); p++)
-				;
+				*o++ = *p;
 			if (p == v)
 				return false;
-			if (i > 0)
-				*o++ = t->format == ECS_OUTPUT_CSV ? ',' : '\t';
-			memcpy(o, v, (size_t)(p - v));
-			o += p - v;
 		}
 		p = skip_ws(p, e);
 		if (p == e || *p++ != (i + 1 < t->nhead ? ',' : '}'))
