@@ -542,6 +542,17 @@ put_field(struct ecs_table *t, const char *s, size_t n, bool first)
 	    n) - t->out.p);
 }
 
+/* Eight bytes at a time: whether the word w holds the byte c. */
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+static uint64_t
+has_byte(uint64_t w, unsigned char c)
+{
+	w ^= ONES * c;
+	return (w - ONES) & ~w & HIGHS;
+}
+
 /*
  * The common case at full speed: a record whose keys are the header's, in
  * order, with flat values and no escapes, written as a row straight from
@@ -556,6 +567,7 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 	unsigned char stop = t->format == ECS_OUTPUT_CSV ? C_STOP | C_CSV :
 	    C_STOP;
 	char *o, *field;
+	uint64_t w, hw;
 	size_t i, j;
 
 	if (!t->fast_header)
@@ -575,8 +587,14 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 		p = skip_ws(p, e);
 		if ((size_t)(e - p) < h->len + 2 || *p != '"')
 			return false;
-		/* Names are short: a loop beats a call to memcmp here. */
-		for (j = 0; j < h->len && p[j + 1] == k[j]; j++)
+		/* Names are short: words beat a call to memcmp here. */
+		for (j = 0; j + 8 <= h->len; j += 8) {
+			memcpy(&w, p + 1 + j, 8);
+			memcpy(&hw, k + j, 8);
+			if (w != hw)
+				break;
+		}
+		for (; j < h->len && p[j + 1] == k[j]; j++)
 			;
 		if (j < h->len || p[h->len + 1] != '"')
 			return false;
@@ -591,7 +609,14 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 		if (*p == '"') {
 			/* Copied as it is scanned, until a quote or a comma. */
 			field = o;
-			for (v = ++p; p < e && !(byte_class[(unsigned char)*p] &
+			for (v = ++p; e - p >= 8; p += 8, o += 8) {
+				memcpy(&w, p, 8);
+				if (has_byte(w, '"') | has_byte(w, '\\') |
+				    (stop & C_CSV ? has_byte(w, ',') : 0))
+					break;
+				memcpy(o, &w, 8);
+			}
+			for (; p < e && !(byte_class[(unsigned char)*p] &
 			    stop); p++)
 				*o++ = *p;
 			if (p < e && *p != '"') {	/* a comma: quote it */
