@@ -53,9 +53,14 @@ void	 ecs_signals_init(void);
 void	 ecs_out_write(const void *, size_t);
 void	 ecs_out_puts(const char *);
 void	 ecs_out_putc(char);
+/* Writes the line p[0..n), which holds no newline, and a newline. */
+void	 ecs_out_line(const char *p, size_t n);
 /* Writes everything buffered; a write error ends the program (EPIPE with 0). */
 void	 ecs_out_flush(void);
-/* Flushes and closes stdout; 0, or 1 after reporting a late write error. */
+/*
+ * Flushes and closes stdout; 0, or 1 after reporting a late write error or
+ * an output record that -o could not convert.
+ */
 int	 ecs_out_close(void);
 /*
  * Writes all of buf[0..n) to fd (standard output, a --reject or --late
@@ -63,6 +68,33 @@ int	 ecs_out_close(void);
  * error ends the program (exit 1), EPIPE on standard output quietly (0).
  */
 void	 ecs_write_all(int fd, const void *buf, size_t n, const char *name);
+
+/*
+ * ecs_table.c -- NDJSON output lines as CSV, TSV or an aligned table (-o),
+ * as Miller 6 writes them; ecs_out sends its lines through it.
+ */
+
+enum ecs_output_format {
+	ECS_OUTPUT_NDJSON,
+	ECS_OUTPUT_CSV,
+	ECS_OUTPUT_TSV,
+	ECS_OUTPUT_TABLE,
+};
+
+struct ecs_table;
+
+/* A converter that hands what it writes to write(); owned by the caller. */
+struct ecs_table *ecs_table_create(enum ecs_output_format,
+	    void (*write)(const void *, size_t));
+/*
+ * Converts one line (a JSON object, without its newline). A line that is
+ * not one is reported and left out: false, and destroy returns 1.
+ */
+bool	 ecs_table_line(struct ecs_table *, const char *line, size_t len);
+/* For a table: writes the rows held, so a live pipeline sees them. */
+void	 ecs_table_flush(struct ecs_table *);
+/* Writes what is held and frees t; 0, or 1 when a line was left out. */
+int	 ecs_table_destroy(struct ecs_table *);
 
 /* ecs_opt.c -- the options every program takes */
 
@@ -87,6 +119,7 @@ enum ecs_input_format {
 struct ecs_config {
 	bool			 quiet;		/* -q */
 	enum ecs_input_format	 input_format;	/* -i */
+	enum ecs_output_format	 output_format;	/* -o */
 	long long		 max_errors;	/* --max-errors; -1 unlimited */
 	const char		*reject_path;	/* --reject */
 	size_t			 max_line;	/* --max-line */
@@ -108,7 +141,7 @@ enum {
 	ECS_OPT_TOOL		/* first value free for a tool's long options */
 };
 
-#define ECS_COMMON_SHORTOPTS	"hi:qV"
+#define ECS_COMMON_SHORTOPTS	"hi:o:qV"
 #define ECS_COMMON_LONGOPTS						\
 	{ "help",	no_argument,		NULL, 'h' },		\
 	{ "input-format", required_argument,	NULL, 'i' },		\
@@ -116,6 +149,7 @@ enum {
 	{ "map-action",	required_argument,	NULL, ECS_OPT_MAP_ACTION }, \
 	{ "max-errors",	required_argument,	NULL, ECS_OPT_MAX_ERRORS }, \
 	{ "max-line",	required_argument,	NULL, ECS_OPT_MAX_LINE }, \
+	{ "output-format", required_argument,	NULL, 'o' },		\
 	{ "quiet",	no_argument,		NULL, 'q' },		\
 	{ "reject",	required_argument,	NULL, ECS_OPT_REJECT },	\
 	{ "strict",	no_argument,		NULL, ECS_OPT_STRICT },	\

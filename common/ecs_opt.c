@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * ecs_opt.c -- the options every ecs program takes, parsed in one place:
- * the input format (-i), bad-line handling (--strict, --max-errors, --reject, -q, --max-line) and
+ * the input and output formats (-i, -o), bad-line handling (--strict, --max-errors, --reject, -q, --max-line) and
  * the renaming of canonical fields and actions (--map, --map-action).
  */
 #include <err.h>
@@ -119,6 +119,19 @@ ecs_common_option(int ch, const char *arg)
 			errx(ECS_EXIT_USAGE, "-i '%s': expected ndjson, csv or "
 			    "tsv", arg);
 		return true;
+	case 'o':
+		if (strcmp(arg, "ndjson") == 0)
+			ecs_config.output_format = ECS_OUTPUT_NDJSON;
+		else if (strcmp(arg, "csv") == 0)
+			ecs_config.output_format = ECS_OUTPUT_CSV;
+		else if (strcmp(arg, "tsv") == 0)
+			ecs_config.output_format = ECS_OUTPUT_TSV;
+		else if (strcmp(arg, "table") == 0)
+			ecs_config.output_format = ECS_OUTPUT_TABLE;
+		else
+			errx(ECS_EXIT_USAGE, "-o '%s': expected ndjson, csv, "
+			    "tsv or table", arg);
+		return true;
 	case 'q':
 		ecs_config.quiet = true;
 		return true;
@@ -157,13 +170,15 @@ void
 ecs_common_usage(FILE *fp)
 {
 	fputs(
-"Input and bad lines (shared by every ecs program):\n"
+"Formats and bad lines (shared by every ecs program):\n"
 "  -i, --input-format F     ndjson (default), csv or tsv with a header row;\n"
 "                           gzip input is read as it is, any format\n"
 "      --map CANON=PATH     read the canonical field CANON from PATH\n"
 "      --map-action IN=CANON  treat action value IN as CANON (view=browse)\n"
 "      --max-errors N       stop with exit 1 at the (N+1)th bad line\n"
 "      --max-line SIZE      longest accepted line (default 16M)\n"
+"  -o, --output-format F    ndjson (default), csv, tsv (a header row, nested\n"
+"                           values flattened to a.b) or table (aligned)\n"
 "  -q, --quiet              no per-line warnings (the summary stays)\n"
 "      --reject FILE        append each bad line, verbatim, to FILE\n"
 "      --strict             stop with exit 1 at the first bad line\n"

@@ -30,7 +30,7 @@ epoch() { date -u -d "$1" +%s.%N; }
 
 @test "--help prints usage and options on stdout, exit 0" {
 	run -0 --separate-stderr ecs-replay --help
-	is "${lines[0]}" "usage: ecs-replay [-hqV] [-i format] [-r rate | -s speed] [--from time]"
+	is "${lines[0]}" "usage: ecs-replay [-hqV] [-i format] [-o format] [-r rate | -s speed]"
 	like "$output" "*--speed X*"
 	like "$output" "*--rate N*"
 	like "$output" "*--retime*"

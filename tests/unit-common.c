@@ -535,6 +535,40 @@ test_agg(void)
 	ok(agg_is("l=list(x,2)", v, 6, "[2.50,\"a\"]"), "agg: list, merged");
 }
 
+static char	table_out[256];
+static size_t	table_len;
+
+static void
+table_capture(const void *p, size_t n)
+{
+	if (n > sizeof(table_out) - table_len)
+		n = sizeof(table_out) - table_len;
+	memcpy(table_out + table_len, p, n);
+	table_len += n;
+}
+
+/* ecs_table on its own: a row, a key change, and a line it cannot take. */
+static void
+test_table(void)
+{
+	struct ecs_table *t = ecs_table_create(ECS_OUTPUT_CSV, table_capture);
+	const char *good[] = { "{\"a\":1,\"b\":\"x,y\"}",
+	    "{\"a\":2,\"b\":\"z\"}", "{\"c\":{\"d\":[true,null]}}" };
+	size_t i;
+	bool all = true;
+
+	for (i = 0; i < sizeof(good) / sizeof(*good); i++)
+		all &= ecs_table_line(t, good[i], strlen(good[i]));
+	ok(all, "table: JSON objects are converted");
+	ok(!ecs_table_line(t, "[1,2]", 5), "table: an array is not a record");
+	ok(!ecs_table_line(t, "{\"a\":1", 6), "table: a cut line is refused");
+	ok(ecs_table_destroy(t) == ECS_EXIT_DATA,
+	    "table: a refused line makes the status 1");
+	ok(table_len == 39 && memcmp(table_out, "a,b\n1,\"x,y\"\n2,z\n\n"
+	    "c.d.1,c.d.2\ntrue,null\n", 39) == 0,
+	    "table: CSV with a new header block");
+}
+
 int
 main(void)
 {
@@ -551,5 +585,6 @@ main(void)
 	test_map_delete();
 	test_map_next_free();
 	test_decay();
+	test_table();
 	return tap_done();
 }

@@ -68,8 +68,8 @@ usage(int status)
 	FILE *fp = status ? stderr : stdout;
 
 	fprintf(fp,
-"usage: ecs-filter [-chqVv] [-f fields] [-i format] [-n count] [-t template]\n"
-"                  [--tz zone]\n"
+"usage: ecs-filter [-chqVv] [-f fields] [-i format] [-n count] [-o format]\n"
+"                  [-t template] [--tz zone]\n"
 "                  [-e expr [-t template]]... [expr] [file ...]\n");
 	if (status != 0)
 		exit(status);
@@ -415,10 +415,19 @@ emit(const struct rule *rule, struct json_object *rec,
 		tpl_render(t, rec, rd);
 	else if (nfields > 0)
 		write_projection(rec);
-	else {
-		ecs_out_write(rd->line, rd->len);
-		ecs_out_putc('\n');
-	}
+	else
+		ecs_out_line(rd->line, rd->len);
+}
+
+static bool
+has_template(void)
+{
+	size_t i;
+
+	for (i = 0; i < nrules; i++)
+		if (rules[i].tpl != NULL)
+			return true;
+	return default_tpl != NULL;
 }
 
 static void
@@ -464,6 +473,11 @@ parse_options(int argc, char *argv[], int *first_operand)
 				usage(ECS_EXIT_USAGE);
 		}
 	}
+	/* A count or a template is text, not records to put in columns. */
+	if (ecs_config.output_format != ECS_OUTPUT_NDJSON &&
+	    (count_only || has_template()))
+		errx(ECS_EXIT_USAGE, "--output-format: not with --count or "
+		    "--template, which write text");
 	if (nrules == 0) {
 		if (optind >= argc) {
 			warnx("no expression given (use 'true' to keep all)");

@@ -193,7 +193,7 @@ usage(int status)
 	FILE *fp = status ? stderr : stdout;
 
 	fprintf(fp,
-"usage: ecs-recommend [-hqVv] [-i format] [-k count] [--algo name]\n"
+"usage: ecs-recommend [-hqVv] [-i format] [-k count] [-o format] [--algo name]\n"
 "                     [--catalog file] [--emit which] [--evaluate]\n"
 "                     [--eval-from time] [--freeze-after time]\n"
 "                     [--half-life duration] [--max-items n] [--max-users n]\n"

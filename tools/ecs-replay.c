@@ -64,8 +64,8 @@ usage(int status)
 	FILE *fp = status ? stderr : stdout;
 
 	fprintf(fp,
-"usage: ecs-replay [-hqV] [-i format] [-r rate | -s speed] [--from time]\n"
-"                  [--to time] [--retime] [file ...]\n");
+"usage: ecs-replay [-hqV] [-i format] [-o format] [-r rate | -s speed]\n"
+"                  [--from time] [--to time] [--retime] [file ...]\n");
 	if (status != 0)
 		exit(status);
 	fprintf(fp,

@@ -155,8 +155,9 @@ usage(int status)
 
 	fprintf(fp,
 "usage: ecs-sales [-hqV] [-b keys] [-i format] [-m name=func(expr)]...\n"
-"                 [-w duration] [--slide duration] [--lateness duration]\n"
-"                 [--late file] [--emit final|update] [--tz zone] [--where expr]\n"
+"                 [-o format] [-w duration] [--slide duration]\n"
+"                 [--lateness duration] [--late file] [--emit final|update]\n"
+"                 [--tz zone] [--where expr]\n"
 "                 [--corrections duration] [--idle duration]\n"
 "                 [--alert expr]... [--drop pct] [--spike pct]\n"
 "                 [--baseline n] [--watch name] [--state file]\n"

@@ -98,9 +98,10 @@ usage(int status)
 	FILE *fp = status ? stderr : stdout;
 
 	fprintf(fp,
-"usage: ecs-stock [-ehqV] [-i format] [-t threshold] [--checkpoint duration]\n"
-"                 [--cover-hours hours] [--half-life duration]\n"
-"                 [--initial quantity] [--max-products count] [--report]\n"
+"usage: ecs-stock [-ehqV] [-i format] [-o format] [-t threshold]\n"
+"                 [--checkpoint duration] [--cover-hours hours]\n"
+"                 [--half-life duration] [--initial quantity]\n"
+"                 [--max-products count] [--report]\n"
 "                 [--state file] [--thresholds file] [file ...]\n");
 	if (status != 0)
 		exit(status);

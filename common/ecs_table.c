@@ -1,0 +1,865 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs_table.c -- NDJSON output lines rewritten as CSV, TSV or an aligned
+ * table (-o), as Miller 6 writes them with --ocsv, --otsv and --opprint.
+ * Each line is a JSON object the program produced, so a small scanner
+ * splits it into top-level keys and raw values without json-c: strings are
+ * unescaped, numbers, true, false and null are written as they stand, and
+ * nested objects and arrays are flattened as Miller does (a.b, items.1).
+ * The first record's keys make the header; a record with other keys starts
+ * a new header block after an empty line (Miller's csvlite rule).
+ */
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs.h"
+
+#define TABLE_DEPTH	512		/* nesting beyond this is refused */
+
+struct bytes {
+	char	*p;
+	size_t	 len, cap;
+};
+
+/* A piece of a bytes buffer, by offset: the buffer may move. */
+struct span {
+	size_t	 off, len;
+};
+
+/*
+ * A piece of the line being scanned, or of the text unescaped or built
+ * from it (in_text): by offset while scanning, as text may move.
+ */
+struct piece {
+	size_t	 off, len;
+	bool	 in_text;
+};
+
+/* A column of the record: pointers set once the scan is done. */
+struct cell {
+	struct piece	 name_at, val_at;
+	const char	*name, *val;
+	size_t		 name_len, val_len;
+};
+
+struct ecs_table {
+	enum ecs_output_format	 format;
+	void			(*write)(const void *, size_t);
+	unsigned long long	 nline;		/* lines seen, for messages */
+	int			 status;
+
+	/* The record being converted: names and values in line or text. */
+	const char	*line;
+	struct bytes	 text;
+	struct bytes	 path;		/* the flattened name being built */
+	struct cell	*cell;
+	size_t		 ncell, cellcap;
+
+	/* The current header: names in hnames. */
+	bool		 have_header;
+	bool		 fast_header;	/* names that JSON writes as they are */
+	struct bytes	 hnames;
+	struct span	*head;
+	size_t		 nhead, headcap;
+	bool		 just_wrote_empty;	/* CSV, TSV: one empty line */
+
+	/* -o table: rows held until a flush, widths of those printed. */
+	struct bytes	 held;
+	struct span	*hval;
+	size_t		 nheld, hvalcap;	/* rows; cells are nheld*nhead */
+	size_t		*width;
+	bool		 printed;		/* the header is out */
+
+	struct bytes	 out;		/* one converted line or block */
+};
+
+static void
+bytes_add(struct bytes *b, const void *p, size_t n)
+{
+	if (n > b->cap - b->len) {
+		b->cap = b->cap * 2 > b->len + n ? b->cap * 2 : b->len + n + 64;
+		b->p = ecs_xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void
+bytes_addc(struct bytes *b, char c)
+{
+	if (b->len == b->cap) {
+		b->cap = b->cap * 2 + 64;
+		b->p = ecs_xrealloc(b->p, b->cap);
+	}
+	b->p[b->len++] = c;
+}
+
+struct ecs_table *
+ecs_table_create(enum ecs_output_format format,
+    void (*write)(const void *, size_t))
+{
+	struct ecs_table *t = ecs_xcalloc(1, sizeof(*t));
+
+	t->format = format;
+	t->write = write;
+	return t;
+}
+
+/* Scanning: one JSON line into cells */
+
+static const char *
+skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The 4 hex digits at p, or -1. */
+static long
+hex4(const char *p, const char *e)
+{
+	long v = 0;
+	int i, d;
+
+	if (e - p < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		if ((d = hexval(p[i])) < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+static void
+add_utf8(struct bytes *b, unsigned long c)
+{
+	char u[4];
+	size_t n;
+
+	if (c < 0x80) {
+		u[0] = (char)c;
+		n = 1;
+	} else if (c < 0x800) {
+		u[0] = (char)(0xc0 | c >> 6);
+		u[1] = (char)(0x80 | (c & 0x3f));
+		n = 2;
+	} else if (c < 0x10000) {
+		u[0] = (char)(0xe0 | c >> 12);
+		u[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		u[2] = (char)(0x80 | (c & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | c >> 18);
+		u[1] = (char)(0x80 | (c >> 12 & 0x3f));
+		u[2] = (char)(0x80 | (c >> 6 & 0x3f));
+		u[3] = (char)(0x80 | (c & 0x3f));
+		n = 4;
+	}
+	bytes_add(b, u, n);
+}
+
+/*
+ * Appends the text of the JSON string at p (past its opening quote) to b;
+ * returns the position past the closing quote, or NULL. A lone surrogate
+ * becomes U+FFFD, as in Go and so in Miller.
+ */
+static const char *
+unescape(const char *p, const char *e, struct bytes *b)
+{
+	const char *run;
+	long c, lo;
+
+	for (;;) {
+		for (run = p; p < e && *p != '"' && *p != '\\'; p++)
+			;
+		bytes_add(b, run, (size_t)(p - run));
+		if (p == e)
+			return NULL;
+		if (*p++ == '"')
+			return p;
+		if (p == e)
+			return NULL;
+		switch (*p++) {
+		case '"': bytes_addc(b, '"'); break;
+		case '\\': bytes_addc(b, '\\'); break;
+		case '/': bytes_addc(b, '/'); break;
+		case 'b': bytes_addc(b, '\b'); break;
+		case 'f': bytes_addc(b, '\f'); break;
+		case 'n': bytes_addc(b, '\n'); break;
+		case 'r': bytes_addc(b, '\r'); break;
+		case 't': bytes_addc(b, '\t'); break;
+		case 'u':
+			if ((c = hex4(p, e)) < 0)
+				return NULL;
+			p += 4;
+			if (c >= 0xd800 && c < 0xdc00 && e - p >= 6 &&
+			    p[0] == '\\' && p[1] == 'u' &&
+			    (lo = hex4(p + 2, e)) >= 0xdc00 && lo < 0xe000) {
+				c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+				p += 6;
+			} else if (c >= 0xd800 && c < 0xe000)
+				c = 0xfffd;
+			add_utf8(b, (unsigned long)c);
+			break;
+		default:
+			return NULL;
+		}
+	}
+}
+
+/*
+ * The JSON string at p (past its opening quote) as a piece: of the line
+ * when it has no escapes, else unescaped into t->text. Past the closing
+ * quote, or NULL.
+ */
+static const char *
+scan_string(struct ecs_table *t, const char *p, const char *e,
+    struct piece *out)
+{
+	const char *q = p;
+	size_t off;
+
+	while (q < e && *q != '"' && *q != '\\')
+		q++;
+	if (q < e && *q == '"') {
+		*out = (struct piece){ (size_t)(p - t->line), (size_t)(q - p),
+		    false };
+		return q + 1;
+	}
+	off = t->text.len;
+	if ((q = unescape(p, e, &t->text)) != NULL)
+		*out = (struct piece){ off, t->text.len - off, true };
+	return q;
+}
+
+/* Adds a cell named name (or t->path when NULL) with the value val. */
+static void
+add_cell(struct ecs_table *t, const struct piece *name, struct piece val)
+{
+	struct cell *c;
+
+	if (t->ncell == t->cellcap) {
+		t->cellcap = t->cellcap * 2 + 16;
+		t->cell = ecs_xrealloc(t->cell, t->cellcap * sizeof(*t->cell));
+	}
+	c = &t->cell[t->ncell++];
+	c->val_at = val;
+	if (name != NULL)
+		c->name_at = *name;
+	else {
+		c->name_at = (struct piece){ t->text.len, t->path.len, true };
+		bytes_add(&t->text, t->path.p, t->path.len);
+	}
+}
+
+/* Byte classes, looked up in the loops that see every byte. */
+enum {
+	C_LITERAL = 1,		/* of a number, true, false or null */
+	C_CSV = 2,		/* makes a CSV field quoted */
+	C_STOP = 4,		/* ends a run of string text: " or \ */
+};
+
+static const unsigned char byte_class[256] = {
+	['0'] = C_LITERAL, ['1'] = C_LITERAL, ['2'] = C_LITERAL,
+	['3'] = C_LITERAL, ['4'] = C_LITERAL, ['5'] = C_LITERAL,
+	['6'] = C_LITERAL, ['7'] = C_LITERAL, ['8'] = C_LITERAL,
+	['9'] = C_LITERAL, ['-'] = C_LITERAL, ['+'] = C_LITERAL,
+	['.'] = C_LITERAL, ['a'] = C_LITERAL, ['e'] = C_LITERAL,
+	['E'] = C_LITERAL, ['f'] = C_LITERAL, ['l'] = C_LITERAL,
+	['n'] = C_LITERAL, ['r'] = C_LITERAL, ['s'] = C_LITERAL,
+	['t'] = C_LITERAL, ['u'] = C_LITERAL,
+	[','] = C_CSV, ['\n'] = C_CSV, ['\r'] = C_CSV,
+	['"'] = C_CSV | C_STOP, ['\\'] = C_STOP,
+};
+
+static bool
+is_literal_char(char c)
+{
+	return byte_class[(unsigned char)c] & C_LITERAL;
+}
+
+static bool
+is_special_csv(unsigned char c)
+{
+	return byte_class[c] & C_CSV;
+}
+
+static const char *scan_value(struct ecs_table *, const char *, const char *,
+    const struct piece *, int);
+
+/*
+ * Scans the members of the object or array at p (past its '{' or '['),
+ * each as a cell named path.key or path.N (from 1), flattened as Miller
+ * does. An empty one is a cell holding {} or []. At depth 0 (the record
+ * itself) the names are the bare keys.
+ */
+static const char *
+scan_members(struct ecs_table *t, const char *p, const char *e, char close,
+    int depth)
+{
+	size_t plen = t->path.len;
+	unsigned long n = 0;
+	struct piece key;
+	char num[24];
+
+	p = skip_ws(p, e);
+	if (p < e && *p == close) {
+		if (depth > 0) {
+			key = (struct piece){ t->text.len, 2, true };
+			bytes_add(&t->text, close == '}' ? "{}" : "[]", 2);
+			add_cell(t, NULL, key);
+		}
+		return p + 1;
+	}
+	for (;;) {
+		t->path.len = plen;
+		if (depth > 0)
+			bytes_addc(&t->path, '.');
+		if (close == '}') {
+			if (p == e || *p != '"' ||
+			    (p = scan_string(t, p + 1, e, &key)) == NULL)
+				return NULL;
+			/* Below the top, the name is the path: a.b, items.1. */
+			if (depth > 0)
+				bytes_add(&t->path, (key.in_text ? t->text.p :
+				    t->line) + key.off, key.len);
+			p = skip_ws(p, e);
+			if (p == e || *p++ != ':')
+				return NULL;
+		} else
+			bytes_add(&t->path, num, (size_t)snprintf(num,
+			    sizeof(num), "%lu", ++n));
+		if ((p = scan_value(t, skip_ws(p, e), e, depth > 0 ||
+		    close == ']' ? NULL : &key, depth + 1)) == NULL)
+			return NULL;
+		p = skip_ws(p, e);
+		if (p < e && *p == ',') {
+			p = skip_ws(p + 1, e);
+			continue;
+		}
+		t->path.len = plen;
+		return p < e && *p == close ? p + 1 : NULL;
+	}
+}
+
+/*
+ * Scans the value at p into cells named name, or t->path when NULL (a top
+ * key is a piece of the line; a nested name is built in t->path). Past the
+ * value, or NULL.
+ */
+static const char *
+scan_value(struct ecs_table *t, const char *p, const char *e,
+    const struct piece *name, int depth)
+{
+	const char *start = p;
+	struct piece val;
+
+	if (p == e || depth > TABLE_DEPTH)
+		return NULL;
+	if (*p == '{' || *p == '[') {
+		/* A top key is the prefix of the names below it. */
+		if (name != NULL)
+			bytes_add(&t->path, (name->in_text ? t->text.p :
+			    t->line) + name->off, name->len);
+		return scan_members(t, p + 1, e, *p == '{' ? '}' : ']', depth);
+	}
+	if (*p == '"') {
+		if ((p = scan_string(t, p + 1, e, &val)) == NULL)
+			return NULL;
+	} else {
+		while (p < e && is_literal_char(*p))
+			p++;
+		if (p == start)
+			return NULL;
+		val = (struct piece){ (size_t)(start - t->line),
+		    (size_t)(p - start), false };
+	}
+	add_cell(t, name, val);
+	return p;
+}
+
+static bool
+scan_record(struct ecs_table *t, const char *line, size_t len)
+{
+	const char *p = line, *e = line + len;
+	struct cell *c;
+	size_t i;
+
+	t->line = line;
+	t->text.len = 0;
+	t->path.len = 0;
+	t->ncell = 0;
+	p = skip_ws(p, e);
+	if (p == e || *p != '{' || (p = scan_members(t, p + 1, e, '}', 0)) ==
+	    NULL || skip_ws(p, e) != e)
+		return false;
+	for (i = 0; i < t->ncell; i++) {
+		c = &t->cell[i];
+		c->name = (c->name_at.in_text ? t->text.p : line) +
+		    c->name_at.off;
+		c->name_len = c->name_at.len;
+		c->val = (c->val_at.in_text ? t->text.p : line) + c->val_at.off;
+		c->val_len = c->val_at.len;
+	}
+	return true;
+}
+
+/* Headers */
+
+static bool
+same_keys(const struct ecs_table *t)
+{
+	const struct cell *c;
+	size_t i;
+
+	if (!t->have_header || t->ncell != t->nhead)
+		return false;
+	for (i = 0; i < t->ncell; i++) {
+		c = &t->cell[i];
+		if (c->name_len != t->head[i].len || memcmp(c->name,
+		    t->hnames.p + t->head[i].off, c->name_len) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A key given twice (JSON allows it; a.b beside a flattened a.b) keeps its
+ * first place and its last value, as in Miller's maps.
+ */
+static void
+merge_duplicates(struct ecs_table *t)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < t->ncell; i++) {
+		for (j = 0; j < n; j++)
+			if (t->cell[j].name_len == t->cell[i].name_len &&
+			    memcmp(t->cell[j].name, t->cell[i].name,
+			    t->cell[i].name_len) == 0)
+				break;
+		if (j < n) {
+			t->cell[j].val = t->cell[i].val;
+			t->cell[j].val_len = t->cell[i].val_len;
+		} else
+			t->cell[n++] = t->cell[i];
+	}
+	t->ncell = n;
+}
+
+static void
+set_header(struct ecs_table *t)
+{
+	size_t i;
+
+	t->hnames.len = 0;
+	if (t->ncell > t->headcap) {
+		t->headcap = t->ncell;
+		t->head = ecs_xrealloc(t->head, t->headcap * sizeof(*t->head));
+	}
+	for (i = 0; i < t->ncell; i++) {
+		t->head[i] = (struct span){ t->hnames.len, t->cell[i].name_len };
+		bytes_add(&t->hnames, t->cell[i].name, t->cell[i].name_len);
+	}
+	t->nhead = t->ncell;
+	t->have_header = true;
+	/* fast_row compares names with the line's bytes: no escapes there. */
+	t->fast_header = t->nhead > 0 &&
+	    memchr(t->hnames.p, '\\', t->hnames.len) == NULL &&
+	    memchr(t->hnames.p, '"', t->hnames.len) == NULL;
+	for (i = 0; t->fast_header && i < t->hnames.len; i++)
+		t->fast_header = (unsigned char)t->hnames.p[i] >= 0x20;
+}
+
+/* CSV and TSV */
+
+/*
+ * Writes s[0..n) at o, and returns the end; o has room for 2n + 2 bytes.
+ * CSV: RFC 4180 quotes where Miller puts them, around a field holding a
+ * comma, a double quote, CR or LF, and around the field \. alone. TSV:
+ * Miller's escapes \t \n \r and \\ for a backslash.
+ */
+static char *
+put_raw(enum ecs_output_format f, char *o, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (f == ECS_OUTPUT_CSV) {
+		while (i < n && !is_special_csv((unsigned char)s[i]))
+			i++;
+		if (i == n && !(n == 2 && s[0] == '\\' && s[1] == '.')) {
+			memcpy(o, s, n);
+			return o + n;
+		}
+		*o++ = '"';
+		for (i = 0; i < n; i++) {
+			if (s[i] == '"')
+				*o++ = '"';
+			*o++ = s[i];
+		}
+		*o++ = '"';
+		return o;
+	}
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ||
+		    s[i] == '\\') {
+			*o++ = '\\';
+			*o++ = s[i] == '\t' ? 't' : s[i] == '\n' ? 'n' :
+			    s[i] == '\r' ? 'r' : '\\';
+		} else
+			*o++ = s[i];
+	}
+	return o;
+}
+
+/* One field of a row (after its separator unless first), as put_raw. */
+static void
+put_field(struct ecs_table *t, const char *s, size_t n, bool first)
+{
+	if (2 * n + 3 > t->out.cap - t->out.len) {
+		t->out.cap = t->out.cap * 2 + 2 * n + 3;
+		t->out.p = ecs_xrealloc(t->out.p, t->out.cap);
+	}
+	if (!first)
+		t->out.p[t->out.len++] = t->format == ECS_OUTPUT_CSV ? ',' :
+		    '\t';
+	t->out.len = (size_t)(put_raw(t->format, t->out.p + t->out.len, s,
+	    n) - t->out.p);
+}
+
+/* Eight bytes at a time: whether the word w holds the byte c. */
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+static uint64_t
+has_byte(uint64_t w, unsigned char c)
+{
+	w ^= ONES * c;
+	return (w - ONES) & ~w & HIGHS;
+}
+
+/*
+ * The common case at full speed: a record whose keys are the header's, in
+ * order, with flat values and no escapes, written as a row straight from
+ * the line. False, having written nothing, for anything else.
+ */
+static bool
+fast_row(struct ecs_table *t, const char *p, size_t len)
+{
+	const char *e = p + len, *v, *k;
+	const struct span *h;
+	/* In a string, what ends a plain copy; JSON has no raw tab or LF. */
+	unsigned char stop = t->format == ECS_OUTPUT_CSV ? C_STOP | C_CSV :
+	    C_STOP;
+	char *o, *field;
+	uint64_t w, hw;
+	size_t i, j;
+
+	if (!t->fast_header)
+		return false;
+	/* A field is at most twice its text in the line, quotes included. */
+	if (t->out.cap < 2 * len + 2) {
+		t->out.cap = 2 * len + 2;
+		t->out.p = ecs_xrealloc(t->out.p, t->out.cap);
+	}
+	o = t->out.p;
+	p = skip_ws(p, e);
+	if (p == e || *p++ != '{')
+		return false;
+	for (i = 0; i < t->nhead; i++) {
+		h = &t->head[i];
+		k = t->hnames.p + h->off;
+		p = skip_ws(p, e);
+		if ((size_t)(e - p) < h->len + 2 || *p != '"')
+			return false;
+		/* Names are short: words beat a call to memcmp here. */
+		for (j = 0; j + 8 <= h->len; j += 8) {
+			memcpy(&w, p + 1 + j, 8);
+			memcpy(&hw, k + j, 8);
+			if (w != hw)
+				break;
+		}
+		for (; j < h->len && p[j + 1] == k[j]; j++)
+			;
+		if (j < h->len || p[h->len + 1] != '"')
+			return false;
+		p = skip_ws(p + h->len + 2, e);
+		if (p == e || *p++ != ':')
+			return false;
+		p = skip_ws(p, e);
+		if (p == e)
+			return false;
+		if (i > 0)
+			*o++ = t->format == ECS_OUTPUT_CSV ? ',' : '\t';
+		if (*p == '"') {
+			/* Copied as it is scanned, until a quote or a comma. */
+			field = o;
+			for (v = ++p; e - p >= 8; p += 8, o += 8) {
+				memcpy(&w, p, 8);
+				if (has_byte(w, '"') | has_byte(w, '\\') |
+				    (stop & C_CSV ? has_byte(w, ',') : 0))
+					break;
+				memcpy(o, &w, 8);
+			}
+			for (; p < e && !(byte_class[(unsigned char)*p] &
+			    stop); p++)
+				*o++ = *p;
+			if (p < e && *p != '"') {	/* a comma: quote it */
+				while (p < e && !(byte_class[(unsigned char)*p] &
+				    C_STOP))
+					p++;
+				if (p < e && *p == '"')
+					o = put_raw(t->format, field, v,
+					    (size_t)(p - v));
+			}
+			if (p == e || *p++ != '"')
+				return false;	/* an escape */
+		} else {
+			for (v = p; p < e && is_literal_char(*p); p++)
+				*o++ = *p;
+			if (p == v)
+				return false;
+		}
+		p = skip_ws(p, e);
+		if (p == e || *p++ != (i + 1 < t->nhead ? ',' : '}'))
+			return false;
+	}
+	if (skip_ws(p, e) != e)
+		return false;
+	*o++ = '\n';
+	t->just_wrote_empty = false;
+	t->write(t->out.p, (size_t)(o - t->out.p));
+	return true;
+}
+
+/* Miller's csvlite writer: one empty line before each new header block. */
+static void
+write_delimited(struct ecs_table *t)
+{
+	size_t i;
+
+	t->out.len = 0;
+	if (t->ncell == 0) {
+		if (!t->just_wrote_empty)
+			bytes_addc(&t->out, '\n');
+		t->just_wrote_empty = true;
+		set_header(t);
+	} else {
+		if (!same_keys(t)) {
+			merge_duplicates(t);
+			if (!same_keys(t)) {
+				if (t->have_header && !t->just_wrote_empty)
+					bytes_addc(&t->out, '\n');
+				set_header(t);
+				for (i = 0; i < t->nhead; i++)
+					put_field(t, t->hnames.p +
+					    t->head[i].off, t->head[i].len,
+					    i == 0);
+				bytes_addc(&t->out, '\n');
+			}
+		}
+		for (i = 0; i < t->ncell; i++)
+			put_field(t, t->cell[i].val, t->cell[i].val_len,
+			    i == 0);
+		bytes_addc(&t->out, '\n');
+		t->just_wrote_empty = false;
+	}
+	t->write(t->out.p, t->out.len);
+}
+
+/* Aligned table */
+
+/* Width on a terminal, as Miller counts it: UTF-8 characters. */
+static size_t
+text_width(const char *s, size_t n)
+{
+	size_t i, w = 0;
+
+	for (i = 0; i < n; i++)
+		w += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return w;
+}
+
+static void
+pad(struct bytes *out, size_t n)
+{
+	while (n-- > 0)
+		bytes_addc(out, ' ');
+}
+
+/* One line of cells padded to width; empty values as "-" unless a header. */
+static void
+put_aligned(struct ecs_table *t, const char *base, const struct span *s,
+    const size_t *width, bool header)
+{
+	size_t i, w;
+
+	for (i = 0; i < t->nhead; i++) {
+		if (s[i].len == 0 && !header) {
+			bytes_addc(&t->out, '-');
+			w = 1;
+		} else {
+			bytes_add(&t->out, base + s[i].off, s[i].len);
+			w = text_width(base + s[i].off, s[i].len);
+		}
+		if (i + 1 < t->nhead) {
+			pad(&t->out, width[i] > w ? width[i] - w : 0);
+			bytes_addc(&t->out, ' ');
+		}
+	}
+	bytes_addc(&t->out, '\n');
+}
+
+/*
+ * Writes the rows held. Rows that fit the widths already printed continue
+ * that table; otherwise a new table with its header starts, after an empty
+ * line when one was printed before.
+ */
+static void
+table_flush(struct ecs_table *t)
+{
+	size_t *w, i, r, cw;
+	bool fits = t->printed;
+
+	if (t->nheld == 0 || t->nhead == 0) {
+		t->nheld = 0;
+		t->held.len = 0;
+		return;
+	}
+	w = ecs_xcalloc(t->nhead, sizeof(*w));
+	for (i = 0; i < t->nhead; i++)
+		w[i] = text_width(t->hnames.p + t->head[i].off, t->head[i].len);
+	for (r = 0; r < t->nheld; r++) {
+		for (i = 0; i < t->nhead; i++) {
+			const struct span *v = &t->hval[r * t->nhead + i];
+
+			cw = v->len == 0 ? 1 : text_width(t->held.p + v->off,
+			    v->len);
+			if (cw > w[i])
+				w[i] = cw;
+		}
+	}
+	for (i = 0; fits && i + 1 < t->nhead; i++)
+		fits = w[i] <= t->width[i];
+	t->out.len = 0;
+	if (!fits) {
+		if (t->printed)
+			bytes_addc(&t->out, '\n');
+		free(t->width);
+		t->width = w;
+		w = NULL;
+		put_aligned(t, t->hnames.p, t->head, t->width, true);
+		t->printed = true;
+	}
+	free(w);
+	for (r = 0; r < t->nheld; r++)
+		put_aligned(t, t->held.p, &t->hval[r * t->nhead], t->width,
+		    false);
+	t->write(t->out.p, t->out.len);
+	t->nheld = 0;
+	t->held.len = 0;
+}
+
+/* Ends the current table: Miller writes an empty line after a non-empty one. */
+static void
+table_end(struct ecs_table *t)
+{
+	table_flush(t);
+	if (t->printed)
+		t->write("\n", 1);
+	t->printed = false;
+	free(t->width);
+	t->width = NULL;
+}
+
+static void
+table_hold(struct ecs_table *t)
+{
+	size_t i;
+
+	if (!same_keys(t)) {
+		merge_duplicates(t);
+		if (!same_keys(t)) {
+			if (t->have_header)
+				table_end(t);
+			set_header(t);
+		}
+	}
+	if ((t->nheld + 1) * t->nhead > t->hvalcap) {
+		t->hvalcap = (t->nheld + 1) * t->nhead * 2;
+		t->hval = ecs_xrealloc(t->hval, t->hvalcap * sizeof(*t->hval));
+	}
+	for (i = 0; i < t->ncell; i++) {
+		t->hval[t->nheld * t->nhead + i] = (struct span){ t->held.len,
+		    t->cell[i].val_len };
+		bytes_add(&t->held, t->cell[i].val, t->cell[i].val_len);
+	}
+	t->nheld++;
+}
+
+bool
+ecs_table_line(struct ecs_table *t, const char *line, size_t len)
+{
+	static const char *names[] = { "ndjson", "csv", "tsv", "table" };
+
+	t->nline++;
+	if (t->format != ECS_OUTPUT_TABLE && fast_row(t, line, len))
+		return true;
+	if (!scan_record(t, line, len)) {
+		warnx("output record %llu is not a JSON object: not written "
+		    "as %s", t->nline, names[t->format]);
+		t->status = ECS_EXIT_DATA;
+		return false;
+	}
+	if (t->format == ECS_OUTPUT_TABLE)
+		table_hold(t);
+	else
+		write_delimited(t);
+	return true;
+}
+
+void
+ecs_table_flush(struct ecs_table *t)
+{
+	if (t->format == ECS_OUTPUT_TABLE)
+		table_flush(t);
+}
+
+int
+ecs_table_destroy(struct ecs_table *t)
+{
+	int status;
+
+	if (t == NULL)
+		return ECS_EXIT_OK;
+	/* The last table ends the output: no empty line after it. */
+	if (t->format == ECS_OUTPUT_TABLE)
+		table_flush(t);
+	status = t->status;
+	free(t->text.p);
+	free(t->path.p);
+	free(t->cell);
+	free(t->hnames.p);
+	free(t->head);
+	free(t->held.p);
+	free(t->hval);
+	free(t->width);
+	free(t->out.p);
+	free(t);
+	return status;
+}
