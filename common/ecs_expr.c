@@ -2897,3 +2897,27 @@ ecs_expr_free(struct ecs_expr *e)
 	free(e->clause);
 	free(e);
 }
+
+char *
+ecs_expr_top_char(char *s, char c)
+{
+	char quote = 0;
+	int depth = 0;
+
+	for (; *s != '\0'; s++) {
+		if (quote != 0) {
+			if (*s == '\\' && s[1] != '\0')
+				s++;
+			else if (*s == quote)
+				quote = 0;
+		} else if (*s == '"' || *s == '\'')
+			quote = *s;
+		else if (*s == '(' || *s == '[' || *s == '{')
+			depth++;
+		else if (*s == ')' || *s == ']' || *s == '}')
+			depth--;
+		else if (*s == c && depth == 0)
+			return s;
+	}
+	return NULL;
+}

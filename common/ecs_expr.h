@@ -54,6 +54,11 @@ void	 ecs_expr_bind(struct ecs_expr *, struct ecs_fieldset *);
 /* ecs_expr_match on captured fields (after ecs_expr_bind). */
 bool	 ecs_expr_match_fields(const struct ecs_expr *,
 	    const struct ecs_field *fields);
+/*
+ * The first c in the source text s outside quotes and brackets, or NULL:
+ * where a list of expressions (-b, a metric's arguments) is split.
+ */
+char	*ecs_expr_top_char(char *s, char c);
 /* True when ecs_expr_may_match can rule lines out at all. */
 bool	 ecs_expr_has_precheck(const struct ecs_expr *);
 void	 ecs_expr_free(struct ecs_expr *);
