@@ -140,6 +140,8 @@ unsigned long long ecs_opt_count(const char *opt, const char *arg,
 int64_t	 ecs_opt_time(const char *opt, const char *arg);
 /* An option's duration in ms (as ecs_duration_parse), or a usage error. */
 int64_t	 ecs_opt_duration(const char *opt, const char *arg);
+/* An option's percentage, above 0 (and below 10^6), or a usage error. */
+double	 ecs_opt_percent(const char *opt, const char *arg);
 
 /*
  * ecs_path.c -- field paths: user_id, user.address.city, items.0,

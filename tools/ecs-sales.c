@@ -26,7 +26,6 @@
 
 #define STATE_VERSION	1
 #define NO_WINDOW	ECS_NO_WINDOW	/* one running total: no --window */
-#define DAY_MS		86400000LL
 /*
  * While the sum of the magnitudes of all values summed is below this, no
  * sum (at most 18 places) can reach the 10^37 that would near overflow.
@@ -212,18 +211,6 @@ usage(int status)
 
 /* Options */
 
-static double
-percent_arg(const char *name, const char *arg)
-{
-	char *end;
-	double v = strtod(arg, &end);
-
-	if (end == arg || *end != '\0' || !(v > 0 && v < 1e6))
-		errx(ECS_EXIT_USAGE, "%s '%s': expected a percentage above 0",
-		    name, arg);
-	return v;
-}
-
 static struct ecs_expr *
 compile_expr(const char *what, const char *src)
 {
@@ -322,7 +309,7 @@ parse_option(int ch)
 		opt.corrections_ms = ecs_opt_duration("--corrections", optarg);
 		break;
 	case OPT_DROP:
-		opt.drop_pct = percent_arg("--drop", optarg);
+		opt.drop_pct = ecs_opt_percent("--drop", optarg);
 		break;
 	case OPT_EMIT:
 		if (strcmp(optarg, "update") != 0 &&
@@ -350,7 +337,7 @@ parse_option(int ch)
 		opt.slide_ms = ecs_opt_duration("--slide", optarg);
 		break;
 	case OPT_SPIKE:
-		opt.spike_pct = percent_arg("--spike", optarg);
+		opt.spike_pct = ecs_opt_percent("--spike", optarg);
 		break;
 	case OPT_STATE:
 		ckpt.path = optarg;
@@ -699,9 +686,8 @@ close_windows(int64_t wm)
 /* Events */
 
 /*
- * The group fragment ("k":v,...) of the event, in run.frag. The value of
- * a -b NAME=EXPR key is JSON: a string quoted, a number as its text, an
- * object or list compact; null for no value.
+ * The group fragment ("k":v,...) of the event, in run.frag: the value of
+ * a -b NAME=EXPR key as JSON, null when it has none.
  */
 static void
 group_key(const struct ecs_field *f)
@@ -709,7 +695,6 @@ group_key(const struct ecs_field *f)
 	struct ecs_buf *b = &run.frag;
 	struct ecs_field v;
 	char num[64];
-	bool is_string;
 	size_t i;
 
 	ecs_buf_reset(b);
@@ -719,13 +704,9 @@ group_key(const struct ecs_field *f)
 		ecs_buf_json_string(b, opt.by[i].path->text,
 		    strlen(opt.by[i].path->text));
 		ecs_buf_putc(b, ':');
-		v = opt.by[i].expr == NULL ? f[run.by_slot[i]] :
-		    (struct ecs_field){ .type = ECS_F_MISSING };
-		if (opt.by[i].expr != NULL && ecs_expr_eval_key(opt.by[i].expr,
-		    f, num, &v.text, &v.len, &is_string))
-			v.type = is_string ? ECS_F_STRING : v.text[0] == '{' ||
-			    v.text[0] == '[' ? ECS_F_OTHER : ECS_F_NUMBER;
-		ecs_buf_field(b, &v);
+		if (opt.by[i].expr != NULL)
+			ecs_expr_eval_field(opt.by[i].expr, f, num, &v);
+		ecs_buf_field(b, opt.by[i].expr != NULL ? &v : &f[run.by_slot[i]]);
 	}
 }
 
