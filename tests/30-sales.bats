@@ -259,6 +259,10 @@ ecs-sales: 2 bad lines of 3 skipped"
 	like "$stderr" "*--slide needs --window*"
 	run -2 --separate-stderr ecs-sales -w 1h --slide 1m --drop 10 </dev/null
 	like "$stderr" "*--drop and --spike need tumbling windows*"
+	run -2 --separate-stderr ecs-sales -w 1h --drop 0 </dev/null
+	like "$stderr" "*--drop '0': expected a percentage above 0*"
+	run -2 --separate-stderr ecs-sales -w 1h --spike 5% </dev/null
+	like "$stderr" "*--spike '5%': expected a percentage above 0*"
 }
 
 @test "state: a run split in two gives the rows of one run" {
