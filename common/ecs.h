@@ -174,6 +174,8 @@ unsigned long long ecs_opt_count(const char *opt, const char *arg,
 int64_t	 ecs_opt_time(const char *opt, const char *arg);
 /* An option's duration in ms (as ecs_duration_parse), or a usage error. */
 int64_t	 ecs_opt_duration(const char *opt, const char *arg);
+/* An option's percentage, above 0 (and below 10^6), or a usage error. */
+double	 ecs_opt_percent(const char *opt, const char *arg);
 
 /*
  * ecs_path.c -- field paths: user_id, user.address.city, items.0,
@@ -633,6 +635,11 @@ void	 ecs_time_local(int64_t ms, struct tm *);
 int64_t	 ecs_time_from_local(struct tm *);
 /* ms in the zone: 2011-06-01T00:00:00+01:00, or ...Z without a zone. */
 size_t	 ecs_time_format_local(int64_t ms, char buf[static 40]);
+/*
+ * Midnight on the 1st of the month add months after (or before) the month
+ * of ms, in the zone's calendar: calendar windows of months and years.
+ */
+int64_t	 ecs_time_month_start(int64_t ms, int add);
 
 /* ecs_pace.c -- playing output at wall-clock time */
 

@@ -826,24 +826,10 @@ ecs_agg_lookup(const char *name)
 static char *
 last_top_comma(char *s)
 {
-	char *comma = NULL, quote = 0;
-	int depth = 0;
+	char *comma = NULL;
 
-	for (; *s != '\0'; s++) {
-		if (quote != 0) {
-			if (*s == '\\' && s[1] != '\0')
-				s++;
-			else if (*s == quote)
-				quote = 0;
-		} else if (*s == '"' || *s == '\'')
-			quote = *s;
-		else if (*s == '(' || *s == '[')
-			depth++;
-		else if (*s == ')' || *s == ']')
-			depth--;
-		else if (*s == ',' && depth == 0)
-			comma = s;
-	}
+	for (; (s = ecs_expr_top_char(s, ',')) != NULL; s++)
+		comma = s;
 	return comma;
 }
 

@@ -2678,6 +2678,25 @@ ecs_expr_eval_key(const struct ecs_expr *e, const struct ecs_field *fields,
 	return value_text(&v, &c, buf, text, len);
 }
 
+void
+ecs_expr_eval_field(const struct ecs_expr *e, const struct ecs_field *fields,
+    char buf[static 64], struct ecs_field *out)
+{
+	static const enum ecs_ftype ftype[] = {
+		[V_MISSING] = ECS_F_MISSING, [V_NULL] = ECS_F_NULL,
+		[V_BOOL] = ECS_F_BOOL, [V_NUM] = ECS_F_NUMBER,
+		[V_STR] = ECS_F_STRING, [V_JSON] = ECS_F_OTHER,
+		[V_LIST] = ECS_F_OTHER,
+	};
+	struct ctx c = begin(e, NULL, fields);
+	struct value v;
+
+	eval(e->root, &c, &v);
+	*out = (struct ecs_field){ .type = ECS_F_MISSING };
+	if (value_text(&v, &c, buf, &out->text, &out->len))
+		out->type = ftype[v.type];
+}
+
 /* Pre-check analysis */
 
 static void
@@ -2896,4 +2915,28 @@ ecs_expr_free(struct ecs_expr *e)
 		free_clause(&e->clause[i]);
 	free(e->clause);
 	free(e);
+}
+
+char *
+ecs_expr_top_char(char *s, char c)
+{
+	char quote = 0;
+	int depth = 0;
+
+	for (; *s != '\0'; s++) {
+		if (quote != 0) {
+			if (*s == '\\' && s[1] != '\0')
+				s++;
+			else if (*s == quote)
+				quote = 0;
+		} else if (*s == '"' || *s == '\'')
+			quote = *s;
+		else if (*s == '(' || *s == '[' || *s == '{')
+			depth++;
+		else if (*s == ')' || *s == ']' || *s == '}')
+			depth--;
+		else if (*s == c && depth == 0)
+			return s;
+	}
+	return NULL;
 }

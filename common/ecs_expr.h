@@ -41,6 +41,14 @@ bool	 ecs_expr_eval_key(const struct ecs_expr *,
 	    const struct ecs_field *fields, char buf[static 64],
 	    const char **text, size_t *len, bool *is_string);
 /*
+ * The value of e as a field, to write as JSON with ecs_buf_field: a string,
+ * a number, true, false, null, an object or array (ECS_F_OTHER, its JSON
+ * text), or ECS_F_MISSING; the text borrowed as in ecs_expr_eval_key.
+ */
+void	 ecs_expr_eval_field(const struct ecs_expr *,
+	    const struct ecs_field *fields, char buf[static 64],
+	    struct ecs_field *out);
+/*
  * The value of e on rec as a template writes it (a string raw, a number as
  * written, other values as JSON), borrowed as in ecs_expr_eval_key.
  */
@@ -54,6 +62,11 @@ void	 ecs_expr_bind(struct ecs_expr *, struct ecs_fieldset *);
 /* ecs_expr_match on captured fields (after ecs_expr_bind). */
 bool	 ecs_expr_match_fields(const struct ecs_expr *,
 	    const struct ecs_field *fields);
+/*
+ * The first c in the source text s outside quotes and brackets, or NULL:
+ * where a list of expressions (-b, a metric's arguments) is split.
+ */
+char	*ecs_expr_top_char(char *s, char c);
 /* True when ecs_expr_may_match can rule lines out at all. */
 bool	 ecs_expr_has_precheck(const struct ecs_expr *);
 void	 ecs_expr_free(struct ecs_expr *);

@@ -219,3 +219,15 @@ ecs_opt_duration(const char *opt, const char *arg)
 		    "30s, 5m, 1h or 1d", opt, arg);
 	return ms;
 }
+
+double
+ecs_opt_percent(const char *opt, const char *arg)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end != '\0' || !(v > 0 && v < 1e6))
+		errx(ECS_EXIT_USAGE, "%s '%s': expected a percentage above 0",
+		    opt, arg);
+	return v;
+}

@@ -382,3 +382,19 @@ ecs_time_format_local(int64_t ms, char buf[static 40])
 	    off < 0 ? '-' : '+', labs(off) / 3600, labs(off) / 60 % 60);
 	return (size_t)n;
 }
+
+int64_t
+ecs_time_month_start(int64_t ms, int add)
+{
+	struct tm tm;
+	int64_t month;
+
+	ecs_time_local(ms, &tm);
+	/* Months from year 0, floored: tm_mon stays in 0..11 either way. */
+	month = ((int64_t)tm.tm_year + 1900) * 12 + tm.tm_mon + add;
+	tm.tm_mon = (int)((month % 12 + 12) % 12);
+	tm.tm_year = (int)((month - tm.tm_mon) / 12 - 1900);
+	tm.tm_mday = 1;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	return ecs_time_from_local(&tm);
+}

@@ -42,14 +42,48 @@ local_midnight(const struct tm *day, int add_days)
 	return (int64_t)mktime(&tm) * 1000;
 }
 
+#define WEEK_MS	(7 * DAY_MS)
+/* Windows of whole weeks start on Mondays: 1970-01-05 was one. */
+#define WEEK_ORIGIN(size)	((size) % WEEK_MS == 0 ? 4 : 0)
+
+int64_t
+ecs_window_parse(const char *opt, const char *arg, int *months)
+{
+	char *end;
+	long n;
+
+	*months = 0;
+	if (arg[0] >= '0' && arg[0] <= '9' && (n = strtol(arg, &end, 10)) > 0 &&
+	    (strcmp(end, "mo") == 0 || strcmp(end, "y") == 0)) {
+		if (n > 1200 || (*end == 'y' && n > 100))
+			errx(ECS_EXIT_USAGE, "%s '%s': at most 100 years", opt,
+			    arg);
+		*months = (int)(*end == 'y' ? n * 12 : n);
+		return *months * 31 * DAY_MS;
+	}
+	if (strchr(arg, 'y') != NULL || strstr(arg, "mo") != NULL)
+		errx(ECS_EXIT_USAGE, "%s '%s': months and years are whole "
+		    "numbers: 1mo, 3mo, 1y", opt, arg);
+	return ecs_opt_duration(opt, arg);
+}
+
 int64_t
 ecs_window_floor(const struct ecs_windows *ws, int64_t t, int64_t size)
 {
 	struct tm tm;
-	int64_t off, days;
+	int64_t off, days, month;
 
-	if (ws->tz == NULL)
-		return floor_div(t, size) * size;
+	if (ws->months > 0) {
+		ecs_time_local(t, &tm);
+		/* Counted from January 2000, as DuckDB's time_bucket counts. */
+		month = ((int64_t)tm.tm_year - 100) * 12 + tm.tm_mon;
+		return ecs_time_month_start(t, -(int)(month -
+		    floor_div(month, ws->months) * ws->months));
+	}
+	if (ws->tz == NULL) {
+		off = WEEK_ORIGIN(size) * DAY_MS;
+		return floor_div(t - off, size) * size + off;
+	}
 	if (size % DAY_MS != 0) {
 		/*
 		 * Shorter windows follow the zone's standard offset all year:
@@ -60,7 +94,8 @@ ecs_window_floor(const struct ecs_windows *ws, int64_t t, int64_t size)
 	}
 	tm = local_tm(t);
 	/* Whole days start at local midnight, 23 or 25 hours apart at DST. */
-	days = floor_div(t + (int64_t)tm.tm_gmtoff * 1000, DAY_MS);
+	days = floor_div(t + (int64_t)tm.tm_gmtoff * 1000, DAY_MS) -
+	    WEEK_ORIGIN(size);
 	return local_midnight(&tm, -(int)(days - floor_div(days, size / DAY_MS) *
 	    (size / DAY_MS)));
 }
@@ -70,12 +105,40 @@ ecs_window_end(const struct ecs_windows *ws, int64_t start, int64_t size)
 {
 	struct tm tm;
 
+	if (ws->months > 0)
+		return ecs_time_month_start(start, ws->months);
 	if (ws->tz == NULL || size % DAY_MS != 0)
 		return start + size;
 	tm = local_tm(start);
 	return local_midnight(&tm, (int)(size / DAY_MS));
 }
 
+void
+ecs_window_label(struct ecs_buf *b, int64_t ms)
+{
+	char t[40];
+
+	ecs_buf_putc(b, '"');
+	ecs_buf_add(b, t, ecs_time_format_local(ms, t));
+	ecs_buf_putc(b, '"');
+}
+
+void
+ecs_windows_describe(const struct ecs_windows *ws, int64_t slide_ms,
+    struct ecs_buf *b)
+{
+	ecs_buf_puts(b, "window=");
+	if (ws->months > 0) {
+		ecs_buf_int(b, ws->months);
+		ecs_buf_puts(b, "mo");
+		return;
+	}
+	ecs_buf_int(b, ws->size_ms);
+	/* Windows of weeks started on Thursdays before they started on Mondays. */
+	if (ws->size_ms != ECS_NO_WINDOW &&
+	    WEEK_ORIGIN(slide_ms > 0 ? slide_ms : ws->size_ms))
+		ecs_buf_puts(b, " from=monday");
+}
 
 void
 ecs_windows_set_zone(struct ecs_windows *ws, const char *opt,

@@ -11,6 +11,7 @@
 
 #include "ecs.h"
 #include "ecs_agg.h"
+#include "ecs_buf.h"
 
 #define ECS_NO_WINDOW	INT64_MIN	/* one running total: no window */
 
@@ -27,6 +28,8 @@ struct ecs_window {
 
 struct ecs_windows {
 	int64_t		 size_ms;	/* ECS_NO_WINDOW: one running total */
+	int		 months;	/* calendar months (then size_ms is their
+					 * longest), or 0 */
 	const char	*tz;		/* NULL: UTC */
 	int64_t		 std_offset_ms;	/* tz's offset without DST */
 	const struct ecs_metric *metrics;	/* borrowed */
@@ -42,11 +45,30 @@ struct ecs_windows {
  */
 void	 ecs_windows_set_zone(struct ecs_windows *, const char *opt,
 	    const char *zone);
-/* The start of the window of the given size that holds t. */
+/*
+ * The -w argument arg of option opt: a duration (ecs_opt_duration), or
+ * calendar months (Nmo) or years (Ny), stored as months in *months (else
+ * 0) and returned as the longest such a window can be. Anything else is a
+ * usage error.
+ */
+int64_t	 ecs_window_parse(const char *opt, const char *arg, int *months);
+/*
+ * The start of the window of the given size that holds t: windows of
+ * whole weeks start on Mondays, windows of months (ws->months, which take
+ * no slide: size is the window) on the 1st, counted from January 2000.
+ */
 int64_t	 ecs_window_floor(const struct ecs_windows *, int64_t t, int64_t size);
 /* The end of the window of the given size that starts at start. */
 int64_t	 ecs_window_end(const struct ecs_windows *, int64_t start,
 	    int64_t size);
+/*
+ * A window's bound as a JSON string: in UTC (...Z), or in local time with
+ * its offset under a zone (2026-03-30T00:00:00+01:00).
+ */
+void	 ecs_window_label(struct ecs_buf *, int64_t ms);
+/* What windows are (size, months, start of weeks) for a state signature. */
+void	 ecs_windows_describe(const struct ecs_windows *, int64_t slide_ms,
+	    struct ecs_buf *);
 /* The window that starts at start (made when add), or NULL; borrowed. */
 struct ecs_window *ecs_windows_find(struct ecs_windows *, int64_t start,
 	    bool add);

@@ -200,9 +200,9 @@ ecs-sales: 1 bad line of 2 skipped"
 @test "--tz: a day in London is 23 hours when the clocks go forward" {
 	ev '{"ts":"2026-03-28T23:30:00Z"}' '{"ts":"2026-03-29T22:30:00Z"}' '{"ts":"2026-03-29T23:30:00Z"}'
 	run -0 sales -w 1d --tz Europe/London -m 'n=count()' --lateness 1d
-	is "$output" '{"window_start":"2026-03-28T00:00:00Z","window_end":"2026-03-29T00:00:00Z","n":1}
-{"window_start":"2026-03-29T00:00:00Z","window_end":"2026-03-29T23:00:00Z","n":1}
-{"window_start":"2026-03-29T23:00:00Z","window_end":"2026-03-30T23:00:00Z","n":1}'
+	is "$output" '{"window_start":"2026-03-28T00:00:00+00:00","window_end":"2026-03-29T00:00:00+00:00","n":1}
+{"window_start":"2026-03-29T00:00:00+00:00","window_end":"2026-03-30T00:00:00+01:00","n":1}
+{"window_start":"2026-03-30T00:00:00+01:00","window_end":"2026-03-31T00:00:00+01:00","n":1}'
 	run -2 --separate-stderr sales --tz Mars/Olympus
 	like "$stderr" "*--tz 'Mars/Olympus': not a zone*"
 }
@@ -259,6 +259,10 @@ ecs-sales: 2 bad lines of 3 skipped"
 	like "$stderr" "*--slide needs --window*"
 	run -2 --separate-stderr ecs-sales -w 1h --slide 1m --drop 10 </dev/null
 	like "$stderr" "*--drop and --spike need tumbling windows*"
+	run -2 --separate-stderr ecs-sales -w 1h --drop 0 </dev/null
+	like "$stderr" "*--drop '0': expected a percentage above 0*"
+	run -2 --separate-stderr ecs-sales -w 1h --spike 5% </dev/null
+	like "$stderr" "*--spike '5%': expected a percentage above 0*"
 }
 
 @test "state: a run split in two gives the rows of one run" {
@@ -380,7 +384,7 @@ compare_tsv() {
 		printf '{"ts":"2026-03-29T%02d:%02d:00Z"}\n' $((m / 60)) $((m % 60))
 	done > "$BATS_TEST_TMPDIR/in.ndjson"
 	run -0 sales -w 2h --tz Europe/London -m 'n=count()' --lateness 1d
-	is "$(ecs-filter -t '{window_start} {n}' true <<< "$output")" $'2026-03-29T00:00:00Z 4\n2026-03-29T02:00:00Z 3'
+	is "$(ecs-filter -t '{window_start} {n}' true <<< "$output")" $'2026-03-29T00:00:00+00:00 4\n2026-03-29T03:00:00+01:00 3'
 }
 
 @test "objects as group keys make one group however the line is written" {

@@ -26,7 +26,6 @@
 
 #define STATE_VERSION	1
 #define NO_WINDOW	ECS_NO_WINDOW	/* one running total: no --window */
-#define DAY_MS		86400000LL
 /*
  * While the sum of the magnitudes of all values summed is below this, no
  * sum (at most 18 places) can reach the 10^37 that would near overflow.
@@ -53,15 +52,23 @@ enum {
 	OPT_WHERE,
 };
 
+/* A group key of -b: a field path, or NAME=EXPR. */
+struct by_key {
+	struct ecs_path	*path;		/* the field, or only NAME (no path) */
+	struct ecs_expr	*expr;		/* NAME=EXPR's, else NULL */
+	char		*spec;		/* as given, for the state */
+};
+
 /* The options, as parsed; then only read. */
 static struct {
 	struct ecs_metric *metrics;		/* -m */
 	size_t		 nmetrics;
 	bool		 default_metrics;	/* no -m: count and sales */
-	struct ecs_path	**by;			/* -b */
+	struct by_key	*by;			/* -b */
 	size_t		 nby;
 	struct ecs_expr	*where;			/* --where */
 	int64_t		 window_ms;		/* -w, or NO_WINDOW */
+	int		 window_months;		/* -w Nmo, Ny: calendar months */
 	int64_t		 slide_ms;		/* --slide; 0: tumbling */
 	int64_t		 lateness_ms;		/* --lateness */
 	int64_t		 corrections_ms;	/* --corrections; -1: none */
@@ -166,10 +173,12 @@ usage(int status)
 		exit(status);
 	fprintf(fp,
 "Business metrics over event-time windows (see ecs-sales(1)).\n"
-"  -w, --window DURATION    tumbling windows: 30s, 5m, 1h, 1d (default: one\n"
-"                           running total, written at the end)\n"
+"  -w, --window DURATION    tumbling windows: 30s, 5m, 1h, 1d, 1w (ISO weeks\n"
+"                           from Monday), 1mo, 3mo, 1y (calendar months and\n"
+"                           years); default: one running total, at the end\n"
 "      --slide DURATION     hopping windows that start this often\n"
-"  -b, --by A,B             group keys (field paths)\n"
+"  -b, --by A,NAME=EXPR     group keys: field paths, or expressions named\n"
+"                           NAME such as 'month=trunc(ts,\"month\")'\n"
 "  -m, --metric NAME=FUNC(EXPR)  count() sum avg min max distinct\n"
 "                           quantile(EXPR,Q) top(EXPR,K) list(EXPR[,N]);\n"
 "                           exact up to 10000 values, else the row says\n"
@@ -182,7 +191,8 @@ usage(int status)
 "      --corrections DURATION  keep written windows this long; late events\n"
 "                           update them with a correction row\n"
 "      --emit final|update  rows when windows close, or after every event\n"
-"      --tz ZONE            day and hour windows in ZONE's calendar\n"
+"      --tz ZONE            windows in ZONE's calendar, written in its\n"
+"                           local time with the offset\n"
 "      --idle DURATION      with no input for this long, advance the\n"
 "                           watermark by the time that passed\n"
 "      --alert EXPR         also write matching rows as alerts (EXPR reads\n"
@@ -201,18 +211,6 @@ usage(int status)
 }
 
 /* Options */
-
-static double
-percent_arg(const char *name, const char *arg)
-{
-	char *end;
-	double v = strtod(arg, &end);
-
-	if (end == arg || *end != '\0' || !(v > 0 && v < 1e6))
-		errx(ECS_EXIT_USAGE, "%s '%s': expected a percentage above 0",
-		    name, arg);
-	return v;
-}
 
 static struct ecs_expr *
 compile_expr(const char *what, const char *src)
@@ -234,18 +232,42 @@ add_metric(const char *spec)
 	opt.default_metrics = false;
 }
 
+/*
+ * -b A,B.C,NAME=EXPR: keys split at the commas outside quotes and
+ * brackets (trunc(ts,"month") is one key). A key with an '=' outside them
+ * is the value of EXPR under the name NAME; any other is a field path,
+ * named by its text.
+ */
 static void
 add_by(const char *list)
 {
-	char *copy = ecs_xstrdup(list), *item, *save = NULL;
+	char *copy = ecs_xstrdup(list), *item, *next, *eq, *name_end;
+	struct by_key *k;
 	const char *why;
 
-	for (item = strtok_r(copy, ",", &save); item != NULL;
-	    item = strtok_r(NULL, ",", &save)) {
+	for (item = copy; item != NULL; item = next) {
+		if ((next = ecs_expr_top_char(item, ',')) != NULL)
+			*next++ = '\0';
+		if (item[strspn(item, " ")] == '\0')
+			continue;
 		opt.by = ecs_xrealloc(opt.by, (opt.nby + 1) * sizeof(*opt.by));
-		if ((opt.by[opt.nby] = ecs_path_compile(item, &why)) == NULL)
-			errx(ECS_EXIT_USAGE, "--by '%s': %s", item, why);
-		opt.nby++;
+		k = &opt.by[opt.nby++];
+		*k = (struct by_key){ .spec = ecs_xstrdup(item) };
+		if ((eq = ecs_expr_top_char(item, '=')) == NULL) {
+			if ((k->path = ecs_path_compile(item, &why)) == NULL)
+				errx(ECS_EXIT_USAGE, "--by '%s': %s", item, why);
+			continue;
+		}
+		for (name_end = eq; name_end > item && name_end[-1] == ' ';)
+			name_end--;
+		/* a >= 1, a == 1, a != 1 and a <= 1 have no name. */
+		if (name_end == item || strchr("<>!=", name_end[-1]) != NULL ||
+		    eq[1] == '=')
+			errx(ECS_EXIT_USAGE, "--by '%s': expected a field path or "
+			    "NAME=EXPR", item);
+		*name_end = '\0';
+		k->path = ecs_path_new(item);
+		k->expr = compile_expr("--by", eq + 1);
 	}
 	free(copy);
 }
@@ -265,7 +287,8 @@ parse_option(int ch)
 		add_metric(optarg);
 		break;
 	case 'w':
-		opt.window_ms = ecs_opt_duration("--window", optarg);
+		opt.window_ms = ecs_window_parse("--window", optarg,
+		    &opt.window_months);
 		break;
 	case OPT_ALERT:
 		opt.rules = ecs_xrealloc(opt.rules,
@@ -287,7 +310,7 @@ parse_option(int ch)
 		opt.corrections_ms = ecs_opt_duration("--corrections", optarg);
 		break;
 	case OPT_DROP:
-		opt.drop_pct = percent_arg("--drop", optarg);
+		opt.drop_pct = ecs_opt_percent("--drop", optarg);
 		break;
 	case OPT_EMIT:
 		if (strcmp(optarg, "update") != 0 &&
@@ -315,7 +338,7 @@ parse_option(int ch)
 		opt.slide_ms = ecs_opt_duration("--slide", optarg);
 		break;
 	case OPT_SPIKE:
-		opt.spike_pct = percent_arg("--spike", optarg);
+		opt.spike_pct = ecs_opt_percent("--spike", optarg);
 		break;
 	case OPT_STATE:
 		ckpt.path = optarg;
@@ -343,6 +366,9 @@ check_options(void)
 
 	if (opt.slide_ms > 0 && opt.window_ms == NO_WINDOW)
 		errx(ECS_EXIT_USAGE, "--slide needs --window");
+	if (opt.slide_ms > 0 && opt.window_months > 0)
+		errx(ECS_EXIT_USAGE, "--slide: not with windows of months or "
+		    "years (they are tumbling)");
 	if (opt.slide_ms > opt.window_ms && opt.window_ms != NO_WINDOW)
 		errx(ECS_EXIT_USAGE, "--slide must not be longer than --window");
 	if (alerts && (opt.window_ms == NO_WINDOW || opt.slide_ms > 0))
@@ -396,7 +422,7 @@ row_time(size_t i, const char *name, int64_t t)
 
 	ecs_buf_puts(&run.row, name);
 	at = run.row.len + 1;			/* inside the quotes */
-	ecs_buf_time(&run.row, t);
+	ecs_window_label(&run.row, t);
 	end_value(i, at, ECS_F_STRING);
 	run.rules.value[i].len--;		/* the closing quote */
 }
@@ -488,7 +514,7 @@ check_rules(struct ecs_group *g, const char *gkey, size_t gkey_len)
 	keys = ecs_group_keys(g, gkey, gkey_len);
 	for (i = 0; i < opt.nby; i++)
 		ecs_field_from_json(v, json_object_object_get_ex(keys,
-		    opt.by[i]->text, &v), &run.rules.value[run.key0 + i]);
+		    opt.by[i].path->text, &v), &run.rules.value[run.key0 + i]);
 	ecs_rules_begin(&run.rules);
 	for (i = 0; i < run.rules.n; i++) {
 		if (!ecs_rules_holds(&run.rules, i))
@@ -524,9 +550,9 @@ check_baseline(int64_t start, int64_t end, const char *gkey, size_t gkey_len,
 	ecs_buf_puts(&out, "{\"alert\":\"sales_");
 	ecs_buf_puts(&out, kind);
 	ecs_buf_puts(&out, "\",\"window_start\":");
-	ecs_buf_time(&out, start);
+	ecs_window_label(&out, start);
 	ecs_buf_puts(&out, ",\"window_end\":");
-	ecs_buf_time(&out, end);
+	ecs_window_label(&out, end);
 	if (gkey_len > 0) {
 		ecs_buf_putc(&out, ',');
 		ecs_buf_add(&out, gkey, gkey_len);
@@ -660,20 +686,28 @@ close_windows(int64_t wm)
 
 /* Events */
 
-/* The group fragment ("k":v,...) of the event, in run.frag. */
+/*
+ * The group fragment ("k":v,...) of the event, in run.frag: the value of
+ * a -b NAME=EXPR key as JSON, null when it has none.
+ */
 static void
 group_key(const struct ecs_field *f)
 {
 	struct ecs_buf *b = &run.frag;
+	struct ecs_field v;
+	char num[64];
 	size_t i;
 
 	ecs_buf_reset(b);
 	for (i = 0; i < opt.nby; i++) {
 		if (i > 0)
 			ecs_buf_putc(b, ',');
-		ecs_buf_json_string(b, opt.by[i]->text, strlen(opt.by[i]->text));
+		ecs_buf_json_string(b, opt.by[i].path->text,
+		    strlen(opt.by[i].path->text));
 		ecs_buf_putc(b, ':');
-		ecs_buf_field(b, &f[run.by_slot[i]]);
+		if (opt.by[i].expr != NULL)
+			ecs_expr_eval_field(opt.by[i].expr, f, num, &v);
+		ecs_buf_field(b, opt.by[i].expr != NULL ? &v : &f[run.by_slot[i]]);
 	}
 }
 
@@ -852,8 +886,7 @@ options_signature(void)
 	struct ecs_buf b = ECS_BUF_INIT;
 	size_t i;
 
-	ecs_buf_puts(&b, "window=");
-	ecs_buf_int(&b, opt.window_ms);
+	ecs_windows_describe(&run.ws, opt.slide_ms, &b);
 	ecs_buf_puts(&b, " slide=");
 	ecs_buf_int(&b, opt.slide_ms);
 	ecs_buf_puts(&b, " baseline=");
@@ -862,7 +895,7 @@ options_signature(void)
 	ecs_buf_puts(&b, run.ws.tz != NULL ? run.ws.tz : "UTC");
 	for (i = 0; i < opt.nby; i++) {
 		ecs_buf_puts(&b, i == 0 ? " by=" : ",");
-		ecs_buf_puts(&b, opt.by[i]->text);
+		ecs_buf_puts(&b, opt.by[i].spec);
 	}
 	for (i = 0; i < opt.nmetrics && !opt.default_metrics; i++) {
 		ecs_buf_puts(&b, " -m ");
@@ -973,7 +1006,8 @@ static const char *const reserved_names[] = { "window_start", "window_end",
 static const char *
 row_key_name(size_t i)
 {
-	return i < opt.nby ? opt.by[i]->text : opt.metrics[i - opt.nby].name;
+	return i < opt.nby ? opt.by[i].path->text :
+	    opt.metrics[i - opt.nby].name;
 }
 
 /*
@@ -1036,8 +1070,12 @@ setup(void)
 	run.ts_slot = 0;
 	run.by_slot = ecs_xcalloc(opt.nby + 1, sizeof(*run.by_slot));
 	for (i = 0; i < opt.nby; i++) {
-		ecs_path_apply_map(opt.by[i]);
-		run.by_slot[i] = ecs_fields_add(&run.fields, opt.by[i]);
+		if (opt.by[i].expr != NULL) {
+			ecs_expr_bind(opt.by[i].expr, &run.fields);
+			continue;
+		}
+		ecs_path_apply_map(opt.by[i].path);
+		run.by_slot[i] = ecs_fields_add(&run.fields, opt.by[i].path);
 	}
 	if (opt.where != NULL)
 		ecs_expr_bind(opt.where, &run.fields);
@@ -1047,6 +1085,7 @@ setup(void)
 		ecs_metric_bind(&opt.metrics[i], &run.fields);
 	check_names();
 	run.ws.size_ms = opt.window_ms;
+	run.ws.months = opt.window_months;
 	run.ws.metrics = opt.metrics;
 	run.ws.nmetrics = opt.nmetrics;
 	for (i = 0; opt.watch_name != NULL && i < opt.nmetrics; i++)
@@ -1085,8 +1124,11 @@ free_all(void)
 	free(opt.metrics);
 	free(run.values);
 	ecs_baselines_finish(&run.baselines);
-	for (i = 0; i < opt.nby; i++)
-		ecs_path_free(opt.by[i]);
+	for (i = 0; i < opt.nby; i++) {
+		ecs_path_free(opt.by[i].path);
+		ecs_expr_free(opt.by[i].expr);
+		free(opt.by[i].spec);
+	}
 	free(opt.by);
 	free(run.by_slot);
 	ecs_rules_finish(&run.rules);
