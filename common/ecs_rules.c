@@ -61,9 +61,15 @@ listed_names(const struct ecs_rules *r)
  */
 static void
 check_path(const struct ecs_rules *r, const char *opt, const char *text,
-    const struct ecs_path *p)
+    const struct ecs_path *p, size_t nread)
 {
-	if (p->nseg == 1 && key_index(r, p->seg[0].key, p->seg[0].len) >= 0)
+	int k = key_index(r, p->seg[0].key, p->seg[0].len);
+
+	if (p->nseg == 1 && k >= (int)nread)
+		errx(ECS_EXIT_USAGE, "%s '%s': '%s' is computed after it (a "
+		    "derived metric reads the metrics before it)", opt, text,
+		    p->text);
+	if (p->nseg == 1 && k >= 0)
 		return;
 	if (p->nseg > 1 && key_index(r, p->text, strlen(p->text)) >= 0)
 		errx(ECS_EXIT_USAGE, "%s '%s': '%s' is a path into a value; the "
@@ -77,9 +83,9 @@ check_path(const struct ecs_rules *r, const char *opt, const char *text,
 	    "(they have %s)", opt, text, p->text, listed_names(r));
 }
 
-void
+size_t
 ecs_rules_add(struct ecs_rules *r, const char *opt, const char *text,
-    struct ecs_expr *e)
+    struct ecs_expr *e, size_t nread)
 {
 	const struct ecs_path *p;
 	size_t i = r->fields.n;
@@ -91,9 +97,10 @@ ecs_rules_add(struct ecs_rules *r, const char *opt, const char *text,
 	r->read = ecs_xrealloc(r->read, (r->fields.n + 1) * sizeof(*r->read));
 	for (; i < r->fields.n; i++) {
 		p = r->fields.path[i];
-		check_path(r, opt, text, p);
+		check_path(r, opt, text, p, nread);
 		r->src[i] = (size_t)key_index(r, p->seg[0].key, p->seg[0].len);
 	}
+	return r->n - 1;
 }
 
 void
@@ -109,6 +116,12 @@ bool
 ecs_rules_holds(const struct ecs_rules *r, size_t i)
 {
 	return ecs_expr_match_fields(r->rule[i].expr, r->read);
+}
+
+bool
+ecs_rules_eval_dec(const struct ecs_rules *r, size_t i, struct ecs_dec *v)
+{
+	return ecs_expr_eval_dec(r->rule[i].expr, r->read, v);
 }
 
 void

@@ -21,6 +21,7 @@
 #include "ecs_baseline.h"
 #include "ecs_buf.h"
 #include "ecs_expr.h"
+#include "ecs_rows.h"
 #include "ecs_rules.h"
 #include "ecs_window.h"
 
@@ -38,16 +39,20 @@ enum {
 	OPT_BASELINE,
 	OPT_CHECKPOINT,
 	OPT_CORRECTIONS,
+	OPT_DESC,
 	OPT_DROP,
 	OPT_EMIT,
+	OPT_HAVING,
 	OPT_IDLE,
 	OPT_LATE,
 	OPT_LATENESS,
 	OPT_MERGE,
+	OPT_ORDER_BY,
 	OPT_PARTIAL,
 	OPT_SLIDE,
 	OPT_SPIKE,
 	OPT_STATE,
+	OPT_TOP,
 	OPT_TZ,
 	OPT_WATCH,
 	OPT_WHERE,
@@ -58,9 +63,14 @@ static struct {
 	struct ecs_metric *metrics;		/* -m */
 	size_t		 nmetrics;
 	bool		 default_metrics;	/* no -m: count and sales */
+	struct ecs_derived *derived;		/* -m NAME=EXPR */
+	size_t		 nderived;
 	struct ecs_path	**by;			/* -b */
 	size_t		 nby;
 	struct ecs_expr	*where;			/* --where */
+	const char	*having_text;		/* --having */
+	struct ecs_expr	*having;
+	const char	*order_by;		/* --order-by */
 	int64_t		 window_ms;		/* -w, or NO_WINDOW */
 	int64_t		 slide_ms;		/* --slide; 0: tumbling */
 	int64_t		 lateness_ms;		/* --lateness */
@@ -116,6 +126,9 @@ static struct {
 	struct ecs_rules rules;
 	size_t		 key0;
 	size_t		*row_at;
+	size_t		 having;		/* the rule of --having */
+	struct ecs_top	 top;			/* --top, --desc */
+	size_t		 order_key;		/* --order-by's in rules */
 	char		*signature;		/* what the state depends on */
 	char		*metrics_signature;	/* the -m specs, for partials */
 } run = {
@@ -130,17 +143,21 @@ static const struct option longopts[] = {
 	{ "by",		required_argument,	NULL, 'b' },
 	{ "checkpoint",	required_argument,	NULL, OPT_CHECKPOINT },
 	{ "corrections", required_argument,	NULL, OPT_CORRECTIONS },
+	{ "desc",	no_argument,		NULL, OPT_DESC },
 	{ "drop",	required_argument,	NULL, OPT_DROP },
 	{ "emit",	required_argument,	NULL, OPT_EMIT },
+	{ "having",	required_argument,	NULL, OPT_HAVING },
 	{ "idle",	required_argument,	NULL, OPT_IDLE },
 	{ "late",	required_argument,	NULL, OPT_LATE },
 	{ "lateness",	required_argument,	NULL, OPT_LATENESS },
 	{ "merge",	no_argument,		NULL, OPT_MERGE },
+	{ "order-by",	required_argument,	NULL, OPT_ORDER_BY },
 	{ "partial",	no_argument,		NULL, OPT_PARTIAL },
 	{ "metric",	required_argument,	NULL, 'm' },
 	{ "slide",	required_argument,	NULL, OPT_SLIDE },
 	{ "spike",	required_argument,	NULL, OPT_SPIKE },
 	{ "state",	required_argument,	NULL, OPT_STATE },
+	{ "top",	required_argument,	NULL, OPT_TOP },
 	{ "tz",		required_argument,	NULL, OPT_TZ },
 	{ "watch",	required_argument,	NULL, OPT_WATCH },
 	{ "where",	required_argument,	NULL, OPT_WHERE },
@@ -155,8 +172,10 @@ usage(int status)
 
 	fprintf(fp,
 "usage: ecs-sales [-hqV] [-b keys] [-i format] [-m name=func(expr)]...\n"
-"                 [-w duration] [--slide duration] [--lateness duration]\n"
-"                 [--late file] [--emit final|update] [--tz zone] [--where expr]\n"
+"                 [-m name=expr]... [-w duration] [--slide duration]\n"
+"                 [--lateness duration] [--late file] [--emit final|update]\n"
+"                 [--tz zone] [--where expr] [--having expr]\n"
+"                 [--top n --order-by name [--desc]]\n"
 "                 [--corrections duration] [--idle duration]\n"
 "                 [--alert expr]... [--drop pct] [--spike pct]\n"
 "                 [--baseline n] [--watch name] [--state file]\n"
@@ -175,7 +194,13 @@ usage(int status)
 "                           \"approximate\" with the bound; default count\n"
 "                           and sales: each event's price*quantity, or\n"
 "                           else its sales, or else its amount\n"
+"  -m, --metric NAME=EXPR   a derived metric, over the row's metrics:\n"
+"                           aov=sales/orders (exact, else 6 places)\n"
 "      --where EXPR         only the events for which EXPR holds\n"
+"      --having EXPR        only the rows for which EXPR holds\n"
+"      --top N              only the N first rows of each window in the\n"
+"      --order-by NAME      order of metric NAME (ties: by group key)\n"
+"      --desc               highest first\n"
 "      --lateness DURATION  the watermark trails the latest event time\n"
 "      --late FILE          append late events, verbatim, to FILE\n"
 "      --corrections DURATION  keep written windows this long; late events\n"
@@ -227,6 +252,13 @@ compile_expr(const char *what, const char *src)
 static void
 add_metric(const char *spec)
 {
+	opt.derived = ecs_xrealloc(opt.derived,
+	    (opt.nderived + 1) * sizeof(*opt.derived));
+	opt.default_metrics = false;
+	if (ecs_derived_parse(&opt.derived[opt.nderived], "--metric", spec)) {
+		opt.nderived++;
+		return;
+	}
 	opt.metrics = ecs_xrealloc(opt.metrics,
 	    (opt.nmetrics + 1) * sizeof(*opt.metrics));
 	ecs_metric_parse(&opt.metrics[opt.nmetrics++], "--metric", spec);
@@ -285,6 +317,9 @@ parse_option(int ch)
 	case OPT_CORRECTIONS:
 		opt.corrections_ms = ecs_opt_duration("--corrections", optarg);
 		break;
+	case OPT_DESC:
+		run.top.desc = true;
+		break;
 	case OPT_DROP:
 		opt.drop_pct = percent_arg("--drop", optarg);
 		break;
@@ -294,6 +329,9 @@ parse_option(int ch)
 			errx(ECS_EXIT_USAGE, "--emit '%s': expected final or "
 			    "update", optarg);
 		opt.emit_update = strcmp(optarg, "update") == 0;
+		break;
+	case OPT_HAVING:
+		opt.having = compile_expr("--having", opt.having_text = optarg);
 		break;
 	case OPT_IDLE:
 		opt.idle_ms = ecs_opt_duration("--idle", optarg);
@@ -307,6 +345,9 @@ parse_option(int ch)
 	case OPT_MERGE:
 		opt.merge = true;
 		break;
+	case OPT_ORDER_BY:
+		opt.order_by = optarg;
+		break;
 	case OPT_PARTIAL:
 		opt.partial = true;
 		break;
@@ -318,6 +359,13 @@ parse_option(int ch)
 		break;
 	case OPT_STATE:
 		ckpt.path = optarg;
+		break;
+	case OPT_TOP:
+		run.top.n = strtoul(optarg, &end, 10);
+		if (end == optarg || *end != '\0' || run.top.n < 1 ||
+		    run.top.n > 1000000)
+			errx(ECS_EXIT_USAGE, "--top '%s': expected 1 to 1000000 "
+			    "rows", optarg);
 		break;
 	case OPT_TZ:
 		ecs_windows_set_zone(&run.ws, "--tz", optarg);
@@ -355,10 +403,18 @@ check_options(void)
 		errx(ECS_EXIT_USAGE, "--partial and --merge need their metrics "
 		    "given with -m (the same in every process)");
 	if (opt.partial && (opt.merge || opt.emit_update || alerts ||
-	    opt.corrections_ms >= 0 || opt.nrules > 0))
+	    opt.corrections_ms >= 0 || opt.nrules > 0 || opt.having != NULL ||
+	    run.top.n > 0))
 		errx(ECS_EXIT_USAGE, "--partial writes states to merge: not with "
-		    "--merge, --emit update, --corrections, --alert, --drop or "
-		    "--spike (give those to the --merge)");
+		    "--merge, --emit update, --corrections, --alert, --drop, "
+		    "--spike, --having or --top (give those to the --merge)");
+	if ((run.top.n > 0) != (opt.order_by != NULL) ||
+	    (run.top.desc && run.top.n == 0))
+		errx(ECS_EXIT_USAGE, "--top and --order-by go together (and "
+		    "--desc with them)");
+	if (run.top.n > 0 && (opt.emit_update || opt.corrections_ms >= 0))
+		errx(ECS_EXIT_USAGE, "--top chooses among the final rows of a "
+		    "window: not with --emit update or --corrections");
 	if (opt.merge && (alerts || opt.emit_update || ckpt.path != NULL))
 		errx(ECS_EXIT_USAGE, "--merge takes --alert but not --drop, "
 		    "--spike, --emit update or --state");
@@ -401,16 +457,36 @@ row_time(size_t i, const char *name, int64_t t)
 }
 
 /*
+ * The values of the row's keys [0, n) for the rules point into the row,
+ * whose buffer moved; the group's keys' are the decoded group's.
+ */
+static void
+point_into_row(size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (i < run.key0 || i >= run.key0 + opt.nby)
+			run.rules.value[i].text = run.row.p + run.row_at[i];
+	ecs_rules_begin(&run.rules);
+}
+
+/*
  * The row of one group of one window, as JSON without a line end, and the
- * values of its keys for the rules (those of the group: see check_rules).
+ * values of its keys for the rules, derived metrics and --having.
  */
 static void
 build_row(const struct ecs_window *w, const char *gkey, size_t gkey_len,
     struct ecs_group *g)
 {
 	struct ecs_buf *b = &run.row;
+	struct json_object *keys, *v;
 	size_t i, at, napprox, metric0 = run.key0 + opt.nby;
 
+	keys = run.rules.n > 0 ? ecs_group_keys(g, gkey, gkey_len) : NULL;
+	for (i = 0; keys != NULL && i < opt.nby; i++)
+		ecs_field_from_json(v, json_object_object_get_ex(keys,
+		    opt.by[i]->text, &v), &run.rules.value[run.key0 + i]);
 	ecs_buf_reset(b);
 	ecs_buf_putc(b, '{');
 	if (w->start != NO_WINDOW) {
@@ -434,6 +510,17 @@ build_row(const struct ecs_window *w, const char *gkey, size_t gkey_len,
 		end_value(metric0 + i, at, b->p[at] == 'n' ? ECS_F_NULL :
 		    b->p[at] == '[' ? ECS_F_OTHER : ECS_F_NUMBER);
 	}
+	for (i = 0; i < opt.nderived; i++) {
+		ecs_buf_putc(b, ',');
+		ecs_buf_json_string(b, opt.derived[i].name,
+		    strlen(opt.derived[i].name));
+		ecs_buf_putc(b, ':');
+		at = b->len;
+		point_into_row(metric0 + opt.nmetrics + i);
+		ecs_derived_write(&opt.derived[i], &run.rules, b);
+		end_value(metric0 + opt.nmetrics + i, at,
+		    b->p[at] == 'n' ? ECS_F_NULL : ECS_F_NUMBER);
+	}
 	at = b->len + 15;	/* after ,"approximate": */
 	for (i = 0, napprox = 0; i < opt.nmetrics; i++) {
 		if (ecs_agg_is_exact(&opt.metrics[i], &g->aggs[i]))
@@ -446,13 +533,17 @@ build_row(const struct ecs_window *w, const char *gkey, size_t gkey_len,
 	}
 	if (napprox > 0)
 		ecs_buf_putc(b, '}');
-	end_value(metric0 + opt.nmetrics, napprox > 0 ? at : b->len,
+	end_value(run.rules.nnames - 1, napprox > 0 ? at : b->len,
 	    napprox > 0 ? ECS_F_OTHER : ECS_F_MISSING);
 	ecs_buf_putc(b, '}');
-	/* The row is complete (its buffer no longer moves): point into it. */
-	for (i = 0; i < run.rules.nnames; i++)
-		if (i < run.key0 || i >= metric0)
-			run.rules.value[i].text = b->p + run.row_at[i];
+	point_into_row(run.rules.nnames);	/* complete: it no longer moves */
+}
+
+/* Whether --having keeps the row just built. */
+static bool
+row_kept(void)
+{
+	return opt.having == NULL || ecs_rules_holds(&run.rules, run.having);
 }
 
 /* Writes the row, or {"<flag>":true,...row} when flag is given. */
@@ -476,20 +567,12 @@ write_row(const char *flag)
  * alerts, evaluated on its values: its keys', and the group's key values.
  */
 static void
-check_rules(struct ecs_group *g, const char *gkey, size_t gkey_len)
+check_rules(void)
 {
-	struct json_object *keys, *v;
 	struct ecs_buf head = ECS_BUF_INIT;
 	size_t i;
 
-	if (run.rules.n == 0)
-		return;
-	keys = ecs_group_keys(g, gkey, gkey_len);
-	for (i = 0; i < opt.nby; i++)
-		ecs_field_from_json(v, json_object_object_get_ex(keys,
-		    opt.by[i]->text, &v), &run.rules.value[run.key0 + i]);
-	ecs_rules_begin(&run.rules);
-	for (i = 0; i < run.rules.n; i++) {
+	for (i = 0; i < opt.nrules; i++) {
 		if (!ecs_rules_holds(&run.rules, i))
 			continue;
 		ecs_buf_reset(&head);
@@ -610,7 +693,7 @@ write_rows(const struct ecs_window *w, bool final)
 {
 	struct ecs_group *g;
 	const char *gkey;
-	size_t i, len;
+	size_t i, n, len;
 
 	if (opt.partial) {
 		ecs_windows_write_partials(&run.ws, w, run.metrics_signature);
@@ -619,10 +702,21 @@ write_rows(const struct ecs_window *w, bool final)
 	for (i = 0; i < ecs_map_count(w->groups); i++) {
 		g = ecs_map_at(w->groups, i, &gkey, &len);
 		build_row(w, gkey, len, g);
-		if (!final || !opt.emit_update)
+		if (row_kept() && run.top.n > 0)
+			ecs_top_add(&run.top, g, gkey, len,
+			    &run.rules.value[run.order_key]);
+		else if (row_kept() && (!final || !opt.emit_update))
 			write_row(NULL);
-		check_rules(g, gkey, len);
+		if (row_kept() && run.top.n == 0)
+			check_rules();
 	}
+	for (i = 0, n = ecs_top_choose(&run.top); i < n; i++) {
+		build_row(w, run.top.row[i].key, run.top.row[i].len,
+		    run.top.row[i].item);
+		write_row(NULL);
+		check_rules();
+	}
+	ecs_top_reset(&run.top);
 }
 
 /* Writes a window's final rows and their alerts. */
@@ -688,7 +782,8 @@ update(struct ecs_window *w, const char *flag)
 		ecs_agg_add(&opt.metrics[i], &g->aggs[i], &run.values[i]);
 	if (opt.emit_update || flag != NULL) {
 		build_row(w, run.frag.p, run.frag.len, g);
-		write_row(flag);
+		if (row_kept())
+			write_row(flag);
 	}
 	ckpt.dirty = true;
 }
@@ -972,7 +1067,11 @@ static const char *const reserved_names[] = { "window_start", "window_end",
 static const char *
 row_key_name(size_t i)
 {
-	return i < opt.nby ? opt.by[i]->text : opt.metrics[i - opt.nby].name;
+	if (i < opt.nby)
+		return opt.by[i]->text;
+	i -= opt.nby;
+	return i < opt.nmetrics ? opt.metrics[i].name :
+	    opt.derived[i - opt.nmetrics].name;
 }
 
 /*
@@ -985,7 +1084,7 @@ check_names(void)
 	const char *name, *what;
 	size_t i, j;
 
-	for (i = 0; i < opt.nby + opt.nmetrics; i++) {
+	for (i = 0; i < opt.nby + opt.nmetrics + opt.nderived; i++) {
 		name = row_key_name(i);
 		what = i < opt.nby ? "--by key" : "--metric";
 		for (j = 0; j < sizeof(reserved_names) / sizeof(*reserved_names);
@@ -1008,21 +1107,37 @@ add_rules(void)
 	const char **names;
 	size_t i, n = 0;
 
-	names = ecs_xcalloc(opt.nby + opt.nmetrics + 3, sizeof(*names));
+	names = ecs_xcalloc(opt.nby + opt.nmetrics + opt.nderived + 3,
+	    sizeof(*names));
 	if (opt.window_ms != NO_WINDOW) {
 		names[n++] = "window_start";
 		names[n++] = "window_end";
 	}
 	run.key0 = n;
-	for (i = 0; i < opt.nby + opt.nmetrics; i++)
+	for (i = 0; i < opt.nby + opt.nmetrics + opt.nderived; i++)
 		names[n++] = row_key_name(i);
 	names[n++] = "approximate";		/* in rows with an estimate */
 	ecs_rules_init(&run.rules, names, n - 1, n);
 	run.row_at = ecs_xcalloc(n, sizeof(*run.row_at));
-	free(names);
-	for (i = 0; i < opt.nrules; i++)
+	for (i = 0; i < opt.nrules; i++)	/* rules 0 to nrules - 1 */
 		ecs_rules_add(&run.rules, "--alert", opt.rules[i].text,
-		    opt.rules[i].expr);
+		    opt.rules[i].expr, n);
+	for (i = 0; i < opt.nderived; i++)	/* each reads those before */
+		opt.derived[i].rule = ecs_rules_add(&run.rules, "--metric",
+		    opt.derived[i].text, opt.derived[i].expr,
+		    run.key0 + opt.nby + opt.nmetrics + i);
+	if (opt.having != NULL)
+		run.having = ecs_rules_add(&run.rules, "--having",
+		    opt.having_text, opt.having, n);
+	for (i = run.key0 + opt.nby; opt.order_by != NULL && i < n - 1; i++)
+		if (strcmp(names[i], opt.order_by) == 0)
+			break;
+	if (opt.order_by != NULL && (i == n - 1 || (i < n - 1 - opt.nderived &&
+	    ecs_metric_is_array(&opt.metrics[i - run.key0 - opt.nby]))))
+		errx(ECS_EXIT_USAGE, "--order-by '%s': not a metric of numbers",
+		    opt.order_by);
+	run.order_key = i;
+	free(names);
 }
 
 static void
@@ -1082,6 +1197,10 @@ free_all(void)
 		ecs_buf_free(&run.values[i].key);
 	}
 	free(opt.metrics);
+	for (i = 0; i < opt.nderived; i++)
+		ecs_derived_finish(&opt.derived[i]);
+	free(opt.derived);
+	ecs_top_finish(&run.top);
 	free(run.values);
 	ecs_baselines_finish(&run.baselines);
 	for (i = 0; i < opt.nby; i++)
