@@ -36,7 +36,12 @@ ecs_derived_parse(struct ecs_derived *d, const char *opt, const char *spec)
 	}
 	memset(d, 0, sizeof(*d));
 	d->text = eq + 1;
-	if ((d->expr = ecs_expr_compile(d->text, msg, sizeof(msg))) == NULL)
+	d->expr = ecs_expr_compile(d->text, msg, sizeof(msg));
+	/* NAME=FUNC(...) that is no expression either: FUNC is unknown. */
+	if (d->expr == NULL && *p == '(' && len > 0 &&
+	    spec[strlen(spec) - 1] == ')')
+		return false;
+	if (d->expr == NULL)
 		errx(ECS_EXIT_USAGE, "%s '%s': not an aggregate call "
 		    "FUNC(EXPR), nor an expression over the row's metrics:%s",
 		    opt, spec, msg);
@@ -75,6 +80,158 @@ void
 ecs_derived_finish(struct ecs_derived *d)
 {
 	free(d->name);
+}
+
+void
+ecs_row_init(struct ecs_row *r, const char *const *names, size_t nlisted,
+    size_t nnames, size_t group0, size_t ngroup)
+{
+	memset(r, 0, sizeof(*r));
+	ecs_rules_init(&r->rules, names, nlisted, nnames);
+	r->at = ecs_xcalloc(nnames + 1, sizeof(*r->at));
+	r->group0 = group0;
+	r->ngroup = ngroup;
+}
+
+void
+ecs_row_finish(struct ecs_row *r)
+{
+	ecs_rules_finish(&r->rules);
+	free(r->at);
+	ecs_buf_free(&r->b);
+}
+
+void
+ecs_row_begin(struct ecs_row *r)
+{
+	ecs_buf_reset(&r->b);
+	ecs_buf_putc(&r->b, '{');
+}
+
+void
+ecs_row_add(struct ecs_row *r, const char *text, size_t len)
+{
+	if (len == 0)
+		return;
+	if (r->b.len > 1)
+		ecs_buf_putc(&r->b, ',');
+	ecs_buf_add(&r->b, text, len);
+}
+
+size_t
+ecs_row_name(struct ecs_row *r, const char *name)
+{
+	if (r->b.len > 1)
+		ecs_buf_putc(&r->b, ',');
+	ecs_buf_json_string(&r->b, name, strlen(name));
+	ecs_buf_putc(&r->b, ':');
+	return r->b.len;
+}
+
+void
+ecs_row_value(struct ecs_row *r, size_t i, size_t at)
+{
+	struct ecs_field *f = &r->rules.value[i];
+	char c = at < r->b.len ? r->b.p[at] : '\0';
+
+	*f = (struct ecs_field){ ECS_F_NUMBER, NULL, r->b.len - at, NULL };
+	if (c == '\0')
+		f->type = ECS_F_MISSING;
+	else if (c == 'n')
+		f->type = ECS_F_NULL;
+	else if (c == '[' || c == '{')
+		f->type = ECS_F_OTHER;
+	else if (c == '"') {		/* the text inside the quotes */
+		f->type = ECS_F_STRING;
+		at++;
+		f->len -= 2;
+	}
+	r->at[i] = at;
+}
+
+void
+ecs_row_time(struct ecs_row *r, size_t i, const char *name, int64_t t)
+{
+	size_t at = ecs_row_name(r, name);
+
+	ecs_buf_time(&r->b, t);
+	ecs_row_value(r, i, at);
+}
+
+/*
+ * The values of the keys [0, n) point into the row, whose buffer may have
+ * moved, and the rules take them.
+ */
+static void
+point_into_row(struct ecs_row *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (i < r->group0 || i >= r->group0 + r->ngroup)
+			r->rules.value[i].text = r->b.p + r->at[i];
+	ecs_rules_begin(&r->rules);
+}
+
+void
+ecs_row_derived(struct ecs_row *r, size_t i, const struct ecs_derived *d)
+{
+	size_t at = ecs_row_name(r, d->name);
+
+	point_into_row(r, i);
+	ecs_derived_write(d, &r->rules, &r->b);
+	ecs_row_value(r, i, at);
+}
+
+void
+ecs_row_end(struct ecs_row *r, size_t at)
+{
+	ecs_row_value(r, r->rules.nnames - 1, at);
+	ecs_buf_putc(&r->b, '}');
+	point_into_row(r, r->rules.nnames);	/* complete: it no longer moves */
+}
+
+/* The row's members after its "{", with a comma first if any. */
+static void
+write_members(const struct ecs_row *r)
+{
+	if (r->b.len > 2)
+		ecs_out_putc(',');
+	ecs_out_write(r->b.p + 1, r->b.len - 1);
+	ecs_out_putc('\n');
+}
+
+void
+ecs_row_write(const struct ecs_row *r, const char *flag)
+{
+	if (flag == NULL) {
+		ecs_buf_out(&r->b);
+		ecs_out_putc('\n');
+		return;
+	}
+	ecs_out_puts("{\"");
+	ecs_out_puts(flag);
+	ecs_out_puts("\":true");
+	write_members(r);
+}
+
+void
+ecs_row_alerts(const struct ecs_row *r, size_t n)
+{
+	struct ecs_buf head = ECS_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!ecs_rules_holds(&r->rules, i))
+			continue;
+		ecs_buf_reset(&head);
+		ecs_buf_puts(&head, "{\"alert\":\"rule\",\"rule\":");
+		ecs_buf_json_string(&head, r->rules.rule[i].text,
+		    strlen(r->rules.rule[i].text));
+		ecs_buf_out(&head);
+		write_members(r);
+	}
+	ecs_buf_free(&head);
 }
 
 void

@@ -41,6 +41,53 @@ void	 ecs_derived_write(const struct ecs_derived *,
 	    const struct ecs_rules *, struct ecs_buf *);
 void	 ecs_derived_finish(struct ecs_derived *);
 
+/*
+ * A row being built: its JSON without the line end in b, and the values
+ * of its keys (rules.names) for the rules, derived metrics and --having.
+ * The group's keys, [group0, group0 + ngroup), the program sets from the
+ * group's decoded values; the others point into b (at[i] is where key i's
+ * value starts), set as each is written.
+ */
+struct ecs_row {
+	struct ecs_buf	 b;
+	struct ecs_rules rules;
+	size_t		*at;
+	size_t		 group0, ngroup;
+};
+
+/* As ecs_rules_init, and the group's keys are names[group0..+ngroup). */
+void	 ecs_row_init(struct ecs_row *, const char *const *names,
+	    size_t nlisted, size_t nnames, size_t group0, size_t ngroup);
+void	 ecs_row_finish(struct ecs_row *);
+/* Starts the row: "{". */
+void	 ecs_row_begin(struct ecs_row *);
+/* Adds text[0..len), "k":v,... members, as they are. */
+void	 ecs_row_add(struct ecs_row *, const char *text, size_t len);
+/* Adds the member name's "name": and returns where its value will start. */
+size_t	 ecs_row_name(struct ecs_row *, const char *name);
+/*
+ * The value written from at to the end is key i's: null, a string, an
+ * array or object, or else a number; nothing (at the end) is missing.
+ */
+void	 ecs_row_value(struct ecs_row *, size_t i, size_t at);
+/* Adds the time t as the key i, name. */
+void	 ecs_row_time(struct ecs_row *, size_t i, const char *name, int64_t t);
+/* Adds the derived metric d, the key i, computed on the keys before it. */
+void	 ecs_row_derived(struct ecs_row *, size_t i,
+	    const struct ecs_derived *d);
+/*
+ * Ends the row: the last key's value (approximate) starts at at, as for
+ * ecs_row_value; then the rules can be asked (ecs_rules_holds).
+ */
+void	 ecs_row_end(struct ecs_row *, size_t at);
+/* Writes the row, or {"<flag>":true,...row} when flag is given. */
+void	 ecs_row_write(const struct ecs_row *, const char *flag);
+/*
+ * --alert: writes the row as {"alert":"rule","rule":TEXT,...row} for
+ * each of the rules [0, n) that holds for it.
+ */
+void	 ecs_row_alerts(const struct ecs_row *, size_t n);
+
 /* The rows of a window for --top: one entry each, until chosen. */
 struct ecs_top_row {
 	void		*item;		/* the caller's (a group); borrowed */

@@ -117,15 +117,11 @@ static struct {
 	 * infinite once sums came from a state or partials (see SUM_SAFE).
 	 */
 	double		 sum_bound;
-	struct ecs_buf	 row;			/* the row being written */
 	/*
-	 * --alert on the row's keys: window_start and window_end (with -w),
-	 * the group keys from key0, the metrics, approximate; its values
-	 * are where row_at says in row.
+	 * The row being written; its keys for the rules: window_start and
+	 * window_end (with -w), the group keys, the metrics, approximate.
 	 */
-	struct ecs_rules rules;
-	size_t		 key0;
-	size_t		*row_at;
+	struct ecs_row	 row;
 	size_t		 having;		/* the rule of --having */
 	struct ecs_top	 top;			/* --top, --desc */
 	size_t		 order_key;		/* --order-by's in rules */
@@ -434,158 +430,56 @@ parse_options(int argc, char *argv[], int *first_operand)
 
 /* Rows and alerts */
 
-/* The row's key i is its text from at to the end, of type. */
-static void
-end_value(size_t i, size_t at, enum ecs_ftype type)
-{
-	run.rules.value[i] = (struct ecs_field){ type, NULL,
-	    run.row.len - at, NULL };
-	run.row_at[i] = at;
-}
-
-/* The time t as the row's key i. */
-static void
-row_time(size_t i, const char *name, int64_t t)
-{
-	size_t at;
-
-	ecs_buf_puts(&run.row, name);
-	at = run.row.len + 1;			/* inside the quotes */
-	ecs_buf_time(&run.row, t);
-	end_value(i, at, ECS_F_STRING);
-	run.rules.value[i].len--;		/* the closing quote */
-}
-
 /*
- * The values of the row's keys [0, n) for the rules point into the row,
- * whose buffer moved; the group's keys' are the decoded group's.
- */
-static void
-point_into_row(size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (i < run.key0 || i >= run.key0 + opt.nby)
-			run.rules.value[i].text = run.row.p + run.row_at[i];
-	ecs_rules_begin(&run.rules);
-}
-
-/*
- * The row of one group of one window, as JSON without a line end, and the
- * values of its keys for the rules, derived metrics and --having.
+ * The row of one group of one window in run.row, and the values of its
+ * keys for the rules, derived metrics and --having.
  */
 static void
 build_row(const struct ecs_window *w, const char *gkey, size_t gkey_len,
     struct ecs_group *g)
 {
-	struct ecs_buf *b = &run.row;
+	struct ecs_row *r = &run.row;
 	struct json_object *keys, *v;
-	size_t i, at, napprox, metric0 = run.key0 + opt.nby;
+	size_t i, at, napprox, metric0 = r->group0 + opt.nby;
 
-	keys = run.rules.n > 0 ? ecs_group_keys(g, gkey, gkey_len) : NULL;
+	keys = r->rules.n > 0 ? ecs_group_keys(g, gkey, gkey_len) : NULL;
 	for (i = 0; keys != NULL && i < opt.nby; i++)
 		ecs_field_from_json(v, json_object_object_get_ex(keys,
-		    opt.by[i]->text, &v), &run.rules.value[run.key0 + i]);
-	ecs_buf_reset(b);
-	ecs_buf_putc(b, '{');
+		    opt.by[i]->text, &v), &r->rules.value[r->group0 + i]);
+	ecs_row_begin(r);
 	if (w->start != NO_WINDOW) {
-		row_time(0, "\"window_start\":", w->start);
-		row_time(1, ",\"window_end\":", w->end);
+		ecs_row_time(r, 0, "window_start", w->start);
+		ecs_row_time(r, 1, "window_end", w->end);
 	}
-	if (gkey_len > 0) {
-		if (b->len > 1)
-			ecs_buf_putc(b, ',');
-		ecs_buf_add(b, gkey, gkey_len);
-	}
+	ecs_row_add(r, gkey, gkey_len);
 	for (i = 0; i < opt.nmetrics; i++) {
-		if (b->len > 1)
-			ecs_buf_putc(b, ',');
-		ecs_buf_json_string(b, opt.metrics[i].name,
-		    strlen(opt.metrics[i].name));
-		ecs_buf_putc(b, ':');
-		at = b->len;
-		ecs_agg_write(&opt.metrics[i], &g->aggs[i], b);
-		/* A number, null, or an array (top, list). */
-		end_value(metric0 + i, at, b->p[at] == 'n' ? ECS_F_NULL :
-		    b->p[at] == '[' ? ECS_F_OTHER : ECS_F_NUMBER);
+		at = ecs_row_name(r, opt.metrics[i].name);
+		ecs_agg_write(&opt.metrics[i], &g->aggs[i], &r->b);
+		ecs_row_value(r, metric0 + i, at);
 	}
-	for (i = 0; i < opt.nderived; i++) {
-		ecs_buf_putc(b, ',');
-		ecs_buf_json_string(b, opt.derived[i].name,
-		    strlen(opt.derived[i].name));
-		ecs_buf_putc(b, ':');
-		at = b->len;
-		point_into_row(metric0 + opt.nmetrics + i);
-		ecs_derived_write(&opt.derived[i], &run.rules, b);
-		end_value(metric0 + opt.nmetrics + i, at,
-		    b->p[at] == 'n' ? ECS_F_NULL : ECS_F_NUMBER);
-	}
-	at = b->len + 15;	/* after ,"approximate": */
+	for (i = 0; i < opt.nderived; i++)
+		ecs_row_derived(r, metric0 + opt.nmetrics + i, &opt.derived[i]);
+	at = r->b.len + 15;	/* after ,"approximate": */
 	for (i = 0, napprox = 0; i < opt.nmetrics; i++) {
 		if (ecs_agg_is_exact(&opt.metrics[i], &g->aggs[i]))
 			continue;
-		ecs_buf_puts(b, napprox++ == 0 ? ",\"approximate\":{" : ",");
-		ecs_buf_json_string(b, opt.metrics[i].name,
+		ecs_buf_puts(&r->b, napprox++ == 0 ? ",\"approximate\":{" : ",");
+		ecs_buf_json_string(&r->b, opt.metrics[i].name,
 		    strlen(opt.metrics[i].name));
-		ecs_buf_putc(b, ':');
-		ecs_agg_write_bound(&opt.metrics[i], &g->aggs[i], b);
+		ecs_buf_putc(&r->b, ':');
+		ecs_agg_write_bound(&opt.metrics[i], &g->aggs[i], &r->b);
 	}
 	if (napprox > 0)
-		ecs_buf_putc(b, '}');
-	end_value(run.rules.nnames - 1, napprox > 0 ? at : b->len,
-	    napprox > 0 ? ECS_F_OTHER : ECS_F_MISSING);
-	ecs_buf_putc(b, '}');
-	point_into_row(run.rules.nnames);	/* complete: it no longer moves */
+		ecs_buf_putc(&r->b, '}');
+	ecs_row_end(r, napprox > 0 ? at : r->b.len);
 }
 
 /* Whether --having keeps the row just built. */
 static bool
 row_kept(void)
 {
-	return opt.having == NULL || ecs_rules_holds(&run.rules, run.having);
-}
-
-/* Writes the row, or {"<flag>":true,...row} when flag is given. */
-static void
-write_row(const char *flag)
-{
-	if (flag != NULL) {
-		ecs_out_puts("{\"");
-		ecs_out_puts(flag);
-		ecs_out_puts("\":true");
-		if (run.row.len > 2)
-			ecs_out_putc(',');
-		ecs_out_write(run.row.p + 1, run.row.len - 1);
-	} else
-		ecs_buf_out(&run.row);
-	ecs_out_putc('\n');
-}
-
-/*
- * --alert: the rules that hold for the row just built are written as
- * alerts, evaluated on its values: its keys', and the group's key values.
- */
-static void
-check_rules(void)
-{
-	struct ecs_buf head = ECS_BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < opt.nrules; i++) {
-		if (!ecs_rules_holds(&run.rules, i))
-			continue;
-		ecs_buf_reset(&head);
-		ecs_buf_puts(&head, "{\"alert\":\"rule\",\"rule\":");
-		ecs_buf_json_string(&head, run.rules.rule[i].text,
-		    strlen(run.rules.rule[i].text));
-		ecs_buf_out(&head);
-		if (run.row.len > 2)
-			ecs_out_putc(',');
-		ecs_out_write(run.row.p + 1, run.row.len - 1);
-		ecs_out_putc('\n');
-	}
-	ecs_buf_free(&head);
+	return opt.having == NULL ||
+	    ecs_rules_holds(&run.row.rules, run.having);
 }
 
 /*
@@ -704,17 +598,17 @@ write_rows(const struct ecs_window *w, bool final)
 		build_row(w, gkey, len, g);
 		if (row_kept() && run.top.n > 0)
 			ecs_top_add(&run.top, g, gkey, len,
-			    &run.rules.value[run.order_key]);
+			    &run.row.rules.value[run.order_key]);
 		else if (row_kept() && (!final || !opt.emit_update))
-			write_row(NULL);
+			ecs_row_write(&run.row, NULL);
 		if (row_kept() && run.top.n == 0)
-			check_rules();
+			ecs_row_alerts(&run.row, opt.nrules);
 	}
 	for (i = 0, n = ecs_top_choose(&run.top); i < n; i++) {
 		build_row(w, run.top.row[i].key, run.top.row[i].len,
 		    run.top.row[i].item);
-		write_row(NULL);
-		check_rules();
+		ecs_row_write(&run.row, NULL);
+		ecs_row_alerts(&run.row, opt.nrules);
 	}
 	ecs_top_reset(&run.top);
 }
@@ -783,7 +677,7 @@ update(struct ecs_window *w, const char *flag)
 	if (opt.emit_update || flag != NULL) {
 		build_row(w, run.frag.p, run.frag.len, g);
 		if (row_kept())
-			write_row(flag);
+			ecs_row_write(&run.row, flag);
 	}
 	ckpt.dirty = true;
 }
@@ -1100,12 +994,13 @@ check_names(void)
 	}
 }
 
-/* The rules of --alert, on the rows' keys (see run.rules). */
+/* The rows' keys; --alert, derived metrics, --having, --order-by on them. */
 static void
 add_rules(void)
 {
+	struct ecs_rules *rules = &run.row.rules;
 	const char **names;
-	size_t i, n = 0;
+	size_t i, n = 0, key0;
 
 	names = ecs_xcalloc(opt.nby + opt.nmetrics + opt.nderived + 3,
 	    sizeof(*names));
@@ -1113,27 +1008,26 @@ add_rules(void)
 		names[n++] = "window_start";
 		names[n++] = "window_end";
 	}
-	run.key0 = n;
+	key0 = n;
 	for (i = 0; i < opt.nby + opt.nmetrics + opt.nderived; i++)
 		names[n++] = row_key_name(i);
 	names[n++] = "approximate";		/* in rows with an estimate */
-	ecs_rules_init(&run.rules, names, n - 1, n);
-	run.row_at = ecs_xcalloc(n, sizeof(*run.row_at));
+	ecs_row_init(&run.row, names, n - 1, n, key0, opt.nby);
 	for (i = 0; i < opt.nrules; i++)	/* rules 0 to nrules - 1 */
-		ecs_rules_add(&run.rules, "--alert", opt.rules[i].text,
+		ecs_rules_add(rules, "--alert", opt.rules[i].text,
 		    opt.rules[i].expr, n);
 	for (i = 0; i < opt.nderived; i++)	/* each reads those before */
-		opt.derived[i].rule = ecs_rules_add(&run.rules, "--metric",
+		opt.derived[i].rule = ecs_rules_add(rules, "--metric",
 		    opt.derived[i].text, opt.derived[i].expr,
-		    run.key0 + opt.nby + opt.nmetrics + i);
+		    key0 + opt.nby + opt.nmetrics + i);
 	if (opt.having != NULL)
-		run.having = ecs_rules_add(&run.rules, "--having",
+		run.having = ecs_rules_add(rules, "--having",
 		    opt.having_text, opt.having, n);
-	for (i = run.key0 + opt.nby; opt.order_by != NULL && i < n - 1; i++)
+	for (i = key0 + opt.nby; opt.order_by != NULL && i < n - 1; i++)
 		if (strcmp(names[i], opt.order_by) == 0)
 			break;
 	if (opt.order_by != NULL && (i == n - 1 || (i < n - 1 - opt.nderived &&
-	    ecs_metric_is_array(&opt.metrics[i - run.key0 - opt.nby]))))
+	    ecs_metric_is_array(&opt.metrics[i - key0 - opt.nby]))))
 		errx(ECS_EXIT_USAGE, "--order-by '%s': not a metric of numbers",
 		    opt.order_by);
 	run.order_key = i;
@@ -1207,13 +1101,11 @@ free_all(void)
 		ecs_path_free(opt.by[i]);
 	free(opt.by);
 	free(run.by_slot);
-	ecs_rules_finish(&run.rules);
+	ecs_row_finish(&run.row);
 	free(opt.rules);
 	ecs_expr_free(opt.where);
 	ecs_fields_finish(&run.fields);
-	free(run.row_at);
 	ecs_buf_free(&run.frag);
-	ecs_buf_free(&run.row);
 	free(run.signature);
 	free(run.metrics_signature);
 }
