@@ -271,6 +271,8 @@ top_cmp(const void *a, const void *b)
 size_t
 ecs_top_choose(struct ecs_top *t)
 {
+	if (t->nrow == 0)
+		return 0;
 	top_desc = t->desc;
 	qsort(t->row, t->nrow, sizeof(*t->row), top_cmp);
 	return t->nrow < t->n ? t->nrow : t->n;
