@@ -89,6 +89,7 @@ ecs_row_init(struct ecs_row *r, const char *const *names, size_t nlisted,
 	memset(r, 0, sizeof(*r));
 	ecs_rules_init(&r->rules, names, nlisted, nnames);
 	r->at = ecs_xcalloc(nnames + 1, sizeof(*r->at));
+	r->approx = ecs_xcalloc(nnames + 1, sizeof(*r->approx));
 	r->group0 = group0;
 	r->ngroup = ngroup;
 }
@@ -98,6 +99,7 @@ ecs_row_finish(struct ecs_row *r)
 {
 	ecs_rules_finish(&r->rules);
 	free(r->at);
+	free(r->approx);
 	ecs_buf_free(&r->b);
 }
 
@@ -176,11 +178,31 @@ point_into_row(struct ecs_row *r, size_t n)
 void
 ecs_row_derived(struct ecs_row *r, size_t i, const struct ecs_derived *d)
 {
-	size_t at = ecs_row_name(r, d->name);
+	const struct ecs_rule *rule = &r->rules.rule[d->rule];
+	size_t k, at = ecs_row_name(r, d->name);
 
 	point_into_row(r, i);
 	ecs_derived_write(d, &r->rules, &r->b);
 	ecs_row_value(r, i, at);
+	for (k = 0, r->approx[i] = false; k < rule->nkeys; k++)
+		r->approx[i] |= r->approx[rule->keys[k]];
+}
+
+void
+ecs_row_derived_bound(struct ecs_row *r, const struct ecs_derived *d)
+{
+	const struct ecs_rule *rule = &r->rules.rule[d->rule];
+	const char *name;
+	size_t k, n = 0;
+
+	for (k = 0; k < rule->nkeys; k++) {
+		if (!r->approx[rule->keys[k]])
+			continue;
+		ecs_buf_puts(&r->b, n++ == 0 ? "{\"from\":[" : ",");
+		name = r->rules.names[rule->keys[k]];
+		ecs_buf_json_string(&r->b, name, strlen(name));
+	}
+	ecs_buf_puts(&r->b, "]}");
 }
 
 void

@@ -52,6 +52,7 @@ struct ecs_row {
 	struct ecs_buf	 b;
 	struct ecs_rules rules;
 	size_t		*at;
+	bool		*approx;	/* key i is an estimate: the program's */
 	size_t		 group0, ngroup;
 };
 
@@ -72,9 +73,14 @@ size_t	 ecs_row_name(struct ecs_row *, const char *name);
 void	 ecs_row_value(struct ecs_row *, size_t i, size_t at);
 /* Adds the time t as the key i, name. */
 void	 ecs_row_time(struct ecs_row *, size_t i, const char *name, int64_t t);
-/* Adds the derived metric d, the key i, computed on the keys before it. */
+/*
+ * Adds the derived metric d, the key i, computed on the keys before it;
+ * an estimate when one of the keys it reads is (approx).
+ */
 void	 ecs_row_derived(struct ecs_row *, size_t i,
 	    const struct ecs_derived *d);
+/* The bound of the derived metric d, an estimate: {"from":["KEY",...]}. */
+void	 ecs_row_derived_bound(struct ecs_row *, const struct ecs_derived *d);
 /*
  * Ends the row: the last key's value (approximate) starts at at, as for
  * ecs_row_value; then the rules can be asked (ecs_rules_holds).

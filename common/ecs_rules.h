@@ -14,6 +14,8 @@
 struct ecs_rule {
 	const char	*text;		/* as given; borrowed */
 	struct ecs_expr	*expr;		/* owned by the rules once added */
+	size_t		*keys;		/* the keys it reads (in names); owned */
+	size_t		 nkeys;
 };
 
 struct ecs_rules {

@@ -32,6 +32,16 @@ exact_numbers() {
 	is "$stderr" ""
 }
 
+@test "a derived metric of an estimate is listed as approximate, with the estimates it reads" {
+	seq 1 12000 | awk '{ printf "{\"o\":%d,\"p\":2}\n", $1 }' > "$IN"
+	run -0 sales -m 'orders=distinct(o)' -m 's=sum(p)' -m 'aov=s/orders' -m 'x=s*2' -m 'y=aov+x'
+	like "$output" '{"orders":1*,"s":24000,"aov":2.0*,"x":48000,"y":48002.0*,"approximate":*}'
+	is "$(jq -c .approximate <<< "$output")" '{"orders":{"relative_error":0.02},"aov":{"from":["orders"]},"y":{"from":["aov"]}}'
+	seq 1 100 | awk '{ printf "{\"o\":%d,\"p\":2}\n", $1 }' > "$IN"
+	run -0 sales -m 'orders=distinct(o)' -m 's=sum(p)' -m 'aov=s/orders'
+	is "$output" '{"orders":100,"s":200,"aov":2}'
+}
+
 @test "a derived metric is null on a division by zero or a null input, and --alert and --having read it" {
 	ev '{"k":"a","p":0}' '{"k":"b","p":4}' '{"k":"c"}'
 	run -0 sales -b k -m 's=max(p)' -m 'inv=100/s' -m 'h=s/2' --having 'inv != null' --alert 'inv > 20'

@@ -456,18 +456,23 @@ build_row(const struct ecs_window *w, const char *gkey, size_t gkey_len,
 		at = ecs_row_name(r, opt.metrics[i].name);
 		ecs_agg_write(&opt.metrics[i], &g->aggs[i], &r->b);
 		ecs_row_value(r, metric0 + i, at);
+		r->approx[metric0 + i] = !ecs_agg_is_exact(&opt.metrics[i],
+		    &g->aggs[i]);
 	}
 	for (i = 0; i < opt.nderived; i++)
 		ecs_row_derived(r, metric0 + opt.nmetrics + i, &opt.derived[i]);
 	at = r->b.len + 15;	/* after ,"approximate": */
-	for (i = 0, napprox = 0; i < opt.nmetrics; i++) {
-		if (ecs_agg_is_exact(&opt.metrics[i], &g->aggs[i]))
+	for (i = 0, napprox = 0; i < opt.nmetrics + opt.nderived; i++) {
+		if (!r->approx[metric0 + i])
 			continue;
 		ecs_buf_puts(&r->b, napprox++ == 0 ? ",\"approximate\":{" : ",");
-		ecs_buf_json_string(&r->b, opt.metrics[i].name,
-		    strlen(opt.metrics[i].name));
+		ecs_buf_json_string(&r->b, r->rules.names[metric0 + i],
+		    strlen(r->rules.names[metric0 + i]));
 		ecs_buf_putc(&r->b, ':');
-		ecs_agg_write_bound(&opt.metrics[i], &g->aggs[i], &r->b);
+		if (i < opt.nmetrics)
+			ecs_agg_write_bound(&opt.metrics[i], &g->aggs[i], &r->b);
+		else
+			ecs_row_derived_bound(r, &opt.derived[i - opt.nmetrics]);
 	}
 	if (napprox > 0)
 		ecs_buf_putc(&r->b, '}');
