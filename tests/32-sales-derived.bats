@@ -86,6 +86,8 @@ exact_numbers() {
 	is "$stderr" "ecs-sales: --order-by 't': not a metric of numbers"
 	run -2 --separate-stderr sales -w 1h -m 's=sum(p)' --top 1 --order-by s --emit update
 	is "$stderr" "ecs-sales: --top chooses among the final rows of a window: not with --emit update or --corrections"
+	run -2 --separate-stderr sales -w 1h -m 's=sum(p)' -m 'd=s*2' --watch d --drop 50
+	is "$stderr" "ecs-sales: --watch 'd': no such metric (an aggregate: derived metrics cannot be watched)"
 	run -2 --separate-stderr sales -w 1h -m 's=sum(p)' --partial --having 's > 1'
 	[[ "$stderr" == *"--having or --top (give those to the --merge)" ]]
 }

@@ -1066,7 +1066,8 @@ setup(void)
 		if (strcmp(opt.metrics[i].name, opt.watch_name) == 0)
 			break;
 	if (opt.watch_name != NULL && i == opt.nmetrics)
-		errx(ECS_EXIT_USAGE, "--watch '%s': no such metric",
+		errx(ECS_EXIT_USAGE, "--watch '%s': no such metric (an "
+		    "aggregate: derived metrics cannot be watched)",
 		    opt.watch_name);
 	run.watch = opt.watch_name != NULL ? i : 0;
 	add_rules();
