@@ -939,6 +939,12 @@ ecs_metric_is_decimal(const struct ecs_metric *m)
 }
 
 bool
+ecs_metric_is_array(const struct ecs_metric *m)
+{
+	return m->type->param == P_COUNT;
+}
+
+bool
 ecs_metric_sums(const struct ecs_metric *m)
 {
 	return m->type->overflows != NULL;

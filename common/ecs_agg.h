@@ -71,6 +71,8 @@ void	 ecs_metric_bind(struct ecs_metric *, struct ecs_fieldset *);
 void	 ecs_metric_finish(struct ecs_metric *);
 /* Its values are numbers held as exact decimals (sum, min, quantile...). */
 bool	 ecs_metric_is_decimal(const struct ecs_metric *);
+/* Its value is an array (top, list), not a number. */
+bool	 ecs_metric_is_array(const struct ecs_metric *);
 /* Its value is a sum, which ecs_agg_overflows checks. */
 bool	 ecs_metric_sums(const struct ecs_metric *);
 /*

@@ -61,9 +61,15 @@ listed_names(const struct ecs_rules *r)
  */
 static void
 check_path(const struct ecs_rules *r, const char *opt, const char *text,
-    const struct ecs_path *p)
+    const struct ecs_path *p, size_t nread)
 {
-	if (p->nseg == 1 && key_index(r, p->seg[0].key, p->seg[0].len) >= 0)
+	int k = key_index(r, p->seg[0].key, p->seg[0].len);
+
+	if (p->nseg == 1 && k >= (int)nread)
+		errx(ECS_EXIT_USAGE, "%s '%s': '%s' is computed after it (a "
+		    "derived metric reads the metrics before it)", opt, text,
+		    p->text);
+	if (p->nseg == 1 && k >= 0)
 		return;
 	if (p->nseg > 1 && key_index(r, p->text, strlen(p->text)) >= 0)
 		errx(ECS_EXIT_USAGE, "%s '%s': '%s' is a path into a value; the "
@@ -77,23 +83,37 @@ check_path(const struct ecs_rules *r, const char *opt, const char *text,
 	    "(they have %s)", opt, text, p->text, listed_names(r));
 }
 
-void
+size_t
 ecs_rules_add(struct ecs_rules *r, const char *opt, const char *text,
-    struct ecs_expr *e)
+    struct ecs_expr *e, size_t nread)
 {
 	const struct ecs_path *p;
+	struct ecs_fieldset mine;
+	struct ecs_rule *rule;
 	size_t i = r->fields.n;
 
 	r->rule = ecs_xrealloc(r->rule, (r->n + 1) * sizeof(*r->rule));
-	r->rule[r->n++] = (struct ecs_rule){ text, e };
+	rule = &r->rule[r->n++];
+	*rule = (struct ecs_rule){ text, e, NULL, 0 };
+	/* The keys this rule reads, checked, before those of all the rules. */
+	ecs_fields_init(&mine, NULL, 0);
+	ecs_expr_bind(e, &mine);
+	rule->keys = ecs_xcalloc(mine.n + 1, sizeof(*rule->keys));
+	for (; rule->nkeys < mine.n; rule->nkeys++) {
+		p = mine.path[rule->nkeys];
+		check_path(r, opt, text, p, nread);
+		rule->keys[rule->nkeys] = (size_t)key_index(r, p->seg[0].key,
+		    p->seg[0].len);
+	}
+	ecs_fields_finish(&mine);
 	ecs_expr_bind(e, &r->fields);
 	r->src = ecs_xrealloc(r->src, (r->fields.n + 1) * sizeof(*r->src));
 	r->read = ecs_xrealloc(r->read, (r->fields.n + 1) * sizeof(*r->read));
 	for (; i < r->fields.n; i++) {
 		p = r->fields.path[i];
-		check_path(r, opt, text, p);
 		r->src[i] = (size_t)key_index(r, p->seg[0].key, p->seg[0].len);
 	}
+	return r->n - 1;
 }
 
 void
@@ -111,13 +131,21 @@ ecs_rules_holds(const struct ecs_rules *r, size_t i)
 	return ecs_expr_match_fields(r->rule[i].expr, r->read);
 }
 
+bool
+ecs_rules_eval_dec(const struct ecs_rules *r, size_t i, struct ecs_dec *v)
+{
+	return ecs_expr_eval_dec(r->rule[i].expr, r->read, v);
+}
+
 void
 ecs_rules_finish(struct ecs_rules *r)
 {
 	size_t i;
 
-	for (i = 0; i < r->n; i++)
+	for (i = 0; i < r->n; i++) {
 		ecs_expr_free(r->rule[i].expr);
+		free(r->rule[i].keys);
+	}
 	free(r->rule);
 	free(r->names);
 	free(r->value);

@@ -14,6 +14,8 @@
 struct ecs_rule {
 	const char	*text;		/* as given; borrowed */
 	struct ecs_expr	*expr;		/* owned by the rules once added */
+	size_t		*keys;		/* the keys it reads (in names); owned */
+	size_t		 nkeys;
 };
 
 struct ecs_rules {
@@ -35,16 +37,21 @@ struct ecs_rules {
 void	 ecs_rules_init(struct ecs_rules *, const char *const *names,
 	    size_t nlisted, size_t nnames);
 /*
- * Adds the rule text, compiled as e (owned by the rules after). A path
- * that is not a key, or goes into one (a.b for the key "a.b", which a rule
- * writes ."a.b"), is a usage error naming opt: the program exits 2.
+ * Adds the rule text, compiled as e (owned by the rules after), which may
+ * read the keys names[0..nread) (a derived metric, those computed before
+ * it). A path that is not such a key, or goes into one (a.b for the key
+ * "a.b", which a rule writes ."a.b"), is a usage error naming opt: the
+ * program exits 2. Returns the rule's index.
  */
-void	 ecs_rules_add(struct ecs_rules *, const char *opt, const char *text,
-	    struct ecs_expr *e);
+size_t	 ecs_rules_add(struct ecs_rules *, const char *opt, const char *text,
+	    struct ecs_expr *e, size_t nread);
 /* Takes the row's values, set in value[0..nnames), for ecs_rules_holds. */
 void	 ecs_rules_begin(struct ecs_rules *);
 /* Whether rule i holds for the row (jq truthiness). */
 bool	 ecs_rules_holds(const struct ecs_rules *, size_t i);
+/* The value of rule i as a number (ecs_expr_eval_dec); false: none. */
+bool	 ecs_rules_eval_dec(const struct ecs_rules *, size_t i,
+	    struct ecs_dec *);
 void	 ecs_rules_finish(struct ecs_rules *);
 
 #endif /* ECS_RULES_H */

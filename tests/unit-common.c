@@ -13,6 +13,7 @@
 #include "ecs.h"
 #include "ecs_agg.h"
 #include "ecs_buf.h"
+#include "ecs_rows.h"
 #include "tap.h"
 
 static bool
@@ -569,10 +570,52 @@ test_table(void)
 	    "table: CSV with a new header block");
 }
 
+/* --top's choice: by value, nulls last, ties by key text in byte order. */
+static void
+test_top(void)
+{
+	const char *keys[] = { "\"b\"", "\"a\"", "\"c\"", "\"x y\"",
+	    "\"x\"", "\"d\"" };
+	const char *vals[] = { "5", "5.00", "null", "7", "7", "-1" };
+	struct ecs_top t = { .n = 4, .desc = true };
+	struct ecs_field f;
+	struct ecs_buf got = ECS_BUF_INIT;
+	size_t i, n;
+
+	for (i = 0; i < 6; i++) {
+		f = (struct ecs_field){ vals[i][0] == 'n' ? ECS_F_NULL :
+		    ECS_F_NUMBER, vals[i], strlen(vals[i]), NULL };
+		ecs_top_add(&t, NULL, keys[i], strlen(keys[i]), &f);
+	}
+	for (i = 0, n = ecs_top_choose(&t); i < n; i++)
+		ecs_buf_add(&got, t.row[i].key, t.row[i].len);
+	ok(n == 4 && strcmp(got.p, "\"x y\"\"x\"\"a\"\"b\"") == 0,
+	    "top: highest first, ties by key bytes (%s)", got.p);
+	ecs_top_reset(&t);
+	t.desc = false;
+	for (i = 0; i < 6; i++) {
+		f = (struct ecs_field){ vals[i][0] == 'n' ? ECS_F_NULL :
+		    ECS_F_NUMBER, vals[i], strlen(vals[i]), NULL };
+		ecs_top_add(&t, NULL, keys[i], strlen(keys[i]), &f);
+	}
+	t.n = 9;
+	ecs_buf_reset(&got);
+	for (i = 0, n = ecs_top_choose(&t); i < n; i++)
+		ecs_buf_add(&got, t.row[i].key, t.row[i].len);
+	ok(n == 6 && strcmp(got.p,
+	    "\"d\"\"a\"\"b\"\"x y\"\"x\"\"c\"") == 0,
+	    "top: lowest first, nulls last (%s)", got.p);
+	ecs_top_reset(&t);
+	ok(ecs_top_choose(&t) == 0, "top: an empty window");
+	ecs_top_finish(&t);
+	ecs_buf_free(&got);
+}
+
 int
 main(void)
 {
 	test_buf();
+	test_top();
 	test_agg();
 	test_format_double();
 	test_time();

@@ -21,6 +21,8 @@
 #include "ecs_baseline.h"
 #include "ecs_buf.h"
 #include "ecs_expr.h"
+#include "ecs_keys.h"
+#include "ecs_rows.h"
 #include "ecs_rules.h"
 #include "ecs_window.h"
 
@@ -37,26 +39,23 @@ enum {
 	OPT_BASELINE,
 	OPT_CHECKPOINT,
 	OPT_CORRECTIONS,
+	OPT_DESC,
 	OPT_DROP,
 	OPT_EMIT,
+	OPT_HAVING,
 	OPT_IDLE,
 	OPT_LATE,
 	OPT_LATENESS,
 	OPT_MERGE,
+	OPT_ORDER_BY,
 	OPT_PARTIAL,
 	OPT_SLIDE,
 	OPT_SPIKE,
 	OPT_STATE,
+	OPT_TOP,
 	OPT_TZ,
 	OPT_WATCH,
 	OPT_WHERE,
-};
-
-/* A group key of -b: a field path, or NAME=EXPR. */
-struct by_key {
-	struct ecs_path	*path;		/* the field, or only NAME (no path) */
-	struct ecs_expr	*expr;		/* NAME=EXPR's, else NULL */
-	char		*spec;		/* as given, for the state */
 };
 
 /* The options, as parsed; then only read. */
@@ -64,9 +63,14 @@ static struct {
 	struct ecs_metric *metrics;		/* -m */
 	size_t		 nmetrics;
 	bool		 default_metrics;	/* no -m: count and sales */
-	struct by_key	*by;			/* -b */
+	struct ecs_derived *derived;		/* -m NAME=EXPR */
+	size_t		 nderived;
+	struct ecs_key	*by;			/* -b */
 	size_t		 nby;
 	struct ecs_expr	*where;			/* --where */
+	const char	*having_text;		/* --having */
+	struct ecs_expr	*having;
+	const char	*order_by;		/* --order-by */
 	int64_t		 window_ms;		/* -w, or NO_WINDOW */
 	int		 window_months;		/* -w Nmo, Ny: calendar months */
 	int64_t		 slide_ms;		/* --slide; 0: tumbling */
@@ -114,15 +118,14 @@ static struct {
 	 * infinite once sums came from a state or partials (see SUM_SAFE).
 	 */
 	double		 sum_bound;
-	struct ecs_buf	 row;			/* the row being written */
 	/*
-	 * --alert on the row's keys: window_start and window_end (with -w),
-	 * the group keys from key0, the metrics, approximate; its values
-	 * are where row_at says in row.
+	 * The row being written; its keys for the rules: window_start and
+	 * window_end (with -w), the group keys, the metrics, approximate.
 	 */
-	struct ecs_rules rules;
-	size_t		 key0;
-	size_t		*row_at;
+	struct ecs_row	 row;
+	size_t		 having;		/* the rule of --having */
+	struct ecs_top	 top;			/* --top, --desc */
+	size_t		 order_key;		/* --order-by's in rules */
 	char		*signature;		/* what the state depends on */
 	char		*metrics_signature;	/* the -m specs, for partials */
 } run = {
@@ -137,17 +140,21 @@ static const struct option longopts[] = {
 	{ "by",		required_argument,	NULL, 'b' },
 	{ "checkpoint",	required_argument,	NULL, OPT_CHECKPOINT },
 	{ "corrections", required_argument,	NULL, OPT_CORRECTIONS },
+	{ "desc",	no_argument,		NULL, OPT_DESC },
 	{ "drop",	required_argument,	NULL, OPT_DROP },
 	{ "emit",	required_argument,	NULL, OPT_EMIT },
+	{ "having",	required_argument,	NULL, OPT_HAVING },
 	{ "idle",	required_argument,	NULL, OPT_IDLE },
 	{ "late",	required_argument,	NULL, OPT_LATE },
 	{ "lateness",	required_argument,	NULL, OPT_LATENESS },
 	{ "merge",	no_argument,		NULL, OPT_MERGE },
+	{ "order-by",	required_argument,	NULL, OPT_ORDER_BY },
 	{ "partial",	no_argument,		NULL, OPT_PARTIAL },
 	{ "metric",	required_argument,	NULL, 'm' },
 	{ "slide",	required_argument,	NULL, OPT_SLIDE },
 	{ "spike",	required_argument,	NULL, OPT_SPIKE },
 	{ "state",	required_argument,	NULL, OPT_STATE },
+	{ "top",	required_argument,	NULL, OPT_TOP },
 	{ "tz",		required_argument,	NULL, OPT_TZ },
 	{ "watch",	required_argument,	NULL, OPT_WATCH },
 	{ "where",	required_argument,	NULL, OPT_WHERE },
@@ -162,9 +169,10 @@ usage(int status)
 
 	fprintf(fp,
 "usage: ecs-sales [-hqV] [-b keys] [-i format] [-m name=func(expr)]...\n"
-"                 [-o format] [-w duration] [--slide duration]\n"
-"                 [--lateness duration] [--late file] [--emit final|update]\n"
-"                 [--tz zone] [--where expr]\n"
+"                 [-m name=expr]... [-o format] [-w duration]\n"
+"                 [--slide duration] [--lateness duration] [--late file]\n"
+"                 [--emit final|update] [--tz zone] [--where expr]\n"
+"                 [--having expr] [--top n --order-by name [--desc]]\n"
 "                 [--corrections duration] [--idle duration]\n"
 "                 [--alert expr]... [--drop pct] [--spike pct]\n"
 "                 [--baseline n] [--watch name] [--state file]\n"
@@ -185,7 +193,13 @@ usage(int status)
 "                           \"approximate\" with the bound; default count\n"
 "                           and sales: each event's price*quantity, or\n"
 "                           else its sales, or else its amount\n"
+"  -m, --metric NAME=EXPR   a derived metric, over the row's metrics:\n"
+"                           aov=sales/orders (exact, else 6 places)\n"
 "      --where EXPR         only the events for which EXPR holds\n"
+"      --having EXPR        only the rows for which EXPR holds\n"
+"      --top N              only the N first rows of each window in the\n"
+"      --order-by NAME      order of metric NAME (ties: by group key)\n"
+"      --desc               highest first\n"
 "      --lateness DURATION  the watermark trails the latest event time\n"
 "      --late FILE          append late events, verbatim, to FILE\n"
 "      --corrections DURATION  keep written windows this long; late events\n"
@@ -226,50 +240,17 @@ compile_expr(const char *what, const char *src)
 static void
 add_metric(const char *spec)
 {
+	opt.derived = ecs_xrealloc(opt.derived,
+	    (opt.nderived + 1) * sizeof(*opt.derived));
+	opt.default_metrics = false;
+	if (ecs_derived_parse(&opt.derived[opt.nderived], "--metric", spec)) {
+		opt.nderived++;
+		return;
+	}
 	opt.metrics = ecs_xrealloc(opt.metrics,
 	    (opt.nmetrics + 1) * sizeof(*opt.metrics));
 	ecs_metric_parse(&opt.metrics[opt.nmetrics++], "--metric", spec);
 	opt.default_metrics = false;
-}
-
-/*
- * -b A,B.C,NAME=EXPR: keys split at the commas outside quotes and
- * brackets (trunc(ts,"month") is one key). A key with an '=' outside them
- * is the value of EXPR under the name NAME; any other is a field path,
- * named by its text.
- */
-static void
-add_by(const char *list)
-{
-	char *copy = ecs_xstrdup(list), *item, *next, *eq, *name_end;
-	struct by_key *k;
-	const char *why;
-
-	for (item = copy; item != NULL; item = next) {
-		if ((next = ecs_expr_top_char(item, ',')) != NULL)
-			*next++ = '\0';
-		if (item[strspn(item, " ")] == '\0')
-			continue;
-		opt.by = ecs_xrealloc(opt.by, (opt.nby + 1) * sizeof(*opt.by));
-		k = &opt.by[opt.nby++];
-		*k = (struct by_key){ .spec = ecs_xstrdup(item) };
-		if ((eq = ecs_expr_top_char(item, '=')) == NULL) {
-			if ((k->path = ecs_path_compile(item, &why)) == NULL)
-				errx(ECS_EXIT_USAGE, "--by '%s': %s", item, why);
-			continue;
-		}
-		for (name_end = eq; name_end > item && name_end[-1] == ' ';)
-			name_end--;
-		/* a >= 1, a == 1, a != 1 and a <= 1 have no name. */
-		if (name_end == item || strchr("<>!=", name_end[-1]) != NULL ||
-		    eq[1] == '=')
-			errx(ECS_EXIT_USAGE, "--by '%s': expected a field path or "
-			    "NAME=EXPR", item);
-		*name_end = '\0';
-		k->path = ecs_path_new(item);
-		k->expr = compile_expr("--by", eq + 1);
-	}
-	free(copy);
 }
 
 static void
@@ -279,7 +260,7 @@ parse_option(int ch)
 
 	switch (ch) {
 	case 'b':
-		add_by(optarg);
+		ecs_keys_parse("--by", optarg, &opt.by, &opt.nby);
 		break;
 	case 'h':
 		usage(0);
@@ -309,6 +290,9 @@ parse_option(int ch)
 	case OPT_CORRECTIONS:
 		opt.corrections_ms = ecs_opt_duration("--corrections", optarg);
 		break;
+	case OPT_DESC:
+		run.top.desc = true;
+		break;
 	case OPT_DROP:
 		opt.drop_pct = ecs_opt_percent("--drop", optarg);
 		break;
@@ -318,6 +302,9 @@ parse_option(int ch)
 			errx(ECS_EXIT_USAGE, "--emit '%s': expected final or "
 			    "update", optarg);
 		opt.emit_update = strcmp(optarg, "update") == 0;
+		break;
+	case OPT_HAVING:
+		opt.having = compile_expr("--having", opt.having_text = optarg);
 		break;
 	case OPT_IDLE:
 		opt.idle_ms = ecs_opt_duration("--idle", optarg);
@@ -331,6 +318,9 @@ parse_option(int ch)
 	case OPT_MERGE:
 		opt.merge = true;
 		break;
+	case OPT_ORDER_BY:
+		opt.order_by = optarg;
+		break;
 	case OPT_PARTIAL:
 		opt.partial = true;
 		break;
@@ -342,6 +332,13 @@ parse_option(int ch)
 		break;
 	case OPT_STATE:
 		ckpt.path = optarg;
+		break;
+	case OPT_TOP:
+		run.top.n = strtoul(optarg, &end, 10);
+		if (end == optarg || *end != '\0' || run.top.n < 1 ||
+		    run.top.n > 1000000)
+			errx(ECS_EXIT_USAGE, "--top '%s': expected 1 to 1000000 "
+			    "rows", optarg);
 		break;
 	case OPT_TZ:
 		ecs_windows_set_zone(&run.ws, "--tz", optarg);
@@ -382,10 +379,18 @@ check_options(void)
 		errx(ECS_EXIT_USAGE, "--partial and --merge need their metrics "
 		    "given with -m (the same in every process)");
 	if (opt.partial && (opt.merge || opt.emit_update || alerts ||
-	    opt.corrections_ms >= 0 || opt.nrules > 0))
+	    opt.corrections_ms >= 0 || opt.nrules > 0 || opt.having != NULL ||
+	    run.top.n > 0))
 		errx(ECS_EXIT_USAGE, "--partial writes states to merge: not with "
-		    "--merge, --emit update, --corrections, --alert, --drop or "
-		    "--spike (give those to the --merge)");
+		    "--merge, --emit update, --corrections, --alert, --drop, "
+		    "--spike, --having or --top (give those to the --merge)");
+	if ((run.top.n > 0) != (opt.order_by != NULL) ||
+	    (run.top.desc && run.top.n == 0))
+		errx(ECS_EXIT_USAGE, "--top and --order-by go together (and "
+		    "--desc with them)");
+	if (run.top.n > 0 && (opt.emit_update || opt.corrections_ms >= 0))
+		errx(ECS_EXIT_USAGE, "--top chooses among the final rows of a "
+		    "window: not with --emit update or --corrections");
 	if (opt.merge && (alerts || opt.emit_update || ckpt.path != NULL))
 		errx(ECS_EXIT_USAGE, "--merge takes --alert but not --drop, "
 		    "--spike, --emit update or --state");
@@ -405,131 +410,61 @@ parse_options(int argc, char *argv[], int *first_operand)
 
 /* Rows and alerts */
 
-/* The row's key i is its text from at to the end, of type. */
-static void
-end_value(size_t i, size_t at, enum ecs_ftype type)
-{
-	run.rules.value[i] = (struct ecs_field){ type, NULL,
-	    run.row.len - at, NULL };
-	run.row_at[i] = at;
-}
-
-/* The time t as the row's key i. */
-static void
-row_time(size_t i, const char *name, int64_t t)
-{
-	size_t at;
-
-	ecs_buf_puts(&run.row, name);
-	at = run.row.len + 1;			/* inside the quotes */
-	ecs_window_label(&run.row, t);
-	end_value(i, at, ECS_F_STRING);
-	run.rules.value[i].len--;		/* the closing quote */
-}
-
 /*
- * The row of one group of one window, as JSON without a line end, and the
- * values of its keys for the rules (those of the group: see check_rules).
+ * The row of one group of one window in run.row, and the values of its
+ * keys for the rules, derived metrics and --having.
  */
 static void
 build_row(const struct ecs_window *w, const char *gkey, size_t gkey_len,
     struct ecs_group *g)
 {
-	struct ecs_buf *b = &run.row;
-	size_t i, at, napprox, metric0 = run.key0 + opt.nby;
+	struct ecs_row *r = &run.row;
+	struct json_object *keys, *v;
+	size_t i, at, napprox, metric0 = r->group0 + opt.nby;
 
-	ecs_buf_reset(b);
-	ecs_buf_putc(b, '{');
+	keys = r->rules.n > 0 ? ecs_group_keys(g, gkey, gkey_len) : NULL;
+	for (i = 0; keys != NULL && i < opt.nby; i++)
+		ecs_field_from_json(v, json_object_object_get_ex(keys,
+		    opt.by[i].path->text, &v), &r->rules.value[r->group0 + i]);
+	ecs_row_begin(r);
 	if (w->start != NO_WINDOW) {
-		row_time(0, "\"window_start\":", w->start);
-		row_time(1, ",\"window_end\":", w->end);
+		ecs_row_time(r, 0, "window_start", w->start);
+		ecs_row_time(r, 1, "window_end", w->end);
 	}
-	if (gkey_len > 0) {
-		if (b->len > 1)
-			ecs_buf_putc(b, ',');
-		ecs_buf_add(b, gkey, gkey_len);
-	}
+	ecs_row_add(r, gkey, gkey_len);
 	for (i = 0; i < opt.nmetrics; i++) {
-		if (b->len > 1)
-			ecs_buf_putc(b, ',');
-		ecs_buf_json_string(b, opt.metrics[i].name,
-		    strlen(opt.metrics[i].name));
-		ecs_buf_putc(b, ':');
-		at = b->len;
-		ecs_agg_write(&opt.metrics[i], &g->aggs[i], b);
-		/* A number, null, or an array (top, list). */
-		end_value(metric0 + i, at, b->p[at] == 'n' ? ECS_F_NULL :
-		    b->p[at] == '[' ? ECS_F_OTHER : ECS_F_NUMBER);
+		at = ecs_row_name(r, opt.metrics[i].name);
+		ecs_agg_write(&opt.metrics[i], &g->aggs[i], &r->b);
+		ecs_row_value(r, metric0 + i, at);
+		r->approx[metric0 + i] = !ecs_agg_is_exact(&opt.metrics[i],
+		    &g->aggs[i]);
 	}
-	at = b->len + 15;	/* after ,"approximate": */
-	for (i = 0, napprox = 0; i < opt.nmetrics; i++) {
-		if (ecs_agg_is_exact(&opt.metrics[i], &g->aggs[i]))
+	for (i = 0; i < opt.nderived; i++)
+		ecs_row_derived(r, metric0 + opt.nmetrics + i, &opt.derived[i]);
+	at = r->b.len + 15;	/* after ,"approximate": */
+	for (i = 0, napprox = 0; i < opt.nmetrics + opt.nderived; i++) {
+		if (!r->approx[metric0 + i])
 			continue;
-		ecs_buf_puts(b, napprox++ == 0 ? ",\"approximate\":{" : ",");
-		ecs_buf_json_string(b, opt.metrics[i].name,
-		    strlen(opt.metrics[i].name));
-		ecs_buf_putc(b, ':');
-		ecs_agg_write_bound(&opt.metrics[i], &g->aggs[i], b);
+		ecs_buf_puts(&r->b, napprox++ == 0 ? ",\"approximate\":{" : ",");
+		ecs_buf_json_string(&r->b, r->rules.names[metric0 + i],
+		    strlen(r->rules.names[metric0 + i]));
+		ecs_buf_putc(&r->b, ':');
+		if (i < opt.nmetrics)
+			ecs_agg_write_bound(&opt.metrics[i], &g->aggs[i], &r->b);
+		else
+			ecs_row_derived_bound(r, &opt.derived[i - opt.nmetrics]);
 	}
 	if (napprox > 0)
-		ecs_buf_putc(b, '}');
-	end_value(metric0 + opt.nmetrics, napprox > 0 ? at : b->len,
-	    napprox > 0 ? ECS_F_OTHER : ECS_F_MISSING);
-	ecs_buf_putc(b, '}');
-	/* The row is complete (its buffer no longer moves): point into it. */
-	for (i = 0; i < run.rules.nnames; i++)
-		if (i < run.key0 || i >= metric0)
-			run.rules.value[i].text = b->p + run.row_at[i];
+		ecs_buf_putc(&r->b, '}');
+	ecs_row_end(r, napprox > 0 ? at : r->b.len);
 }
 
-/* Writes the row, or {"<flag>":true,...row} when flag is given. */
-static void
-write_row(const char *flag)
+/* Whether --having keeps the row just built. */
+static bool
+row_kept(void)
 {
-	if (flag != NULL) {
-		ecs_out_puts("{\"");
-		ecs_out_puts(flag);
-		ecs_out_puts("\":true");
-		if (run.row.len > 2)
-			ecs_out_putc(',');
-		ecs_out_write(run.row.p + 1, run.row.len - 1);
-	} else
-		ecs_buf_out(&run.row);
-	ecs_out_putc('\n');
-}
-
-/*
- * --alert: the rules that hold for the row just built are written as
- * alerts, evaluated on its values: its keys', and the group's key values.
- */
-static void
-check_rules(struct ecs_group *g, const char *gkey, size_t gkey_len)
-{
-	struct json_object *keys, *v;
-	struct ecs_buf head = ECS_BUF_INIT;
-	size_t i;
-
-	if (run.rules.n == 0)
-		return;
-	keys = ecs_group_keys(g, gkey, gkey_len);
-	for (i = 0; i < opt.nby; i++)
-		ecs_field_from_json(v, json_object_object_get_ex(keys,
-		    opt.by[i].path->text, &v), &run.rules.value[run.key0 + i]);
-	ecs_rules_begin(&run.rules);
-	for (i = 0; i < run.rules.n; i++) {
-		if (!ecs_rules_holds(&run.rules, i))
-			continue;
-		ecs_buf_reset(&head);
-		ecs_buf_puts(&head, "{\"alert\":\"rule\",\"rule\":");
-		ecs_buf_json_string(&head, run.rules.rule[i].text,
-		    strlen(run.rules.rule[i].text));
-		ecs_buf_out(&head);
-		if (run.row.len > 2)
-			ecs_out_putc(',');
-		ecs_out_write(run.row.p + 1, run.row.len - 1);
-		ecs_out_putc('\n');
-	}
-	ecs_buf_free(&head);
+	return opt.having == NULL ||
+	    ecs_rules_holds(&run.row.rules, run.having);
 }
 
 /*
@@ -637,7 +572,7 @@ write_rows(const struct ecs_window *w, bool final)
 {
 	struct ecs_group *g;
 	const char *gkey;
-	size_t i, len;
+	size_t i, n, len;
 
 	if (opt.partial) {
 		ecs_windows_write_partials(&run.ws, w, run.metrics_signature);
@@ -646,10 +581,21 @@ write_rows(const struct ecs_window *w, bool final)
 	for (i = 0; i < ecs_map_count(w->groups); i++) {
 		g = ecs_map_at(w->groups, i, &gkey, &len);
 		build_row(w, gkey, len, g);
-		if (!final || !opt.emit_update)
-			write_row(NULL);
-		check_rules(g, gkey, len);
+		if (row_kept() && run.top.n > 0)
+			ecs_top_add(&run.top, g, gkey, len,
+			    &run.row.rules.value[run.order_key]);
+		else if (row_kept() && (!final || !opt.emit_update))
+			ecs_row_write(&run.row, NULL);
+		if (row_kept() && run.top.n == 0)
+			ecs_row_alerts(&run.row, opt.nrules);
 	}
+	for (i = 0, n = ecs_top_choose(&run.top); i < n; i++) {
+		build_row(w, run.top.row[i].key, run.top.row[i].len,
+		    run.top.row[i].item);
+		ecs_row_write(&run.row, NULL);
+		ecs_row_alerts(&run.row, opt.nrules);
+	}
+	ecs_top_reset(&run.top);
 }
 
 /* Writes a window's final rows and their alerts. */
@@ -723,7 +669,8 @@ update(struct ecs_window *w, const char *flag)
 		ecs_agg_add(&opt.metrics[i], &g->aggs[i], &run.values[i]);
 	if (opt.emit_update || flag != NULL) {
 		build_row(w, run.frag.p, run.frag.len, g);
-		write_row(flag);
+		if (row_kept())
+			ecs_row_write(&run.row, flag);
 	}
 	ckpt.dirty = true;
 }
@@ -1006,8 +953,11 @@ static const char *const reserved_names[] = { "window_start", "window_end",
 static const char *
 row_key_name(size_t i)
 {
-	return i < opt.nby ? opt.by[i].path->text :
-	    opt.metrics[i - opt.nby].name;
+	if (i < opt.nby)
+		return opt.by[i].path->text;
+	i -= opt.nby;
+	return i < opt.nmetrics ? opt.metrics[i].name :
+	    opt.derived[i - opt.nmetrics].name;
 }
 
 /*
@@ -1020,7 +970,7 @@ check_names(void)
 	const char *name, *what;
 	size_t i, j;
 
-	for (i = 0; i < opt.nby + opt.nmetrics; i++) {
+	for (i = 0; i < opt.nby + opt.nmetrics + opt.nderived; i++) {
 		name = row_key_name(i);
 		what = i < opt.nby ? "--by key" : "--metric";
 		for (j = 0; j < sizeof(reserved_names) / sizeof(*reserved_names);
@@ -1036,28 +986,44 @@ check_names(void)
 	}
 }
 
-/* The rules of --alert, on the rows' keys (see run.rules). */
+/* The rows' keys; --alert, derived metrics, --having, --order-by on them. */
 static void
 add_rules(void)
 {
+	struct ecs_rules *rules = &run.row.rules;
 	const char **names;
-	size_t i, n = 0;
+	size_t i, n = 0, key0;
 
-	names = ecs_xcalloc(opt.nby + opt.nmetrics + 3, sizeof(*names));
+	names = ecs_xcalloc(opt.nby + opt.nmetrics + opt.nderived + 3,
+	    sizeof(*names));
 	if (opt.window_ms != NO_WINDOW) {
 		names[n++] = "window_start";
 		names[n++] = "window_end";
 	}
-	run.key0 = n;
-	for (i = 0; i < opt.nby + opt.nmetrics; i++)
+	key0 = n;
+	for (i = 0; i < opt.nby + opt.nmetrics + opt.nderived; i++)
 		names[n++] = row_key_name(i);
 	names[n++] = "approximate";		/* in rows with an estimate */
-	ecs_rules_init(&run.rules, names, n - 1, n);
-	run.row_at = ecs_xcalloc(n, sizeof(*run.row_at));
+	ecs_row_init(&run.row, names, n - 1, n, key0, opt.nby);
+	for (i = 0; i < opt.nrules; i++)	/* rules 0 to nrules - 1 */
+		ecs_rules_add(rules, "--alert", opt.rules[i].text,
+		    opt.rules[i].expr, n);
+	for (i = 0; i < opt.nderived; i++)	/* each reads those before */
+		opt.derived[i].rule = ecs_rules_add(rules, "--metric",
+		    opt.derived[i].text, opt.derived[i].expr,
+		    key0 + opt.nby + opt.nmetrics + i);
+	if (opt.having != NULL)
+		run.having = ecs_rules_add(rules, "--having",
+		    opt.having_text, opt.having, n);
+	for (i = key0 + opt.nby; opt.order_by != NULL && i < n - 1; i++)
+		if (strcmp(names[i], opt.order_by) == 0)
+			break;
+	if (opt.order_by != NULL && (i == n - 1 || (i < n - 1 - opt.nderived &&
+	    ecs_metric_is_array(&opt.metrics[i - key0 - opt.nby]))))
+		errx(ECS_EXIT_USAGE, "--order-by '%s': not a metric of numbers",
+		    opt.order_by);
+	run.order_key = i;
 	free(names);
-	for (i = 0; i < opt.nrules; i++)
-		ecs_rules_add(&run.rules, "--alert", opt.rules[i].text,
-		    opt.rules[i].expr);
 }
 
 static void
@@ -1092,7 +1058,8 @@ setup(void)
 		if (strcmp(opt.metrics[i].name, opt.watch_name) == 0)
 			break;
 	if (opt.watch_name != NULL && i == opt.nmetrics)
-		errx(ECS_EXIT_USAGE, "--watch '%s': no such metric",
+		errx(ECS_EXIT_USAGE, "--watch '%s': no such metric (an "
+		    "aggregate: derived metrics cannot be watched)",
 		    opt.watch_name);
 	run.watch = opt.watch_name != NULL ? i : 0;
 	add_rules();
@@ -1122,22 +1089,19 @@ free_all(void)
 		ecs_buf_free(&run.values[i].key);
 	}
 	free(opt.metrics);
+	for (i = 0; i < opt.nderived; i++)
+		ecs_derived_finish(&opt.derived[i]);
+	free(opt.derived);
+	ecs_top_finish(&run.top);
 	free(run.values);
 	ecs_baselines_finish(&run.baselines);
-	for (i = 0; i < opt.nby; i++) {
-		ecs_path_free(opt.by[i].path);
-		ecs_expr_free(opt.by[i].expr);
-		free(opt.by[i].spec);
-	}
-	free(opt.by);
+	ecs_keys_free(opt.by, opt.nby);
 	free(run.by_slot);
-	ecs_rules_finish(&run.rules);
+	ecs_row_finish(&run.row);
 	free(opt.rules);
 	ecs_expr_free(opt.where);
 	ecs_fields_finish(&run.fields);
-	free(run.row_at);
 	ecs_buf_free(&run.frag);
-	ecs_buf_free(&run.row);
 	free(run.signature);
 	free(run.metrics_signature);
 }
