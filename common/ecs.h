@@ -551,8 +551,6 @@ ecs_checkpoint_tick(struct ecs_checkpoint *c)
 		ecs_checkpoint_maybe(c);
 }
 
-/* Saves now, restarting the interval. */
-void	 ecs_checkpoint_save(struct ecs_checkpoint *);
 /*
  * For save: flushes standard output (the state never runs ahead of it)
  * and starts the file with header (taken over) and "lines". False, the

@@ -314,11 +314,12 @@ ecs_checkpoint_open(struct ecs_checkpoint *c, struct ecs_state_reader *r,
 }
 
 /*
- * SIGINT and SIGTERM are held off while the state is written: they are
- * installed without SA_RESTART, and a write they interrupt would fail the
- * save. They are delivered when it is done.
+ * Saves now, restarting the interval. SIGINT and SIGTERM are held off
+ * while the state is written: they are installed without SA_RESTART, and
+ * a write they interrupt would fail the save. They are delivered when it
+ * is done.
  */
-void
+static void
 ecs_checkpoint_save(struct ecs_checkpoint *c)
 {
 	sigset_t stop, old;

@@ -77,28 +77,45 @@ struct actor {
 	uint32_t	 index;		/* session slot or product index */
 };
 
-static unsigned long long max_events = 10000;	/* --events; 0: no end */
-static uint64_t		 seed = 1;		/* --seed */
-static uint32_t		 nusers = 10000;	/* --users */
-static uint32_t		 nproducts = 1000;	/* --products */
-static int64_t		 start_ms;		/* --start */
-static double		 rate;			/* --rate; 0 when not given */
-static bool		 inventory;		/* --inventory */
-static uint64_t		 cart_threshold;	/* --cart-rate, of 2^32 */
-static uint64_t		 buy_threshold;		/* --buy-rate */
-static uint64_t		 oversell_threshold;	/* --oversell */
+/* The options, as parsed; then only read. */
+static struct {
+	unsigned long long max_events;		/* --events; 0: no end */
+	uint64_t	 seed;			/* --seed */
+	uint32_t	 nusers;		/* --users */
+	uint32_t	 nproducts;		/* --products */
+	int64_t		 start_ms;		/* --start */
+	double		 rate;			/* --rate; 0 when not given */
+	bool		 inventory;		/* --inventory */
+	uint64_t	 cart_threshold;	/* --cart-rate, of 2^32 */
+	uint64_t	 buy_threshold;		/* --buy-rate */
+	uint64_t	 oversell_threshold;	/* --oversell */
+} opt = {
+	.max_events = 10000, .seed = 1, .nusers = 10000, .nproducts = 1000,
+};
 
-static uint64_t		 rng[4];		/* xoshiro256** state */
-static struct product	*products;
-static uint32_t		*by_rank;		/* popularity rank -> product */
-static double		*zipf_cdf;
-static struct session	*sessions;
-static int		 nsessions, session_cap, free_session = -1;
-static struct actor	*heap;
-static size_t		 heap_len, heap_cap;
-static uint64_t		 heap_seq, next_session_id = 1, next_order_id = 1;
-static unsigned long long written;
-static struct ecs_pace	 pace;
+/* The state of the run. */
+static struct {
+	uint64_t	 rng[4];		/* xoshiro256** state */
+	struct product	*products;
+	uint32_t	*by_rank;		/* popularity rank -> product */
+	double		*zipf_cdf;		/* by rank */
+	/* Session slots; free_session heads the list of unused ones. */
+	struct session	*sessions;
+	int		 nsessions, session_cap, free_session;
+	struct actor	*heap;			/* what happens next, first */
+	size_t		 heap_len, heap_cap;
+	uint64_t	 heap_seq, next_session_id, next_order_id;
+	unsigned long long written;		/* lines */
+	struct ecs_pace	 pace;			/* --rate */
+	/* The line being written, and the date of the last time in it. */
+	char		 line[512];
+	size_t		 line_len;
+	int64_t		 cached_day;
+	char		 day_prefix[16];	/* "2026-11-01T" */
+} run = {
+	.free_session = -1, .next_session_id = 1, .next_order_id = 1,
+	.cached_day = INT64_MIN,
+};
 
 /* No input, so none of the shared input options. */
 static const struct option longopts[] = {
@@ -168,14 +185,14 @@ rotl(uint64_t x, int k)
 static uint64_t
 next_random(void)
 {
-	uint64_t result = rotl(rng[1] * 5, 7) * 9, t = rng[1] << 17;
+	uint64_t result = rotl(run.rng[1] * 5, 7) * 9, t = run.rng[1] << 17;
 
-	rng[2] ^= rng[0];
-	rng[3] ^= rng[1];
-	rng[1] ^= rng[2];
-	rng[0] ^= rng[3];
-	rng[2] ^= t;
-	rng[3] = rotl(rng[3], 45);
+	run.rng[2] ^= run.rng[0];
+	run.rng[3] ^= run.rng[1];
+	run.rng[1] ^= run.rng[2];
+	run.rng[0] ^= run.rng[3];
+	run.rng[2] ^= t;
+	run.rng[3] = rotl(run.rng[3], 45);
 	return result;
 }
 
@@ -227,35 +244,38 @@ price_of(uint64_t h)
 static void
 make_catalogue(void)
 {
-	uint32_t i, j, tmp, ngroups = (nproducts + GROUP_SIZE - 1) / GROUP_SIZE;
+	uint32_t i, j, tmp;
+	uint32_t ngroups = (opt.nproducts + GROUP_SIZE - 1) / GROUP_SIZE;
 	uint32_t ncat = ngroups < NCATEGORIES ? ngroups : NCATEGORIES;
-	uint64_t h = seed ^ 0x5eedULL;
+	uint64_t h = opt.seed ^ 0x5eedULL;
 	double sum = 0;
 
-	products = ecs_xcalloc(nproducts, sizeof(*products));
-	by_rank = ecs_xcalloc(nproducts, sizeof(*by_rank));
-	zipf_cdf = ecs_xcalloc(nproducts, sizeof(*zipf_cdf));
-	for (i = 0; i < nproducts; i++) {
-		products[i].id = 1001 + i;
-		products[i].category = (i / GROUP_SIZE) % ncat;
-		products[i].price_cents = price_of(splitmix64(&h));
-		by_rank[i] = i;
+	run.products = ecs_xcalloc(opt.nproducts, sizeof(*run.products));
+	run.by_rank = ecs_xcalloc(opt.nproducts, sizeof(*run.by_rank));
+	run.zipf_cdf = ecs_xcalloc(opt.nproducts, sizeof(*run.zipf_cdf));
+	for (i = 0; i < opt.nproducts; i++) {
+		run.products[i].id = 1001 + i;
+		run.products[i].category = (i / GROUP_SIZE) % ncat;
+		run.products[i].price_cents = price_of(splitmix64(&h));
+		run.by_rank[i] = i;
 	}
 	/* Fisher-Yates: popularity does not follow the ids. */
-	for (i = nproducts - 1; i > 0; i--) {
+	for (i = opt.nproducts - 1; i > 0; i--) {
 		j = (uint32_t)uniform(0, i);
-		tmp = by_rank[i];
-		by_rank[i] = by_rank[j];
-		by_rank[j] = tmp;
+		tmp = run.by_rank[i];
+		run.by_rank[i] = run.by_rank[j];
+		run.by_rank[j] = tmp;
 	}
 	/* Zipf with s = 1: the product of rank k is chosen in proportion to 1/k. */
-	for (i = 0; i < nproducts; i++)
-		zipf_cdf[i] = (sum += 1.0 / (double)(i + 1));
-	for (i = 0; i < nproducts; i++) {
-		zipf_cdf[i] /= sum;
+	for (i = 0; i < opt.nproducts; i++)
+		run.zipf_cdf[i] = (sum += 1.0 / (double)(i + 1));
+	for (i = 0; i < opt.nproducts; i++) {
+		run.zipf_cdf[i] /= sum;
 		/* Opening stock follows popularity. */
-		products[by_rank[i]].opening = 11 + 100 / (int64_t)(i + 1);
-		products[by_rank[i]].stock = products[by_rank[i]].opening;
+		run.products[run.by_rank[i]].opening =
+		    11 + 100 / (int64_t)(i + 1);
+		run.products[run.by_rank[i]].stock =
+		    run.products[run.by_rank[i]].opening;
 	}
 }
 
@@ -263,16 +283,16 @@ static uint32_t
 popular_product(void)
 {
 	double u = (double)(next_random() >> 11) * 0x1.0p-53;
-	uint32_t lo = 0, hi = nproducts - 1, mid;
+	uint32_t lo = 0, hi = opt.nproducts - 1, mid;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (zipf_cdf[mid] > u)
+		if (run.zipf_cdf[mid] > u)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return by_rank[lo];
+	return run.by_rank[lo];
 }
 
 /* What a shopper looks at next: the same group, the category, or anything. */
@@ -282,7 +302,7 @@ next_product(uint32_t current)
 	uint32_t group = current / GROUP_SIZE, ngroups, ncat, g;
 	int64_t roll = uniform(0, 99);
 
-	ngroups = (nproducts + GROUP_SIZE - 1) / GROUP_SIZE;
+	ngroups = (opt.nproducts + GROUP_SIZE - 1) / GROUP_SIZE;
 	ncat = ngroups < NCATEGORIES ? ngroups : NCATEGORIES;
 	if (roll < 45) {
 		g = group;
@@ -293,7 +313,8 @@ next_product(uint32_t current)
 	} else
 		return popular_product();
 	return (uint32_t)uniform(g * GROUP_SIZE, g * GROUP_SIZE + GROUP_SIZE -
-	    1 < nproducts - 1 ? g * GROUP_SIZE + GROUP_SIZE - 1 : nproducts - 1);
+	    1 < opt.nproducts - 1 ? g * GROUP_SIZE + GROUP_SIZE - 1 :
+	    opt.nproducts - 1);
 }
 
 /* The schedule: a binary heap of actors ordered by (time, seq). */
@@ -307,58 +328,55 @@ before(const struct actor *a, const struct actor *b)
 static void
 schedule(int64_t time, enum actor_kind kind, uint32_t index)
 {
-	struct actor a = { time, heap_seq++, kind, index };
+	struct actor a = { time, run.heap_seq++, kind, index };
 	size_t i, parent;
 
-	if (heap_len == heap_cap) {
-		heap_cap = heap_cap ? heap_cap * 2 : 256;
-		heap = ecs_xrealloc(heap, heap_cap * sizeof(*heap));
+	if (run.heap_len == run.heap_cap) {
+		run.heap_cap = run.heap_cap ? run.heap_cap * 2 : 256;
+		run.heap = ecs_xrealloc(run.heap,
+		    run.heap_cap * sizeof(*run.heap));
 	}
-	for (i = heap_len++; i > 0; i = parent) {
+	for (i = run.heap_len++; i > 0; i = parent) {
 		parent = (i - 1) / 2;
-		if (!before(&a, &heap[parent]))
+		if (!before(&a, &run.heap[parent]))
 			break;
-		heap[i] = heap[parent];
+		run.heap[i] = run.heap[parent];
 	}
-	heap[i] = a;
+	run.heap[i] = a;
 }
 
 static struct actor
 next_actor(void)
 {
-	struct actor top = heap[0], last = heap[--heap_len];
+	struct actor top = run.heap[0], last = run.heap[--run.heap_len];
 	size_t i = 0, child;
 
 	for (;;) {
 		child = 2 * i + 1;
-		if (child >= heap_len)
+		if (child >= run.heap_len)
 			break;
-		if (child + 1 < heap_len && before(&heap[child + 1], &heap[child]))
+		if (child + 1 < run.heap_len &&
+		    before(&run.heap[child + 1], &run.heap[child]))
 			child++;
-		if (!before(&heap[child], &last))
+		if (!before(&run.heap[child], &last))
 			break;
-		heap[i] = heap[child];
+		run.heap[i] = run.heap[child];
 		i = child;
 	}
-	if (heap_len > 0)
-		heap[i] = last;
+	if (run.heap_len > 0)
+		run.heap[i] = last;
 	return top;
 }
 
 /* Output: one line built by hand, since formatting is the hot path. */
-
-static char	 line[512];
-static size_t	 line_len;
-static int64_t	 cached_day = INT64_MIN;
-static char	 day_prefix[16];	/* "2026-11-01T" */
 
 static void
 put(const char *s)
 {
 	size_t n = strlen(s);
 
-	memcpy(line + line_len, s, n);
-	line_len += n;
+	memcpy(run.line + run.line_len, s, n);
+	run.line_len += n;
 }
 
 static void
@@ -371,15 +389,15 @@ put_uint(uint64_t v)
 		buf[n++] = (char)('0' + v % 10);
 	while ((v /= 10) != 0);
 	while (n > 0)
-		line[line_len++] = buf[--n];
+		run.line[run.line_len++] = buf[--n];
 }
 
 static void
 put_digits(unsigned v, int width)
 {
 	for (int i = width - 1; i >= 0; i--, v /= 10)
-		line[line_len + (size_t)i] = (char)('0' + v % 10);
-	line_len += (size_t)width;
+		run.line[run.line_len + (size_t)i] = (char)('0' + v % 10);
+	run.line_len += (size_t)width;
 }
 
 /* "ts":"2026-11-01T10:00:03.120Z", the date part formatted once a day. */
@@ -390,20 +408,20 @@ put_ts(int64_t ms)
 	int64_t rem = ms - day * 86400000;
 	char buf[32];
 
-	if (day != cached_day) {
+	if (day != run.cached_day) {
 		ecs_time_format(day * 86400000, buf);
-		memcpy(day_prefix, buf, 11);
-		cached_day = day;
+		memcpy(run.day_prefix, buf, 11);
+		run.cached_day = day;
 	}
 	put("\"ts\":\"");
-	memcpy(line + line_len, day_prefix, 11);
-	line_len += 11;
+	memcpy(run.line + run.line_len, run.day_prefix, 11);
+	run.line_len += 11;
 	put_digits((unsigned)(rem / 3600000), 2);
-	line[line_len++] = ':';
+	run.line[run.line_len++] = ':';
 	put_digits((unsigned)(rem / 60000 % 60), 2);
-	line[line_len++] = ':';
+	run.line[run.line_len++] = ':';
 	put_digits((unsigned)(rem / 1000 % 60), 2);
-	line[line_len++] = '.';
+	run.line[run.line_len++] = '.';
 	put_digits((unsigned)(rem % 1000), 3);
 	put("Z\"");
 }
@@ -412,7 +430,7 @@ static void
 put_price(uint32_t cents)
 {
 	put_uint(cents / 100);
-	line[line_len++] = '.';
+	run.line[run.line_len++] = '.';
 	put_digits(cents % 100, 2);
 }
 
@@ -420,14 +438,15 @@ put_price(uint32_t cents)
 static bool
 write_line(void)
 {
-	line[line_len++] = '\n';
-	if (rate > 0 && !ecs_pace_wait(&pace,
-	    (int64_t)((double)written * 1e9 / rate)))
+	run.line[run.line_len++] = '\n';
+	if (opt.rate > 0 && !ecs_pace_wait(&run.pace,
+	    (int64_t)((double)run.written * 1e9 / opt.rate)))
 		return false;
-	ecs_out_write(line, line_len);
-	line_len = 0;
-	written++;
-	return !ecs_stop_signal && (max_events == 0 || written < max_events);
+	ecs_out_write(run.line, run.line_len);
+	run.line_len = 0;
+	run.written++;
+	return !ecs_stop_signal &&
+	    (opt.max_events == 0 || run.written < opt.max_events);
 }
 
 static bool
@@ -437,9 +456,9 @@ write_snapshot(const struct product *p, int64_t now)
 	put_uint(p->id);
 	put(",\"quantity\":");
 	put_uint((uint64_t)p->stock);
-	line[line_len++] = ',';
+	run.line[run.line_len++] = ',';
 	put_ts(now);
-	line[line_len++] = '}';
+	run.line[run.line_len++] = '}';
 	return write_line();
 }
 
@@ -450,9 +469,9 @@ write_restock(const struct product *p, int64_t quantity, int64_t now)
 	put_uint(p->id);
 	put(",\"quantity\":");
 	put_uint((uint64_t)quantity);
-	line[line_len++] = ',';
+	run.line[run.line_len++] = ',';
 	put_ts(now);
-	line[line_len++] = '}';
+	run.line[run.line_len++] = '}';
 	return write_line();
 }
 
@@ -461,7 +480,7 @@ static bool
 write_event(const struct session *s, const char *action, uint32_t product,
     unsigned quantity, int64_t now)
 {
-	const struct product *p = &products[product];
+	const struct product *p = &run.products[product];
 
 	put("{\"user_id\":");
 	put_uint(s->user);
@@ -471,7 +490,7 @@ write_event(const struct session *s, const char *action, uint32_t product,
 	put(action);
 	put("\",\"product_id\":");
 	put_uint(p->id);
-	line[line_len++] = ',';
+	run.line[run.line_len++] = ',';
 	put_ts(now);
 	put(",\"price\":");
 	put_price(p->price_cents);
@@ -494,7 +513,7 @@ write_event(const struct session *s, const char *action, uint32_t product,
 static void
 take_stock(uint32_t product, int64_t quantity, int64_t now)
 {
-	struct product *p = &products[product];
+	struct product *p = &run.products[product];
 	int64_t reorder_at = p->opening / 4 > 3 ? p->opening / 4 : 3;
 
 	p->stock -= quantity;
@@ -509,7 +528,7 @@ take_stock(uint32_t product, int64_t quantity, int64_t now)
 static bool
 restock(uint32_t product, int64_t now)
 {
-	struct product *p = &products[product];
+	struct product *p = &run.products[product];
 	int64_t quantity = p->opening - p->stock;
 
 	p->restock_pending = false;
@@ -527,27 +546,29 @@ new_session(int64_t now)
 	struct session *s;
 	int slot, views;
 
-	if (free_session >= 0) {
-		slot = free_session;
-		free_session = sessions[slot].next_free;
+	if (run.free_session >= 0) {
+		slot = run.free_session;
+		run.free_session = run.sessions[slot].next_free;
 	} else {
-		if (nsessions == session_cap) {
-			session_cap = session_cap ? session_cap * 2 : 64;
-			sessions = ecs_xrealloc(sessions,
-			    (size_t)session_cap * sizeof(*sessions));
+		if (run.nsessions == run.session_cap) {
+			run.session_cap = run.session_cap ?
+			    run.session_cap * 2 : 64;
+			run.sessions = ecs_xrealloc(run.sessions,
+			    (size_t)run.session_cap * sizeof(*run.sessions));
 		}
-		slot = nsessions++;
+		slot = run.nsessions++;
 	}
-	s = &sessions[slot];
+	s = &run.sessions[slot];
 	memset(s, 0, sizeof(*s));
-	s->id = next_session_id++;
-	s->user = (uint32_t)uniform(1, nusers);
+	s->id = run.next_session_id++;
+	s->user = (uint32_t)uniform(1, opt.nusers);
 	/* Views per session: 1 plus a geometric number, mean about 6. */
 	for (views = 1; views < MAX_VIEWS && uniform(0, 99) < 83; views++)
 		;
 	s->views_left = views;
-	s->cart_at = chance(cart_threshold) ? (int)uniform(0, views - 1) : -1;
-	s->buys = chance(buy_threshold);
+	s->cart_at = chance(opt.cart_threshold) ?
+	    (int)uniform(0, views - 1) : -1;
+	s->buys = chance(opt.buy_threshold);
 	s->step = S_VIEW;
 	schedule(now, A_SESSION, (uint32_t)slot);
 	return (uint32_t)slot;
@@ -556,8 +577,8 @@ new_session(int64_t now)
 static void
 end_session(uint32_t slot)
 {
-	sessions[slot].next_free = free_session;
-	free_session = (int)slot;
+	run.sessions[slot].next_free = run.free_session;
+	run.free_session = (int)slot;
 }
 
 static unsigned
@@ -589,7 +610,7 @@ after_views(struct session *s, uint32_t slot, int64_t now)
 {
 	if (s->ncart > 0 && s->buys) {
 		s->step = S_PURCHASE;
-		s->order_id = next_order_id++;
+		s->order_id = run.next_order_id++;
 		schedule(now + uniform(30000, 300000), A_SESSION, slot);
 	} else
 		end_session(slot);
@@ -599,7 +620,7 @@ after_views(struct session *s, uint32_t slot, int64_t now)
 static bool
 step_session(uint32_t slot, int64_t now)
 {
-	struct session *s = &sessions[slot];
+	struct session *s = &run.sessions[slot];
 	struct product *p;
 	unsigned qty;
 	bool more = true;
@@ -633,10 +654,11 @@ step_session(uint32_t slot, int64_t now)
 			after_views(s, slot, now);
 		break;
 	case S_PURCHASE:
-		p = &products[s->cart[s->paid]];
+		p = &run.products[s->cart[s->paid]];
 		qty = s->cart_qty[s->paid];
-		if (!inventory || p->stock >= qty || chance(oversell_threshold)) {
-			if (inventory)
+		if (!opt.inventory || p->stock >= qty ||
+		    chance(opt.oversell_threshold)) {
+			if (opt.inventory)
 				take_stock(s->cart[s->paid], qty, now);
 			more = write_event(s, "purchase", s->cart[s->paid], qty,
 			    now);
@@ -664,16 +686,16 @@ arrival_gap(int64_t now)
 }
 
 static void
-run(void)
+generate(void)
 {
 	struct actor a;
 	uint32_t i;
 	bool more = true;
 
-	if (inventory)
-		for (i = 0; i < nproducts && more; i++)
-			more = write_snapshot(&products[i], start_ms);
-	schedule(start_ms, A_ARRIVAL, 0);
+	if (opt.inventory)
+		for (i = 0; i < opt.nproducts && more; i++)
+			more = write_snapshot(&run.products[i], opt.start_ms);
+	schedule(opt.start_ms, A_ARRIVAL, 0);
 	while (more) {
 		a = next_actor();
 		switch (a.kind) {
@@ -697,9 +719,9 @@ parse_options(int argc, char *argv[])
 	char *end;
 	int ch;
 
-	cart_threshold = probability("--cart-rate", "0.08");
-	buy_threshold = probability("--buy-rate", "0.3");
-	if (!ecs_time_parse("2026-11-01T00:00:00Z", 20, &start_ms))
+	opt.cart_threshold = probability("--cart-rate", "0.08");
+	opt.buy_threshold = probability("--buy-rate", "0.3");
+	if (!ecs_time_parse("2026-11-01T00:00:00Z", 20, &opt.start_ms))
 		abort();
 	while ((ch = getopt_long(argc, argv, "hin:p:r:S:s:u:V", longopts,
 	    NULL)) != -1) {
@@ -707,45 +729,47 @@ parse_options(int argc, char *argv[])
 		case 'h':
 			usage(0);
 		case 'i':
-			inventory = true;
+			opt.inventory = true;
 			break;
 		case 'n':
-			max_events = ecs_opt_count("--events", optarg, 0, ~0ULL);
+			opt.max_events = ecs_opt_count("--events", optarg, 0,
+			    ~0ULL);
 			break;
 		case 'p':
-			nproducts = (uint32_t)ecs_opt_count("--products", optarg, 0,
-			    10000000);
+			opt.nproducts = (uint32_t)ecs_opt_count("--products",
+			    optarg, 0, 10000000);
 			break;
 		case 'r':
-			rate = strtod(optarg, &end);
-			if (end == optarg || *end != '\0' || !(rate > 0 &&
-			    rate <= 1e9))
+			opt.rate = strtod(optarg, &end);
+			if (end == optarg || *end != '\0' || !(opt.rate > 0 &&
+			    opt.rate <= 1e9))
 				errx(ECS_EXIT_USAGE, "--rate '%s': expected "
 				    "lines per second above 0", optarg);
 			break;
 		case 'S':
 			if (strcmp(optarg, "now") == 0)
-				start_ms = ecs_time_now();
+				opt.start_ms = ecs_time_now();
 			else if (!ecs_time_parse(optarg, strlen(optarg),
-			    &start_ms))
+			    &opt.start_ms))
 				errx(ECS_EXIT_USAGE, "--start '%s': not a time",
 				    optarg);
 			break;
 		case 's':
-			seed = ecs_opt_count("--seed", optarg, 0, ~0ULL);
+			opt.seed = ecs_opt_count("--seed", optarg, 0, ~0ULL);
 			break;
 		case 'u':
-			nusers = (uint32_t)ecs_opt_count("--users", optarg, 0,
-			    UINT32_MAX);
+			opt.nusers = (uint32_t)ecs_opt_count("--users", optarg,
+			    0, UINT32_MAX);
 			break;
 		case OPT_BUY_RATE:
-			buy_threshold = probability("--buy-rate", optarg);
+			opt.buy_threshold = probability("--buy-rate", optarg);
 			break;
 		case OPT_CART_RATE:
-			cart_threshold = probability("--cart-rate", optarg);
+			opt.cart_threshold = probability("--cart-rate", optarg);
 			break;
 		case OPT_OVERSELL:
-			oversell_threshold = probability("--oversell", optarg);
+			opt.oversell_threshold = probability("--oversell",
+			    optarg);
 			break;
 		case 'V':
 			ecs_common_option(ch, optarg);	/* prints, exits */
@@ -756,9 +780,9 @@ parse_options(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(ECS_EXIT_USAGE);
-	if (nproducts == 0 || nusers == 0)
+	if (opt.nproducts == 0 || opt.nusers == 0)
 		errx(ECS_EXIT_USAGE, "--products and --users must be at least 1");
-	if (oversell_threshold > 0 && !inventory)
+	if (opt.oversell_threshold > 0 && !opt.inventory)
 		errx(ECS_EXIT_USAGE, "--oversell needs --inventory");
 }
 
@@ -769,18 +793,18 @@ main(int argc, char *argv[])
 	int i;
 
 	parse_options(argc, argv);
-	sm = seed;
+	sm = opt.seed;
 	for (i = 0; i < 4; i++)
-		rng[i] = splitmix64(&sm);
+		run.rng[i] = splitmix64(&sm);
 	ecs_signals_init();
 	make_catalogue();
-	if (rate > 0)
-		ecs_pace_start(&pace);
-	run();
-	free(products);
-	free(by_rank);
-	free(zipf_cdf);
-	free(sessions);
-	free(heap);
+	if (opt.rate > 0)
+		ecs_pace_start(&run.pace);
+	generate();
+	free(run.products);
+	free(run.by_rank);
+	free(run.zipf_cdf);
+	free(run.sessions);
+	free(run.heap);
 	return ecs_out_close();
 }

@@ -101,28 +101,53 @@ struct user {
 	uint32_t	 lru_prev, lru_next;	/* map positions + 1 */
 };
 
-static size_t		 top_k = 10;		/* -k */
-static bool		 emit[NACTIONS] = { true, true, true };	/* --emit */
-static int64_t		 session_gap = 30 * 60000;	/* --session-gap */
-static int		 steps = 5;		/* --steps */
-static double		 weight[NACTIONS] = { 1, 6, 3 };	/* --weights */
-static enum sim		 sim = SIM_JACCARD;	/* --sim */
-static enum algo	 algo = ALGO_HYBRID;	/* --algo */
-static int64_t		 half_life = 86400000;	/* --half-life */
-static size_t		 max_items = 75000;	/* --max-items */
-static size_t		 max_users = 100000;	/* --max-users */
-static uint16_t		 neighbors = 100;	/* --neighbors */
-static bool		 same_category;		/* --same-category */
-static bool		 evaluate;		/* --evaluate */
-static int64_t		 eval_from = INT64_MIN;	/* --eval-from */
-static int64_t		 freeze_after = INT64_MAX;	/* --freeze-after */
-static const char	*catalog_path;		/* --catalog */
+/* --evaluate */
+struct eval_counts {
+	unsigned long long cases, hits;
+	double		   rr;		/* sum of reciprocal ranks */
+};
+
+/* A candidate of one recommendation, in a table cleared after each. */
+struct cand {
+	uint32_t	 item;		/* + 1; 0 is an empty slot */
+	float		 next, with, again;	/* the three signals */
+	uint32_t	 next_from, with_from;	/* strongest source + 1 */
+	float		 next_best, with_best;
+	bool		 with_bought;
+};
+
+/* The options, as parsed; then only read. */
+static struct {
+	size_t		 top_k;			/* -k */
+	bool		 emit[NACTIONS];	/* --emit */
+	int64_t		 session_gap;		/* --session-gap */
+	int		 steps;			/* --steps */
+	double		 weight[NACTIONS];	/* --weights */
+	enum sim	 sim;			/* --sim */
+	enum algo	 algo;			/* --algo */
+	int64_t		 half_life;		/* --half-life */
+	size_t		 max_items;		/* --max-items */
+	size_t		 max_users;		/* --max-users */
+	uint16_t	 neighbors;		/* --neighbors */
+	bool		 same_category;		/* --same-category */
+	bool		 evaluate;		/* --evaluate */
+	int64_t		 eval_from;		/* --eval-from */
+	int64_t		 freeze_after;		/* --freeze-after */
+	const char	*catalog_path;		/* --catalog */
+	bool		 verbose;		/* -v */
+} opt = {
+	.top_k = 10, .emit = { true, true, true }, .session_gap = 30 * 60000,
+	.steps = 5, .weight = { 1, 6, 3 }, .sim = SIM_JACCARD,
+	.algo = ALGO_HYBRID, .half_life = 86400000, .max_items = 75000,
+	.max_users = 100000, .neighbors = 100, .eval_from = INT64_MIN,
+	.freeze_after = INT64_MAX,
+};
+
 static void		 save_state(void);
 static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
 	.program = "ecs-recommend", .version = STATE_VERSION,
 	.interval_ms = 30000, .save = save_state,
 };
-static bool		 verbose;		/* -v */
 
 /* How the hybrid weighs its parts against the sequential rules (1). */
 /*
@@ -141,27 +166,45 @@ enum { F_USER, F_PRODUCT, F_ACTION, F_TS, F_SESSION, F_CATEGORY, F_QUANTITY,
 static const char *const field_names[NFIELDS] = { "user_id", "product_id",
     "action", "ts", "session_id", "category", "quantity", "alert", "query" };
 
-static struct ecs_map	*items;		/* product id -> struct item */
-static struct ecs_map	*users;		/* user id -> struct user */
-static struct ecs_map	*categories;	/* category text -> nothing */
-static uint32_t		 lru_head, lru_tail;	/* most, least recent user + 1 */
-static unsigned long long seq, evicted_users, items_refused;
-static unsigned long long evicted_for_taken;	/* of evicted_users */
-static size_t		 ntaken_all;	/* sum of the users' ntaken */
-static double		 nsessions_seen;	/* sessions started, for llr */
-/* The latest event time seen, and the events without one. */
-static struct ecs_event_clock event_clock = ECS_EVENT_CLOCK_INIT;
-
-/* --evaluate */
-struct eval_counts {
-	unsigned long long cases, hits;
-	double		   rr;		/* sum of reciprocal ranks */
+/* The state of the run. */
+static struct {
+	struct ecs_map	*items;			/* product id -> struct item */
+	struct ecs_map	*users;			/* user id -> struct user */
+	struct ecs_map	*categories;		/* category text -> nothing */
+	struct ecs_map	*unknown_actions;	/* each reported once */
+	uint32_t	 lru_head, lru_tail;	/* most, least recent user + 1 */
+	unsigned long long seq;			/* events and queries so far */
+	unsigned long long evicted_users;	/* --max-users */
+	unsigned long long evicted_for_taken;	/* of evicted_users */
+	unsigned long long items_refused;	/* --max-items */
+	size_t		 ntaken_all;		/* sum of the users' ntaken */
+	double		 nsessions_seen;	/* sessions started, for llr */
+	/* The latest event time seen, and the events without one. */
+	struct ecs_event_clock clock;
+	/* --evaluate: the counts, and the items ever in a list (coverage). */
+	struct eval_counts eval_all, eval_by_action[NACTIONS], eval_new,
+	    eval_again;
+	unsigned long long eval_events;
+	bool		*recommended;
+	size_t		 recommended_cap;
+	struct ecs_buf	 out;			/* the line being written */
+	/* Trending: the most popular items, refreshed at trending_seq. */
+	uint32_t	*trending;
+	size_t		 ntrending;
+	unsigned long long trending_seq;
+} run = {
+	.clock = ECS_EVENT_CLOCK_INIT, .trending_seq = ~0ULL,
 };
-static struct eval_counts eval_all, eval_by_action[NACTIONS], eval_new,
-    eval_again;
-static unsigned long long eval_events;
-static bool		*recommended;	/* items ever in a list (coverage) */
-static size_t		 recommended_cap;
+
+/*
+ * The candidates of the recommendation being made, cleared after each.
+ * Apart from run, whose initialiser would put their 160 kB in .data.
+ */
+static struct {
+	struct cand	 slot[CAND_SLOTS];
+	uint32_t	 used[CAND_SLOTS];	/* the slots taken, in order */
+	size_t		 n;
+} cands;
 
 static const struct option longopts[] = {
 	ECS_COMMON_LONGOPTS,
@@ -253,9 +296,9 @@ parse_weights(const char *arg)
 			    "ACTION=WEIGHT,...", arg);
 		*eq = '\0';
 		a = name_arg("--weights", item, action_names, NACTIONS);
-		weight[a] = strtod(eq + 1, &end);
-		if (end == eq + 1 || *end != '\0' || !(weight[a] >= 0 &&
-		    weight[a] <= 1e6))
+		opt.weight[a] = strtod(eq + 1, &end);
+		if (end == eq + 1 || *end != '\0' || !(opt.weight[a] >= 0 &&
+		    opt.weight[a] <= 1e6))
 			errx(ECS_EXIT_USAGE, "--weights '%s': bad weight", arg);
 	}
 	free(copy);
@@ -267,9 +310,9 @@ parse_emit(const char *arg)
 	int which = name_arg("--emit", arg, (const char *const[]){ "all",
 	    "purchase", "cart", "none" }, 4);
 
-	emit[A_BROWSE] = which == 0;
-	emit[A_CART] = which == 0 || which == 2;
-	emit[A_PURCHASE] = which == 0 || which == 1;
+	opt.emit[A_BROWSE] = which == 0;
+	opt.emit[A_CART] = which == 0 || which == 2;
+	opt.emit[A_PURCHASE] = which == 0 || which == 1;
 }
 
 static void
@@ -283,16 +326,16 @@ parse_options(int argc, char *argv[], int *first_operand)
 		case 'h':
 			usage(0);
 		case 'k':
-			top_k = ecs_opt_count("--top", optarg, 1, MAX_K);
+			opt.top_k = ecs_opt_count("--top", optarg, 1, MAX_K);
 			break;
 		case 'v':
-			verbose = true;
+			opt.verbose = true;
 			break;
 		case OPT_ALGO:
-			algo = (enum algo)name_arg("--algo", optarg, algo_names, 4);
+			opt.algo = (enum algo)name_arg("--algo", optarg, algo_names, 4);
 			break;
 		case OPT_CATALOG:
-			catalog_path = optarg;
+			opt.catalog_path = optarg;
 			break;
 		case OPT_CHECKPOINT:
 			ecs_checkpoint_option(&ckpt, optarg);
@@ -301,43 +344,46 @@ parse_options(int argc, char *argv[], int *first_operand)
 			parse_emit(optarg);
 			break;
 		case OPT_EVAL_FROM:
-			eval_from = ecs_opt_time("--eval-from", optarg);
+			opt.eval_from = ecs_opt_time("--eval-from", optarg);
 			break;
 		case OPT_EVALUATE:
-			evaluate = true;
+			opt.evaluate = true;
 			break;
 		case OPT_FREEZE_AFTER:
-			freeze_after = ecs_opt_time("--freeze-after", optarg);
+			opt.freeze_after = ecs_opt_time("--freeze-after",
+			    optarg);
 			break;
 		case OPT_HALF_LIFE:
-			half_life = ecs_opt_duration("--half-life", optarg);
+			opt.half_life = ecs_opt_duration("--half-life", optarg);
 			break;
 		case OPT_MAX_ITEMS:
-			max_items = ecs_opt_count("--max-items", optarg, 1,
+			opt.max_items = ecs_opt_count("--max-items", optarg, 1,
 			    UINT32_MAX / 2);
 			break;
 		case OPT_MAX_USERS:
-			max_users = ecs_opt_count("--max-users", optarg, 1,
+			opt.max_users = ecs_opt_count("--max-users", optarg, 1,
 			    UINT32_MAX / 2);
 			break;
 		case OPT_NEIGHBORS:
-			neighbors = (uint16_t)ecs_opt_count("--neighbors", optarg, 1,
+			opt.neighbors = (uint16_t)ecs_opt_count("--neighbors", optarg, 1,
 			    1000);
 			break;
 		case OPT_SAME_CATEGORY:
-			same_category = true;
+			opt.same_category = true;
 			break;
 		case OPT_SESSION_GAP:
-			session_gap = ecs_opt_duration("--session-gap", optarg);
+			opt.session_gap = ecs_opt_duration("--session-gap",
+			    optarg);
 			break;
 		case OPT_SIM:
-			sim = (enum sim)name_arg("--sim", optarg, sim_names, 4);
+			opt.sim = (enum sim)name_arg("--sim", optarg, sim_names,
+			    4);
 			break;
 		case OPT_STATE:
 			ckpt.path = optarg;
 			break;
 		case OPT_STEPS:
-			steps = (int)ecs_opt_count("--steps", optarg, 1, HIST - 1);
+			opt.steps = (int)ecs_opt_count("--steps", optarg, 1, HIST - 1);
 			break;
 		case OPT_WEIGHTS:
 			parse_weights(optarg);
@@ -358,7 +404,7 @@ item_at(uint32_t idx)
 	const char *key;
 	size_t len;
 
-	return ecs_map_at(items, idx, &key, &len);
+	return ecs_map_at(run.items, idx, &key, &len);
 }
 
 /*
@@ -374,23 +420,21 @@ item_index(const struct ecs_field *id, bool add)
 
 	if (id->type != ECS_F_NUMBER && id->type != ECS_F_STRING)
 		return -1;
-	if (ecs_map_find(items, id->text, id->len, &pos) != NULL)
+	if (ecs_map_find(run.items, id->text, id->len, &pos) != NULL)
 		return (int64_t)pos;
 	if (!add)
 		return -1;
-	if (ecs_map_count(items) >= max_items) {
-		if (items_refused++ == 0 && !ecs_config.quiet)
+	if (ecs_map_count(run.items) >= opt.max_items) {
+		if (run.items_refused++ == 0 && !ecs_config.quiet)
 			warnx("more than %zu items (--max-items): new items are "
-			    "not learned", max_items);
+			    "not learned", opt.max_items);
 		return -1;
 	}
-	it = ecs_map_put(items, id->text, id->len, &created);
+	it = ecs_map_put(run.items, id->text, id->len, &created);
 	it->category = -1;
 	it->is_string = id->type == ECS_F_STRING;
-	return (int64_t)ecs_map_count(items) - 1;
+	return (int64_t)ecs_map_count(run.items) - 1;
 }
-
-static struct ecs_buf	out;		/* the line being written */
 
 /* An item's id as it came: a string, or a number's text. */
 static void
@@ -398,9 +442,9 @@ put_item_id(uint32_t idx)
 {
 	const char *key;
 	size_t len;
-	const struct item *it = ecs_map_at(items, idx, &key, &len);
+	const struct item *it = ecs_map_at(run.items, idx, &key, &len);
 
-	ecs_buf_field(&out, &(struct ecs_field){ it->is_string ?
+	ecs_buf_field(&run.out, &(struct ecs_field){ it->is_string ?
 	    ECS_F_STRING : ECS_F_NUMBER, key, len, NULL });
 }
 
@@ -412,19 +456,19 @@ category_index(const struct ecs_field *f)
 
 	if (f->type != ECS_F_STRING && f->type != ECS_F_NUMBER)
 		return -1;
-	if (ecs_map_find(categories, f->text, f->len, &pos) != NULL)
+	if (ecs_map_find(run.categories, f->text, f->len, &pos) != NULL)
 		return (int32_t)pos;
-	if (ecs_map_count(categories) >= 1000000)
+	if (ecs_map_count(run.categories) >= 1000000)
 		return -1;
-	ecs_map_put(categories, f->text, f->len, &created);
-	return (int32_t)ecs_map_count(categories) - 1;
+	ecs_map_put(run.categories, f->text, f->len, &created);
+	return (int32_t)ecs_map_count(run.categories) - 1;
 }
 
 /* Popularity decayed to time t. */
 static double
 pop_at(const struct item *it, int64_t t)
 {
-	return ecs_decay_at(it->pop, it->pop_at, t, half_life);
+	return ecs_decay_at(it->pop, it->pop_at, t, opt.half_life);
 }
 
 /*
@@ -449,12 +493,12 @@ add_edge(struct edges *es, uint32_t to, float w)
 			}
 			return;
 		}
-	if (es->n == es->cap && es->cap < neighbors) {
-		es->cap = es->cap == 0 ? 4 : es->cap * 2 < neighbors ?
-		    (uint16_t)(es->cap * 2) : neighbors;
+	if (es->n == es->cap && es->cap < opt.neighbors) {
+		es->cap = es->cap == 0 ? 4 : es->cap * 2 < opt.neighbors ?
+		    (uint16_t)(es->cap * 2) : opt.neighbors;
 		es->e = ecs_xrealloc(es->e, es->cap * sizeof(*es->e));
 	}
-	if (es->n < neighbors) {
+	if (es->n < opt.neighbors) {
 		es->e[es->n++] = (struct edge){ to, w };
 		return;
 	}
@@ -472,7 +516,7 @@ user_at(uint32_t pos1)
 	const char *key;
 	size_t len;
 
-	return ecs_map_at(users, pos1 - 1, &key, &len);
+	return ecs_map_at(run.users, pos1 - 1, &key, &len);
 }
 
 static void
@@ -481,11 +525,11 @@ lru_unlink(struct user *u)
 	if (u->lru_prev != 0)
 		user_at(u->lru_prev)->lru_next = u->lru_next;
 	else
-		lru_head = u->lru_next;
+		run.lru_head = u->lru_next;
 	if (u->lru_next != 0)
 		user_at(u->lru_next)->lru_prev = u->lru_prev;
 	else
-		lru_tail = u->lru_prev;
+		run.lru_tail = u->lru_prev;
 	u->lru_prev = u->lru_next = 0;
 }
 
@@ -493,27 +537,27 @@ static void
 lru_push(struct user *u, uint32_t pos1)
 {
 	u->lru_prev = 0;
-	u->lru_next = lru_head;
-	if (lru_head != 0)
-		user_at(lru_head)->lru_prev = pos1;
-	lru_head = pos1;
-	if (lru_tail == 0)
-		lru_tail = pos1;
+	u->lru_next = run.lru_head;
+	if (run.lru_head != 0)
+		user_at(run.lru_head)->lru_prev = pos1;
+	run.lru_head = pos1;
+	if (run.lru_tail == 0)
+		run.lru_tail = pos1;
 }
 
 static void
 evict_user(void)
 {
-	uint32_t pos1 = lru_tail;
+	uint32_t pos1 = run.lru_tail;
 	struct user *u = user_at(pos1);
 	const char *key;
 	size_t len;
 
 	lru_unlink(u);
-	ntaken_all -= u->ntaken;
-	ecs_map_at(users, pos1 - 1, &key, &len);
-	ecs_map_del(users, key, len);
-	evicted_users++;
+	run.ntaken_all -= u->ntaken;
+	ecs_map_at(run.users, pos1 - 1, &key, &len);
+	ecs_map_del(run.users, key, len);
+	run.evicted_users++;
 }
 
 /* The user of an id field, made most recent; added (evicting) if new. */
@@ -524,11 +568,11 @@ get_user(const struct ecs_field *id, uint32_t *pos1)
 	size_t pos;
 	bool created;
 
-	if ((u = ecs_map_find(users, id->text, id->len, &pos)) == NULL) {
-		if (ecs_map_count(users) >= max_users)
+	if ((u = ecs_map_find(run.users, id->text, id->len, &pos)) == NULL) {
+		if (ecs_map_count(run.users) >= opt.max_users)
 			evict_user();
-		u = ecs_map_put(users, id->text, id->len, &created);
-		ecs_map_find(users, id->text, id->len, &pos);
+		u = ecs_map_put(run.users, id->text, id->len, &created);
+		ecs_map_find(run.users, id->text, id->len, &pos);
 	} else
 		lru_unlink(u);
 	*pos1 = (uint32_t)pos + 1;
@@ -588,7 +632,7 @@ take(struct user *u, uint32_t item)
 	    (u->ntaken - pos) * sizeof(*u->taken));
 	u->taken[pos] = item;
 	u->ntaken++;
-	ntaken_all++;
+	run.ntaken_all++;
 }
 
 /*
@@ -598,10 +642,10 @@ take(struct user *u, uint32_t item)
 static void
 bound_taken(const struct user *current)
 {
-	while (ntaken_all > TAKEN_PER_USER * max_users && lru_tail != 0 &&
-	    user_at(lru_tail) != current) {
+	while (run.ntaken_all > TAKEN_PER_USER * opt.max_users &&
+	    run.lru_tail != 0 && user_at(run.lru_tail) != current) {
 		evict_user();
-		evicted_for_taken++;
+		run.evicted_for_taken++;
 	}
 }
 
@@ -618,10 +662,10 @@ new_session(struct user *u, int64_t t, const struct ecs_field *sid)
 		h = ecs_sketch_hash(sid->text, sid->len) | 1;
 		fresh = h != u->session;
 	} else
-		fresh = u->nhist == 0 || t - u->last_ts > session_gap ||
-		    t < u->last_ts - session_gap;
+		fresh = u->nhist == 0 || t - u->last_ts > opt.session_gap ||
+		    t < u->last_ts - opt.session_gap;
 	if (fresh) {
-		nsessions_seen += 1;
+		run.nsessions_seen += 1;
 		u->session = h;
 		u->nhist = 0;
 		u->nrecs = 0;
@@ -634,15 +678,15 @@ static void
 learn(struct user *u, enum action a, uint32_t i, int64_t t)
 {
 	struct item *it = item_at(i), *p;
-	float w = (float)weight[a];
+	float w = (float)opt.weight[a];
 	int d;
 
-	ecs_decay_add(&it->pop, &it->pop_at, weight[a], t, half_life);
+	ecs_decay_add(&it->pop, &it->pop_at, opt.weight[a], t, opt.half_life);
 	if (!in_list(u->hist, u->nhist, i)) {
 		it->sessions += 1;
 		/* With the items of the last --steps views: enough, and cheap. */
-		for (d = u->nhist > steps ? u->nhist - steps : 0; d < u->nhist;
-		    d++) {
+		for (d = u->nhist > opt.steps ? u->nhist - opt.steps : 0;
+		    d < u->nhist; d++) {
 			/* Each pair once: skip i and repeats of an item. */
 			if (u->hist[d] == i || in_list(u->hist + d + 1,
 			    (size_t)(u->nhist - d - 1), u->hist[d]))
@@ -653,7 +697,7 @@ learn(struct user *u, enum action a, uint32_t i, int64_t t)
 		}
 	}
 	/* Re-views count: an item often follows itself (a third of clicks). */
-	for (d = 1; d <= steps && d <= u->nhist; d++)
+	for (d = 1; d <= opt.steps && d <= u->nhist; d++)
 		add_edge(&item_at(u->hist[u->nhist - d])->next, i, w / d);
 }
 
@@ -678,14 +722,6 @@ remember(struct user *u, enum action a, uint32_t i)
 
 /* Recommending */
 
-struct cand {
-	uint32_t	 item;		/* + 1; 0 is an empty slot */
-	float		 next, with, again;	/* the three signals */
-	uint32_t	 next_from, with_from;	/* strongest source + 1 */
-	float		 next_best, with_best;
-	bool		 with_bought;
-};
-
 struct rec {
 	uint32_t	 item;
 	double		 score;
@@ -693,24 +729,20 @@ struct rec {
 	int64_t		 because;	/* an item, or -1 */
 };
 
-static struct cand	 cands[CAND_SLOTS];
-static uint32_t		 cand_used[CAND_SLOTS];
-static size_t		 ncands;
-
 static struct cand *
 cand(uint32_t item)
 {
 	size_t i = (item * 2654435761u) & (CAND_SLOTS - 1);
 
-	while (cands[i].item != 0 && cands[i].item != item + 1)
+	while (cands.slot[i].item != 0 && cands.slot[i].item != item + 1)
 		i = (i + 1) & (CAND_SLOTS - 1);
-	if (cands[i].item == 0) {
-		if (ncands >= CAND_SLOTS / 2)
+	if (cands.slot[i].item == 0) {
+		if (cands.n >= CAND_SLOTS / 2)
 			return NULL;		/* enough candidates */
-		cands[i].item = item + 1;
-		cand_used[ncands++] = (uint32_t)i;
+		cands.slot[i].item = item + 1;
+		cands.used[cands.n++] = (uint32_t)i;
 	}
-	return &cands[i];
+	return &cands.slot[i];
 }
 
 static void
@@ -718,9 +750,9 @@ clear_cands(void)
 {
 	size_t i;
 
-	for (i = 0; i < ncands; i++)
-		memset(&cands[cand_used[i]], 0, sizeof(cands[0]));
-	ncands = 0;
+	for (i = 0; i < cands.n; i++)
+		memset(&cands.slot[cands.used[i]], 0, sizeof(cands.slot[0]));
+	cands.n = 0;
 }
 
 /* x ln x, with 0 ln 0 = 0. */
@@ -738,7 +770,8 @@ static float
 llr(const struct item *a, const struct item *b, float count)
 {
 	double k11 = count, k12 = a->sessions - count, k21 = b->sessions - count;
-	double k22 = nsessions_seen - k11 - k12 - k21, n = nsessions_seen;
+	double k22 = run.nsessions_seen - k11 - k12 - k21;
+	double n = run.nsessions_seen;
 	double rows, cols, all;
 
 	if (k12 < 0 || k21 < 0 || k22 < 0 || n <= 0)
@@ -754,7 +787,7 @@ similarity(const struct item *a, const struct item *b, float count)
 {
 	float d;
 
-	switch (sim) {
+	switch (opt.sim) {
 	case SIM_COSINE:
 		d = sqrtf(a->sessions * b->sessions);
 		break;
@@ -776,15 +809,15 @@ gather(const struct user *u)
 	const struct item *p;
 	struct cand *c;
 	float w;
-	int d, k, last_step = algo == ALGO_SR ? 1 : RULE_ITEMS;
+	int d, k, last_step = opt.algo == ALGO_SR ? 1 : RULE_ITEMS;
 
 	for (d = 1; d <= u->nhist; d++) {
 		p = item_at(u->hist[u->nhist - d]);
-		if (algo == ALGO_SPOP || algo == ALGO_HYBRID) {
+		if (opt.algo == ALGO_SPOP || opt.algo == ALGO_HYBRID) {
 			if ((c = cand(u->hist[u->nhist - d])) != NULL)
 				c->again += 1.0f / (float)d;
 		}
-		if (algo == ALGO_SPOP)
+		if (opt.algo == ALGO_SPOP)
 			continue;
 		for (k = 0; d <= last_step && k < p->next.n; k++) {
 			if ((c = cand(p->next.e[k].item)) == NULL)
@@ -796,8 +829,8 @@ gather(const struct user *u)
 				c->next_from = u->hist[u->nhist - d] + 1;
 			}
 		}
-		for (k = 0; algo == ALGO_HYBRID && d <= steps && k < p->with.n;
-		    k++) {
+		for (k = 0; opt.algo == ALGO_HYBRID && d <= opt.steps &&
+		    k < p->with.n; k++) {
 			if ((c = cand(p->with.e[k].item)) == NULL)
 				continue;
 			w = similarity(p, item_at(p->with.e[k].item),
@@ -821,7 +854,7 @@ allowed(const struct user *u, uint32_t i, int32_t category)
 
 	if (it->out || it->blocked || taken(u, i))
 		return false;
-	return !same_category || category < 0 || it->category == category;
+	return !opt.same_category || category < 0 || it->category == category;
 }
 
 static int
@@ -853,22 +886,18 @@ keep_best(struct rec *out, size_t n, size_t k, const struct rec *r)
 }
 
 /* Trending: the most popular items, refreshed now and then. */
-static uint32_t		*trending;
-static size_t		 ntrending;
-static unsigned long long trending_seq = ~0ULL;
-
 static void
 refresh_trending(int64_t now)
 {
 	struct rec *all;
-	size_t i, n = ecs_map_count(items), keep = 4 * MAX_K;
+	size_t i, n = ecs_map_count(run.items), keep = 4 * MAX_K;
 
 	/* Often while the catalogue is young, then every 2000 events. */
-	if (trending_seq != ~0ULL && seq - trending_seq < 2000 &&
-	    (ntrending >= 4 * MAX_K || seq - trending_seq < 50 ||
-	    ntrending == ecs_map_count(items)))
+	if (run.trending_seq != ~0ULL && run.seq - run.trending_seq < 2000 &&
+	    (run.ntrending >= 4 * MAX_K || run.seq - run.trending_seq < 50 ||
+	    run.ntrending == ecs_map_count(run.items)))
 		return;
-	trending_seq = seq;
+	run.trending_seq = run.seq;
 	all = ecs_xcalloc(n ? n : 1, sizeof(*all));
 	for (i = 0; i < n; i++)
 		all[i] = (struct rec){ (uint32_t)i, pop_at(item_at((uint32_t)i),
@@ -876,11 +905,11 @@ refresh_trending(int64_t now)
 	qsort(all, n, sizeof(*all), by_score);
 	while (n > 0 && all[n - 1].score <= 0)	/* never sold or seen */
 		n--;
-	ntrending = n < keep ? n : keep;
-	trending = ecs_xrealloc(trending, (ntrending ? ntrending : 1) *
-	    sizeof(*trending));
-	for (i = 0; i < ntrending; i++)
-		trending[i] = all[i].item;
+	run.ntrending = n < keep ? n : keep;
+	run.trending = ecs_xrealloc(run.trending,
+	    (run.ntrending ? run.ntrending : 1) * sizeof(*run.trending));
+	for (i = 0; i < run.ntrending; i++)
+		run.trending[i] = all[i].item;
 	free(all);
 }
 
@@ -897,11 +926,11 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 	float max_next = 0, max_with = 0, max_again = 0;
 	size_t i, m = 0;
 
-	if (algo != ALGO_POP)
+	if (opt.algo != ALGO_POP)
 		gather(u);
 	/* Scaled among what may be shown: an excluded item sets no maximum. */
-	for (i = 0; i < ncands; i++) {
-		c = &cands[cand_used[i]];
+	for (i = 0; i < cands.n; i++) {
+		c = &cands.slot[cands.used[i]];
 		if (!allowed(u, c->item - 1, category) ||
 		    (int64_t)c->item - 1 == skip)
 			continue;
@@ -909,15 +938,15 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		max_with = fmaxf(max_with, c->with);
 		max_again = fmaxf(max_again, c->again);
 	}
-	for (i = 0; i < ncands; i++) {
-		c = &cands[cand_used[i]];
+	for (i = 0; i < cands.n; i++) {
+		c = &cands.slot[cands.used[i]];
 		if (!allowed(u, c->item - 1, category) ||
 		    (int64_t)c->item - 1 == skip)
 			continue;
 		double next = max_next > 0 ? c->next / max_next : 0;
 		double with = max_with > 0 ? W_TOGETHER * c->with / max_with : 0;
 		double again = max_again > 0 ?
-		    (algo == ALGO_SPOP ? 1 : W_REMINDER) * c->again / max_again : 0;
+		    (opt.algo == ALGO_SPOP ? 1 : W_REMINDER) * c->again / max_again : 0;
 		struct rec r = { c->item - 1, next + with + again, R_NEXT,
 		    (int64_t)c->next_from - 1 };
 		if (with > next && with >= again)
@@ -931,8 +960,8 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 	}
 	clear_cands();
 	refresh_trending(now);
-	for (i = 0; i < ntrending && m < k; i++) {
-		uint32_t t = trending[i];
+	for (i = 0; i < run.ntrending && m < k; i++) {
+		uint32_t t = run.trending[i];
 		size_t j;
 		for (j = 0; j < m && out[j].item != t; j++)
 			;
@@ -952,49 +981,49 @@ out_line(unsigned long long n, const struct ecs_field *user, int64_t ts,
 	char buf[64];
 	size_t i;
 
-	ecs_buf_reset(&out);
-	ecs_buf_puts(&out, "{\"seq\":");
-	ecs_buf_uint(&out, n);
-	ecs_buf_puts(&out, ",\"user_id\":");
-	ecs_buf_field(&out, user);
-	ecs_buf_puts(&out, ",\"ts\":");
-	ecs_buf_time(&out, ts);
-	ecs_buf_puts(&out, ",\"trigger\":");
+	ecs_buf_reset(&run.out);
+	ecs_buf_puts(&run.out, "{\"seq\":");
+	ecs_buf_uint(&run.out, n);
+	ecs_buf_puts(&run.out, ",\"user_id\":");
+	ecs_buf_field(&run.out, user);
+	ecs_buf_puts(&run.out, ",\"ts\":");
+	ecs_buf_time(&run.out, ts);
+	ecs_buf_puts(&run.out, ",\"trigger\":");
 	if (trigger != NULL) {
-		ecs_buf_puts(&out, "{\"action\":\"");
-		ecs_buf_puts(&out, action);
-		ecs_buf_puts(&out, "\",\"product_id\":");
-		ecs_buf_field(&out, trigger);
-		ecs_buf_putc(&out, '}');
+		ecs_buf_puts(&run.out, "{\"action\":\"");
+		ecs_buf_puts(&run.out, action);
+		ecs_buf_puts(&run.out, "\",\"product_id\":");
+		ecs_buf_field(&run.out, trigger);
+		ecs_buf_putc(&run.out, '}');
 	} else
-		ecs_buf_puts(&out, "null");
-	ecs_buf_puts(&out, ",\"recommendations\":[");
+		ecs_buf_puts(&run.out, "null");
+	ecs_buf_puts(&run.out, ",\"recommendations\":[");
 	for (i = 0; i < nrecs; i++) {
-		ecs_buf_puts(&out, i > 0 ? ",{\"product_id\":" :
+		ecs_buf_puts(&run.out, i > 0 ? ",{\"product_id\":" :
 		    "{\"product_id\":");
 		put_item_id(recs[i].item);
 		snprintf(buf, sizeof(buf), ",\"score\":%.3f,\"reason\":\"",
 		    recs[i].score > 0 ? recs[i].score / (1 + W_TOGETHER +
 		    W_REMINDER) : 0);
-		ecs_buf_puts(&out, buf);
-		ecs_buf_puts(&out, reason_names[recs[i].reason]);
-		ecs_buf_putc(&out, '"');
+		ecs_buf_puts(&run.out, buf);
+		ecs_buf_puts(&run.out, reason_names[recs[i].reason]);
+		ecs_buf_putc(&run.out, '"');
 		if (recs[i].because >= 0) {
-			ecs_buf_puts(&out, ",\"because\":");
+			ecs_buf_puts(&run.out, ",\"because\":");
 			put_item_id((uint32_t)recs[i].because);
 		}
-		ecs_buf_putc(&out, '}');
+		ecs_buf_putc(&run.out, '}');
 	}
-	ecs_buf_puts(&out, "]}\n");
-	ecs_buf_out(&out);
+	ecs_buf_puts(&run.out, "]}\n");
+	ecs_buf_out(&run.out);
 }
 
 /* Evaluation: the list made after the previous event, judged by this one. */
 static void
 judge(struct user *u, enum action a, uint32_t item, bool again)
 {
-	struct eval_counts *c[] = { &eval_all, &eval_by_action[a],
-	    again ? &eval_again : &eval_new };
+	struct eval_counts *c[] = { &run.eval_all, &run.eval_by_action[a],
+	    again ? &run.eval_again : &run.eval_new };
 	size_t rank, k;
 
 	for (rank = 0; rank < u->nrecs && u->recs[rank] != item; rank++)
@@ -1014,19 +1043,20 @@ keep_recs(struct user *u, const struct rec *recs, size_t n)
 	size_t i;
 
 	if (u->recs == NULL)
-		u->recs = ecs_xcalloc(top_k, sizeof(*u->recs));
+		u->recs = ecs_xcalloc(opt.top_k, sizeof(*u->recs));
 	for (i = 0; i < n; i++) {
 		u->recs[i] = recs[i].item;
-		if (recs[i].item >= recommended_cap) {
-			size_t cap = recommended_cap ? recommended_cap : 1024;
+		if (recs[i].item >= run.recommended_cap) {
+			size_t cap = run.recommended_cap ?
+			    run.recommended_cap : 1024;
 			while (cap <= recs[i].item)
 				cap *= 2;
-			recommended = ecs_xrealloc(recommended, cap);
-			memset(recommended + recommended_cap, 0,
-			    cap - recommended_cap);
-			recommended_cap = cap;
+			run.recommended = ecs_xrealloc(run.recommended, cap);
+			memset(run.recommended + run.recommended_cap, 0,
+			    cap - run.recommended_cap);
+			run.recommended_cap = cap;
 		}
-		recommended[recs[i].item] = true;
+		run.recommended[recs[i].item] = true;
 	}
 	u->nrecs = (uint8_t)n;
 }
@@ -1037,8 +1067,8 @@ out_counts(const char *name, const struct eval_counts *c, bool comma)
 	char buf[256];
 
 	snprintf(buf, sizeof(buf), "%s\"%s\":{\"cases\":%llu,\"hr@%zu\":%.4f,"
-	    "\"mrr@%zu\":%.4f}", comma ? "," : "", name, c->cases, top_k,
-	    c->cases ? (double)c->hits / (double)c->cases : 0, top_k,
+	    "\"mrr@%zu\":%.4f}", comma ? "," : "", name, c->cases, opt.top_k,
+	    c->cases ? (double)c->hits / (double)c->cases : 0, opt.top_k,
 	    c->cases ? c->rr / (double)c->cases : 0);
 	ecs_out_puts(buf);
 }
@@ -1050,24 +1080,26 @@ write_evaluation(double seconds)
 	size_t i, covered = 0;
 	int a;
 
-	for (i = 0; i < recommended_cap; i++)
-		covered += recommended[i];
+	for (i = 0; i < run.recommended_cap; i++)
+		covered += run.recommended[i];
 	snprintf(buf, sizeof(buf), "{\"algo\":\"%s\",\"k\":%zu,\"events\":%llu,"
 	    "\"cases\":%llu,\"hr@%zu\":%.4f,\"mrr@%zu\":%.4f,\"coverage\":%.4f",
-	    algo_names[algo], top_k, eval_events, eval_all.cases, top_k,
-	    eval_all.cases ? (double)eval_all.hits / (double)eval_all.cases : 0,
-	    top_k, eval_all.cases ? eval_all.rr / (double)eval_all.cases : 0,
-	    ecs_map_count(items) ? (double)covered /
-	    (double)ecs_map_count(items) : 0);
+	    algo_names[opt.algo], opt.top_k, run.eval_events,
+	    run.eval_all.cases, opt.top_k, run.eval_all.cases ?
+	    (double)run.eval_all.hits / (double)run.eval_all.cases : 0,
+	    opt.top_k, run.eval_all.cases ?
+	    run.eval_all.rr / (double)run.eval_all.cases : 0,
+	    ecs_map_count(run.items) ? (double)covered /
+	    (double)ecs_map_count(run.items) : 0);
 	ecs_out_puts(buf);
 	ecs_out_puts(",\"by_action\":{");
 	for (a = 0; a < NACTIONS; a++)
-		out_counts(action_names[a], &eval_by_action[a], a > 0);
+		out_counts(action_names[a], &run.eval_by_action[a], a > 0);
 	ecs_out_puts("},\"by_item\":{");
-	out_counts("new", &eval_new, false);
-	out_counts("seen_in_session", &eval_again, true);
+	out_counts("new", &run.eval_new, false);
+	out_counts("seen_in_session", &run.eval_again, true);
 	snprintf(buf, sizeof(buf), "},\"events_per_second\":%.0f}\n",
-	    seconds > 0 ? (double)seq / seconds : 0);
+	    seconds > 0 ? (double)run.seq / seconds : 0);
 	ecs_out_puts(buf);
 }
 
@@ -1111,20 +1143,19 @@ query(struct ecs_reader *rd, const struct ecs_field *f)
 		    "\"user_id\":...}");
 		return;
 	}
-	if ((u = ecs_map_get(users, f[F_USER].text, f[F_USER].len)) == NULL)
+	if ((u = ecs_map_get(run.users, f[F_USER].text, f[F_USER].len)) == NULL)
 		u = &nobody;
 	/* Replayed data is as of its own time, not the clock's. */
-	if ((now = event_clock.latest) == INT64_MIN)
+	if ((now = run.clock.latest) == INT64_MIN)
 		now = ecs_time_now();
-	n = recommend(u, -1, now, -1, recs, top_k);
-	out_line(++seq, &f[F_USER], now, NULL, NULL, recs, n);
+	n = recommend(u, -1, now, -1, recs, opt.top_k);
+	out_line(++run.seq, &f[F_USER], now, NULL, NULL, recs, n);
 }
 
 /* The canonical action of an event, or -1 (and a warning) for others. */
 static int
 event_action(struct ecs_reader *rd, const struct ecs_field *a)
 {
-	static struct ecs_map *warned;
 	bool created;
 	int i;
 
@@ -1134,9 +1165,9 @@ event_action(struct ecs_reader *rd, const struct ecs_field *a)
 			return i;
 	if (ecs_field_equals(a, "restock"))
 		return -2;		/* back in stock */
-	if (warned == NULL)
-		warned = ecs_map_create(0, NULL);
-	ecs_map_put(warned, a->text, a->len, &created);
+	if (run.unknown_actions == NULL)
+		run.unknown_actions = ecs_map_create(0, NULL);
+	ecs_map_put(run.unknown_actions, a->text, a->len, &created);
 	if (created && !ecs_config.quiet)
 		warnx("%s:%llu: action '%.*s' is not browse, add_to_cart or "
 		    "purchase: passed over (not reported again)", rd->name,
@@ -1194,26 +1225,26 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		    &f[F_USER], shown));
 		return;
 	}
-	if (!ecs_event_time(&event_clock, &f[F_TS], &t, &untimed)) {
+	if (!ecs_event_time(&run.clock, &f[F_TS], &t, &untimed)) {
 		ecs_reader_bad(rd, "field 'ts' is not a time%s",
 		    ecs_field_shown(&f[F_TS], shown));
 		return;
 	}
-	item = item_index(&f[F_PRODUCT], t <= freeze_after);
-	seq++;
+	item = item_index(&f[F_PRODUCT], t <= opt.freeze_after);
+	run.seq++;
 	u = get_user(&f[F_USER], &pos1);
 	if (item < 0) {
 		/* An item not learned (--max-items, frozen) still gets a line. */
 		fresh = new_session(u, t, &f[F_SESSION]);
-		if (evaluate && t >= eval_from) {
-			eval_events++;
-			if (!fresh && emit[a])
+		if (opt.evaluate && t >= opt.eval_from) {
+			run.eval_events++;
+			if (!fresh && opt.emit[a])
 				judge(u, a, UINT32_MAX, false);	/* a miss */
 			u->nrecs = 0;
 		}
-		if (emit[a] && !evaluate) {
-			n = recommend(u, -1, t, -1, recs, top_k);
-			out_line(seq, &f[F_USER], t, action_names[a], &f[F_PRODUCT],
+		if (opt.emit[a] && !opt.evaluate) {
+			n = recommend(u, -1, t, -1, recs, opt.top_k);
+			out_line(run.seq, &f[F_USER], t, action_names[a], &f[F_PRODUCT],
 			    recs, n);
 		}
 		return;
@@ -1222,25 +1253,25 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		item_at((uint32_t)item)->category = category_index(&f[F_CATEGORY]);
 	fresh = new_session(u, t, &f[F_SESSION]);
 	again = in_list(u->hist, u->nhist, (uint32_t)item);
-	if (evaluate && t >= eval_from) {
-		eval_events++;
-		if (!fresh && emit[a])
+	if (opt.evaluate && t >= opt.eval_from) {
+		run.eval_events++;
+		if (!fresh && opt.emit[a])
 			judge(u, a, (uint32_t)item, again);
 	}
-	if (t <= freeze_after)
+	if (t <= opt.freeze_after)
 		learn(u, a, (uint32_t)item, t);
 	remember(u, a, (uint32_t)item);
-	if (evaluate || emit[a]) {
+	if (opt.evaluate || opt.emit[a]) {
 		/*
 		 * Shown to a shopper, the product on screen is no news; judged
 		 * as the next click it may well be one (a re-view).
 		 */
-		n = recommend(u, same_category ? item_at((uint32_t)item)->category :
-		    -1, t, evaluate ? -1 : item, recs, top_k);
-		if (evaluate)
+		n = recommend(u, opt.same_category ? item_at((uint32_t)item)->category :
+		    -1, t, opt.evaluate ? -1 : item, recs, opt.top_k);
+		if (opt.evaluate)
 			keep_recs(u, recs, n);
 		else
-			out_line(seq, &f[F_USER], t, action_names[a], &f[F_PRODUCT],
+			out_line(run.seq, &f[F_USER], t, action_names[a], &f[F_PRODUCT],
 			    recs, n);
 	}
 	ckpt.dirty = true;
@@ -1255,7 +1286,7 @@ load_catalog(void)
 	struct ecs_fieldset fs;
 	struct ecs_field f[4];
 	struct ecs_reader rd;
-	char *files[] = { (char *)catalog_path };
+	char *files[] = { (char *)opt.catalog_path };
 	char shown[ECS_SHOWN_SIZE];
 	struct item *it;
 	int64_t i;
@@ -1334,23 +1365,24 @@ save_state(void)
 	uint32_t pos1;
 
 	cats = json_object_new_array();
-	for (iter = 0; ecs_map_next(categories, &iter, &key, &len) != NULL;)
+	for (iter = 0; ecs_map_next(run.categories, &iter, &key, &len) != NULL;)
 		json_object_array_add(cats, json_object_new_string_len(key,
 		    (int)len));
-	json_object_object_add(head, "seq", json_object_new_int64((int64_t)seq));
+	json_object_object_add(head, "seq", json_object_new_int64((int64_t)run.seq));
 	json_object_object_add(head, "latest",
-	    json_object_new_int64(event_clock.latest));
+	    json_object_new_int64(run.clock.latest));
 	json_object_object_add(head, "sessions",
-	    json_object_new_double(nsessions_seen));
-	json_object_object_add(head, "neighbors", json_object_new_int(neighbors));
+	    json_object_new_double(run.nsessions_seen));
+	json_object_object_add(head, "neighbors", json_object_new_int(opt.neighbors));
 	json_object_object_add(head, "categories", cats);
 	/* Trending is refreshed every few thousand events: keep it exact. */
 	json_object_object_add(head, "trending_seq",
-	    json_object_new_int64((int64_t)trending_seq));
-	json_object_object_add(head, "trending", u32_array(trending, ntrending));
+	    json_object_new_int64((int64_t)run.trending_seq));
+	json_object_object_add(head, "trending", u32_array(run.trending, run.ntrending));
 	if (!ecs_checkpoint_begin(&ckpt, head))
 		return;
-	for (iter = 0; (it = ecs_map_next(items, &iter, &key, &len)) != NULL;) {
+	for (iter = 0;
+	    (it = ecs_map_next(run.items, &iter, &key, &len)) != NULL;) {
 		rec = json_object_new_object();
 		json_object_object_add(rec, "item", json_object_new_string_len(key,
 		    (int)len));
@@ -1371,9 +1403,9 @@ save_state(void)
 		ecs_checkpoint_put(&ckpt, rec);
 		json_object_put(rec);
 	}
-	for (pos1 = lru_tail; pos1 != 0; pos1 = u->lru_prev) {
+	for (pos1 = run.lru_tail; pos1 != 0; pos1 = u->lru_prev) {
 		u = user_at(pos1);
-		ecs_map_at(users, pos1 - 1, &key, &len);
+		ecs_map_at(run.users, pos1 - 1, &key, &len);
 		rec = json_object_new_object();
 		json_object_object_add(rec, "user", json_object_new_string_len(key,
 		    (int)len));
@@ -1441,7 +1473,7 @@ load_edges(const struct ecs_state_reader *sr, struct json_object *rec,
 	struct json_object *a = ecs_state_field(sr, rec, name, json_type_array), *pair;
 	size_t i, n = json_object_array_length(a);
 
-	if (n > neighbors)
+	if (n > opt.neighbors)
 		ecs_state_corrupt(sr, "more links than --neighbors");
 	if (n > 0) {
 		es->e = ecs_xcalloc(n, sizeof(*es->e));
@@ -1474,14 +1506,14 @@ load_item(const struct ecs_state_reader *sr, struct json_object *rec)
 	struct item *it;
 	int64_t i, cat;
 
-	if ((i = item_index(&f, true)) != (int64_t)ecs_map_count(items) - 1)
+	if ((i = item_index(&f, true)) != (int64_t)ecs_map_count(run.items) - 1)
 		ecs_state_corrupt(sr, "an item twice, or more than --max-items");
 	it = item_at((uint32_t)i);
 	it->pop = ecs_state_double(sr, rec, "pop");
 	it->pop_at = ecs_state_int(sr, rec, "pop_at");
 	it->sessions = (float)ecs_state_double(sr, rec, "sessions");
 	cat = ecs_state_int(sr, rec, "category");
-	if (cat < -1 || cat >= (int64_t)ecs_map_count(categories))
+	if (cat < -1 || cat >= (int64_t)ecs_map_count(run.categories))
 		ecs_state_corrupt(sr, "bad category");
 	it->category = (int32_t)cat;
 	it->out = ecs_state_bool(sr, rec, "out");
@@ -1498,7 +1530,7 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 	    (size_t)json_object_get_string_len(id), NULL };
 	uint32_t acts[HIST], pos1;
 	struct user *u = get_user(&f, &pos1);
-	int64_t nitems = (int64_t)ecs_map_count(items);
+	int64_t nitems = (int64_t)ecs_map_count(run.items);
 	size_t i;
 
 	u->last_ts = ecs_state_int(sr, rec, "last_ts");
@@ -1523,23 +1555,23 @@ load_state(void)
 
 	if (!ecs_checkpoint_open(&ckpt, &sr, &head))
 		return;
-	seq = (unsigned long long)ecs_state_int(&sr, head, "seq");
+	run.seq = (unsigned long long)ecs_state_int(&sr, head, "seq");
 	/* Absent from the states of earlier versions: the time is then unknown. */
 	if (json_object_object_get_ex(head, "latest", NULL))
-		event_clock.latest = ecs_state_int(&sr, head, "latest");
-	nsessions_seen = ecs_state_double(&sr, head, "sessions");
+		run.clock.latest = ecs_state_int(&sr, head, "latest");
+	run.nsessions_seen = ecs_state_double(&sr, head, "sessions");
 	if ((int)ecs_state_int(&sr, head, "neighbors") >
-	    neighbors)
+	    opt.neighbors)
 		ecs_state_corrupt(&sr, "saved with more --neighbors");
 	cats = ecs_state_field(&sr, head, "categories", json_type_array);
 	for (i = 0; i < json_object_array_length(cats); i++) {
 		v = json_object_array_get_idx(cats, i);
 		if (!json_object_is_type(v, json_type_string))
 			ecs_state_corrupt(&sr, "bad category");
-		ecs_map_put(categories, json_object_get_string(v),
+		ecs_map_put(run.categories, json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v), &created);
 	}
-	trending_seq = (unsigned long long)ecs_state_int(&sr, head, "trending_seq");
+	run.trending_seq = (unsigned long long)ecs_state_int(&sr, head, "trending_seq");
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		if (json_object_object_get_ex(rec, "item", &v))
 			load_item(&sr, rec);
@@ -1548,16 +1580,17 @@ load_state(void)
 		json_object_put(rec);
 	}
 	/* The trending list names items: read once they are all there. */
-	trending = ecs_xrealloc(trending, 4 * MAX_K * sizeof(*trending));
-	ntrending = load_array(&sr, head, "trending", trending, 4 * MAX_K,
-	    (int64_t)ecs_map_count(items));
+	run.trending = ecs_xrealloc(run.trending,
+	    4 * MAX_K * sizeof(*run.trending));
+	run.ntrending = load_array(&sr, head, "trending", run.trending,
+	    4 * MAX_K, (int64_t)ecs_map_count(run.items));
 	json_object_put(head);
-	while ((it = ecs_map_next(items, &iter, NULL, NULL)) != NULL) {
+	while ((it = ecs_map_next(run.items, &iter, NULL, NULL)) != NULL) {
 		for (k = 0; k < it->next.n; k++)
-			if (it->next.e[k].item >= ecs_map_count(items))
+			if (it->next.e[k].item >= ecs_map_count(run.items))
 				ecs_state_corrupt(&sr, "a link to no item");
 		for (k = 0; k < it->with.n; k++)
-			if (it->with.e[k].item >= ecs_map_count(items))
+			if (it->with.e[k].item >= ecs_map_count(run.items))
 				ecs_state_corrupt(&sr, "a link to no item");
 	}
 	ecs_state_close(&sr);
@@ -1585,31 +1618,32 @@ free_user(void *v)
 static void
 free_all(void)
 {
-	ecs_map_destroy(items);
-	ecs_map_destroy(users);
-	ecs_map_destroy(categories);
-	free(trending);
-	free(recommended);
+	ecs_map_destroy(run.items);
+	ecs_map_destroy(run.users);
+	ecs_map_destroy(run.categories);
+	ecs_map_destroy(run.unknown_actions);
+	free(run.trending);
+	free(run.recommended);
 }
 
 static void
 memory_budget(void)
 {
-	double item_mb = (double)max_items * (sizeof(struct item) + 16 + 16 +
-	    2.0 * neighbors * sizeof(struct edge)) / 1048576;
-	double user_mb = (double)max_users * (sizeof(struct user) + 16 + 16 +
-	    (evaluate ? top_k * 4 : 0)) / 1048576;
+	double item_mb = (double)opt.max_items * (sizeof(struct item) + 16 +
+	    16 + 2.0 * opt.neighbors * sizeof(struct edge)) / 1048576;
+	double user_mb = (double)opt.max_users * (sizeof(struct user) + 16 +
+	    16 + (opt.evaluate ? opt.top_k * 4 : 0)) / 1048576;
 	/* Arrays grow by doubling from 4: at most 4 + twice their items. */
-	double taken_mb = (double)max_users * (4 + 2 * TAKEN_PER_USER) *
+	double taken_mb = (double)opt.max_users * (4 + 2 * TAKEN_PER_USER) *
 	    sizeof(uint32_t) / 1048576;
 
 	warnx("memory budget: %.0f MB for %zu items (%zu bytes each with %u "
 	    "links of each kind) + %.0f MB for %zu users (%zu bytes each) + "
 	    "%.0f MB for their carted and bought items (%d a user on "
-	    "average), plus ids", item_mb, max_items,
-	    (size_t)(sizeof(struct item) + 2 * neighbors * sizeof(struct edge)),
-	    neighbors, user_mb, max_users, sizeof(struct user), taken_mb,
-	    TAKEN_PER_USER);
+	    "average), plus ids", item_mb, opt.max_items,
+	    (size_t)(sizeof(struct item) +
+	    2 * opt.neighbors * sizeof(struct edge)), opt.neighbors, user_mb,
+	    opt.max_users, sizeof(struct user), taken_mb, TAKEN_PER_USER);
 }
 
 int
@@ -1622,14 +1656,14 @@ main(int argc, char *argv[])
 	int first, status = ECS_EXIT_OK;
 
 	parse_options(argc, argv, &first);
-	items = ecs_map_create(sizeof(struct item), free_item);
-	users = ecs_map_create(sizeof(struct user), free_user);
-	categories = ecs_map_create(0, NULL);
-	if (verbose)
+	run.items = ecs_map_create(sizeof(struct item), free_item);
+	run.users = ecs_map_create(sizeof(struct user), free_user);
+	run.categories = ecs_map_create(0, NULL);
+	if (opt.verbose)
 		memory_budget();
 	if (ckpt.path != NULL)
 		load_state();
-	if (catalog_path != NULL)
+	if (opt.catalog_path != NULL)
 		status |= load_catalog();
 	ecs_signals_init();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1643,23 +1677,23 @@ main(int argc, char *argv[])
 		ecs_checkpoint_tick(&ckpt);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (evaluate)
+	if (opt.evaluate)
 		write_evaluation((double)(t1.tv_sec - t0.tv_sec) +
 		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	if (evicted_users > evicted_for_taken && !ecs_config.quiet)
+	if (run.evicted_users > run.evicted_for_taken && !ecs_config.quiet)
 		warnx("%llu users evicted, least recently active first "
-		    "(--max-users %zu)", evicted_users - evicted_for_taken,
-		    max_users);
-	if (evicted_for_taken > 0 && !ecs_config.quiet)
+		    "(--max-users %zu)",
+		    run.evicted_users - run.evicted_for_taken, opt.max_users);
+	if (run.evicted_for_taken > 0 && !ecs_config.quiet)
 		warnx("%llu users evicted, least recently active first, to keep "
 		    "the carted and bought items within %d per user on average "
-		    "(--max-users %zu)", evicted_for_taken, TAKEN_PER_USER,
-		    max_users);
-	ecs_event_clock_summary(&event_clock);
+		    "(--max-users %zu)", run.evicted_for_taken, TAKEN_PER_USER,
+		    opt.max_users);
+	ecs_event_clock_summary(&run.clock);
 	status |= ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();
 	ecs_fields_finish(&fs);
 	free_all();
-	ecs_buf_free(&out);
+	ecs_buf_free(&run.out);
 	return status;
 }

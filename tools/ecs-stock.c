@@ -57,25 +57,38 @@ struct product {
 	bool		 threshold_from_event;	/* beats --thresholds */
 };
 
-static int64_t		 threshold = 10;	/* -t */
-static bool		 every;			/* -e */
-static int64_t		 half_life_ms = 86400000;	/* --half-life */
-static double		 cover_hours;		/* --cover-hours; 0: off */
-static int64_t		 initial = -1;		/* --initial; -1: unknown */
-static unsigned long long max_products = 10000000;	/* --max-products */
-static bool		 report;		/* --report */
+/* The options, as parsed; then only read. */
+static struct {
+	int64_t		 threshold;		/* -t */
+	bool		 every;			/* -e */
+	int64_t		 half_life_ms;		/* --half-life */
+	double		 cover_hours;		/* --cover-hours; 0: off */
+	int64_t		 initial;		/* --initial; -1: unknown */
+	unsigned long long max_products;	/* --max-products */
+	bool		 report;		/* --report */
+	const char	*thresholds_path;	/* --thresholds */
+} opt = {
+	.threshold = 10, .half_life_ms = 86400000, .initial = -1,
+	.max_products = 10000000,
+};
+
 static void		 save_state(void);
 static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
 	.program = "ecs-stock", .version = STATE_VERSION,
 	.interval_ms = 30000, .save = save_state,
 };
-static const char	*thresholds_path;	/* --thresholds */
 
-static struct ecs_map	*products;
-static struct ecs_map	*unknown_actions;	/* each reported once */
-static struct ecs_map	*file_thresholds;	/* --thresholds: id -> int64 */
-/* The latest event time seen, and the events without one. */
-static struct ecs_event_clock event_clock = ECS_EVENT_CLOCK_INIT;
+/* The state of the run. */
+static struct {
+	struct ecs_map	*products;		/* id -> struct product */
+	struct ecs_map	*unknown_actions;	/* each reported once */
+	struct ecs_map	*file_thresholds;	/* --thresholds: id -> int64 */
+	/* The latest event time seen, and the events without one. */
+	struct ecs_event_clock clock;
+	struct ecs_buf	 out;			/* the line being written */
+} run = {
+	.clock = ECS_EVENT_CLOCK_INIT,
+};
 
 static const struct option longopts[] = {
 	ECS_COMMON_LONGOPTS,
@@ -136,8 +149,8 @@ apply_file_threshold(struct product *p, const char *key, size_t len)
 
 	if (p->threshold_from_event)
 		return;
-	thr = file_thresholds != NULL ?
-	    ecs_map_get(file_thresholds, key, len) : NULL;
+	thr = run.file_thresholds != NULL ?
+	    ecs_map_get(run.file_thresholds, key, len) : NULL;
 	p->threshold = thr != NULL ? *thr : -1;
 }
 
@@ -154,18 +167,18 @@ find_product(const struct ecs_field *id, bool add, struct product **p)
 	if (id->type != ECS_F_NUMBER && id->type != ECS_F_STRING)
 		return true;
 	if (!add) {
-		*p = ecs_map_get(products, id->text, id->len);
+		*p = ecs_map_get(run.products, id->text, id->len);
 		return true;
 	}
-	if (ecs_map_count(products) >= max_products &&
-	    ecs_map_get(products, id->text, id->len) == NULL)
+	if (ecs_map_count(run.products) >= opt.max_products &&
+	    ecs_map_get(run.products, id->text, id->len) == NULL)
 		return false;
-	*p = ecs_map_put(products, id->text, id->len, &created);
+	*p = ecs_map_put(run.products, id->text, id->len, &created);
 	if (created) {
 		apply_file_threshold(*p, id->text, id->len);
 		(*p)->id_is_string = id->type == ECS_F_STRING;
-		if (initial >= 0) {
-			(*p)->quantity = initial;
+		if (opt.initial >= 0) {
+			(*p)->quantity = opt.initial;
 			(*p)->has_level = true;
 			(*p)->status = ST_OK;
 		}
@@ -176,7 +189,7 @@ find_product(const struct ecs_field *id, bool add, struct product **p)
 static int64_t
 threshold_of(const struct product *p)
 {
-	return p->threshold >= 0 ? p->threshold : threshold;
+	return p->threshold >= 0 ? p->threshold : opt.threshold;
 }
 
 static enum status
@@ -198,19 +211,17 @@ status_of(const struct product *p)
 static double
 velocity(const struct product *p, int64_t t)
 {
-	return ecs_decay_at(p->sold, p->sold_at, t, half_life_ms) * M_LN2 /
-	    ((double)half_life_ms / 3600000.0);
+	return ecs_decay_at(p->sold, p->sold_at, t, opt.half_life_ms) * M_LN2 /
+	    ((double)opt.half_life_ms / 3600000.0);
 }
 
 /* Output */
-
-static struct ecs_buf	out;		/* the line being written */
 
 /* The product's id as it came: a string, or a number's text. */
 static void
 put_product_id(const struct product *p, const char *key, size_t len)
 {
-	ecs_buf_field(&out, &(struct ecs_field){ p->id_is_string ?
+	ecs_buf_field(&run.out, &(struct ecs_field){ p->id_is_string ?
 	    ECS_F_STRING : ECS_F_NUMBER, key, len, NULL });
 }
 
@@ -222,7 +233,7 @@ put_product_id(const struct product *p, const char *key, size_t len)
 static void
 put_decimal(double v)
 {
-	ecs_buf_double(&out, v, 3);
+	ecs_buf_double(&run.out, v, 3);
 }
 
 static void
@@ -231,26 +242,26 @@ alert(const char *kind, const struct product *p, const char *key, size_t len,
 {
 	double v;
 
-	ecs_buf_reset(&out);
-	ecs_buf_puts(&out, "{\"alert\":\"");
-	ecs_buf_puts(&out, kind);
-	ecs_buf_puts(&out, "\",\"product_id\":");
+	ecs_buf_reset(&run.out);
+	ecs_buf_puts(&run.out, "{\"alert\":\"");
+	ecs_buf_puts(&run.out, kind);
+	ecs_buf_puts(&run.out, "\",\"product_id\":");
 	put_product_id(p, key, len);
-	ecs_buf_puts(&out, ",\"quantity\":");
-	ecs_buf_int(&out, p->quantity);
-	ecs_buf_puts(&out, ",\"threshold\":");
-	ecs_buf_int(&out, threshold_of(p));
+	ecs_buf_puts(&run.out, ",\"quantity\":");
+	ecs_buf_int(&run.out, p->quantity);
+	ecs_buf_puts(&run.out, ",\"threshold\":");
+	ecs_buf_int(&run.out, threshold_of(p));
 	if (with_cover) {
 		v = velocity(p, t);
-		ecs_buf_puts(&out, ",\"velocity_per_hour\":");
+		ecs_buf_puts(&run.out, ",\"velocity_per_hour\":");
 		put_decimal(v);
-		ecs_buf_puts(&out, ",\"hours_of_cover\":");
+		ecs_buf_puts(&run.out, ",\"hours_of_cover\":");
 		put_decimal((double)p->quantity / v);
 	}
-	ecs_buf_puts(&out, ",\"ts\":");
-	ecs_buf_time(&out, t);
-	ecs_buf_puts(&out, "}\n");
-	ecs_buf_out(&out);
+	ecs_buf_puts(&run.out, ",\"ts\":");
+	ecs_buf_time(&run.out, t);
+	ecs_buf_puts(&run.out, "}\n");
+	ecs_buf_out(&run.out);
 }
 
 /*
@@ -266,14 +277,14 @@ check(struct product *p, const char *key, size_t len, int64_t t)
 	double v;
 
 	p->status = (uint8_t)now;
-	if (now != ST_UNKNOWN && now != ST_OK && (every || now != old))
+	if (now != ST_UNKNOWN && now != ST_OK && (opt.every || now != old))
 		alert(alert_names[now], p, key, len, t, false);
 	else if (now == ST_OK && old != ST_OK && old != ST_UNKNOWN)
 		alert(alert_names[now], p, key, len, t, false);
-	if (cover_hours > 0 && p->has_level && p->quantity > 0) {
+	if (opt.cover_hours > 0 && p->has_level && p->quantity > 0) {
 		v = velocity(p, t);
-		risk = v > 0 && (double)p->quantity / v < cover_hours;
-		if (risk && (every || !p->at_risk))
+		risk = v > 0 && (double)p->quantity / v < opt.cover_hours;
+		if (risk && (opt.every || !p->at_risk))
 			alert("stockout_risk", p, key, len, t, true);
 	}
 	p->at_risk = risk;
@@ -337,7 +348,7 @@ unknown_action(struct ecs_reader *rd, const struct ecs_field *a)
 {
 	bool created;
 
-	ecs_map_put(unknown_actions, a->text, a->len, &created);
+	ecs_map_put(run.unknown_actions, a->text, a->len, &created);
 	if (created && !ecs_config.quiet)
 		warnx("%s:%llu: action '%.*s' is not a stock movement: passed "
 		    "over (not reported again)", rd->name, rd->lineno,
@@ -399,7 +410,7 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 	/* The time last, so that a bad line is never counted as untimed. */
 	if (!amount(rd, m, f, &n, &thr))
 		return;
-	if (!ecs_event_time(&event_clock, &f[F_TS], &t, &untimed)) {
+	if (!ecs_event_time(&run.clock, &f[F_TS], &t, &untimed)) {
 		ecs_reader_bad(rd, "field 'ts' is not a time%s",
 		    ecs_field_shown(&f[F_TS], shown));
 		return;
@@ -408,7 +419,7 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 		ecs_out_flush();
 		errx(ECS_EXIT_DATA, "%s:%llu: more than %llu products "
 		    "(--max-products): stopping", rd->name, rd->lineno,
-		    max_products);
+		    opt.max_products);
 	}
 	if (m == M_PURCHASE && __builtin_sub_overflow(p->quantity, n, &level))
 		m = M_BAD;
@@ -433,7 +444,7 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 	case M_PURCHASE:
 		p->quantity -= n;
 		ecs_decay_add(&p->sold, &p->sold_at, (double)n, t,
-		    half_life_ms);
+		    opt.half_life_ms);
 		break;
 	default:			/* restock, return, adjust */
 		p->quantity += n;
@@ -474,10 +485,10 @@ save_state(void)
 	size_t iter = 0, len;
 
 	json_object_object_add(head, "now",
-	    json_object_new_int64(event_clock.latest));
+	    json_object_new_int64(run.clock.latest));
 	if (!ecs_checkpoint_begin(&ckpt, head))
 		return;
-	while ((p = ecs_map_next(products, &iter, &key, &len)) != NULL) {
+	while ((p = ecs_map_next(run.products, &iter, &key, &len)) != NULL) {
 		rec = json_object_new_object();
 		json_object_object_add(rec, "product_id", id_object(p, key, len));
 		json_object_object_add(rec, "quantity",
@@ -521,7 +532,7 @@ load_product(const struct ecs_state_reader *sr, struct json_object *rec)
 	    (size_t)json_object_get_string_len(id) : strlen(f.text);
 	if (!find_product(&f, true, &p))
 		errx(ECS_EXIT_DATA, "%s: more than %llu products "
-		    "(--max-products)", sr->path, max_products);
+		    "(--max-products)", sr->path, opt.max_products);
 	p->quantity = ecs_state_int(sr, rec, "quantity");
 	p->has_level = ecs_state_bool(sr, rec, "known");
 	p->threshold = ecs_state_int(sr, rec, "threshold");
@@ -547,7 +558,7 @@ load_state(void)
 
 	if (!ecs_checkpoint_open(&ckpt, &sr, &head))
 		return;
-	event_clock.latest = ecs_state_int(&sr, head, "now");
+	run.clock.latest = ecs_state_int(&sr, head, "now");
 	json_object_put(head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		load_product(&sr, rec);
@@ -570,14 +581,14 @@ load_thresholds(void)
 	struct ecs_field f[2];
 	struct ecs_reader rd;
 	struct product *p;
-	char *files[] = { (char *)thresholds_path };
+	char *files[] = { (char *)opt.thresholds_path };
 	const char *key;
 	char shown[ECS_SHOWN_SIZE];
 	int64_t thr, *slot;
 	size_t iter = 0, len;
 	bool created;
 
-	file_thresholds = ecs_map_create(sizeof(int64_t), NULL);
+	run.file_thresholds = ecs_map_create(sizeof(int64_t), NULL);
 	ecs_fields_init(&fs, names, 2);
 	ecs_reader_init(&rd, files, 1);
 	while (ecs_reader_line(&rd)) {
@@ -588,13 +599,13 @@ load_thresholds(void)
 			    "not a number or string%s",
 			    ecs_field_shown(&f[0], shown));
 		else if (units(&rd, &f[1], "threshold", -1, false, &thr)) {
-			slot = ecs_map_put(file_thresholds, f[0].text, f[0].len,
-			    &created);
+			slot = ecs_map_put(run.file_thresholds, f[0].text,
+			    f[0].len, &created);
 			*slot = thr;
 		}
 	}
 	ecs_fields_finish(&fs);
-	while ((p = ecs_map_next(products, &iter, &key, &len)) != NULL)
+	while ((p = ecs_map_next(run.products, &iter, &key, &len)) != NULL)
 		apply_file_threshold(p, key, len);
 	return ecs_reader_finish(&rd);
 }
@@ -608,29 +619,29 @@ write_report(void)
 	size_t iter = 0, len;
 	double v;
 
-	while ((p = ecs_map_next(products, &iter, &key, &len)) != NULL) {
-		ecs_buf_reset(&out);
-		ecs_buf_puts(&out, "{\"product_id\":");
+	while ((p = ecs_map_next(run.products, &iter, &key, &len)) != NULL) {
+		ecs_buf_reset(&run.out);
+		ecs_buf_puts(&run.out, "{\"product_id\":");
 		put_product_id(p, key, len);
-		ecs_buf_puts(&out, ",\"quantity\":");
+		ecs_buf_puts(&run.out, ",\"quantity\":");
 		if (p->has_level)
-			ecs_buf_int(&out, p->quantity);
+			ecs_buf_int(&run.out, p->quantity);
 		else
-			ecs_buf_puts(&out, "null");
-		ecs_buf_puts(&out, ",\"status\":\"");
-		ecs_buf_puts(&out, status_names[status_of(p)]);
-		ecs_buf_puts(&out, "\",\"threshold\":");
-		ecs_buf_int(&out, threshold_of(p));
-		v = velocity(p, event_clock.latest);
-		ecs_buf_puts(&out, ",\"velocity_per_hour\":");
+			ecs_buf_puts(&run.out, "null");
+		ecs_buf_puts(&run.out, ",\"status\":\"");
+		ecs_buf_puts(&run.out, status_names[status_of(p)]);
+		ecs_buf_puts(&run.out, "\",\"threshold\":");
+		ecs_buf_int(&run.out, threshold_of(p));
+		v = velocity(p, run.clock.latest);
+		ecs_buf_puts(&run.out, ",\"velocity_per_hour\":");
 		put_decimal(v);
 		/* No cover where the velocity shows as 0. */
 		if (v >= 0.0005 && p->has_level && p->quantity > 0) {
-			ecs_buf_puts(&out, ",\"hours_of_cover\":");
+			ecs_buf_puts(&run.out, ",\"hours_of_cover\":");
 			put_decimal((double)p->quantity / v);
 		}
-		ecs_buf_puts(&out, "}\n");
-		ecs_buf_out(&out);
+		ecs_buf_puts(&run.out, "}\n");
+		ecs_buf_out(&run.out);
 	}
 }
 
@@ -644,45 +655,46 @@ parse_options(int argc, char *argv[], int *first_operand)
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
-			every = true;
+			opt.every = true;
 			break;
 		case 'h':
 			usage(0);
 		case 't':
-			threshold = (int64_t)ecs_opt_count("--threshold", optarg, 0,
-			    INT64_MAX / 4);
+			opt.threshold = (int64_t)ecs_opt_count("--threshold",
+			    optarg, 0, INT64_MAX / 4);
 			break;
 		case OPT_CHECKPOINT:
 			ecs_checkpoint_option(&ckpt, optarg);
 			break;
 		case OPT_COVER_HOURS:
-			cover_hours = strtod(optarg, &end);
+			opt.cover_hours = strtod(optarg, &end);
 			if (end == optarg || *end != '\0' ||
-			    !(cover_hours > 0 && cover_hours < 1e9))
+			    !(opt.cover_hours > 0 && opt.cover_hours < 1e9))
 				errx(ECS_EXIT_USAGE, "--cover-hours '%s': "
 				    "expected hours above 0", optarg);
 			break;
 		case OPT_HALF_LIFE:
-			half_life_ms = ecs_opt_duration("--half-life", optarg);
+			opt.half_life_ms = ecs_opt_duration("--half-life",
+			    optarg);
 			break;
 		case OPT_INITIAL:
-			initial = (int64_t)ecs_opt_count("--initial", optarg, 0,
-			    INT64_MAX / 4);
+			opt.initial = (int64_t)ecs_opt_count("--initial",
+			    optarg, 0, INT64_MAX / 4);
 			break;
 		case OPT_MAX_PRODUCTS:
-			max_products = ecs_opt_count(
+			opt.max_products = ecs_opt_count(
 			    "--max-products", optarg, 0, UINT32_MAX - 2);
-			if (max_products == 0)
+			if (opt.max_products == 0)
 				errx(ECS_EXIT_USAGE, "--max-products: at least 1");
 			break;
 		case OPT_REPORT:
-			report = true;
+			opt.report = true;
 			break;
 		case OPT_STATE:
 			ckpt.path = optarg;
 			break;
 		case OPT_THRESHOLDS:
-			thresholds_path = optarg;
+			opt.thresholds_path = optarg;
 			break;
 		default:
 			if (!ecs_common_option(ch, optarg))
@@ -701,11 +713,11 @@ main(int argc, char *argv[])
 	int first, status = ECS_EXIT_OK;
 
 	parse_options(argc, argv, &first);
-	products = ecs_map_create(sizeof(struct product), NULL);
-	unknown_actions = ecs_map_create(0, NULL);
+	run.products = ecs_map_create(sizeof(struct product), NULL);
+	run.unknown_actions = ecs_map_create(0, NULL);
 	if (ckpt.path != NULL)
 		load_state();
-	if (thresholds_path != NULL)
+	if (opt.thresholds_path != NULL)
 		status |= load_thresholds();
 	ecs_signals_init();
 
@@ -717,15 +729,15 @@ main(int argc, char *argv[])
 			apply(&rd, f);
 		ecs_checkpoint_tick(&ckpt);
 	}
-	if (report)
+	if (opt.report)
 		write_report();
-	ecs_event_clock_summary(&event_clock);
+	ecs_event_clock_summary(&run.clock);
 	status |= ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();
 	ecs_fields_finish(&fs);
-	ecs_map_destroy(products);
-	ecs_map_destroy(unknown_actions);
-	ecs_map_destroy(file_thresholds);
-	ecs_buf_free(&out);
+	ecs_map_destroy(run.products);
+	ecs_map_destroy(run.unknown_actions);
+	ecs_map_destroy(run.file_thresholds);
+	ecs_buf_free(&run.out);
 	return status;
 }
