@@ -1538,6 +1538,7 @@ list_open(const struct value *v, const struct ctx *c, struct list *l)
 
 	l->items = NULL;
 	l->array = NULL;
+	l->n = 0;
 	if (v->type == V_LIST) {
 		l->items = v->items;
 		l->n = v->nitems;
