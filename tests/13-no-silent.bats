@@ -116,9 +116,15 @@ bad'
 		is "$output" "" "$prog prints nothing"
 		is "$stderr" "$prog: --state $BATS_TEST_TMPDIR/no/s: directory $BATS_TEST_TMPDIR/no does not exist"
 	done
-	[[ $(id -u) != 0 ]] || skip "root writes into read-only directories"
+	# Root writes into a mode 555 directory: give it a read-only filesystem.
 	mkdir "$BATS_TEST_TMPDIR/ro"; chmod 555 "$BATS_TEST_TMPDIR/ro"
-	run -2 --separate-stderr ecs-sales --state "$BATS_TEST_TMPDIR/ro/s" "$IN"
+	if [[ $(id -u) == 0 ]]; then
+		mount -t tmpfs -o size=64k,ro tmpfs "$BATS_TEST_TMPDIR/ro" ||
+		    skip "cannot mount a read-only tmpfs here"
+	fi
+	run --separate-stderr ecs-sales --state "$BATS_TEST_TMPDIR/ro/s" "$IN"
+	[[ $(id -u) != 0 ]] || umount "$BATS_TEST_TMPDIR/ro"
+	is "$status" 2 "exit status"
 	is "$stderr" "ecs-sales: --state $BATS_TEST_TMPDIR/ro/s: directory $BATS_TEST_TMPDIR/ro is not writable"
 }
 
