@@ -262,30 +262,6 @@ ecs_scan_fields(const char *line, size_t len, const struct ecs_scan_keys *want,
 	return scan(p, p + len, want, out);
 }
 
-/*
- * Past the number at p when it is RFC 8259's: no leading zero, digits on
- * both sides of a '.', an exponent with digits. NULL otherwise.
- */
-static const unsigned char *
-rfc_number(const unsigned char *p, const unsigned char *e)
-{
-	if (p < e && *p == '-')
-		p++;
-	if (p < e && *p == '0')
-		p++;
-	else if ((p = scan_digits(p, e)) == NULL)
-		return NULL;
-	if (p < e && *p == '.' && (p = scan_digits(p + 1, e)) == NULL)
-		return NULL;
-	if (p < e && (*p == 'e' || *p == 'E')) {
-		p++;
-		if (p < e && (*p == '+' || *p == '-'))
-			p++;
-		p = scan_digits(p, e);
-	}
-	return p;
-}
-
 const char *
 ecs_json_not_rfc8259(const char *line, size_t len, size_t *col, char *why,
     size_t whylen)
@@ -316,7 +292,7 @@ ecs_json_not_rfc8259(const char *line, size_t len, size_t *col, char *why,
 		else if (*p == 'I' || (*p == '-' && p + 1 < e && p[1] == 'I'))
 			reason = "Infinity is not a number (RFC 8259)";
 		else if (*p == '-' || (*p >= '0' && *p <= '9')) {
-			if ((q = rfc_number(p, e)) == NULL ||
+			if ((q = scan_number(p, e)) == NULL ||
 			    (q < e && (*q == '.' || (*q >= '0' && *q <= '9'))))
 				reason = "a number has no leading zero and "
 				    "digits on both sides of '.' (RFC 8259)";

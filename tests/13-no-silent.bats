@@ -179,7 +179,8 @@ $prog: $f:9: invalid JSON at column 8: unescaped control character U+0009 in a s
 	is "$output" '{"n":3}'
 	# What passes is JSON to a strict parser (JavaScript's JSON.parse).
 	command -v node >/dev/null || skip "needs node"
-	ecs-filter -q true "$f" > "$BATS_TEST_TMPDIR/out" || true
+	run -1 --separate-stderr ecs-filter -q true "$f"
+	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/out"
 	run -0 node -e 'require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").forEach(l => JSON.parse(l)); console.log("ok")' "$BATS_TEST_TMPDIR/out"
 	is "$output" ok
 }
