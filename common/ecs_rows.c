@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <err.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,11 +14,72 @@
 #include "ecs_rows.h"
 #include "ecs_window.h"
 
+/* Whether text at p is the word w, not part of a longer name or a path. */
+static bool
+at_word(const char *text, const char *p, const char *w)
+{
+	size_t len = strlen(w);
+
+	return strncmp(p, w, len) == 0 && !isalnum((unsigned char)p[len]) &&
+	    p[len] != '_' && (p == text || (!isalnum((unsigned char)p[-1]) &&
+	    p[-1] != '_' && p[-1] != '.'));
+}
+
+/*
+ * The expression of d with each total(NAME) as the key ."total(NAME)",
+ * whose NAMEs d->totals holds; owned by the caller. Quoted text stays.
+ */
+static char *
+rewrite_totals(struct ecs_derived *d, const char *opt, const char *spec)
+{
+	struct ecs_buf b = ECS_BUF_INIT;
+	const char *p = d->text, *name;
+	char quote = '\0';
+	size_t len;
+
+	while (*p != '\0') {
+		if (quote == '\0' && at_word(d->text, p, "total")) {
+			for (name = p + 5; *name == ' '; name++)
+				continue;
+			if (*name != '(')	/* a key named total */
+				goto copy;
+			for (name++; *name == ' '; name++)
+				continue;
+			for (len = 0; isalnum((unsigned char)name[len]) ||
+			    name[len] == '_'; len++)
+				continue;
+			for (p = name + len; *p == ' '; p++)
+				continue;
+			if (len == 0 || *p != ')')
+				errx(ECS_EXIT_USAGE, "%s '%s': total(NAME) takes "
+				    "the name of a metric", opt, spec);
+			p++;
+			d->totals = ecs_xrealloc(d->totals,
+			    (d->ntotals + 1) * sizeof(*d->totals));
+			d->totals[d->ntotals++] = ecs_xstrndup(name, len);
+			ecs_buf_puts(&b, ".\"total(");
+			ecs_buf_add(&b, name, len);
+			ecs_buf_puts(&b, ")\"");
+			continue;
+		}
+copy:
+		if (quote != '\0' && *p == '\\' && p[1] != '\0')
+			ecs_buf_putc(&b, *p++);
+		else if (*p == quote)
+			quote = '\0';
+		else if (quote == '\0' && (*p == '"' || *p == '\''))
+			quote = *p;
+		ecs_buf_putc(&b, *p++);
+	}
+	ecs_buf_putc(&b, '\0');
+	return b.p;
+}
+
 bool
 ecs_derived_parse(struct ecs_derived *d, const char *opt, const char *spec)
 {
 	const char *eq = strchr(spec, '='), *p, *id;
-	char name[32], msg[256];
+	char name[32], msg[256], *expr;
 	size_t len;
 
 	if (eq == NULL || eq == spec)
@@ -37,7 +99,9 @@ ecs_derived_parse(struct ecs_derived *d, const char *opt, const char *spec)
 	}
 	memset(d, 0, sizeof(*d));
 	d->text = eq + 1;
-	d->expr = ecs_expr_compile(d->text, msg, sizeof(msg));
+	expr = rewrite_totals(d, opt, spec);
+	d->expr = ecs_expr_compile(expr, msg, sizeof(msg));
+	free(expr);
 	/* NAME=FUNC(...) that is no expression either: FUNC is unknown. */
 	if (d->expr == NULL && *p == '(' && len > 0 &&
 	    spec[strlen(spec) - 1] == ')')
@@ -80,7 +144,127 @@ ecs_derived_write(const struct ecs_derived *d, const struct ecs_rules *r,
 void
 ecs_derived_finish(struct ecs_derived *d)
 {
+	size_t i;
+
+	for (i = 0; i < d->ntotals; i++)
+		free(d->totals[i]);
+	free(d->totals);
 	free(d->name);
+}
+
+void
+ecs_totals_add_derived(struct ecs_totals *ts, const struct ecs_derived *d)
+{
+	size_t i, k;
+
+	for (i = 0; i < d->ntotals; i++) {
+		for (k = 0; k < ts->n; k++)
+			if (strcmp(ts->t[k].metric, d->totals[i]) == 0)
+				break;
+		if (k < ts->n)
+			continue;
+		ts->t = ecs_xrealloc(ts->t, (ts->n + 1) * sizeof(*ts->t));
+		memset(&ts->t[ts->n], 0, sizeof(*ts->t));
+		ts->t[ts->n].metric = d->totals[i];
+		k = strlen(d->totals[i]) + 8;
+		ts->t[ts->n].key = ecs_xcalloc(k, 1);
+		snprintf(ts->t[ts->n++].key, k, "total(%s)", d->totals[i]);
+	}
+}
+
+void
+ecs_totals_bind(struct ecs_totals *ts, const char *const *names,
+    size_t first, size_t last, const char *opt)
+{
+	size_t i, k;
+
+	for (i = 0; i < ts->n; i++) {
+		for (k = first; k < last; k++)
+			if (strcmp(names[k], ts->t[i].metric) == 0)
+				break;
+		if (k == last)
+			errx(ECS_EXIT_USAGE, "%s '%s': not an aggregate metric "
+			    "given with -m", opt, ts->t[i].key);
+		ts->t[i].metric_key = k;
+	}
+}
+
+bool
+ecs_totals_read(const struct ecs_totals *ts, const struct ecs_rules *r,
+    size_t rule, const struct ecs_derived *d, size_t derived0)
+{
+	const struct ecs_rule *ru = &r->rule[rule];
+	size_t i, k, key;
+
+	for (k = 0; k < ru->nkeys; k++) {
+		key = ru->keys[k];
+		for (i = 0; i < ts->n; i++)
+			if (r->names[key] == ts->t[i].key)
+				return true;
+		if (key >= derived0 && key < r->nlisted && ecs_totals_read(ts,
+		    r, d[key - derived0].rule, d, derived0))
+			return true;
+	}
+	return false;
+}
+
+void
+ecs_totals_reset(struct ecs_totals *ts)
+{
+	size_t i;
+
+	for (i = 0; i < ts->n; i++) {
+		ecs_dec_from_int(&ts->t[i].sum, 0);
+		ts->t[i].has = ts->t[i].approx = false;
+	}
+}
+
+void
+ecs_totals_add_row(struct ecs_totals *ts, const struct ecs_row *r)
+{
+	const struct ecs_field *f;
+	struct ecs_dec v;
+	size_t i;
+
+	for (i = 0; i < ts->n; i++) {
+		f = &r->rules.value[ts->t[i].metric_key];
+		if (f->type != ECS_F_NUMBER || !ecs_dec_parse(f->text, f->len,
+		    &v))
+			continue;
+		ecs_dec_add(&ts->t[i].sum, &v);
+		ts->t[i].has = true;
+		ts->t[i].approx |= r->approx[ts->t[i].metric_key] ||
+		    !ts->t[i].sum.exact;
+	}
+}
+
+void
+ecs_totals_set(struct ecs_totals *ts, struct ecs_row *r, size_t key0)
+{
+	struct ecs_total *t;
+	size_t i;
+
+	for (i = 0; i < ts->n; i++) {
+		t = &ts->t[i];
+		r->rules.value[key0 + i] = (struct ecs_field){ ECS_F_NULL,
+		    t->text, 0, NULL };
+		if (t->has) {
+			r->rules.value[key0 + i].type = ECS_F_NUMBER;
+			r->rules.value[key0 + i].len = ecs_dec_format(&t->sum,
+			    t->text, sizeof(t->text));
+		}
+		r->approx[key0 + i] = t->approx;
+	}
+}
+
+void
+ecs_totals_finish(struct ecs_totals *ts)
+{
+	size_t i;
+
+	for (i = 0; i < ts->n; i++)
+		free(ts->t[i].key);
+	free(ts->t);
 }
 
 void

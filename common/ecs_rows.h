@@ -20,13 +20,16 @@ struct ecs_derived {
 	const char	*text;		/* the expression, borrowed from -m */
 	struct ecs_expr	*expr;		/* owned until added to the rules */
 	size_t		 rule;		/* its index in the rules */
+	char		**totals;	/* the NAMEs of its total(NAME); owned */
+	size_t		 ntotals;
 };
 
 /*
  * Whether spec (NAME=EXPR) is a derived metric, one that is not a call of
  * an aggregate (NAME=sum(...)): then d holds it (ecs_derived_finish). Its
  * expression is checked here (a usage error naming opt if it is not one);
- * the keys it reads are checked when it is added to the rules.
+ * the keys it reads are checked when it is added to the rules. A call
+ * total(NAME) in it reads the key "total(NAME)" (ecs_totals).
  */
 bool	 ecs_derived_parse(struct ecs_derived *d, const char *opt,
 	    const char *spec);
@@ -93,6 +96,50 @@ void	 ecs_row_write(const struct ecs_row *, const char *flag);
  * each of the rules [0, n) that holds for it.
  */
 void	 ecs_row_alerts(const struct ecs_row *, size_t n);
+
+/*
+ * The totals that derived metrics read as total(NAME): the sum of the
+ * metric NAME over the rows of a window, the key "total(NAME)" of each.
+ */
+struct ecs_total {
+	char		*key;		/* "total(NAME)"; owned */
+	const char	*metric;	/* NAME; borrowed */
+	size_t		 metric_key;	/* NAME's index in the rows' keys */
+	struct ecs_dec	 sum;
+	bool		 has;		/* a row had a number */
+	bool		 approx;	/* a row's was an estimate */
+	char		 text[96];
+};
+
+struct ecs_totals {
+	struct ecs_total *t;
+	size_t		 n;
+};
+
+/* Adds the totals the derived metric d reads, each once. */
+void	 ecs_totals_add_derived(struct ecs_totals *, const struct ecs_derived *d);
+/*
+ * Finds each total's metric among names[first, last) (the aggregate
+ * metrics); a usage error naming opt if it is not one.
+ */
+void	 ecs_totals_bind(struct ecs_totals *, const char *const *names,
+	    size_t first, size_t last, const char *opt);
+/*
+ * Whether the rule reads a total, itself or through the derived metrics
+ * d, whose keys start at derived0 (after the totals).
+ */
+bool	 ecs_totals_read(const struct ecs_totals *, const struct ecs_rules *,
+	    size_t rule, const struct ecs_derived *d, size_t derived0);
+/* Starts a window: every total is null. */
+void	 ecs_totals_reset(struct ecs_totals *);
+/* Adds the values of the row just built (ecs_row_end). */
+void	 ecs_totals_add_row(struct ecs_totals *, const struct ecs_row *);
+/*
+ * Sets the keys [key0, key0 + n) of the rows to the totals: exact sums,
+ * null when no row had a number, estimates when a row's was one.
+ */
+void	 ecs_totals_set(struct ecs_totals *, struct ecs_row *, size_t key0);
+void	 ecs_totals_finish(struct ecs_totals *);
 
 /* The rows of a window for --top: one entry each, until chosen. */
 struct ecs_top_row {

@@ -237,3 +237,104 @@ differential_case() {
 	run diff "$BATS_TEST_TMPDIR/ours" "$BATS_TEST_TMPDIR/duck"
 	is "$output" ""
 }
+
+# Shares of a window's total: -m 'share=sales/total(sales)' is SQL's
+# sum(x) / sum(sum(x)) OVER (PARTITION BY window), rounded as derived
+# metrics are, over the rows --having keeps.
+
+@test "a share of the window's total: exact, over the rows --having keeps, null when the total is 0" {
+	ev '{"ts":"2026-01-01T00:00:00Z","k":"a","p":1}' '{"ts":"2026-01-01T00:01:00Z","k":"b","p":3}' \
+	   '{"ts":"2026-01-01T00:02:00Z","k":"c","p":0.5}' '{"ts":"2026-01-01T01:00:00Z","k":"a","p":2}' \
+	   '{"ts":"2026-01-01T01:00:00Z","k":"b"}' '{"ts":"2026-01-01T02:00:00Z","k":"a"}'
+	run -0 --separate-stderr sales -w 1h -b k -m 's=sum(p)' -m 'share=s/total(s)' -m 'pct=round(share * 100, 1)'
+	is "$(jq -c '[.k, .s, .share, .pct]' <<< "$output")" '["a",1,0.222222,22.2]
+["b",3,0.666667,66.7]
+["c",0.5,0.111111,11.1]
+["a",2,1,100]
+["b",0,0,0]
+["a",0,null,null]'
+	is "$stderr" ""
+	run -0 sales -w 1h -b k -m 's=sum(p)' -m 'share=s / total( s )' --having 's >= 1'
+	is "$(jq -c '[.k, .share]' <<< "$output" | head -3)" '["a",0.25]
+["b",0.75]
+["a",1]'
+	run -0 sales -w 1h -b k -m 's=sum(p)' -m 'share=s/total(s)' --top 1 --order-by share
+	is "$(jq -c '[.k, .share]' <<< "$output")" '["c",0.111111]
+["b",0]
+["a",null]'
+}
+
+@test "total(NAME): usage errors" {
+	ev '{"p":1}'
+	run -2 --separate-stderr sales -m 's=sum(p)' -m 'a=s/total(x)'
+	is "$stderr" "ecs-sales: --metric 'total(x)': not an aggregate metric given with -m"
+	run -2 --separate-stderr sales -m 's=sum(p)' -m 'a=s*2' -m 'b=s/total(a)'
+	is "$stderr" "ecs-sales: --metric 'total(a)': not an aggregate metric given with -m"
+	run -2 --separate-stderr sales -m 's=sum(p)' -m 'a=s/total()'
+	is "$stderr" "ecs-sales: --metric 'a=s/total()': total(NAME) takes the name of a metric"
+	run -2 --separate-stderr sales -m 's=sum(p)' -m 'a=s/total(s+1)'
+	is "$stderr" "ecs-sales: --metric 'a=s/total(s+1)': total(NAME) takes the name of a metric"
+	run -2 --separate-stderr sales -m 's=top(p, 3)' -m 'a=1/total(s)'
+	is "$stderr" "ecs-sales: --metric total(s): not a metric of numbers"
+	for o in "--emit update" "--corrections 1h" "--partial"; do
+		run -2 --separate-stderr sales -w 1h -m 's=sum(p)' -m 'a=s/total(s)' $o
+		is "$stderr" "ecs-sales: --metric total(s): known when the window closes, so not with --emit update, --corrections or --partial"
+	done
+	run -2 --separate-stderr sales -m 's=sum(p)' -m 'a=s/total(s)' -m 'b=a*2' --having 'b > 0.1'
+	is "$stderr" "ecs-sales: --having cannot read a total(NAME): the totals are over the rows it keeps"
+	# A key named total, and "total(s)" in a string, are no totals.
+	ev '{"total":4,"p":1}'
+	run -0 sales -m 's=sum(p)' -m 't=max(total)' -m 'a=t*s' -m 'b=length("total(s)")'
+	is "$output" '{"s":1,"t":4,"a":4,"b":8}'
+}
+
+@test "generated events: each category's share of the hour's sales, with and without --having, as DuckDB's window sum" {
+	need_duckdb
+	ecs-gen --events 20000 --seed 5 > "$IN"
+	for having in "" "sales > 4000"; do
+		ecs-sales -w 1h -b category -m 'sales=sum(price)' -m 'share=sales/total(sales)' \
+		    ${having:+--having "$having"} "$IN" |
+		    ecs-filter -t '{window_start}\t{category}\t{sales}\t{share}' true | cut -c1-13,21- |
+		    exact_numbers | sort > "$BATS_TEST_TMPDIR/ours"
+		duckdb_sql "SELECT concat_ws(chr(9), left(ts, 13), category, sum(price),
+		        round(sum(price) / sum(sum(price)) OVER (PARTITION BY left(ts, 13)), 6)::DECIMAL(18,6)) AS line
+		    FROM read_json('$IN', format='newline_delimited',
+		        columns={ts: 'VARCHAR', category: 'VARCHAR', price: 'DECIMAL(18,2)'})
+		    GROUP BY left(ts, 13), category ${having:+HAVING sum(price) > 4000}" |
+		    jq -r .line | exact_numbers | sort > "$BATS_TEST_TMPDIR/duck"
+		(( $(wc -l < "$BATS_TEST_TMPDIR/ours") > 100 ))
+		run diff "$BATS_TEST_TMPDIR/ours" "$BATS_TEST_TMPDIR/duck"
+		is "$output" ""
+	done
+}
+
+@test "UCI orders: each country's share of the day's sales, as DuckDB's sum(sum(amount)) OVER (PARTITION BY day)" {
+	shared_data uci-online-retail/orders.ndjson.gz
+	need_duckdb
+	ecs-sales -w 1d -b country -m 'sales=sum(amount)' -m 'share=sales/total(sales)' "$data" |
+	    ecs-filter -t '{window_start}\t{country}\t{sales}\t{share}' true | cut -c1-10,21- |
+	    exact_numbers | sort > "$BATS_TEST_TMPDIR/ours"
+	duckdb_sql "SELECT concat_ws(chr(9), left(ts, 10), country, sum(amount),
+	        round(sum(amount) / sum(sum(amount)) OVER (PARTITION BY left(ts, 10)), 6)::DECIMAL(18,6)) AS line
+	    FROM read_json('$data', format='newline_delimited',
+	        columns={ts: 'VARCHAR', country: 'VARCHAR', amount: 'DECIMAL(18,4)'})
+	    GROUP BY left(ts, 10), country" |
+	    jq -r .line | exact_numbers | sort > "$BATS_TEST_TMPDIR/duck"
+	(( $(wc -l < "$BATS_TEST_TMPDIR/ours") > 1000 ))
+	run diff "$BATS_TEST_TMPDIR/ours" "$BATS_TEST_TMPDIR/duck"
+	is "$output" ""
+}
+
+@test "--merge computes the shares on the merged rows" {
+	ecs-gen --events 20000 --seed 5 > "$IN"
+	head -n 10500 "$IN" > "$BATS_TEST_TMPDIR/a"
+	tail -n +10501 "$IN" > "$BATS_TEST_TMPDIR/b"
+	for f in a b; do
+		ecs-sales --partial -w 1h -b category -m 'sales=sum(price)' "$BATS_TEST_TMPDIR/$f"
+	done | ecs-sales --merge -w 1h -b category -m 'sales=sum(price)' -m 'share=sales/total(sales)' |
+	    sort > "$BATS_TEST_TMPDIR/merged"
+	sales -w 1h -b category -m 'sales=sum(price)' -m 'share=sales/total(sales)' | sort > "$BATS_TEST_TMPDIR/one"
+	(( $(grep -c '"share":0\.0' "$BATS_TEST_TMPDIR/one") > 200 ))
+	run diff "$BATS_TEST_TMPDIR/merged" "$BATS_TEST_TMPDIR/one"
+	is "$output" ""
+}

@@ -120,10 +120,13 @@ static struct {
 	double		 sum_bound;
 	/*
 	 * The row being written; its keys for the rules: window_start and
-	 * window_end (with -w), the group keys, the metrics, approximate.
+	 * window_end (with -w), the totals, the group keys, the metrics,
+	 * approximate.
 	 */
 	struct ecs_row	 row;
 	size_t		 having;		/* the rule of --having */
+	struct ecs_totals totals;		/* total(NAME) of -m */
+	size_t		 key0;			/* the first group key */
 	struct ecs_top	 top;			/* --top, --desc */
 	size_t		 order_key;		/* --order-by's in rules */
 	char		*signature;		/* what the state depends on */
@@ -195,6 +198,7 @@ usage(int status)
 "                           else its sales, or else its amount\n"
 "  -m, --metric NAME=EXPR   a derived metric, over the row's metrics:\n"
 "                           aov=sales/orders (exact, else 6 places)\n"
+"                           or share=sales/total(sales) of the window\n"
 "      --where EXPR         only the events for which EXPR holds\n"
 "      --having EXPR        only the rows for which EXPR holds\n"
 "      --top N              only the N first rows of each window in the\n"
@@ -244,7 +248,7 @@ add_metric(const char *spec)
 	    (opt.nderived + 1) * sizeof(*opt.derived));
 	opt.default_metrics = false;
 	if (ecs_derived_parse(&opt.derived[opt.nderived], "--metric", spec)) {
-		opt.nderived++;
+		ecs_totals_add_derived(&run.totals, &opt.derived[opt.nderived++]);
 		return;
 	}
 	opt.metrics = ecs_xrealloc(opt.metrics,
@@ -391,6 +395,11 @@ check_options(void)
 	if (run.top.n > 0 && (opt.emit_update || opt.corrections_ms >= 0))
 		errx(ECS_EXIT_USAGE, "--top chooses among the final rows of a "
 		    "window: not with --emit update or --corrections");
+	if (run.totals.n > 0 && (opt.emit_update || opt.corrections_ms >= 0 ||
+	    opt.partial))
+		errx(ECS_EXIT_USAGE, "--metric total(%s): known when the window "
+		    "closes, so not with --emit update, --corrections or "
+		    "--partial", run.totals.t[0].metric);
 	if (opt.merge && (alerts || opt.emit_update || ckpt.path != NULL))
 		errx(ECS_EXIT_USAGE, "--merge takes --alert but not --drop, "
 		    "--spike, --emit update or --state");
@@ -420,12 +429,12 @@ build_row(const struct ecs_window *w, const char *gkey, size_t gkey_len,
 {
 	struct ecs_row *r = &run.row;
 	struct json_object *keys, *v;
-	size_t i, at, napprox, metric0 = r->group0 + opt.nby;
+	size_t i, at, napprox, metric0 = run.key0 + opt.nby;
 
 	keys = r->rules.n > 0 ? ecs_group_keys(g, gkey, gkey_len) : NULL;
 	for (i = 0; keys != NULL && i < opt.nby; i++)
 		ecs_field_from_json(v, json_object_object_get_ex(keys,
-		    opt.by[i].path->text, &v), &r->rules.value[r->group0 + i]);
+		    opt.by[i].path->text, &v), &r->rules.value[run.key0 + i]);
 	ecs_row_begin(r);
 	if (w->start != NO_WINDOW) {
 		ecs_row_time(r, 0, "window_start", w->start);
@@ -578,6 +587,14 @@ write_rows(const struct ecs_window *w, bool final)
 		ecs_windows_write_partials(&run.ws, w, run.metrics_signature);
 		return;
 	}
+	ecs_totals_reset(&run.totals);	/* over the rows --having keeps */
+	for (i = 0; run.totals.n > 0 && i < ecs_map_count(w->groups); i++) {
+		g = ecs_map_at(w->groups, i, &gkey, &len);
+		build_row(w, gkey, len, g);
+		if (row_kept())
+			ecs_totals_add_row(&run.totals, &run.row);
+	}
+	ecs_totals_set(&run.totals, &run.row, run.key0 - run.totals.n);
 	for (i = 0; i < ecs_map_count(w->groups); i++) {
 		g = ecs_map_at(w->groups, i, &gkey, &len);
 		build_row(w, gkey, len, g);
@@ -994,17 +1011,27 @@ add_rules(void)
 	const char **names;
 	size_t i, n = 0, key0;
 
-	names = ecs_xcalloc(opt.nby + opt.nmetrics + opt.nderived + 3,
-	    sizeof(*names));
+	names = ecs_xcalloc(run.totals.n + opt.nby + opt.nmetrics +
+	    opt.nderived + 3, sizeof(*names));
 	if (opt.window_ms != NO_WINDOW) {
 		names[n++] = "window_start";
 		names[n++] = "window_end";
 	}
-	key0 = n;
+	for (i = 0; i < run.totals.n; i++)
+		names[n++] = run.totals.t[i].key;
+	run.key0 = key0 = n;
 	for (i = 0; i < opt.nby + opt.nmetrics + opt.nderived; i++)
 		names[n++] = row_key_name(i);
 	names[n++] = "approximate";		/* in rows with an estimate */
-	ecs_row_init(&run.row, names, n - 1, n, key0, opt.nby);
+	ecs_row_init(&run.row, names, n - 1, n, key0 - run.totals.n,
+	    run.totals.n + opt.nby);
+	ecs_totals_bind(&run.totals, names, key0 + opt.nby,
+	    key0 + opt.nby + opt.nmetrics, "--metric");
+	for (i = 0; i < run.totals.n; i++)
+		if (ecs_metric_is_array(&opt.metrics[run.totals.t[i].metric_key -
+		    key0 - opt.nby]))
+			errx(ECS_EXIT_USAGE, "--metric total(%s): not a metric "
+			    "of numbers", run.totals.t[i].metric);
 	for (i = 0; i < opt.nrules; i++)	/* rules 0 to nrules - 1 */
 		ecs_rules_add(rules, "--alert", opt.rules[i].text,
 		    opt.rules[i].expr, n);
@@ -1015,6 +1042,10 @@ add_rules(void)
 	if (opt.having != NULL)
 		run.having = ecs_rules_add(rules, "--having",
 		    opt.having_text, opt.having, n);
+	if (opt.having != NULL && ecs_totals_read(&run.totals, rules,
+	    run.having, opt.derived, key0 + opt.nby + opt.nmetrics))
+		errx(ECS_EXIT_USAGE, "--having cannot read a total(NAME): the "
+		    "totals are over the rows it keeps");
 	for (i = key0 + opt.nby; opt.order_by != NULL && i < n - 1; i++)
 		if (strcmp(names[i], opt.order_by) == 0)
 			break;
@@ -1093,6 +1124,7 @@ free_all(void)
 		ecs_derived_finish(&opt.derived[i]);
 	free(opt.derived);
 	ecs_top_finish(&run.top);
+	ecs_totals_finish(&run.totals);
 	free(run.values);
 	ecs_baselines_finish(&run.baselines);
 	ecs_keys_free(opt.by, opt.nby);
