@@ -462,28 +462,37 @@ merge_duplicates(struct ecs_table *t)
 	t->ncell = n;
 }
 
+/*
+ * hnames holds each name as the JSON key fast_row expects, "name": with
+ * no spaces, so one comparison checks the name and what encloses it; head
+ * spans the name alone.
+ */
 static void
 set_header(struct ecs_table *t)
 {
-	size_t i;
+	const struct cell *c;
+	size_t i, j;
 
 	t->hnames.len = 0;
 	if (t->ncell > t->headcap) {
 		t->headcap = t->ncell;
 		t->head = ecs_xrealloc(t->head, t->headcap * sizeof(*t->head));
 	}
+	/* fast_row compares names with the line's bytes: no escapes there. */
+	t->fast_header = t->ncell > 0;
 	for (i = 0; i < t->ncell; i++) {
-		t->head[i] = (struct span){ t->hnames.len, t->cell[i].name_len };
-		bytes_add(&t->hnames, t->cell[i].name, t->cell[i].name_len);
+		c = &t->cell[i];
+		bytes_addc(&t->hnames, '"');
+		t->head[i] = (struct span){ t->hnames.len, c->name_len };
+		bytes_add(&t->hnames, c->name, c->name_len);
+		bytes_add(&t->hnames, "\":", 2);
+		for (j = 0; j < c->name_len; j++)
+			if (c->name[j] == '\\' || c->name[j] == '"' ||
+			    (unsigned char)c->name[j] < 0x20)
+				t->fast_header = false;
 	}
 	t->nhead = t->ncell;
 	t->have_header = true;
-	/* fast_row compares names with the line's bytes: no escapes there. */
-	t->fast_header = t->nhead > 0 &&
-	    memchr(t->hnames.p, '\\', t->hnames.len) == NULL &&
-	    memchr(t->hnames.p, '"', t->hnames.len) == NULL;
-	for (i = 0; t->fast_header && i < t->hnames.len; i++)
-		t->fast_header = (unsigned char)t->hnames.p[i] >= 0x20;
 }
 
 /* CSV and TSV */
@@ -553,6 +562,30 @@ has_byte(uint64_t w, unsigned char c)
 	return (w - ONES) & ~w & HIGHS;
 }
 
+/* Whether a[0..n) and b[0..n) are the same: names are short, so words. */
+static bool
+same_bytes(const char *a, const char *b, size_t n)
+{
+	uint64_t wa, wb;
+	size_t j;
+
+	if (n < 8) {
+		for (j = 0; j < n && a[j] == b[j]; j++)
+			;
+		return j == n;
+	}
+	for (j = 0; j + 8 <= n; j += 8) {
+		memcpy(&wa, a + j, 8);
+		memcpy(&wb, b + j, 8);
+		if (wa != wb)
+			return false;
+	}
+	/* The last word overlaps the one before. */
+	memcpy(&wa, a + n - 8, 8);
+	memcpy(&wb, b + n - 8, 8);
+	return wa == wb;
+}
+
 /*
  * The common case at full speed: a record whose keys are the header's, in
  * order, with flat values and no escapes, written as a row straight from
@@ -567,8 +600,8 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 	unsigned char stop = t->format == ECS_OUTPUT_CSV ? C_STOP | C_CSV :
 	    C_STOP;
 	char *o, *field;
-	uint64_t w, hw;
-	size_t i, j;
+	uint64_t w;
+	size_t i;
 
 	if (!t->fast_header)
 		return false;
@@ -583,24 +616,20 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 		return false;
 	for (i = 0; i < t->nhead; i++) {
 		h = &t->head[i];
-		k = t->hnames.p + h->off;
-		p = skip_ws(p, e);
-		if ((size_t)(e - p) < h->len + 2 || *p != '"')
-			return false;
-		/* Names are short: words beat a call to memcmp here. */
-		for (j = 0; j + 8 <= h->len; j += 8) {
-			memcpy(&w, p + 1 + j, 8);
-			memcpy(&hw, k + j, 8);
-			if (w != hw)
-				break;
+		k = t->hnames.p + h->off - 1;		/* "name": */
+		if ((size_t)(e - p) > h->len + 3 &&
+		    same_bytes(p, k, h->len + 3))
+			p += h->len + 3;
+		else {				/* spaces around the name */
+			p = skip_ws(p, e);
+			if ((size_t)(e - p) < h->len + 2 || *p != '"' ||
+			    !same_bytes(p + 1, k + 1, h->len) ||
+			    p[h->len + 1] != '"')
+				return false;
+			p = skip_ws(p + h->len + 2, e);
+			if (p == e || *p++ != ':')
+				return false;
 		}
-		for (; j < h->len && p[j + 1] == k[j]; j++)
-			;
-		if (j < h->len || p[h->len + 1] != '"')
-			return false;
-		p = skip_ws(p + h->len + 2, e);
-		if (p == e || *p++ != ':')
-			return false;
 		p = skip_ws(p, e);
 		if (p == e)
 			return false;
