@@ -555,11 +555,81 @@ put_field(struct ecs_table *t, const char *s, size_t n, bool first)
 #define ONES	0x0101010101010101ULL
 #define HIGHS	0x8080808080808080ULL
 
+#define LOW_NIBBLES	0x0f0f0f0f0f0f0f0fULL
+
+/*
+ * The word at p with its first byte lowest, as on a little-endian machine,
+ * so that first_marked finds the first byte.
+ */
+static uint64_t
+load_word(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+/*
+ * Marks (high bit) the bytes of w that are c. The lowest mark is exact;
+ * a borrow may set false marks above it, so only the first one counts.
+ */
 static uint64_t
 has_byte(uint64_t w, unsigned char c)
 {
 	w ^= ONES * c;
 	return (w - ONES) & ~w & HIGHS;
+}
+
+/* Marks (high bit, exactly) the bytes of w that are not ASCII digits. */
+static uint64_t
+non_digits(uint64_t w)
+{
+	uint64_t z = ((w & ~LOW_NIBBLES) ^ (ONES * '0')) |
+	    (((w & LOW_NIBBLES) + ONES * 6) & ~LOW_NIBBLES);
+
+	return (((z & ~HIGHS) + ~HIGHS) | z) & HIGHS;
+}
+
+/* The index of the first marked byte of a word from load_word; m != 0. */
+static size_t
+first_marked(uint64_t m)
+{
+	return (size_t)__builtin_ctzll(m) / 8;
+}
+
+/*
+ * Copies a number, true, false or null at *pp to o, digits eight at a
+ * time, and returns the end of the copy; o has room for 8 bytes more than
+ * the copy.
+ */
+static char *
+copy_literal(const char **pp, const char *e, char *o)
+{
+	const char *p = *pp;
+	uint64_t m;
+	size_t n;
+
+	while (e - p >= 8) {
+		m = non_digits(load_word(p));
+		memcpy(o, p, 8);
+		n = m != 0 ? first_marked(m) : 8;
+		p += n;
+		o += n;
+		if (n < 8) {
+			if (!is_literal_char(*p))
+				break;
+			p++;			/* . - e and letters */
+			o++;
+		}
+	}
+	for (; p < e && is_literal_char(*p); p++)
+		*o++ = *p;
+	*pp = p;
+	return o;
 }
 
 /* Whether a[0..n) and b[0..n) are the same: names are short, so words. */
@@ -600,14 +670,17 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 	unsigned char stop = t->format == ECS_OUTPUT_CSV ? C_STOP | C_CSV :
 	    C_STOP;
 	char *o, *field;
-	uint64_t w;
+	uint64_t w, m;
 	size_t i;
 
 	if (!t->fast_header)
 		return false;
-	/* A field is at most twice its text in the line, quotes included. */
-	if (t->out.cap < 2 * len + 2) {
-		t->out.cap = 2 * len + 2;
+	/*
+	 * A field is at most twice its text in the line, quotes included,
+	 * and a copy by words may write 8 bytes beyond the row.
+	 */
+	if (t->out.cap < 2 * len + 10) {
+		t->out.cap = 2 * len + 10;
 		t->out.p = ecs_xrealloc(t->out.p, t->out.cap);
 	}
 	o = t->out.p;
@@ -639,11 +712,15 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 			/* Copied as it is scanned, until a quote or a comma. */
 			field = o;
 			for (v = ++p; e - p >= 8; p += 8, o += 8) {
-				memcpy(&w, p, 8);
-				if (has_byte(w, '"') | has_byte(w, '\\') |
-				    (stop & C_CSV ? has_byte(w, ',') : 0))
+				w = load_word(p);
+				memcpy(o, p, 8);
+				m = has_byte(w, '"') | has_byte(w, '\\') |
+				    (stop & C_CSV ? has_byte(w, ',') : 0);
+				if (m != 0) {
+					p += first_marked(m);
+					o += first_marked(m);
 					break;
-				memcpy(o, &w, 8);
+				}
 			}
 			for (; p < e && !(byte_class[(unsigned char)*p] &
 			    stop); p++)
@@ -659,14 +736,18 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 			if (p == e || *p++ != '"')
 				return false;	/* an escape */
 		} else {
-			for (v = p; p < e && is_literal_char(*p); p++)
-				*o++ = *p;
+			v = p;
+			o = copy_literal(&p, e, o);
 			if (p == v)
 				return false;
 		}
-		p = skip_ws(p, e);
-		if (p == e || *p++ != (i + 1 < t->nhead ? ',' : '}'))
-			return false;
+		if (p < e && *p == (i + 1 < t->nhead ? ',' : '}'))
+			p++;
+		else {
+			p = skip_ws(p, e);
+			if (p == e || *p++ != (i + 1 < t->nhead ? ',' : '}'))
+				return false;
+		}
 	}
 	if (skip_ws(p, e) != e)
 		return false;
