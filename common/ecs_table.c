@@ -665,13 +665,15 @@ static bool
 fast_row(struct ecs_table *t, const char *p, size_t len)
 {
 	const char *e = p + len, *v, *k;
-	const struct span *h;
+	/* Read once: the compiler must assume a store to o changes *t. */
+	const char *names = t->hnames.p;
+	const struct span *head = t->head, *h;
+	size_t i, nhead = t->nhead;
+	bool csv = t->format == ECS_OUTPUT_CSV;
 	/* In a string, what ends a plain copy; JSON has no raw tab or LF. */
-	unsigned char stop = t->format == ECS_OUTPUT_CSV ? C_STOP | C_CSV :
-	    C_STOP;
+	unsigned char stop = csv ? C_STOP | C_CSV : C_STOP;
 	char *o, *field;
 	uint64_t w, m;
-	size_t i;
 
 	if (!t->fast_header)
 		return false;
@@ -687,9 +689,9 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 	p = skip_ws(p, e);
 	if (p == e || *p++ != '{')
 		return false;
-	for (i = 0; i < t->nhead; i++) {
-		h = &t->head[i];
-		k = t->hnames.p + h->off - 1;		/* "name": */
+	for (i = 0; i < nhead; i++) {
+		h = &head[i];
+		k = names + h->off - 1;		/* "name": */
 		if ((size_t)(e - p) > h->len + 3 &&
 		    same_bytes(p, k, h->len + 3))
 			p += h->len + 3;
@@ -707,7 +709,7 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 		if (p == e)
 			return false;
 		if (i > 0)
-			*o++ = t->format == ECS_OUTPUT_CSV ? ',' : '\t';
+			*o++ = csv ? ',' : '\t';
 		if (*p == '"') {
 			/* Copied as it is scanned, until a quote or a comma. */
 			field = o;
@@ -715,7 +717,7 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 				w = load_word(p);
 				memcpy(o, p, 8);
 				m = has_byte(w, '"') | has_byte(w, '\\') |
-				    (stop & C_CSV ? has_byte(w, ',') : 0);
+				    (csv ? has_byte(w, ',') : 0);
 				if (m != 0) {
 					p += first_marked(m);
 					o += first_marked(m);
@@ -741,11 +743,11 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 			if (p == v)
 				return false;
 		}
-		if (p < e && *p == (i + 1 < t->nhead ? ',' : '}'))
+		if (p < e && *p == (i + 1 < nhead ? ',' : '}'))
 			p++;
 		else {
 			p = skip_ws(p, e);
-			if (p == e || *p++ != (i + 1 < t->nhead ? ',' : '}'))
+			if (p == e || *p++ != (i + 1 < nhead ? ',' : '}'))
 				return false;
 		}
 	}
