@@ -272,6 +272,7 @@ enum {
 	C_LITERAL = 1,		/* of a number, true, false or null */
 	C_CSV = 2,		/* makes a CSV field quoted */
 	C_STOP = 4,		/* ends a run of string text: " or \ */
+	C_SPACE = 8,		/* JSON's white space */
 };
 
 static const unsigned char byte_class[256] = {
@@ -283,8 +284,10 @@ static const unsigned char byte_class[256] = {
 	['E'] = C_LITERAL, ['f'] = C_LITERAL, ['l'] = C_LITERAL,
 	['n'] = C_LITERAL, ['r'] = C_LITERAL, ['s'] = C_LITERAL,
 	['t'] = C_LITERAL, ['u'] = C_LITERAL,
-	[','] = C_CSV, ['\n'] = C_CSV, ['\r'] = C_CSV,
+	[','] = C_CSV,
 	['"'] = C_CSV | C_STOP, ['\\'] = C_STOP,
+	[' '] = C_SPACE, ['\t'] = C_SPACE, ['\n'] = C_CSV | C_SPACE,
+	['\r'] = C_CSV | C_SPACE,
 };
 
 static bool
@@ -463,9 +466,9 @@ merge_duplicates(struct ecs_table *t)
 }
 
 /*
- * hnames holds each name as the JSON key fast_row expects, "name": with
- * no spaces, so one comparison checks the name and what encloses it; head
- * spans the name alone.
+ * hnames holds each name as fast_row expects its key, with what comes
+ * before and after it and no spaces: {"name": for the first, ,"name": for
+ * the others, so one comparison checks all of it; head spans the name.
  */
 static void
 set_header(struct ecs_table *t)
@@ -482,6 +485,7 @@ set_header(struct ecs_table *t)
 	t->fast_header = t->ncell > 0;
 	for (i = 0; i < t->ncell; i++) {
 		c = &t->cell[i];
+		bytes_addc(&t->hnames, i == 0 ? '{' : ',');
 		bytes_addc(&t->hnames, '"');
 		t->head[i] = (struct span){ t->hnames.len, c->name_len };
 		bytes_add(&t->hnames, c->name, c->name_len);
@@ -657,6 +661,27 @@ same_bytes(const char *a, const char *b, size_t n)
 }
 
 /*
+ * The key at p as fast_row expects it, k[0..n + 4) ({ or , then "name":),
+ * with spaces around its parts: the value after it, or NULL.
+ */
+static const char *
+skip_key(const char *p, const char *e, const char *k, size_t n)
+{
+	p = skip_ws(p, e);
+	if (p == e || *p++ != k[0])
+		return NULL;
+	p = skip_ws(p, e);
+	if ((size_t)(e - p) < n + 2 || *p != '"' ||
+	    !same_bytes(p + 1, k + 2, n) || p[n + 1] != '"')
+		return NULL;
+	p = skip_ws(p + n + 2, e);
+	if (p == e || *p++ != ':')
+		return NULL;
+	p = skip_ws(p, e);
+	return p == e ? NULL : p;
+}
+
+/*
  * The common case at full speed: a record whose keys are the header's, in
  * order, with flat values and no escapes, written as a row straight from
  * the line. False, having written nothing, for anything else.
@@ -686,27 +711,16 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 		t->out.p = ecs_xrealloc(t->out.p, t->out.cap);
 	}
 	o = t->out.p;
-	p = skip_ws(p, e);
-	if (p == e || *p++ != '{')
-		return false;
 	for (i = 0; i < nhead; i++) {
 		h = &head[i];
-		k = names + h->off - 1;		/* "name": */
-		if ((size_t)(e - p) > h->len + 3 &&
-		    same_bytes(p, k, h->len + 3))
-			p += h->len + 3;
-		else {				/* spaces around the name */
-			p = skip_ws(p, e);
-			if ((size_t)(e - p) < h->len + 2 || *p != '"' ||
-			    !same_bytes(p + 1, k + 1, h->len) ||
-			    p[h->len + 1] != '"')
+		k = names + h->off - 2;		/* {"name": or ,"name": */
+		if ((size_t)(e - p) > h->len + 4 &&
+		    same_bytes(p, k, h->len + 4)) {
+			p += h->len + 4;
+			if (byte_class[(unsigned char)*p] & C_SPACE &&
+			    (p = skip_ws(p, e)) == e)
 				return false;
-			p = skip_ws(p + h->len + 2, e);
-			if (p == e || *p++ != ':')
-				return false;
-		}
-		p = skip_ws(p, e);
-		if (p == e)
+		} else if ((p = skip_key(p, e, k, h->len)) == NULL)
 			return false;
 		if (i > 0)
 			*o++ = csv ? ',' : '\t';
@@ -743,15 +757,9 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 			if (p == v)
 				return false;
 		}
-		if (p < e && *p == (i + 1 < nhead ? ',' : '}'))
-			p++;
-		else {
-			p = skip_ws(p, e);
-			if (p == e || *p++ != (i + 1 < nhead ? ',' : '}'))
-				return false;
-		}
 	}
-	if (skip_ws(p, e) != e)
+	p = skip_ws(p, e);
+	if (p == e || *p++ != '}' || skip_ws(p, e) != e)
 		return false;
 	*o++ = '\n';
 	t->just_wrote_empty = false;
