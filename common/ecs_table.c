@@ -16,6 +16,11 @@
 #include "ecs.h"
 
 #define TABLE_DEPTH	512		/* nesting beyond this is refused */
+/*
+ * Headers kept after a new one, to go back to at full speed: events whose
+ * kinds carry different keys (a purchase has a quantity) go to and fro.
+ */
+#define OLD_HEADERS	2
 
 struct bytes {
 	char	*p;
@@ -34,6 +39,14 @@ struct span {
 struct piece {
 	size_t	 off, len;
 	bool	 in_text;
+};
+
+/* A header: its names, as set_header keeps them, in names. */
+struct header {
+	struct bytes	 names;
+	struct span	*span;
+	size_t		 n, cap;
+	bool		 fast;		/* names that JSON writes as they are */
 };
 
 /* A column of the record: pointers set once the scan is done. */
@@ -56,12 +69,10 @@ struct ecs_table {
 	struct cell	*cell;
 	size_t		 ncell, cellcap;
 
-	/* The current header: names in hnames. */
+	/* The current header and, for records that go back to one, those before. */
 	bool		 have_header;
-	bool		 fast_header;	/* names that JSON writes as they are */
-	struct bytes	 hnames;
-	struct span	*head;
-	size_t		 nhead, headcap;
+	struct header	 hdr;
+	struct header	 old[OLD_HEADERS];
 	bool		 just_wrote_empty;	/* CSV, TSV: one empty line */
 
 	/* -o table: rows held until a flush, widths of those printed. */
@@ -430,12 +441,12 @@ same_keys(const struct ecs_table *t)
 	const struct cell *c;
 	size_t i;
 
-	if (!t->have_header || t->ncell != t->nhead)
+	if (!t->have_header || t->ncell != t->hdr.n)
 		return false;
 	for (i = 0; i < t->ncell; i++) {
 		c = &t->cell[i];
-		if (c->name_len != t->head[i].len || memcmp(c->name,
-		    t->hnames.p + t->head[i].off, c->name_len) != 0)
+		if (c->name_len != t->hdr.span[i].len || memcmp(c->name,
+		    t->hdr.names.p + t->hdr.span[i].off, c->name_len) != 0)
 			return false;
 	}
 	return true;
@@ -474,28 +485,33 @@ static void
 set_header(struct ecs_table *t)
 {
 	const struct cell *c;
+	struct header spare = t->old[OLD_HEADERS - 1];
 	size_t i, j;
 
-	t->hnames.len = 0;
-	if (t->ncell > t->headcap) {
-		t->headcap = t->ncell;
-		t->head = ecs_xrealloc(t->head, t->headcap * sizeof(*t->head));
+	/* The current header is kept; the oldest lends its buffers. */
+	memmove(&t->old[1], &t->old[0], (OLD_HEADERS - 1) * sizeof(t->old[0]));
+	t->old[0] = t->hdr;
+	t->hdr = spare;
+	t->hdr.names.len = 0;
+	if (t->ncell > t->hdr.cap) {
+		t->hdr.cap = t->ncell;
+		t->hdr.span = ecs_xrealloc(t->hdr.span, t->hdr.cap * sizeof(*t->hdr.span));
 	}
 	/* fast_row compares names with the line's bytes: no escapes there. */
-	t->fast_header = t->ncell > 0;
+	t->hdr.fast = t->ncell > 0;
 	for (i = 0; i < t->ncell; i++) {
 		c = &t->cell[i];
-		bytes_addc(&t->hnames, i == 0 ? '{' : ',');
-		bytes_addc(&t->hnames, '"');
-		t->head[i] = (struct span){ t->hnames.len, c->name_len };
-		bytes_add(&t->hnames, c->name, c->name_len);
-		bytes_add(&t->hnames, "\":", 2);
+		bytes_addc(&t->hdr.names, i == 0 ? '{' : ',');
+		bytes_addc(&t->hdr.names, '"');
+		t->hdr.span[i] = (struct span){ t->hdr.names.len, c->name_len };
+		bytes_add(&t->hdr.names, c->name, c->name_len);
+		bytes_add(&t->hdr.names, "\":", 2);
 		for (j = 0; j < c->name_len; j++)
 			if (c->name[j] == '\\' || c->name[j] == '"' ||
 			    (unsigned char)c->name[j] < 0x20)
-				t->fast_header = false;
+				t->hdr.fast = false;
 	}
-	t->nhead = t->ncell;
+	t->hdr.n = t->ncell;
 	t->have_header = true;
 }
 
@@ -537,6 +553,25 @@ put_raw(enum ecs_output_format f, char *o, const char *s, size_t n)
 		} else
 			*o++ = s[i];
 	}
+	return o;
+}
+
+/*
+ * The header's names as a row at o, which has room for 2 * names.len + 1
+ * bytes (names has four bytes more than each name).
+ */
+static char *
+put_header(const struct ecs_table *t, char *o)
+{
+	size_t i;
+
+	for (i = 0; i < t->hdr.n; i++) {
+		if (i > 0)
+			*o++ = t->format == ECS_OUTPUT_CSV ? ',' : '\t';
+		o = put_raw(t->format, o, t->hdr.names.p + t->hdr.span[i].off,
+		    t->hdr.span[i].len);
+	}
+	*o++ = '\n';
 	return o;
 }
 
@@ -684,33 +719,41 @@ skip_key(const char *p, const char *e, const char *k, size_t n)
 /*
  * The common case at full speed: a record whose keys are the header's, in
  * order, with flat values and no escapes, written as a row straight from
- * the line. False, having written nothing, for anything else.
+ * the line, after the header when it starts a new block. False, having
+ * written nothing, for anything else.
  */
 static bool
-fast_row(struct ecs_table *t, const char *p, size_t len)
+fast_row(struct ecs_table *t, const char *p, size_t len, bool new_block)
 {
 	const char *e = p + len, *v, *k;
 	/* Read once: the compiler must assume a store to o changes *t. */
-	const char *names = t->hnames.p;
-	const struct span *head = t->head, *h;
-	size_t i, nhead = t->nhead;
+	const char *names = t->hdr.names.p;
+	const struct span *head = t->hdr.span, *h;
+	size_t i, nhead = t->hdr.n;
 	bool csv = t->format == ECS_OUTPUT_CSV;
 	/* In a string, what ends a plain copy; JSON has no raw tab or LF. */
 	unsigned char stop = csv ? C_STOP | C_CSV : C_STOP;
 	char *o, *field;
 	uint64_t w, m;
+	size_t room;
 
-	if (!t->fast_header)
+	if (!t->hdr.fast)
 		return false;
 	/*
 	 * A field is at most twice its text in the line, quotes included,
 	 * and a copy by words may write 8 bytes beyond the row.
 	 */
-	if (t->out.cap < 2 * len + 10) {
-		t->out.cap = 2 * len + 10;
+	room = 2 * len + 10 + (new_block ? 2 * t->hdr.names.len + 2 : 0);
+	if (t->out.cap < room) {
+		t->out.cap = room;
 		t->out.p = ecs_xrealloc(t->out.p, t->out.cap);
 	}
 	o = t->out.p;
+	if (new_block) {		/* csvlite's rule, as write_delimited */
+		if (!t->just_wrote_empty)
+			*o++ = '\n';
+		o = put_header(t, o);
+	}
 	for (i = 0; i < nhead; i++) {
 		h = &head[i];
 		k = names + h->off - 2;		/* {"name": or ,"name": */
@@ -786,11 +829,14 @@ write_delimited(struct ecs_table *t)
 				if (t->have_header && !t->just_wrote_empty)
 					bytes_addc(&t->out, '\n');
 				set_header(t);
-				for (i = 0; i < t->nhead; i++)
-					put_field(t, t->hnames.p +
-					    t->head[i].off, t->head[i].len,
-					    i == 0);
-				bytes_addc(&t->out, '\n');
+				if (2 * t->hdr.names.len + 1 >
+				    t->out.cap - t->out.len) {
+					t->out.cap += 2 * t->hdr.names.len + 1;
+					t->out.p = ecs_xrealloc(t->out.p,
+					    t->out.cap);
+				}
+				t->out.len = (size_t)(put_header(t,
+				    t->out.p + t->out.len) - t->out.p);
 			}
 		}
 		for (i = 0; i < t->ncell; i++)
@@ -829,7 +875,7 @@ put_aligned(struct ecs_table *t, const char *base, const struct span *s,
 {
 	size_t i, w;
 
-	for (i = 0; i < t->nhead; i++) {
+	for (i = 0; i < t->hdr.n; i++) {
 		if (s[i].len == 0 && !header) {
 			bytes_addc(&t->out, '-');
 			w = 1;
@@ -837,7 +883,7 @@ put_aligned(struct ecs_table *t, const char *base, const struct span *s,
 			bytes_add(&t->out, base + s[i].off, s[i].len);
 			w = text_width(base + s[i].off, s[i].len);
 		}
-		if (i + 1 < t->nhead) {
+		if (i + 1 < t->hdr.n) {
 			pad(&t->out, width[i] > w ? width[i] - w : 0);
 			bytes_addc(&t->out, ' ');
 		}
@@ -856,17 +902,17 @@ table_flush(struct ecs_table *t)
 	size_t *w, i, r, cw;
 	bool fits = t->printed;
 
-	if (t->nheld == 0 || t->nhead == 0) {
+	if (t->nheld == 0 || t->hdr.n == 0) {
 		t->nheld = 0;
 		t->held.len = 0;
 		return;
 	}
-	w = ecs_xcalloc(t->nhead, sizeof(*w));
-	for (i = 0; i < t->nhead; i++)
-		w[i] = text_width(t->hnames.p + t->head[i].off, t->head[i].len);
+	w = ecs_xcalloc(t->hdr.n, sizeof(*w));
+	for (i = 0; i < t->hdr.n; i++)
+		w[i] = text_width(t->hdr.names.p + t->hdr.span[i].off, t->hdr.span[i].len);
 	for (r = 0; r < t->nheld; r++) {
-		for (i = 0; i < t->nhead; i++) {
-			const struct span *v = &t->hval[r * t->nhead + i];
+		for (i = 0; i < t->hdr.n; i++) {
+			const struct span *v = &t->hval[r * t->hdr.n + i];
 
 			cw = v->len == 0 ? 1 : text_width(t->held.p + v->off,
 			    v->len);
@@ -874,7 +920,7 @@ table_flush(struct ecs_table *t)
 				w[i] = cw;
 		}
 	}
-	for (i = 0; fits && i + 1 < t->nhead; i++)
+	for (i = 0; fits && i + 1 < t->hdr.n; i++)
 		fits = w[i] <= t->width[i];
 	t->out.len = 0;
 	if (!fits) {
@@ -883,12 +929,12 @@ table_flush(struct ecs_table *t)
 		free(t->width);
 		t->width = w;
 		w = NULL;
-		put_aligned(t, t->hnames.p, t->head, t->width, true);
+		put_aligned(t, t->hdr.names.p, t->hdr.span, t->width, true);
 		t->printed = true;
 	}
 	free(w);
 	for (r = 0; r < t->nheld; r++)
-		put_aligned(t, t->held.p, &t->hval[r * t->nhead], t->width,
+		put_aligned(t, t->held.p, &t->hval[r * t->hdr.n], t->width,
 		    false);
 	t->write(t->out.p, t->out.len);
 	t->nheld = 0;
@@ -920,16 +966,42 @@ table_hold(struct ecs_table *t)
 			set_header(t);
 		}
 	}
-	if ((t->nheld + 1) * t->nhead > t->hvalcap) {
-		t->hvalcap = (t->nheld + 1) * t->nhead * 2;
+	if ((t->nheld + 1) * t->hdr.n > t->hvalcap) {
+		t->hvalcap = (t->nheld + 1) * t->hdr.n * 2;
 		t->hval = ecs_xrealloc(t->hval, t->hvalcap * sizeof(*t->hval));
 	}
 	for (i = 0; i < t->ncell; i++) {
-		t->hval[t->nheld * t->nhead + i] = (struct span){ t->held.len,
+		t->hval[t->nheld * t->hdr.n + i] = (struct span){ t->held.len,
 		    t->cell[i].val_len };
 		bytes_add(&t->held, t->cell[i].val, t->cell[i].val_len);
 	}
 	t->nheld++;
+}
+
+/*
+ * fast_row under the current header, or else under one before it, which
+ * then starts a new block and becomes the current one.
+ */
+static bool
+fast_row_any(struct ecs_table *t, const char *line, size_t len)
+{
+	struct header h;
+	size_t i;
+
+	if (fast_row(t, line, len, false))
+		return true;
+	for (i = 0; i < OLD_HEADERS; i++) {
+		if (!t->old[i].fast)
+			continue;
+		h = t->hdr;
+		t->hdr = t->old[i];
+		t->old[i] = h;
+		if (fast_row(t, line, len, true))
+			return true;
+		t->old[i] = t->hdr;
+		t->hdr = h;
+	}
+	return false;
 }
 
 bool
@@ -938,7 +1010,7 @@ ecs_table_line(struct ecs_table *t, const char *line, size_t len)
 	static const char *names[] = { "ndjson", "csv", "tsv", "table" };
 
 	t->nline++;
-	if (t->format != ECS_OUTPUT_TABLE && fast_row(t, line, len))
+	if (t->format != ECS_OUTPUT_TABLE && fast_row_any(t, line, len))
 		return true;
 	if (!scan_record(t, line, len)) {
 		warnx("output record %llu is not a JSON object: not written "
@@ -963,6 +1035,7 @@ ecs_table_flush(struct ecs_table *t)
 int
 ecs_table_destroy(struct ecs_table *t)
 {
+	size_t i;
 	int status;
 
 	if (t == NULL)
@@ -974,8 +1047,12 @@ ecs_table_destroy(struct ecs_table *t)
 	free(t->text.p);
 	free(t->path.p);
 	free(t->cell);
-	free(t->hnames.p);
-	free(t->head);
+	free(t->hdr.names.p);
+	free(t->hdr.span);
+	for (i = 0; i < OLD_HEADERS; i++) {
+		free(t->old[i].names.p);
+		free(t->old[i].span);
+	}
 	free(t->held.p);
 	free(t->hval);
 	free(t->width);
