@@ -69,7 +69,7 @@ struct ecs_table {
 	struct cell	*cell;
 	size_t		 ncell, cellcap;
 
-	/* The current header and, for records that go back to one, those before. */
+	/* The current header, and those before for records going back. */
 	bool		 have_header;
 	struct header	 hdr;
 	struct header	 old[OLD_HEADERS];
@@ -495,7 +495,8 @@ set_header(struct ecs_table *t)
 	t->hdr.names.len = 0;
 	if (t->ncell > t->hdr.cap) {
 		t->hdr.cap = t->ncell;
-		t->hdr.span = ecs_xrealloc(t->hdr.span, t->hdr.cap * sizeof(*t->hdr.span));
+		t->hdr.span = ecs_xrealloc(t->hdr.span,
+		    t->hdr.cap * sizeof(*t->hdr.span));
 	}
 	/* fast_row compares names with the line's bytes: no escapes there. */
 	t->hdr.fast = t->ncell > 0;
@@ -909,7 +910,8 @@ table_flush(struct ecs_table *t)
 	}
 	w = ecs_xcalloc(t->hdr.n, sizeof(*w));
 	for (i = 0; i < t->hdr.n; i++)
-		w[i] = text_width(t->hdr.names.p + t->hdr.span[i].off, t->hdr.span[i].len);
+		w[i] = text_width(t->hdr.names.p + t->hdr.span[i].off,
+		    t->hdr.span[i].len);
 	for (r = 0; r < t->nheld; r++) {
 		for (i = 0; i < t->hdr.n; i++) {
 			const struct span *v = &t->hval[r * t->hdr.n + i];
