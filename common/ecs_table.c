@@ -16,6 +16,11 @@
 #include "ecs.h"
 
 #define TABLE_DEPTH	512		/* nesting beyond this is refused */
+/*
+ * Headers kept after a new one, to go back to at full speed: events whose
+ * kinds carry different keys (a purchase has a quantity) go to and fro.
+ */
+#define OLD_HEADERS	2
 
 struct bytes {
 	char	*p;
@@ -34,6 +39,14 @@ struct span {
 struct piece {
 	size_t	 off, len;
 	bool	 in_text;
+};
+
+/* A header: its names, as set_header keeps them, in names. */
+struct header {
+	struct bytes	 names;
+	struct span	*span;
+	size_t		 n, cap;
+	bool		 fast;		/* names that JSON writes as they are */
 };
 
 /* A column of the record: pointers set once the scan is done. */
@@ -56,12 +69,10 @@ struct ecs_table {
 	struct cell	*cell;
 	size_t		 ncell, cellcap;
 
-	/* The current header: names in hnames. */
+	/* The current header, and those before for records going back. */
 	bool		 have_header;
-	bool		 fast_header;	/* names that JSON writes as they are */
-	struct bytes	 hnames;
-	struct span	*head;
-	size_t		 nhead, headcap;
+	struct header	 hdr;
+	struct header	 old[OLD_HEADERS];
 	bool		 just_wrote_empty;	/* CSV, TSV: one empty line */
 
 	/* -o table: rows held until a flush, widths of those printed. */
@@ -272,6 +283,7 @@ enum {
 	C_LITERAL = 1,		/* of a number, true, false or null */
 	C_CSV = 2,		/* makes a CSV field quoted */
 	C_STOP = 4,		/* ends a run of string text: " or \ */
+	C_SPACE = 8,		/* JSON's white space */
 };
 
 static const unsigned char byte_class[256] = {
@@ -283,8 +295,10 @@ static const unsigned char byte_class[256] = {
 	['E'] = C_LITERAL, ['f'] = C_LITERAL, ['l'] = C_LITERAL,
 	['n'] = C_LITERAL, ['r'] = C_LITERAL, ['s'] = C_LITERAL,
 	['t'] = C_LITERAL, ['u'] = C_LITERAL,
-	[','] = C_CSV, ['\n'] = C_CSV, ['\r'] = C_CSV,
+	[','] = C_CSV,
 	['"'] = C_CSV | C_STOP, ['\\'] = C_STOP,
+	[' '] = C_SPACE, ['\t'] = C_SPACE, ['\n'] = C_CSV | C_SPACE,
+	['\r'] = C_CSV | C_SPACE,
 };
 
 static bool
@@ -427,12 +441,12 @@ same_keys(const struct ecs_table *t)
 	const struct cell *c;
 	size_t i;
 
-	if (!t->have_header || t->ncell != t->nhead)
+	if (!t->have_header || t->ncell != t->hdr.n)
 		return false;
 	for (i = 0; i < t->ncell; i++) {
 		c = &t->cell[i];
-		if (c->name_len != t->head[i].len || memcmp(c->name,
-		    t->hnames.p + t->head[i].off, c->name_len) != 0)
+		if (c->name_len != t->hdr.span[i].len || memcmp(c->name,
+		    t->hdr.names.p + t->hdr.span[i].off, c->name_len) != 0)
 			return false;
 	}
 	return true;
@@ -462,28 +476,44 @@ merge_duplicates(struct ecs_table *t)
 	t->ncell = n;
 }
 
+/*
+ * hnames holds each name as fast_row expects its key, with what comes
+ * before and after it and no spaces: {"name": for the first, ,"name": for
+ * the others, so one comparison checks all of it; head spans the name.
+ */
 static void
 set_header(struct ecs_table *t)
 {
-	size_t i;
+	const struct cell *c;
+	struct header spare = t->old[OLD_HEADERS - 1];
+	size_t i, j;
 
-	t->hnames.len = 0;
-	if (t->ncell > t->headcap) {
-		t->headcap = t->ncell;
-		t->head = ecs_xrealloc(t->head, t->headcap * sizeof(*t->head));
+	/* The current header is kept; the oldest lends its buffers. */
+	memmove(&t->old[1], &t->old[0], (OLD_HEADERS - 1) * sizeof(t->old[0]));
+	t->old[0] = t->hdr;
+	t->hdr = spare;
+	t->hdr.names.len = 0;
+	if (t->ncell > t->hdr.cap) {
+		t->hdr.cap = t->ncell;
+		t->hdr.span = ecs_xrealloc(t->hdr.span,
+		    t->hdr.cap * sizeof(*t->hdr.span));
 	}
-	for (i = 0; i < t->ncell; i++) {
-		t->head[i] = (struct span){ t->hnames.len, t->cell[i].name_len };
-		bytes_add(&t->hnames, t->cell[i].name, t->cell[i].name_len);
-	}
-	t->nhead = t->ncell;
-	t->have_header = true;
 	/* fast_row compares names with the line's bytes: no escapes there. */
-	t->fast_header = t->nhead > 0 &&
-	    memchr(t->hnames.p, '\\', t->hnames.len) == NULL &&
-	    memchr(t->hnames.p, '"', t->hnames.len) == NULL;
-	for (i = 0; t->fast_header && i < t->hnames.len; i++)
-		t->fast_header = (unsigned char)t->hnames.p[i] >= 0x20;
+	t->hdr.fast = t->ncell > 0;
+	for (i = 0; i < t->ncell; i++) {
+		c = &t->cell[i];
+		bytes_addc(&t->hdr.names, i == 0 ? '{' : ',');
+		bytes_addc(&t->hdr.names, '"');
+		t->hdr.span[i] = (struct span){ t->hdr.names.len, c->name_len };
+		bytes_add(&t->hdr.names, c->name, c->name_len);
+		bytes_add(&t->hdr.names, "\":", 2);
+		for (j = 0; j < c->name_len; j++)
+			if (c->name[j] == '\\' || c->name[j] == '"' ||
+			    (unsigned char)c->name[j] < 0x20)
+				t->hdr.fast = false;
+	}
+	t->hdr.n = t->ncell;
+	t->have_header = true;
 }
 
 /* CSV and TSV */
@@ -527,6 +557,25 @@ put_raw(enum ecs_output_format f, char *o, const char *s, size_t n)
 	return o;
 }
 
+/*
+ * The header's names as a row at o, which has room for 2 * names.len + 1
+ * bytes (names has four bytes more than each name).
+ */
+static char *
+put_header(const struct ecs_table *t, char *o)
+{
+	size_t i;
+
+	for (i = 0; i < t->hdr.n; i++) {
+		if (i > 0)
+			*o++ = t->format == ECS_OUTPUT_CSV ? ',' : '\t';
+		o = put_raw(t->format, o, t->hdr.names.p + t->hdr.span[i].off,
+		    t->hdr.span[i].len);
+	}
+	*o++ = '\n';
+	return o;
+}
+
 /* One field of a row (after its separator unless first), as put_raw. */
 static void
 put_field(struct ecs_table *t, const char *s, size_t n, bool first)
@@ -546,6 +595,28 @@ put_field(struct ecs_table *t, const char *s, size_t n, bool first)
 #define ONES	0x0101010101010101ULL
 #define HIGHS	0x8080808080808080ULL
 
+#define LOW_NIBBLES	0x0f0f0f0f0f0f0f0fULL
+
+/*
+ * The word at p with its first byte lowest, as on a little-endian machine,
+ * so that first_marked finds the first byte.
+ */
+static uint64_t
+load_word(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+/*
+ * Marks (high bit) the bytes of w that are c. The lowest mark is exact;
+ * a borrow may set false marks above it, so only the first one counts.
+ */
 static uint64_t
 has_byte(uint64_t w, unsigned char c)
 {
@@ -553,68 +624,163 @@ has_byte(uint64_t w, unsigned char c)
 	return (w - ONES) & ~w & HIGHS;
 }
 
+/* Marks (high bit, exactly) the bytes of w that are not ASCII digits. */
+static uint64_t
+non_digits(uint64_t w)
+{
+	uint64_t z = ((w & ~LOW_NIBBLES) ^ (ONES * '0')) |
+	    (((w & LOW_NIBBLES) + ONES * 6) & ~LOW_NIBBLES);
+
+	return (((z & ~HIGHS) + ~HIGHS) | z) & HIGHS;
+}
+
+/* The index of the first marked byte of a word from load_word; m != 0. */
+static size_t
+first_marked(uint64_t m)
+{
+	return (size_t)__builtin_ctzll(m) / 8;
+}
+
+/*
+ * Copies a number, true, false or null at *pp to o, digits eight at a
+ * time, and returns the end of the copy; o has room for 8 bytes more than
+ * the copy.
+ */
+static char *
+copy_literal(const char **pp, const char *e, char *o)
+{
+	const char *p = *pp;
+	uint64_t m;
+	size_t n;
+
+	while (e - p >= 8) {
+		m = non_digits(load_word(p));
+		memcpy(o, p, 8);
+		n = m != 0 ? first_marked(m) : 8;
+		p += n;
+		o += n;
+		if (n < 8) {
+			if (!is_literal_char(*p))
+				break;
+			p++;			/* . - e and letters */
+			o++;
+		}
+	}
+	for (; p < e && is_literal_char(*p); p++)
+		*o++ = *p;
+	*pp = p;
+	return o;
+}
+
+/* Whether a[0..n) and b[0..n) are the same: names are short, so words. */
+static bool
+same_bytes(const char *a, const char *b, size_t n)
+{
+	uint64_t wa, wb;
+	size_t j;
+
+	if (n < 8) {
+		for (j = 0; j < n && a[j] == b[j]; j++)
+			;
+		return j == n;
+	}
+	for (j = 0; j + 8 <= n; j += 8) {
+		memcpy(&wa, a + j, 8);
+		memcpy(&wb, b + j, 8);
+		if (wa != wb)
+			return false;
+	}
+	/* The last word overlaps the one before. */
+	memcpy(&wa, a + n - 8, 8);
+	memcpy(&wb, b + n - 8, 8);
+	return wa == wb;
+}
+
+/*
+ * The key at p as fast_row expects it, k[0..n + 4) ({ or , then "name":),
+ * with spaces around its parts: the value after it, or NULL.
+ */
+static const char *
+skip_key(const char *p, const char *e, const char *k, size_t n)
+{
+	p = skip_ws(p, e);
+	if (p == e || *p++ != k[0])
+		return NULL;
+	p = skip_ws(p, e);
+	if ((size_t)(e - p) < n + 2 || *p != '"' ||
+	    !same_bytes(p + 1, k + 2, n) || p[n + 1] != '"')
+		return NULL;
+	p = skip_ws(p + n + 2, e);
+	if (p == e || *p++ != ':')
+		return NULL;
+	p = skip_ws(p, e);
+	return p == e ? NULL : p;
+}
+
 /*
  * The common case at full speed: a record whose keys are the header's, in
  * order, with flat values and no escapes, written as a row straight from
- * the line. False, having written nothing, for anything else.
+ * the line, after the header when it starts a new block. False, having
+ * written nothing, for anything else.
  */
 static bool
-fast_row(struct ecs_table *t, const char *p, size_t len)
+fast_row(struct ecs_table *t, const char *p, size_t len, bool new_block)
 {
 	const char *e = p + len, *v, *k;
-	const struct span *h;
+	/* Read once: the compiler must assume a store to o changes *t. */
+	const char *names = t->hdr.names.p;
+	const struct span *head = t->hdr.span, *h;
+	size_t i, nhead = t->hdr.n;
+	bool csv = t->format == ECS_OUTPUT_CSV;
 	/* In a string, what ends a plain copy; JSON has no raw tab or LF. */
-	unsigned char stop = t->format == ECS_OUTPUT_CSV ? C_STOP | C_CSV :
-	    C_STOP;
+	unsigned char stop = csv ? C_STOP | C_CSV : C_STOP;
 	char *o, *field;
-	uint64_t w, hw;
-	size_t i, j;
+	uint64_t w, m;
+	size_t room;
 
-	if (!t->fast_header)
+	if (!t->hdr.fast)
 		return false;
-	/* A field is at most twice its text in the line, quotes included. */
-	if (t->out.cap < 2 * len + 2) {
-		t->out.cap = 2 * len + 2;
+	/*
+	 * A field is at most twice its text in the line, quotes included,
+	 * and a copy by words may write 8 bytes beyond the row.
+	 */
+	room = 2 * len + 10 + (new_block ? 2 * t->hdr.names.len + 2 : 0);
+	if (t->out.cap < room) {
+		t->out.cap = room;
 		t->out.p = ecs_xrealloc(t->out.p, t->out.cap);
 	}
 	o = t->out.p;
-	p = skip_ws(p, e);
-	if (p == e || *p++ != '{')
-		return false;
-	for (i = 0; i < t->nhead; i++) {
-		h = &t->head[i];
-		k = t->hnames.p + h->off;
-		p = skip_ws(p, e);
-		if ((size_t)(e - p) < h->len + 2 || *p != '"')
-			return false;
-		/* Names are short: words beat a call to memcmp here. */
-		for (j = 0; j + 8 <= h->len; j += 8) {
-			memcpy(&w, p + 1 + j, 8);
-			memcpy(&hw, k + j, 8);
-			if (w != hw)
-				break;
-		}
-		for (; j < h->len && p[j + 1] == k[j]; j++)
-			;
-		if (j < h->len || p[h->len + 1] != '"')
-			return false;
-		p = skip_ws(p + h->len + 2, e);
-		if (p == e || *p++ != ':')
-			return false;
-		p = skip_ws(p, e);
-		if (p == e)
+	if (new_block) {		/* csvlite's rule, as write_delimited */
+		if (!t->just_wrote_empty)
+			*o++ = '\n';
+		o = put_header(t, o);
+	}
+	for (i = 0; i < nhead; i++) {
+		h = &head[i];
+		k = names + h->off - 2;		/* {"name": or ,"name": */
+		if ((size_t)(e - p) > h->len + 4 &&
+		    same_bytes(p, k, h->len + 4)) {
+			p += h->len + 4;
+			if (byte_class[(unsigned char)*p] & C_SPACE &&
+			    (p = skip_ws(p, e)) == e)
+				return false;
+		} else if ((p = skip_key(p, e, k, h->len)) == NULL)
 			return false;
 		if (i > 0)
-			*o++ = t->format == ECS_OUTPUT_CSV ? ',' : '\t';
+			*o++ = csv ? ',' : '\t';
 		if (*p == '"') {
 			/* Copied as it is scanned, until a quote or a comma. */
 			field = o;
 			for (v = ++p; e - p >= 8; p += 8, o += 8) {
-				memcpy(&w, p, 8);
-				if (has_byte(w, '"') | has_byte(w, '\\') |
-				    (stop & C_CSV ? has_byte(w, ',') : 0))
+				w = load_word(p);
+				memcpy(o, p, 8);
+				m = has_byte(w, '"') | has_byte(w, '\\') |
+				    (csv ? has_byte(w, ',') : 0);
+				if (m != 0) {
+					p += first_marked(m);
+					o += first_marked(m);
 					break;
-				memcpy(o, &w, 8);
+				}
 			}
 			for (; p < e && !(byte_class[(unsigned char)*p] &
 			    stop); p++)
@@ -630,16 +796,14 @@ fast_row(struct ecs_table *t, const char *p, size_t len)
 			if (p == e || *p++ != '"')
 				return false;	/* an escape */
 		} else {
-			for (v = p; p < e && is_literal_char(*p); p++)
-				*o++ = *p;
+			v = p;
+			o = copy_literal(&p, e, o);
 			if (p == v)
 				return false;
 		}
-		p = skip_ws(p, e);
-		if (p == e || *p++ != (i + 1 < t->nhead ? ',' : '}'))
-			return false;
 	}
-	if (skip_ws(p, e) != e)
+	p = skip_ws(p, e);
+	if (p == e || *p++ != '}' || skip_ws(p, e) != e)
 		return false;
 	*o++ = '\n';
 	t->just_wrote_empty = false;
@@ -666,11 +830,14 @@ write_delimited(struct ecs_table *t)
 				if (t->have_header && !t->just_wrote_empty)
 					bytes_addc(&t->out, '\n');
 				set_header(t);
-				for (i = 0; i < t->nhead; i++)
-					put_field(t, t->hnames.p +
-					    t->head[i].off, t->head[i].len,
-					    i == 0);
-				bytes_addc(&t->out, '\n');
+				if (2 * t->hdr.names.len + 1 >
+				    t->out.cap - t->out.len) {
+					t->out.cap += 2 * t->hdr.names.len + 1;
+					t->out.p = ecs_xrealloc(t->out.p,
+					    t->out.cap);
+				}
+				t->out.len = (size_t)(put_header(t,
+				    t->out.p + t->out.len) - t->out.p);
 			}
 		}
 		for (i = 0; i < t->ncell; i++)
@@ -709,7 +876,7 @@ put_aligned(struct ecs_table *t, const char *base, const struct span *s,
 {
 	size_t i, w;
 
-	for (i = 0; i < t->nhead; i++) {
+	for (i = 0; i < t->hdr.n; i++) {
 		if (s[i].len == 0 && !header) {
 			bytes_addc(&t->out, '-');
 			w = 1;
@@ -717,7 +884,7 @@ put_aligned(struct ecs_table *t, const char *base, const struct span *s,
 			bytes_add(&t->out, base + s[i].off, s[i].len);
 			w = text_width(base + s[i].off, s[i].len);
 		}
-		if (i + 1 < t->nhead) {
+		if (i + 1 < t->hdr.n) {
 			pad(&t->out, width[i] > w ? width[i] - w : 0);
 			bytes_addc(&t->out, ' ');
 		}
@@ -736,17 +903,18 @@ table_flush(struct ecs_table *t)
 	size_t *w, i, r, cw;
 	bool fits = t->printed;
 
-	if (t->nheld == 0 || t->nhead == 0) {
+	if (t->nheld == 0 || t->hdr.n == 0) {
 		t->nheld = 0;
 		t->held.len = 0;
 		return;
 	}
-	w = ecs_xcalloc(t->nhead, sizeof(*w));
-	for (i = 0; i < t->nhead; i++)
-		w[i] = text_width(t->hnames.p + t->head[i].off, t->head[i].len);
+	w = ecs_xcalloc(t->hdr.n, sizeof(*w));
+	for (i = 0; i < t->hdr.n; i++)
+		w[i] = text_width(t->hdr.names.p + t->hdr.span[i].off,
+		    t->hdr.span[i].len);
 	for (r = 0; r < t->nheld; r++) {
-		for (i = 0; i < t->nhead; i++) {
-			const struct span *v = &t->hval[r * t->nhead + i];
+		for (i = 0; i < t->hdr.n; i++) {
+			const struct span *v = &t->hval[r * t->hdr.n + i];
 
 			cw = v->len == 0 ? 1 : text_width(t->held.p + v->off,
 			    v->len);
@@ -754,7 +922,7 @@ table_flush(struct ecs_table *t)
 				w[i] = cw;
 		}
 	}
-	for (i = 0; fits && i + 1 < t->nhead; i++)
+	for (i = 0; fits && i + 1 < t->hdr.n; i++)
 		fits = w[i] <= t->width[i];
 	t->out.len = 0;
 	if (!fits) {
@@ -763,12 +931,12 @@ table_flush(struct ecs_table *t)
 		free(t->width);
 		t->width = w;
 		w = NULL;
-		put_aligned(t, t->hnames.p, t->head, t->width, true);
+		put_aligned(t, t->hdr.names.p, t->hdr.span, t->width, true);
 		t->printed = true;
 	}
 	free(w);
 	for (r = 0; r < t->nheld; r++)
-		put_aligned(t, t->held.p, &t->hval[r * t->nhead], t->width,
+		put_aligned(t, t->held.p, &t->hval[r * t->hdr.n], t->width,
 		    false);
 	t->write(t->out.p, t->out.len);
 	t->nheld = 0;
@@ -800,16 +968,42 @@ table_hold(struct ecs_table *t)
 			set_header(t);
 		}
 	}
-	if ((t->nheld + 1) * t->nhead > t->hvalcap) {
-		t->hvalcap = (t->nheld + 1) * t->nhead * 2;
+	if ((t->nheld + 1) * t->hdr.n > t->hvalcap) {
+		t->hvalcap = (t->nheld + 1) * t->hdr.n * 2;
 		t->hval = ecs_xrealloc(t->hval, t->hvalcap * sizeof(*t->hval));
 	}
 	for (i = 0; i < t->ncell; i++) {
-		t->hval[t->nheld * t->nhead + i] = (struct span){ t->held.len,
+		t->hval[t->nheld * t->hdr.n + i] = (struct span){ t->held.len,
 		    t->cell[i].val_len };
 		bytes_add(&t->held, t->cell[i].val, t->cell[i].val_len);
 	}
 	t->nheld++;
+}
+
+/*
+ * fast_row under the current header, or else under one before it, which
+ * then starts a new block and becomes the current one.
+ */
+static bool
+fast_row_any(struct ecs_table *t, const char *line, size_t len)
+{
+	struct header h;
+	size_t i;
+
+	if (fast_row(t, line, len, false))
+		return true;
+	for (i = 0; i < OLD_HEADERS; i++) {
+		if (!t->old[i].fast)
+			continue;
+		h = t->hdr;
+		t->hdr = t->old[i];
+		t->old[i] = h;
+		if (fast_row(t, line, len, true))
+			return true;
+		t->old[i] = t->hdr;
+		t->hdr = h;
+	}
+	return false;
 }
 
 bool
@@ -818,7 +1012,7 @@ ecs_table_line(struct ecs_table *t, const char *line, size_t len)
 	static const char *names[] = { "ndjson", "csv", "tsv", "table" };
 
 	t->nline++;
-	if (t->format != ECS_OUTPUT_TABLE && fast_row(t, line, len))
+	if (t->format != ECS_OUTPUT_TABLE && fast_row_any(t, line, len))
 		return true;
 	if (!scan_record(t, line, len)) {
 		warnx("output record %llu is not a JSON object: not written "
@@ -843,6 +1037,7 @@ ecs_table_flush(struct ecs_table *t)
 int
 ecs_table_destroy(struct ecs_table *t)
 {
+	size_t i;
 	int status;
 
 	if (t == NULL)
@@ -854,8 +1049,12 @@ ecs_table_destroy(struct ecs_table *t)
 	free(t->text.p);
 	free(t->path.p);
 	free(t->cell);
-	free(t->hnames.p);
-	free(t->head);
+	free(t->hdr.names.p);
+	free(t->hdr.span);
+	for (i = 0; i < OLD_HEADERS; i++) {
+		free(t->old[i].names.p);
+		free(t->old[i].span);
+	}
 	free(t->held.p);
 	free(t->hval);
 	free(t->width);

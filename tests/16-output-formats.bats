@@ -196,3 +196,19 @@ CCCCCC 3"
 	run -0 ecs-filter -o csv 'k == "f"' "$IN"
 	is "$output" $'k,v\nf,"1,2,3"'
 }
+
+@test "records that go back to a header before (events with more keys) start a new block, as Miller" {
+	# ecs_table keeps the headers before the current one for such records:
+	# to and fro between three key sets, an empty record, spaces, escapes.
+	ev '{"u":1,"a":"view"}' '{"u":2,"a":"cart","q":3}' '{"u":3,"a":"view"}' \
+	    '{"u":4,"a":"buy","q":1,"o":"x,y"}' '{"u":5,"a":"view"}' \
+	    '{ "u" : 6 , "a" : "cart" , "q" : 2 }' '{"u":7,"a":"buy","q":1,"o":"p"}' \
+	    '{}' '{"u":8,"a":"view"}' '{"u":9,"a":"say \"hi\""}' \
+	    '{"u":10,"a":"cart","q":{"n":1}}' '{"u":11,"a":"cart","q":4}' \
+	    '{"u":12,"a":"view"}' '{"u":13,"a":"view"}'
+	for f in csv tsv table; do
+		same_as_miller "$f" ecs-filter true "$IN"
+	done
+	run -0 ecs-filter -o csv 'u >= 11' "$IN"
+	is "$output" $'u,a,q\n11,cart,4\n\nu,a\n12,view\n13,view'
+}
