@@ -129,8 +129,13 @@ judge_season(const struct ecs_baselines *bs, const double *ring,
 		v[i] = fabs(v[i] - j->expected);
 	mad = median(v, bs->n);
 	free(v);
-	/* A count of mean m varies by sqrt(m): the band is never narrower. */
-	spread = fmax(1.4826 * mad, sqrt(fmax(j->expected, 1)));
+	/*
+	 * A count of mean m varies by sqrt(m), and the median of n such
+	 * counts by about sqrt(m * pi / 2n): their difference spreads at
+	 * least that much, however alike the n seasons happened to be.
+	 */
+	spread = fmax(1.4826 * mad, sqrt(fmax(j->expected, 1) *
+	    (1 + M_PI / (2 * bs->n))));
 	j->low = j->expected - bs->band_k * spread;
 	j->high = j->expected + bs->band_k * spread;
 	j->score = (value - j->expected) / spread;
@@ -172,6 +177,13 @@ ecs_baselines_judge(struct ecs_baselines *bs, const char *key, size_t len,
 		    judge_mean(bs, ring, b->next[slot], value, j);
 		j->kind = persisted(bs, b, kind);
 	}
+	/*
+	 * Seasonal: a value off the band is remembered as the band's edge,
+	 * so that one outage does not widen the band of the seasons after
+	 * it; a lasting change still moves the median, a band a season.
+	 */
+	if (bs->season_ms > 0 && kind != NULL)
+		value = fmin(fmax(value, j->low), j->high);
 	ring[b->next[slot]] = value;
 	b->next[slot] = (b->next[slot] + 1) % bs->n;
 	if (b->filled[slot] < bs->n)

@@ -47,8 +47,10 @@ void	 ecs_baselines_season(struct ecs_baselines *, int64_t season_ms,
  * n windows, a drop or a spike when drop_pct or spike_pct percent off.
  * Seasonal: against the median m of the same slot in the previous n
  * seasons, a drop or spike when outside m +- k*s, where s is the larger
- * of 1.4826 * MAD (median absolute deviation) and sqrt(max(m, 1)), the
- * spread of a Poisson count. No judgement while fewer than n are known;
+ * of 1.4826 * MAD (median absolute deviation) and sqrt(max(m, 1) *
+ * (1 + pi / 2n)), the spread of a Poisson count less the median of n
+ * others; a value off the band is remembered as the band's edge. No
+ * judgement while fewer than n are known;
  * with persist K, only the K-th and later windows outside in a row on
  * the same side alert.
  */

@@ -409,6 +409,10 @@ check_season_options(bool alerts)
 	if (opt.season_ms > 0 && (opt.drop_pct > 0 || opt.spike_pct > 0))
 		errx(ECS_EXIT_USAGE, "--season alerts both ways on its band: "
 		    "not with --drop or --spike (the mean rule)");
+	if (opt.season_ms > 0 && (opt.window_ms == NO_WINDOW ||
+	    opt.slide_ms > 0))
+		errx(ECS_EXIT_USAGE, "--season needs tumbling windows (--window "
+		    "without --slide)");
 	if (opt.season_ms > 0 && (opt.window_months > 0 ||
 	    opt.window_ms >= opt.season_ms || opt.season_ms % opt.window_ms))
 		errx(ECS_EXIT_USAGE, "--season: the --window must divide it "
@@ -433,10 +437,10 @@ check_options(void)
 		    "years (they are tumbling)");
 	if (opt.slide_ms > opt.window_ms && opt.window_ms != NO_WINDOW)
 		errx(ECS_EXIT_USAGE, "--slide must not be longer than --window");
-	if (alerts && (opt.window_ms == NO_WINDOW || opt.slide_ms > 0))
-		errx(ECS_EXIT_USAGE, "--drop, --spike and --season need "
-		    "tumbling windows (--window without --slide)");
 	check_season_options(alerts);
+	if (alerts && (opt.window_ms == NO_WINDOW || opt.slide_ms > 0))
+		errx(ECS_EXIT_USAGE, "--drop and --spike need tumbling windows "
+		    "(--window without --slide)");
 	if (opt.idle_ms > 0 && opt.window_ms == NO_WINDOW)
 		errx(ECS_EXIT_USAGE, "--idle needs --window");
 	if (opt.idle_ms > 2000000000)
