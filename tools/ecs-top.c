@@ -193,16 +193,17 @@ is_id(const char *key)
 }
 
 /*
- * The group of a row or an alert: its keys that are not numbers, "k=v"
- * separated by spaces, in b; "(all)" when it has none.
+ * The group of a row or an alert: its keys that are not numbers (but
+ * identifiers are, with ids), "k=v" separated by spaces, in b; "(all)"
+ * when it has none.
  */
 static void
-group_text(struct json_object *rec, struct ecs_buf *b)
+group_text(struct json_object *rec, bool ids, struct ecs_buf *b)
 {
 	size_t start = b->len;
 
 	json_object_object_foreach(rec, key, v) {
-		if (is_placing(key) || (is_number(v) && !is_id(key)))
+		if (is_placing(key) || (is_id(key) ? !ids : is_number(v)))
 			continue;
 		if (b->len > start)
 			ecs_buf_putc(b, ' ');
@@ -258,7 +259,8 @@ add_row(struct json_object *rec)
 		free(run.latest_window);
 		run.latest_window = ecs_xstrdup(window);
 	}
-	group_text(rec, &group);
+	/* A row of a window groups by its keys; others (sessions) by kind. */
+	group_text(rec, window != NULL, &group);
 	json_object_object_foreach(rec, key, v) {
 		if (!is_number(v) || is_placing(key) || is_id(key))
 			continue;
@@ -292,8 +294,7 @@ take_band(struct json_object *rec)
 	    !json_object_object_get_ex(rec, "high", &high) ||
 	    !is_number(low) || !is_number(high))
 		return;
-	group_text(rec, &group);
-	/* The alert's own numbers are not group keys. */
+	group_text(rec, true, &group);
 	s = series_of(group.p, group.len, json_object_get_string(metric));
 	s->banded = true;
 	s->low = json_object_get_double(low);
@@ -326,7 +327,7 @@ add_alert(struct json_object *rec, struct json_object *kind)
 	ecs_buf_puts(&line, "  ");
 	ecs_buf_puts(&line, text_of(kind));
 	ecs_buf_puts(&line, "  ");
-	group_text(rec, &line);
+	group_text(rec, true, &line);
 	json_object_object_foreach(rec, key, v) {
 		if (!is_number(v) || is_id(key) || nnumbers++ == 6)
 			continue;
