@@ -97,11 +97,19 @@ screen_has() { screen | grep -qF -- "$1"; }
 	in_tmux 8 "$STREAM"
 	wait_until screen_has "q quit  p pause"
 	# The title stays; the body starts at the frame's second line.
-	is "$(screen | sed -n 3p)" "EVENTS  last minute 5 (0.08/s)"
+	is "$(screen | sed -n 2p)" "EVENTS  last minute 5 (0.08/s)"
 	tmux -S "$TMUX_SOCK" send-keys Down Down
-	wait_until screen_has "  browse "
+	scrolled() { [[ "$(screen | sed -n 2p)" == "$(sed -n 4p "$FIXTURES/top/once.txt")" ]]; }
+	wait_until scrolled
 	is "$(screen | sed -n 1p)" "$(head -1 "$FIXTURES/top/once.txt")"
-	is "$(screen | sed -n 2,3p)" "$(sed -n 4,5p "$FIXTURES/top/once.txt")"
+	is "$(screen | sed -n 2,7p)" "$(sed -n 4,9p "$FIXTURES/top/once.txt")"
+	is "$(screen | sed -n 8p)" "q quit  p pause  arrows scroll"
+	# At most to the end of the frame; Home back to the top.
+	tmux -S "$TMUX_SOCK" send-keys NPage NPage NPage NPage
+	at_end() { [[ "$(screen | sed -n 7p)" == "$(tail -1 "$FIXTURES/top/once.txt")" ]]; }
+	wait_until at_end
+	tmux -S "$TMUX_SOCK" send-keys Home
+	wait_until screen_has "EVENTS  last minute"
 	tmux -S "$TMUX_SOCK" send-keys q
 	wait_for "$BATS_TEST_TMPDIR/status" 0
 }

@@ -148,6 +148,9 @@ parse_options(int argc, char *argv[], int *first)
 	}
 	if (ecs_config.output_format != ECS_OUTPUT_NDJSON)
 		errx(ECS_EXIT_USAGE, "-o: ecs-top writes a screen, not records");
+	if (ecs_config.nfields > 0 || ecs_config.nactions > 0)
+		errx(ECS_EXIT_USAGE, "--map and --map-action: ecs-top shows the "
+		    "fields as they are named");
 	*first = optind;
 }
 
@@ -541,7 +544,7 @@ frame_events(struct ecs_buf *b)
 
 	if (run.nevents == 0)
 		return;
-	ecs_buf_puts(b, "\nEVENTS  last minute ");
+	ecs_buf_puts(b, "EVENTS  last minute ");
 	ecs_buf_uint(b, run.recent_len);
 	snprintf(num, sizeof(num), " (%.2f/s)", run.recent_len / 60.0);
 	ecs_buf_puts(b, num);
@@ -594,7 +597,7 @@ frame_metrics(struct ecs_buf *b)
 
 	if (ecs_map_count(run.series) == 0)
 		return;
-	ecs_buf_puts(b, "\nMETRICS");
+	ecs_buf_puts(b, "METRICS");
 	if (run.latest_window != NULL) {
 		ecs_buf_puts(b, "  latest window ");
 		ecs_buf_puts(b, run.latest_window);
@@ -630,7 +633,7 @@ frame_alerts(struct ecs_buf *b)
 
 	if (run.nalerts == 0)
 		return;
-	ecs_buf_puts(b, "\nALERTS ");
+	ecs_buf_puts(b, "ALERTS ");
 	ecs_buf_uint(b, run.nalerts);
 	ecs_buf_puts(b, ":");
 	while ((n = ecs_map_next(run.alert_kinds, &it, &kind, &len)) != NULL) {
@@ -661,12 +664,16 @@ build_frame(void)
 	frame_alerts(&run.frame);
 }
 
-/* --plain, --once: the frame, then an empty line. */
+/* --plain, --once: the frame; after the first, an empty line before. */
 static void
 write_frame(void)
 {
+	static bool first = true;
+
+	if (!first)
+		ecs_out_write("\n", 1);
+	first = false;
 	build_frame();
-	ecs_buf_putc(&run.frame, '\n');
 	ecs_buf_out(&run.frame);
 	ecs_out_flush();
 }
