@@ -147,3 +147,28 @@ screen_has() { screen | grep -qF -- "$1"; }
 	run -2 --separate-stderr ecs-top -o csv /dev/null
 	like "$stderr" "*-o: ecs-top writes a screen*"
 }
+
+@test "every kind of bad input: no crash, the bad lines counted and summed up" {
+	for f in "$FIXTURES"/bad/*.ndjson; do
+		run --separate-stderr ecs-top --once -q "$f"
+		(( status <= 1 )) || { echo "# $f: exit $status" >&2; return 1; }
+		bad=$(ecs-filter -q true "$f" 2>&1 >/dev/null |
+		    sed -n 's/^ecs-filter: \([0-9]*\) bad lines\{0,1\} of .*/\1/p')
+		# At least the lines that are not JSON objects, in the frame.
+		matches "${lines[0]}" "^ecs-top  events [0-9]+ .* bad ([0-9]+)" "$f: frame"
+		(( BASH_REMATCH[1] >= ${bad:-0} )) ||
+		    { echo "# $f: ${BASH_REMATCH[1]} bad, ecs-filter says $bad" >&2; return 1; }
+		if (( BASH_REMATCH[1] > 0 )); then
+			like "$stderr" "*ecs-top: ${BASH_REMATCH[1]} bad line* skipped" "$f"
+			is "$status" 1 "$f"
+		else
+			is "$status" 0 "$f"
+		fi
+	done
+}
+
+@test "a full disk on stdout is an error" {
+	[[ -w /dev/full ]] || skip "no /dev/full"
+	run -1 --separate-stderr bash -c "ecs-top --once '$STREAM' > /dev/full"
+	is "$stderr" "ecs-top: write error on <stdout>: No space left on device"
+}
