@@ -190,6 +190,28 @@ ecs_baselines_judge(struct ecs_baselines *bs, const char *key, size_t len,
 		b->filled[slot]++;
 }
 
+void
+ecs_judgement_write(const struct ecs_baselines *bs,
+    const struct ecs_judgement *j, double value, struct ecs_buf *b)
+{
+	if (bs->season_ms == 0) {
+		ecs_buf_puts(b, ",\"baseline\":");
+		ecs_buf_double(b, j->expected, 2);
+		ecs_buf_puts(b, ",\"change_pct\":");
+		ecs_buf_double(b, j->expected > 0 ?
+		    (value - j->expected) * 100 / j->expected : 0, 2);
+		return;
+	}
+	ecs_buf_puts(b, ",\"expected\":");
+	ecs_buf_double(b, j->expected, 2);
+	ecs_buf_puts(b, ",\"low\":");
+	ecs_buf_double(b, j->low, 2);
+	ecs_buf_puts(b, ",\"high\":");
+	ecs_buf_double(b, j->high, 2);
+	ecs_buf_puts(b, ",\"score\":");
+	ecs_buf_double(b, j->score, 2);
+}
+
 uint32_t
 ecs_baselines_span(const struct ecs_baselines *bs)
 {

@@ -10,6 +10,7 @@
 #define ECS_BASELINE_H
 
 #include "ecs.h"
+#include "ecs_buf.h"
 
 struct ecs_baselines {
 	struct ecs_map	*groups;	/* group key -> struct baseline */
@@ -56,6 +57,13 @@ void	 ecs_baselines_season(struct ecs_baselines *, int64_t season_ms,
  */
 void	 ecs_baselines_judge(struct ecs_baselines *, const char *key,
 	    size_t len, int64_t start, double value, struct ecs_judgement *);
+/*
+ * The judgement's members, each after a comma, rounded to 2 places: the
+ * mean rule's "baseline" and "change_pct" (0 when the mean is 0); the
+ * seasonal "expected", "low", "high" and "score".
+ */
+void	 ecs_judgement_write(const struct ecs_baselines *,
+	    const struct ecs_judgement *, double value, struct ecs_buf *);
 /*
  * Windows without any value after which every baseline holds only zeros
  * (and more of them change nothing).

@@ -547,20 +547,6 @@ row_kept(void)
  * --drop/--spike/--season: judges the group's value in the window
  * [start, end) against its baseline (ecs_baselines_judge).
  */
-/* A seasonal alert's expected value, band and score. */
-static void
-season_fields(struct ecs_buf *out, const struct ecs_judgement *j)
-{
-	ecs_buf_puts(out, ",\"expected\":");
-	ecs_buf_double(out, j->expected, 2);
-	ecs_buf_puts(out, ",\"low\":");
-	ecs_buf_double(out, j->low, 2);
-	ecs_buf_puts(out, ",\"high\":");
-	ecs_buf_double(out, j->high, 2);
-	ecs_buf_puts(out, ",\"score\":");
-	ecs_buf_double(out, j->score, 2);
-}
-
 static void
 check_baseline(int64_t start, int64_t end, const char *gkey, size_t gkey_len,
     double value)
@@ -586,15 +572,7 @@ check_baseline(int64_t start, int64_t end, const char *gkey, size_t gkey_len,
 	ecs_buf_json_string(&out, name, strlen(name));
 	ecs_buf_puts(&out, ",\"value\":");
 	ecs_buf_double(&out, value, 2);
-	if (opt.season_ms > 0)
-		season_fields(&out, &j);
-	else {
-		ecs_buf_puts(&out, ",\"baseline\":");
-		ecs_buf_double(&out, j.expected, 2);
-		ecs_buf_puts(&out, ",\"change_pct\":");
-		ecs_buf_double(&out, j.expected > 0 ?
-		    (value - j.expected) * 100 / j.expected : 0, 2);
-	}
+	ecs_judgement_write(&run.baselines, &j, value, &out);
 	ecs_buf_puts(&out, "}\n");
 	ecs_buf_out(&out);
 	ecs_buf_free(&out);
