@@ -24,6 +24,11 @@ enum {
 	OPT_CART_RATE = ECS_OPT_TOOL,
 	OPT_BUY_RATE,
 	OPT_OVERSELL,
+	OPT_WEEKLY,
+	OPT_OUTAGE,
+	OPT_SURGE,
+	OPT_LABELS,
+	OPT_UNTIL,
 };
 
 static const char *const categories[] = {
@@ -37,6 +42,17 @@ static const char *const categories[] = {
 static const int hour_weight[24] = {
 	3, 2, 1, 1, 1, 2, 4, 6, 8, 9, 10, 10,
 	10, 10, 10, 11, 12, 13, 14, 14, 12, 9, 6, 4,
+};
+
+/* With --weekly, relative arrivals per UTC day, Monday first: weekends
+ * are quieter. */
+static const int day_weight[7] = { 10, 10, 10, 10, 9, 6, 7 };
+
+/* An injected anomaly: an outage writes no shopper events, a surge
+ * multiplies the arrivals. */
+struct anomaly {
+	int64_t		 start, end;
+	double		 factor;		/* 0: an outage */
 };
 
 struct product {
@@ -89,8 +105,14 @@ static struct {
 	uint64_t	 cart_threshold;	/* --cart-rate, of 2^32 */
 	uint64_t	 buy_threshold;		/* --buy-rate */
 	uint64_t	 oversell_threshold;	/* --oversell */
+	bool		 weekly;		/* --weekly */
+	struct anomaly	*anomalies;		/* --outage, --surge */
+	size_t		 nanomalies;
+	const char	*labels_path;		/* --labels */
+	int64_t		 until_ms;		/* --until; INT64_MAX: none */
 } opt = {
 	.max_events = 10000, .seed = 1, .nusers = 10000, .nproducts = 1000,
+	.until_ms = INT64_MAX,
 };
 
 /* The state of the run. */
@@ -124,13 +146,18 @@ static const struct option longopts[] = {
 	{ "events",	required_argument,	NULL, 'n' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "inventory",	no_argument,		NULL, 'i' },
+	{ "labels",	required_argument,	NULL, OPT_LABELS },
+	{ "outage",	required_argument,	NULL, OPT_OUTAGE },
 	{ "oversell",	required_argument,	NULL, OPT_OVERSELL },
 	{ "products",	required_argument,	NULL, 'p' },
 	{ "rate",	required_argument,	NULL, 'r' },
 	{ "seed",	required_argument,	NULL, 's' },
 	{ "start",	required_argument,	NULL, 'S' },
+	{ "surge",	required_argument,	NULL, OPT_SURGE },
+	{ "until",	required_argument,	NULL, OPT_UNTIL },
 	{ "users",	required_argument,	NULL, 'u' },
 	{ "version",	no_argument,		NULL, 'V' },
+	{ "weekly",	no_argument,		NULL, OPT_WEEKLY },
 	{ NULL,		0,			NULL, 0 }
 };
 
@@ -142,7 +169,9 @@ usage(int status)
 	fprintf(fp,
 "usage: ecs-gen [-hiV] [-n events] [-p products] [-r rate] [-S start]\n"
 "               [-s seed] [-u users] [--buy-rate p] [--cart-rate p]\n"
-"               [--oversell p]\n");
+"               [--oversell p] [--until time] [--weekly]\n"
+"               [--outage start,duration]... [--surge start,duration,x]...\n"
+"               [--labels file]\n");
 	if (status != 0)
 		exit(status);
 	fprintf(fp,
@@ -159,6 +188,12 @@ usage(int status)
 "      --buy-rate P     share of carting sessions that buy (default 0.3)\n"
 "      --oversell P     with --inventory, chance that a purchase of a\n"
 "                       product out of stock goes through (default 0)\n"
+"      --until TIME     stop before the first event at TIME or later\n"
+"      --weekly         arrivals also follow a weekly rhythm (quieter\n"
+"                       weekends)\n"
+"      --outage START,DURATION  no shopper events in that time\n"
+"      --surge START,DURATION,X  X times the arrivals in that time\n"
+"      --labels FILE    write the outages and surges there, as NDJSON\n"
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n");
 	exit(0);
@@ -475,6 +510,41 @@ write_restock(const struct product *p, int64_t quantity, int64_t now)
 	return write_line();
 }
 
+/* Monday 0 to Sunday 6, in UTC: 1970-01-05 was a Monday. */
+static int
+day_of_week(int64_t ms)
+{
+	int64_t days = (ms >= 0 ? ms : ms - 86399999) / 86400000;
+
+	return (int)(((days - 4) % 7 + 7) % 7);
+}
+
+/* The arrivals' factor at now: that of a surge (1: none). */
+static double
+surge_factor(int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < opt.nanomalies; i++)
+		if (opt.anomalies[i].factor > 0 &&
+		    now >= opt.anomalies[i].start && now < opt.anomalies[i].end)
+			return opt.anomalies[i].factor;
+	return 1;
+}
+
+/* Whether now is in an outage. */
+static bool
+in_outage(int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < opt.nanomalies; i++)
+		if (opt.anomalies[i].factor == 0 &&
+		    now >= opt.anomalies[i].start && now < opt.anomalies[i].end)
+			return true;
+	return false;
+}
+
 /* A shopper's event; quantity and order only where they apply. */
 static bool
 write_event(const struct session *s, const char *action, uint32_t product,
@@ -482,6 +552,8 @@ write_event(const struct session *s, const char *action, uint32_t product,
 {
 	const struct product *p = &run.products[product];
 
+	if (in_outage(now))	/* the shop is down: nothing is recorded */
+		return !ecs_stop_signal;
 	put("{\"user_id\":");
 	put_uint(s->user);
 	put(",\"session_id\":");
@@ -681,8 +753,14 @@ arrival_gap(int64_t now)
 
 	if (ms_of_day < 0)
 		ms_of_day += 86400000;
-	mean = 60000 / hour_weight[ms_of_day / 3600000];
-	return uniform(1, 2 * mean);
+	if (!opt.weekly && opt.nanomalies == 0) {	/* the pinned stream */
+		mean = 60000 / hour_weight[ms_of_day / 3600000];
+		return uniform(1, 2 * mean);
+	}
+	mean = 600000 / (hour_weight[ms_of_day / 3600000] *
+	    (opt.weekly ? day_weight[day_of_week(now)] : 10));
+	mean = (int64_t)((double)mean / surge_factor(now));
+	return uniform(1, 2 * (mean > 1 ? mean : 1));
 }
 
 static void
@@ -698,6 +776,8 @@ generate(void)
 	schedule(opt.start_ms, A_ARRIVAL, 0);
 	while (more) {
 		a = next_actor();
+		if (a.time >= opt.until_ms)
+			break;
 		switch (a.kind) {
 		case A_ARRIVAL:
 			new_session(a.time);
@@ -711,6 +791,60 @@ generate(void)
 			break;
 		}
 	}
+}
+
+/* --outage START,DURATION or --surge START,DURATION,FACTOR. */
+static void
+add_anomaly(bool surge, const char *arg)
+{
+	const char *name = surge ? "--surge" : "--outage";
+	char *copy = ecs_xstrdup(arg), *start, *duration, *factor, *end;
+	struct anomaly a = { 0 };
+
+	start = strtok(copy, ",");
+	duration = strtok(NULL, ",");
+	factor = strtok(NULL, ",");
+	if (start == NULL || duration == NULL || (factor != NULL) != surge ||
+	    strtok(NULL, ",") != NULL)
+		errx(ECS_EXIT_USAGE, "%s '%s': expected %s", name, arg, surge ?
+		    "START,DURATION,FACTOR" : "START,DURATION");
+	a.start = ecs_opt_time(name, start);
+	a.end = a.start + ecs_opt_duration(name, duration);
+	if (surge && (a.factor = strtod(factor, &end), end == factor ||
+	    *end != '\0' || !(a.factor > 0 && a.factor <= 1000)))
+		errx(ECS_EXIT_USAGE, "%s '%s': the factor must be above 0, at "
+		    "most 1000", name, arg);
+	free(copy);
+	opt.anomalies = ecs_xrealloc(opt.anomalies,
+	    (opt.nanomalies + 1) * sizeof(*opt.anomalies));
+	opt.anomalies[opt.nanomalies++] = a;
+}
+
+/* --labels: each anomaly, {"anomaly":KIND,"start":T,"end":T[,"factor":X]}. */
+static void
+write_labels(void)
+{
+	char t[32];
+	FILE *fp;
+	size_t i;
+
+	if (opt.labels_path == NULL)
+		return;
+	if ((fp = fopen(opt.labels_path, "w")) == NULL)
+		err(ECS_EXIT_DATA, "%s", opt.labels_path);
+	for (i = 0; i < opt.nanomalies; i++) {
+		fprintf(fp, "{\"anomaly\":\"%s\"", opt.anomalies[i].factor > 0 ?
+		    "surge" : "outage");
+		ecs_time_format(opt.anomalies[i].start, t);
+		fprintf(fp, ",\"start\":\"%s\"", t);
+		ecs_time_format(opt.anomalies[i].end, t);
+		fprintf(fp, ",\"end\":\"%s\"", t);
+		if (opt.anomalies[i].factor > 0)
+			fprintf(fp, ",\"factor\":%g", opt.anomalies[i].factor);
+		fputs("}\n", fp);
+	}
+	if (ferror(fp) | fclose(fp))
+		err(ECS_EXIT_DATA, "%s", opt.labels_path);
 }
 
 static void
@@ -767,6 +901,19 @@ parse_options(int argc, char *argv[])
 		case OPT_CART_RATE:
 			opt.cart_threshold = probability("--cart-rate", optarg);
 			break;
+		case OPT_LABELS:
+			opt.labels_path = optarg;
+			break;
+		case OPT_OUTAGE:
+		case OPT_SURGE:
+			add_anomaly(ch == OPT_SURGE, optarg);
+			break;
+		case OPT_UNTIL:
+			opt.until_ms = ecs_opt_time("--until", optarg);
+			break;
+		case OPT_WEEKLY:
+			opt.weekly = true;
+			break;
 		case OPT_OVERSELL:
 			opt.oversell_threshold = probability("--oversell",
 			    optarg);
@@ -784,6 +931,8 @@ parse_options(int argc, char *argv[])
 		errx(ECS_EXIT_USAGE, "--products and --users must be at least 1");
 	if (opt.oversell_threshold > 0 && !opt.inventory)
 		errx(ECS_EXIT_USAGE, "--oversell needs --inventory");
+	if (opt.labels_path != NULL && opt.nanomalies == 0)
+		errx(ECS_EXIT_USAGE, "--labels needs --outage or --surge");
 }
 
 int
@@ -797,6 +946,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < 4; i++)
 		run.rng[i] = splitmix64(&sm);
 	ecs_signals_init();
+	write_labels();
 	make_catalogue();
 	if (opt.rate > 0)
 		ecs_pace_start(&run.pace);
@@ -806,5 +956,6 @@ main(int argc, char *argv[])
 	free(run.zipf_cdf);
 	free(run.sessions);
 	free(run.heap);
+	free(opt.anomalies);
 	return ecs_out_close();
 }

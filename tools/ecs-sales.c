@@ -33,9 +33,11 @@
  * sum (at most 18 places) can reach the 10^37 that would near overflow.
  */
 #define SUM_SAFE	1e19
+#define DAY_MS		86400000LL
 
 enum {
 	OPT_ALERT = ECS_OPT_TOOL,
+	OPT_BAND,
 	OPT_BASELINE,
 	OPT_CHECKPOINT,
 	OPT_CORRECTIONS,
@@ -49,6 +51,8 @@ enum {
 	OPT_MERGE,
 	OPT_ORDER_BY,
 	OPT_PARTIAL,
+	OPT_PERSIST,
+	OPT_SEASON,
 	OPT_SLIDE,
 	OPT_SPIKE,
 	OPT_STATE,
@@ -83,12 +87,15 @@ static struct {
 	size_t		 nrules;
 	double		 drop_pct, spike_pct;	/* --drop, --spike */
 	uint32_t	 baseline_n;		/* --baseline */
+	int64_t		 season_ms;		/* --season; 0: the mean */
+	double		 band_k;		/* --band */
+	uint32_t	 persist;		/* --persist */
 	const char	*watch_name;		/* --watch */
 	bool		 partial;		/* --partial */
 	bool		 merge;			/* --merge */
 } opt = {
 	.default_metrics = true, .window_ms = NO_WINDOW, .corrections_ms = -1,
-	.baseline_n = 6,
+	.baseline_n = 6, .band_k = 3, .persist = 1,
 };
 
 static void		 save_state(void);
@@ -139,6 +146,7 @@ static struct {
 static const struct option longopts[] = {
 	ECS_COMMON_LONGOPTS,
 	{ "alert",	required_argument,	NULL, OPT_ALERT },
+	{ "band",	required_argument,	NULL, OPT_BAND },
 	{ "baseline",	required_argument,	NULL, OPT_BASELINE },
 	{ "by",		required_argument,	NULL, 'b' },
 	{ "checkpoint",	required_argument,	NULL, OPT_CHECKPOINT },
@@ -153,6 +161,8 @@ static const struct option longopts[] = {
 	{ "merge",	no_argument,		NULL, OPT_MERGE },
 	{ "order-by",	required_argument,	NULL, OPT_ORDER_BY },
 	{ "partial",	no_argument,		NULL, OPT_PARTIAL },
+	{ "persist",	required_argument,	NULL, OPT_PERSIST },
+	{ "season",	required_argument,	NULL, OPT_SEASON },
 	{ "metric",	required_argument,	NULL, 'm' },
 	{ "slide",	required_argument,	NULL, OPT_SLIDE },
 	{ "spike",	required_argument,	NULL, OPT_SPIKE },
@@ -178,7 +188,8 @@ usage(int status)
 "                 [--having expr] [--top n --order-by name [--desc]]\n"
 "                 [--corrections duration] [--idle duration]\n"
 "                 [--alert expr]... [--drop pct] [--spike pct]\n"
-"                 [--baseline n] [--watch name] [--state file]\n"
+"                 [--season 1d|1w [--band k]] [--baseline n]\n"
+"                 [--persist k] [--watch name] [--state file]\n"
 "                 [--checkpoint duration] [--partial | --merge] [file ...]\n");
 	if (status != 0)
 		exit(status);
@@ -218,7 +229,15 @@ usage(int status)
 "      --drop PCT           alert when the watched metric falls PCT percent\n"
 "                           below the mean of the group's --baseline windows\n"
 "      --spike PCT          alert when it rises PCT percent above that mean\n"
-"      --baseline N         the previous windows in the mean (default 6)\n"
+"      --baseline N         the previous windows in the mean (default 6),\n"
+"                           or with --season the previous seasons\n"
+"      --season 1d|1w       alert when the watched metric leaves the band\n"
+"                           around the median of the same hour of the day\n"
+"                           or week (in --tz) in the last N seasons\n"
+"      --band K             its half-width: K robust deviations (1.4826 MAD,\n"
+"                           at least the sqrt of the median) (default 3)\n"
+"      --persist K          alert from the K-th window in a row that is\n"
+"                           off the same way (default 1)\n"
 "      --watch NAME         the watched metric (default the first)\n"
 "      --state FILE         load and save open windows and baselines\n"
 "      --checkpoint DURATION save the state this often (default 30s)\n"
@@ -281,6 +300,13 @@ parse_option(int ch)
 		opt.rules[opt.nrules].text = optarg;
 		opt.rules[opt.nrules++].expr = compile_expr("--alert", optarg);
 		break;
+	case OPT_BAND:
+		opt.band_k = strtod(optarg, &end);
+		if (end == optarg || *end != '\0' || !(opt.band_k > 0 &&
+		    opt.band_k <= 100))
+			errx(ECS_EXIT_USAGE, "--band '%s': expected deviations "
+			    "above 0, at most 100", optarg);
+		break;
 	case OPT_BASELINE:
 		opt.baseline_n = (uint32_t)strtoul(optarg, &end, 10);
 		if (end == optarg || *end != '\0' || opt.baseline_n < 1 ||
@@ -328,6 +354,16 @@ parse_option(int ch)
 	case OPT_PARTIAL:
 		opt.partial = true;
 		break;
+	case OPT_PERSIST:
+		opt.persist = (uint32_t)ecs_opt_count("--persist", optarg, 1,
+		    1000);
+		break;
+	case OPT_SEASON:
+		opt.season_ms = ecs_opt_duration("--season", optarg);
+		if (opt.season_ms != DAY_MS && opt.season_ms != 7 * DAY_MS)
+			errx(ECS_EXIT_USAGE, "--season '%s': expected 1d or 1w",
+			    optarg);
+		break;
 	case OPT_SLIDE:
 		opt.slide_ms = ecs_opt_duration("--slide", optarg);
 		break;
@@ -359,11 +395,40 @@ parse_option(int ch)
 	}
 }
 
+/* Whether a baseline rule is on: --drop, --spike or --season. */
+static bool
+watching(void)
+{
+	return opt.drop_pct > 0 || opt.spike_pct > 0 || opt.season_ms > 0;
+}
+
+/* --season, --band and --persist: each can fire, with what it needs. */
+static void
+check_season_options(bool alerts)
+{
+	if (opt.season_ms > 0 && (opt.drop_pct > 0 || opt.spike_pct > 0))
+		errx(ECS_EXIT_USAGE, "--season alerts both ways on its band: "
+		    "not with --drop or --spike (the mean rule)");
+	if (opt.season_ms > 0 && (opt.window_ms == NO_WINDOW ||
+	    opt.slide_ms > 0))
+		errx(ECS_EXIT_USAGE, "--season needs tumbling windows (--window "
+		    "without --slide)");
+	if (opt.season_ms > 0 && (opt.window_months > 0 ||
+	    opt.window_ms >= opt.season_ms || opt.season_ms % opt.window_ms))
+		errx(ECS_EXIT_USAGE, "--season: the --window must divide it "
+		    "into slots (1h or 1d in 1w, 1h in 1d)");
+	if (opt.band_k != 3 && opt.season_ms == 0)
+		errx(ECS_EXIT_USAGE, "--band needs --season");
+	if (opt.persist > 1 && !alerts)
+		errx(ECS_EXIT_USAGE, "--persist needs --drop, --spike or "
+		    "--season");
+}
+
 /* The options that cannot go together. */
 static void
 check_options(void)
 {
-	bool alerts = opt.drop_pct > 0 || opt.spike_pct > 0;
+	bool alerts = watching();
 
 	if (opt.slide_ms > 0 && opt.window_ms == NO_WINDOW)
 		errx(ECS_EXIT_USAGE, "--slide needs --window");
@@ -372,6 +437,7 @@ check_options(void)
 		    "years (they are tumbling)");
 	if (opt.slide_ms > opt.window_ms && opt.window_ms != NO_WINDOW)
 		errx(ECS_EXIT_USAGE, "--slide must not be longer than --window");
+	check_season_options(alerts);
 	if (alerts && (opt.window_ms == NO_WINDOW || opt.slide_ms > 0))
 		errx(ECS_EXIT_USAGE, "--drop and --spike need tumbling windows "
 		    "(--window without --slide)");
@@ -387,7 +453,8 @@ check_options(void)
 	    run.top.n > 0))
 		errx(ECS_EXIT_USAGE, "--partial writes states to merge: not with "
 		    "--merge, --emit update, --corrections, --alert, --drop, "
-		    "--spike, --having or --top (give those to the --merge)");
+		    "--spike, --season, --having or --top (give those to the "
+		    "--merge)");
 	if ((run.top.n > 0) != (opt.order_by != NULL) ||
 	    (run.top.desc && run.top.n == 0))
 		errx(ECS_EXIT_USAGE, "--top and --order-by go together (and "
@@ -402,7 +469,7 @@ check_options(void)
 		    "--partial", run.totals.t[0].metric);
 	if (opt.merge && (alerts || opt.emit_update || ckpt.path != NULL))
 		errx(ECS_EXIT_USAGE, "--merge takes --alert but not --drop, "
-		    "--spike, --emit update or --state");
+		    "--spike, --season, --emit update or --state");
 }
 
 static void
@@ -477,22 +544,22 @@ row_kept(void)
 }
 
 /*
- * --drop/--spike: compares the group's value in the window [start, end)
- * with the mean of its previous --baseline windows, then remembers it.
+ * --drop/--spike/--season: judges the group's value in the window
+ * [start, end) against its baseline (ecs_baselines_judge).
  */
 static void
 check_baseline(int64_t start, int64_t end, const char *gkey, size_t gkey_len,
     double value)
 {
 	struct ecs_buf out = ECS_BUF_INIT;
-	const char *name = opt.metrics[run.watch].name, *kind;
-	double mean;
+	const char *name = opt.metrics[run.watch].name;
+	struct ecs_judgement j;
 
-	kind = ecs_baselines_judge(&run.baselines, gkey, gkey_len, value, &mean);
-	if (kind == NULL)
+	ecs_baselines_judge(&run.baselines, gkey, gkey_len, start, value, &j);
+	if (j.kind == NULL)
 		return;
 	ecs_buf_puts(&out, "{\"alert\":\"sales_");
-	ecs_buf_puts(&out, kind);
+	ecs_buf_puts(&out, j.kind);
 	ecs_buf_puts(&out, "\",\"window_start\":");
 	ecs_window_label(&out, start);
 	ecs_buf_puts(&out, ",\"window_end\":");
@@ -505,10 +572,7 @@ check_baseline(int64_t start, int64_t end, const char *gkey, size_t gkey_len,
 	ecs_buf_json_string(&out, name, strlen(name));
 	ecs_buf_puts(&out, ",\"value\":");
 	ecs_buf_double(&out, value, 2);
-	ecs_buf_puts(&out, ",\"baseline\":");
-	ecs_buf_double(&out, mean, 2);
-	ecs_buf_puts(&out, ",\"change_pct\":");
-	ecs_buf_double(&out, mean > 0 ? (value - mean) * 100 / mean : 0, 2);
+	ecs_judgement_write(&run.baselines, &j, value, &out);
 	ecs_buf_puts(&out, "}\n");
 	ecs_buf_out(&out);
 	ecs_buf_free(&out);
@@ -526,7 +590,7 @@ baselines_for(const struct ecs_window *w, int64_t start, int64_t end)
 	const char *gkey;
 	size_t i, len, nknown = ecs_baselines_count(&run.baselines);
 
-	if (opt.drop_pct == 0 && opt.spike_pct == 0)
+	if (!watching())
 		return;
 	for (i = 0; w != NULL && i < ecs_map_count(w->groups); i++) {
 		g = ecs_map_at(w->groups, i, &gkey, &len);
@@ -544,24 +608,23 @@ baselines_for(const struct ecs_window *w, int64_t start, int64_t end)
  * Windows that passed without any event, from closed_upto to the first
  * that starts at or after start or ends after wm, still feed the baselines
  * (and alert: a dead checkout is the drop that matters most), then count
- * as closed. After --baseline + 1 of them every baseline is all zeros,
- * and more would change nothing.
+ * as closed. After the baselines' span + 1 of them every baseline is all
+ * zeros, and more would change nothing.
  */
 static void
 pass_empty_windows(int64_t start, int64_t wm)
 {
 	int64_t s, e, skip_to;
-	uint32_t n;
+	uint32_t n, span = ecs_baselines_span(&run.baselines);
 
-	if ((opt.drop_pct == 0 && opt.spike_pct == 0) ||
-	    run.closed_upto == INT64_MIN)
+	if (!watching() || run.closed_upto == INT64_MIN)
 		return;
-	for (s = run.closed_upto, n = 0; n <= opt.baseline_n && s < start &&
+	for (s = run.closed_upto, n = 0; n <= span && s < start &&
 	    (e = ecs_window_end(&run.ws, s, opt.window_ms)) <= wm; s = e, n++) {
 		baselines_for(NULL, s, e);
 		run.closed_upto = e;
 	}
-	if (n > opt.baseline_n) {
+	if (n > span) {
 		skip_to = wm == INT64_MAX ? start :
 		    ecs_window_floor(&run.ws, wm, opt.window_ms);
 		if (skip_to > start)
@@ -855,6 +918,10 @@ options_signature(void)
 	ecs_buf_int(&b, opt.slide_ms);
 	ecs_buf_puts(&b, " baseline=");
 	ecs_buf_uint(&b, opt.baseline_n);
+	if (opt.season_ms > 0) {	/* states of the mean rule stay valid */
+		ecs_buf_puts(&b, " season=");
+		ecs_buf_int(&b, opt.season_ms);
+	}
 	ecs_buf_puts(&b, " tz=");
 	ecs_buf_puts(&b, run.ws.tz != NULL ? run.ws.tz : "UTC");
 	for (i = 0; i < opt.nby; i++) {
@@ -964,7 +1031,7 @@ add_default_metrics(void)
 /* Keys of rows and alerts besides the metrics and group keys. */
 static const char *const reserved_names[] = { "window_start", "window_end",
     "approximate", "alert", "rule", "correction", "metric", "value",
-    "baseline", "change_pct" };
+    "baseline", "change_pct", "expected", "low", "high", "score" };
 
 /* The name of the row's key i (after the reserved ones: see ROW_KEYS). */
 static const char *
@@ -1097,6 +1164,10 @@ setup(void)
 	run.values = ecs_xcalloc(opt.nmetrics, sizeof(*run.values));
 	ecs_baselines_init(&run.baselines, opt.baseline_n, opt.drop_pct,
 	    opt.spike_pct);
+	if (opt.season_ms > 0)
+		ecs_baselines_season(&run.baselines, opt.season_ms,
+		    opt.window_ms, opt.band_k);
+	run.baselines.persist = opt.persist;
 	run.signature = options_signature();
 	ecs_buf_puts(&sig, "");
 	for (i = 0; i < opt.nmetrics && !opt.default_metrics; i++) {
