@@ -1618,7 +1618,8 @@ parse_options(int argc, char *argv[], int *first_operand)
 			opt.late_path = optarg;
 			break;
 		case OPT_LATENESS:
-			opt.lateness_ms = duration_option("--lateness", optarg);
+			opt.lateness_ms = strcmp(optarg, "0") == 0 ? 0 :
+			    duration_option("--lateness", optarg);
 			break;
 		case OPT_MAX_DURATION:
 			opt.max_duration_ms = duration_option("--max-duration",
