@@ -7,65 +7,11 @@ load helpers
 
 SHOP="$FIXTURES/session/shop.ndjson"
 
-# sessions_sql FILE KEY GAP_MS LATENESS_MS: DuckDB's sessions of FILE, with
-# the fields of ecs-session's lines: a new session where the time since the
-# key's previous event (time, then line) is GAP_MS or more; closed by the
-# gap when the last event time less the lateness is GAP_MS past its end.
+# sessions_sql FILE KEY GAP_MS LATENESS_MS: DuckDB's sessions of FILE
+# (tests/peers/sessions.sql), with the fields of ecs-session's lines.
 sessions_sql() {
-	local file=$1 key=$2 gap=$3 lateness=$4
-	duckdb_sql "SET threads=1;
-CREATE MACRO iso(m) AS strftime(make_timestamp(m * 1000), '%Y-%m-%dT%H:%M:%S') ||
-    CASE WHEN m % 1000 = 0 THEN 'Z' ELSE '.' || lpad(CAST(m % 1000 AS VARCHAR), 3, '0') || 'Z' END;
-WITH e AS (
-  SELECT *, row_number() OVER () AS n
-  FROM read_json('$file', format='newline_delimited', columns={
-    $key: 'VARCHAR', action: 'VARCHAR', product_id: 'VARCHAR', ts: 'VARCHAR',
-    price: 'DECIMAL(18,6)', quantity: 'BIGINT', order_id: 'VARCHAR'})
-), t AS (
-  SELECT $key AS k, action AS a, product_id AS p, price, order_id, n,
-    epoch_ms(CAST(ts AS TIMESTAMPTZ)) AS ms, coalesce(quantity, 1) AS q
-  FROM e WHERE $key IS NOT NULL
-), g AS (
-  SELECT *, CASE WHEN ms - lag(ms) OVER (PARTITION BY k ORDER BY ms, n) >= $gap
-    THEN 1 ELSE 0 END AS brk FROM t
-), s AS (
-  SELECT *, sum(brk) OVER (PARTITION BY k ORDER BY ms, n
-    ROWS UNBOUNDED PRECEDING) AS sid FROM g
-), lp AS (
-  SELECT k, sid, p,
-    coalesce(sum(q) FILTER (a = 'add_to_cart'), 0)
-      - coalesce(sum(q) FILTER (a = 'remove_from_cart'), 0)
-      - coalesce(sum(q) FILTER (a = 'purchase'), 0) AS units,
-    arg_max(price, CAST(ms AS HUGEINT) * 100000000 + n) FILTER (a = 'add_to_cart' AND price IS NOT NULL) AS price
-  FROM s WHERE p IS NOT NULL GROUP BY k, sid, p
-), left_ AS (
-  SELECT k, sid, CASE WHEN bool_or(price IS NULL) FILTER (units > 0) THEN NULL
-    ELSE coalesce(sum(units * price) FILTER (units > 0), 0) END AS cart_left
-  FROM lp GROUP BY k, sid
-), agg AS (
-  SELECT k, sid, min(ms) AS st, max(ms) AS en, count(*) AS events,
-    count(*) FILTER (a = 'browse') AS browse,
-    count(*) FILTER (a = 'add_to_cart') AS add_to_cart,
-    count(*) FILTER (a = 'remove_from_cart') AS remove_from_cart,
-    count(*) FILTER (a = 'purchase') AS purchase,
-    count(*) FILTER (a NOT IN ('browse', 'add_to_cart', 'remove_from_cart', 'purchase')) AS other,
-    count(DISTINCT p) FILTER (a = 'browse') AS products,
-    arg_min_null(p, CAST(ms AS HUGEINT) * 100000000 + n) AS landing_product,
-    arg_max_null(p, CAST(ms AS HUGEINT) * 100000000 + n) AS exit_product,
-    count(DISTINCT order_id) FILTER (a = 'purchase')
-      + count(*) FILTER (a = 'purchase' AND order_id IS NULL) AS orders,
-    CASE WHEN count(*) FILTER (a = 'purchase' AND price IS NULL) > 0 THEN NULL
-      ELSE coalesce(sum(price * q) FILTER (a = 'purchase'), 0) END AS revenue
-  FROM s GROUP BY k, sid
-)
-SELECT k || '@' || iso(st) AS session, k AS $key, iso(st) AS start, iso(en) AS \"end\",
-  (en - st) / 1000.0 AS duration_s, events, browse, add_to_cart, remove_from_cart,
-  purchase, other, products, landing_product, exit_product,
-  CASE WHEN purchase > 0 THEN 'purchase' WHEN add_to_cart > 0 THEN 'cart'
-    ELSE 'browse' END AS depth, purchase > 0 AS converted, orders, revenue,
-  CASE WHEN l.k IS NULL THEN 0 ELSE l.cart_left END AS cart_left, events = 1 AS bounced,
-  CASE WHEN max(en) OVER () - $lateness >= en + $gap THEN 'gap' ELSE 'end' END AS closed
-FROM agg LEFT JOIN left_ l USING (k, sid)"
+	duckdb_sql "$(sed -e "s|@FILE@|$1|g" -e "s|@KEY@|$2|g" -e "s|@GAP@|$3|g" \
+	    -e "s|@LATENESS@|$4|g" "$BATS_TEST_DIRNAME/peers/sessions.sql")"
 }
 
 # canon: session lines with every number and numeric string as its
@@ -260,4 +206,14 @@ carts_same() {
 	# A state saved with another gap is refused, not continued.
 	run -2 --separate-stderr ecs-session --gap 10m --state "$BATS_TEST_TMPDIR/crash.state" < /dev/null
 	like "$stderr" '*saved with other options*'
+}
+
+@test "session: YOOCHOOSE's own sessions closed by the gap, against DuckDB" {
+	need_duckdb
+	shared_data yoochoose-100k/test.ndjson
+	min=3400
+	same_as_duckdb "$data" session_id 0
+	# How often a session of the data set is one gap session (README).
+	one=$(jq -r .session_id "$BATS_TEST_TMPDIR/ecs" | sort | uniq -c | awk '$1 == 1' | wc -l)
+	echo "# $one of 3416 sessions are one gap session" >&3
 }
