@@ -1685,6 +1685,18 @@ finish_sessions(void)
 		    run.late_fd != -1 ? opt.late_path : "");
 }
 
+/* The run's empty state, before a --state is loaded. */
+static void
+run_start(void)
+{
+	memset(&run, 0, sizeof(run));
+	run.clock = (struct ecs_event_clock)ECS_EVENT_CLOCK_INIT;
+	run.watermark = INT64_MIN;
+	run.late_fd = -1;
+	run.users = ecs_map_create(sizeof(struct user), NULL);
+	run.unknown_actions = ecs_map_create(0, NULL);
+}
+
 static void
 free_all(void)
 {
@@ -1706,8 +1718,7 @@ main(int argc, char *argv[])
 	int first, status;
 
 	parse_options(argc, argv, &first);
-	run.users = ecs_map_create(sizeof(struct user), NULL);
-	run.unknown_actions = ecs_map_create(0, NULL);
+	run_start();
 	if (ckpt.path != NULL)
 		load_state();
 	if (opt.late_path != NULL && (run.late_fd = open(opt.late_path,
