@@ -69,17 +69,29 @@ struct heap {
 	size_t		  n, cap;
 };
 
-/* An id as it came: the bytes of a string or a number's text. */
+/*
+ * An id as it came: the bytes of a string or a number's text, in place
+ * when they are few (most ids), else owned on the heap; see id_text.
+ */
+#define ID_INLINE	8
 struct id {
-	char		*text;		/* owned */
-	size_t		 len;
+	union {
+		char	*heap;
+		char	 small[ID_INLINE];
+	} u;
+	uint32_t	 len;		/* lines are at most --max-line */
 	bool		 is_string;
 };
 
-/* What a session did with one product. */
+/* A product a session touched: 24 bytes, and its id. */
 struct prod {
 	struct id	 id;
 	bool		 viewed;
+	int32_t		 cart;		/* its index in pcarts, or -1 */
+};
+
+/* What a session carted, removed and bought of a product. */
+struct pcart {
 	int64_t		 carted, removed, bought;	/* units */
 	/* The price of the latest add_to_cart (time, then arrival). */
 	struct ecs_dec	 price;
@@ -89,8 +101,9 @@ struct prod {
 };
 
 /*
- * An open session: about 200 bytes, its key, and 70 bytes plus the id per
- * product it touched and per order (see "Memory" in ecs-session(1)).
+ * An open session: about 250 bytes, its key, 24 bytes and the id per
+ * product it touched, 100 per product it carted or bought, 16 and the id
+ * per order (see MEMORY in ecs-session(1)).
  */
 struct session {
 	struct due	 due;		/* first: the heap holds its address */
@@ -100,7 +113,9 @@ struct session {
 	long		 landing, exit;	/* index in prods, or -1 */
 	uint64_t	 events, count[NACTIONS];
 	struct prod	*prods;
-	size_t		 nprods, capprods;
+	uint32_t	 nprods, capprods;
+	struct pcart	*pcarts;
+	uint32_t	 npcarts, cappcarts;
 	struct id	*orders;	/* distinct order_id of purchases */
 	size_t		 norders, caporders;
 	uint64_t	 unnumbered;	/* purchases without an order_id */
@@ -313,25 +328,49 @@ heap_remove(struct heap *h, struct due *d)
 static void
 id_set(struct id *id, const char *text, size_t len, bool is_string)
 {
-	id->text = ecs_xstrndup(text, len);
-	id->len = len;
+	if (len <= ID_INLINE)
+		memcpy(id->u.small, text, len);
+	else
+		id->u.heap = ecs_xstrndup(text, len);
+	id->len = (uint32_t)len;
 	id->is_string = is_string;
+}
+
+/* The id's bytes, borrowed (not NUL-terminated). */
+static const char *
+id_text(const struct id *id)
+{
+	return id->len <= ID_INLINE ? id->u.small : id->u.heap;
+}
+
+static void
+id_free(struct id *id)
+{
+	if (id->len > ID_INLINE)
+		free(id->u.heap);
 }
 
 static bool
 id_equals(const struct id *id, const struct ecs_field *f)
 {
-	return id->len == f->len && memcmp(id->text, f->text, f->len) == 0;
+	return id->len == f->len && memcmp(id_text(id), f->text, f->len) == 0;
 }
 
 static void
 put_id(const struct id *id)
 {
 	ecs_buf_field(&run.out, &(struct ecs_field){ id->is_string ?
-	    ECS_F_STRING : ECS_F_NUMBER, id->text, id->len, NULL });
+	    ECS_F_STRING : ECS_F_NUMBER, id_text(id), id->len, NULL });
 }
 
 /* Sessions */
+
+/* Whether (t, seq) comes before (u, useq): time, then arrival. */
+static bool
+earlier(int64_t t, uint64_t seq, int64_t u, uint64_t useq)
+{
+	return t < u || (t == u && seq < useq);
+}
 
 static int64_t
 session_due(const struct session *s)
@@ -365,12 +404,13 @@ session_free(struct session *s)
 	size_t i;
 
 	for (i = 0; i < s->nprods; i++)
-		free(s->prods[i].id.text);
+		id_free(&s->prods[i].id);
 	for (i = 0; i < s->norders; i++)
-		free(s->orders[i].text);
+		id_free(&s->orders[i]);
 	free(s->prods);
+	free(s->pcarts);
 	free(s->orders);
-	free(s->key.text);
+	id_free(&s->key);
 	free(s);
 }
 
@@ -383,7 +423,7 @@ session_prod(struct session *s, const char *text, size_t len, bool is_string)
 
 	for (i = 0; i < s->nprods; i++)
 		if (s->prods[i].id.len == len &&
-		    memcmp(s->prods[i].id.text, text, len) == 0)
+		    memcmp(id_text(&s->prods[i].id), text, len) == 0)
 			return i;
 	if (s->nprods == s->capprods) {
 		s->capprods = s->capprods ? s->capprods * 2 : 4;
@@ -393,7 +433,43 @@ session_prod(struct session *s, const char *text, size_t len, bool is_string)
 	p = &s->prods[s->nprods];
 	memset(p, 0, sizeof(*p));
 	id_set(&p->id, text, len, is_string);
+	p->cart = -1;
 	return s->nprods++;
+}
+
+/* The cart record of the session's product i, added when new; borrowed. */
+static struct pcart *
+session_pcart(struct session *s, size_t i)
+{
+	struct pcart *c;
+
+	if (s->prods[i].cart >= 0)
+		return &s->pcarts[s->prods[i].cart];
+	if (s->npcarts == s->cappcarts) {
+		s->cappcarts = s->cappcarts ? s->cappcarts * 2 : 2;
+		s->pcarts = ecs_xrealloc(s->pcarts,
+		    s->cappcarts * sizeof(*s->pcarts));
+	}
+	c = &s->pcarts[s->npcarts];
+	memset(c, 0, sizeof(*c));
+	s->prods[i].cart = (int32_t)s->npcarts;
+	return &s->pcarts[s->npcarts++];
+}
+
+/* Adds b's carting of a product to a's, the latest price winning. */
+static void
+pcart_merge(struct pcart *a, const struct pcart *b)
+{
+	a->carted += b->carted;
+	a->removed += b->removed;
+	a->bought += b->bought;
+	if (b->has_price && (!a->has_price || !earlier(b->price_t,
+	    b->price_seq, a->price_t, a->price_seq))) {
+		a->price = b->price;
+		a->has_price = true;
+		a->price_t = b->price_t;
+		a->price_seq = b->price_seq;
+	}
 }
 
 static void
@@ -403,7 +479,7 @@ session_order(struct session *s, const char *text, size_t len, bool is_string)
 
 	for (i = 0; i < s->norders; i++)
 		if (s->orders[i].len == len &&
-		    memcmp(s->orders[i].text, text, len) == 0)
+		    memcmp(id_text(&s->orders[i]), text, len) == 0)
 			return;
 	if (s->norders == s->caporders) {
 		s->caporders = s->caporders ? s->caporders * 2 : 2;
@@ -441,18 +517,11 @@ add_value(struct ecs_dec *sum, const struct ecs_dec *price, int64_t quantity)
 	ecs_dec_add(sum, &v);
 }
 
-/* Whether (t, seq) comes before (u, useq): time, then arrival. */
-static bool
-earlier(int64_t t, uint64_t seq, int64_t u, uint64_t useq)
-{
-	return t < u || (t == u && seq < useq);
-}
-
 static void
 session_add(struct session *s, const struct event *e)
 {
 	long pi = -1;
-	struct prod *p;
+	struct pcart *p = NULL;
 
 	if (has_id(e->product))
 		pi = (long)session_prod(s, e->product->text, e->product->len,
@@ -469,11 +538,12 @@ session_add(struct session *s, const struct event *e)
 	}
 	s->events++;
 	s->count[e->action]++;
-	p = pi >= 0 ? &s->prods[pi] : NULL;
+	if (pi >= 0 && e->action != A_BROWSE && e->action != A_OTHER)
+		p = session_pcart(s, (size_t)pi);
 	switch (e->action) {
 	case A_BROWSE:
-		if (p != NULL)
-			p->viewed = true;
+		if (pi >= 0)
+			s->prods[pi].viewed = true;
 		break;
 	case A_CART:
 		if (p == NULL)
@@ -515,32 +585,23 @@ session_add(struct session *s, const struct event *e)
 static void
 session_merge(struct session *a, struct session *b)
 {
-	struct prod *p, *q;
+	const struct prod *q;
 	size_t i, j;
 	long map_landing = -1, map_exit = -1;
 
 	for (i = 0; i < b->nprods; i++) {
 		q = &b->prods[i];
-		j = session_prod(a, q->id.text, q->id.len, q->id.is_string);
-		p = &a->prods[j];
-		p->viewed |= q->viewed;
-		p->carted += q->carted;
-		p->removed += q->removed;
-		p->bought += q->bought;
-		if (q->has_price && (!p->has_price || !earlier(q->price_t,
-		    q->price_seq, p->price_t, p->price_seq))) {
-			p->price = q->price;
-			p->has_price = true;
-			p->price_t = q->price_t;
-			p->price_seq = q->price_seq;
-		}
+		j = session_prod(a, id_text(&q->id), q->id.len, q->id.is_string);
+		a->prods[j].viewed |= q->viewed;
+		if (q->cart >= 0)
+			pcart_merge(session_pcart(a, j), &b->pcarts[q->cart]);
 		if ((long)i == b->landing)
 			map_landing = (long)j;
 		if ((long)i == b->exit)
 			map_exit = (long)j;
 	}
 	for (i = 0; i < b->norders; i++)
-		session_order(a, b->orders[i].text, b->orders[i].len,
+		session_order(a, id_text(&b->orders[i]), b->orders[i].len,
 		    b->orders[i].is_string);
 	if (earlier(b->start, b->start_seq, a->start, a->start_seq)) {
 		a->start = b->start;
@@ -590,7 +651,7 @@ put_session_id(const struct id *key, int64_t start)
 	char t[32];
 
 	ecs_buf_reset(&run.id);
-	ecs_buf_add(&run.id, key->text, key->len);
+	ecs_buf_add(&run.id, id_text(key), key->len);
 	ecs_buf_putc(&run.id, '@');
 	ecs_buf_add(&run.id, t, ecs_time_format(start, t));
 	ecs_buf_json_string(&run.out, run.id.p, run.id.len);
@@ -603,14 +664,14 @@ put_session_id(const struct id *key, int64_t start)
 static void
 cart_left(const struct session *s, struct ecs_dec *left, bool *unknown)
 {
-	const struct prod *p;
+	const struct pcart *p;
 	int64_t units;
 	size_t i;
 
 	ecs_dec_from_int(left, 0);
 	*unknown = false;
-	for (i = 0; i < s->nprods; i++) {
-		p = &s->prods[i];
+	for (i = 0; i < s->npcarts; i++) {
+		p = &s->pcarts[i];
 		units = p->carted - p->removed - p->bought;
 		if (units <= 0)
 			continue;
@@ -689,7 +750,7 @@ session_write(const struct session *s, const char *closed)
 static struct user *
 user_of(const struct id *key)
 {
-	return ecs_map_get(run.users, key->text, key->len);
+	return ecs_map_get(run.users, id_text(key), key->len);
 }
 
 /* Forgets a key that holds nothing, so memory follows what is open. */
@@ -700,7 +761,7 @@ user_drop_if_empty(const struct id *key)
 
 	if (u != NULL && u->n == 0 && u->cart == NULL) {
 		free(u->open);
-		ecs_map_del(run.users, key->text, key->len);
+		ecs_map_del(run.users, id_text(key), key->len);
 	}
 }
 
@@ -750,9 +811,9 @@ cart_free(struct cart *c)
 	size_t i;
 
 	for (i = 0; i < c->nitems; i++)
-		free(c->items[i].id.text);
+		id_free(&c->items[i].id);
 	free(c->items);
-	free(c->key.text);
+	id_free(&c->key);
 	free(c);
 }
 
@@ -1220,7 +1281,7 @@ id_json(const struct id *id)
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "text",
-	    json_object_new_string_len(id->text, (int)id->len));
+	    json_object_new_string_len(id_text(id), (int)id->len));
 	json_object_object_add(o, "string",
 	    json_object_new_boolean(id->is_string));
 	return o;
@@ -1241,6 +1302,20 @@ static void
 add_int(struct json_object *o, const char *name, int64_t v)
 {
 	json_object_object_add(o, name, json_object_new_int64(v));
+}
+
+static struct json_object *
+pcart_json(const struct pcart *c)
+{
+	struct json_object *o = json_object_new_object();
+
+	add_int(o, "carted", c->carted);
+	add_int(o, "removed", c->removed);
+	add_int(o, "bought", c->bought);
+	json_object_object_add(o, "price", dec_json(&c->price, c->has_price));
+	add_int(o, "price_t", c->price_t);
+	add_int(o, "price_seq", (int64_t)c->price_seq);
+	return o;
 }
 
 static struct json_object *
@@ -1277,13 +1352,9 @@ session_json(const struct session *s)
 		json_object_object_add(p, "id", id_json(&q->id));
 		json_object_object_add(p, "viewed",
 		    json_object_new_boolean(q->viewed));
-		add_int(p, "carted", q->carted);
-		add_int(p, "removed", q->removed);
-		add_int(p, "bought", q->bought);
-		json_object_object_add(p, "price",
-		    dec_json(&q->price, q->has_price));
-		add_int(p, "price_t", q->price_t);
-		add_int(p, "price_seq", (int64_t)q->price_seq);
+		if (q->cart >= 0)
+			json_object_object_add(p, "cart",
+			    pcart_json(&s->pcarts[q->cart]));
 		json_object_array_add(a, p);
 	}
 	json_object_object_add(o, "products", a);
@@ -1420,16 +1491,17 @@ load_user(const struct ecs_state_reader *sr, const struct id *key)
 
 	if (ecs_map_count(run.users) >= UINT32_MAX - 2)
 		ecs_state_corrupt(sr, "too many keys");
-	return ecs_map_put(run.users, key->text, key->len, &created);
+	return ecs_map_put(run.users, id_text(key), key->len, &created);
 }
 
 static void
 load_session(const struct ecs_state_reader *sr, struct json_object *rec)
 {
 	struct session *s = ecs_xcalloc(1, sizeof(*s));
-	struct json_object *a, *p;
+	struct json_object *a, *p, *c;
 	struct user *u;
 	struct prod *q;
+	struct pcart *pc;
 	size_t i, n;
 
 	load_id(sr, json_object_object_get(rec, "session"), &s->key);
@@ -1464,15 +1536,21 @@ load_session(const struct ecs_state_reader *sr, struct json_object *rec)
 		s->prods = ecs_xrealloc(s->prods, (i + 1) * sizeof(*s->prods));
 		q = &s->prods[i];
 		memset(q, 0, sizeof(*q));
-		s->nprods = s->capprods = i + 1;
+		s->nprods = s->capprods = (uint32_t)(i + 1);
 		load_id(sr, json_object_object_get(p, "id"), &q->id);
 		q->viewed = ecs_state_bool(sr, p, "viewed");
-		q->carted = ecs_state_int(sr, p, "carted");
-		q->removed = ecs_state_int(sr, p, "removed");
-		q->bought = ecs_state_int(sr, p, "bought");
-		q->has_price = load_dec(sr, p, "price", &q->price);
-		q->price_t = ecs_state_int(sr, p, "price_t");
-		q->price_seq = (uint64_t)ecs_state_int(sr, p, "price_seq");
+		q->cart = -1;
+		if (!json_object_object_get_ex(p, "cart", &c))
+			continue;
+		if (!json_object_is_type(c, json_type_object))
+			ecs_state_corrupt(sr, "'cart' is not an object");
+		pc = session_pcart(s, i);
+		pc->carted = ecs_state_int(sr, c, "carted");
+		pc->removed = ecs_state_int(sr, c, "removed");
+		pc->bought = ecs_state_int(sr, c, "bought");
+		pc->has_price = load_dec(sr, c, "price", &pc->price);
+		pc->price_t = ecs_state_int(sr, c, "price_t");
+		pc->price_seq = (uint64_t)ecs_state_int(sr, c, "price_seq");
 	}
 	if (s->events == 0 || s->end < s->start || s->landing < -1 ||
 	    s->exit < -1 || s->landing >= (long)s->nprods ||
