@@ -217,3 +217,19 @@ carts_same() {
 	one=$(jq -r .session_id "$BATS_TEST_TMPDIR/ecs" | sort | uniq -c | awk '$1 == 1' | wc -l)
 	echo "# $one of 3416 sessions are one gap session" >&3
 }
+
+@test "session: --idle closes the session and alerts on the cart of a quiet stream" {
+	fifo="$BATS_TEST_TMPDIR/fifo" out="$BATS_TEST_TMPDIR/out"
+	mkfifo "$fifo"
+	ecs-session --idle 100ms --gap 1s --abandon 2s < "$fifo" > "$out" 3>&- &
+	pid=$!
+	exec 5> "$fifo"
+	echo '{"user_id":1,"action":"add_to_cart","product_id":5,"price":3,"ts":"2026-11-01T10:00:00Z"}' >&5
+	# No more events, the writer still open: event time goes on with the clock.
+	wait_for "$out" '"alert":"abandoned_cart"'
+	like "$(head -1 "$out")" '{"session":"1@2026-11-01T10:00:00Z",*"cart_left":3,"bounced":true,"closed":"gap"}'
+	is "$(sed -n 2p "$out")" '{"alert":"abandoned_cart","user_id":1,"items":[{"product_id":5,"quantity":1,"price":3}],"value":3,"last_activity":"2026-11-01T10:00:00Z","session":"1@2026-11-01T10:00:00Z"}'
+	kill -0 "$pid"
+	exec 5>&-
+	wait "$pid"
+}
