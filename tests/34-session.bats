@@ -233,3 +233,56 @@ carts_same() {
 	exec 5>&-
 	wait "$pid"
 }
+
+@test "session: every kind of bad input is survived, reported and rejected whole" {
+	for f in "$FIXTURES"/bad/*.ndjson; do
+		rej="$BATS_TEST_TMPDIR/rej"
+		rm -f "$rej"
+		run --separate-stderr ecs-session -q --abandon 1h --lateness 1h "$f"
+		(( status <= 1 )) || { echo "# $f: exit $status" >&2; return 1; }
+		[[ "$stderr" != *"rror"* || "$stderr" == *"bad line"* ]] ||
+		    { echo "# $f: $stderr" >&2; return 1; }
+		n=$(tr -d '\r' < "$f" | grep -acv '^[[:space:]]*$' || true)
+		run --separate-stderr ecs-session -q --reject "$rej" "$f"
+		is "$status" 0 "$f: every bad line rejected"
+		if [[ -s "$rej" ]]; then
+			matches "$stderr" "^ecs-session: ([0-9]+) bad lines? of $n written to $rej\$" "$f: summary"
+			is "$(wc -l < "$rej")" "${BASH_REMATCH[1]}" "$f: rejected lines"
+		fi
+	done
+}
+
+@test "session: a full disk is an error; SIGTERM saves the state; valgrind finds nothing" {
+	ecs-gen --events 3000 --seed 2 > "$BATS_TEST_TMPDIR/g"
+	if [[ -w /dev/full ]]; then
+		run -1 --separate-stderr bash -c "ecs-session '$BATS_TEST_TMPDIR/g' > /dev/full"
+		is "$stderr" "ecs-session: write error on <stdout>: No space left on device"
+	fi
+	fifo="$BATS_TEST_TMPDIR/fifo" st="$BATS_TEST_TMPDIR/state"
+	mkfifo "$fifo"
+	ecs-session --abandon 1h --state "$st" --checkpoint 0 < "$fifo" > "$BATS_TEST_TMPDIR/out" 3>&- &
+	pid=$!
+	exec 5> "$fifo"
+	head -2 "$SHOP" >&5
+	sleep 0.5
+	kill -TERM "$pid"
+	wait "$pid"
+	exec 5>&-
+	like "$(head -1 "$st")" '*"lines":2,*'
+	is "$(grep -c '^{"session":{' "$st")" 1
+	is "$(grep -c '^{"cart":{' "$st")" 1
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	if ldd "$(command -v ecs-session)" | grep -q libasan; then
+		skip "valgrind runs on the build without sanitizers"
+	fi
+	cat "$FIXTURES"/bad/*.ndjson >> "$BATS_TEST_TMPDIR/g"
+	run valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    --error-exitcode=99 ecs-session -q --abandon 10m --lateness 1h \
+	    --max-open 50 --emit update --state "$BATS_TEST_TMPDIR/vg.state" \
+	    "$BATS_TEST_TMPDIR/g"
+	is "$status" 1 "exit under valgrind (99: valgrind found an error)"
+	run valgrind -q --leak-check=full --error-exitcode=99 ecs-session -q \
+	    --abandon 10m --lateness 1h --max-open 50 --state "$BATS_TEST_TMPDIR/vg.state" \
+	    "$SHOP"
+	is "$status" 0 "exit of the resumed run under valgrind"
+}
