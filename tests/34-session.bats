@@ -286,3 +286,18 @@ carts_same() {
 	    "$SHOP"
 	is "$status" 0 "exit of the resumed run under valgrind"
 }
+
+@test "session: a state file with impossible values is refused, not trusted" {
+	st="$BATS_TEST_TMPDIR/s.state"
+	head -2 "$SHOP" | ecs-session -q --abandon 1h --state "$st"
+	cp "$st" "$BATS_TEST_TMPDIR/good"
+	sed -i '1s/"now":[0-9]*/"now":-9223372036854775807/' "$st"
+	run -1 --separate-stderr ecs-session --abandon 1h --state "$st" < /dev/null
+	like "$stderr" "*s.state:1: corrupt state: 'now' is not a time*"
+	sed 's/"end":[0-9]*/"end":9223372036854775000/' "$BATS_TEST_TMPDIR/good" > "$st"
+	run -1 --separate-stderr ecs-session --abandon 1h --state "$st" < /dev/null
+	like "$stderr" "*s.state:2: corrupt state: 'end' is not a time*"
+	sed 's/"landing":0/"landing":5/' "$BATS_TEST_TMPDIR/good" > "$st"
+	run -1 --separate-stderr ecs-session --abandon 1h --state "$st" < /dev/null
+	like "$stderr" "*s.state:2: corrupt state: impossible values*"
+}

@@ -22,6 +22,8 @@
 #define STATE_VERSION	1
 /* Durations are capped so that a time plus any of them never overflows. */
 #define MAX_DURATION_MS	(INT64_C(1000) * 86400000)
+/* Event times are within this of 1970 (273,000 years), for the same reason. */
+#define MAX_TIME_MS	(MAX_DURATION_MS * 100)
 
 enum {
 	OPT_ABANDON = ECS_OPT_TOOL,
@@ -1245,7 +1247,7 @@ record(struct ecs_reader *rd, const struct ecs_field *f)
 		    ecs_field_shown(&f[F_TS], shown));
 		return;
 	}
-	if (e.t < -MAX_DURATION_MS * 100 || e.t > MAX_DURATION_MS * 100) {
+	if (e.t < -MAX_TIME_MS || e.t > MAX_TIME_MS) {
 		ecs_reader_bad(rd, "field 'ts' is out of range%s",
 		    ecs_field_shown(&f[F_TS], shown));
 		return;
@@ -1296,6 +1298,19 @@ dec_json(const struct ecs_dec *d, bool known)
 		return NULL;
 	return json_object_new_string_len(buf,
 	    (int)ecs_dec_format(d, buf, sizeof(buf)));
+}
+
+/* A saved time, or INT64_MIN (none) when may_be_none; else corrupt. */
+static int64_t
+load_time(const struct ecs_state_reader *sr, struct json_object *rec,
+    const char *name, bool may_be_none)
+{
+	int64_t t = ecs_state_int(sr, rec, name);
+
+	if ((t < -MAX_TIME_MS || t > MAX_TIME_MS) &&
+	    !(may_be_none && t == INT64_MIN))
+		ecs_state_corrupt(sr, "'%s' is not a time", name);
+	return t;
 }
 
 static void
@@ -1505,8 +1520,8 @@ load_session(const struct ecs_state_reader *sr, struct json_object *rec)
 	size_t i, n;
 
 	load_id(sr, json_object_object_get(rec, "session"), &s->key);
-	s->start = ecs_state_int(sr, rec, "start");
-	s->end = ecs_state_int(sr, rec, "end");
+	s->start = load_time(sr, rec, "start", false);
+	s->end = load_time(sr, rec, "end", false);
 	s->start_seq = (uint64_t)ecs_state_int(sr, rec, "start_seq");
 	s->end_seq = (uint64_t)ecs_state_int(sr, rec, "end_seq");
 	s->due.seq = (uint64_t)ecs_state_int(sr, rec, "seq");
@@ -1549,7 +1564,7 @@ load_session(const struct ecs_state_reader *sr, struct json_object *rec)
 		pc->removed = ecs_state_int(sr, c, "removed");
 		pc->bought = ecs_state_int(sr, c, "bought");
 		pc->has_price = load_dec(sr, c, "price", &pc->price);
-		pc->price_t = ecs_state_int(sr, c, "price_t");
+		pc->price_t = load_time(sr, c, "price_t", false);
 		pc->price_seq = (uint64_t)ecs_state_int(sr, c, "price_seq");
 	}
 	if (s->events == 0 || s->end < s->start || s->landing < -1 ||
@@ -1577,9 +1592,9 @@ load_cart(const struct ecs_state_reader *sr, struct json_object *rec)
 	size_t i, n;
 
 	load_id(sr, json_object_object_get(rec, "cart"), &c->key);
-	c->last = ecs_state_int(sr, rec, "last");
-	c->session_start = ecs_state_int(sr, rec, "session_start");
-	c->alert_at = ecs_state_int(sr, rec, "alert_at");
+	c->last = load_time(sr, rec, "last", false);
+	c->session_start = load_time(sr, rec, "session_start", false);
+	c->alert_at = load_time(sr, rec, "alert_at", true);
 	c->due.seq = (uint64_t)ecs_state_int(sr, rec, "seq");
 	c->armed = ecs_state_bool(sr, rec, "armed");
 	a = load_array(sr, rec, "items");
@@ -1622,8 +1637,8 @@ load_state(void)
 		    "%s", ckpt.path, json_object_get_string(
 		    json_object_object_get(head, "options")), sig);
 	free(sig);
-	run.clock.latest = ecs_state_int(&sr, head, "now");
-	run.watermark = ecs_state_int(&sr, head, "watermark");
+	run.clock.latest = load_time(&sr, head, "now", true);
+	run.watermark = load_time(&sr, head, "watermark", true);
 	run.seq = (uint64_t)ecs_state_int(&sr, head, "seq");
 	run.nlate = (unsigned long long)ecs_state_int(&sr, head, "late");
 	json_object_put(head);
