@@ -628,6 +628,26 @@ session_merge(struct session *a, struct session *b)
 	session_free(b);
 }
 
+/* Milliseconds (0 or more) as seconds, exactly: 480, 1799.999, 0.25. */
+static void
+put_seconds(int64_t ms)
+{
+	char frac[5];
+	int64_t f = ms % 1000;
+
+	ecs_buf_int(&run.out, ms / 1000);
+	if (f == 0)
+		return;
+	frac[0] = '.';
+	frac[1] = (char)('0' + f / 100);
+	frac[2] = (char)('0' + f / 10 % 10);
+	frac[3] = (char)('0' + f % 10);
+	frac[4] = '\0';
+	if (frac[3] == '0')
+		frac[frac[2] == '0' ? 2 : 3] = '\0';
+	ecs_buf_puts(&run.out, frac);
+}
+
 static void
 put_dec(const struct ecs_dec *d, bool unknown)
 {
@@ -708,7 +728,7 @@ session_write(const struct session *s, const char *closed)
 	ecs_buf_puts(&run.out, ",\"end\":");
 	ecs_buf_time(&run.out, s->end);
 	ecs_buf_puts(&run.out, ",\"duration_s\":");
-	ecs_buf_double(&run.out, (double)(s->end - s->start) / 1000.0, 3);
+	put_seconds(s->end - s->start);
 	ecs_buf_puts(&run.out, ",\"events\":");
 	ecs_buf_uint(&run.out, s->events);
 	for (i = 0; i < NACTIONS; i++) {
@@ -956,7 +976,7 @@ cart_recovered(const struct cart *c, const struct cart_item *it,
 	ecs_buf_puts(&run.out, ",\"ts\":");
 	ecs_buf_time(&run.out, e->t);
 	ecs_buf_puts(&run.out, ",\"after_s\":");
-	ecs_buf_double(&run.out, (double)(e->t - c->alert_at) / 1000.0, 3);
+	put_seconds(e->t - c->alert_at);
 	ecs_buf_puts(&run.out, ",\"session\":");
 	put_session_id(&c->key, session_start_at(c, e->t));
 	ecs_buf_puts(&run.out, "}\n");
