@@ -82,17 +82,23 @@ ecs_buf_json_string(struct ecs_buf *b, const char *s, size_t n)
 void
 ecs_buf_int(struct ecs_buf *b, int64_t v)
 {
-	char num[24];
-
-	ecs_buf_add(b, num, (size_t)snprintf(num, sizeof(num), "%" PRId64, v));
+	if (v < 0)
+		ecs_buf_putc(b, '-');
+	/* In unsigned arithmetic, so that INT64_MIN has its magnitude. */
+	ecs_buf_uint(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 }
 
+/* Digits by hand: snprintf was a tenth of the time of a session line. */
 void
 ecs_buf_uint(struct ecs_buf *b, uint64_t v)
 {
-	char num[24];
+	char num[24], *p = num + sizeof(num);
 
-	ecs_buf_add(b, num, (size_t)snprintf(num, sizeof(num), "%" PRIu64, v));
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	ecs_buf_add(b, p, (size_t)(num + sizeof(num) - p));
 }
 
 void

@@ -198,6 +198,16 @@ field_time(const struct ecs_field *f, int64_t *ms)
 	    ecs_time_from_epoch(n.d, ms);
 }
 
+/* v (0 or more) as exactly width digits, zeros in front. */
+static void
+put_digits(char *p, int v, int width)
+{
+	while (width-- > 0) {
+		p[width] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 size_t
 ecs_time_format(int64_t ms, char buf[static 32])
 {
@@ -209,12 +219,36 @@ ecs_time_format(int64_t ms, char buf[static 32])
 		days--;
 	}
 	civil_from_days(days, &y, &m, &d);
-	n = snprintf(buf, 32, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d", y, m, d,
-	    (int)(rem / 3600000), (int)(rem / 60000 % 60),
-	    (int)(rem / 1000 % 60));
-	if (rem % 1000 != 0)
-		n += snprintf(buf + n, 32 - (size_t)n, ".%03d", (int)(rem % 1000));
-	n += snprintf(buf + n, 32 - (size_t)n, "Z");
+	if (y < 0 || y > 9999) {
+		n = snprintf(buf, 32, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d",
+		    y, m, d, (int)(rem / 3600000), (int)(rem / 60000 % 60),
+		    (int)(rem / 1000 % 60));
+		if (rem % 1000 != 0)
+			n += snprintf(buf + n, 32 - (size_t)n, ".%03d",
+			    (int)(rem % 1000));
+		n += snprintf(buf + n, 32 - (size_t)n, "Z");
+		return (size_t)n;
+	}
+	/* The usual years by hand: programs write a time on every line. */
+	put_digits(buf, (int)y, 4);
+	buf[4] = '-';
+	put_digits(buf + 5, m, 2);
+	buf[7] = '-';
+	put_digits(buf + 8, d, 2);
+	buf[10] = 'T';
+	put_digits(buf + 11, (int)(rem / 3600000), 2);
+	buf[13] = ':';
+	put_digits(buf + 14, (int)(rem / 60000 % 60), 2);
+	buf[16] = ':';
+	put_digits(buf + 17, (int)(rem / 1000 % 60), 2);
+	n = 19;
+	if (rem % 1000 != 0) {
+		buf[n++] = '.';
+		put_digits(buf + n, (int)(rem % 1000), 3);
+		n += 3;
+	}
+	buf[n++] = 'Z';
+	buf[n] = '\0';
 	return (size_t)n;
 }
 
