@@ -1,0 +1,850 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs-funnel -- conversion funnels over an event stream, with the
+ * semantics of ClickHouse's windowFunnel(window, modes)(ts, cond1, ...):
+ * per key (and window, and breakdown) the level of the longest chain of
+ * steps in order within --within of its first step; then, per window and
+ * breakdown, how many keys entered each step, the conversions, drop-offs
+ * and the time to convert. --per-key writes the levels themselves.
+ *
+ * The scan is ClickHouse's (AggregateFunctionWindowFunnel.cpp), run as
+ * events come instead of over a sorted array: each group keeps, per
+ * level, the chains that reached it (one, or all open ones under
+ * strict_once), so memory grows with open attempts, not with events. The
+ * events of one time are held until the key's time moves on and then fed
+ * in ClickHouse's order (by step, then as they came), so a key's events
+ * must come in time order (ties in any order); an earlier one is refused.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs.h"
+#include "ecs_agg.h"
+#include "ecs_buf.h"
+#include "ecs_expr.h"
+#include "ecs_keys.h"
+#include "ecs_window.h"
+
+#define MAX_STEPS	32		/* as ClickHouse's MAX_EVENTS */
+#define NO_WINDOW	ECS_NO_WINDOW
+
+enum {
+	OPT_PER_KEY = ECS_OPT_TOOL,
+	OPT_WITHIN,
+};
+
+/* The modes, as ClickHouse names them. */
+enum {
+	M_STRICT_DEDUPLICATION = 1 << 0,
+	M_STRICT_ORDER = 1 << 1,
+	M_STRICT_INCREASE = 1 << 2,
+	M_STRICT_ONCE = 1 << 3,
+	M_ALLOW_REENTRY = 1 << 4,
+};
+static const char *const mode_names[] = {
+	"strict_deduplication", "strict_order", "strict_increase",
+	"strict_once", "allow_reentry",
+};
+#define NMODES	(sizeof(mode_names) / sizeof(mode_names[0]))
+
+struct step {
+	char		*name;		/* owned */
+	struct ecs_expr	*expr;		/* owned */
+};
+
+/* The options, as parsed; then only read. */
+static struct {
+	struct step	 steps[MAX_STEPS];	/* -s */
+	size_t		 nsteps;
+	int64_t		 within_ms;		/* --within */
+	unsigned	 modes;			/* -m */
+	const char	*key;			/* -k */
+	struct ecs_key	*by;			/* -b */
+	size_t		 nby;
+	int64_t		 window_ms;		/* -w; NO_WINDOW: none */
+	int		 window_months;
+	bool		 per_key;		/* --per-key */
+} opt = {
+	.within_ms = -1, .key = "user_id", .window_ms = NO_WINDOW,
+};
+
+/*
+ * The chains that reached one level k (0-based) of a group: entries of
+ * 2 * (k + 1) int64, the times of steps 0..k, then the record numbers
+ * that filled them (so that a record fills one step of a chain).
+ */
+struct level {
+	int64_t		*e;
+	uint32_t	 n, cap;
+};
+
+/* A pending event of a group's current time: its steps and number. */
+struct pending {
+	uint64_t	 mask;		/* bit s: it matches step s; 0: none */
+	uint64_t	 id;
+};
+
+/* One windowFunnel: a key in a window and breakdown. */
+struct group {
+	int64_t		 cur;		/* the time of the pending events */
+	struct pending	*pend;
+	uint32_t	 npend, pcap;
+	struct level	*lv;		/* opt.nsteps levels */
+	uint32_t	 by_len;	/* the breakdown's part of the map key */
+	uint8_t		 level;		/* when done */
+	bool		 has_first;	/* a step 1 was fed */
+	bool		 done;		/* ClickHouse's scan returned */
+};
+
+struct window {
+	int64_t		 start, end;
+	struct ecs_map	*groups;	/* by..,key -> struct group */
+};
+
+/* A window's row of one breakdown: keys and times per step. */
+struct row {
+	uint64_t	 entered[MAX_STEPS];
+	struct ecs_agg	 median[MAX_STEPS], p90[MAX_STEPS];
+};
+
+/* The state of the run. */
+static struct {
+	struct ecs_fieldset fields;
+	size_t		 ts_slot, key_slot;
+	size_t		*by_slot;
+	struct ecs_windows ws;			/* for floor and end only */
+	struct window	*w;			/* open windows, by start */
+	size_t		 nw, wcap;
+	int64_t		 closed_upto;		/* windows ending by it: out */
+	struct ecs_event_clock clock;
+	uint64_t	 nrecords;		/* record numbers */
+	struct ecs_metric q50, q90;		/* the times' quantiles */
+	struct ecs_buf	 frag;			/* the group's map key */
+	struct ecs_buf	 out;			/* the line being written */
+	unsigned long long nlate, nunordered;
+} run = {
+	.closed_upto = INT64_MIN, .clock = ECS_EVENT_CLOCK_INIT,
+};
+
+static const struct option longopts[] = {
+	ECS_COMMON_LONGOPTS,
+	{ "by",		required_argument,	NULL, 'b' },
+	{ "key",	required_argument,	NULL, 'k' },
+	{ "mode",	required_argument,	NULL, 'm' },
+	{ "per-key",	no_argument,		NULL, OPT_PER_KEY },
+	{ "step",	required_argument,	NULL, 's' },
+	{ "window",	required_argument,	NULL, 'w' },
+	{ "within",	required_argument,	NULL, OPT_WITHIN },
+	{ NULL,		0,			NULL, 0 }
+};
+
+static _Noreturn void
+usage(int status)
+{
+	FILE *fp = status ? stderr : stdout;
+
+	fprintf(fp,
+"usage: ecs-funnel [-hqV] [-b keys] [-i format] [-k field] [-m modes]\n"
+"                  [-o format] -s name=expr ... [-w duration] [--per-key]\n"
+"                  --within duration [file ...]\n");
+	if (status != 0)
+		exit(status);
+	fprintf(fp,
+"Conversion funnels with ClickHouse's windowFunnel semantics (see\n"
+"ecs-funnel(1)).\n"
+"  -s, --step NAME=EXPR     a step, in order (1 to 32 of them)\n"
+"      --within DURATION    a chain's steps within this of its first\n"
+"  -m, --mode MODES         strict_order, strict_deduplication,\n"
+"                           strict_increase, strict_once, allow_reentry\n"
+"                           (comma-separated; default none)\n"
+"  -k, --key FIELD          whose funnel (default user_id)\n"
+"  -b, --by KEYS            a breakdown: FIELD or NAME=EXPR, comma-separated\n"
+"  -w, --window DURATION    tumbling windows of event time (default: one)\n"
+"      --per-key            per key and window, the level and step times\n");
+	ecs_common_usage(fp);
+	exit(0);
+}
+
+/* Options */
+
+static void
+add_step(const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	struct step *s;
+	char err[256];
+	size_t i;
+
+	if (opt.nsteps == MAX_STEPS)
+		errx(ECS_EXIT_USAGE, "-s '%s': more than %d steps", spec,
+		    MAX_STEPS);
+	if (eq == NULL || eq == spec)
+		errx(ECS_EXIT_USAGE, "-s '%s': expected NAME=EXPR", spec);
+	s = &opt.steps[opt.nsteps];
+	s->name = ecs_xstrndup(spec, (size_t)(eq - spec));
+	for (i = 0; i < opt.nsteps; i++)
+		if (strcmp(opt.steps[i].name, s->name) == 0)
+			errx(ECS_EXIT_USAGE, "-s '%s': step '%s' twice", spec,
+			    s->name);
+	if ((s->expr = ecs_expr_compile(eq + 1, err, sizeof(err))) == NULL)
+		errx(ECS_EXIT_USAGE, "-s '%s': %s", spec, err);
+	opt.nsteps++;
+}
+
+static void
+add_modes(const char *list)
+{
+	const char *p = list, *end;
+	size_t i, len;
+
+	for (; *p != '\0'; p = *end == ',' ? end + 1 : end) {
+		end = p + strcspn(p, ",");
+		len = (size_t)(end - p);
+		for (i = 0; i < NMODES; i++)
+			if (strlen(mode_names[i]) == len &&
+			    strncmp(mode_names[i], p, len) == 0)
+				break;
+		if (i == NMODES)
+			errx(ECS_EXIT_USAGE, "-m '%s': unknown mode '%.*s' "
+			    "(strict_order, strict_deduplication, "
+			    "strict_increase, strict_once, allow_reentry)",
+			    list, (int)len, p);
+		opt.modes |= 1u << i;
+	}
+}
+
+static void
+parse_options(int argc, char *argv[], int *first_operand)
+{
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, ECS_COMMON_SHORTOPTS "b:k:m:s:w:",
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			ecs_keys_parse("--by", optarg, &opt.by, &opt.nby);
+			break;
+		case 'h':
+			usage(0);
+		case 'k':
+			opt.key = optarg;
+			break;
+		case 'm':
+			add_modes(optarg);
+			break;
+		case 's':
+			add_step(optarg);
+			break;
+		case 'w':
+			opt.window_ms = ecs_window_parse("-w", optarg,
+			    &opt.window_months);
+			break;
+		case OPT_PER_KEY:
+			opt.per_key = true;
+			break;
+		case OPT_WITHIN:
+			opt.within_ms = ecs_opt_duration("--within", optarg);
+			break;
+		default:
+			if (!ecs_common_option(ch, optarg))
+				usage(ECS_EXIT_USAGE);
+		}
+	}
+	if (opt.nsteps == 0)
+		errx(ECS_EXIT_USAGE, "no steps: give them with -s NAME=EXPR");
+	if (opt.within_ms < 0)
+		errx(ECS_EXIT_USAGE, "--within: required (how long a chain "
+		    "may take from its first step)");
+	/* As ClickHouse refuses it: reentry is a relaxation of the order. */
+	if ((opt.modes & M_ALLOW_REENTRY) && !(opt.modes & M_STRICT_ORDER))
+		errx(ECS_EXIT_USAGE, "-m allow_reentry: needs strict_order");
+	*first_operand = optind;
+}
+
+/* Groups */
+
+static void
+group_free(void *v)
+{
+	struct group *g = v;
+	size_t i;
+
+	for (i = 0; i < opt.nsteps; i++)
+		free(g->lv[i].e);
+	free(g->lv);
+	free(g->pend);
+}
+
+static size_t
+stride(size_t k)
+{
+	return 2 * (k + 1);
+}
+
+/* The highest level a chain reached: the levels held are a prefix. */
+static unsigned
+levels_held(const struct group *g)
+{
+	unsigned k = 0;
+
+	while (k < opt.nsteps && g->lv[k].n > 0)
+		k++;
+	return k;
+}
+
+static void
+finish(struct group *g, unsigned level)
+{
+	g->done = true;
+	g->level = (uint8_t)level;
+}
+
+/* Appends (or, but for strict_once, sets) a chain at level k. */
+static int64_t *
+level_add(struct level *l, size_t k)
+{
+	if (!(opt.modes & M_STRICT_ONCE))
+		l->n = 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 1;
+		l->e = ecs_xrealloc(l->e, l->cap * stride(k) * sizeof(*l->e));
+	}
+	return l->e + (size_t)l->n++ * stride(k);
+}
+
+/*
+ * Step k (1-based levels: k > 0) of record id at time t, from the chains
+ * of level k - 1: ClickHouse's last branch. True when the funnel is full.
+ */
+static bool
+advance(struct group *g, size_t k, int64_t t, uint64_t id)
+{
+	struct level *prev = &g->lv[k - 1];
+	int64_t *c, *n;
+	uint32_t i = 0;
+	size_t j;
+	bool ok;
+
+	while (i < prev->n) {
+		c = prev->e + (size_t)i * stride(k - 1);
+		ok = t <= c[0] + opt.within_ms;
+		/* strict_once drops chains out of the window, but one. */
+		if (!ok && (opt.modes & M_STRICT_ONCE) && prev->n > 1) {
+			memmove(c, c + stride(k - 1), (size_t)(prev->n - i - 1) *
+			    stride(k - 1) * sizeof(*c));
+			prev->n--;
+			continue;
+		}
+		/* One record fills one step of a chain (see ecs-funnel(1)). */
+		for (j = 0; j < k && ok; j++)
+			ok = (uint64_t)c[k + j] != id;
+		if (ok && (opt.modes & M_STRICT_INCREASE))
+			ok = c[k - 1] < t;
+		if (ok) {
+			n = level_add(&g->lv[k], k);
+			c = prev->e + (size_t)i * stride(k - 1);
+			memcpy(n, c, k * sizeof(*n));
+			n[k] = t;
+			memcpy(n + k + 1, c + k, k * sizeof(*n));
+			n[2 * k + 1] = (int64_t)id;
+			if (k + 1 == opt.nsteps) {
+				finish(g, (unsigned)opt.nsteps);
+				return true;
+			}
+		}
+		i++;
+	}
+	return false;
+}
+
+/*
+ * One entry of ClickHouse's sorted list: record id at time t, for step s
+ * (0-based), or -1 for an event of no step (kept under strict_order).
+ */
+static void
+feed(struct group *g, int s, int64_t t, uint64_t id)
+{
+	unsigned k;
+	int64_t *c;
+
+	if (g->done)
+		return;
+	if (s == -1) {
+		if (g->has_first)
+			finish(g, levels_held(g));
+		return;
+	}
+	if (s == 0) {
+		c = level_add(&g->lv[0], 0);
+		c[0] = t;
+		c[1] = (int64_t)id;
+		g->has_first = true;
+	} else if ((opt.modes & M_STRICT_DEDUPLICATION) && g->lv[s].n > 0)
+		finish(g, levels_held(g));
+	else if ((opt.modes & M_STRICT_ORDER) && g->has_first &&
+	    g->lv[s - 1].n == 0) {
+		if (!(opt.modes & M_ALLOW_REENTRY)) {
+			for (k = 0; k < opt.nsteps && g->lv[k].n > 0; k++)
+				;
+			finish(g, k);
+		}
+	} else if (g->lv[s - 1].n > 0)
+		advance(g, (size_t)s, t, id);
+}
+
+/*
+ * Feeds the events of the group's current time in ClickHouse's order:
+ * by step, events of no step first, then as they came.
+ */
+static void
+flush_pending(struct group *g)
+{
+	uint32_t i;
+	size_t s;
+
+	for (i = 0; i < g->npend; i++)
+		if (g->pend[i].mask == 0)
+			feed(g, -1, g->cur, g->pend[i].id);
+	for (s = 0; s < opt.nsteps; s++)
+		for (i = 0; i < g->npend; i++)
+			if (g->pend[i].mask & (UINT64_C(1) << s))
+				feed(g, (int)s, g->cur, g->pend[i].id);
+	g->npend = 0;
+}
+
+static unsigned
+group_level(struct group *g)
+{
+	flush_pending(g);
+	return g->done ? g->level : levels_held(g);
+}
+
+/* The times of the steps of a chain that reached level (>= 1). */
+static const int64_t *
+chain_of(const struct group *g, unsigned level)
+{
+	const struct level *l = &g->lv[level - 1];
+
+	/* Under strict_once, the level's first chain held. */
+	return l->e;
+}
+
+static void
+pend(struct group *g, uint64_t mask, uint64_t id)
+{
+	if (g->npend == g->pcap) {
+		g->pcap = g->pcap ? g->pcap * 2 : 2;
+		g->pend = ecs_xrealloc(g->pend, g->pcap * sizeof(*g->pend));
+	}
+	g->pend[g->npend++] = (struct pending){ mask, id };
+}
+
+/* Windows */
+
+static struct window *
+window_at(int64_t start, bool add)
+{
+	size_t i;
+
+	for (i = 0; i < run.nw && run.w[i].start < start; i++)
+		;
+	if (i < run.nw && run.w[i].start == start)
+		return &run.w[i];
+	if (!add)
+		return NULL;
+	if (run.nw == run.wcap) {
+		run.wcap = run.wcap ? run.wcap * 2 : 4;
+		run.w = ecs_xrealloc(run.w, run.wcap * sizeof(*run.w));
+	}
+	memmove(&run.w[i + 1], &run.w[i], (run.nw - i) * sizeof(*run.w));
+	run.nw++;
+	run.w[i].start = start;
+	run.w[i].end = start == NO_WINDOW ? INT64_MAX :
+	    ecs_window_end(&run.ws, start, opt.window_ms);
+	run.w[i].groups = ecs_map_create(sizeof(struct group), group_free);
+	return &run.w[i];
+}
+
+static void
+put_window(const struct window *w)
+{
+	if (w->start == NO_WINDOW)
+		return;
+	ecs_buf_puts(&run.out, "\"window_start\":");
+	ecs_window_label(&run.out, w->start);
+	ecs_buf_puts(&run.out, ",\"window_end\":");
+	ecs_window_label(&run.out, w->end);
+	ecs_buf_putc(&run.out, ',');
+}
+
+/* --per-key: the group's level and the times of its chain's steps. */
+static void
+write_key(const struct window *w, struct group *g, const char *frag,
+    size_t len)
+{
+	unsigned level = group_level(g), i;
+	const int64_t *c;
+
+	if (level == 0)
+		return;
+	c = chain_of(g, level);
+	ecs_buf_reset(&run.out);
+	ecs_buf_putc(&run.out, '{');
+	put_window(w);
+	ecs_buf_add(&run.out, frag, len);
+	ecs_buf_puts(&run.out, ",\"level\":");
+	ecs_buf_uint(&run.out, level);
+	ecs_buf_puts(&run.out, ",\"times\":[");
+	for (i = 0; i < level; i++) {
+		if (i > 0)
+			ecs_buf_putc(&run.out, ',');
+		ecs_buf_time(&run.out, c[i]);
+	}
+	ecs_buf_puts(&run.out, "]}\n");
+	ecs_buf_out(&run.out);
+}
+
+static void
+row_free(void *v)
+{
+	struct row *r = v;
+	size_t i;
+
+	for (i = 0; i < opt.nsteps; i++) {
+		ecs_agg_free(&run.q50, &r->median[i]);
+		ecs_agg_free(&run.q90, &r->p90[i]);
+	}
+}
+
+/* Adds the group's level and step times to its breakdown's row. */
+static void
+count_key(struct ecs_map *rows, struct group *g, const char *frag)
+{
+	unsigned level = group_level(g), i;
+	struct ecs_agg_value v = { .has = true };
+	const int64_t *c;
+	struct row *r;
+	bool created;
+
+	if (level == 0)
+		return;
+	r = ecs_map_put(rows, frag, g->by_len, &created);
+	if (created)
+		for (i = 0; i < opt.nsteps; i++) {
+			ecs_agg_init(&run.q50, &r->median[i]);
+			ecs_agg_init(&run.q90, &r->p90[i]);
+		}
+	c = chain_of(g, level);
+	for (i = 0; i < level; i++) {
+		r->entered[i]++;
+		if (i == 0)
+			continue;
+		/* Seconds, exactly: milliseconds at scale 3. */
+		v.dec = (struct ecs_dec){ .m = c[i] - c[i - 1], .scale = 3,
+		    .exact = true, .d = (double)(c[i] - c[i - 1]) / 1000 };
+		ecs_agg_add(&run.q50, &r->median[i], &v);
+		ecs_agg_add(&run.q90, &r->p90[i], &v);
+	}
+}
+
+static void
+put_ratio(const char *name, uint64_t num, uint64_t den)
+{
+	ecs_buf_puts(&run.out, name);
+	if (den == 0)
+		ecs_buf_puts(&run.out, "null");
+	else
+		ecs_buf_double(&run.out, (double)num / (double)den, 4);
+}
+
+static void
+put_quantile(const char *name, const struct ecs_metric *m, struct ecs_agg *a)
+{
+	ecs_buf_puts(&run.out, name);
+	ecs_agg_write(m, a, &run.out);
+	if (!ecs_agg_is_exact(m, a)) {
+		ecs_buf_puts(&run.out, name[1] == 'm' ? ",\"median_bound\":" :
+		    ",\"p90_bound\":");
+		ecs_agg_write_bound(m, a, &run.out);
+	}
+}
+
+/* A window's rows: one per breakdown and step. */
+static void
+write_rows(const struct window *w, struct ecs_map *rows)
+{
+	const char *frag;
+	struct row *r;
+	size_t iter = 0, len, i;
+
+	while ((r = ecs_map_next(rows, &iter, &frag, &len)) != NULL)
+		for (i = 0; i < opt.nsteps; i++) {
+			ecs_buf_reset(&run.out);
+			ecs_buf_putc(&run.out, '{');
+			put_window(w);
+			if (len > 0) {
+				ecs_buf_add(&run.out, frag, len);
+				ecs_buf_putc(&run.out, ',');
+			}
+			ecs_buf_puts(&run.out, "\"step\":");
+			ecs_buf_uint(&run.out, i + 1);
+			ecs_buf_puts(&run.out, ",\"name\":");
+			ecs_buf_json_string(&run.out, opt.steps[i].name,
+			    strlen(opt.steps[i].name));
+			ecs_buf_puts(&run.out, ",\"keys\":");
+			ecs_buf_uint(&run.out, r->entered[i]);
+			put_ratio(",\"conversion\":", r->entered[i],
+			    i == 0 ? r->entered[0] : r->entered[i - 1]);
+			put_ratio(",\"overall\":", r->entered[i], r->entered[0]);
+			ecs_buf_puts(&run.out, ",\"dropped\":");
+			ecs_buf_uint(&run.out, i + 1 < opt.nsteps ?
+			    r->entered[i] - r->entered[i + 1] : 0);
+			if (i > 0 && r->entered[i] > 0) {
+				put_quantile(",\"median_s\":", &run.q50,
+				    &r->median[i]);
+				put_quantile(",\"p90_s\":", &run.q90,
+				    &r->p90[i]);
+			}
+			ecs_buf_puts(&run.out, "}\n");
+			ecs_buf_out(&run.out);
+		}
+}
+
+/* Writes the window's lines and frees it. */
+static void
+close_window(struct window *w)
+{
+	struct ecs_map *rows = NULL;
+	struct group *g;
+	const char *frag;
+	size_t iter = 0, len;
+
+	if (!opt.per_key)
+		rows = ecs_map_create(sizeof(struct row), row_free);
+	while ((g = ecs_map_next(w->groups, &iter, &frag, &len)) != NULL)
+		if (opt.per_key)
+			write_key(w, g, frag, len);
+		else
+			count_key(rows, g, frag);
+	if (rows != NULL)
+		write_rows(w, rows);
+	ecs_map_destroy(rows);
+	ecs_map_destroy(w->groups);
+}
+
+/* Writes the windows that end by wm (the latest event time). */
+static void
+close_windows(int64_t wm)
+{
+	size_t n = 0;
+
+	while (n < run.nw && run.w[n].end <= wm) {
+		close_window(&run.w[n]);
+		if (run.w[n].end > run.closed_upto)
+			run.closed_upto = run.w[n].end;
+		n++;
+	}
+	memmove(run.w, run.w + n, (run.nw - n) * sizeof(*run.w));
+	run.nw -= n;
+}
+
+/* Events */
+
+/*
+ * The group's map key in run.frag: "by":v,...,"key":v; its breakdown
+ * part is the first *by_len bytes.
+ */
+static void
+group_key(const struct ecs_field *f, size_t *by_len)
+{
+	struct ecs_buf *b = &run.frag;
+	struct ecs_field v;
+	char num[64];
+	size_t i;
+
+	ecs_buf_reset(b);
+	for (i = 0; i < opt.nby; i++) {
+		ecs_buf_json_string(b, opt.by[i].path->text,
+		    strlen(opt.by[i].path->text));
+		ecs_buf_putc(b, ':');
+		if (opt.by[i].expr != NULL)
+			ecs_expr_eval_field(opt.by[i].expr, f, num, &v);
+		ecs_buf_field(b, opt.by[i].expr != NULL ? &v : &f[run.by_slot[i]]);
+		ecs_buf_putc(b, ',');
+	}
+	*by_len = b->len > 0 ? b->len - 1 : 0;
+	ecs_buf_json_string(b, run.fields.path[run.key_slot]->text,
+	    strlen(run.fields.path[run.key_slot]->text));
+	ecs_buf_putc(b, ':');
+	ecs_buf_field(b, &f[run.key_slot]);
+}
+
+static uint64_t
+steps_of(const struct ecs_field *f)
+{
+	uint64_t mask = 0;
+	size_t i;
+
+	for (i = 0; i < opt.nsteps; i++)
+		if (ecs_expr_match_fields(opt.steps[i].expr, f))
+			mask |= UINT64_C(1) << i;
+	return mask;
+}
+
+static void
+process(struct ecs_reader *rd, const struct ecs_field *f)
+{
+	const struct ecs_field *key = &f[run.key_slot];
+	struct window *w;
+	struct group *g;
+	uint64_t mask;
+	int64_t t, start;
+	size_t by_len;
+	char shown[ECS_SHOWN_SIZE];
+	bool untimed, created;
+
+	if (key->type != ECS_F_NUMBER && key->type != ECS_F_STRING) {
+		ecs_reader_bad(rd, "field '%s' is %s%s",
+		    run.fields.path[run.key_slot]->text,
+		    key->type == ECS_F_MISSING ? "missing" :
+		    "not a number or string", ecs_field_shown(key, shown));
+		return;
+	}
+	if (!ecs_event_time(&run.clock, &f[run.ts_slot], &t, &untimed)) {
+		ecs_reader_bad(rd, "field 'ts' is not a time%s",
+		    ecs_field_shown(&f[run.ts_slot], shown));
+		return;
+	}
+	if (t < 0) {
+		ecs_reader_bad(rd, "field 'ts' is before 1970 (windowFunnel's "
+		    "times are unsigned)");
+		return;
+	}
+	mask = steps_of(f);
+	/* An event of no step matters only under strict_order. */
+	if (mask == 0 && !(opt.modes & M_STRICT_ORDER))
+		goto moved;
+	start = opt.window_ms == NO_WINDOW ? NO_WINDOW :
+	    ecs_window_floor(&run.ws, t, opt.window_ms);
+	if (start != NO_WINDOW &&
+	    ecs_window_end(&run.ws, start, opt.window_ms) <= run.closed_upto) {
+		run.nlate++;
+		ecs_reader_bad(rd, "late: the window of %s was written",
+		    run.fields.path[run.ts_slot]->text);
+		return;
+	}
+	group_key(f, &by_len);
+	if (mask == 0) {
+		/* Before a step 1 it changes nothing: no group for it. */
+		if ((w = window_at(start, false)) == NULL ||
+		    (g = ecs_map_get(w->groups, run.frag.p, run.frag.len)) == NULL)
+			goto moved;
+		created = false;
+	} else {
+		w = window_at(start, true);
+		g = ecs_map_put(w->groups, run.frag.p, run.frag.len, &created);
+	}
+	if (created) {
+		g->lv = ecs_xcalloc(opt.nsteps, sizeof(*g->lv));
+		g->by_len = (uint32_t)by_len;
+		g->cur = t;
+	} else if (t < g->cur) {
+		run.nunordered++;
+		ecs_reader_bad(rd, "%s is before the previous event of its key "
+		    "(ecs-funnel needs each key's events in time order)",
+		    run.fields.path[run.ts_slot]->text);
+		return;
+	} else if (t > g->cur) {
+		flush_pending(g);
+		g->cur = t;
+	}
+	if (!g->done)
+		pend(g, mask, ++run.nrecords);
+moved:
+	if (!untimed && t > run.clock.latest)
+		run.clock.latest = t;
+	if (opt.window_ms != NO_WINDOW && !untimed)
+		close_windows(run.clock.latest);
+}
+
+/* Setup */
+
+static void
+setup(void)
+{
+	const char *why;
+	struct ecs_path *p;
+	size_t i;
+
+	if ((p = ecs_path_compile(opt.key, &why)) == NULL)
+		errx(ECS_EXIT_USAGE, "-k '%s': %s", opt.key, why);
+	ecs_path_free(p);
+	/* The key is a canonical name too: --map applies to it. */
+	ecs_fields_init(&run.fields, (const char *const[]){ "ts", opt.key },
+	    2);
+	run.ts_slot = 0;
+	run.key_slot = run.fields.n - 1;
+	run.by_slot = ecs_xcalloc(opt.nby + 1, sizeof(*run.by_slot));
+	for (i = 0; i < opt.nby; i++) {
+		if (opt.by[i].expr != NULL) {
+			ecs_expr_bind(opt.by[i].expr, &run.fields);
+			continue;
+		}
+		ecs_path_apply_map(opt.by[i].path);
+		run.by_slot[i] = ecs_fields_add(&run.fields, opt.by[i].path);
+	}
+	for (i = 0; i < opt.nsteps; i++)
+		ecs_expr_bind(opt.steps[i].expr, &run.fields);
+	ecs_metric_parse(&run.q50, "--internal", "median_s=quantile(t,0.5)");
+	ecs_metric_parse(&run.q90, "--internal", "p90_s=quantile(t,0.9)");
+	run.ws.size_ms = opt.window_ms;
+	run.ws.months = opt.window_months;
+}
+
+static void
+free_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < run.nw; i++)
+		ecs_map_destroy(run.w[i].groups);
+	free(run.w);
+	for (i = 0; i < opt.nsteps; i++) {
+		free(opt.steps[i].name);
+		ecs_expr_free(opt.steps[i].expr);
+	}
+	ecs_keys_free(opt.by, opt.nby);
+	free(run.by_slot);
+	ecs_metric_finish(&run.q50);
+	ecs_metric_finish(&run.q90);
+	ecs_fields_finish(&run.fields);
+	ecs_buf_free(&run.frag);
+	ecs_buf_free(&run.out);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ecs_field *f;
+	struct ecs_reader rd;
+	int first, status;
+
+	parse_options(argc, argv, &first);
+	setup();
+	ecs_signals_init();
+
+	f = ecs_xcalloc(run.fields.n, sizeof(*f));
+	ecs_reader_init(&rd, argv + first, argc - first);
+	while (ecs_reader_line(&rd))
+		if (ecs_fields_read(&run.fields, &rd, f))
+			process(&rd, f);
+	close_windows(INT64_MAX);
+	ecs_event_clock_summary(&run.clock);
+	status = ecs_reader_finish(&rd);
+	status |= ecs_out_close();
+	free(f);
+	free_all();
+	return status;
+}
