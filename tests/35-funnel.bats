@@ -9,7 +9,7 @@ load helpers
 
 F="$FIXTURES/funnel/events.ndjson"
 STEPS=(-s 'view=action == "browse"' -s 'cart=action == "add_to_cart"' -s 'buy=action == "purchase"')
-CONDS="action = 'browse', action = 'add_to_cart', action = 'purchase'"
+CONDS=("action = 'browse'" "action = 'add_to_cart'" "action = 'purchase'")
 
 # The 24 valid combinations of the five modes (allow_reentry needs
 # strict_order), as a comma-separated list each, the first empty.
@@ -31,13 +31,26 @@ mode_sets() {
 
 # vs_chdb FILE SCHEMA WITHIN_MS [ECS_ARGS...]: for every mode set, the
 # --per-key levels of ecs-funnel ("${STEPS[@]}") equal windowFunnel over
-# CONDS in chDB, grouped by $GROUP_SQL (after the key) as ecs groups by
-# its ECS_ARGS; $GROUP_JQ names the same groups in ecs's lines. Fails on
-# any difference, on no output, and when no key reached the last step
-# without modes.
+# "${CONDS[@]}" in chDB, grouped by $GROUP_SQL (after the key) as ecs
+# groups by its ECS_ARGS; $GROUP_JQ names the same groups in ecs's lines.
+# With $WINDOW_MS (ecs's -w), each event goes to every window whose
+# attempts it may touch (from the window's start to its end plus
+# WITHIN_MS), a step 1 only to its own: windowFunnel per key and window.
+# Fails on any difference, on no output, and when no key reached the last
+# step without modes.
 vs_chdb() {
-	local file=$1 schema=$2 within=$3 modes sqlmodes m a="$BATS_TEST_TMPDIR/a" b="$BATS_TEST_TMPDIR/b" n=0
+	local file=$1 schema=$2 within=$3 modes sqlmodes m n=0 src conds
+	local a="$BATS_TEST_TMPDIR/a" b="$BATS_TEST_TMPDIR/b"
 	shift 3
+	src="file('$file', JSONEachRow, '${schema//\'/\'\'}')"
+	conds=$(IFS=,; echo "${CONDS[*]}")
+	if [[ -n "${WINDOW_MS:-}" ]]; then
+		src="(SELECT *, toUnixTimestamp64Milli(ts) AS ms,
+		    arrayJoin(arrayMap(j -> intDiv(ms, $WINDOW_MS) * $WINDOW_MS - j * $WINDOW_MS,
+		        range(toUInt64(intDiv($within, $WINDOW_MS) + 2)))) AS w
+		    FROM $src)
+		    WHERE ms < w + $WINDOW_MS + $within AND NOT ((${CONDS[0]}) AND ms >= w + $WINDOW_MS)"
+	fi
 	while read -r modes; do
 		sqlmodes=
 		for m in ${modes//,/ }; do sqlmodes+=", '$m'"; done
@@ -45,9 +58,8 @@ vs_chdb() {
 		    --per-key "$@" "$file" |
 		    jq -c "{k: (.user_id|tostring)${GROUP_JQ:-}, level}" | sort > "$a"
 		chdb_sql "SELECT toString(user_id) AS k${GROUP_SQL:+, $GROUP_SQL},
-		    windowFunnel($within$sqlmodes)(toUInt64(toUnixTimestamp64Milli(ts)), $CONDS) AS level
-		    FROM file('$file', JSONEachRow, '${schema//\'/\'\'}')
-		    GROUP BY ALL HAVING level > 0" |
+		    windowFunnel($within$sqlmodes)(toUInt64(toUnixTimestamp64Milli(ts)), $conds) AS level
+		    FROM $src GROUP BY ALL HAVING level > 0" |
 		    jq -c "{k${GROUP_JQ:+${GROUP_JQ//: */}}, level}" | sort > "$b"
 		if ! cmp -s "$a" "$b"; then
 			echo "# modes [$modes]: ecs-funnel (<) and windowFunnel (>) differ" >&2
@@ -68,9 +80,9 @@ vs_chdb() {
 	vs_chdb "$F" "user_id String, action String, ts DateTime64(3, 'UTC')" 3600000
 }
 
-@test "the fixture in daily windows: windowFunnel grouped by the day" {
+@test "the fixture in daily windows: windowFunnel per key and window" {
 	need_chdb
-	GROUP_SQL="toString(toStartOfDay(ts)) AS day" GROUP_JQ=', day: (.window_start|sub("T"; " ")|sub("Z$"; ""))'
+	WINDOW_MS=86400000 GROUP_SQL="w" GROUP_JQ=', w: (.window_start|fromdateiso8601*1000)'
 	vs_chdb "$F" "user_id String, action String, ts DateTime64(3, 'UTC')" 3600000 -w 1d
 }
 
@@ -86,7 +98,7 @@ vs_chdb() {
 	need_chdb
 	shared_data uci-online-retail/events.ndjson.gz
 	STEPS=(-s 'few=quantity <= 2' -s 'some=quantity > 2 and quantity <= 6' -s 'many=quantity >= 12')
-	CONDS="quantity <= 2, quantity > 2 AND quantity <= 6, quantity >= 12"
+	CONDS=("quantity <= 2" "quantity > 2 AND quantity <= 6" "quantity >= 12")
 	vs_chdb "$data" "user_id Int64, quantity Int64, ts DateTime64(3, 'UTC')" 86400000
 }
 
@@ -94,6 +106,6 @@ vs_chdb() {
 	need_chdb
 	ecs-gen --events 10000 --users 1000 --seed 35 > "$BATS_TEST_TMPDIR/g"
 	vs_chdb "$BATS_TEST_TMPDIR/g" "user_id Int64, action String, ts DateTime64(3, 'UTC')" 600000
-	GROUP_SQL="toString(toStartOfHour(ts)) AS hour" GROUP_JQ=', hour: (.window_start|sub("T"; " ")|sub("Z$"; ""))'
+	WINDOW_MS=3600000 GROUP_SQL="w" GROUP_JQ=', w: (.window_start|fromdateiso8601*1000)'
 	vs_chdb "$BATS_TEST_TMPDIR/g" "user_id Int64, action String, ts DateTime64(3, 'UTC')" 600000 -w 1h
 }

@@ -31,7 +31,8 @@
 #define NO_WINDOW	ECS_NO_WINDOW
 
 enum {
-	OPT_PER_KEY = ECS_OPT_TOOL,
+	OPT_LATENESS = ECS_OPT_TOOL,
+	OPT_PER_KEY,
 	OPT_WITHIN,
 };
 
@@ -66,6 +67,7 @@ static struct {
 	int64_t		 window_ms;		/* -w; NO_WINDOW: none */
 	int		 window_months;
 	bool		 per_key;		/* --per-key */
+	int64_t		 lateness_ms;		/* --lateness */
 } opt = {
 	.within_ms = -1, .key = "user_id", .window_ms = NO_WINDOW,
 };
@@ -122,6 +124,7 @@ static struct {
 	uint64_t	 nrecords;		/* record numbers */
 	struct ecs_metric q50, q90;		/* the times' quantiles */
 	struct ecs_buf	 frag;			/* the group's map key */
+	size_t		 by_len;		/* its breakdown's part */
 	struct ecs_buf	 out;			/* the line being written */
 	unsigned long long nlate, nunordered;
 } run = {
@@ -132,6 +135,7 @@ static const struct option longopts[] = {
 	ECS_COMMON_LONGOPTS,
 	{ "by",		required_argument,	NULL, 'b' },
 	{ "key",	required_argument,	NULL, 'k' },
+	{ "lateness",	required_argument,	NULL, OPT_LATENESS },
 	{ "mode",	required_argument,	NULL, 'm' },
 	{ "per-key",	no_argument,		NULL, OPT_PER_KEY },
 	{ "step",	required_argument,	NULL, 's' },
@@ -241,6 +245,10 @@ parse_options(int argc, char *argv[], int *first_operand)
 			opt.window_ms = ecs_window_parse("-w", optarg,
 			    &opt.window_months);
 			break;
+		case OPT_LATENESS:
+			opt.lateness_ms = strcmp(optarg, "0") == 0 ? 0 :
+			    ecs_opt_duration("--lateness", optarg);
+			break;
 		case OPT_PER_KEY:
 			opt.per_key = true;
 			break;
@@ -319,7 +327,7 @@ level_add(struct level *l, size_t k)
  * of level k - 1: ClickHouse's last branch. True when the funnel is full.
  */
 static bool
-advance(struct group *g, size_t k, int64_t t, uint64_t id)
+extend(struct group *g, size_t k, int64_t t, uint64_t id)
 {
 	struct level *prev = &g->lv[k - 1];
 	int64_t *c, *n;
@@ -391,7 +399,7 @@ feed(struct group *g, int s, int64_t t, uint64_t id)
 			finish(g, k);
 		}
 	} else if (g->lv[s - 1].n > 0)
-		advance(g, (size_t)s, t, id);
+		extend(g, (size_t)s, t, id);
 }
 
 /*
@@ -634,16 +642,22 @@ close_window(struct window *w)
 	ecs_map_destroy(w->groups);
 }
 
-/* Writes the windows that end by wm (the latest event time). */
+/*
+ * Writes the windows whose attempts are over by the watermark wm: those
+ * that ended --within before it. An event before the latest such end
+ * would have been theirs: it is late.
+ */
 static void
 close_windows(int64_t wm)
 {
 	size_t n = 0;
 
-	while (n < run.nw && run.w[n].end <= wm) {
+	while (n < run.nw && (wm == INT64_MAX ||
+	    run.w[n].end <= wm - opt.within_ms)) {
 		close_window(&run.w[n]);
-		if (run.w[n].end > run.closed_upto)
-			run.closed_upto = run.w[n].end;
+		if (run.w[n].end != INT64_MAX &&
+		    run.w[n].end + opt.within_ms > run.closed_upto)
+			run.closed_upto = run.w[n].end + opt.within_ms;
 		n++;
 	}
 	memmove(run.w, run.w + n, (run.nw - n) * sizeof(*run.w));
@@ -652,12 +666,14 @@ close_windows(int64_t wm)
 
 /* Events */
 
+static void	 advance(int64_t);
+
 /*
  * The group's map key in run.frag: "by":v,...,"key":v; its breakdown
- * part is the first *by_len bytes.
+ * part is the first run.by_len bytes.
  */
 static void
-group_key(const struct ecs_field *f, size_t *by_len)
+group_key(const struct ecs_field *f)
 {
 	struct ecs_buf *b = &run.frag;
 	struct ecs_field v;
@@ -674,7 +690,7 @@ group_key(const struct ecs_field *f, size_t *by_len)
 		ecs_buf_field(b, opt.by[i].expr != NULL ? &v : &f[run.by_slot[i]]);
 		ecs_buf_putc(b, ',');
 	}
-	*by_len = b->len > 0 ? b->len - 1 : 0;
+	run.by_len = b->len > 0 ? b->len - 1 : 0;
 	ecs_buf_json_string(b, run.fields.path[run.key_slot]->text,
 	    strlen(run.fields.path[run.key_slot]->text));
 	ecs_buf_putc(b, ':');
@@ -693,17 +709,101 @@ steps_of(const struct ecs_field *f)
 	return mask;
 }
 
+/* Adds the event (mask, id at t) to its group in w, made when add. */
+static void
+to_group(struct window *w, uint64_t mask, int64_t t, uint64_t id, bool add)
+{
+	struct group *g;
+	bool created = false;
+
+	if (add)
+		g = ecs_map_put(w->groups, run.frag.p, run.frag.len, &created);
+	else if ((g = ecs_map_get(w->groups, run.frag.p, run.frag.len)) == NULL)
+		return;
+	if (created) {
+		g->lv = ecs_xcalloc(opt.nsteps, sizeof(*g->lv));
+		g->by_len = (uint32_t)run.by_len;
+		g->cur = t;
+	} else if (t > g->cur) {
+		flush_pending(g);
+		g->cur = t;
+	}
+	if (!g->done)
+		pend(g, mask, id);
+}
+
+/*
+ * The windows whose attempts the event at t, of the steps in mask, may
+ * touch, latest first: a window holds the attempts whose step 1 is in it,
+ * and the events of their --within after it; a step 1 after a window is
+ * not seen there (it starts an attempt of its own window). Starts with
+ * *s = INT64_MAX; false after the last.
+ */
+static bool
+next_window(int64_t t, uint64_t mask, int64_t *s, struct window **w,
+    bool *add)
+{
+	int64_t e;
+
+	if (opt.window_ms == NO_WINDOW) {
+		if (*s != INT64_MAX)
+			return false;
+		*s = NO_WINDOW;
+		/* A group is made by an event of a step, not by others. */
+		*add = mask != 0;
+		*w = window_at(NO_WINDOW, *add);
+		return true;
+	}
+	for (;;) {
+		*s = ecs_window_floor(&run.ws, *s == INT64_MAX ? t : *s - 1,
+		    opt.window_ms);
+		e = ecs_window_end(&run.ws, *s, opt.window_ms);
+		if (e <= t - opt.within_ms)
+			return false;
+		*add = t < e && mask != 0;
+		if ((t < e || !(mask & 1)) &&
+		    (*w = window_at(*s, *add)) != NULL)
+			return true;
+	}
+}
+
+/*
+ * The event, in each window it touches; refused (false, reported) when it
+ * is before the previous event of its key in one of them.
+ */
+static bool
+to_windows(struct ecs_reader *rd, uint64_t mask, int64_t t)
+{
+	uint64_t id = ++run.nrecords;
+	struct window *w;
+	struct group *g;
+	int64_t s = INT64_MAX;
+	bool add;
+
+	while (next_window(t, mask, &s, &w, &add))
+		if (w != NULL && (g = ecs_map_get(w->groups, run.frag.p,
+		    run.frag.len)) != NULL && t < g->cur) {
+			run.nunordered++;
+			ecs_reader_bad(rd, "%s is before the previous event of "
+			    "its key (ecs-funnel needs each key's events in "
+			    "time order)", run.fields.path[run.ts_slot]->text);
+			return false;
+		}
+	s = INT64_MAX;
+	while (next_window(t, mask, &s, &w, &add))
+		if (w != NULL)
+			to_group(w, mask, t, id, add);
+	return true;
+}
+
 static void
 process(struct ecs_reader *rd, const struct ecs_field *f)
 {
 	const struct ecs_field *key = &f[run.key_slot];
-	struct window *w;
-	struct group *g;
 	uint64_t mask;
-	int64_t t, start;
-	size_t by_len;
+	int64_t t;
 	char shown[ECS_SHOWN_SIZE];
-	bool untimed, created;
+	bool untimed;
 
 	if (key->type != ECS_F_NUMBER && key->type != ECS_F_STRING) {
 		ecs_reader_bad(rd, "field '%s' is %s%s",
@@ -713,60 +813,40 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		return;
 	}
 	if (!ecs_event_time(&run.clock, &f[run.ts_slot], &t, &untimed)) {
-		ecs_reader_bad(rd, "field 'ts' is not a time%s",
+		ecs_reader_bad(rd, "field '%s' is not a time%s",
+		    run.fields.path[run.ts_slot]->text,
 		    ecs_field_shown(&f[run.ts_slot], shown));
 		return;
 	}
 	if (t < 0) {
-		ecs_reader_bad(rd, "field 'ts' is before 1970 (windowFunnel's "
-		    "times are unsigned)");
+		ecs_reader_bad(rd, "field '%s' is before 1970 (windowFunnel's "
+		    "times are unsigned)", run.fields.path[run.ts_slot]->text);
 		return;
 	}
 	mask = steps_of(f);
 	/* An event of no step matters only under strict_order. */
-	if (mask == 0 && !(opt.modes & M_STRICT_ORDER))
-		goto moved;
-	start = opt.window_ms == NO_WINDOW ? NO_WINDOW :
-	    ecs_window_floor(&run.ws, t, opt.window_ms);
-	if (start != NO_WINDOW &&
-	    ecs_window_end(&run.ws, start, opt.window_ms) <= run.closed_upto) {
-		run.nlate++;
-		ecs_reader_bad(rd, "late: the window of %s was written",
-		    run.fields.path[run.ts_slot]->text);
-		return;
+	if (mask != 0 || (opt.modes & M_STRICT_ORDER)) {
+		if (t < run.closed_upto) {
+			run.nlate++;
+			ecs_reader_bad(rd, "late: a window its %s falls in was "
+			    "written", run.fields.path[run.ts_slot]->text);
+			return;
+		}
+		group_key(f);
+		to_windows(rd, mask, t);
 	}
-	group_key(f, &by_len);
-	if (mask == 0) {
-		/* Before a step 1 it changes nothing: no group for it. */
-		if ((w = window_at(start, false)) == NULL ||
-		    (g = ecs_map_get(w->groups, run.frag.p, run.frag.len)) == NULL)
-			goto moved;
-		created = false;
-	} else {
-		w = window_at(start, true);
-		g = ecs_map_put(w->groups, run.frag.p, run.frag.len, &created);
-	}
-	if (created) {
-		g->lv = ecs_xcalloc(opt.nsteps, sizeof(*g->lv));
-		g->by_len = (uint32_t)by_len;
-		g->cur = t;
-	} else if (t < g->cur) {
-		run.nunordered++;
-		ecs_reader_bad(rd, "%s is before the previous event of its key "
-		    "(ecs-funnel needs each key's events in time order)",
-		    run.fields.path[run.ts_slot]->text);
-		return;
-	} else if (t > g->cur) {
-		flush_pending(g);
-		g->cur = t;
-	}
-	if (!g->done)
-		pend(g, mask, ++run.nrecords);
-moved:
-	if (!untimed && t > run.clock.latest)
+	if (!untimed)
+		advance(t);
+}
+
+/* The latest event time is t (or later): windows whose attempts are over. */
+static void
+advance(int64_t t)
+{
+	if (t > run.clock.latest)
 		run.clock.latest = t;
-	if (opt.window_ms != NO_WINDOW && !untimed)
-		close_windows(run.clock.latest);
+	if (opt.window_ms != NO_WINDOW && run.clock.latest != INT64_MIN)
+		close_windows(run.clock.latest - opt.lateness_ms);
 }
 
 /* Setup */
