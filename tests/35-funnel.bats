@@ -109,3 +109,161 @@ vs_chdb() {
 	WINDOW_MS=3600000 GROUP_SQL="w" GROUP_JQ=', w: (.window_start|fromdateiso8601*1000)'
 	vs_chdb "$BATS_TEST_TMPDIR/g" "user_id Int64, action String, ts DateTime64(3, 'UTC')" 600000 -w 1h
 }
+
+@test "Taobao sample in daily windows: attempts across midnight stay with their step 1" {
+	need_chdb
+	shared_data taobao-user-behavior-sample/events.ndjson
+	WINDOW_MS=86400000 GROUP_SQL="w" GROUP_JQ=', w: (.window_start|fromdateiso8601*1000)'
+	vs_chdb "$data" "user_id Int64, action String, ts DateTime64(3, 'UTC')" 7200000 -w 1d
+}
+
+@test "one record fills one step of an attempt: where ClickHouse counts it twice (#21835)" {
+	need_chdb
+	ev '{"user_id":1,"quantity":6,"ts":"2026-11-01T10:00:00Z"}' \
+	    '{"user_id":2,"quantity":1,"ts":"2026-11-01T10:00:00Z"}' \
+	    '{"user_id":2,"quantity":6,"ts":"2026-11-01T10:00:00Z"}'
+	q="SELECT user_id, windowFunnel(3600000MODES)(toUInt64(toUnixTimestamp64Milli(ts)), quantity >= 1, quantity >= 5) AS level
+	    FROM file('$IN', JSONEachRow, 'user_id Int64, quantity Int64, ts DateTime64(3, ''UTC'')') GROUP BY user_id ORDER BY user_id"
+	# ClickHouse: user 1's one event is both steps, level 2.
+	run -0 chdb_sql "${q//MODES/}"
+	is "$output" $'{"user_id":1,"level":2}\n{"user_id":2,"level":2}' "windowFunnel"
+	# ecs-funnel: user 1 has one event, so one step; user 2 has two.
+	run -0 ecs-funnel -s 'any=quantity >= 1' -s 'many=quantity >= 5' --within 1h --per-key "$IN"
+	is "$(jq -c '{user_id, level}' <<< "$output")" $'{"user_id":1,"level":1}\n{"user_id":2,"level":2}'
+	# strict_once is ClickHouse's own rule for it: the two agree.
+	once=", 'strict_once'"
+	run -0 chdb_sql "${q//MODES/$once}"
+	is "$output" $'{"user_id":1,"level":1}\n{"user_id":2,"level":2}' "windowFunnel strict_once"
+	run -0 ecs-funnel -s 'any=quantity >= 1' -s 'many=quantity >= 5' --within 1h -m strict_once --per-key "$IN"
+	is "$(jq -c '{user_id, level}' <<< "$output")" $'{"user_id":1,"level":1}\n{"user_id":2,"level":2}'
+}
+
+@test "events of one time count in step order, as in ClickHouse, whatever order they came in" {
+	need_chdb
+	ev '{"user_id":1,"action":"purchase","ts":"2026-11-01T10:00:00Z"}' \
+	    '{"user_id":1,"action":"add_to_cart","ts":"2026-11-01T10:00:00Z"}' \
+	    '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}'
+	run -0 ecs-funnel "${STEPS[@]}" --within 1h --per-key "$IN"
+	is "$output" '{"user_id":1,"level":3,"times":["2026-11-01T10:00:00Z","2026-11-01T10:00:00Z","2026-11-01T10:00:00Z"]}'
+	run -0 chdb_sql "SELECT windowFunnel(1)(toUInt64(toUnixTimestamp64Milli(ts)), ${CONDS[0]}, ${CONDS[1]}, ${CONDS[2]}) AS level
+	    FROM file('$IN', JSONEachRow, 'user_id Int64, action String, ts DateTime64(3, ''UTC'')')"
+	is "$output" '{"level":3}'
+	# strict_increase asks for later times: one step.
+	run -0 ecs-funnel "${STEPS[@]}" --within 1h -m strict_increase --per-key "$IN"
+	is "$(jq .level <<< "$output")" 1
+}
+
+@test "rows per window and breakdown equal SQL over the per-key results" {
+	need_duckdb
+	ecs-gen --events 20000 --users 500 --cart-rate 0.4 --buy-rate 0.5 --seed 36 > "$BATS_TEST_TMPDIR/g"
+	args=("${STEPS[@]}" --within 30m -w 6h -b category "$BATS_TEST_TMPDIR/g")
+	ecs-funnel --per-key "${args[@]}" > "$BATS_TEST_TMPDIR/pk"
+	run -0 ecs-funnel "${args[@]}"
+	jq -c '{w: .window_start, category, step, keys, conversion, overall, dropped,
+	    median_s: (if .median_s then .median_s * 1 else null end),
+	    p90_s: (if .p90_s then .p90_s * 1 else null end)}' <<< "$output" | sort > "$BATS_TEST_TMPDIR/a"
+	duckdb_sql "WITH k AS (SELECT * FROM read_json('$BATS_TEST_TMPDIR/pk', format='newline_delimited')),
+	    s AS (SELECT window_start AS w, category, i AS step,
+	        count(*) FILTER (WHERE level >= i) AS keys,
+	        quantile_disc((epoch_ms(times[i]::TIMESTAMP) - epoch_ms(times[i - 1]::TIMESTAMP)) / 1000, 0.5)
+	            FILTER (WHERE level >= i AND i > 1) AS median_s,
+	        quantile_disc((epoch_ms(times[i]::TIMESTAMP) - epoch_ms(times[i - 1]::TIMESTAMP)) / 1000, 0.9)
+	            FILTER (WHERE level >= i AND i > 1) AS p90_s
+	        FROM k, range(1, 4) r(i) GROUP BY ALL)
+	    SELECT w, category, step, keys,
+	        round(keys / lag(keys, 1, keys) OVER g, 4) AS conversion,
+	        round(keys / first_value(keys) OVER g, 4) AS overall,
+	        keys - lead(keys, 1, keys) OVER g AS dropped, median_s, p90_s
+	    FROM s WINDOW g AS (PARTITION BY w, category ORDER BY step)" |
+	    jq -c '.w |= (sub(" "; "T") + "Z") | .step |= tonumber | .keys |= tonumber | .dropped |= tonumber' | sort > "$BATS_TEST_TMPDIR/b"
+	[[ $(wc -l < "$BATS_TEST_TMPDIR/a") -gt 30 ]]
+	grep -q '"step":3,"keys":[1-9]' "$BATS_TEST_TMPDIR/a"
+	diff "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+}
+
+@test "bad lines are reported with file and line, and the rest is counted" {
+	ev '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}' \
+	    '{"action":"browse","ts":"2026-11-01T10:00:01Z"}' \
+	    '{"user_id":1,"action":"add_to_cart","ts":"soon"}' \
+	    'not json' \
+	    '{"user_id":[1],"action":"browse","ts":"2026-11-01T10:00:02Z"}' \
+	    '{"user_id":1,"action":"add_to_cart","ts":"2026-11-01T10:05:00Z"}' \
+	    '{"user_id":1,"action":"purchase","ts":"2026-11-01T10:04:00Z"}'
+	run -1 --separate-stderr ecs-funnel "${STEPS[@]}" --within 1h --per-key "$IN"
+	is "$output" '{"user_id":1,"level":2,"times":["2026-11-01T10:00:00Z","2026-11-01T10:05:00Z"]}'
+	like "$stderr" "*in.ndjson:2: field 'user_id' is missing*"
+	like "$stderr" "*in.ndjson:3: field 'ts' is not a time: \"soon\"*"
+	like "$stderr" "*in.ndjson:4: *"
+	like "$stderr" "*in.ndjson:5: field 'user_id' is not a number or string: \[1\]*"
+	like "$stderr" "*in.ndjson:7: ts is before the previous event of its key*"
+	like "$stderr" "*5 bad lines of 7 skipped*"
+}
+
+@test "a late event (its window written) is refused; --lateness waits for it" {
+	ev '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}' \
+	    '{"user_id":2,"action":"browse","ts":"2026-11-01T12:00:00Z"}' \
+	    '{"user_id":1,"action":"add_to_cart","ts":"2026-11-01T10:20:00Z"}'
+	run -1 --separate-stderr ecs-funnel "${STEPS[@]}" --within 30m -w 1h --per-key "$IN"
+	like "$stderr" "*in.ndjson:3: late: a window its ts falls in was written*"
+	is "$(jq -c '{user_id, level}' <<< "$output")" $'{"user_id":1,"level":1}\n{"user_id":2,"level":1}'
+	run -0 ecs-funnel "${STEPS[@]}" --within 30m -w 1h --lateness 2h --per-key "$IN"
+	is "$(jq -c '{user_id, level}' <<< "$output")" $'{"user_id":1,"level":2}\n{"user_id":2,"level":1}'
+}
+
+@test "usage errors say what is wrong" {
+	run -2 ecs-funnel --within 1h
+	like "$output" "*no steps*"
+	run -2 ecs-funnel -s 'a=true'
+	like "$output" "*--within: required*"
+	run -2 ecs-funnel -s 'a=true' --within 1h -m allow_reentry
+	like "$output" "*allow_reentry: needs strict_order*"
+	run -2 ecs-funnel -s 'a=true' --within 1h -m strict
+	like "$output" "*unknown mode 'strict'*"
+	run -2 ecs-funnel -s 'a=true' -s 'a=false' --within 1h
+	like "$output" "*step 'a' twice*"
+	run -2 ecs-funnel -s 'a=(' --within 1h
+	like "$output" "*-s 'a=('*"
+	run -0 ecs-funnel --help
+	like "$output" "usage: ecs-funnel *"
+}
+
+@test "--dropouts: the keys that stopped short, with the furthest step" {
+	run -0 ecs-funnel "${STEPS[@]}" --within 1h --per-key --dropouts "$BATS_TEST_TMPDIR/d" "$F"
+	run -0 cat "$BATS_TEST_TMPDIR/d"
+	is "$output" '{"user_id":5,"level":2,"last_step":"cart","times":["2026-11-01T11:40:00Z","2026-11-01T11:50:00Z"]}'
+	# Every key of the per-key lines below the last step, and no other.
+	ecs-gen --events 5000 --users 300 --seed 37 > "$BATS_TEST_TMPDIR/g"
+	rm "$BATS_TEST_TMPDIR/d"
+	ecs-funnel "${STEPS[@]}" --within 10m -w 1h --per-key --dropouts "$BATS_TEST_TMPDIR/d" "$BATS_TEST_TMPDIR/g" > "$BATS_TEST_TMPDIR/pk"
+	is "$(jq -c 'del(.last_step)' "$BATS_TEST_TMPDIR/d")" "$(jq -c 'select(.level < 3)' "$BATS_TEST_TMPDIR/pk")"
+	(( $(wc -l < "$BATS_TEST_TMPDIR/d") > 100 ))
+}
+
+@test "--state: two runs over halves write what one run writes" {
+	ecs-gen --events 6000 --users 300 --seed 38 > "$BATS_TEST_TMPDIR/g"
+	args=("${STEPS[@]}" --within 10m -w 1h -b category --state "$BATS_TEST_TMPDIR/st")
+	head -3000 "$BATS_TEST_TMPDIR/g" | ecs-funnel "${args[@]}" > "$BATS_TEST_TMPDIR/1"
+	tail -n +3001 "$BATS_TEST_TMPDIR/g" | ecs-funnel "${args[@]}" > "$BATS_TEST_TMPDIR/2"
+	# The windows still open stay in the state: the lines so far are the
+	# first lines of a run over all of it.
+	ecs-funnel "${STEPS[@]}" --within 10m -w 1h -b category "$BATS_TEST_TMPDIR/g" > "$BATS_TEST_TMPDIR/whole"
+	n=$(cat "$BATS_TEST_TMPDIR/1" "$BATS_TEST_TMPDIR/2" | wc -l)
+	(( n > 100 ))
+	is "$(cat "$BATS_TEST_TMPDIR/1" "$BATS_TEST_TMPDIR/2")" "$(head -n "$n" "$BATS_TEST_TMPDIR/whole")"
+	# Other options are refused with the state.
+	run -1 ecs-funnel "${STEPS[@]}" --within 11m -w 1h -b category --state "$BATS_TEST_TMPDIR/st" < /dev/null
+	like "$output" "*saved by a run with other options*"
+}
+
+@test "kill -9 and a restart from the checkpoint lose no window" {
+	ecs-gen --events 20000 --users 1000 --seed 39 > "$BATS_TEST_TMPDIR/g"
+	crash_and_resume ecs-funnel "${STEPS[@]}" --within 10m -w 1h -b category
+	# Windows are written when their attempts are over: those the last
+	# event closed are all there, once each, as in the uninterrupted run.
+	last=$(tail -1 "$BATS_TEST_TMPDIR/g" | ecs-filter -t '{ts}' true)
+	ecs-filter "time(window_end) + 600 <= time(\"$last\")" "$BATS_TEST_TMPDIR/whole" > "$BATS_TEST_TMPDIR/closed"
+	(( $(wc -l < "$BATS_TEST_TMPDIR/closed") > 100 ))
+	cat "$BATS_TEST_TMPDIR/first" "$BATS_TEST_TMPDIR/second" | sort -u > "$BATS_TEST_TMPDIR/got"
+	run -0 comm -3 <(sort -u "$BATS_TEST_TMPDIR/closed") "$BATS_TEST_TMPDIR/got"
+	is "$output" ""
+}

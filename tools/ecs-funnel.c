@@ -16,9 +16,11 @@
  * must come in time order (ties in any order); an earlier one is refused.
  */
 #include <err.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ecs.h"
 #include "ecs_agg.h"
@@ -29,10 +31,15 @@
 
 #define MAX_STEPS	32		/* as ClickHouse's MAX_EVENTS */
 #define NO_WINDOW	ECS_NO_WINDOW
+#define STATE_VERSION	1
 
 enum {
-	OPT_LATENESS = ECS_OPT_TOOL,
+	OPT_CHECKPOINT = ECS_OPT_TOOL,
+	OPT_DROPOUTS,
+	OPT_IDLE,
+	OPT_LATENESS,
 	OPT_PER_KEY,
+	OPT_STATE,
 	OPT_WITHIN,
 };
 
@@ -51,6 +58,7 @@ static const char *const mode_names[] = {
 #define NMODES	(sizeof(mode_names) / sizeof(mode_names[0]))
 
 struct step {
+	const char	*spec;		/* as -s gave it */
 	char		*name;		/* owned */
 	struct ecs_expr	*expr;		/* owned */
 };
@@ -68,6 +76,8 @@ static struct {
 	int		 window_months;
 	bool		 per_key;		/* --per-key */
 	int64_t		 lateness_ms;		/* --lateness */
+	int64_t		 idle_ms;		/* --idle */
+	const char	*dropouts_path;		/* --dropouts */
 } opt = {
 	.within_ms = -1, .key = "user_id", .window_ms = NO_WINDOW,
 };
@@ -127,17 +137,31 @@ static struct {
 	size_t		 by_len;		/* its breakdown's part */
 	struct ecs_buf	 out;			/* the line being written */
 	unsigned long long nlate, nunordered;
+	int		 dropouts_fd;		/* --dropouts, or -1 */
+	struct ecs_buf	 drop;			/* its line */
+	char		*signature;		/* what the state depends on */
 } run = {
+	.dropouts_fd = -1,
 	.closed_upto = INT64_MIN, .clock = ECS_EVENT_CLOCK_INIT,
+};
+
+static void		 save_state(void);
+static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
+	.program = "ecs-funnel", .version = STATE_VERSION,
+	.interval_ms = 30000, .save = save_state,
 };
 
 static const struct option longopts[] = {
 	ECS_COMMON_LONGOPTS,
 	{ "by",		required_argument,	NULL, 'b' },
+	{ "checkpoint",	required_argument,	NULL, OPT_CHECKPOINT },
+	{ "dropouts",	required_argument,	NULL, OPT_DROPOUTS },
+	{ "idle",	required_argument,	NULL, OPT_IDLE },
 	{ "key",	required_argument,	NULL, 'k' },
 	{ "lateness",	required_argument,	NULL, OPT_LATENESS },
 	{ "mode",	required_argument,	NULL, 'm' },
 	{ "per-key",	no_argument,		NULL, OPT_PER_KEY },
+	{ "state",	required_argument,	NULL, OPT_STATE },
 	{ "step",	required_argument,	NULL, 's' },
 	{ "window",	required_argument,	NULL, 'w' },
 	{ "within",	required_argument,	NULL, OPT_WITHIN },
@@ -151,8 +175,10 @@ usage(int status)
 
 	fprintf(fp,
 "usage: ecs-funnel [-hqV] [-b keys] [-i format] [-k field] [-m modes]\n"
-"                  [-o format] -s name=expr ... [-w duration] [--per-key]\n"
-"                  --within duration [file ...]\n");
+"                  [-o format] -s name=expr ... [-w duration]\n"
+"                  [--checkpoint duration] [--dropouts file]\n"
+"                  [--idle duration] [--lateness duration] [--per-key]\n"
+"                  [--state file] --within duration [file ...]\n");
 	if (status != 0)
 		exit(status);
 	fprintf(fp,
@@ -166,7 +192,15 @@ usage(int status)
 "  -k, --key FIELD          whose funnel (default user_id)\n"
 "  -b, --by KEYS            a breakdown: FIELD or NAME=EXPR, comma-separated\n"
 "  -w, --window DURATION    tumbling windows of event time (default: one)\n"
-"      --per-key            per key and window, the level and step times\n");
+"      --per-key            per key and window, the level and step times\n"
+"      --dropouts FILE      append the keys that stopped short of the last\n"
+"                           step, with the furthest step, to FILE\n"
+"      --lateness DURATION  the watermark trails the latest event time\n"
+"      --idle DURATION      with -w, event time passes with the clock after\n"
+"                           DURATION without input\n"
+"      --state FILE         load and save the open windows in FILE\n"
+"      --checkpoint DURATION save the state this often (default 30s; 0:\n"
+"                           at exit only)\n");
 	ecs_common_usage(fp);
 	exit(0);
 }
@@ -187,6 +221,7 @@ add_step(const char *spec)
 	if (eq == NULL || eq == spec)
 		errx(ECS_EXIT_USAGE, "-s '%s': expected NAME=EXPR", spec);
 	s = &opt.steps[opt.nsteps];
+	s->spec = spec;
 	s->name = ecs_xstrndup(spec, (size_t)(eq - spec));
 	for (i = 0; i < opt.nsteps; i++)
 		if (strcmp(opt.steps[i].name, s->name) == 0)
@@ -245,6 +280,21 @@ parse_options(int argc, char *argv[], int *first_operand)
 			opt.window_ms = ecs_window_parse("-w", optarg,
 			    &opt.window_months);
 			break;
+		case OPT_CHECKPOINT:
+			ecs_checkpoint_option(&ckpt, optarg);
+			break;
+		case OPT_DROPOUTS:
+			opt.dropouts_path = optarg;
+			break;
+		case OPT_IDLE:
+			opt.idle_ms = ecs_opt_duration("--idle", optarg);
+			if (opt.idle_ms > 2000000000)
+				errx(ECS_EXIT_USAGE, "--idle '%s': at most "
+				    "2000000s", optarg);
+			break;
+		case OPT_STATE:
+			ckpt.path = optarg;
+			break;
 		case OPT_LATENESS:
 			opt.lateness_ms = strcmp(optarg, "0") == 0 ? 0 :
 			    ecs_opt_duration("--lateness", optarg);
@@ -265,6 +315,9 @@ parse_options(int argc, char *argv[], int *first_operand)
 	if (opt.within_ms < 0)
 		errx(ECS_EXIT_USAGE, "--within: required (how long a chain "
 		    "may take from its first step)");
+	if (opt.idle_ms > 0 && opt.window_ms == NO_WINDOW)
+		errx(ECS_EXIT_USAGE, "--idle: needs -w (without windows "
+		    "nothing is written before the end)");
 	/* As ClickHouse refuses it: reentry is a relaxation of the order. */
 	if ((opt.modes & M_ALLOW_REENTRY) && !(opt.modes & M_STRICT_ORDER))
 		errx(ECS_EXIT_USAGE, "-m allow_reentry: needs strict_order");
@@ -309,12 +362,15 @@ finish(struct group *g, unsigned level)
 	g->level = (uint8_t)level;
 }
 
-/* Appends (or, but for strict_once, sets) a chain at level k. */
+/*
+ * Appends a chain at level k. Without strict_once ClickHouse keeps one
+ * chain a level, the latest; ecs keeps those of the current time too
+ * until the time moves on (compact), so that a record that matches
+ * several steps can extend the latest chain it is not in.
+ */
 static int64_t *
 level_add(struct level *l, size_t k)
 {
-	if (!(opt.modes & M_STRICT_ONCE))
-		l->n = 0;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 1;
 		l->e = ecs_xrealloc(l->e, l->cap * stride(k) * sizeof(*l->e));
@@ -322,49 +378,99 @@ level_add(struct level *l, size_t k)
 	return l->e + (size_t)l->n++ * stride(k);
 }
 
-/*
- * Step k (1-based levels: k > 0) of record id at time t, from the chains
- * of level k - 1: ClickHouse's last branch. True when the funnel is full.
- */
+/* Without strict_once, once the time moves on: the latest chain a level. */
+static void
+compact(struct group *g)
+{
+	struct level *l;
+	size_t k;
+
+	if (opt.modes & M_STRICT_ONCE)
+		return;
+	for (k = 0; k < opt.nsteps; k++) {
+		l = &g->lv[k];
+		if (l->n > 1) {
+			memmove(l->e, l->e + (size_t)(l->n - 1) * stride(k),
+			    stride(k) * sizeof(*l->e));
+			l->n = 1;
+		}
+	}
+}
+
+/* Whether record id filled a step of chain c of level k - 1. */
 static bool
+chain_has(const int64_t *c, size_t k, uint64_t id)
+{
+	size_t j;
+
+	for (j = 0; j < k; j++)
+		if ((uint64_t)c[k + j] == id)
+			return true;
+	return false;
+}
+
+/* Adds to level k the chain c of level k - 1 extended by id at t. */
+static bool
+extend_chain(struct group *g, size_t k, size_t i, int64_t t, uint64_t id)
+{
+	int64_t *n = level_add(&g->lv[k], k), *c;
+
+	c = g->lv[k - 1].e + i * stride(k - 1);
+	memcpy(n, c, k * sizeof(*n));
+	n[k] = t;
+	memcpy(n + k + 1, c + k, k * sizeof(*n));
+	n[2 * k + 1] = (int64_t)id;
+	if (k + 1 < opt.nsteps)
+		return false;
+	finish(g, (unsigned)opt.nsteps);
+	return true;
+}
+
+/*
+ * Step k (k > 0) of record id at time t, from the chains of level k - 1:
+ * ClickHouse's last branch. Without strict_once, from the latest chain
+ * (the latest that id is not in); with it, from each chain held, those
+ * out of the window dropped but one.
+ */
+static void
 extend(struct group *g, size_t k, int64_t t, uint64_t id)
 {
 	struct level *prev = &g->lv[k - 1];
-	int64_t *c, *n;
-	uint32_t i = 0;
-	size_t j;
+	uint32_t i;
+	int64_t *c;
 	bool ok;
 
+	if (!(opt.modes & M_STRICT_ONCE)) {
+		for (i = prev->n; i > 0; i--)
+			if (!chain_has(prev->e + (size_t)(i - 1) * stride(k - 1),
+			    k, id))
+				break;
+		if (i == 0)
+			return;
+		c = prev->e + (size_t)(i - 1) * stride(k - 1);
+		if (t <= c[0] + opt.within_ms &&
+		    (!(opt.modes & M_STRICT_INCREASE) || c[k - 1] < t))
+			extend_chain(g, k, i - 1, t, id);
+		return;
+	}
+	i = 0;
 	while (i < prev->n) {
 		c = prev->e + (size_t)i * stride(k - 1);
 		ok = t <= c[0] + opt.within_ms;
-		/* strict_once drops chains out of the window, but one. */
-		if (!ok && (opt.modes & M_STRICT_ONCE) && prev->n > 1) {
+		if (!ok && prev->n > 1) {
 			memmove(c, c + stride(k - 1), (size_t)(prev->n - i - 1) *
 			    stride(k - 1) * sizeof(*c));
 			prev->n--;
 			continue;
 		}
 		/* One record fills one step of a chain (see ecs-funnel(1)). */
-		for (j = 0; j < k && ok; j++)
-			ok = (uint64_t)c[k + j] != id;
+		ok = ok && !chain_has(c, k, id);
 		if (ok && (opt.modes & M_STRICT_INCREASE))
 			ok = c[k - 1] < t;
-		if (ok) {
-			n = level_add(&g->lv[k], k);
-			c = prev->e + (size_t)i * stride(k - 1);
-			memcpy(n, c, k * sizeof(*n));
-			n[k] = t;
-			memcpy(n + k + 1, c + k, k * sizeof(*n));
-			n[2 * k + 1] = (int64_t)id;
-			if (k + 1 == opt.nsteps) {
-				finish(g, (unsigned)opt.nsteps);
-				return true;
-			}
-		}
+		if (ok && extend_chain(g, k, i, t, id))
+			return;
 		i++;
 	}
-	return false;
 }
 
 /*
@@ -420,6 +526,7 @@ flush_pending(struct group *g)
 			if (g->pend[i].mask & (UINT64_C(1) << s))
 				feed(g, (int)s, g->cur, g->pend[i].id);
 	g->npend = 0;
+	compact(g);
 }
 
 static unsigned
@@ -435,7 +542,7 @@ chain_of(const struct group *g, unsigned level)
 {
 	const struct level *l = &g->lv[level - 1];
 
-	/* Under strict_once, the level's first chain held. */
+	/* Without strict_once the one held; with it, the first held. */
 	return l->e;
 }
 
@@ -487,30 +594,67 @@ put_window(const struct window *w)
 	ecs_buf_putc(&run.out, ',');
 }
 
+/* The group's line, with its chain's step times, in b. */
+static void
+key_line(struct ecs_buf *b, const struct window *w, struct group *g,
+    const char *frag, size_t len, unsigned level)
+{
+	const int64_t *c = chain_of(g, level);
+	unsigned i;
+
+	ecs_buf_reset(b);
+	ecs_buf_putc(b, '{');
+	if (w->start != NO_WINDOW) {
+		ecs_buf_puts(b, "\"window_start\":");
+		ecs_window_label(b, w->start);
+		ecs_buf_puts(b, ",\"window_end\":");
+		ecs_window_label(b, w->end);
+		ecs_buf_putc(b, ',');
+	}
+	ecs_buf_add(b, frag, len);
+	ecs_buf_puts(b, ",\"level\":");
+	ecs_buf_uint(b, level);
+	if (b == &run.drop) {
+		ecs_buf_puts(b, ",\"last_step\":");
+		ecs_buf_json_string(b, opt.steps[level - 1].name,
+		    strlen(opt.steps[level - 1].name));
+	}
+	ecs_buf_puts(b, ",\"times\":[");
+	for (i = 0; i < level; i++) {
+		if (i > 0)
+			ecs_buf_putc(b, ',');
+		ecs_buf_time(b, c[i]);
+	}
+	ecs_buf_puts(b, "]}\n");
+}
+
+/*
+ * --dropouts: a key whose attempts all timed out before the last step
+ * (Flink's timed-out partial match), with the furthest step reached.
+ */
+static void
+write_dropout(const struct window *w, struct group *g, const char *frag,
+    size_t len)
+{
+	unsigned level = group_level(g);
+
+	if (level == 0 || level == opt.nsteps)
+		return;
+	key_line(&run.drop, w, g, frag, len, level);
+	ecs_write_all(run.dropouts_fd, run.drop.p, run.drop.len,
+	    opt.dropouts_path);
+}
+
 /* --per-key: the group's level and the times of its chain's steps. */
 static void
 write_key(const struct window *w, struct group *g, const char *frag,
     size_t len)
 {
-	unsigned level = group_level(g), i;
-	const int64_t *c;
+	unsigned level = group_level(g);
 
 	if (level == 0)
 		return;
-	c = chain_of(g, level);
-	ecs_buf_reset(&run.out);
-	ecs_buf_putc(&run.out, '{');
-	put_window(w);
-	ecs_buf_add(&run.out, frag, len);
-	ecs_buf_puts(&run.out, ",\"level\":");
-	ecs_buf_uint(&run.out, level);
-	ecs_buf_puts(&run.out, ",\"times\":[");
-	for (i = 0; i < level; i++) {
-		if (i > 0)
-			ecs_buf_putc(&run.out, ',');
-		ecs_buf_time(&run.out, c[i]);
-	}
-	ecs_buf_puts(&run.out, "]}\n");
+	key_line(&run.out, w, g, frag, len, level);
 	ecs_buf_out(&run.out);
 }
 
@@ -560,11 +704,18 @@ count_key(struct ecs_map *rows, struct group *g, const char *frag)
 static void
 put_ratio(const char *name, uint64_t num, uint64_t den)
 {
+	struct ecs_dec n;
+	char text[64];
+
 	ecs_buf_puts(&run.out, name);
-	if (den == 0)
+	if (den == 0) {
 		ecs_buf_puts(&run.out, "null");
-	else
-		ecs_buf_double(&run.out, (double)num / (double)den, 4);
+		return;
+	}
+	/* Exactly, rounded half away from zero: 1/32 is 0.0313. */
+	ecs_dec_from_int(&n, (int64_t)num);
+	ecs_buf_add(&run.out, text,
+	    ecs_dec_format_ratio(&n, den, 4, text, sizeof(text)));
 }
 
 static void
@@ -631,11 +782,14 @@ close_window(struct window *w)
 
 	if (!opt.per_key)
 		rows = ecs_map_create(sizeof(struct row), row_free);
-	while ((g = ecs_map_next(w->groups, &iter, &frag, &len)) != NULL)
+	while ((g = ecs_map_next(w->groups, &iter, &frag, &len)) != NULL) {
 		if (opt.per_key)
 			write_key(w, g, frag, len);
 		else
 			count_key(rows, g, frag);
+		if (run.dropouts_fd != -1)
+			write_dropout(w, g, frag, len);
+	}
 	if (rows != NULL)
 		write_rows(w, rows);
 	ecs_map_destroy(rows);
@@ -655,6 +809,7 @@ close_windows(int64_t wm)
 	while (n < run.nw && (wm == INT64_MAX ||
 	    run.w[n].end <= wm - opt.within_ms)) {
 		close_window(&run.w[n]);
+		ckpt.dirty = true;
 		if (run.w[n].end != INT64_MAX &&
 		    run.w[n].end + opt.within_ms > run.closed_upto)
 			run.closed_upto = run.w[n].end + opt.within_ms;
@@ -730,6 +885,7 @@ to_group(struct window *w, uint64_t mask, int64_t t, uint64_t id, bool add)
 	}
 	if (!g->done)
 		pend(g, mask, id);
+	ckpt.dirty = true;
 }
 
 /*
@@ -849,6 +1005,210 @@ advance(int64_t t)
 		close_windows(run.clock.latest - opt.lateness_ms);
 }
 
+/* State */
+
+/* What the shape of the state depends on; owned by the caller. */
+static char *
+options_signature(void)
+{
+	struct ecs_buf b = ECS_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < opt.nsteps; i++) {
+		ecs_buf_puts(&b, "-s ");
+		ecs_buf_puts(&b, opt.steps[i].spec);
+		ecs_buf_putc(&b, ' ');
+	}
+	ecs_buf_puts(&b, "within=");
+	ecs_buf_int(&b, opt.within_ms);
+	ecs_buf_puts(&b, " modes=");
+	ecs_buf_uint(&b, opt.modes);
+	ecs_buf_puts(&b, " key=");
+	ecs_buf_puts(&b, opt.key);
+	for (i = 0; i < opt.nby; i++) {
+		ecs_buf_puts(&b, i == 0 ? " by=" : ",");
+		ecs_buf_puts(&b, opt.by[i].spec);
+	}
+	ecs_buf_puts(&b, " window=");
+	ecs_buf_int(&b, opt.window_ms);
+	ecs_buf_puts(&b, opt.window_months > 0 ? "mo" : "ms");
+	return b.p;
+}
+
+static struct json_object *
+ints_to_json(const int64_t *v, size_t n)
+{
+	struct json_object *a = json_object_new_array_ext((int)n);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_int64(v[i]));
+	return a;
+}
+
+/* {"w":START,"g":KEY,"cur":T,"pend":[M,ID,...],"lv":[[...],...],...} */
+static void
+save_group(const struct window *w, const struct group *g, const char *frag,
+    size_t len)
+{
+	struct json_object *rec = json_object_new_object(), *lv, *p;
+	size_t k;
+	uint32_t i;
+
+	json_object_object_add(rec, "w", json_object_new_int64(w->start));
+	json_object_object_add(rec, "g",
+	    json_object_new_string_len(frag, (int)len));
+	json_object_object_add(rec, "by_len",
+	    json_object_new_int64(g->by_len));
+	json_object_object_add(rec, "cur", json_object_new_int64(g->cur));
+	p = json_object_new_array();
+	for (i = 0; i < g->npend; i++) {
+		json_object_array_add(p,
+		    json_object_new_int64((int64_t)g->pend[i].mask));
+		json_object_array_add(p,
+		    json_object_new_int64((int64_t)g->pend[i].id));
+	}
+	json_object_object_add(rec, "pend", p);
+	lv = json_object_new_array();
+	for (k = 0; k < opt.nsteps; k++)
+		json_object_array_add(lv, ints_to_json(g->lv[k].e,
+		    g->lv[k].n * stride(k)));
+	json_object_object_add(rec, "lv", lv);
+	json_object_object_add(rec, "first",
+	    json_object_new_boolean(g->has_first));
+	json_object_object_add(rec, "done", json_object_new_boolean(g->done));
+	json_object_object_add(rec, "level", json_object_new_int(g->level));
+	ecs_checkpoint_put(&ckpt, rec);
+	json_object_put(rec);
+}
+
+static void
+save_state(void)
+{
+	struct json_object *head = json_object_new_object();
+	const struct group *g;
+	const char *frag;
+	size_t i, iter, len;
+
+	json_object_object_add(head, "options",
+	    json_object_new_string(run.signature));
+	json_object_object_add(head, "max_time",
+	    json_object_new_int64(run.clock.latest));
+	json_object_object_add(head, "closed_upto",
+	    json_object_new_int64(run.closed_upto));
+	json_object_object_add(head, "records",
+	    json_object_new_int64((int64_t)run.nrecords));
+	if (!ecs_checkpoint_begin(&ckpt, head))
+		return;
+	for (i = 0; i < run.nw; i++)
+		for (iter = 0; (g = ecs_map_next(run.w[i].groups, &iter, &frag,
+		    &len)) != NULL;)
+			save_group(&run.w[i], g, frag, len);
+	ecs_checkpoint_commit(&ckpt);
+}
+
+/* An array of n integers of a state line, or corrupt. */
+static struct json_object *
+state_ints(const struct ecs_state_reader *sr, struct json_object *a, size_t n)
+{
+	size_t i;
+
+	if (!json_object_is_type(a, json_type_array) ||
+	    json_object_array_length(a) != n)
+		ecs_state_corrupt(sr, "a list of the wrong length");
+	for (i = 0; i < n; i++)
+		if (!json_object_is_type(json_object_array_get_idx(a, i),
+		    json_type_int))
+			ecs_state_corrupt(sr, "a list of other than integers");
+	return a;
+}
+
+static void
+load_group(const struct ecs_state_reader *sr, struct json_object *rec)
+{
+	struct json_object *gk, *p, *lv, *a;
+	struct window *w;
+	struct group *g;
+	int64_t *c;
+	size_t k, i, j, n;
+	bool created;
+
+	w = window_at(ecs_state_int(sr, rec, "w"), true);
+	gk = ecs_state_field(sr, rec, "g", json_type_string);
+	g = ecs_map_put(w->groups, json_object_get_string(gk),
+	    (size_t)json_object_get_string_len(gk), &created);
+	if (!created)
+		ecs_state_corrupt(sr, "a group twice");
+	g->lv = ecs_xcalloc(opt.nsteps, sizeof(*g->lv));
+	g->by_len = (uint32_t)ecs_state_int(sr, rec, "by_len");
+	g->cur = ecs_state_int(sr, rec, "cur");
+	g->has_first = ecs_state_bool(sr, rec, "first");
+	g->done = ecs_state_bool(sr, rec, "done");
+	g->level = (uint8_t)ecs_state_int(sr, rec, "level");
+	p = ecs_state_field(sr, rec, "pend", json_type_array);
+	n = json_object_array_length(p);
+	state_ints(sr, p, n);
+	for (i = 0; i + 1 < n; i += 2)
+		pend(g, (uint64_t)json_object_get_int64(
+		    json_object_array_get_idx(p, i)), (uint64_t)
+		    json_object_get_int64(json_object_array_get_idx(p, i + 1)));
+	lv = ecs_state_field(sr, rec, "lv", json_type_array);
+	if (json_object_array_length(lv) != opt.nsteps || n % 2 != 0 ||
+	    g->by_len > (uint32_t)json_object_get_string_len(gk) ||
+	    g->level > opt.nsteps)
+		ecs_state_corrupt(sr, "impossible values");
+	for (k = 0; k < opt.nsteps; k++) {
+		a = json_object_array_get_idx(lv, k);
+		if (!json_object_is_type(a, json_type_array) ||
+		    json_object_array_length(a) % stride(k) != 0)
+			ecs_state_corrupt(sr, "a level of the wrong length");
+		n = json_object_array_length(a);
+		state_ints(sr, a, n);
+		for (i = 0; i < n; i += stride(k)) {
+			c = level_add(&g->lv[k], k);
+			for (j = 0; j < stride(k); j++)
+				c[j] = json_object_get_int64(
+				    json_object_array_get_idx(a, i + j));
+		}
+	}
+}
+
+static void
+load_state(void)
+{
+	struct ecs_state_reader sr;
+	struct json_object *head, *rec, *v;
+
+	if (!ecs_checkpoint_open(&ckpt, &sr, &head))
+		return;
+	if (!json_object_object_get_ex(head, "options", &v) ||
+	    strcmp(json_object_get_string(v), run.signature) != 0)
+		ecs_state_corrupt(&sr, "saved by a run with other options "
+		    "(steps, --within, modes, key, breakdown and windows must "
+		    "stay the same)");
+	run.clock.latest = ecs_state_int(&sr, head, "max_time");
+	run.closed_upto = ecs_state_int(&sr, head, "closed_upto");
+	run.nrecords = (uint64_t)ecs_state_int(&sr, head, "records");
+	json_object_put(head);
+	while ((rec = ecs_state_next(&sr)) != NULL) {
+		load_group(&sr, rec);
+		json_object_put(rec);
+	}
+	ecs_state_close(&sr);
+}
+
+/*
+ * --idle: input is quiet, so event time is taken to pass with the clock;
+ * arg is the checkpoint, due now and then while quiet too.
+ */
+static void
+on_idle(void *arg, int ms)
+{
+	if (run.clock.latest != INT64_MIN)
+		advance(run.clock.latest + ms);
+	ecs_checkpoint_maybe(arg);
+}
+
 /* Setup */
 
 static void
@@ -881,6 +1241,11 @@ setup(void)
 	ecs_metric_parse(&run.q90, "--internal", "p90_s=quantile(t,0.9)");
 	run.ws.size_ms = opt.window_ms;
 	run.ws.months = opt.window_months;
+	run.signature = options_signature();
+	if (opt.dropouts_path != NULL && (run.dropouts_fd = open(
+	    opt.dropouts_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0666)) == -1)
+		err(ECS_EXIT_DATA, "%s", opt.dropouts_path);
 }
 
 static void
@@ -902,6 +1267,8 @@ free_all(void)
 	ecs_fields_finish(&run.fields);
 	ecs_buf_free(&run.frag);
 	ecs_buf_free(&run.out);
+	ecs_buf_free(&run.drop);
+	free(run.signature);
 }
 
 int
@@ -913,17 +1280,41 @@ main(int argc, char *argv[])
 
 	parse_options(argc, argv, &first);
 	setup();
+	if (ckpt.path != NULL)
+		load_state();
 	ecs_signals_init();
 
 	f = ecs_xcalloc(run.fields.n, sizeof(*f));
 	ecs_reader_init(&rd, argv + first, argc - first);
-	while (ecs_reader_line(&rd))
+	if (run.dropouts_fd != -1)
+		ecs_reader_check_output(&rd, run.dropouts_fd, "--dropouts");
+	if (opt.idle_ms > 0) {
+		rd.idle_ms = (int)opt.idle_ms;
+		rd.on_idle = on_idle;
+		rd.on_idle_arg = &ckpt;
+	}
+	ecs_checkpoint_init(&ckpt, &rd);
+	while (ecs_reader_line(&rd)) {
 		if (ecs_fields_read(&run.fields, &rd, f))
 			process(&rd, f);
-	close_windows(INT64_MAX);
+		ecs_checkpoint_tick(&ckpt);
+	}
+	/*
+	 * Without --state the stream is over: every window is written. With
+	 * it, they stay open in the state for the next run.
+	 */
+	if (ckpt.path == NULL)
+		close_windows(INT64_MAX);
+	if (run.nlate > 0 && !ecs_config.quiet)
+		warnx("%llu late event%s (a window they fall in was written)",
+		    run.nlate, run.nlate == 1 ? "" : "s");
 	ecs_event_clock_summary(&run.clock);
-	status = ecs_reader_finish(&rd);
+	status = ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();
+	if (run.dropouts_fd != -1 && close(run.dropouts_fd) == -1) {
+		warn("%s", opt.dropouts_path);
+		status = ECS_EXIT_DATA;
+	}
 	free(f);
 	free_all();
 	return status;
