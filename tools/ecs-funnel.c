@@ -693,9 +693,13 @@ count_key(struct ecs_map *rows, struct group *g, const char *frag)
 		r->entered[i]++;
 		if (i == 0)
 			continue;
-		/* Seconds, exactly: milliseconds at scale 3. */
+		/* Seconds, exactly: milliseconds at scale 3, zeros trimmed. */
 		v.dec = (struct ecs_dec){ .m = c[i] - c[i - 1], .scale = 3,
 		    .exact = true, .d = (double)(c[i] - c[i - 1]) / 1000 };
+		while (v.dec.scale > 0 && v.dec.m % 10 == 0) {
+			v.dec.m /= 10;
+			v.dec.scale--;
+		}
 		ecs_agg_add(&run.q50, &r->median[i], &v);
 		ecs_agg_add(&run.q90, &r->p90[i], &v);
 	}
@@ -760,12 +764,15 @@ write_rows(const struct window *w, struct ecs_map *rows)
 			ecs_buf_puts(&run.out, ",\"dropped\":");
 			ecs_buf_uint(&run.out, i + 1 < opt.nsteps ?
 			    r->entered[i] - r->entered[i + 1] : 0);
+			/* Step 1 has no time to convert: null, as none. */
 			if (i > 0 && r->entered[i] > 0) {
 				put_quantile(",\"median_s\":", &run.q50,
 				    &r->median[i]);
 				put_quantile(",\"p90_s\":", &run.q90,
 				    &r->p90[i]);
-			}
+			} else
+				ecs_buf_puts(&run.out,
+				    ",\"median_s\":null,\"p90_s\":null");
 			ecs_buf_puts(&run.out, "}\n");
 			ecs_buf_out(&run.out);
 		}
