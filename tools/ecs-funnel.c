@@ -369,8 +369,26 @@ finish(struct group *g, unsigned level)
  * several steps can extend the latest chain it is not in.
  */
 static int64_t *
-level_add(struct level *l, size_t k)
+level_add(struct level *l, size_t k, int64_t t)
 {
+	uint32_t stale = 0;
+
+	/*
+	 * With strict_once, chains that began more than --within before t
+	 * can extend no more (times only grow): dropped but the latest, as
+	 * ClickHouse drops them when it looks, so memory holds the open
+	 * attempts only.
+	 */
+	if (opt.modes & M_STRICT_ONCE) {
+		while (stale + 1 < l->n &&
+		    l->e[(size_t)stale * stride(k)] + opt.within_ms < t)
+			stale++;
+		if (stale > 0) {
+			memmove(l->e, l->e + (size_t)stale * stride(k),
+			    (size_t)(l->n - stale) * stride(k) * sizeof(*l->e));
+			l->n -= stale;
+		}
+	}
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 1;
 		l->e = ecs_xrealloc(l->e, l->cap * stride(k) * sizeof(*l->e));
@@ -413,7 +431,7 @@ chain_has(const int64_t *c, size_t k, uint64_t id)
 static bool
 extend_chain(struct group *g, size_t k, size_t i, int64_t t, uint64_t id)
 {
-	int64_t *n = level_add(&g->lv[k], k), *c;
+	int64_t *n = level_add(&g->lv[k], k, t), *c;
 
 	c = g->lv[k - 1].e + i * stride(k - 1);
 	memcpy(n, c, k * sizeof(*n));
@@ -491,7 +509,7 @@ feed(struct group *g, int s, int64_t t, uint64_t id)
 		return;
 	}
 	if (s == 0) {
-		c = level_add(&g->lv[0], 0);
+		c = level_add(&g->lv[0], 0, t);
 		c[0] = t;
 		c[1] = (int64_t)id;
 		g->has_first = true;
@@ -1172,7 +1190,7 @@ load_group(const struct ecs_state_reader *sr, struct json_object *rec)
 		n = json_object_array_length(a);
 		state_ints(sr, a, n);
 		for (i = 0; i < n; i += stride(k)) {
-			c = level_add(&g->lv[k], k);
+			c = level_add(&g->lv[k], k, INT64_MIN);
 			for (j = 0; j < stride(k); j++)
 				c[j] = json_object_get_int64(
 				    json_object_array_get_idx(a, i + j));
