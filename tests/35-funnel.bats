@@ -57,9 +57,17 @@ vs_chdb() {
 		ecs-funnel "${STEPS[@]}" --within "${within}ms" ${modes:+-m "$modes"} \
 		    --per-key "$@" "$file" |
 		    jq -c "{k: (.user_id|tostring)${GROUP_JQ:-}, level}" | sort > "$a"
-		chdb_sql "SELECT toString(user_id) AS k${GROUP_SQL:+, $GROUP_SQL},
+		q="SELECT toString(user_id) AS k${GROUP_SQL:+, $GROUP_SQL},
 		    windowFunnel($within$sqlmodes)(toUInt64(toUnixTimestamp64Milli(ts)), $conds) AS level
-		    FROM $src GROUP BY ALL HAVING level > 0" |
+		    FROM $src GROUP BY ALL"
+		# --exclude: the best level of the key's segments between
+		# events of $EXCLUDE_SQL (an event of it ends its segment).
+		if [[ -n "${EXCLUDE_SQL:-}" ]]; then
+			q="SELECT k, max(level) AS level FROM (${q/FROM $src/, seg FROM (SELECT *,
+			    sum(toUInt64($EXCLUDE_SQL)) OVER (PARTITION BY user_id ORDER BY toUnixTimestamp64Milli(ts)
+			    RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS seg FROM $src)}) GROUP BY k"
+		fi
+		chdb_sql "$q HAVING level > 0" |
 		    jq -c "{k${GROUP_JQ:+${GROUP_JQ//: */}}, level}" | sort > "$b"
 		if ! cmp -s "$a" "$b"; then
 			echo "# modes [$modes]: ecs-funnel (<) and windowFunnel (>) differ" >&2
@@ -266,4 +274,25 @@ vs_chdb() {
 	cat "$BATS_TEST_TMPDIR/first" "$BATS_TEST_TMPDIR/second" | sort -u > "$BATS_TEST_TMPDIR/got"
 	run -0 comm -3 <(sort -u "$BATS_TEST_TMPDIR/closed") "$BATS_TEST_TMPDIR/got"
 	is "$output" ""
+}
+
+@test "no event of a step: no output, exit 0 (no window was ever open)" {
+	run -0 --separate-stderr ecs-funnel "${STEPS[@]}" --within 1h < /dev/null
+	is "$output" ""
+	is "$stderr" ""
+	ev '{"user_id":1,"action":"search","ts":"2026-11-01T10:00:00Z"}'
+	run -0 --separate-stderr ecs-funnel "${STEPS[@]}" --within 1h -w 1h -m strict_order "$IN"
+	is "$output" ""
+	is "$stderr" ""
+}
+
+@test "--exclude ends a key's attempts: the best level of the segments between its events" {
+	need_chdb
+	EXCLUDE_SQL="action = 'search'"
+	vs_chdb "$F" "user_id String, action String, ts DateTime64(3, 'UTC')" 3600000 --exclude 'action == "search"'
+	is "$(ecs-funnel "${STEPS[@]}" --within 1h --exclude 'action == "search"' --per-key "$F" | jq -c 'select(.user_id == 2)')" \
+	    '{"user_id":2,"level":1,"times":["2026-11-01T10:00:00Z"]}'
+	ecs-gen --events 10000 --users 500 --seed 40 > "$BATS_TEST_TMPDIR/g"
+	EXCLUDE_SQL="price > 300"
+	vs_chdb "$BATS_TEST_TMPDIR/g" "user_id Int64, action String, price Float64, ts DateTime64(3, 'UTC')" 600000 --exclude 'price > 300'
 }

@@ -36,6 +36,7 @@
 enum {
 	OPT_CHECKPOINT = ECS_OPT_TOOL,
 	OPT_DROPOUTS,
+	OPT_EXCLUDE,
 	OPT_IDLE,
 	OPT_LATENESS,
 	OPT_PER_KEY,
@@ -78,6 +79,8 @@ static struct {
 	int64_t		 lateness_ms;		/* --lateness */
 	int64_t		 idle_ms;		/* --idle */
 	const char	*dropouts_path;		/* --dropouts */
+	struct ecs_expr	*exclude;		/* --exclude */
+	const char	*exclude_src;
 } opt = {
 	.within_ms = -1, .key = "user_id", .window_ms = NO_WINDOW,
 };
@@ -94,9 +97,12 @@ struct level {
 
 /* A pending event of a group's current time: its steps and number. */
 struct pending {
-	uint64_t	 mask;		/* bit s: it matches step s; 0: none */
+	uint64_t	 mask;		/* bit s: it matches step s; 0: none;
+					 * EXCLUDED: it matches --exclude */
 	uint64_t	 id;
 };
+
+#define EXCLUDED	(UINT64_C(1) << 63)
 
 /* One windowFunnel: a key in a window and breakdown. */
 struct group {
@@ -108,6 +114,9 @@ struct group {
 	uint8_t		 level;		/* when done */
 	bool		 has_first;	/* a step 1 was fed */
 	bool		 done;		/* ClickHouse's scan returned */
+	/* --exclude: the best level before the last exclusion, its chain. */
+	uint8_t		 best;
+	int64_t		*best_times;
 };
 
 struct window {
@@ -156,6 +165,7 @@ static const struct option longopts[] = {
 	{ "by",		required_argument,	NULL, 'b' },
 	{ "checkpoint",	required_argument,	NULL, OPT_CHECKPOINT },
 	{ "dropouts",	required_argument,	NULL, OPT_DROPOUTS },
+	{ "exclude",	required_argument,	NULL, OPT_EXCLUDE },
 	{ "idle",	required_argument,	NULL, OPT_IDLE },
 	{ "key",	required_argument,	NULL, 'k' },
 	{ "lateness",	required_argument,	NULL, OPT_LATENESS },
@@ -176,7 +186,7 @@ usage(int status)
 	fprintf(fp,
 "usage: ecs-funnel [-hqV] [-b keys] [-i format] [-k field] [-m modes]\n"
 "                  [-o format] -s name=expr ... [-w duration]\n"
-"                  [--checkpoint duration] [--dropouts file]\n"
+"                  [--checkpoint duration] [--dropouts file] [--exclude expr]\n"
 "                  [--idle duration] [--lateness duration] [--per-key]\n"
 "                  [--state file] --within duration [file ...]\n");
 	if (status != 0)
@@ -193,6 +203,7 @@ usage(int status)
 "  -b, --by KEYS            a breakdown: FIELD or NAME=EXPR, comma-separated\n"
 "  -w, --window DURATION    tumbling windows of event time (default: one)\n"
 "      --per-key            per key and window, the level and step times\n"
+"      --exclude EXPR       an event of EXPR ends the key's attempts so far\n"
 "      --dropouts FILE      append the keys that stopped short of the last\n"
 "                           step, with the furthest step, to FILE\n"
 "      --lateness DURATION  the watermark trails the latest event time\n"
@@ -257,6 +268,7 @@ add_modes(const char *list)
 static void
 parse_options(int argc, char *argv[], int *first_operand)
 {
+	char err[256];
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, ECS_COMMON_SHORTOPTS "b:k:m:s:w:",
@@ -285,6 +297,16 @@ parse_options(int argc, char *argv[], int *first_operand)
 			break;
 		case OPT_DROPOUTS:
 			opt.dropouts_path = optarg;
+			break;
+		case OPT_EXCLUDE:
+			if (opt.exclude != NULL)
+				errx(ECS_EXIT_USAGE, "--exclude: give it once "
+				    "(join expressions with or)");
+			opt.exclude_src = optarg;
+			if ((opt.exclude = ecs_expr_compile(optarg, err,
+			    sizeof(err))) == NULL)
+				errx(ECS_EXIT_USAGE, "--exclude '%s': %s",
+				    optarg, err);
 			break;
 		case OPT_IDLE:
 			opt.idle_ms = ecs_opt_duration("--idle", optarg);
@@ -336,6 +358,7 @@ group_free(void *v)
 		free(g->lv[i].e);
 	free(g->lv);
 	free(g->pend);
+	free(g->best_times);
 }
 
 static size_t
@@ -526,6 +549,35 @@ feed(struct group *g, int s, int64_t t, uint64_t id)
 		extend(g, (size_t)s, t, id);
 }
 
+static unsigned		 current_level(const struct group *);
+static const int64_t	*chain_of(const struct group *, unsigned);
+
+/*
+ * --exclude: an event of it ends every attempt of the group (after the
+ * events of its time): the level they reached is kept, with its chain,
+ * and the scan starts again, as ClickHouse's would on the events after it.
+ */
+static void
+exclude(struct group *g)
+{
+	unsigned now = current_level(g);
+	size_t k;
+
+	if (now > g->best) {
+		if (g->best_times == NULL)
+			g->best_times = ecs_xcalloc(opt.nsteps,
+			    sizeof(*g->best_times));
+		memcpy(g->best_times, chain_of(g, now), now *
+		    sizeof(*g->best_times));
+		g->best = (uint8_t)now;
+	}
+	for (k = 0; k < opt.nsteps; k++)
+		g->lv[k].n = 0;
+	g->has_first = false;
+	g->done = false;
+	g->level = 0;
+}
+
 /*
  * Feeds the events of the group's current time in ClickHouse's order:
  * by step, events of no step first, then as they came.
@@ -537,21 +589,37 @@ flush_pending(struct group *g)
 	size_t s;
 
 	for (i = 0; i < g->npend; i++)
-		if (g->pend[i].mask == 0)
+		if ((g->pend[i].mask & ~EXCLUDED) == 0 &&
+		    (opt.modes & M_STRICT_ORDER))
 			feed(g, -1, g->cur, g->pend[i].id);
 	for (s = 0; s < opt.nsteps; s++)
 		for (i = 0; i < g->npend; i++)
 			if (g->pend[i].mask & (UINT64_C(1) << s))
 				feed(g, (int)s, g->cur, g->pend[i].id);
-	g->npend = 0;
 	compact(g);
+	for (i = 0; i < g->npend; i++)
+		if (g->pend[i].mask & EXCLUDED) {
+			exclude(g);
+			break;
+		}
+	g->npend = 0;
+}
+
+/* The level of the chains held (not counting those --exclude ended). */
+static unsigned
+current_level(const struct group *g)
+{
+	return g->done ? g->level : levels_held(g);
 }
 
 static unsigned
 group_level(struct group *g)
 {
+	unsigned now;
+
 	flush_pending(g);
-	return g->done ? g->level : levels_held(g);
+	now = current_level(g);
+	return now > g->best ? now : g->best;
 }
 
 /* The times of the steps of a chain that reached level (>= 1). */
@@ -559,6 +627,9 @@ static const int64_t *
 chain_of(const struct group *g, unsigned level)
 {
 	const struct level *l = &g->lv[level - 1];
+
+	if (level == g->best && current_level(g) < level)
+		return g->best_times;
 
 	/* Without strict_once the one held; with it, the first held. */
 	return l->e;
@@ -840,6 +911,8 @@ close_windows(int64_t wm)
 			run.closed_upto = run.w[n].end + opt.within_ms;
 		n++;
 	}
+	if (n == 0)
+		return;
 	memmove(run.w, run.w + n, (run.nw - n) * sizeof(*run.w));
 	run.nw -= n;
 }
@@ -908,7 +981,7 @@ to_group(struct window *w, uint64_t mask, int64_t t, uint64_t id, bool add)
 		flush_pending(g);
 		g->cur = t;
 	}
-	if (!g->done)
+	if (!g->done || (mask & EXCLUDED))
 		pend(g, mask, id);
 	ckpt.dirty = true;
 }
@@ -931,7 +1004,7 @@ next_window(int64_t t, uint64_t mask, int64_t *s, struct window **w,
 			return false;
 		*s = NO_WINDOW;
 		/* A group is made by an event of a step, not by others. */
-		*add = mask != 0;
+		*add = (mask & ~EXCLUDED) != 0;
 		*w = window_at(NO_WINDOW, *add);
 		return true;
 	}
@@ -941,7 +1014,7 @@ next_window(int64_t t, uint64_t mask, int64_t *s, struct window **w,
 		e = ecs_window_end(&run.ws, *s, opt.window_ms);
 		if (e <= t - opt.within_ms)
 			return false;
-		*add = t < e && mask != 0;
+		*add = t < e && (mask & ~EXCLUDED) != 0;
 		if ((t < e || !(mask & 1)) &&
 		    (*w = window_at(*s, *add)) != NULL)
 			return true;
@@ -1005,6 +1078,8 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		return;
 	}
 	mask = steps_of(f);
+	if (opt.exclude != NULL && ecs_expr_match_fields(opt.exclude, f))
+		mask |= EXCLUDED;
 	/* An event of no step matters only under strict_order. */
 	if (mask != 0 || (opt.modes & M_STRICT_ORDER)) {
 		if (t < run.closed_upto) {
@@ -1054,6 +1129,8 @@ options_signature(void)
 		ecs_buf_puts(&b, i == 0 ? " by=" : ",");
 		ecs_buf_puts(&b, opt.by[i].spec);
 	}
+	ecs_buf_puts(&b, " exclude=");
+	ecs_buf_puts(&b, opt.exclude_src != NULL ? opt.exclude_src : "");
 	ecs_buf_puts(&b, " window=");
 	ecs_buf_int(&b, opt.window_ms);
 	ecs_buf_puts(&b, opt.window_months > 0 ? "mo" : "ms");
@@ -1103,6 +1180,8 @@ save_group(const struct window *w, const struct group *g, const char *frag,
 	    json_object_new_boolean(g->has_first));
 	json_object_object_add(rec, "done", json_object_new_boolean(g->done));
 	json_object_object_add(rec, "level", json_object_new_int(g->level));
+	json_object_object_add(rec, "best", ints_to_json(g->best_times,
+	    g->best));
 	ecs_checkpoint_put(&ckpt, rec);
 	json_object_put(rec);
 }
@@ -1170,6 +1249,18 @@ load_group(const struct ecs_state_reader *sr, struct json_object *rec)
 	g->has_first = ecs_state_bool(sr, rec, "first");
 	g->done = ecs_state_bool(sr, rec, "done");
 	g->level = (uint8_t)ecs_state_int(sr, rec, "level");
+	a = ecs_state_field(sr, rec, "best", json_type_array);
+	n = json_object_array_length(a);
+	if (n > opt.nsteps)
+		ecs_state_corrupt(sr, "impossible values");
+	state_ints(sr, a, n);
+	g->best = (uint8_t)n;
+	if (n > 0)
+		g->best_times = ecs_xcalloc(opt.nsteps,
+		    sizeof(*g->best_times));
+	for (i = 0; i < n; i++)
+		g->best_times[i] = json_object_get_int64(
+		    json_object_array_get_idx(a, i));
 	p = ecs_state_field(sr, rec, "pend", json_type_array);
 	n = json_object_array_length(p);
 	state_ints(sr, p, n);
@@ -1262,6 +1353,8 @@ setup(void)
 	}
 	for (i = 0; i < opt.nsteps; i++)
 		ecs_expr_bind(opt.steps[i].expr, &run.fields);
+	if (opt.exclude != NULL)
+		ecs_expr_bind(opt.exclude, &run.fields);
 	ecs_metric_parse(&run.q50, "--internal", "median_s=quantile(t,0.5)");
 	ecs_metric_parse(&run.q90, "--internal", "p90_s=quantile(t,0.9)");
 	run.ws.size_ms = opt.window_ms;
@@ -1286,6 +1379,7 @@ free_all(void)
 		ecs_expr_free(opt.steps[i].expr);
 	}
 	ecs_keys_free(opt.by, opt.nby);
+	ecs_expr_free(opt.exclude);
 	free(run.by_slot);
 	ecs_metric_finish(&run.q50);
 	ecs_metric_finish(&run.q90);

@@ -61,6 +61,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	argv[argc++] = "buy=action == \"purchase\" or quantity > 2";
 	argv[argc++] = "--within";
 	argv[argc++] = "10s";
+	argv[argc++] = "--exclude";
+	argv[argc++] = "price > 100";
 	if (modes[0] != '\0') {
 		argv[argc++] = "-m";
 		argv[argc++] = modes;
