@@ -296,3 +296,17 @@ vs_chdb() {
 	EXCLUDE_SQL="price > 300"
 	vs_chdb "$BATS_TEST_TMPDIR/g" "user_id Int64, action String, price Float64, ts DateTime64(3, 'UTC')" 600000 --exclude 'price > 300'
 }
+
+@test "--same product_id: funnels of one product, and a key counts once at its best" {
+	need_chdb
+	ecs-gen --events 10000 --users 300 --products 50 --seed 41 > "$BATS_TEST_TMPDIR/g"
+	GROUP_SQL="product_id" GROUP_JQ=', product_id'
+	vs_chdb "$BATS_TEST_TMPDIR/g" "user_id Int64, product_id Int64, action String, ts DateTime64(3, 'UTC')" 600000 --same product_id
+	# The rows count users at their best level over the products.
+	args=("${STEPS[@]}" --within 10m --same product_id "$BATS_TEST_TMPDIR/g")
+	best=$(ecs-funnel --per-key "${args[@]}" |
+	    jq -s -c 'group_by(.user_id) | map(max_by(.level).level) |
+	        [(map(select(. >= 1)) | length), (map(select(. >= 2)) | length), (map(select(. >= 3)) | length)]')
+	is "$(ecs-funnel "${args[@]}" | jq -s -c 'map(.keys)')" "$best"
+	[[ "$best" != "[0,0,0]" ]]
+}

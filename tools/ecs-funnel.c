@@ -40,6 +40,7 @@ enum {
 	OPT_IDLE,
 	OPT_LATENESS,
 	OPT_PER_KEY,
+	OPT_SAME,
 	OPT_STATE,
 	OPT_WITHIN,
 };
@@ -79,6 +80,7 @@ static struct {
 	int64_t		 lateness_ms;		/* --lateness */
 	int64_t		 idle_ms;		/* --idle */
 	const char	*dropouts_path;		/* --dropouts */
+	const char	*same;			/* --same */
 	struct ecs_expr	*exclude;		/* --exclude */
 	const char	*exclude_src;
 } opt = {
@@ -111,6 +113,7 @@ struct group {
 	uint32_t	 npend, pcap;
 	struct level	*lv;		/* opt.nsteps levels */
 	uint32_t	 by_len;	/* the breakdown's part of the map key */
+	uint32_t	 key_len;	/* ... and the key's, before --same's */
 	uint8_t		 level;		/* when done */
 	bool		 has_first;	/* a step 1 was fed */
 	bool		 done;		/* ClickHouse's scan returned */
@@ -144,6 +147,9 @@ static struct {
 	struct ecs_metric q50, q90;		/* the times' quantiles */
 	struct ecs_buf	 frag;			/* the group's map key */
 	size_t		 by_len;		/* its breakdown's part */
+	size_t		 key_len;		/* and the key's */
+	size_t		 same_slot;		/* --same's field */
+	struct ecs_path	*key_path, *same_path;	/* borrowed by fields */
 	struct ecs_buf	 out;			/* the line being written */
 	unsigned long long nlate, nunordered;
 	int		 dropouts_fd;		/* --dropouts, or -1 */
@@ -171,6 +177,7 @@ static const struct option longopts[] = {
 	{ "lateness",	required_argument,	NULL, OPT_LATENESS },
 	{ "mode",	required_argument,	NULL, 'm' },
 	{ "per-key",	no_argument,		NULL, OPT_PER_KEY },
+	{ "same",	required_argument,	NULL, OPT_SAME },
 	{ "state",	required_argument,	NULL, OPT_STATE },
 	{ "step",	required_argument,	NULL, 's' },
 	{ "window",	required_argument,	NULL, 'w' },
@@ -188,7 +195,8 @@ usage(int status)
 "                  [-o format] -s name=expr ... [-w duration]\n"
 "                  [--checkpoint duration] [--dropouts file] [--exclude expr]\n"
 "                  [--idle duration] [--lateness duration] [--per-key]\n"
-"                  [--state file] --within duration [file ...]\n");
+"                  [--same field] [--state file] --within duration\n"
+"                  [file ...]\n");
 	if (status != 0)
 		exit(status);
 	fprintf(fp,
@@ -204,6 +212,8 @@ usage(int status)
 "  -w, --window DURATION    tumbling windows of event time (default: one)\n"
 "      --per-key            per key and window, the level and step times\n"
 "      --exclude EXPR       an event of EXPR ends the key's attempts so far\n"
+"      --same FIELD         every step of a chain has the same FIELD (a\n"
+"                           product funnel); a key counts at its best\n"
 "      --dropouts FILE      append the keys that stopped short of the last\n"
 "                           step, with the furthest step, to FILE\n"
 "      --lateness DURATION  the watermark trails the latest event time\n"
@@ -313,6 +323,9 @@ parse_options(int argc, char *argv[], int *first_operand)
 			if (opt.idle_ms > 2000000000)
 				errx(ECS_EXIT_USAGE, "--idle '%s': at most "
 				    "2000000s", optarg);
+			break;
+		case OPT_SAME:
+			opt.same = optarg;
 			break;
 		case OPT_STATE:
 			ckpt.path = optarg;
@@ -867,25 +880,46 @@ write_rows(const struct window *w, struct ecs_map *rows)
 		}
 }
 
+/* --same: the group of the key's best level so far in best, by key. */
+static void
+keep_best(struct ecs_map *best, struct group *g, const char *frag)
+{
+	struct group **slot;
+	bool created;
+
+	slot = ecs_map_put(best, frag, g->key_len, &created);
+	if (created || group_level(g) > group_level(*slot))
+		*slot = g;
+}
+
 /* Writes the window's lines and frees it. */
 static void
 close_window(struct window *w)
 {
-	struct ecs_map *rows = NULL;
-	struct group *g;
+	struct ecs_map *rows = NULL, *best = NULL;
+	struct group *g, **gp;
 	const char *frag;
 	size_t iter = 0, len;
 
 	if (!opt.per_key)
 		rows = ecs_map_create(sizeof(struct row), row_free);
+	if (!opt.per_key && opt.same != NULL)
+		best = ecs_map_create(sizeof(struct group *), NULL);
 	while ((g = ecs_map_next(w->groups, &iter, &frag, &len)) != NULL) {
 		if (opt.per_key)
 			write_key(w, g, frag, len);
+		else if (best != NULL)
+			keep_best(best, g, frag);
 		else
 			count_key(rows, g, frag);
 		if (run.dropouts_fd != -1)
 			write_dropout(w, g, frag, len);
 	}
+	/* --same: a key counts once, at its best level over the values. */
+	for (iter = 0; best != NULL &&
+	    (gp = ecs_map_next(best, &iter, &frag, &len)) != NULL;)
+		count_key(rows, *gp, frag);
+	ecs_map_destroy(best);
 	if (rows != NULL)
 		write_rows(w, rows);
 	ecs_map_destroy(rows);
@@ -948,6 +982,14 @@ group_key(const struct ecs_field *f)
 	    strlen(run.fields.path[run.key_slot]->text));
 	ecs_buf_putc(b, ':');
 	ecs_buf_field(b, &f[run.key_slot]);
+	run.key_len = b->len;
+	if (opt.same != NULL) {
+		ecs_buf_putc(b, ',');
+		ecs_buf_json_string(b, run.fields.path[run.same_slot]->text,
+		    strlen(run.fields.path[run.same_slot]->text));
+		ecs_buf_putc(b, ':');
+		ecs_buf_field(b, &f[run.same_slot]);
+	}
 }
 
 static uint64_t
@@ -976,6 +1018,7 @@ to_group(struct window *w, uint64_t mask, int64_t t, uint64_t id, bool add)
 	if (created) {
 		g->lv = ecs_xcalloc(opt.nsteps, sizeof(*g->lv));
 		g->by_len = (uint32_t)run.by_len;
+		g->key_len = (uint32_t)run.key_len;
 		g->cur = t;
 	} else if (t > g->cur) {
 		flush_pending(g);
@@ -1129,6 +1172,8 @@ options_signature(void)
 		ecs_buf_puts(&b, i == 0 ? " by=" : ",");
 		ecs_buf_puts(&b, opt.by[i].spec);
 	}
+	ecs_buf_puts(&b, " same=");
+	ecs_buf_puts(&b, opt.same != NULL ? opt.same : "");
 	ecs_buf_puts(&b, " exclude=");
 	ecs_buf_puts(&b, opt.exclude_src != NULL ? opt.exclude_src : "");
 	ecs_buf_puts(&b, " window=");
@@ -1162,6 +1207,8 @@ save_group(const struct window *w, const struct group *g, const char *frag,
 	    json_object_new_string_len(frag, (int)len));
 	json_object_object_add(rec, "by_len",
 	    json_object_new_int64(g->by_len));
+	json_object_object_add(rec, "key_len",
+	    json_object_new_int64(g->key_len));
 	json_object_object_add(rec, "cur", json_object_new_int64(g->cur));
 	p = json_object_new_array();
 	for (i = 0; i < g->npend; i++) {
@@ -1245,6 +1292,7 @@ load_group(const struct ecs_state_reader *sr, struct json_object *rec)
 		ecs_state_corrupt(sr, "a group twice");
 	g->lv = ecs_xcalloc(opt.nsteps, sizeof(*g->lv));
 	g->by_len = (uint32_t)ecs_state_int(sr, rec, "by_len");
+	g->key_len = (uint32_t)ecs_state_int(sr, rec, "key_len");
 	g->cur = ecs_state_int(sr, rec, "cur");
 	g->has_first = ecs_state_bool(sr, rec, "first");
 	g->done = ecs_state_bool(sr, rec, "done");
@@ -1270,7 +1318,8 @@ load_group(const struct ecs_state_reader *sr, struct json_object *rec)
 		    json_object_get_int64(json_object_array_get_idx(p, i + 1)));
 	lv = ecs_state_field(sr, rec, "lv", json_type_array);
 	if (json_object_array_length(lv) != opt.nsteps || n % 2 != 0 ||
-	    g->by_len > (uint32_t)json_object_get_string_len(gk) ||
+	    g->by_len > g->key_len ||
+	    g->key_len > (uint32_t)json_object_get_string_len(gk) ||
 	    g->level > opt.nsteps)
 		ecs_state_corrupt(sr, "impossible values");
 	for (k = 0; k < opt.nsteps; k++) {
@@ -1327,21 +1376,29 @@ on_idle(void *arg, int ms)
 
 /* Setup */
 
+/* The slot of field name (option opt's), whose path is kept in *path. */
+static size_t
+add_field(const char *opt_name, const char *name, struct ecs_path **path)
+{
+	const char *why;
+
+	if ((*path = ecs_path_compile(name, &why)) == NULL)
+		errx(ECS_EXIT_USAGE, "%s '%s': %s", opt_name, name, why);
+	ecs_path_apply_map(*path);
+	return ecs_fields_add(&run.fields, *path);
+}
+
 static void
 setup(void)
 {
-	const char *why;
-	struct ecs_path *p;
 	size_t i;
 
-	if ((p = ecs_path_compile(opt.key, &why)) == NULL)
-		errx(ECS_EXIT_USAGE, "-k '%s': %s", opt.key, why);
-	ecs_path_free(p);
-	/* The key is a canonical name too: --map applies to it. */
-	ecs_fields_init(&run.fields, (const char *const[]){ "ts", opt.key },
-	    2);
+	ecs_fields_init(&run.fields, (const char *const[]){ "ts" }, 1);
 	run.ts_slot = 0;
-	run.key_slot = run.fields.n - 1;
+	/* The key and --same are canonical names too: --map applies. */
+	run.key_slot = add_field("-k", opt.key, &run.key_path);
+	if (opt.same != NULL)
+		run.same_slot = add_field("--same", opt.same, &run.same_path);
 	run.by_slot = ecs_xcalloc(opt.nby + 1, sizeof(*run.by_slot));
 	for (i = 0; i < opt.nby; i++) {
 		if (opt.by[i].expr != NULL) {
@@ -1384,6 +1441,8 @@ free_all(void)
 	ecs_metric_finish(&run.q50);
 	ecs_metric_finish(&run.q90);
 	ecs_fields_finish(&run.fields);
+	ecs_path_free(run.key_path);
+	ecs_path_free(run.same_path);
 	ecs_buf_free(&run.frag);
 	ecs_buf_free(&run.out);
 	ecs_buf_free(&run.drop);
