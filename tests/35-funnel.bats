@@ -310,3 +310,23 @@ vs_chdb() {
 	is "$(ecs-funnel "${args[@]}" | jq -s -c 'map(.keys)')" "$best"
 	[[ "$best" != "[0,0,0]" ]]
 }
+
+@test "--emit update: a line as a key's level changes, then the final ones as without it" {
+	ecs-gen --events 5000 --users 200 --seed 42 > "$BATS_TEST_TMPDIR/g"
+	args=("${STEPS[@]}" --within 10m -w 1h "$BATS_TEST_TMPDIR/g")
+	ecs-funnel --per-key "${args[@]}" > "$BATS_TEST_TMPDIR/final"
+	ecs-funnel --per-key --emit update "${args[@]}" > "$BATS_TEST_TMPDIR/upd"
+	is "$(jq -c 'select(.final) | del(.final)' "$BATS_TEST_TMPDIR/upd")" "$(cat "$BATS_TEST_TMPDIR/final")"
+	# The last update of each key and window has its final level: levels
+	# only rise without strict modes, and each rise was written (the
+	# chain may be a later one of that level).
+	is "$(jq -s -c 'map(select(.final == false)) | group_by([.window_start, .user_id]) | map(last | [.window_start, .user_id, .level]) | sort | .[]' "$BATS_TEST_TMPDIR/upd")" \
+	   "$(jq -s -c 'map([.window_start, .user_id, .level]) | sort | .[]' "$BATS_TEST_TMPDIR/final")"
+	(( $(jq -c 'select(.final == false)' "$BATS_TEST_TMPDIR/upd" | wc -l) > $(wc -l < "$BATS_TEST_TMPDIR/final") ))
+	# Rows: the last update of a window has the keys of its final rows.
+	ecs-funnel --emit update "${args[@]}" > "$BATS_TEST_TMPDIR/rows"
+	is "$(jq -s -c 'map(select(.final == false)) | group_by([.window_start, .step]) | map(last | [.window_start, .step, .keys]) | .[]' "$BATS_TEST_TMPDIR/rows")" \
+	   "$(jq -s -c 'map(select(.final)) | group_by([.window_start, .step]) | map(last | [.window_start, .step, .keys]) | .[]' "$BATS_TEST_TMPDIR/rows")"
+	run -2 ecs-funnel "${STEPS[@]}" --within 1h --same product_id --emit update
+	like "$output" "*--emit update: the rows of --same*"
+}

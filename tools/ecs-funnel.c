@@ -36,6 +36,7 @@
 enum {
 	OPT_CHECKPOINT = ECS_OPT_TOOL,
 	OPT_DROPOUTS,
+	OPT_EMIT,
 	OPT_EXCLUDE,
 	OPT_IDLE,
 	OPT_LATENESS,
@@ -81,6 +82,7 @@ static struct {
 	int64_t		 idle_ms;		/* --idle */
 	const char	*dropouts_path;		/* --dropouts */
 	const char	*same;			/* --same */
+	bool		 emit_update;		/* --emit update */
 	struct ecs_expr	*exclude;		/* --exclude */
 	const char	*exclude_src;
 } opt = {
@@ -117,6 +119,7 @@ struct group {
 	uint8_t		 level;		/* when done */
 	bool		 has_first;	/* a step 1 was fed */
 	bool		 done;		/* ClickHouse's scan returned */
+	uint8_t		 shown;		/* --emit update: the level written */
 	/* --exclude: the best level before the last exclusion, its chain. */
 	uint8_t		 best;
 	int64_t		*best_times;
@@ -125,6 +128,7 @@ struct group {
 struct window {
 	int64_t		 start, end;
 	struct ecs_map	*groups;	/* by..,key -> struct group */
+	struct ecs_map	*live;		/* --emit update: by -> keys per step */
 };
 
 /* A window's row of one breakdown: keys and times per step. */
@@ -171,6 +175,7 @@ static const struct option longopts[] = {
 	{ "by",		required_argument,	NULL, 'b' },
 	{ "checkpoint",	required_argument,	NULL, OPT_CHECKPOINT },
 	{ "dropouts",	required_argument,	NULL, OPT_DROPOUTS },
+	{ "emit",	required_argument,	NULL, OPT_EMIT },
 	{ "exclude",	required_argument,	NULL, OPT_EXCLUDE },
 	{ "idle",	required_argument,	NULL, OPT_IDLE },
 	{ "key",	required_argument,	NULL, 'k' },
@@ -193,7 +198,8 @@ usage(int status)
 	fprintf(fp,
 "usage: ecs-funnel [-hqV] [-b keys] [-i format] [-k field] [-m modes]\n"
 "                  [-o format] -s name=expr ... [-w duration]\n"
-"                  [--checkpoint duration] [--dropouts file] [--exclude expr]\n"
+"                  [--checkpoint duration] [--dropouts file]\n"
+"                  [--emit final|update] [--exclude expr]\n"
 "                  [--idle duration] [--lateness duration] [--per-key]\n"
 "                  [--same field] [--state file] --within duration\n"
 "                  [file ...]\n");
@@ -214,6 +220,8 @@ usage(int status)
 "      --exclude EXPR       an event of EXPR ends the key's attempts so far\n"
 "      --same FIELD         every step of a chain has the same FIELD (a\n"
 "                           product funnel); a key counts at its best\n"
+"      --emit update        also a line when a key's level changes (or its\n"
+"                           rows' keys), marked \"final\":false\n"
 "      --dropouts FILE      append the keys that stopped short of the last\n"
 "                           step, with the furthest step, to FILE\n"
 "      --lateness DURATION  the watermark trails the latest event time\n"
@@ -308,6 +316,13 @@ parse_options(int argc, char *argv[], int *first_operand)
 		case OPT_DROPOUTS:
 			opt.dropouts_path = optarg;
 			break;
+		case OPT_EMIT:
+			if (strcmp(optarg, "update") != 0 &&
+			    strcmp(optarg, "final") != 0)
+				errx(ECS_EXIT_USAGE, "--emit '%s': expected final "
+				    "or update", optarg);
+			opt.emit_update = strcmp(optarg, "update") == 0;
+			break;
 		case OPT_EXCLUDE:
 			if (opt.exclude != NULL)
 				errx(ECS_EXIT_USAGE, "--exclude: give it once "
@@ -350,6 +365,10 @@ parse_options(int argc, char *argv[], int *first_operand)
 	if (opt.within_ms < 0)
 		errx(ECS_EXIT_USAGE, "--within: required (how long a chain "
 		    "may take from its first step)");
+	if (opt.emit_update && opt.same != NULL && !opt.per_key)
+		errx(ECS_EXIT_USAGE, "--emit update: the rows of --same count "
+		    "a key at its best over values, known when final (use "
+		    "--per-key)");
 	if (opt.idle_ms > 0 && opt.window_ms == NO_WINDOW)
 		errx(ECS_EXIT_USAGE, "--idle: needs -w (without windows "
 		    "nothing is written before the end)");
@@ -681,6 +700,7 @@ window_at(int64_t start, bool add)
 	run.w[i].end = start == NO_WINDOW ? INT64_MAX :
 	    ecs_window_end(&run.ws, start, opt.window_ms);
 	run.w[i].groups = ecs_map_create(sizeof(struct group), group_free);
+	run.w[i].live = NULL;
 	return &run.w[i];
 }
 
@@ -699,7 +719,7 @@ put_window(const struct window *w)
 /* The group's line, with its chain's step times, in b. */
 static void
 key_line(struct ecs_buf *b, const struct window *w, struct group *g,
-    const char *frag, size_t len, unsigned level)
+    const char *frag, size_t len, unsigned level, bool final)
 {
 	const int64_t *c = chain_of(g, level);
 	unsigned i;
@@ -727,7 +747,10 @@ key_line(struct ecs_buf *b, const struct window *w, struct group *g,
 			ecs_buf_putc(b, ',');
 		ecs_buf_time(b, c[i]);
 	}
-	ecs_buf_puts(b, "]}\n");
+	ecs_buf_putc(b, ']');
+	if (opt.emit_update && b != &run.drop)
+		ecs_buf_puts(b, final ? ",\"final\":true" : ",\"final\":false");
+	ecs_buf_puts(b, "}\n");
 }
 
 /*
@@ -742,7 +765,7 @@ write_dropout(const struct window *w, struct group *g, const char *frag,
 
 	if (level == 0 || level == opt.nsteps)
 		return;
-	key_line(&run.drop, w, g, frag, len, level);
+	key_line(&run.drop, w, g, frag, len, level, true);
 	ecs_write_all(run.dropouts_fd, run.drop.p, run.drop.len,
 	    opt.dropouts_path);
 }
@@ -756,7 +779,7 @@ write_key(const struct window *w, struct group *g, const char *frag,
 
 	if (level == 0)
 		return;
-	key_line(&run.out, w, g, frag, len, level);
+	key_line(&run.out, w, g, frag, len, level, true);
 	ecs_buf_out(&run.out);
 }
 
@@ -836,48 +859,146 @@ put_quantile(const char *name, const struct ecs_metric *m, struct ecs_agg *a)
 	}
 }
 
+/*
+ * The rows of a breakdown (frag[0..len)): keys entered[] per step, and
+ * with r the times to convert; without it (an update) no times.
+ */
+static void
+write_step_rows(const struct window *w, const char *frag, size_t len,
+    const uint64_t *entered, struct row *r)
+{
+	size_t i;
+
+	for (i = 0; i < opt.nsteps; i++) {
+		ecs_buf_reset(&run.out);
+		ecs_buf_putc(&run.out, '{');
+		put_window(w);
+		if (len > 0) {
+			ecs_buf_add(&run.out, frag, len);
+			ecs_buf_putc(&run.out, ',');
+		}
+		ecs_buf_puts(&run.out, "\"step\":");
+		ecs_buf_uint(&run.out, i + 1);
+		ecs_buf_puts(&run.out, ",\"name\":");
+		ecs_buf_json_string(&run.out, opt.steps[i].name,
+		    strlen(opt.steps[i].name));
+		ecs_buf_puts(&run.out, ",\"keys\":");
+		ecs_buf_uint(&run.out, entered[i]);
+		put_ratio(",\"conversion\":", entered[i],
+		    i == 0 ? entered[0] : entered[i - 1]);
+		put_ratio(",\"overall\":", entered[i], entered[0]);
+		ecs_buf_puts(&run.out, ",\"dropped\":");
+		ecs_buf_uint(&run.out, i + 1 < opt.nsteps ?
+		    entered[i] - entered[i + 1] : 0);
+		/* Step 1 has no time to convert: null, as none. */
+		if (r != NULL && i > 0 && entered[i] > 0) {
+			put_quantile(",\"median_s\":", &run.q50,
+			    &r->median[i]);
+			put_quantile(",\"p90_s\":", &run.q90, &r->p90[i]);
+		} else if (r != NULL)
+			ecs_buf_puts(&run.out,
+			    ",\"median_s\":null,\"p90_s\":null");
+		if (opt.emit_update)
+			ecs_buf_puts(&run.out, r != NULL ? ",\"final\":true" :
+			    ",\"final\":false");
+		ecs_buf_puts(&run.out, "}\n");
+		ecs_buf_out(&run.out);
+	}
+}
+
 /* A window's rows: one per breakdown and step. */
 static void
 write_rows(const struct window *w, struct ecs_map *rows)
 {
 	const char *frag;
 	struct row *r;
-	size_t iter = 0, len, i;
+	size_t iter = 0, len;
 
 	while ((r = ecs_map_next(rows, &iter, &frag, &len)) != NULL)
-		for (i = 0; i < opt.nsteps; i++) {
-			ecs_buf_reset(&run.out);
-			ecs_buf_putc(&run.out, '{');
-			put_window(w);
-			if (len > 0) {
-				ecs_buf_add(&run.out, frag, len);
-				ecs_buf_putc(&run.out, ',');
-			}
-			ecs_buf_puts(&run.out, "\"step\":");
-			ecs_buf_uint(&run.out, i + 1);
-			ecs_buf_puts(&run.out, ",\"name\":");
-			ecs_buf_json_string(&run.out, opt.steps[i].name,
-			    strlen(opt.steps[i].name));
-			ecs_buf_puts(&run.out, ",\"keys\":");
-			ecs_buf_uint(&run.out, r->entered[i]);
-			put_ratio(",\"conversion\":", r->entered[i],
-			    i == 0 ? r->entered[0] : r->entered[i - 1]);
-			put_ratio(",\"overall\":", r->entered[i], r->entered[0]);
-			ecs_buf_puts(&run.out, ",\"dropped\":");
-			ecs_buf_uint(&run.out, i + 1 < opt.nsteps ?
-			    r->entered[i] - r->entered[i + 1] : 0);
-			/* Step 1 has no time to convert: null, as none. */
-			if (i > 0 && r->entered[i] > 0) {
-				put_quantile(",\"median_s\":", &run.q50,
-				    &r->median[i]);
-				put_quantile(",\"p90_s\":", &run.q90,
-				    &r->p90[i]);
-			} else
-				ecs_buf_puts(&run.out,
-				    ",\"median_s\":null,\"p90_s\":null");
-			ecs_buf_puts(&run.out, "}\n");
+		write_step_rows(w, frag, len, r->entered, r);
+}
+
+/* A copy of g's chains to feed ahead; its pending events are g's. */
+static void
+clone_group(struct group *c, const struct group *g)
+{
+	size_t k, n;
+
+	*c = *g;
+	c->lv = ecs_xcalloc(opt.nsteps, sizeof(*c->lv));
+	for (k = 0; k < opt.nsteps; k++) {
+		if ((n = (size_t)g->lv[k].n * stride(k)) == 0)
+			continue;
+		c->lv[k].e = ecs_xmalloc(n * sizeof(*c->lv[k].e));
+		memcpy(c->lv[k].e, g->lv[k].e, n * sizeof(*c->lv[k].e));
+		c->lv[k].n = c->lv[k].cap = g->lv[k].n;
+	}
+	if (g->best_times != NULL) {
+		c->best_times = ecs_xmalloc(opt.nsteps * sizeof(int64_t));
+		memcpy(c->best_times, g->best_times,
+		    opt.nsteps * sizeof(int64_t));
+	}
+}
+
+static void
+clone_free(struct group *c)
+{
+	c->pend = NULL;			/* the original's */
+	group_free(c);
+}
+
+/* --emit update: the keys per step of w's breakdown frag[0..len). */
+static uint64_t *
+live_entered(struct window *w, const char *frag, size_t len)
+{
+	bool created;
+
+	if (w->live == NULL)
+		w->live = ecs_map_create(MAX_STEPS * sizeof(uint64_t), NULL);
+	return ecs_map_put(w->live, frag, len, &created);
+}
+
+/* A group loaded from the state counts in the rows as they were shown. */
+static void
+live_add(struct window *w, const char *frag, const struct group *g)
+{
+	uint64_t *entered = live_entered(w, frag, g->by_len);
+	unsigned i;
+
+	for (i = 0; i < g->shown; i++)
+		entered[i]++;
+}
+
+/*
+ * --emit update: after an event, the group's level as it stands, its
+ * pending events fed ahead on a copy (an event of the same time that
+ * comes later may still lower it under the strict modes: the final line
+ * says). When it changed, the key's line, or its breakdown's rows with
+ * the keys per step (the times come with the final rows), marked
+ * "final":false.
+ */
+static void
+update(struct window *w, struct group *g, const char *frag, size_t len)
+{
+	struct group c;
+	uint64_t *entered;
+	unsigned level, i;
+
+	clone_group(&c, g);
+	level = group_level(&c);
+	if (level != g->shown) {
+		if (opt.per_key && level > 0) {
+			key_line(&run.out, w, &c, frag, len, level, false);
 			ecs_buf_out(&run.out);
+		} else if (!opt.per_key) {
+			entered = live_entered(w, frag, g->by_len);
+			for (i = 0; i < opt.nsteps; i++)
+				entered[i] += (i < level) - (i < g->shown);
+			write_step_rows(w, frag, g->by_len, entered, NULL);
 		}
+		g->shown = (uint8_t)level;
+	}
+	clone_free(&c);
 }
 
 /* --same: the group of the key's best level so far in best, by key. */
@@ -924,6 +1045,7 @@ close_window(struct window *w)
 		write_rows(w, rows);
 	ecs_map_destroy(rows);
 	ecs_map_destroy(w->groups);
+	ecs_map_destroy(w->live);
 }
 
 /*
@@ -1026,6 +1148,8 @@ to_group(struct window *w, uint64_t mask, int64_t t, uint64_t id, bool add)
 	}
 	if (!g->done || (mask & EXCLUDED))
 		pend(g, mask, id);
+	if (opt.emit_update)
+		update(w, g, run.frag.p, run.frag.len);
 	ckpt.dirty = true;
 }
 
@@ -1227,6 +1351,7 @@ save_group(const struct window *w, const struct group *g, const char *frag,
 	    json_object_new_boolean(g->has_first));
 	json_object_object_add(rec, "done", json_object_new_boolean(g->done));
 	json_object_object_add(rec, "level", json_object_new_int(g->level));
+	json_object_object_add(rec, "shown", json_object_new_int(g->shown));
 	json_object_object_add(rec, "best", ints_to_json(g->best_times,
 	    g->best));
 	ecs_checkpoint_put(&ckpt, rec);
@@ -1297,6 +1422,9 @@ load_group(const struct ecs_state_reader *sr, struct json_object *rec)
 	g->has_first = ecs_state_bool(sr, rec, "first");
 	g->done = ecs_state_bool(sr, rec, "done");
 	g->level = (uint8_t)ecs_state_int(sr, rec, "level");
+	g->shown = (uint8_t)ecs_state_int(sr, rec, "shown");
+	if (opt.emit_update && !opt.per_key && g->shown > 0)
+		live_add(w, json_object_get_string(gk), g);
 	a = ecs_state_field(sr, rec, "best", json_type_array);
 	n = json_object_array_length(a);
 	if (n > opt.nsteps)
@@ -1320,7 +1448,7 @@ load_group(const struct ecs_state_reader *sr, struct json_object *rec)
 	if (json_object_array_length(lv) != opt.nsteps || n % 2 != 0 ||
 	    g->by_len > g->key_len ||
 	    g->key_len > (uint32_t)json_object_get_string_len(gk) ||
-	    g->level > opt.nsteps)
+	    g->level > opt.nsteps || g->shown > opt.nsteps)
 		ecs_state_corrupt(sr, "impossible values");
 	for (k = 0; k < opt.nsteps; k++) {
 		a = json_object_array_get_idx(lv, k);
@@ -1428,8 +1556,10 @@ free_all(void)
 {
 	size_t i;
 
-	for (i = 0; i < run.nw; i++)
+	for (i = 0; i < run.nw; i++) {
 		ecs_map_destroy(run.w[i].groups);
+		ecs_map_destroy(run.w[i].live);
+	}
 	free(run.w);
 	for (i = 0; i < opt.nsteps; i++) {
 		free(opt.steps[i].name);
