@@ -330,3 +330,20 @@ vs_chdb() {
 	run -2 ecs-funnel "${STEPS[@]}" --within 1h --same product_id --emit update
 	like "$output" "*--emit update: the rows of --same*"
 }
+
+@test "--partial and --merge: processes split by key give the rows of one process" {
+	ecs-gen --events 20000 --users 500 --seed 43 > "$BATS_TEST_TMPDIR/g"
+	args=("${STEPS[@]}" --within 10m -w 2h -b category)
+	ecs-filter 'user_id % 2 == 0' "$BATS_TEST_TMPDIR/g" > "$BATS_TEST_TMPDIR/even"
+	ecs-filter 'user_id % 2 == 1' "$BATS_TEST_TMPDIR/g" > "$BATS_TEST_TMPDIR/odd"
+	ecs-funnel "${args[@]}" --partial "$BATS_TEST_TMPDIR/even" > "$BATS_TEST_TMPDIR/p1"
+	ecs-funnel "${args[@]}" --partial "$BATS_TEST_TMPDIR/odd" > "$BATS_TEST_TMPDIR/p2"
+	run -0 ecs-funnel "${args[@]}" --merge "$BATS_TEST_TMPDIR/p1" "$BATS_TEST_TMPDIR/p2"
+	(( ${#lines[@]} > 100 ))
+	is "$(sort <<< "$output")" "$(ecs-funnel "${args[@]}" "$BATS_TEST_TMPDIR/g" | sort)"
+	# Partials of another funnel are refused, naming both.
+	run -1 ecs-funnel "${STEPS[@]}" --within 11m -w 2h -b category --merge "$BATS_TEST_TMPDIR/p1"
+	like "$output" "*partials of another funnel*"
+	run -2 ecs-funnel "${args[@]}" --partial --per-key
+	like "$output" "*--partial writes the rows' states*"
+}

@@ -40,6 +40,8 @@ enum {
 	OPT_EXCLUDE,
 	OPT_IDLE,
 	OPT_LATENESS,
+	OPT_MERGE,
+	OPT_PARTIAL,
 	OPT_PER_KEY,
 	OPT_SAME,
 	OPT_STATE,
@@ -83,6 +85,8 @@ static struct {
 	const char	*dropouts_path;		/* --dropouts */
 	const char	*same;			/* --same */
 	bool		 emit_update;		/* --emit update */
+	bool		 partial;		/* --partial */
+	bool		 merge;			/* --merge */
 	struct ecs_expr	*exclude;		/* --exclude */
 	const char	*exclude_src;
 } opt = {
@@ -180,7 +184,9 @@ static const struct option longopts[] = {
 	{ "idle",	required_argument,	NULL, OPT_IDLE },
 	{ "key",	required_argument,	NULL, 'k' },
 	{ "lateness",	required_argument,	NULL, OPT_LATENESS },
+	{ "merge",	no_argument,		NULL, OPT_MERGE },
 	{ "mode",	required_argument,	NULL, 'm' },
+	{ "partial",	no_argument,		NULL, OPT_PARTIAL },
 	{ "per-key",	no_argument,		NULL, OPT_PER_KEY },
 	{ "same",	required_argument,	NULL, OPT_SAME },
 	{ "state",	required_argument,	NULL, OPT_STATE },
@@ -200,9 +206,9 @@ usage(int status)
 "                  [-o format] -s name=expr ... [-w duration]\n"
 "                  [--checkpoint duration] [--dropouts file]\n"
 "                  [--emit final|update] [--exclude expr]\n"
-"                  [--idle duration] [--lateness duration] [--per-key]\n"
-"                  [--same field] [--state file] --within duration\n"
-"                  [file ...]\n");
+"                  [--idle duration] [--lateness duration]\n"
+"                  [--partial | --merge] [--per-key] [--same field]\n"
+"                  [--state file] --within duration [file ...]\n");
 	if (status != 0)
 		exit(status);
 	fprintf(fp,
@@ -225,6 +231,8 @@ usage(int status)
 "      --dropouts FILE      append the keys that stopped short of the last\n"
 "                           step, with the furthest step, to FILE\n"
 "      --lateness DURATION  the watermark trails the latest event time\n"
+"      --partial            write the rows as states to --merge\n"
+"      --merge              read partial states, write the merged rows\n"
 "      --idle DURATION      with -w, event time passes with the clock after\n"
 "                           DURATION without input\n"
 "      --state FILE         load and save the open windows in FILE\n"
@@ -349,6 +357,12 @@ parse_options(int argc, char *argv[], int *first_operand)
 			opt.lateness_ms = strcmp(optarg, "0") == 0 ? 0 :
 			    ecs_opt_duration("--lateness", optarg);
 			break;
+		case OPT_MERGE:
+			opt.merge = true;
+			break;
+		case OPT_PARTIAL:
+			opt.partial = true;
+			break;
 		case OPT_PER_KEY:
 			opt.per_key = true;
 			break;
@@ -365,6 +379,13 @@ parse_options(int argc, char *argv[], int *first_operand)
 	if (opt.within_ms < 0)
 		errx(ECS_EXIT_USAGE, "--within: required (how long a chain "
 		    "may take from its first step)");
+	if (opt.partial && (opt.merge || opt.per_key || opt.emit_update))
+		errx(ECS_EXIT_USAGE, "--partial writes the rows' states to "
+		    "merge: not with --merge, --per-key or --emit update");
+	if (opt.merge && (opt.per_key || opt.emit_update ||
+	    opt.dropouts_path != NULL || ckpt.path != NULL))
+		errx(ECS_EXIT_USAGE, "--merge reads partials: not with "
+		    "--per-key, --emit update, --dropouts or --state");
 	if (opt.emit_update && opt.same != NULL && !opt.per_key)
 		errx(ECS_EXIT_USAGE, "--emit update: the rows of --same count "
 		    "a key at its best over values, known when final (use "
@@ -918,6 +939,162 @@ write_rows(const struct window *w, struct ecs_map *rows)
 		write_step_rows(w, frag, len, r->entered, r);
 }
 
+/*
+ * --partial: a window's rows as states to --merge, one line per
+ * breakdown: {"partial":true,"funnel":SIGNATURE,"w":START,"e":END,
+ * "g":BREAKDOWN,"keys":[...],"median":[...],"p90":[...]}, the keys that
+ * reached each step and the states of the quantiles of the times. A key's
+ * events must all go to one process (partition by key): keys add up.
+ */
+static void
+write_partials(const struct window *w, struct ecs_map *rows)
+{
+	struct json_object *rec, *keys, *q50, *q90;
+	const char *frag;
+	struct row *r;
+	size_t iter = 0, len, i;
+
+	while ((r = ecs_map_next(rows, &iter, &frag, &len)) != NULL) {
+		rec = json_object_new_object();
+		json_object_object_add(rec, "partial",
+		    json_object_new_boolean(1));
+		json_object_object_add(rec, "funnel",
+		    json_object_new_string(run.signature));
+		json_object_object_add(rec, "w", json_object_new_int64(w->start));
+		json_object_object_add(rec, "e", json_object_new_int64(w->end));
+		json_object_object_add(rec, "g",
+		    json_object_new_string_len(frag, (int)len));
+		keys = json_object_new_array();
+		q50 = json_object_new_array();
+		q90 = json_object_new_array();
+		for (i = 0; i < opt.nsteps; i++) {
+			json_object_array_add(keys,
+			    json_object_new_int64((int64_t)r->entered[i]));
+			json_object_array_add(q50,
+			    ecs_agg_to_json(&run.q50, &r->median[i]));
+			json_object_array_add(q90,
+			    ecs_agg_to_json(&run.q90, &r->p90[i]));
+		}
+		json_object_object_add(rec, "keys", keys);
+		json_object_object_add(rec, "median", q50);
+		json_object_object_add(rec, "p90", q90);
+		ecs_out_json(rec);
+		ecs_out_putc('\n');
+		json_object_put(rec);
+	}
+}
+
+/* --merge: the row of breakdown frag in window (start, end), made if new. */
+static struct row *
+merged_row(int64_t start, int64_t end, const char *frag, size_t len)
+{
+	struct window *w = window_at(start, true);
+	struct row *r;
+	bool created;
+	size_t i;
+
+	w->end = end;
+	if (w->live == NULL)		/* the window's rows, as they merge */
+		w->live = ecs_map_create(sizeof(struct row), row_free);
+	r = ecs_map_put(w->live, frag, len, &created);
+	if (created)
+		for (i = 0; i < opt.nsteps; i++) {
+			ecs_agg_init(&run.q50, &r->median[i]);
+			ecs_agg_init(&run.q90, &r->p90[i]);
+		}
+	return r;
+}
+
+/* Merges the state of one aggregate (j, a partial's) into into. */
+static const char *
+merge_agg(const struct ecs_metric *m, struct ecs_agg *into,
+    struct json_object *j)
+{
+	struct ecs_agg add;
+	const char *why;
+
+	if ((why = ecs_agg_from_json(m, j, &add)) == NULL)
+		why = ecs_agg_merge(m, into, &add);
+	ecs_agg_free(m, &add);
+	return why;
+}
+
+/*
+ * --merge: adds the current line, a partial of --partial with the same
+ * options, to its window's row. A line that is not one is bad; partials
+ * of another funnel end the program.
+ */
+static void
+merge_line(struct ecs_reader *rd)
+{
+	struct json_object *rec, *v, *w, *e, *g, *keys, *q50, *q90;
+	const char *why = NULL;
+	struct row *r;
+	size_t i;
+
+	if ((rec = ecs_reader_parse(rd)) == NULL)
+		return;
+	if (!json_object_object_get_ex(rec, "partial", &v) ||
+	    !json_object_object_get_ex(rec, "w", &w) ||
+	    !json_object_object_get_ex(rec, "e", &e) ||
+	    !json_object_object_get_ex(rec, "g", &g) ||
+	    !json_object_object_get_ex(rec, "keys", &keys) ||
+	    !json_object_object_get_ex(rec, "median", &q50) ||
+	    !json_object_object_get_ex(rec, "p90", &q90) ||
+	    !json_object_is_type(w, json_type_int) ||
+	    !json_object_is_type(e, json_type_int) ||
+	    !json_object_is_type(g, json_type_string) ||
+	    !json_object_is_type(keys, json_type_array) ||
+	    !json_object_is_type(q50, json_type_array) ||
+	    !json_object_is_type(q90, json_type_array))
+		why = "not a line of ecs-funnel --partial";
+	else if (!json_object_object_get_ex(rec, "funnel", &v) ||
+	    strcmp(json_object_get_string(v), run.signature) != 0) {
+		ecs_out_flush();
+		errx(ECS_EXIT_DATA, "%s:%llu: partials of another funnel: '%s', "
+		    "not '%s' (the options must be those of --partial)",
+		    rd->name, rd->lineno, json_object_get_string(v),
+		    run.signature);
+	} else if (json_object_array_length(keys) != opt.nsteps ||
+	    json_object_array_length(q50) != opt.nsteps ||
+	    json_object_array_length(q90) != opt.nsteps)
+		why = "not a line of ecs-funnel --partial (steps)";
+	for (i = 0; why == NULL && i < opt.nsteps; i++)
+		if (!json_object_is_type(json_object_array_get_idx(keys, i),
+		    json_type_int) ||
+		    json_object_get_int64(json_object_array_get_idx(keys, i)) < 0)
+			why = "not a line of ecs-funnel --partial (keys)";
+	if (why != NULL) {
+		ecs_reader_bad(rd, "%s", why);
+		json_object_put(rec);
+		return;
+	}
+	r = merged_row(json_object_get_int64(w), json_object_get_int64(e),
+	    json_object_get_string(g), (size_t)json_object_get_string_len(g));
+	for (i = 0; i < opt.nsteps && why == NULL; i++) {
+		r->entered[i] += (uint64_t)json_object_get_int64(
+		    json_object_array_get_idx(keys, i));
+		if ((why = merge_agg(&run.q50, &r->median[i],
+		    json_object_array_get_idx(q50, i))) == NULL)
+			why = merge_agg(&run.q90, &r->p90[i],
+			    json_object_array_get_idx(q90, i));
+	}
+	if (why != NULL)	/* what was merged of the line stays: say so */
+		ecs_reader_bad(rd, "step %zu: %s", i, why);
+	json_object_put(rec);
+}
+
+/* --merge, at the end: the merged rows of every window, by start. */
+static void
+write_merged(void)
+{
+	size_t i;
+
+	for (i = 0; i < run.nw; i++)
+		if (run.w[i].live != NULL)
+			write_rows(&run.w[i], run.w[i].live);
+}
+
 /* A copy of g's chains to feed ahead; its pending events are g's. */
 static void
 clone_group(struct group *c, const struct group *g)
@@ -1041,7 +1218,9 @@ close_window(struct window *w)
 	    (gp = ecs_map_next(best, &iter, &frag, &len)) != NULL;)
 		count_key(rows, *gp, frag);
 	ecs_map_destroy(best);
-	if (rows != NULL)
+	if (rows != NULL && opt.partial)
+		write_partials(w, rows);
+	else if (rows != NULL)
 		write_rows(w, rows);
 	ecs_map_destroy(rows);
 	ecs_map_destroy(w->groups);
@@ -1603,10 +1782,14 @@ main(int argc, char *argv[])
 	}
 	ecs_checkpoint_init(&ckpt, &rd);
 	while (ecs_reader_line(&rd)) {
-		if (ecs_fields_read(&run.fields, &rd, f))
+		if (opt.merge)
+			merge_line(&rd);
+		else if (ecs_fields_read(&run.fields, &rd, f))
 			process(&rd, f);
 		ecs_checkpoint_tick(&ckpt);
 	}
+	if (opt.merge)
+		write_merged();
 	/*
 	 * Without --state the stream is over: every window is written. With
 	 * it, they stay open in the state for the next run.
