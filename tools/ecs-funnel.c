@@ -132,7 +132,8 @@ struct group {
 struct window {
 	int64_t		 start, end;
 	struct ecs_map	*groups;	/* by..,key -> struct group */
-	struct ecs_map	*live;		/* --emit update: by -> keys per step */
+	struct ecs_map	*live;		/* --emit update: by -> keys per step;
+					 * --merge: by -> struct row */
 };
 
 /* A window's row of one breakdown: keys and times per step. */

@@ -2,7 +2,8 @@
 /*
  * fuzz-funnel -- ecs-funnel's record step on hostile streams: the first
  * byte picks the modes (any combination), windows, a breakdown and
- * --per-key; the rest is the input, read through the reader as the
+ * --per-key, the second --emit update, --same and --partial; the rest is
+ * the input, read through the reader as the
  * program reads it, with steps that overlap (a record may match two), so
  * that ties, reentries, deduplication, strict_once's chains, late and
  * unordered events all come up. Nothing may crash, leak or trip UBSan.
@@ -24,7 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[64], modes[128] = "", *argv[32];
 	struct ecs_field *f;
 	struct ecs_reader rd;
-	unsigned pick;
+	unsigned pick, more;
 	size_t i;
 	int argc = 0, first, fd;
 
@@ -38,16 +39,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run0 = run;
 		started = true;
 	}
-	if (size == 0)
+	if (size < 2)
 		return 0;
 	pick = data[0];
+	more = data[1];
 	for (i = 0; i < NMODES; i++)
 		if (pick & (1u << i) || (i == 1 && (pick & 16))) {
 			strcat(modes, modes[0] != '\0' ? "," : "");
 			strcat(modes, mode_names[i]);
 		}
 	if ((fd = memfd_create("input", 0)) == -1 ||
-	    write(fd, data + 1, size - 1) != (ssize_t)(size - 1))
+	    write(fd, data + 2, size - 2) != (ssize_t)(size - 2))
 		abort();
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 
@@ -79,6 +81,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (pick & 128)
 		argv[argc++] = "--per-key";
+	if (more & 1) {
+		argv[argc++] = "--emit";
+		argv[argc++] = "update";
+	}
+	if ((more & 2) && (!(more & 1) || (pick & 128))) {
+		argv[argc++] = "--same";
+		argv[argc++] = "product_id";
+	}
+	if ((more & 4) && !(more & 1) && !(pick & 128))
+		argv[argc++] = "--partial";
 	argv[argc++] = path;
 	argv[argc] = NULL;
 
