@@ -347,3 +347,13 @@ vs_chdb() {
 	run -2 ecs-funnel "${args[@]}" --partial --per-key
 	like "$output" "*--partial writes the rows' states*"
 }
+
+@test "events of no step and no key (stock snapshots) are no one's: not bad lines" {
+	ecs-gen --inventory --events 3000 --seed 44 > "$BATS_TEST_TMPDIR/g"
+	grep -qv '"user_id"' "$BATS_TEST_TMPDIR/g"
+	for m in "" strict_order; do
+		run -0 --separate-stderr ecs-funnel "${STEPS[@]}" --within 10m ${m:+-m $m} "$BATS_TEST_TMPDIR/g"
+		is "$stderr" "" "stderr with modes [$m]"
+		like "${lines[0]}" '{"step":1,"name":"view","keys":[1-9]*'
+	done
+}

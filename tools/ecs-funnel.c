@@ -1406,13 +1406,6 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	char shown[ECS_SHOWN_SIZE];
 	bool untimed;
 
-	if (key->type != ECS_F_NUMBER && key->type != ECS_F_STRING) {
-		ecs_reader_bad(rd, "field '%s' is %s%s",
-		    run.fields.path[run.key_slot]->text,
-		    key->type == ECS_F_MISSING ? "missing" :
-		    "not a number or string", ecs_field_shown(key, shown));
-		return;
-	}
 	if (!ecs_event_time(&run.clock, &f[run.ts_slot], &t, &untimed)) {
 		ecs_reader_bad(rd, "field '%s' is not a time%s",
 		    run.fields.path[run.ts_slot]->text,
@@ -1427,8 +1420,20 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	mask = steps_of(f);
 	if (opt.exclude != NULL && ecs_expr_match_fields(opt.exclude, f))
 		mask |= EXCLUDED;
-	/* An event of no step matters only under strict_order. */
-	if (mask != 0 || (opt.modes & M_STRICT_ORDER)) {
+	/*
+	 * An event of no step matters only under strict_order, and only to
+	 * its key: without one it is no one's (a stock snapshot).
+	 */
+	if (mask != 0 && key->type != ECS_F_NUMBER &&
+	    key->type != ECS_F_STRING) {
+		ecs_reader_bad(rd, "field '%s' is %s%s",
+		    run.fields.path[run.key_slot]->text,
+		    key->type == ECS_F_MISSING ? "missing" :
+		    "not a number or string", ecs_field_shown(key, shown));
+		return;
+	}
+	if (mask != 0 || ((opt.modes & M_STRICT_ORDER) &&
+	    (key->type == ECS_F_NUMBER || key->type == ECS_F_STRING))) {
 		if (t < run.closed_upto) {
 			run.nlate++;
 			ecs_reader_bad(rd, "late: a window its %s falls in was "
@@ -1436,7 +1441,8 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 			return;
 		}
 		group_key(f);
-		to_windows(rd, mask, t);
+		if (!to_windows(rd, mask, t))
+			return;
 	}
 	if (!untimed)
 		advance(t);
