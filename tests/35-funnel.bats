@@ -366,3 +366,19 @@ vs_chdb() {
 		like "${lines[0]}" '{"step":1,"name":"view","keys":[1-9]*'
 	done
 }
+
+@test "--idle: a quiet stream's window is written once its attempts are over" {
+	fifo="$BATS_TEST_TMPDIR/fifo" out="$BATS_TEST_TMPDIR/out"
+	mkfifo "$fifo"
+	ecs-funnel "${STEPS[@]}" --within 1s -w 1s --per-key --idle 1s < "$fifo" > "$out" 3>&- &
+	pid=$!
+	exec 5> "$fifo"
+	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	echo "{\"user_id\":1,\"action\":\"browse\",\"ts\":\"$now\"}" >&5
+	echo "{\"user_id\":1,\"action\":\"add_to_cart\",\"ts\":\"$now\"}" >&5
+	wait_until test -s "$out"
+	is "$(jq -c '{user_id, level}' "$out")" '{"user_id":1,"level":2}' "written while the writer is still open"
+	kill -0 "$pid"
+	exec 5>&-
+	wait "$pid"
+}
