@@ -47,6 +47,7 @@ run_doc() {
 @test "ecs-top(1) examples print what they show" { run_doc man/ecs-top.1; }
 @test "ecs-session(1) examples print what they show" { run_doc man/ecs-session.1; }
 @test "ecs(7) examples print what they show" { run_doc man/ecs.7; }
+@test "ecs-funnel(1) examples print what they show" { run_doc man/ecs-funnel.1; }
 
 @test "every option an example gives an ecs program is one of its --help" {
 	cd "$BATS_TEST_DIRNAME/.."

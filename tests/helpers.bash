@@ -109,3 +109,16 @@ need_duckdb() {
 duckdb_sql() {
 	node "$BATS_TEST_DIRNAME/peers/duckdb.js" "$1"
 }
+
+# need_chdb: skips the test visibly when chDB (npm chdb, ClickHouse in the
+# process, installed by scripts/bootstrap into the cache) cannot be loaded.
+need_chdb() {
+	command -v node >/dev/null || skip "needs node for chDB (scripts/bootstrap installs it)"
+	node "$BATS_TEST_DIRNAME/peers/chdb.js" --version >/dev/null 2>&1 ||
+	    skip "needs chDB: npm chdb did not load (scripts/bootstrap installs it)"
+}
+
+# chdb_sql SQL: ClickHouse's result rows (JSONEachRow), one object a row.
+chdb_sql() {
+	node "$BATS_TEST_DIRNAME/peers/chdb.js" "$1"
+}
