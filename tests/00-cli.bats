@@ -98,7 +98,7 @@ load helpers
 	like "$stderr" "ecs-filter: /nonexistent/dir/rej: No such file or directory"
 }
 
-TOOLS="ecs-filter ecs-gen ecs-recommend ecs-replay ecs-sales ecs-stock"
+TOOLS="ecs-filter ecs-gen ecs-join ecs-recommend ecs-replay ecs-sales ecs-stock"
 
 @test "every program: --help on stdout exit 0, --version, bad option exit 2" {
 	for t in $TOOLS; do

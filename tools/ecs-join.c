@@ -30,9 +30,8 @@ enum {
 	OPT_UNMATCHED,
 };
 
-/* Lines between two looks at the table file and the stream. */
+/* Lines between two looks at the table file (and at each wait). */
 #define WATCH_EVERY	1024
-#define STREAM_EVERY	64
 
 /* The options, as parsed; then only read. */
 static struct {
@@ -488,12 +487,11 @@ main(int argc, char *argv[])
 	}
 	rd.on_wait = on_wait;
 	while (ecs_reader_line(&rd)) {
+		/* An update written before the event is applied before it. */
+		poll_stream();
 		join(&rd);
-		if ((++run.ticks & (STREAM_EVERY - 1)) == 0) {
-			poll_stream();
-			if ((run.ticks & (WATCH_EVERY - 1)) == 0)
-				watch_table();
-		}
+		if ((++run.ticks & (WATCH_EVERY - 1)) == 0)
+			watch_table();
 	}
 	flush_unmatched();
 	summary();
