@@ -45,6 +45,7 @@ run_doc() {
 @test "ecs-gen(1) examples print what they show" { run_doc man/ecs-gen.1; }
 @test "ecs-replay(1) examples print what they show" { run_doc man/ecs-replay.1; }
 @test "ecs(7) examples print what they show" { run_doc man/ecs.7; }
+@test "ecs-join(1) examples print what they show" { run_doc man/ecs-join.1; }
 
 @test "every option an example gives an ecs program is one of its --help" {
 	cd "$BATS_TEST_DIRNAME/.."
