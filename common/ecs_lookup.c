@@ -11,7 +11,6 @@
 #include <err.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "ecs.h"
 #include "ecs_lookup.h"
@@ -365,7 +364,7 @@ ecs_lookup_load(const char *path, enum ecs_input_format fmt,
 		json_object_put(rec);
 	}
 	*nbad = rd.nbad;
-	rd.nbad = 0;		/* the caller says what becomes of the table */
+	rd.nbad = 0;	/* the caller says what becomes of the table */
 	status = ecs_reader_finish(&rd);
 	ecs_config = saved;
 	if (status != 0 || *nbad > 0 || ecs_stop_signal) {
@@ -400,7 +399,8 @@ event_members(struct ecs_lookup *lk, const struct ecs_path *keypath,
 	while (next_member(&p, e, &s)) {
 		if (lk->nev == lk->capev) {
 			lk->capev = lk->capev ? lk->capev * 2 : 32;
-			lk->ev = ecs_xrealloc(lk->ev, lk->capev * sizeof(*lk->ev));
+			lk->ev = ecs_xrealloc(lk->ev,
+			    lk->capev * sizeof(*lk->ev));
 		}
 		lk->ev[lk->nev++] = s;
 		/* A repeated key: the last, as json-c reads it. */
@@ -424,7 +424,24 @@ event_has(const struct ecs_lookup *lk, const struct lk_member *m)
 	return false;
 }
 
-/* The event up to its closing brace, and whether it has any member. */
+/* Whether a member of the row (one the event has) replaces member s. */
+static bool
+replaced(const struct ecs_lookup *lk, const struct lk_row *row,
+    const struct span *s)
+{
+	const struct lk_member *m;
+	uint32_t i;
+
+	for (i = 0; i < row->n; i++) {
+		m = &lk->m[row->first + i];
+		if (lk->taken[i] && s->nlen == lk->namelen[m->name] &&
+		    memcmp(s->name, lk->name[m->name], s->nlen) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The length of the event up to its closing brace. */
 static size_t
 event_open_len(const char *line, size_t len)
 {
@@ -460,7 +477,8 @@ ecs_lookup_join(struct ecs_lookup *lk, const struct ecs_path *keypath,
 		return false;
 	if (row->n > lk->captaken) {
 		lk->captaken = row->n;
-		lk->taken = ecs_xrealloc(lk->taken, row->n * sizeof(*lk->taken));
+		lk->taken = ecs_xrealloc(lk->taken,
+		    row->n * sizeof(*lk->taken));
 	}
 	for (i = 0; i < row->n; i++) {
 		m = &lk->m[row->first + i];
@@ -474,14 +492,7 @@ ecs_lookup_join(struct ecs_lookup *lk, const struct ecs_path *keypath,
 		ecs_buf_putc(out, '{');
 		any = false;
 		for (j = 0; j < lk->nev; j++) {
-			for (i = 0; i < row->n; i++) {
-				m = &lk->m[row->first + i];
-				if (lk->taken[i] && lk->ev[j].nlen ==
-				    lk->namelen[m->name] && memcmp(lk->ev[j].name,
-				    lk->name[m->name], lk->ev[j].nlen) == 0)
-					break;
-			}
-			if (i < row->n)
+			if (replaced(lk, row, &lk->ev[j]))
 				continue;
 			if (any)
 				ecs_buf_putc(out, ',');

@@ -44,13 +44,15 @@ unsigned long long ecs_lookup_duplicates(const struct ecs_lookup *);
  * file cannot be read or any row is bad: *nbad says how many (0 for an
  * I/O error, already reported). The table is owned by the caller.
  */
-struct ecs_lookup *ecs_lookup_load(const char *path, enum ecs_input_format fmt,
-	    const char *key_field, const char *prefix, unsigned long long *nbad);
+struct ecs_lookup *ecs_lookup_load(const char *path,
+	    enum ecs_input_format fmt, const char *key_field,
+	    const char *prefix, unsigned long long *nbad);
 
 /*
  * The event line[0..len) joined with the table: false when its key (at
  * key, through --map) has no row or is no string or number. Otherwise out
- * holds the event with the row's fields added after its own (no newline). rec is NULL when line is a plain object and key a top-level
+ * holds the event with the row's fields added after its own (no
+ * newline). rec is NULL when line is a plain object and key a top-level
  * name; else it is the event json-c read (borrowed; --overwrite deletes
  * the replaced fields from it). With overwrite the row's fields replace
  * the event's of the same name; without, the event's own fields win.

@@ -240,3 +240,17 @@ uci_catalog() {
 	done
 	(( $(wc -l < "$BATS_TEST_TMPDIR/ecs") > 400000 ))
 }
+
+@test "--table-stream: a row over --max-line, whole in one read or not, is skipped and reported" {
+	{ printf '{"product_id":"A","x":"%04000d"}\n' 0; echo '{"product_id":"B","x":1}'; } > "$BATS_TEST_TMPDIR/s.ndjson"
+	ev '{"product_id":"A"}' '{"product_id":"B"}'
+	run -1 --separate-stderr ecs-join --max-line 1000 --table-stream "$BATS_TEST_TMPDIR/s.ndjson" /dev/null "$IN"
+	is "$output" '{"product_id":"A"}
+{"product_id":"B","x":1}'
+	like "$stderr" "ecs-join: $BATS_TEST_TMPDIR/s.ndjson:1: row skipped: longer than 1000 bytes (--max-line)*"
+	{ printf '{"product_id":"A","x":"%0100000d"}\n' 0; echo '{"product_id":"B","x":2}'; } > "$BATS_TEST_TMPDIR/s.ndjson"
+	run -1 --separate-stderr ecs-join --max-line 1000 --table-stream "$BATS_TEST_TMPDIR/s.ndjson" /dev/null "$IN"
+	is "$output" '{"product_id":"A"}
+{"product_id":"B","x":2}'
+	like "$stderr" "ecs-join: $BATS_TEST_TMPDIR/s.ndjson:1: row skipped: longer than 1000 bytes (--max-line)*"
+}

@@ -553,7 +553,8 @@ forget_old(void)
 		if (s->t > unique.clock.latest - unique.within_ms)
 			break;
 		ecs_map_at(unique.keys, s->pos, &key, &len);
-		ecs_buf_reset(&unique.key);	/* ecs_map_del may move keys */
+		/* A copy: ecs_map_del may move the keys. */
+		ecs_buf_reset(&unique.key);
 		ecs_buf_add(&unique.key, key, len);
 		ecs_map_del(unique.keys, unique.key.p, unique.key.len);
 		unique.head = (unique.head + 1) % unique.cap;
@@ -682,9 +683,9 @@ load_state(void)
 	names = ecs_state_field(&sr, head, "unique", json_type_array);
 	if (!json_object_equal(names, mine))
 		errx(ECS_EXIT_DATA, "%s: the state of --unique %s, not of "
-		    "--unique %s", ckpt.path, json_object_to_json_string_ext(
-		    names, JSON_C_TO_STRING_PLAIN), json_object_to_json_string_ext(
-		    mine, JSON_C_TO_STRING_PLAIN));
+		    "--unique %s", ckpt.path,
+		    json_object_to_json_string_ext(names, JSON_C_TO_STRING_PLAIN),
+		    json_object_to_json_string_ext(mine, JSON_C_TO_STRING_PLAIN));
 	json_object_put(mine);
 	json_object_put(head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {

@@ -35,7 +35,7 @@ enum {
 
 /* The options, as parsed; then only read. */
 static struct {
-	const char	*event_key;		/* --on FIELD */
+	char		*event_key;		/* --on FIELD, owned */
 	const char	*table_key;		/* --on ...=TABLEFIELD */
 	bool		 inner;			/* --inner */
 	bool		 overwrite;		/* --overwrite */
@@ -45,7 +45,7 @@ static struct {
 	const char	*table_path;		/* TABLE */
 	enum ecs_input_format table_format;	/* by TABLE's name */
 } opt = {
-	.event_key = "product_id", .prefix = "",
+	.prefix = "",
 };
 
 /* The state of the run. */
@@ -65,6 +65,7 @@ static struct {
 	int		 stream_fd;
 	struct ecs_buf	 stream_buf;
 	unsigned long long stream_lineno, stream_bad;
+	bool		 skip_line;		/* in a line over --max-line */
 	struct json_tokener *stream_tok;
 	unsigned	 ticks;
 } run = {
@@ -272,7 +273,12 @@ stream_row(const char *line, size_t len)
 		len--;
 	if (len == 0)
 		return;
-	if (!ecs_scan_plain_object(line, len) &&
+	if (len > ecs_config.max_line) {
+		run.stream_bad++;
+		warnx("%s:%llu: row skipped: longer than %zu bytes "
+		    "(--max-line)", opt.stream_path, run.stream_lineno,
+		    ecs_config.max_line);
+	} else if (!ecs_scan_plain_object(line, len) &&
 	    (rec = stream_parse(line, len, &why)) == NULL) {
 		run.stream_bad++;
 		warnx("%s:%llu: row skipped: %s", opt.stream_path,
@@ -303,12 +309,23 @@ poll_stream(void)
 		p = run.stream_buf.p;
 		while ((nl = memchr(p, '\n', run.stream_buf.len -
 		    (size_t)(p - run.stream_buf.p))) != NULL) {
-			stream_row(p, (size_t)(nl - p));
+			if (run.skip_line)	/* the end of a long one */
+				run.skip_line = false;
+			else
+				stream_row(p, (size_t)(nl - p));
 			p = nl + 1;
 		}
 		used = (size_t)(p - run.stream_buf.p);
 		memmove(run.stream_buf.p, p, run.stream_buf.len - used);
 		run.stream_buf.len -= used;
+		if (run.stream_buf.len > ecs_config.max_line) {
+			run.stream_bad++;
+			warnx("%s:%llu: row skipped: longer than %zu bytes "
+			    "(--max-line)", opt.stream_path,
+			    ++run.stream_lineno, ecs_config.max_line);
+			ecs_buf_reset(&run.stream_buf);
+			run.skip_line = true;
+		}
 	}
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
 		err(ECS_EXIT_DATA, "%s", opt.stream_path);
@@ -321,7 +338,8 @@ poll_stream(void)
 static void
 open_stream(void)
 {
-	run.stream_fd = open(opt.stream_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	run.stream_fd = open(opt.stream_path,
+	    O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (run.stream_fd == -1)
 		err(ECS_EXIT_DATA, "%s", opt.stream_path);
 	run.stream_tok = json_tokener_new_ex(64);
@@ -402,14 +420,12 @@ static void
 parse_on(const char *arg)
 {
 	const char *eq = strchr(arg, '=');
-	static char *field;
 
-	free(field);
-	field = eq != NULL ? ecs_xstrndup(arg, (size_t)(eq - arg)) :
+	free(opt.event_key);
+	opt.event_key = eq != NULL ? ecs_xstrndup(arg, (size_t)(eq - arg)) :
 	    ecs_xstrdup(arg);
-	opt.event_key = field;
 	opt.table_key = eq != NULL ? eq + 1 : NULL;
-	if (field[0] == '\0' || (eq != NULL && eq[1] == '\0'))
+	if (opt.event_key[0] == '\0' || (eq != NULL && eq[1] == '\0'))
 		errx(ECS_EXIT_USAGE, "--on '%s': expected FIELD or "
 		    "FIELD=TABLEFIELD", arg);
 }
@@ -456,6 +472,8 @@ parse_options(int argc, char *argv[], int *first_operand)
 		usage(ECS_EXIT_USAGE);
 	}
 	opt.table_path = argv[optind++];
+	if (opt.event_key == NULL)
+		opt.event_key = ecs_xstrdup("product_id");
 	opt.table_format = format_of(opt.table_path);
 	if (opt.table_key == NULL)
 		opt.table_key = opt.event_key;
@@ -512,5 +530,6 @@ main(int argc, char *argv[])
 	ecs_buf_free(&run.out);
 	ecs_lookup_destroy(run.table);
 	ecs_path_free(run.key);
+	free(opt.event_key);
 	return status;
 }

@@ -60,12 +60,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	ecs_config.quiet = true;
 	ecs_config.max_line = 200;
-	lk = ecs_lookup_load(path, fmts[data[0] % 3], "product_id", "p_", &nbad);
+	lk = ecs_lookup_load(path, fmts[data[0] % 3], "product_id", "p_",
+	    &nbad);
 	if (lk != NULL) {
 		key = ecs_path_compile("product_id", &why);
 		for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
-			if (ecs_lookup_join(lk, key, events[i], strlen(events[i]),
-			    NULL, i % 2 == 1, &out))
+			if (ecs_lookup_join(lk, key, events[i],
+			    strlen(events[i]), NULL, i % 2 == 1, &out))
 				check(&out);
 		ecs_path_free(key);
 	}
