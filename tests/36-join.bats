@@ -272,3 +272,22 @@ uci_catalog() {
 {"product_id":"B","x":2}'
 	like "$stderr" "ecs-join: $BATS_TEST_TMPDIR/s.ndjson:1: row skipped: longer than 1000 bytes (--max-line)*"
 }
+
+@test "a table replaced while the input is quiet is looked at then, not at the next event" {
+	mkfifo "$BATS_TEST_TMPDIR/ev"
+	printf 'product_id,v\nA,1\n' > "$BATS_TEST_TMPDIR/t.csv"
+	ecs-join "$BATS_TEST_TMPDIR/t.csv" < "$BATS_TEST_TMPDIR/ev" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+	exec 5> "$BATS_TEST_TMPDIR/ev"
+	echo '{"product_id":"A"}' >&5
+	wait_for "$BATS_TEST_TMPDIR/out" '"v":1'
+	# A bad table, refused by a look made with no event to join.
+	printf 'product_id,v\nA,2,x\n' > "$BATS_TEST_TMPDIR/next.csv"
+	mv "$BATS_TEST_TMPDIR/next.csv" "$BATS_TEST_TMPDIR/t.csv"
+	wait_for "$BATS_TEST_TMPDIR/err" "not reloaded, 1 bad row"
+	echo '{"product_id":"A"}' >&5
+	exec 5>&-
+	status=0
+	wait || status=$?
+	is "$(cat "$BATS_TEST_TMPDIR/out")" '{"product_id":"A","v":1}
+{"product_id":"A","v":1}'
+}

@@ -32,6 +32,8 @@ enum {
 
 /* Lines between two looks at the table file (and at each wait). */
 #define WATCH_EVERY	1024
+/* While the input is quiet, a look this often (ms). */
+#define IDLE_MS		1000
 
 /* The options, as parsed; then only read. */
 static struct {
@@ -372,6 +374,14 @@ on_wait(void *arg)
 	poll_stream();
 }
 
+/* Each second the input is quiet: a table replaced meanwhile is read. */
+static void
+on_idle(void *arg, int ms)
+{
+	(void)ms;
+	on_wait(arg);
+}
+
 static void
 unmatched(const struct ecs_reader *rd)
 {
@@ -504,6 +514,8 @@ main(int argc, char *argv[])
 		ecs_reader_check_output(&rd, run.unmatched_fd, "--unmatched");
 	}
 	rd.on_wait = on_wait;
+	rd.idle_ms = IDLE_MS;
+	rd.on_idle = on_idle;
 	while (ecs_reader_line(&rd)) {
 		/* An update written before the event is applied before it. */
 		poll_stream();
