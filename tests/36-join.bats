@@ -288,6 +288,7 @@ uci_catalog() {
 	exec 5>&-
 	status=0
 	wait || status=$?
+	is "$status" 1 "a refused reload is an error at exit"
 	is "$(cat "$BATS_TEST_TMPDIR/out")" '{"product_id":"A","v":1}
 {"product_id":"A","v":1}'
 }
