@@ -197,6 +197,7 @@ reload_under_load() {
 @test "--table-stream from a FIFO: ecs-stock --report as the table, updated live" {
 	mkfifo "$BATS_TEST_TMPDIR/ev" "$BATS_TEST_TMPDIR/st"
 	ecs-join --prefix stock_ --table-stream "$BATS_TEST_TMPDIR/st" /dev/null < "$BATS_TEST_TMPDIR/ev" > "$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
 	exec 5> "$BATS_TEST_TMPDIR/ev" 4> "$BATS_TEST_TMPDIR/st"
 	report() { ecs-stock -q --initial 5 --report | ecs-filter -f product_id,quantity,status 'exists(status)'; }
 	echo '{"product_id":"A","action":"restock","quantity":20}' | report >&4
@@ -205,7 +206,7 @@ reload_under_load() {
 	echo '{"product_id":"A","action":"purchase","quantity":5}' | report >&4
 	echo '{"product_id":"A","n":2}' >&5
 	exec 4>&- 5>&-
-	wait
+	wait "$pid"
 	is "$(cat "$BATS_TEST_TMPDIR/out")" '{"product_id":"A","n":1,"stock_quantity":25,"stock_status":"ok"}
 {"product_id":"A","n":2,"stock_quantity":0,"stock_status":"out"}'
 }
@@ -277,6 +278,7 @@ uci_catalog() {
 	mkfifo "$BATS_TEST_TMPDIR/ev"
 	printf 'product_id,v\nA,1\n' > "$BATS_TEST_TMPDIR/t.csv"
 	ecs-join "$BATS_TEST_TMPDIR/t.csv" < "$BATS_TEST_TMPDIR/ev" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+	pid=$!
 	exec 5> "$BATS_TEST_TMPDIR/ev"
 	echo '{"product_id":"A"}' >&5
 	wait_for "$BATS_TEST_TMPDIR/out" '"v":1'
@@ -287,7 +289,7 @@ uci_catalog() {
 	echo '{"product_id":"A"}' >&5
 	exec 5>&-
 	status=0
-	wait || status=$?
+	wait "$pid" || status=$?
 	is "$status" 1 "a refused reload is an error at exit"
 	is "$(cat "$BATS_TEST_TMPDIR/out")" '{"product_id":"A","v":1}
 {"product_id":"A","v":1}'
