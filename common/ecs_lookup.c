@@ -336,7 +336,8 @@ ecs_lookup_add(struct ecs_lookup *lk, const char *line, size_t len,
 
 struct ecs_lookup *
 ecs_lookup_load(const char *path, enum ecs_input_format fmt,
-    const char *key_field, const char *prefix, unsigned long long *nbad)
+    const char *key_field, const char *prefix, bool report,
+    unsigned long long *nbad)
 {
 	struct ecs_config saved = ecs_config;
 	struct ecs_lookup *lk = ecs_lookup_create(key_field, prefix);
@@ -351,6 +352,7 @@ ecs_lookup_load(const char *path, enum ecs_input_format fmt,
 	 * own, and a bad row refuses the table instead of being skipped.
 	 */
 	ecs_config.input_format = fmt;
+	ecs_config.quiet = saved.quiet || !report;
 	ecs_config.max_errors = -1;
 	ecs_config.reject_path = NULL;
 	ecs_reader_init(&rd, files, 1);

@@ -39,14 +39,15 @@ unsigned long long ecs_lookup_duplicates(const struct ecs_lookup *);
 
 /*
  * Reads a whole table file (NDJSON, or CSV/TSV by fmt) through the shared
- * reader, bad rows reported as file:line: reason on standard error (not
- * counted against --max-errors, not written to --reject). NULL when the
- * file cannot be read or any row is bad: *nbad says how many (0 for an
- * I/O error, already reported). The table is owned by the caller.
+ * reader, bad rows reported as file:line: reason on standard error when
+ * report is true (never counted against --max-errors, nor written to
+ * --reject). NULL when the file cannot be read or any row is bad: *nbad
+ * says how many (0 for an I/O error, reported). The table is owned by the
+ * caller.
  */
 struct ecs_lookup *ecs_lookup_load(const char *path,
 	    enum ecs_input_format fmt, const char *key_field,
-	    const char *prefix, unsigned long long *nbad);
+	    const char *prefix, bool report, unsigned long long *nbad);
 
 /*
  * The event line[0..len) joined with the table: false when its key (at

@@ -143,6 +143,10 @@ reload_under_load() {
 		if (( v == 50 )) && [[ $2 == 1 ]]; then table_version "$v" bad; else table_version "$v"; fi > "$tmp"
 		if [[ $1 == mv ]]; then
 			mv "$tmp" "$t"
+			# The bad version stays until it has been refused.
+			if (( v == 50 )) && [[ $2 == 1 ]]; then
+				wait_for "$BATS_TEST_TMPDIR/err" "not reloaded"
+			fi
 		else	# emptied, then written in two parts cut mid-line
 			: > "$t"
 			head -c 30000 "$tmp" >> "$t"

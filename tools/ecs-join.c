@@ -200,16 +200,20 @@ watch_table(void)
 		return;
 	if (!looks_whole(&before))
 		return;
+	/* Quietly first: a file being written is only read again later. */
 	t = ecs_lookup_load(opt.table_path, opt.table_format, opt.table_key,
-	    opt.prefix, &nbad);
+	    opt.prefix, false, &nbad);
+	if (stat(opt.table_path, &after) == -1 || !same_file(&before, &after)) {
+		ecs_lookup_destroy(t);
+		return;
+	}
 	if (t == NULL) {
+		/* It stands still and is bad: read it again to say why. */
+		ecs_lookup_destroy(ecs_lookup_load(opt.table_path,
+		    opt.table_format, opt.table_key, opt.prefix, true, &nbad));
 		snprintf(msg, sizeof(msg), nbad > 0 ? "%llu bad row%s" :
 		    "it could not be read", nbad, nbad == 1 ? "" : "s");
 		refuse(&before, msg);
-		return;
-	}
-	if (stat(opt.table_path, &after) == -1 || !same_file(&before, &after)) {
-		ecs_lookup_destroy(t);	/* read again at the next look */
 		return;
 	}
 	warn_duplicates(t);
@@ -227,7 +231,7 @@ load_table(void)
 
 	run.watch = stat(opt.table_path, &st) == 0 && S_ISREG(st.st_mode);
 	run.table = ecs_lookup_load(opt.table_path, opt.table_format,
-	    opt.table_key, opt.prefix, &nbad);
+	    opt.table_key, opt.prefix, true, &nbad);
 	if (run.table == NULL) {
 		if (nbad > 0)
 			errx(ECS_EXIT_DATA, "%s: %llu bad row%s: no table to "

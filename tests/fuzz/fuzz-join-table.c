@@ -61,7 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ecs_config.quiet = true;
 	ecs_config.max_line = 200;
 	lk = ecs_lookup_load(path, fmts[data[0] % 3], "product_id", "p_",
-	    &nbad);
+	    true, &nbad);
 	if (lk != NULL) {
 		key = ecs_path_compile("product_id", &why);
 		for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
