@@ -73,6 +73,8 @@ ecs_csv_create(char sep)
 
 	c->sep = sep;
 	c->file = -1;
+	/* Never NULL: a row of empty fields is read at vals.p + 0. */
+	text_add(&c->vals, "", 0);
 	return c;
 }
 

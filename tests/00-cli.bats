@@ -99,7 +99,7 @@ load helpers
 }
 
 TOOLS="ecs-filter ecs-gen ecs-recommend ecs-replay ecs-sales ecs-stock ecs-top"
-TOOLS+=" ecs-session ecs-funnel"
+TOOLS+=" ecs-session ecs-funnel ecs-join"
 
 @test "every program: --help on stdout exit 0, --version, bad option exit 2" {
 	for t in $TOOLS; do

@@ -48,6 +48,7 @@ run_doc() {
 @test "ecs-session(1) examples print what they show" { run_doc man/ecs-session.1; }
 @test "ecs(7) examples print what they show" { run_doc man/ecs.7; }
 @test "ecs-funnel(1) examples print what they show" { run_doc man/ecs-funnel.1; }
+@test "ecs-join(1) examples print what they show" { run_doc man/ecs-join.1; }
 
 @test "every option an example gives an ecs program is one of its --help" {
 	cd "$BATS_TEST_DIRNAME/.."

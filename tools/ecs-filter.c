@@ -3,15 +3,22 @@
  * ecs-filter -- keep the events for which an expression holds, and write
  * them as they came, projected to some fields, or as text from a template.
  * Several -e rules may each carry a -t template: a line takes the first
- * rule it matches, as an awk pattern would.
+ * rule it matches, as an awk pattern would. With --unique, only the first
+ * event of each key within an event-time horizon is written, which makes
+ * a replayed stream exactly-once.
  */
 #include <err.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ecs.h"
+#include "ecs_buf.h"
 #include "ecs_expr.h"
+
+#define STATE_VERSION	1
 
 /* A template: literal text, {path} and {=expr} placeholders. */
 struct tpl_part {
@@ -48,17 +55,63 @@ static unsigned long long limit;		/* -n */
 static bool		 has_limit;
 static bool		 can_skip_unparsed;	/* every rule has a pre-check */
 
-enum { OPT_TZ = ECS_OPT_TOOL };
+/*
+ * --unique: the keys kept within --within of the latest event time, in a
+ * map (encoded key -> its event time) and a queue in the order they were
+ * kept, which forgets them as the time moves on.
+ */
+struct seen {
+	size_t		 pos;		/* in keys (ecs_map_find) */
+	int64_t		 t;
+};
+
+static struct {
+	struct ecs_path	**path;		/* the key fields, via --map */
+	size_t		 npath;
+	int64_t		 within_ms;	/* --within */
+	const char	*dupes_path;	/* --dupes */
+	int		 dupes_fd;
+	struct ecs_buf	 dupes;		/* lines for --dupes not yet written */
+	struct ecs_path	*ts;		/* the event time field */
+	struct ecs_event_clock clock;
+	struct ecs_map	*keys;		/* encoded key -> int64_t time kept */
+	struct seen	*queue;		/* a ring, oldest first */
+	size_t		 head, count, cap;
+	struct ecs_buf	 key;		/* the key being encoded */
+	unsigned long long ndupes, nkeyless;
+} unique = {
+	.dupes_fd = -1, .clock = ECS_EVENT_CLOCK_INIT,
+};
+
+static void		 save_state(void);
+static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
+	.program = "ecs-filter", .version = STATE_VERSION,
+	.interval_ms = 30000, .save = save_state,
+};
+
+enum {
+	OPT_CHECKPOINT = ECS_OPT_TOOL,
+	OPT_DUPES,
+	OPT_STATE,
+	OPT_TZ,
+	OPT_UNIQUE,
+	OPT_WITHIN,
+};
 
 static const struct option longopts[] = {
 	ECS_COMMON_LONGOPTS,
+	{ "checkpoint",	required_argument,	NULL, OPT_CHECKPOINT },
 	{ "count",	no_argument,		NULL, 'c' },
+	{ "dupes",	required_argument,	NULL, OPT_DUPES },
 	{ "expr",	required_argument,	NULL, 'e' },
 	{ "fields",	required_argument,	NULL, 'f' },
 	{ "invert",	no_argument,		NULL, 'v' },
 	{ "limit",	required_argument,	NULL, 'n' },
+	{ "state",	required_argument,	NULL, OPT_STATE },
 	{ "template",	required_argument,	NULL, 't' },
 	{ "tz",		required_argument,	NULL, OPT_TZ },
+	{ "unique",	required_argument,	NULL, OPT_UNIQUE },
+	{ "within",	required_argument,	NULL, OPT_WITHIN },
 	{ NULL,		0,			NULL, 0 }
 };
 
@@ -70,6 +123,8 @@ usage(int status)
 	fprintf(fp,
 "usage: ecs-filter [-chqVv] [-f fields] [-i format] [-n count] [-o format]\n"
 "                  [-t template] [--tz zone]\n"
+"                  [--unique keys --within duration [--dupes file]\n"
+"                  [--state file [--checkpoint duration]]]\n"
 "                  [-e expr [-t template]]... [expr] [file ...]\n");
 	if (status != 0)
 		exit(status);
@@ -84,6 +139,13 @@ usage(int status)
 "                           for every rule without one)\n"
 "      --tz ZONE            date, hour, trunc... in ZONE's calendar, not UTC\n"
 "  -v, --invert             keep the events that match no rule\n"
+"      --unique A,B.C       of the events kept, only the first of each key\n"
+"                           (these fields) within --within; drop the rest\n"
+"      --within DURATION    how long, in event time (ts), a key is kept\n"
+"      --dupes FILE         write the dropped duplicates to FILE\n"
+"      --state FILE         keep the keys seen in FILE across restarts\n"
+"      --checkpoint DURATION save the state this often (default 30s; 0:\n"
+"                           at exit only)\n"
 "Expressions: action == \"purchase\" and price * quantity > 100,\n"
 "  user.city in [\"Oslo\", \"Bergen\"], name =~ \"^Red\", exists(coupon),\n"
 "  time(ts) >= time(\"2026-11-01\"), not (a or b), + - * / %%\n"
@@ -402,6 +464,305 @@ cannot_match(const char *line, size_t len)
 	return ecs_scan_plain_object(line, len);
 }
 
+/* --unique */
+
+static void
+parse_unique(const char *list)
+{
+	char *copy = ecs_xstrdup(list), *item, *save = NULL;
+	struct ecs_path *path;
+	const char *why;
+
+	for (item = strtok_r(copy, ",", &save); item != NULL;
+	    item = strtok_r(NULL, ",", &save)) {
+		if ((path = ecs_path_compile(item, &why)) == NULL)
+			errx(ECS_EXIT_USAGE, "--unique: '%s': %s", item, why);
+		ecs_path_apply_map(path);
+		unique.path = ecs_xrealloc(unique.path,
+		    (unique.npath + 1) * sizeof(*unique.path));
+		unique.path[unique.npath++] = path;
+	}
+	free(copy);
+	if (unique.npath == 0)
+		errx(ECS_EXIT_USAGE, "--unique: no field named");
+}
+
+/*
+ * Encodes the key of rec in unique.key: each field's kind and its text
+ * with its length, so that no two keys share an encoding. Strings and
+ * numbers are compared by text, as ecs-join compares keys ("7" and 7 are
+ * one id). False when rec lacks one of the fields.
+ */
+static bool
+encode_key(struct json_object *rec)
+{
+	struct json_object *v;
+	struct ecs_field f;
+	size_t i;
+
+	ecs_buf_reset(&unique.key);
+	for (i = 0; i < unique.npath; i++) {
+		if (!ecs_path_find(unique.path[i], rec, &v))
+			return false;
+		ecs_field_from_json(v, true, &f);
+		ecs_buf_putc(&unique.key, f.type == ECS_F_STRING ||
+		    f.type == ECS_F_NUMBER ? 'v' : f.type == ECS_F_NULL ? 'z' :
+		    f.type == ECS_F_BOOL ? 'b' : 'o');
+		ecs_buf_uint(&unique.key, f.len);
+		ecs_buf_putc(&unique.key, ':');
+		ecs_buf_add(&unique.key, f.text, f.len);
+	}
+	return true;
+}
+
+/* Queues the key at pos of unique.keys, kept at time t. */
+static void
+push_seen(size_t pos, int64_t t)
+{
+	struct seen *q;
+	size_t i, cap;
+
+	if (unique.count == unique.cap) {
+		cap = unique.cap ? unique.cap * 2 : 1024;
+		q = ecs_xmalloc(cap * sizeof(*q));
+		for (i = 0; i < unique.count; i++)
+			q[i] = unique.queue[(unique.head + i) % unique.cap];
+		free(unique.queue);
+		unique.queue = q;
+		unique.cap = cap;
+		unique.head = 0;
+	}
+	unique.queue[(unique.head + unique.count++) % unique.cap] =
+	    (struct seen){ pos, t };
+}
+
+/*
+ * Forgets the keys kept --within or longer before the latest event time,
+ * oldest first; a key kept late (at an earlier time than one kept before
+ * it) goes when those before it have gone.
+ */
+static void
+forget_old(void)
+{
+	const struct seen *s;
+	const char *key;
+	size_t len;
+
+	while (unique.count > 0 && unique.clock.latest != INT64_MIN) {
+		s = &unique.queue[unique.head];
+		if (s->t > unique.clock.latest - unique.within_ms)
+			break;
+		ecs_map_at(unique.keys, s->pos, &key, &len);
+		/* A copy: ecs_map_del may move the keys. */
+		ecs_buf_reset(&unique.key);
+		ecs_buf_add(&unique.key, key, len);
+		ecs_map_del(unique.keys, unique.key.p, unique.key.len);
+		unique.head = (unique.head + 1) % unique.cap;
+		unique.count--;
+		ckpt.dirty = true;
+	}
+}
+
+/* Keeps the key in unique.key as kept at time t. */
+static void
+remember(int64_t t)
+{
+	int64_t *kept;
+	size_t pos;
+	bool created;
+
+	kept = ecs_map_put(unique.keys, unique.key.p, unique.key.len, &created);
+	*kept = t;
+	ecs_map_find(unique.keys, unique.key.p, unique.key.len, &pos);
+	push_seen(pos, t);
+	ckpt.dirty = true;
+}
+
+static void
+write_dupe(const struct ecs_reader *rd)
+{
+	unique.ndupes++;
+	if (unique.dupes_fd == -1)
+		return;
+	ecs_buf_add(&unique.dupes, rd->line, rd->len);
+	ecs_buf_putc(&unique.dupes, '\n');
+	if (unique.dupes.len >= 65536) {
+		ecs_write_all(unique.dupes_fd, unique.dupes.p, unique.dupes.len,
+		    unique.dupes_path);
+		ecs_buf_reset(&unique.dupes);
+	}
+}
+
+/*
+ * Whether the event rec, of the current line of rd, is the first of its
+ * key within --within: true when it is to be written. A duplicate is
+ * counted and goes to --dupes; an event without every key field is
+ * written, and counted; a bad time reports the line (false).
+ */
+static bool
+first_of_key(struct json_object *rec, struct ecs_reader *rd)
+{
+	struct json_object *v;
+	struct ecs_field ts;
+	char shown[ECS_SHOWN_SIZE];
+	int64_t t;
+	bool untimed;
+
+	ecs_field_from_json(NULL, false, &ts);
+	if (ecs_path_find(unique.ts, rec, &v))
+		ecs_field_from_json(v, true, &ts);
+	if (!ecs_event_time(&unique.clock, &ts, &t, &untimed)) {
+		ecs_reader_bad(rd, "field 'ts' is not a time%s",
+		    ecs_field_shown(&ts, shown));
+		return false;
+	}
+	forget_old();
+	if (!encode_key(rec)) {
+		unique.nkeyless++;
+		return true;
+	}
+	if (ecs_map_get(unique.keys, unique.key.p, unique.key.len) != NULL) {
+		write_dupe(rd);
+		return false;
+	}
+	remember(t);
+	return true;
+}
+
+/* The --unique fields as given, for the state's header. */
+static struct json_object *
+unique_names(void)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < unique.npath; i++)
+		json_object_array_add(a,
+		    json_object_new_string(unique.path[i]->text));
+	return a;
+}
+
+static void
+save_state(void)
+{
+	struct json_object *head = json_object_new_object(), *rec;
+	const struct seen *s;
+	const char *key;
+	size_t i, len;
+
+	json_object_object_add(head, "now",
+	    json_object_new_int64(unique.clock.latest));
+	json_object_object_add(head, "unique", unique_names());
+	if (!ecs_checkpoint_begin(&ckpt, head))
+		return;
+	for (i = 0; i < unique.count; i++) {
+		s = &unique.queue[(unique.head + i) % unique.cap];
+		ecs_map_at(unique.keys, s->pos, &key, &len);
+		rec = json_object_new_object();
+		json_object_object_add(rec, "key",
+		    json_object_new_string_len(key, (int)len));
+		json_object_object_add(rec, "t", json_object_new_int64(s->t));
+		ecs_checkpoint_put(&ckpt, rec);
+		json_object_put(rec);
+	}
+	ecs_checkpoint_commit(&ckpt);
+}
+
+/* The keys kept by the last run, in the order it kept them. */
+static void
+load_state(void)
+{
+	struct ecs_state_reader sr;
+	struct json_object *head, *rec, *names, *k, *mine = unique_names();
+
+	if (!ecs_checkpoint_open(&ckpt, &sr, &head)) {
+		json_object_put(mine);
+		return;
+	}
+	unique.clock.latest = ecs_state_int(&sr, head, "now");
+	names = ecs_state_field(&sr, head, "unique", json_type_array);
+	if (!json_object_equal(names, mine))
+		errx(ECS_EXIT_DATA, "%s: the state of --unique %s, not of "
+		    "--unique %s", ckpt.path,
+		    json_object_to_json_string_ext(names, JSON_C_TO_STRING_PLAIN),
+		    json_object_to_json_string_ext(mine, JSON_C_TO_STRING_PLAIN));
+	json_object_put(mine);
+	json_object_put(head);
+	while ((rec = ecs_state_next(&sr)) != NULL) {
+		k = ecs_state_field(&sr, rec, "key", json_type_string);
+		ecs_buf_reset(&unique.key);
+		ecs_buf_add(&unique.key, json_object_get_string(k),
+		    (size_t)json_object_get_string_len(k));
+		remember(ecs_state_int(&sr, rec, "t"));
+		json_object_put(rec);
+	}
+	ecs_state_close(&sr);
+	ckpt.dirty = false;
+}
+
+/* Sets --unique up before any input: the time field, --dupes, --state. */
+static void
+unique_init(struct ecs_reader *rd)
+{
+	const char *why;
+
+	unique.keys = ecs_map_create(sizeof(int64_t), NULL);
+	if ((unique.ts = ecs_path_compile("ts", &why)) == NULL)
+		errx(ECS_EXIT_USAGE, "ts: %s", why);
+	ecs_path_apply_map(unique.ts);
+	if (unique.dupes_path != NULL) {
+		unique.dupes_fd = open(unique.dupes_path,
+		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+		if (unique.dupes_fd == -1)
+			err(ECS_EXIT_DATA, "%s", unique.dupes_path);
+		ecs_reader_check_output(rd, unique.dupes_fd, "--dupes");
+	}
+	if (ckpt.path != NULL)
+		load_state();
+}
+
+/* At the end: --dupes written and closed, the counts said; 0 or 1. */
+static int
+unique_finish(void)
+{
+	int status = 0;
+
+	if (unique.dupes_fd != -1) {
+		ecs_write_all(unique.dupes_fd, unique.dupes.p, unique.dupes.len,
+		    unique.dupes_path);
+		if (close(unique.dupes_fd) == -1) {
+			warn("write error on %s", unique.dupes_path);
+			status = ECS_EXIT_DATA;
+		}
+	}
+	if (!ecs_config.quiet && unique.ndupes > 0)
+		warnx("%llu duplicate event%s dropped (--unique)%s%s",
+		    unique.ndupes, unique.ndupes == 1 ? "" : "s",
+		    unique.dupes_fd != -1 ? ", written to " : "",
+		    unique.dupes_fd != -1 ? unique.dupes_path : "");
+	if (!ecs_config.quiet && unique.nkeyless > 0)
+		warnx("%llu event%s without every --unique field written, not "
+		    "deduplicated", unique.nkeyless,
+		    unique.nkeyless == 1 ? "" : "s");
+	ecs_event_clock_summary(&unique.clock);
+	return status;
+}
+
+static void
+unique_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < unique.npath; i++)
+		ecs_path_free(unique.path[i]);
+	free(unique.path);
+	ecs_path_free(unique.ts);
+	ecs_map_destroy(unique.keys);
+	free(unique.queue);
+	ecs_buf_free(&unique.key);
+	ecs_buf_free(&unique.dupes);
+}
+
 static void
 emit(const struct rule *rule, struct json_object *rec,
     const struct ecs_reader *rd)
@@ -430,10 +791,28 @@ has_template(void)
 	return default_tpl != NULL;
 }
 
+/* --within, --dupes, --state and --checkpoint serve --unique only. */
+static void
+check_unique_options(bool has_checkpoint)
+{
+	const char *alone = unique.within_ms > 0 ? "--within" :
+	    unique.dupes_path != NULL ? "--dupes" : ckpt.path != NULL ?
+	    "--state" : has_checkpoint ? "--checkpoint" : NULL;
+
+	if (unique.npath == 0 && alone != NULL)
+		errx(ECS_EXIT_USAGE, "%s: only with --unique", alone);
+	if (unique.npath > 0 && unique.within_ms == 0)
+		errx(ECS_EXIT_USAGE, "--unique: needs --within, the time a key "
+		    "is kept");
+	if (has_checkpoint && ckpt.path == NULL)
+		errx(ECS_EXIT_USAGE, "--checkpoint: only with --state");
+}
+
 static void
 parse_options(int argc, char *argv[], int *first_operand)
 {
 	unsigned long long n;
+	bool has_checkpoint = false;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, ECS_COMMON_SHORTOPTS "ce:f:n:t:v",
@@ -463,6 +842,22 @@ parse_options(int argc, char *argv[], int *first_operand)
 		case 'v':
 			invert = true;
 			break;
+		case OPT_CHECKPOINT:
+			ecs_checkpoint_option(&ckpt, optarg);
+			has_checkpoint = true;
+			break;
+		case OPT_DUPES:
+			unique.dupes_path = optarg;
+			break;
+		case OPT_STATE:
+			ckpt.path = optarg;
+			break;
+		case OPT_UNIQUE:
+			parse_unique(optarg);
+			break;
+		case OPT_WITHIN:
+			unique.within_ms = ecs_opt_duration("--within", optarg);
+			break;
 		case OPT_TZ:
 			if (!ecs_time_set_zone(optarg))
 				errx(ECS_EXIT_USAGE, "--tz '%s': not a zone of the "
@@ -473,6 +868,7 @@ parse_options(int argc, char *argv[], int *first_operand)
 				usage(ECS_EXIT_USAGE);
 		}
 	}
+	check_unique_options(has_checkpoint);
 	/* A count or a template is text, not records to put in columns. */
 	if (ecs_config.output_format != ECS_OUTPUT_NDJSON &&
 	    (count_only || has_template()))
@@ -504,14 +900,38 @@ free_all(void)
 		ecs_path_free(fields[i].out);
 	}
 	free(fields);
+	unique_free();
+}
+
+/* One line: written when a rule (or -v) keeps it and --unique lets it. */
+static void
+step(struct ecs_reader *rd, unsigned long long *matched)
+{
+	struct json_object *rec;
+	const struct rule *rule;
+
+	if (cannot_match(rd->line, rd->len)) {
+		if (invert) {
+			(*matched)++;
+			emit(NULL, NULL, rd);
+		}
+		return;
+	}
+	if ((rec = ecs_reader_parse(rd)) == NULL)
+		return;
+	rule = first_match(rec);
+	if ((rule != NULL) != invert &&
+	    (unique.npath == 0 || first_of_key(rec, rd))) {
+		(*matched)++;
+		emit(rule, rec, rd);
+	}
+	json_object_put(rec);
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct ecs_reader rd;
-	struct json_object *rec;
-	const struct rule *rule;
 	unsigned long long matched = 0;
 	int first, status;
 	size_t i;
@@ -520,35 +940,26 @@ main(int argc, char *argv[])
 	can_skip_unparsed = true;
 	for (i = 0; i < nrules; i++)
 		can_skip_unparsed &= ecs_expr_has_precheck(rules[i].expr);
-	/* An inverted, reshaped output needs every record parsed. */
-	if (invert && (default_tpl != NULL || nfields > 0))
+	/* An inverted, reshaped or deduplicated output needs every record. */
+	if (invert && (default_tpl != NULL || nfields > 0 || unique.npath > 0))
 		can_skip_unparsed = false;
 	ecs_signals_init();
 
 	ecs_reader_init(&rd, argv + first, argc - first);
+	if (unique.npath > 0)
+		unique_init(&rd);
+	ecs_checkpoint_init(&ckpt, &rd);
 	while (!(has_limit && matched >= limit) && ecs_reader_line(&rd)) {
-		if (cannot_match(rd.line, rd.len)) {
-			if (invert) {
-				matched++;
-				emit(NULL, NULL, &rd);
-			}
-			continue;
-		}
-		if ((rec = ecs_reader_parse(&rd)) == NULL)
-			continue;
-		rule = first_match(rec);
-		if ((rule != NULL) != invert) {
-			matched++;
-			emit(rule, rec, &rd);
-		}
-		json_object_put(rec);
+		step(&rd, &matched);
+		ecs_checkpoint_tick(&ckpt);
 	}
 	if (count_only) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "%llu\n", matched);
 		ecs_out_puts(buf);
 	}
-	status = ecs_reader_finish(&rd);
+	status = unique.npath > 0 ? unique_finish() : 0;
+	status |= ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();
 	free_all();
 	return status;
