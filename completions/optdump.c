@@ -11,18 +11,42 @@
 #include <stdio.h>
 #include <unistd.h>
 
-int
-getopt_long(int argc, char *const argv[], const char *optstring,
-    const struct option *longopts, int *longindex)
+static void
+dump(const char *optstring, const struct option *longopts)
 {
 	const struct option *o;
 
-	(void)argc;
-	(void)argv;
-	(void)longindex;
 	printf("short %s\n", optstring);
 	for (o = longopts; o != NULL && o->name != NULL; o++)
 		printf("long %s %d %d\n", o->name, o->has_arg, o->val);
 	fflush(stdout);
 	_exit(ferror(stdout) ? 1 : 0);
+}
+
+int
+getopt_long(int argc, char *const argv[], const char *optstring,
+    const struct option *longopts, int *longindex)
+{
+	(void)argc;
+	(void)argv;
+	(void)longindex;
+	dump(optstring, longopts);
+	return -1;
+}
+
+/* A program that parses with these instead is read the same way. */
+int
+getopt_long_only(int argc, char *const argv[], const char *optstring,
+    const struct option *longopts, int *longindex)
+{
+	return getopt_long(argc, argv, optstring, longopts, longindex);
+}
+
+int
+getopt(int argc, char *const argv[], const char *optstring)
+{
+	(void)argc;
+	(void)argv;
+	dump(optstring, NULL);
+	return -1;
 }
