@@ -163,6 +163,13 @@ enum {
 bool	 ecs_common_option(int ch, const char *arg);
 /* The shared options' lines for a program's --help. */
 void	 ecs_common_usage(FILE *);
+/*
+ * Prints "PROGRAM VERSION" and, built from a git checkout, " (git
+ * DESCRIBE)" for -V/--version; the one place every program's version is.
+ */
+void	 ecs_version_print(FILE *);
+/* git describe --always --dirty of the build's checkout, or "". */
+extern const char ecs_git_describe[];
 /* Canonical action name for an input action value (--map-action), or NULL. */
 const char *ecs_action_canon(const char *value, size_t len, size_t *canon_len);
 /* Parses "16M"-style sizes; false when s is not one. */

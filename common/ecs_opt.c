@@ -136,7 +136,7 @@ ecs_common_option(int ch, const char *arg)
 		ecs_config.quiet = true;
 		return true;
 	case 'V':
-		printf("%s %s\n", program_invocation_short_name, ECS_VERSION);
+		ecs_version_print(stdout);
 		exit(ECS_EXIT_OK);
 	case ECS_OPT_STRICT:
 		ecs_config.max_errors = 0;
@@ -171,19 +171,30 @@ ecs_common_usage(FILE *fp)
 {
 	fputs(
 "Formats and bad lines (shared by every ecs program):\n"
-"  -i, --input-format F     ndjson (default), csv or tsv with a header row;\n"
-"                           gzip input is read as it is, any format\n"
+"  -i, --input-format ndjson|csv|tsv\n"
+"                           ndjson (default), or csv or tsv with a header\n"
+"                           row; gzip input is read as it is, any format\n"
 "      --map CANON=PATH     read the canonical field CANON from PATH\n"
 "      --map-action IN=CANON  treat action value IN as CANON (view=browse)\n"
 "      --max-errors N       stop with exit 1 at the (N+1)th bad line\n"
 "      --max-line SIZE      longest accepted line (default 16M)\n"
-"  -o, --output-format F    ndjson (default), csv, tsv (a header row, nested\n"
+"  -o, --output-format ndjson|csv|tsv|table\n"
+"                           ndjson (default), csv, tsv (a header row, nested\n"
 "                           values flattened to a.b) or table (aligned)\n"
 "  -q, --quiet              no per-line warnings (the summary stays)\n"
 "      --reject FILE        append each bad line, verbatim, to FILE\n"
 "      --strict             stop with exit 1 at the first bad line\n"
 "  -h, --help               show this help and exit\n"
 "  -V, --version            show the version and exit\n", fp);
+}
+
+void
+ecs_version_print(FILE *fp)
+{
+	fprintf(fp, "%s %s", program_invocation_short_name, ECS_VERSION);
+	if (ecs_git_describe[0] != '\0')
+		fprintf(fp, " (git %s)", ecs_git_describe);
+	fputc('\n', fp);
 }
 
 unsigned long long
