@@ -67,6 +67,12 @@ bool	 ecs_expr_match_fields(const struct ecs_expr *,
  * where a list of expressions (-b, a metric's arguments) is split.
  */
 char	*ecs_expr_top_char(char *s, char c);
+/*
+ * Why the last evaluation of e has no answer, or NULL: a regular
+ * expression gave up at a limit (ecs_regex.h). The caller rejects the
+ * line with this reason; the result it got is not to be used.
+ */
+const char *ecs_expr_error(const struct ecs_expr *);
 /* True when ecs_expr_may_match can rule lines out at all. */
 bool	 ecs_expr_has_precheck(const struct ecs_expr *);
 void	 ecs_expr_free(struct ecs_expr *);

@@ -374,14 +374,24 @@ add_template(const char *src)
 	*slot = tpl_compile(src);
 }
 
+/*
+ * The first rule rec matches, or NULL. A rule that cannot be decided (a
+ * regular expression gave up) sets *why: the line is then bad.
+ */
 static const struct rule *
-first_match(struct json_object *rec)
+first_match(struct json_object *rec, const char **why)
 {
 	size_t i;
+	bool holds;
 
-	for (i = 0; i < nrules; i++)
-		if (ecs_expr_match(rules[i].expr, rec))
+	*why = NULL;
+	for (i = 0; i < nrules; i++) {
+		holds = ecs_expr_match(rules[i].expr, rec);
+		if ((*why = ecs_expr_error(rules[i].expr)) != NULL)
+			return NULL;
+		if (holds)
 			return &rules[i];
+	}
 	return NULL;
 }
 
@@ -512,6 +522,7 @@ main(int argc, char *argv[])
 	struct ecs_reader rd;
 	struct json_object *rec;
 	const struct rule *rule;
+	const char *why;
 	unsigned long long matched = 0;
 	int first, status;
 	size_t i;
@@ -536,8 +547,10 @@ main(int argc, char *argv[])
 		}
 		if ((rec = ecs_reader_parse(&rd)) == NULL)
 			continue;
-		rule = first_match(rec);
-		if ((rule != NULL) != invert) {
+		rule = first_match(rec, &why);
+		if (why != NULL)
+			ecs_reader_bad(&rd, "%s", why);
+		else if ((rule != NULL) != invert) {
 			matched++;
 			emit(rule, rec, &rd);
 		}

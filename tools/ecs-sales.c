@@ -781,6 +781,19 @@ advance(int64_t t)
 	close_windows(run.watermark);
 }
 
+/* --where on the line; a line it cannot decide is bad. */
+static bool
+where_holds(struct ecs_reader *rd, const struct ecs_field *f)
+{
+	bool holds = ecs_expr_match_fields(opt.where, f);
+
+	if (ecs_expr_error(opt.where) != NULL) {
+		ecs_reader_bad(rd, "--where: %s", ecs_expr_error(opt.where));
+		return false;
+	}
+	return holds;
+}
+
 static void
 process(struct ecs_reader *rd, const struct ecs_field *f)
 {
@@ -789,7 +802,7 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	char shown[ECS_SHOWN_SIZE];
 	bool late = false, untimed;
 
-	if (opt.where != NULL && !ecs_expr_match_fields(opt.where, f))
+	if (opt.where != NULL && !where_holds(rd, f))
 		return;
 	if (!ecs_event_time(&run.clock, &f[run.ts_slot], &t, &untimed)) {
 		ecs_reader_bad(rd, "field '%s' is not a time%s",
