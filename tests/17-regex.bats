@@ -83,9 +83,12 @@ same_as_jq() {
 
 @test "the regcomp out-of-memory input of fuzz-expr is refused at once, at its position" {
 	# glibc's regcomp held more than 2 GB for this; PCRE2 needs no memory
-	# to refuse it (1 GB of address space is plenty).
+	# to refuse it (1 GB of address space is plenty, where AddressSanitizer,
+	# which reserves terabytes, is not in the way).
 	pat="^Red$(printf '+%.0s' {1..26})"
-	run -2 --separate-stderr bash -c 'ulimit -v 1000000; ecs-filter "pr+Pre =~ \"$1\" or pr =~ \"x\"" </dev/null' _ "$pat"
+	limit='ulimit -v 1000000;'
+	ldd "$(command -v ecs-filter)" | grep -q libasan && limit=
+	run -2 --separate-stderr bash -c "$limit"' ecs-filter "pr+Pre =~ \"$1\" or pr =~ \"x\"" </dev/null' _ "$pat"
 	is "$stderr" "ecs-filter: expression:1:18: bad regular expression, at byte 7: quantifier does not follow a repeatable item"
 	run -0 cat "$BATS_TEST_DIRNAME/fuzz/regressions/expr-regcomp-out-of-memory"
 	like "$output" "pr+Pre =~ \"^Red+++++*"
