@@ -378,6 +378,15 @@ add_template(const char *src)
  * The first rule rec matches, or NULL. A rule that cannot be decided (a
  * regular expression gave up) sets *why: the line is then bad.
  */
+/* Lines kept (or, with -v, left out): for --stats and SIGUSR1. */
+static unsigned long long matched;
+
+static void
+count(struct ecs_counters *c)
+{
+	c->kept = matched;
+}
+
 static const struct rule *
 first_match(struct json_object *rec, const char **why)
 {
@@ -523,7 +532,6 @@ main(int argc, char *argv[])
 	struct json_object *rec;
 	const struct rule *rule;
 	const char *why;
-	unsigned long long matched = 0;
 	int first, status;
 	size_t i;
 
@@ -535,6 +543,7 @@ main(int argc, char *argv[])
 	if (invert && (default_tpl != NULL || nfields > 0))
 		can_skip_unparsed = false;
 	ecs_signals_init();
+	ecs_stats_hook(count);
 
 	ecs_reader_init(&rd, argv + first, argc - first);
 	while (!(has_limit && matched >= limit) && ecs_reader_line(&rd)) {

@@ -108,6 +108,7 @@ static struct {
 	int64_t		 watermark;
 	int64_t		 closed_upto;		/* windows ending here are out */
 	unsigned long long nlate, nlate_run, ncorrections;
+	unsigned long long nkept;		/* events counted, not late */
 	int		 late_fd;
 	struct ecs_baselines baselines;		/* --drop, --spike */
 	size_t		 watch;			/* index of the watched metric */
@@ -815,6 +816,7 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		return;
 	if (opt.window_ms == NO_WINDOW) {
 		update(ecs_windows_find(&run.ws, NO_WINDOW, true), NULL);
+		run.nkept++;
 		return;
 	}
 	/* Every window that holds t, the latest first. */
@@ -831,7 +833,9 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 			late = true;
 	}
 	if (late)
-		write_late(rd);
+		write_late(rd);	/* late for a window, if not for all */
+	else
+		run.nkept++;
 	if (!untimed)		/* it holds no news of the event time */
 		advance(t);
 }
@@ -1151,6 +1155,15 @@ free_all(void)
 	free(run.metrics_signature);
 }
 
+/* For --stats and SIGUSR1. */
+static void
+count(struct ecs_counters *c)
+{
+	c->kept = run.nkept;
+	c->late = run.nlate_run;
+	c->open = run.ws.n;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1163,6 +1176,7 @@ main(int argc, char *argv[])
 	if (ckpt.path != NULL)
 		load_state();
 	ecs_signals_init();
+	ecs_stats_hook(count);
 
 	f = ecs_xcalloc(run.fields.n, sizeof(*f));
 	ecs_reader_init(&rd, argv + first, argc - first);
