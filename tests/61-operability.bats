@@ -8,14 +8,30 @@ load helpers
 
 TOOLS="ecs-filter ecs-stock ecs-sales ecs-recommend ecs-replay"
 
+# reading PID FIFO: PID has FIFO open, so it is past its setup and ready for
+# a signal (it opens its operands after installing the handler).
+reading() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[[ "$(readlink "$fd")" == "$2" ]] && return 0
+	done
+	return 1
+}
+
+# open_fifo FIFO PID: opens FIFO for writing on fd 5 without blocking (it
+# stays open: no EOF), then waits until PID reads it; fails, rather than
+# hangs, when PID ended instead (a usage error, say).
+open_fifo() {
+	exec 5<> "$1"
+	wait_until reading "$2" "$1"
+}
+
 @test "SIGUSR1: a program reading a FIFO prints its counters on stderr and goes on" {
 	fifo="$BATS_TEST_TMPDIR/fifo" out="$BATS_TEST_TMPDIR/out"
 	mkfifo "$fifo"
-	# The FIFO is an operand: it is opened (and exec 5> returns) after
-	# the program is ready for the signal.
 	ecs-filter 'n > 1' "$fifo" > "$out" 2> "$out.err" 3>&- &
 	pid=$!
-	exec 5> "$fifo"		# the writer stays open: no EOF
+	open_fifo "$fifo" "$pid"
 	printf '%s\n' '{"n":1}' '{"n":2}' 'oops' '{"n":3}' >&5
 	wait_for "$out" '{"n":3}'
 	kill -USR1 "$pid"
@@ -41,7 +57,7 @@ TOOLS="ecs-filter ecs-stock ecs-sales ecs-recommend ecs-replay"
 	mkfifo "$fifo"
 	ecs-sales -w 10s --idle 1s -m 'n=count()' "$fifo" > "$out" 2> "$out.err" 3>&- &
 	pid=$!
-	exec 5> "$fifo"
+	open_fifo "$fifo" "$pid"
 	echo '{"ts":"2026-11-01T10:00:00Z"}' >&5
 	# Signalled until the report shows the line read.
 	wait_until bash -c "kill -USR1 $pid; grep -q '^ecs-sales: 1 lines in' '$out.err'"
@@ -129,10 +145,10 @@ TOOLS="ecs-filter ecs-stock ecs-sales ecs-recommend ecs-replay"
 	script -qfc "ecs-filter --progress -c true '$fifo'" "$ts" \
 	    < /dev/null > /dev/null 3>&- &
 	pid=$!
-	exec 5> "$fifo"
+	exec 5<> "$fifo"	# no wait: a usage error would leave no reader
 	# A line every 0.1 s until a progress line is drawn (every 0.5 s at
 	# most): polling for the event, no time is asserted.
-	for _ in $(seq 300); do
+	for _ in $(seq 200); do
 		echo '{"a":1}' >&5
 		grep -q 'lines/s' "$ts" && break
 		sleep 0.1
