@@ -345,7 +345,6 @@ struct scratch {
 	void			**ptr;
 	size_t			 nptr, capptr;
 	size_t			 bytes;		/* allocated, see SCRATCH_MAX */
-	const char		*error;		/* see ecs_expr_error */
 	struct json_object	**json;
 	size_t			 njson, capjson;
 };
@@ -1351,12 +1350,24 @@ format_number(const struct value *v, char *buf)
 	return ecs_format_double(v->n.d, -1, buf, 64);
 }
 
+/* Why an evaluation since the last ecs_expr_take_error had no answer. */
+static const char *gave_up;
+
+const char *
+ecs_expr_take_error(void)
+{
+	const char *why = gave_up;
+
+	gave_up = NULL;
+	return why;
+}
+
 /*
  * Whether v matches n's pattern. A match that gives up (a limit of
- * ecs_regex.h) is false and leaves its reason for ecs_expr_error.
+ * ecs_regex.h) is false and leaves its reason for ecs_expr_take_error.
  */
 static bool
-regex_match(const struct node *n, const struct value *v, const struct ctx *c)
+regex_match(const struct node *n, const struct value *v)
 {
 	char buf[64];
 	const char *s, *why;
@@ -1378,8 +1389,8 @@ regex_match(const struct node *n, const struct value *v, const struct ctx *c)
 	} else
 		return false;
 	if ((rc = ecs_regex_match(n->re, s, len, &why)) < 0 &&
-	    c->sc->error == NULL)
-		c->sc->error = why;
+	    gave_up == NULL)
+		gave_up = why;
 	return rc == 1;
 }
 
@@ -1422,7 +1433,6 @@ static void
 scratch_reset(struct scratch *sc)
 {
 	sc->bytes = 0;
-	sc->error = NULL;
 	while (sc->nptr > 0)
 		free(sc->ptr[--sc->nptr]);
 	while (sc->njson > 0)
@@ -2575,7 +2585,7 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 		return;
 	case N_MATCH:
 		eval(n->a, c, &a);
-		v->b = regex_match(n, &a, c) == (n->op == T_MATCH);
+		v->b = regex_match(n, &a) == (n->op == T_MATCH);
 		if (a.type == V_MISSING)
 			v->b = false;
 		return;
@@ -2906,10 +2916,25 @@ ecs_expr_compile(const char *src, char *err, size_t errlen)
 	return e;
 }
 
-const char *
-ecs_expr_error(const struct ecs_expr *e)
+static bool
+has_match(const struct node *n)
 {
-	return e->sc->error;
+	size_t i;
+
+	if (n == NULL)
+		return false;
+	if (n->kind == N_MATCH || has_match(n->a) || has_match(n->b))
+		return true;
+	for (i = 0; i < n->nitems; i++)
+		if (has_match(n->items[i]))
+			return true;
+	return false;
+}
+
+bool
+ecs_expr_may_give_up(const struct ecs_expr *e)
+{
+	return has_match(e->root);
 }
 
 void

@@ -72,6 +72,20 @@ same_as_jq() {
 	is "${stderr_lines[0]}" "ecs-sales: $IN:2: --where: regular expression gave up: match limit exceeded"
 }
 
+@test "a regular expression that gives up in a template, a -b key or a metric rejects the line whole" {
+	long=$(printf 'a%.0s' {1..5000})
+	ev '{"ts":"2026-11-01T10:00:00Z","n":"aa","id":1}' \
+	    "{\"ts\":\"2026-11-01T10:00:00Z\",\"n\":\"${long}b\",\"id\":2}"
+	run -1 --separate-stderr timeout 300 ecs-filter -t '{id} {=n =~ "(a+)+$"}' true "$IN"
+	is "$output" "1 true" "nothing of line 2 is written"
+	is "${stderr_lines[0]}" "ecs-filter: $IN:2: regular expression gave up: match limit exceeded"
+	run -1 --separate-stderr timeout 300 ecs-sales -b 'm=n =~ "(a+)+$"' -m 'c=count()' "$IN"
+	is "$output" '{"m":true,"c":1}'
+	is "${stderr_lines[0]}" "ecs-sales: $IN:2: regular expression gave up: match limit exceeded"
+	run -1 --separate-stderr timeout 300 ecs-sales -m 'c=count()' -m 'l=list(n =~ "(a+)+$", 5)' "$IN"
+	is "$output" '{"c":1,"l":[true]}'
+}
+
 @test "a pattern past the compile limits is a usage error with its position" {
 	long=$(printf 'a%.0s' {1..5000})
 	run -2 --separate-stderr ecs-filter "name =~ \"$long\"" </dev/null

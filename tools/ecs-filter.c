@@ -24,6 +24,7 @@ struct tpl_part {
 struct template {
 	struct tpl_part	*part;
 	size_t		 npart;
+	bool		 may_give_up;	/* an {=expr} with a regex */
 };
 
 struct rule {
@@ -103,6 +104,8 @@ tpl_push(struct template *t, char *text, size_t len, struct ecs_path *path,
 {
 	t->part = ecs_xrealloc(t->part, (t->npart + 1) * sizeof(*t->part));
 	t->part[t->npart++] = (struct tpl_part){ text, len, path, expr };
+	if (expr != NULL && ecs_expr_may_give_up(expr))
+		t->may_give_up = true;
 }
 
 /* The placeholder {name}: a field path, an expression after '=', or {.}. */
@@ -394,9 +397,10 @@ first_match(struct json_object *rec, const char **why)
 	bool holds;
 
 	*why = NULL;
+	(void)ecs_expr_take_error();
 	for (i = 0; i < nrules; i++) {
 		holds = ecs_expr_match(rules[i].expr, rec);
-		if ((*why = ecs_expr_error(rules[i].expr)) != NULL)
+		if ((*why = ecs_expr_take_error()) != NULL)
 			return NULL;
 		if (holds)
 			return &rules[i];
@@ -421,12 +425,42 @@ cannot_match(const char *line, size_t len)
 	return ecs_scan_plain_object(line, len);
 }
 
+/* The template a line kept by rule is written with, or NULL. */
+static const struct template *
+template_of(const struct rule *rule)
+{
+	if (count_only)
+		return NULL;
+	return rule != NULL && rule->tpl != NULL ? rule->tpl : default_tpl;
+}
+
+/*
+ * Why t's {=expr} placeholders cannot be written for rec (a regular
+ * expression gave up), or NULL: known before anything of the line is
+ * written, so that the line is rejected whole.
+ */
+static const char *
+template_gives_up(const struct template *t, struct json_object *rec)
+{
+	const char *text;
+	char buf[64];
+	size_t i, len;
+
+	if (t == NULL || !t->may_give_up)
+		return NULL;
+	(void)ecs_expr_take_error();
+	for (i = 0; i < t->npart; i++)
+		if (t->part[i].expr != NULL)
+			(void)ecs_expr_text(t->part[i].expr, rec, buf, &text,
+			    &len);
+	return ecs_expr_take_error();
+}
+
 static void
 emit(const struct rule *rule, struct json_object *rec,
     const struct ecs_reader *rd)
 {
-	const struct template *t = rule != NULL && rule->tpl != NULL ?
-	    rule->tpl : default_tpl;
+	const struct template *t = template_of(rule);
 
 	if (count_only)
 		return;
@@ -557,6 +591,8 @@ main(int argc, char *argv[])
 		if ((rec = ecs_reader_parse(&rd)) == NULL)
 			continue;
 		rule = first_match(rec, &why);
+		if (why == NULL && (rule != NULL) != invert)
+			why = template_gives_up(template_of(rule), rec);
 		if (why != NULL)
 			ecs_reader_bad(&rd, "%s", why);
 		else if ((rule != NULL) != invert) {

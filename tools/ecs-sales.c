@@ -787,9 +787,10 @@ static bool
 where_holds(struct ecs_reader *rd, const struct ecs_field *f)
 {
 	bool holds = ecs_expr_match_fields(opt.where, f);
+	const char *why = ecs_expr_take_error();
 
-	if (ecs_expr_error(opt.where) != NULL) {
-		ecs_reader_bad(rd, "--where: %s", ecs_expr_error(opt.where));
+	if (why != NULL) {
+		ecs_reader_bad(rd, "--where: %s", why);
 		return false;
 	}
 	return holds;
@@ -801,8 +802,10 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	struct ecs_window *w;
 	int64_t t, s, e, step = opt.slide_ms > 0 ? opt.slide_ms : opt.window_ms;
 	char shown[ECS_SHOWN_SIZE];
+	const char *why;
 	bool late = false, untimed;
 
+	(void)ecs_expr_take_error();
 	if (opt.where != NULL && !where_holds(rd, f))
 		return;
 	if (!ecs_event_time(&run.clock, &f[run.ts_slot], &t, &untimed)) {
@@ -814,6 +817,11 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	group_key(f);
 	if (!values_fit(rd, f, t))
 		return;
+	/* A -b key or a metric's argument that could not be computed. */
+	if ((why = ecs_expr_take_error()) != NULL) {
+		ecs_reader_bad(rd, "%s", why);
+		return;
+	}
 	if (opt.window_ms == NO_WINDOW) {
 		update(ecs_windows_find(&run.ws, NO_WINDOW, true), NULL);
 		run.nkept++;
