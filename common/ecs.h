@@ -15,6 +15,7 @@
 #ifndef ECS_H
 #define ECS_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -127,6 +128,8 @@ struct ecs_config {
 	size_t			 nfields;
 	struct ecs_action_alias	*actions;	/* --map-action */
 	size_t			 nactions;
+	bool			 progress;	/* --progress */
+	const char		*stats_path;	/* --stats */
 };
 
 extern struct ecs_config ecs_config;
@@ -138,6 +141,8 @@ enum {
 	ECS_OPT_MAX_LINE,
 	ECS_OPT_MAP,
 	ECS_OPT_MAP_ACTION,
+	ECS_OPT_PROGRESS,
+	ECS_OPT_STATS,
 	ECS_OPT_TOOL		/* first value free for a tool's long options */
 };
 
@@ -150,8 +155,10 @@ enum {
 	{ "max-errors",	required_argument,	NULL, ECS_OPT_MAX_ERRORS }, \
 	{ "max-line",	required_argument,	NULL, ECS_OPT_MAX_LINE }, \
 	{ "output-format", required_argument,	NULL, 'o' },		\
+	{ "progress",	no_argument,		NULL, ECS_OPT_PROGRESS }, \
 	{ "quiet",	no_argument,		NULL, 'q' },		\
 	{ "reject",	required_argument,	NULL, ECS_OPT_REJECT },	\
+	{ "stats",	required_argument,	NULL, ECS_OPT_STATS },	\
 	{ "strict",	no_argument,		NULL, ECS_OPT_STRICT },	\
 	{ "version",	no_argument,		NULL, 'V' }
 
@@ -707,6 +714,7 @@ struct ecs_reader {
 	int		  idle_ms;
 	void		(*on_idle)(void *, int ms);
 	void		 *on_idle_arg;
+	unsigned	  ticks;	/* lines, for --progress */
 };
 
 /*
@@ -751,7 +759,50 @@ struct json_object *ecs_reader_parse(struct ecs_reader *);
  */
 void	 ecs_reader_bad(struct ecs_reader *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-/* Prints the skipped-lines summary, frees; returns the exit status. */
+/*
+ * Prints the skipped-lines summary and the last --progress line, writes
+ * --stats, frees; returns the exit status.
+ */
 int	 ecs_reader_finish(struct ecs_reader *);
+
+/*
+ * ecs_stats.c -- --progress, SIGUSR1 and --stats FILE for every program:
+ * the reader counts lines and bad lines, the program adds its counters.
+ */
+
+#define ECS_COUNT_NONE	(~0ULL)		/* a counter the program has not */
+
+struct ecs_counters {
+	unsigned long long lines;	/* non-blank lines read */
+	unsigned long long rejected;	/* bad lines */
+	unsigned long long kept;	/* records kept, written or used */
+	unsigned long long late;	/* events behind the watermark */
+	unsigned long long keys;	/* keys held in memory */
+	unsigned long long open;	/* windows or sessions open */
+	const char	*open_what;	/* "windows" (NULL) or "sessions" */
+	unsigned long long resident;	/* bytes, /proc/self/statm */
+};
+
+/*
+ * The program's counters: fill sets those the program keeps (kept, late,
+ * keys, open) and leaves the others ECS_COUNT_NONE, which are then left
+ * out. It is called between lines, when a report is made.
+ */
+void	 ecs_stats_hook(void (*fill)(struct ecs_counters *));
+/* Set by SIGUSR1; ecs_stats_poll prints the counters. */
+extern volatile sig_atomic_t ecs_stats_signal;
+/*
+ * For ecs_reader_init: the first reader is the one counted (see
+ * ecs_stats_stream); installs SIGUSR1 and creates --stats.
+ */
+void	 ecs_stats_start(const struct ecs_reader *);
+/* Counts rd's lines from now on (ecs_checkpoint_init: the event stream). */
+void	 ecs_stats_stream(const struct ecs_reader *);
+/* For the reader, between lines: SIGUSR1's report and --progress. */
+void	 ecs_stats_poll(const struct ecs_reader *);
+/* Takes a --progress line off a terminal before a warning is printed. */
+void	 ecs_stats_clear(void);
+/* For ecs_reader_finish: the last report and --stats; 0 or 1. */
+int	 ecs_stats_finish(const struct ecs_reader *);
 
 #endif /* ECS_H */

@@ -27,7 +27,6 @@
 #include <ctype.h>
 #include <locale.h>
 #include <math.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +34,7 @@
 
 #include "ecs.h"
 #include "ecs_expr.h"
+#include "ecs_regex.h"
 
 /* Lexer */
 
@@ -386,8 +386,7 @@ struct node {
 	bool		 of_elem;	/* N_EXISTS: of the any/all item */
 	struct value	 lit;		/* N_LIT */
 	char		*str;		/* owns lit.s */
-	regex_t		 re;		/* N_MATCH */
-	bool		 has_re;
+	struct ecs_regex *re;		/* N_MATCH */
 	int		 slot;		/* N_PATH, N_EXISTS: field, or -1 */
 	int		 height;	/* levels of nodes, itself included */
 };
@@ -433,8 +432,7 @@ free_node(struct node *n)
 	free(n->items);
 	ecs_path_free(n->path);
 	free(n->str);
-	if (n->has_re)
-		regfree(&n->re);
+	ecs_regex_free(n->re);
 	free(n);
 }
 
@@ -800,27 +798,25 @@ fail:
 }
 
 /*
- * Regular expressions work on UTF-8 characters whatever the caller's
- * locale ("." matches the two bytes of "£"): regcomp and regexec run
- * under C.UTF-8, which glibc always provides. NULL when it is missing.
+ * Where the pattern's byte off is in the source: exact when the string
+ * literal holds no escapes, else its opening quote.
  */
-static locale_t
-utf8_locale(void)
+static const char *
+pattern_pos(const struct lexer *lx, size_t off)
 {
-	static locale_t utf8;
+	size_t written = (size_t)(lx->p - lx->tok_start) - 2;	/* quotes */
 
-	if (utf8 == (locale_t)0)
-		utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-	return utf8;
+	if (written != lx->len)
+		return lx->tok_start;
+	return lx->tok_start + 1 + (off < lx->len ? off : lx->len);
 }
 
 static struct node *
 parse_match(struct lexer *lx, struct node *lhs)
 {
 	struct node *n = new_node(N_MATCH);
-	locale_t caller;
 	char msg[128];
-	int rc;
+	size_t off;
 
 	n->a = lhs;
 	n->op = lx->tok;
@@ -831,23 +827,17 @@ parse_match(struct lexer *lx, struct node *lhs)
 		free_node(n);
 		return NULL;
 	}
-	if (utf8_locale() == (locale_t)0) {
-		fail_at(lx, lx->tok_start, "regular expressions need the "
-		    "C.UTF-8 locale, which is missing");
+	n->re = ecs_regex_compile(lx->str, lx->len, &off, msg, sizeof(msg));
+	if (n->re == NULL) {
+		if (off >= lx->len)
+			fail_at(lx, pattern_pos(lx, off), "bad regular "
+			    "expression, at its end: %s", msg);
+		else
+			fail_at(lx, pattern_pos(lx, off), "bad regular "
+			    "expression, at byte %zu: %s", off + 1, msg);
 		free_node(n);
 		return NULL;
 	}
-	caller = uselocale(utf8_locale());
-	rc = regcomp(&n->re, lx->str, REG_EXTENDED | REG_NOSUB);
-	uselocale(caller);
-	if (rc != 0) {
-		regerror(rc, &n->re, msg, sizeof(msg));
-		regfree(&n->re);
-		fail_at(lx, lx->tok_start, "bad regular expression: %s", msg);
-		free_node(n);
-		return NULL;
-	}
-	n->has_re = true;
 	next(lx);
 	return grown(lx, n, lx->tok_start);
 }
@@ -1360,13 +1350,27 @@ format_number(const struct value *v, char *buf)
 	return ecs_format_double(v->n.d, -1, buf, 64);
 }
 
+/* Why an evaluation since the last ecs_expr_take_error had no answer. */
+static const char *gave_up;
+
+const char *
+ecs_expr_take_error(void)
+{
+	const char *why = gave_up;
+
+	gave_up = NULL;
+	return why;
+}
+
+/*
+ * Whether v matches n's pattern. A match that gives up (a limit of
+ * ecs_regex.h) is false and leaves its reason for ecs_expr_take_error.
+ */
 static bool
 regex_match(const struct node *n, const struct value *v)
 {
 	char buf[64];
-	const char *s;
-	locale_t caller;
-	regmatch_t m;
+	const char *s, *why;
 	size_t len;
 	int rc;
 
@@ -1384,12 +1388,10 @@ regex_match(const struct node *n, const struct value *v)
 		s = buf;
 	} else
 		return false;
-	m.rm_so = 0;
-	m.rm_eo = (regoff_t)len;
-	caller = uselocale(utf8_locale());
-	rc = regexec(&n->re, s, 1, &m, REG_STARTEND);
-	uselocale(caller);
-	return rc == 0;
+	if ((rc = ecs_regex_match(n->re, s, len, &why)) < 0 &&
+	    gave_up == NULL)
+		gave_up = why;
+	return rc == 1;
 }
 
 /* Scratch space of one evaluation */
@@ -1721,6 +1723,20 @@ utf8_length(const char *s, size_t len)
 }
 
 /* String functions */
+
+/*
+ * Case mapping works on UTF-8 characters whatever the caller's locale:
+ * C.UTF-8, which glibc always provides. NULL when it is missing.
+ */
+static locale_t
+utf8_locale(void)
+{
+	static locale_t utf8;
+
+	if (utf8 == (locale_t)0)
+		utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	return utf8;
+}
 
 /* lower() and upper(): case mapping of C.UTF-8 (ASCII without it). */
 static void
@@ -2898,6 +2914,27 @@ ecs_expr_compile(const char *src, char *err, size_t errlen)
 	e->sc = ecs_xcalloc(1, sizeof(*e->sc));
 	collect_clauses(root, e);
 	return e;
+}
+
+static bool
+has_match(const struct node *n)
+{
+	size_t i;
+
+	if (n == NULL)
+		return false;
+	if (n->kind == N_MATCH || has_match(n->a) || has_match(n->b))
+		return true;
+	for (i = 0; i < n->nitems; i++)
+		if (has_match(n->items[i]))
+			return true;
+	return false;
+}
+
+bool
+ecs_expr_may_give_up(const struct ecs_expr *e)
+{
+	return has_match(e->root);
 }
 
 void

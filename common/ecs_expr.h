@@ -67,6 +67,16 @@ bool	 ecs_expr_match_fields(const struct ecs_expr *,
  * where a list of expressions (-b, a metric's arguments) is split.
  */
 char	*ecs_expr_top_char(char *s, char c);
+/*
+ * Why an evaluation of any expression since the last call had no answer,
+ * or NULL; the next call returns NULL until another gives up. Only a
+ * regular expression gives up, at a limit of ecs_regex.h. A caller that
+ * reads lines calls it before and after evaluating what a line needs, and
+ * rejects the line with the reason: the results it got are not to be used.
+ */
+const char *ecs_expr_take_error(void);
+/* True when an evaluation of e may give up: it holds =~ or !~. */
+bool	 ecs_expr_may_give_up(const struct ecs_expr *);
 /* True when ecs_expr_may_match can rule lines out at all. */
 bool	 ecs_expr_has_precheck(const struct ecs_expr *);
 void	 ecs_expr_free(struct ecs_expr *);

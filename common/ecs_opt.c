@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * ecs_opt.c -- the options every ecs program takes, parsed in one place:
- * the input and output formats (-i, -o), bad-line handling (--strict, --max-errors, --reject, -q, --max-line) and
- * the renaming of canonical fields and actions (--map, --map-action).
+ * the input and output formats (-i, -o), bad-line handling (--strict,
+ * --max-errors, --reject, -q, --max-line), the renaming of canonical fields
+ * and actions (--map, --map-action), and what a run reports (--progress,
+ * --stats).
  */
 #include <err.h>
 #include <errno.h>
@@ -161,6 +163,12 @@ ecs_common_option(int ch, const char *arg)
 	case ECS_OPT_MAP_ACTION:
 		add_action_alias(arg);
 		return true;
+	case ECS_OPT_PROGRESS:
+		ecs_config.progress = true;
+		return true;
+	case ECS_OPT_STATS:
+		ecs_config.stats_path = arg;
+		return true;
 	default:
 		return false;
 	}
@@ -181,8 +189,12 @@ ecs_common_usage(FILE *fp)
 "  -o, --output-format ndjson|csv|tsv|table\n"
 "                           ndjson (default), csv, tsv (a header row, nested\n"
 "                           values flattened to a.b) or table (aligned)\n"
+"      --progress           lines/s, percent and ETA on stderr as it reads\n"
 "  -q, --quiet              no per-line warnings (the summary stays)\n"
 "      --reject FILE        append each bad line, verbatim, to FILE\n"
+"      --stats FILE         write the run's counters to FILE, one JSON\n"
+"                           object, at the end of the input (SIGUSR1 prints\n"
+"                           them on stderr at any time)\n"
 "      --strict             stop with exit 1 at the first bad line\n"
 "  -h, --help               show this help and exit\n"
 "  -V, --version            show the version and exit\n", fp);

@@ -87,6 +87,7 @@ ecs_reader_init(struct ecs_reader *rd, char **files, int nfiles)
 		ecs_reader_check_output(rd, rd->reject_fd, "--reject");
 	}
 	ecs_reader_check_output(rd, STDOUT_FILENO, "<stdout>");
+	ecs_stats_start(rd);
 }
 
 /* Opens the next operand that can be opened; false when none is left. */
@@ -154,14 +155,26 @@ wait_for_input(struct ecs_reader *rd)
 {
 	struct pollfd pfd = { rd->fd, POLLIN, 0 };
 
+	int ready;
+
 	if (rd->fd_is_regular || poll(&pfd, 1, 0) != 0)
 		return;
 	ecs_out_flush();	/* about to wait: show what we have */
+	ecs_stats_poll(rd);
 	if (rd->on_wait != NULL)
 		rd->on_wait(rd->on_wait_arg);
-	/* Quiet input: tell the program each time idle_ms passes. */
-	while (rd->idle_ms > 0 && !ecs_stop_signal &&
-	    poll(&pfd, 1, rd->idle_ms) == 0) {
+	/*
+	 * Quiet input: tell the program each time idle_ms passes. SIGUSR1
+	 * is answered at once (and the quiet time counted again).
+	 */
+	while (rd->idle_ms > 0 && !ecs_stop_signal) {
+		ready = poll(&pfd, 1, rd->idle_ms);
+		if (ready > 0 || (ready == -1 && errno != EINTR))
+			break;
+		if (ready == -1) {
+			ecs_stats_poll(rd);
+			continue;
+		}
 		rd->on_idle(rd->on_idle_arg, rd->idle_ms);
 		ecs_out_flush();
 	}
@@ -181,6 +194,8 @@ read_input(struct ecs_reader *rd, void *p, size_t n)
 	for (;;) {
 		if (ecs_stop_signal)
 			return 0;
+		if (ecs_stats_signal)	/* SIGUSR1, during the read below */
+			ecs_stats_poll(rd);
 		if ((got = read(rd->fd, p, n)) >= 0)
 			return got;
 		if (errno != EINTR) {
@@ -311,6 +326,7 @@ count_bad(struct ecs_reader *rd, const char *fmt, va_list ap)
 	if (rd->reject_fd != -1)
 		rd->nrejected++;
 	if (!ecs_config.quiet) {
+		ecs_stats_clear();
 		fprintf(stderr, "%s: %s:%llu: ", program_invocation_short_name,
 		    rd->name, rd->lineno);
 		vfprintf(stderr, fmt, ap);
@@ -493,8 +509,13 @@ ecs_reader_line(struct ecs_reader *rd)
 	for (;;) {
 		if (rd->fd == -1 && (ecs_stop_signal || !open_next(rd)))
 			return false;
-		if (rd->csv != NULL ? ecs_csv_next(rd) : ndjson_line(rd))
+		if (rd->csv != NULL ? ecs_csv_next(rd) : ndjson_line(rd)) {
+			/* SIGUSR1, or --progress looking at the clock. */
+			if (ecs_stats_signal || (ecs_config.progress &&
+			    (++rd->ticks & 1023) == 0))
+				ecs_stats_poll(rd);
 			return true;
+		}
 		close_current(rd);
 	}
 }
@@ -570,6 +591,7 @@ ecs_reader_finish(struct ecs_reader *rd)
 
 	if (rd->fd != -1)
 		close_current(rd);
+	status |= ecs_stats_finish(rd);
 	if (rd->nbad > 0) {
 		if (rd->nrejected == rd->nbad)
 			warnx("%llu bad line%s of %llu written to %s",

@@ -394,6 +394,7 @@ ecs_checkpoint_init(struct ecs_checkpoint *c, struct ecs_reader *rd)
 {
 	clock_gettime(CLOCK_MONOTONIC, &c->last);
 	c->input = rd;
+	ecs_stats_stream(rd);
 	rd->on_wait = on_wait;
 	rd->on_wait_arg = c;
 	/* While input is quiet the reader wakes us each interval. */

@@ -45,7 +45,7 @@ load helpers
 	run -2 --separate-stderr ecs-filter 'a == 1 b' </dev/null
 	is "$stderr" "ecs-filter: expression:1:8: unexpected 'b' after the expression"
 	run -2 --separate-stderr ecs-filter 'name =~ "("' </dev/null
-	like "$stderr" "ecs-filter: expression:1:9: bad regular expression: *"
+	is "$stderr" "ecs-filter: expression:1:11: bad regular expression, at its end: missing closing parenthesis"
 	run -2 --separate-stderr ecs-filter 'a == "abc' </dev/null
 	is "$stderr" "ecs-filter: expression:1:10: unterminated string"
 	run -2 --separate-stderr ecs-filter 'nosuch(a)' </dev/null

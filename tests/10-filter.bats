@@ -172,7 +172,7 @@ filter() {
 	is "$(filter 'action in []' | wc -l)" 0
 }
 
-@test "regular expressions =~ and !~ (POSIX extended)" {
+@test "regular expressions =~ and !~" {
 	ev '{"name":"Red Shoe"}' '{"name":"blue hat"}' '{"sku":85123}'
 	is "$(filter 'name =~ "^Red|hat$"' | wc -l)" 2
 	is "$(filter 'name !~ "^Red"')" '{"name":"blue hat"}'

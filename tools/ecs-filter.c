@@ -31,6 +31,7 @@ struct tpl_part {
 struct template {
 	struct tpl_part	*part;
 	size_t		 npart;
+	bool		 may_give_up;	/* an {=expr} with a regex */
 };
 
 struct rule {
@@ -165,6 +166,8 @@ tpl_push(struct template *t, char *text, size_t len, struct ecs_path *path,
 {
 	t->part = ecs_xrealloc(t->part, (t->npart + 1) * sizeof(*t->part));
 	t->part[t->npart++] = (struct tpl_part){ text, len, path, expr };
+	if (expr != NULL && ecs_expr_may_give_up(expr))
+		t->may_give_up = true;
 }
 
 /* The placeholder {name}: a field path, an expression after '=', or {.}. */
@@ -436,14 +439,34 @@ add_template(const char *src)
 	*slot = tpl_compile(src);
 }
 
+/*
+ * The first rule rec matches, or NULL. A rule that cannot be decided (a
+ * regular expression gave up) sets *why: the line is then bad.
+ */
+/* Lines kept (or, with -v, left out): for --stats and SIGUSR1. */
+static unsigned long long matched;
+
+static void
+count(struct ecs_counters *c)
+{
+	c->kept = matched;
+}
+
 static const struct rule *
-first_match(struct json_object *rec)
+first_match(struct json_object *rec, const char **why)
 {
 	size_t i;
+	bool holds;
 
-	for (i = 0; i < nrules; i++)
-		if (ecs_expr_match(rules[i].expr, rec))
+	*why = NULL;
+	(void)ecs_expr_take_error();
+	for (i = 0; i < nrules; i++) {
+		holds = ecs_expr_match(rules[i].expr, rec);
+		if ((*why = ecs_expr_take_error()) != NULL)
+			return NULL;
+		if (holds)
 			return &rules[i];
+	}
 	return NULL;
 }
 
@@ -763,12 +786,42 @@ unique_free(void)
 	ecs_buf_free(&unique.dupes);
 }
 
+/* The template a line kept by rule is written with, or NULL. */
+static const struct template *
+template_of(const struct rule *rule)
+{
+	if (count_only)
+		return NULL;
+	return rule != NULL && rule->tpl != NULL ? rule->tpl : default_tpl;
+}
+
+/*
+ * Why t's {=expr} placeholders cannot be written for rec (a regular
+ * expression gave up), or NULL: known before anything of the line is
+ * written, so that the line is rejected whole.
+ */
+static const char *
+template_gives_up(const struct template *t, struct json_object *rec)
+{
+	const char *text;
+	char buf[64];
+	size_t i, len;
+
+	if (t == NULL || !t->may_give_up)
+		return NULL;
+	(void)ecs_expr_take_error();
+	for (i = 0; i < t->npart; i++)
+		if (t->part[i].expr != NULL)
+			(void)ecs_expr_text(t->part[i].expr, rec, buf, &text,
+			    &len);
+	return ecs_expr_take_error();
+}
+
 static void
 emit(const struct rule *rule, struct json_object *rec,
     const struct ecs_reader *rd)
 {
-	const struct template *t = rule != NULL && rule->tpl != NULL ?
-	    rule->tpl : default_tpl;
+	const struct template *t = template_of(rule);
 
 	if (count_only)
 		return;
@@ -909,6 +962,7 @@ step(struct ecs_reader *rd, unsigned long long *matched)
 {
 	struct json_object *rec;
 	const struct rule *rule;
+	const char *why;
 
 	if (cannot_match(rd->line, rd->len)) {
 		if (invert) {
@@ -919,8 +973,12 @@ step(struct ecs_reader *rd, unsigned long long *matched)
 	}
 	if ((rec = ecs_reader_parse(rd)) == NULL)
 		return;
-	rule = first_match(rec);
-	if ((rule != NULL) != invert &&
+	rule = first_match(rec, &why);
+	if (why == NULL && (rule != NULL) != invert)
+		why = template_gives_up(template_of(rule), rec);
+	if (why != NULL)
+		ecs_reader_bad(rd, "%s", why);
+	else if ((rule != NULL) != invert &&
 	    (unique.npath == 0 || first_of_key(rec, rd))) {
 		(*matched)++;
 		emit(rule, rec, rd);
@@ -944,6 +1002,7 @@ main(int argc, char *argv[])
 	if (invert && (default_tpl != NULL || nfields > 0 || unique.npath > 0))
 		can_skip_unparsed = false;
 	ecs_signals_init();
+	ecs_stats_hook(count);
 
 	ecs_reader_init(&rd, argv + first, argc - first);
 	if (unique.npath > 0)

@@ -1646,6 +1646,13 @@ memory_budget(void)
 	    opt.max_users, sizeof(struct user), taken_mb, TAKEN_PER_USER);
 }
 
+/* For --stats and SIGUSR1: the users and items held. */
+static void
+count(struct ecs_counters *c)
+{
+	c->keys = ecs_map_count(run.users) + ecs_map_count(run.items);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1666,6 +1673,7 @@ main(int argc, char *argv[])
 	if (opt.catalog_path != NULL)
 		status |= load_catalog();
 	ecs_signals_init();
+	ecs_stats_hook(count);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
 	ecs_fields_init(&fs, field_names, NFIELDS);

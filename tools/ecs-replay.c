@@ -40,6 +40,7 @@ struct replay {
 	unsigned long long noutside;	/* skipped by --from/--to */
 };
 
+static const struct replay *counted;	/* for --stats and SIGUSR1 */
 static double		 speed = 1;		/* -s; 0 is as fast as possible */
 static double		 rate;			/* -r, lines per second; 0: none */
 static bool		 retime;		/* --retime */
@@ -295,6 +296,13 @@ summary(const struct replay *rp)
 	fputc('\n', stderr);
 }
 
+static void
+count(struct ecs_counters *c)
+{
+	c->kept = counted->nplayed;
+	c->late = counted->nlate;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -310,6 +318,8 @@ main(int argc, char *argv[])
 	parse_options(argc, argv, &first);
 	ecs_signals_init();
 	memset(&rp, 0, sizeof(rp));
+	counted = &rp;
+	ecs_stats_hook(count);
 
 	ecs_reader_init(&rd, argv + first, argc - first);
 	while (ecs_reader_line(&rd)) {

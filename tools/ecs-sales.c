@@ -115,6 +115,7 @@ static struct {
 	int64_t		 watermark;
 	int64_t		 closed_upto;		/* windows ending here are out */
 	unsigned long long nlate, nlate_run, ncorrections;
+	unsigned long long nkept;		/* events counted, not late */
 	int		 late_fd;
 	struct ecs_baselines baselines;		/* --drop, --spike */
 	size_t		 watch;			/* index of the watched metric */
@@ -844,15 +845,31 @@ advance(int64_t t)
 	close_windows(run.watermark);
 }
 
+/* --where on the line; a line it cannot decide is bad. */
+static bool
+where_holds(struct ecs_reader *rd, const struct ecs_field *f)
+{
+	bool holds = ecs_expr_match_fields(opt.where, f);
+	const char *why = ecs_expr_take_error();
+
+	if (why != NULL) {
+		ecs_reader_bad(rd, "--where: %s", why);
+		return false;
+	}
+	return holds;
+}
+
 static void
 process(struct ecs_reader *rd, const struct ecs_field *f)
 {
 	struct ecs_window *w;
 	int64_t t, s, e, step = opt.slide_ms > 0 ? opt.slide_ms : opt.window_ms;
 	char shown[ECS_SHOWN_SIZE];
+	const char *why;
 	bool late = false, untimed;
 
-	if (opt.where != NULL && !ecs_expr_match_fields(opt.where, f))
+	(void)ecs_expr_take_error();
+	if (opt.where != NULL && !where_holds(rd, f))
 		return;
 	if (!ecs_event_time(&run.clock, &f[run.ts_slot], &t, &untimed)) {
 		ecs_reader_bad(rd, "field '%s' is not a time%s",
@@ -863,8 +880,14 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	group_key(f);
 	if (!values_fit(rd, f, t))
 		return;
+	/* A -b key or a metric's argument that could not be computed. */
+	if ((why = ecs_expr_take_error()) != NULL) {
+		ecs_reader_bad(rd, "%s", why);
+		return;
+	}
 	if (opt.window_ms == NO_WINDOW) {
 		update(ecs_windows_find(&run.ws, NO_WINDOW, true), NULL);
+		run.nkept++;
 		return;
 	}
 	/* Every window that holds t, the latest first. */
@@ -881,7 +904,9 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 			late = true;
 	}
 	if (late)
-		write_late(rd);
+		write_late(rd);	/* late for a window, if not for all */
+	else
+		run.nkept++;
 	if (!untimed)		/* it holds no news of the event time */
 		advance(t);
 }
@@ -1209,6 +1234,15 @@ free_all(void)
 	free(run.metrics_signature);
 }
 
+/* For --stats and SIGUSR1. */
+static void
+count(struct ecs_counters *c)
+{
+	c->kept = run.nkept;
+	c->late = run.nlate_run;
+	c->open = run.ws.n;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1221,6 +1255,7 @@ main(int argc, char *argv[])
 	if (ckpt.path != NULL)
 		load_state();
 	ecs_signals_init();
+	ecs_stats_hook(count);
 
 	f = ecs_xcalloc(run.fields.n, sizeof(*f));
 	ecs_reader_init(&rd, argv + first, argc - first);

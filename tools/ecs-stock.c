@@ -704,6 +704,13 @@ parse_options(int argc, char *argv[], int *first_operand)
 	*first_operand = optind;
 }
 
+/* For --stats and SIGUSR1: the products held. */
+static void
+count(struct ecs_counters *c)
+{
+	c->keys = ecs_map_count(run.products);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -720,6 +727,7 @@ main(int argc, char *argv[])
 	if (opt.thresholds_path != NULL)
 		status |= load_thresholds();
 	ecs_signals_init();
+	ecs_stats_hook(count);
 
 	ecs_fields_init(&fs, field_names, NFIELDS);
 	ecs_reader_init(&rd, argv + first, argc - first);

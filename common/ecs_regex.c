@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ecs_regex.c -- =~ and !~ through PCRE2. Patterns and subjects are UTF-8
+ * ("." is one character, whatever the locale); a subject that is not valid
+ * UTF-8 is matched as far as it is (PCRE2_MATCH_INVALID_UTF: an invalid
+ * byte matches nothing) rather than refused. Unicode properties decide
+ * \w, \d and [[:alpha:]] (PCRE2_UCP), as the C.UTF-8 classes did for the
+ * POSIX expressions this replaces. Patterns are JIT-compiled where the CPU
+ * allows, else interpreted.
+ *
+ * glibc's regcomp could be made to hold gigabytes by a short pattern
+ * ("d+++++..."), and a backtracking match can run for ever ("(a+)+$"), so
+ * both sides are bounded: a pattern past ECS_REGEX_MAX_LEN bytes or
+ * ECS_REGEX_MAX_PARENS nested parentheses is refused when compiled, and a
+ * match stops at ECS_REGEX_MATCH_LIMIT steps, ECS_REGEX_DEPTH_LIMIT levels
+ * of backtracking or ECS_REGEX_HEAP_KIB of memory, reported to the caller
+ * (who rejects the line) instead of answering.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <err.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ecs.h"
+#include "ecs_regex.h"
+
+/* The JIT's own stack: 32 KiB at first, grown to this at most. */
+#define JIT_STACK_MAX	(1024 * 1024)
+
+struct ecs_regex {
+	pcre2_code		*code;
+	pcre2_match_data	*md;
+	char			 why[160];	/* the last match's failure */
+};
+
+static _Noreturn void
+out_of_memory(void)
+{
+	errx(ECS_EXIT_DATA, "out of memory");
+}
+
+/* The limits of every match, made once and kept until exit. */
+static pcre2_match_context *
+match_context(void)
+{
+	static pcre2_match_context *mctx;
+	static pcre2_jit_stack *jit_stack;
+
+	if (mctx != NULL)
+		return mctx;
+	if ((mctx = pcre2_match_context_create(NULL)) == NULL)
+		out_of_memory();
+	pcre2_set_match_limit(mctx, ECS_REGEX_MATCH_LIMIT);
+	pcre2_set_depth_limit(mctx, ECS_REGEX_DEPTH_LIMIT);
+	pcre2_set_heap_limit(mctx, ECS_REGEX_HEAP_KIB);
+	/* Without a stack of its own the JIT uses 32 KiB of the machine's. */
+	jit_stack = pcre2_jit_stack_create(32 * 1024, JIT_STACK_MAX, NULL);
+	if (jit_stack != NULL)
+		pcre2_jit_stack_assign(mctx, NULL, jit_stack);
+	return mctx;
+}
+
+struct ecs_regex *
+ecs_regex_compile(const char *pat, size_t len, size_t *errpos, char *err,
+    size_t errlen)
+{
+	pcre2_compile_context *cctx;
+	struct ecs_regex *re;
+	PCRE2_SIZE off = 0;
+	int rc;
+
+	if (len > ECS_REGEX_MAX_LEN) {
+		*errpos = ECS_REGEX_MAX_LEN;
+		snprintf(err, errlen, "longer than %d bytes", ECS_REGEX_MAX_LEN);
+		return NULL;
+	}
+	if ((cctx = pcre2_compile_context_create(NULL)) == NULL)
+		out_of_memory();
+	pcre2_set_max_pattern_length(cctx, ECS_REGEX_MAX_LEN);
+	pcre2_set_parens_nest_limit(cctx, ECS_REGEX_MAX_PARENS);
+#if PCRE2_MAJOR > 10 || (PCRE2_MAJOR == 10 && PCRE2_MINOR >= 45)
+	pcre2_set_max_pattern_compiled_length(cctx, 1024 * 1024);
+#endif
+	re = ecs_xcalloc(1, sizeof(*re));
+	re->code = pcre2_compile((PCRE2_SPTR)pat, len, PCRE2_UTF |
+	    PCRE2_MATCH_INVALID_UTF | PCRE2_UCP, &rc, &off, cctx);
+	pcre2_compile_context_free(cctx);
+	if (re->code == NULL) {
+		pcre2_get_error_message(rc, (PCRE2_UCHAR *)err, errlen);
+		*errpos = off;
+		free(re);
+		return NULL;
+	}
+	/* Without JIT (no support for the CPU, or no memory) it interprets. */
+	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+	re->md = pcre2_match_data_create(1, NULL);
+	if (re->md == NULL)
+		out_of_memory();
+	return re;
+}
+
+int
+ecs_regex_match(struct ecs_regex *re, const char *s, size_t len,
+    const char **why)
+{
+	char msg[120];
+	int rc;
+
+	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, re->md,
+	    match_context());
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	pcre2_get_error_message(rc, (PCRE2_UCHAR *)msg, sizeof(msg));
+	snprintf(re->why, sizeof(re->why), "regular expression gave up: %s",
+	    msg);
+	*why = re->why;
+	return -1;
+}
+
+void
+ecs_regex_free(struct ecs_regex *re)
+{
+	if (re == NULL)
+		return;
+	pcre2_match_data_free(re->md);
+	pcre2_code_free(re->code);
+	free(re);
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bats
+# =~ and !~ through PCRE2: the Perl dialect against jq's test() on real
+# data, UTF-8 characters, and the limits that keep a hostile pattern from
+# taking the machine down (compile: usage error with its position; match:
+# a bad line with its reason, never a hang).
+
+load helpers
+
+# same_as_jq RE: the orders ecs-filter keeps with description =~ RE are
+# those jq's test(RE) keeps, in order (Oniguruma, Perl syntax too).
+same_as_jq() {
+	local want got
+	want=$(zcat "$data" | head -n 20000 |
+	    jq -r --arg re "$1" 'select(.description | test($re)) |
+	    "\(.order_id) \(.product_id)"')
+	got=$(zcat "$data" | head -n 20000 |
+	    ecs-filter -t '{order_id} {product_id}' \
+	    "description =~ \"${1//\\/\\\\}\"") || return
+	[[ -n "$want" ]] || { echo "# jq kept nothing for $1" >&2; return 1; }
+	is "$got" "$want" "$1"
+}
+
+@test "Perl syntax (\\d, \\b, lazy, lookahead, (?i)) agrees with jq's test() on UCI orders" {
+	shared_data uci-online-retail/orders.ndjson.gz
+	same_as_jq '\bHEART\b(?!.*HOLDER)'
+	same_as_jq '^SET (OF )?\d{1,2}\b'
+	same_as_jq '(?i)^red .*?light'
+	same_as_jq '[[:digit:]]{3,}|\s{2}'
+}
+
+@test "a UTF-8 character is one character for . and \\p{...}, whatever the locale" {
+	ev '{"d":"Voucher £40"}' '{"d":"Voucher €40"}' '{"d":"Voucher 😀40"}' \
+	    '{"d":"Voucher ££40"}' '{"d":"Voucher 40"}'
+	run -0 env LC_ALL=C ecs-filter -c 'd =~ "^Voucher .40$"' "$IN"
+	is "$output" 3 "a two-, a three- and a four-byte character"
+	run -0 env -u LC_ALL -u LC_CTYPE -u LANG ecs-filter -c 'd =~ "^Voucher \\p{Sc}40$"' "$IN"
+	is "$output" 2 "currency symbols"
+	run -0 ecs-filter -c 'd =~ "^Voucher \\x{1F600}"' "$IN"
+	is "$output" 1 "a code point above U+FFFF"
+}
+
+@test "a pattern with a NUL byte matches it, not the text before it" {
+	ev '{"s":"a\u0000b"}' '{"s":"a"}'
+	run -0 ecs-filter -c 's =~ "^a\u0000b$"' "$IN"
+	is "$output" 1
+}
+
+@test "catastrophic backtracking is a bad line with its reason, not a hang" {
+	long=$(printf 'a%.0s' {1..5000})
+	ev '{"name":"aaa"}' "{\"name\":\"${long}b\"}" '{"name":"xa"}'
+	# timeout only stops a hang from holding the suite: no timing is asserted.
+	run -0 --separate-stderr timeout 300 ecs-filter --reject "$BATS_TEST_TMPDIR/rej" \
+	    'name =~ "(a+)+$"' "$IN"
+	is "$output" $'{"name":"aaa"}\n{"name":"xa"}' "the lines it could decide"
+	is "${stderr_lines[0]}" "ecs-filter: $IN:2: regular expression gave up: match limit exceeded"
+	is "${stderr_lines[1]}" "ecs-filter: 1 bad line of 3 written to $BATS_TEST_TMPDIR/rej"
+	is "$(cat "$BATS_TEST_TMPDIR/rej")" "{\"name\":\"${long}b\"}" "the line is kept in --reject"
+	# !~ cannot say "does not match" either.
+	ev '{"name":"b"}' "{\"name\":\"${long}b\"}"
+	run -1 --separate-stderr timeout 300 ecs-filter -c 'name !~ "(a+)+$"' "$IN"
+	is "$output" 1
+	is "${stderr_lines[1]}" "ecs-filter: 1 bad line of 2 skipped"
+}
+
+@test "ecs-sales --where: a regular expression that gives up rejects the line" {
+	long=$(printf 'a%.0s' {1..5000})
+	ev '{"ts":"2026-11-01T10:00:00Z","n":"ab"}' \
+	    "{\"ts\":\"2026-11-01T10:00:01Z\",\"n\":\"${long}b\"}"
+	run -1 --separate-stderr timeout 300 ecs-sales -m 'c=count()' \
+	    --where 'n =~ "(a+)+$" or true' "$IN"
+	is "$output" '{"c":1}' "the line decided without the pattern is not counted"
+	is "${stderr_lines[0]}" "ecs-sales: $IN:2: --where: regular expression gave up: match limit exceeded"
+}
+
+@test "a regular expression that gives up in a template, a -b key or a metric rejects the line whole" {
+	long=$(printf 'a%.0s' {1..5000})
+	ev '{"ts":"2026-11-01T10:00:00Z","n":"aa","id":1}' \
+	    "{\"ts\":\"2026-11-01T10:00:00Z\",\"n\":\"${long}b\",\"id\":2}"
+	run -1 --separate-stderr timeout 300 ecs-filter -t '{id} {=n =~ "(a+)+$"}' true "$IN"
+	is "$output" "1 true" "nothing of line 2 is written"
+	is "${stderr_lines[0]}" "ecs-filter: $IN:2: regular expression gave up: match limit exceeded"
+	run -1 --separate-stderr timeout 300 ecs-sales -b 'm=n =~ "(a+)+$"' -m 'c=count()' "$IN"
+	is "$output" '{"m":true,"c":1}'
+	is "${stderr_lines[0]}" "ecs-sales: $IN:2: regular expression gave up: match limit exceeded"
+	run -1 --separate-stderr timeout 300 ecs-sales -m 'c=count()' -m 'l=list(n =~ "(a+)+$", 5)' "$IN"
+	is "$output" '{"c":1,"l":[true]}'
+}
+
+@test "a pattern past the compile limits is a usage error with its position" {
+	long=$(printf 'a%.0s' {1..5000})
+	run -2 --separate-stderr ecs-filter "name =~ \"$long\"" </dev/null
+	is "$stderr" "ecs-filter: expression:1:4106: bad regular expression, at byte 4097: longer than 4096 bytes"
+	deep=$(printf '(%.0s' {1..70})a$(printf ')%.0s' {1..70})
+	run -2 --separate-stderr ecs-filter "x == 1 or name =~ \"$deep\"" </dev/null
+	is "$stderr" "ecs-filter: expression:1:85: bad regular expression, at byte 66: parentheses are too deeply nested"
+}
+
+@test "the regcomp out-of-memory input of fuzz-expr is refused at once, at its position" {
+	# glibc's regcomp held more than 2 GB for this; PCRE2 needs no memory
+	# to refuse it (1 GB of address space is plenty, where AddressSanitizer,
+	# which reserves terabytes, is not in the way).
+	pat="^Red$(printf '+%.0s' {1..26})"
+	limit='ulimit -v 1000000;'
+	ldd "$(command -v ecs-filter)" | grep -q libasan && limit=
+	run -2 --separate-stderr bash -c "$limit"' ecs-filter "pr+Pre =~ \"$1\" or pr =~ \"x\"" </dev/null' _ "$pat"
+	is "$stderr" "ecs-filter: expression:1:18: bad regular expression, at byte 7: quantifier does not follow a repeatable item"
+	run -0 cat "$BATS_TEST_DIRNAME/fuzz/regressions/expr-regcomp-out-of-memory"
+	like "$output" "pr+Pre =~ \"^Red+++++*"
+}
