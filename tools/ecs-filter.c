@@ -439,10 +439,6 @@ add_template(const char *src)
 	*slot = tpl_compile(src);
 }
 
-/*
- * The first rule rec matches, or NULL. A rule that cannot be decided (a
- * regular expression gave up) sets *why: the line is then bad.
- */
 /* Lines kept (or, with -v, left out): for --stats and SIGUSR1. */
 static unsigned long long matched;
 
@@ -452,6 +448,10 @@ count(struct ecs_counters *c)
 	c->kept = matched;
 }
 
+/*
+ * The first rule rec matches, or NULL. A rule that cannot be decided (a
+ * regular expression gave up) sets *why: the line is then bad.
+ */
 static const struct rule *
 first_match(struct json_object *rec, const char **why)
 {
@@ -958,7 +958,7 @@ free_all(void)
 
 /* One line: written when a rule (or -v) keeps it and --unique lets it. */
 static void
-step(struct ecs_reader *rd, unsigned long long *matched)
+step(struct ecs_reader *rd)
 {
 	struct json_object *rec;
 	const struct rule *rule;
@@ -966,7 +966,7 @@ step(struct ecs_reader *rd, unsigned long long *matched)
 
 	if (cannot_match(rd->line, rd->len)) {
 		if (invert) {
-			(*matched)++;
+			matched++;
 			emit(NULL, NULL, rd);
 		}
 		return;
@@ -980,7 +980,7 @@ step(struct ecs_reader *rd, unsigned long long *matched)
 		ecs_reader_bad(rd, "%s", why);
 	else if ((rule != NULL) != invert &&
 	    (unique.npath == 0 || first_of_key(rec, rd))) {
-		(*matched)++;
+		matched++;
 		emit(rule, rec, rd);
 	}
 	json_object_put(rec);
@@ -990,7 +990,6 @@ int
 main(int argc, char *argv[])
 {
 	struct ecs_reader rd;
-	unsigned long long matched = 0;
 	int first, status;
 	size_t i;
 
@@ -1009,7 +1008,7 @@ main(int argc, char *argv[])
 		unique_init(&rd);
 	ecs_checkpoint_init(&ckpt, &rd);
 	while (!(has_limit && matched >= limit) && ecs_reader_line(&rd)) {
-		step(&rd, &matched);
+		step(&rd);
 		ecs_checkpoint_tick(&ckpt);
 	}
 	if (count_only) {

@@ -1765,6 +1765,14 @@ free_all(void)
 	free(run.signature);
 }
 
+/* For --stats and SIGUSR1: windows open, late events. */
+static void
+count(struct ecs_counters *c)
+{
+	c->open = run.nw;
+	c->late = run.nlate;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1777,6 +1785,7 @@ main(int argc, char *argv[])
 	if (ckpt.path != NULL)
 		load_state();
 	ecs_signals_init();
+	ecs_stats_hook(count);
 
 	f = ecs_xcalloc(run.fields.n, sizeof(*f));
 	ecs_reader_init(&rd, argv + first, argc - first);

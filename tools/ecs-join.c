@@ -498,6 +498,14 @@ parse_options(int argc, char *argv[], int *first_operand)
 	*first_operand = optind;
 }
 
+/* For --stats and SIGUSR1: the events written and the table's rows. */
+static void
+count(struct ecs_counters *c)
+{
+	c->kept = run.nevents - (opt.inner ? run.nunmatched : 0);
+	c->keys = ecs_lookup_count(run.table);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -510,6 +518,9 @@ main(int argc, char *argv[])
 	if (opt.stream_path != NULL)
 		open_stream();
 	ecs_reader_init(&rd, argv + first, argc - first);
+	/* The events are the stream counted, not the table read before. */
+	ecs_stats_stream(&rd);
+	ecs_stats_hook(count);
 	if (opt.unmatched_path != NULL) {
 		run.unmatched_fd = open(opt.unmatched_path,
 		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);

@@ -1821,6 +1821,16 @@ free_all(void)
 	ecs_buf_free(&run.id);
 }
 
+/* For --stats and SIGUSR1: keys held, sessions open, late events. */
+static void
+count(struct ecs_counters *c)
+{
+	c->keys = ecs_map_count(run.users);
+	c->open = run.nopen;
+	c->open_what = "sessions";
+	c->late = run.nlate;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1838,6 +1848,7 @@ main(int argc, char *argv[])
 	    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) == -1)
 		err(ECS_EXIT_DATA, "%s", opt.late_path);
 	ecs_signals_init();
+	ecs_stats_hook(count);
 
 	fields_init(&fs, &key);
 	f = ecs_xcalloc(fs.n, sizeof(*f));
