@@ -111,6 +111,26 @@ open_fifo() {
 	is "$(jq -c '{lines, kept, late}' "$st")" '{"lines":2,"kept":2,"late":1}'
 }
 
+@test "--stats: ecs-join counts the events, not the table; ecs-session its open sessions" {
+	st="$BATS_TEST_TMPDIR/st.json" cat="$BATS_TEST_TMPDIR/cat.csv"
+	printf 'product_id,c\n1,x\n2,y\n3,z\n' > "$cat"
+	ev '{"product_id":1}' '{"product_id":9}'
+	run -0 ecs-join -q --inner --stats "$st" "$cat" "$IN"
+	is "$(jq -c '{lines, kept, keys}' "$st")" '{"lines":2,"kept":1,"keys":3}'
+	# A quiet FIFO keeps both sessions open while SIGUSR1 asks.
+	fifo="$BATS_TEST_TMPDIR/fifo" out="$BATS_TEST_TMPDIR/out"
+	mkfifo "$fifo"
+	ecs-session "$fifo" > "$out" 2> "$out.err" 3>&- &
+	pid=$!
+	open_fifo "$fifo" "$pid"
+	echo '{"user_id":1,"ts":"2026-11-01T10:00:00Z","action":"browse"}' >&5
+	echo '{"user_id":2,"ts":"2026-11-01T10:01:00Z","action":"browse"}' >&5
+	wait_until sh -c "kill -USR1 $pid; sleep 0.1; grep -q '2 lines in' '$out.err'"
+	exec 5>&-
+	wait "$pid"
+	like "$(grep '2 lines in' "$out.err" | head -1)" "*2 keys held*2 sessions open*"
+}
+
 @test "--stats: a run that stops early leaves no stale counters" {
 	st="$BATS_TEST_TMPDIR/st.json"
 	echo '{"stale":true}' > "$st"
