@@ -1726,13 +1726,17 @@ memory_budget(void)
 	double taken_mb = (double)opt.max_users * (4 + 2 * TAKEN_PER_USER) *
 	    sizeof(uint32_t) / 1048576;
 
+	double near_mb = ecs_vstan_budget(opt.max_items) / 1048576;
+
 	warnx("memory budget: %.0f MB for %zu items (%zu bytes each with %u "
 	    "links of each kind) + %.0f MB for %zu users (%zu bytes each) + "
 	    "%.0f MB for their carted and bought items (%d a user on "
-	    "average), plus ids", item_mb, opt.max_items,
+	    "average) + %.0f MB for the session neighbours (%d sessions, %d "
+	    "per item), plus ids", item_mb, opt.max_items,
 	    (size_t)(sizeof(struct item) +
 	    2 * opt.neighbors * sizeof(struct edge)), opt.neighbors, user_mb,
-	    opt.max_users, sizeof(struct user), taken_mb, TAKEN_PER_USER);
+	    opt.max_users, sizeof(struct user), taken_mb, TAKEN_PER_USER,
+	    near_mb, ECS_VSTAN_RING, ECS_VSTAN_PER_ITEM);
 }
 
 int
