@@ -38,6 +38,17 @@ struct vitem {
 	uint16_t	 n, cap, head;
 };
 
+/*
+ * What a scoring reads of every session it meets, apart from the ring so
+ * that it stays in the cache: the id of the session in the slot, and the
+ * similarity sum of the scoring under way, valid when stamp is its epoch.
+ */
+struct vslot {
+	uint64_t	 sid;
+	float		 acc;
+	uint32_t	 stamp;
+};
+
 /* A neighbour being chosen. */
 struct near {
 	float		 sim;
@@ -46,30 +57,29 @@ struct near {
 
 struct ecs_vstan {
 	struct ecs_vstan_params p;
+	unsigned	 k;		/* neighbours that score */
 	struct vsession	*ring;		/* ECS_VSTAN_RING, by sid % RING */
 	struct vitem	*items;		/* by item number */
 	size_t		 nitems;
 	uint64_t	 next_sid;	/* the id of the next session */
-	/* Scratch of a scoring: similarity sums by slot, valid at epoch. */
-	float		*acc;
-	uint32_t	*stamp;
-	uint32_t	 epoch;
+	struct vslot	*slot;		/* ECS_VSTAN_RING, as the ring */
+	uint32_t	 epoch;		/* of the scoring under way */
 	uint32_t	 touched[ECS_VSTAN_CANDIDATES];
 	struct near	*heap;		/* the best k, weakest first */
 	float		 spw[CURRENT_MAX], inh[POS_MAX + 1];
 };
 
 struct ecs_vstan *
-ecs_vstan_create(const struct ecs_vstan_params *p)
+ecs_vstan_create(const struct ecs_vstan_params *p, unsigned k)
 {
 	struct ecs_vstan *v = ecs_xcalloc(1, sizeof(*v));
 	int d;
 
 	v->p = *p;
 	v->ring = ecs_xcalloc(ECS_VSTAN_RING, sizeof(*v->ring));
-	v->acc = ecs_xcalloc(ECS_VSTAN_RING, sizeof(*v->acc));
-	v->stamp = ecs_xcalloc(ECS_VSTAN_RING, sizeof(*v->stamp));
-	v->heap = ecs_xcalloc(p->k ? p->k : 1, sizeof(*v->heap));
+	v->slot = ecs_xcalloc(ECS_VSTAN_RING, sizeof(*v->slot));
+	v->k = k;
+	v->heap = ecs_xcalloc(k ? k : 1, sizeof(*v->heap));
 	v->next_sid = 1;
 	/* The weights of a distance, in positions, computed once. */
 	for (d = 0; d < CURRENT_MAX; d++)
@@ -90,8 +100,7 @@ ecs_vstan_destroy(struct ecs_vstan *v)
 		free(v->items[i].sid);
 	free(v->items);
 	free(v->ring);
-	free(v->acc);
-	free(v->stamp);
+	free(v->slot);
 	free(v->heap);
 	free(v);
 }
@@ -132,6 +141,7 @@ ecs_vstan_open(struct ecs_vstan *v, int64_t t)
 	memset(s, 0, sizeof(*s));
 	s->sid = sid;
 	s->t = t;
+	v->slot[sid % ECS_VSTAN_RING].sid = sid;
 	return sid;
 }
 
@@ -187,7 +197,7 @@ stronger(const struct ecs_vstan *v, const struct near *a, const struct near *b)
 {
 	if (a->sim != b->sim)
 		return a->sim > b->sim;
-	return v->ring[a->slot].sid > v->ring[b->slot].sid;
+	return v->slot[a->slot].sid > v->slot[b->slot].sid;
 }
 
 /* Sifts heap[i] down in a heap of n, weakest at the root. */
@@ -215,7 +225,7 @@ keep_near(struct ecs_vstan *v, size_t n, const struct near *x)
 	struct near t;
 	size_t i, up;
 
-	if (n < v->p.k) {
+	if (n < v->k) {
 		v->heap[n] = *x;
 		for (i = n; i > 0 && stronger(v, &v->heap[(i - 1) / 2],
 		    &v->heap[i]); i = up) {
@@ -271,12 +281,13 @@ static size_t
 gather_sessions(struct ecs_vstan *v, const struct current *c, uint64_t self)
 {
 	const struct vitem *it;
-	const struct vsession *s;
-	size_t i, j, slot, nt = 0;
+	struct vslot *sl;
+	size_t i, j, nt = 0;
 	bool finder;
 
 	if (++v->epoch == 0) {		/* wrapped: all stamps are stale */
-		memset(v->stamp, 0, ECS_VSTAN_RING * sizeof(*v->stamp));
+		for (j = 0; j < ECS_VSTAN_RING; j++)
+			v->slot[j].stamp = 0;
 		v->epoch = 1;
 	}
 	for (i = 0; i < c->n; i++) {
@@ -286,18 +297,17 @@ gather_sessions(struct ecs_vstan *v, const struct current *c, uint64_t self)
 		it = &v->items[c->item[i]];
 		for (j = 0; j < it->n; j++) {
 			uint64_t sid = it->sid[(it->head + it->n - 1 - j) % it->n];
-			slot = sid % ECS_VSTAN_RING;
-			s = &v->ring[slot];
-			if (s->sid != sid || sid == self)
+			sl = &v->slot[sid % ECS_VSTAN_RING];
+			if (sl->sid != sid || sid == self)
 				continue;
-			if (v->stamp[slot] != v->epoch) {
+			if (sl->stamp != v->epoch) {
 				if (!finder || nt == ECS_VSTAN_CANDIDATES)
 					continue;	/* enough candidates */
-				v->stamp[slot] = v->epoch;
-				v->acc[slot] = 0;
-				v->touched[nt++] = (uint32_t)slot;
+				sl->stamp = v->epoch;
+				sl->acc = 0;
+				v->touched[nt++] = (uint32_t)(sid % ECS_VSTAN_RING);
 			}
-			v->acc[slot] += c->w[i];
+			sl->acc += c->w[i];
 		}
 	}
 	return nt;
@@ -343,14 +353,14 @@ ecs_vstan_score(struct ecs_vstan *v, const uint32_t *items, size_t n,
 	size_t i, nt, nn = 0;
 	float log_total;
 
-	if (n == 0 || v->p.k == 0)
+	if (n == 0 || v->k == 0)
 		return 0;
 	current_items(v, items, n, &c);
 	nt = gather_sessions(v, &c, self);
 	for (i = 0; i < nt; i++) {
 		s = &v->ring[v->touched[i]];
 		x.slot = v->touched[i];
-		x.sim = v->acc[x.slot] / (c.norm * sqrtf((float)s->n));
+		x.sim = v->slot[x.slot].acc / (c.norm * sqrtf((float)s->n));
 		if (now > s->t)
 			x.sim *= expf(-(float)(now - s->t) / (float)v->p.snh_ms);
 		nn = keep_near(v, nn, &x);
@@ -523,6 +533,7 @@ load_session(struct ecs_vstan *v, const struct ecs_state_reader *sr,
 	if (s->sid != 0)
 		ecs_state_corrupt(sr, "a session twice");
 	s->sid = (uint64_t)sid;
+	v->slot[(uint64_t)sid % ECS_VSTAN_RING].sid = (uint64_t)sid;
 	s->t = ecs_state_int(sr, rec, "t");
 	if ((events = ecs_state_int(sr, rec, "events")) < 0 || events > POS_MAX)
 		ecs_state_corrupt(sr, "bad 'events'");

@@ -25,16 +25,22 @@ struct ecs_vstan_params {
 	double		 snh_ms;	/* neighbour recency, milliseconds */
 	double		 inh;		/* item position in the neighbour */
 	double		 idf;		/* weight of an item's IDF */
-	unsigned	 k;		/* neighbours that score */
 };
 
 struct ecs_vstan;
 
-/* Called for each item of each neighbour, with its part of the score. */
+/*
+ * Called for each item of each neighbour, with its part of the score.
+ * The index does not know what the caller makes of it.
+ */
 typedef void	 ecs_vstan_score_fn(void *ctx, uint32_t item, float score);
 
-/* A new, empty index (owned by the caller; ecs_vstan_destroy). */
-struct ecs_vstan *ecs_vstan_create(const struct ecs_vstan_params *);
+/*
+ * A new, empty index (owned by the caller; ecs_vstan_destroy) whose
+ * scorings take the k most similar sessions as neighbours.
+ */
+struct ecs_vstan *ecs_vstan_create(const struct ecs_vstan_params *,
+	    unsigned k);
 void	 ecs_vstan_destroy(struct ecs_vstan *);
 
 /* A new session at time t: its id (never 0). */
