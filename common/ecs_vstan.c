@@ -565,6 +565,7 @@ double
 ecs_vstan_budget(size_t nitems)
 {
 	/* Item lists grow by doubling: at most PER_ITEM ids each. */
-	return (double)ECS_VSTAN_RING * (sizeof(struct vsession) + 8) +
+	return (double)ECS_VSTAN_RING * (sizeof(struct vsession) +
+	    sizeof(struct vslot)) +
 	    (double)nitems * (sizeof(struct vitem) + ECS_VSTAN_PER_ITEM * 8);
 }
