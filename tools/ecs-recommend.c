@@ -18,8 +18,10 @@
 #include "ecs.h"
 #include "ecs_buf.h"
 #include "ecs_sketch.h"
+#include "ecs_vstan.h"
 
-#define STATE_VERSION	2		/* 2: one set of carted or bought items */
+/* 2: one set of carted or bought items; 3: the session neighbour index */
+#define STATE_VERSION	3
 #define HIST		12		/* session items kept per user */
 /*
  * The carted or bought items of the users kept, in all, at most this many
@@ -38,6 +40,7 @@ enum {
 	OPT_EMIT,
 	OPT_EVAL_FROM,
 	OPT_EVALUATE,
+	OPT_EXCLUDE_REPEATS,
 	OPT_FREEZE_AFTER,
 	OPT_HALF_LIFE,
 	OPT_MAX_ITEMS,
@@ -55,15 +58,18 @@ enum action { A_BROWSE, A_CART, A_PURCHASE, NACTIONS };
 static const char *const action_names[NACTIONS] = { "browse", "add_to_cart",
     "purchase" };
 
-enum algo { ALGO_POP, ALGO_SPOP, ALGO_SR, ALGO_HYBRID };
-static const char *const algo_names[] = { "pop", "spop", "sr", "hybrid" };
+enum algo { ALGO_POP, ALGO_SPOP, ALGO_SR, ALGO_VSTAN, ALGO_HYBRID, NALGOS };
+static const char *const algo_names[NALGOS] = { "pop", "spop", "sr", "vstan",
+    "hybrid" };
 
 enum sim { SIM_COSINE, SIM_JACCARD, SIM_COUNT, SIM_LLR };
 static const char *const sim_names[] = { "cosine", "jaccard", "count", "llr" };
 
-enum reason { R_NEXT, R_BOUGHT_WITH, R_VIEWED_WITH, R_SESSION, R_TRENDING };
+enum reason { R_NEXT, R_BOUGHT_WITH, R_VIEWED_WITH, R_SESSION, R_SIMILAR,
+    R_TRENDING };
 static const char *const reason_names[] = { "next_in_session",
-    "bought_together", "viewed_together", "viewed_in_session", "trending" };
+    "bought_together", "viewed_together", "viewed_in_session",
+    "similar_sessions", "trending" };
 
 /* A weighted link to another item, kept in a bounded list per item. */
 struct edge {
@@ -91,6 +97,7 @@ struct item {
 struct user {
 	int64_t		 last_ts;
 	uint64_t	 session;	/* hash of session_id, or a counter */
+	uint64_t	 vsession;	/* in run.vstan, or 0 */
 	uint32_t	 hist[HIST];	/* this session's items, oldest first */
 	uint8_t		 hist_action[HIST];
 	uint8_t		 nhist;
@@ -110,10 +117,12 @@ struct eval_counts {
 /* A candidate of one recommendation, in a table cleared after each. */
 struct cand {
 	uint32_t	 item;		/* + 1; 0 is an empty slot */
-	float		 next, with, again;	/* the three signals */
+	float		 next, with, again, near;	/* the four signals */
+	uint32_t	 near_n;		/* neighbours that have it */
 	uint32_t	 next_from, with_from;	/* strongest source + 1 */
 	float		 next_best, with_best;
 	bool		 with_bought;
+	bool		 shown;			/* allowed, and not skipped */
 };
 
 /* The options, as parsed; then only read. */
@@ -131,6 +140,7 @@ static struct {
 	uint16_t	 neighbors;		/* --neighbors */
 	bool		 same_category;		/* --same-category */
 	bool		 evaluate;		/* --evaluate */
+	bool		 exclude_repeats;	/* --exclude-repeats */
 	int64_t		 eval_from;		/* --eval-from */
 	int64_t		 freeze_after;		/* --freeze-after */
 	const char	*catalog_path;		/* --catalog */
@@ -154,12 +164,28 @@ static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
  * The hybrid's mix, tuned by --evaluate on YOOCHOOSE (see the man page):
  * rules from the last RULE_ITEMS session items, the older weighing
  * 1/distance^3; co-occurrence with every session item, weighing
- * 1/distance; both signals and the reminders scaled to their largest
- * value, then weighed against the rules (1).
+ * 1/distance; both signals, the session neighbours and the reminders
+ * scaled to their largest value, then weighed against the rules (1).
+ * W_NEAR was chosen on the day before YOOCHOOSE's test day and kept low
+ * enough to lose nothing on Taobao and UCI (see the man page).
  */
 #define RULE_ITEMS	2
 #define W_TOGETHER	0.25
 #define W_REMINDER	0.6
+#define W_NEAR		0.25
+#define W_SUM		(1 + W_TOGETHER + W_REMINDER + W_NEAR)
+
+/*
+ * session-rec's vstan.py: its weights, and the neighbours that score: 100
+ * for --algo vstan; in the hybrid, where they only weigh the candidates
+ * of the other signals, 50 do as well (measured on YOOCHOOSE) at half the
+ * cost.
+ */
+#define VSTAN_K		100
+#define VSTAN_K_HYBRID	50
+static const struct ecs_vstan_params vstan_params = {
+	.spw = 1.02, .snh_ms = 5 * 86400000.0, .inh = 2.05, .idf = 5,
+};
 
 enum { F_USER, F_PRODUCT, F_ACTION, F_TS, F_SESSION, F_CATEGORY, F_QUANTITY,
     F_ALERT, F_QUERY, NFIELDS };
@@ -171,6 +197,7 @@ static struct {
 	struct ecs_map	*items;			/* product id -> struct item */
 	struct ecs_map	*users;			/* user id -> struct user */
 	struct ecs_map	*categories;		/* category text -> nothing */
+	struct ecs_vstan *vstan;		/* the session neighbours */
 	struct ecs_map	*unknown_actions;	/* each reported once */
 	uint32_t	 lru_head, lru_tail;	/* most, least recent user + 1 */
 	unsigned long long seq;			/* events and queries so far */
@@ -214,6 +241,7 @@ static const struct option longopts[] = {
 	{ "emit",	required_argument,	NULL, OPT_EMIT },
 	{ "eval-from",	required_argument,	NULL, OPT_EVAL_FROM },
 	{ "evaluate",	no_argument,		NULL, OPT_EVALUATE },
+	{ "exclude-repeats", no_argument,	NULL, OPT_EXCLUDE_REPEATS },
 	{ "freeze-after", required_argument,	NULL, OPT_FREEZE_AFTER },
 	{ "half-life",	required_argument,	NULL, OPT_HALF_LIFE },
 	{ "max-items",	required_argument,	NULL, OPT_MAX_ITEMS },
@@ -238,7 +266,8 @@ usage(int status)
 	fprintf(fp,
 "usage: ecs-recommend [-hqVv] [-i format] [-k count] [-o format] [--algo name]\n"
 "                     [--catalog file] [--emit which] [--evaluate]\n"
-"                     [--eval-from time] [--freeze-after time]\n"
+"                     [--eval-from time] [--exclude-repeats]\n"
+"                     [--freeze-after time]\n"
 "                     [--half-life duration] [--max-items n] [--max-users n]\n"
 "                     [--neighbors n] [--same-category] [--session-gap duration]\n"
 "                     [--sim name] [--state file] [--checkpoint duration]\n"
@@ -249,7 +278,7 @@ usage(int status)
 "Recommend products to each user as events arrive (see ecs-recommend(1)).\n"
 "  -k, --top K              recommendations per line (default 10)\n"
 "      --emit all|purchase|cart|none  events that get a line (default all)\n"
-"      --algo hybrid|sr|spop|pop  the model (default hybrid)\n"
+"      --algo hybrid|vstan|sr|spop|pop  the model (default hybrid)\n"
 "      --sim jaccard|cosine|count|llr  co-occurrence measure (jaccard)\n"
 "      --weights browse=1,add_to_cart=6,purchase=3  action weights\n"
 "      --steps N            session items the rules look back (default 5)\n"
@@ -262,6 +291,7 @@ usage(int status)
 "      --same-category      only products of the trigger's category\n"
 "      --evaluate           recommend, then learn; write HR@K and MRR@K\n"
 "      --eval-from TIME     judge only events from TIME on\n"
+"      --exclude-repeats    judge only products new to the session\n"
 "      --freeze-after TIME  stop learning after TIME\n"
 "      --state FILE         load and save the learned model\n"
 "      --checkpoint DURATION save the state this often (default 30s)\n"
@@ -332,7 +362,8 @@ parse_options(int argc, char *argv[], int *first_operand)
 			opt.verbose = true;
 			break;
 		case OPT_ALGO:
-			opt.algo = (enum algo)name_arg("--algo", optarg, algo_names, 4);
+			opt.algo = (enum algo)name_arg("--algo", optarg, algo_names,
+			    NALGOS);
 			break;
 		case OPT_CATALOG:
 			opt.catalog_path = optarg;
@@ -348,6 +379,9 @@ parse_options(int argc, char *argv[], int *first_operand)
 			break;
 		case OPT_EVALUATE:
 			opt.evaluate = true;
+			break;
+		case OPT_EXCLUDE_REPEATS:
+			opt.exclude_repeats = true;
 			break;
 		case OPT_FREEZE_AFTER:
 			opt.freeze_after = ecs_opt_time("--freeze-after",
@@ -393,6 +427,8 @@ parse_options(int argc, char *argv[], int *first_operand)
 				usage(ECS_EXIT_USAGE);
 		}
 	}
+	if (opt.exclude_repeats && !opt.evaluate)
+		errx(ECS_EXIT_USAGE, "--exclude-repeats: only with --evaluate");
 	*first_operand = optind;
 }
 
@@ -667,6 +703,7 @@ new_session(struct user *u, int64_t t, const struct ecs_field *sid)
 	if (fresh) {
 		run.nsessions_seen += 1;
 		u->session = h;
+		u->vsession = 0;
 		u->nhist = 0;
 		u->nrecs = 0;
 	}
@@ -682,6 +719,9 @@ learn(struct user *u, enum action a, uint32_t i, int64_t t)
 	int d;
 
 	ecs_decay_add(&it->pop, &it->pop_at, opt.weight[a], t, opt.half_life);
+	if (u->vsession == 0)
+		u->vsession = ecs_vstan_open(run.vstan, t);
+	ecs_vstan_add(run.vstan, u->vsession, i, t);
 	if (!in_list(u->hist, u->nhist, i)) {
 		it->sessions += 1;
 		/* With the items of the last --steps views: enough, and cheap. */
@@ -727,22 +767,35 @@ struct rec {
 	double		 score;
 	enum reason	 reason;
 	int64_t		 because;	/* an item, or -1 */
+	uint32_t	 neighbors;	/* for R_SIMILAR */
 };
 
+/*
+ * The candidate slot of item, taken when it is new and add is set and
+ * there is room; NULL otherwise.
+ */
 static struct cand *
-cand(uint32_t item)
+cand_slot(uint32_t item, bool add)
 {
 	size_t i = (item * 2654435761u) & (CAND_SLOTS - 1);
 
 	while (cands.slot[i].item != 0 && cands.slot[i].item != item + 1)
 		i = (i + 1) & (CAND_SLOTS - 1);
 	if (cands.slot[i].item == 0) {
+		if (!add)
+			return NULL;
 		if (cands.n >= CAND_SLOTS / 2)
 			return NULL;		/* enough candidates */
 		cands.slot[i].item = item + 1;
 		cands.used[cands.n++] = (uint32_t)i;
 	}
 	return &cands.slot[i];
+}
+
+static struct cand *
+cand(uint32_t item)
+{
+	return cand_slot(item, true);
 }
 
 static void
@@ -802,15 +855,33 @@ similarity(const struct item *a, const struct item *b, float count)
 	return d > 0 ? count / d : 0;
 }
 
+/* ecs_vstan_score_fn: a neighbour's part in the score of item. */
+static void
+near_signal(void *ctx, uint32_t item, float score)
+{
+	struct cand *c;
+
+	/* In the hybrid, the neighbours weigh the others' candidates only. */
+	if ((c = cand_slot(item, *(const bool *)ctx)) != NULL) {
+		c->near += score;
+		c->near_n++;
+	}
+}
+
 /* The signals of the user's session around its latest items. */
 static void
-gather(const struct user *u)
+gather(const struct user *u, int64_t now)
 {
 	const struct item *p;
 	struct cand *c;
 	float w;
 	int d, k, last_step = opt.algo == ALGO_SR ? 1 : RULE_ITEMS;
 
+	if (opt.algo == ALGO_VSTAN) {
+		ecs_vstan_score(run.vstan, u->hist, u->nhist, u->vsession, now,
+		    near_signal, &(bool){ true });
+		return;
+	}
 	for (d = 1; d <= u->nhist; d++) {
 		p = item_at(u->hist[u->nhist - d]);
 		if (opt.algo == ALGO_SPOP || opt.algo == ALGO_HYBRID) {
@@ -844,6 +915,9 @@ gather(const struct user *u)
 			}
 		}
 	}
+	if (opt.algo == ALGO_HYBRID)
+		ecs_vstan_score(run.vstan, u->hist, u->nhist, u->vsession, now,
+		    near_signal, &(bool){ false });
 }
 
 /* Whether the user may be shown the item at all. */
@@ -853,6 +927,9 @@ allowed(const struct user *u, uint32_t i, int32_t category)
 	const struct item *it = item_at(i);
 
 	if (it->out || it->blocked || taken(u, i))
+		return false;
+	/* --exclude-repeats: a product of the session is never a case. */
+	if (opt.exclude_repeats && in_list(u->hist, u->nhist, i))
 		return false;
 	return !opt.same_category || category < 0 || it->category == category;
 }
@@ -901,7 +978,7 @@ refresh_trending(int64_t now)
 	all = ecs_xcalloc(n ? n : 1, sizeof(*all));
 	for (i = 0; i < n; i++)
 		all[i] = (struct rec){ (uint32_t)i, pop_at(item_at((uint32_t)i),
-		    now), R_TRENDING, -1 };
+		    now), R_TRENDING, -1, 0 };
 	qsort(all, n, sizeof(*all), by_score);
 	while (n > 0 && all[n - 1].score <= 0)	/* never sold or seen */
 		n--;
@@ -914,7 +991,39 @@ refresh_trending(int64_t now)
 }
 
 /*
- * The top k for the user now: the hybrid's three signals, each scaled to
+ * The score of candidate c, its signals scaled by their largest values
+ * max: the hybrid's weighed sum, or the one signal of another model; and
+ * its reason, the largest part (the rules first on a tie, then the
+ * co-occurrence, the neighbours, the reminders).
+ */
+static struct rec
+score_cand(const struct cand *c, const struct cand *max)
+{
+	double next = max->next > 0 ? c->next / max->next : 0;
+	double with = max->with > 0 ? W_TOGETHER * c->with / max->with : 0;
+	double near = max->near > 0 ? (opt.algo == ALGO_VSTAN ? 1 : W_NEAR) *
+	    c->near / max->near : 0;
+	double again = max->again > 0 ? (opt.algo == ALGO_SPOP ? 1 :
+	    W_REMINDER) * c->again / max->again : 0;
+	struct rec r = { c->item - 1, next + with + near + again, R_NEXT,
+	    (int64_t)c->next_from - 1, 0 };
+
+	if (with > next && with >= near && with >= again) {
+		r.reason = c->with_bought ? R_BOUGHT_WITH : R_VIEWED_WITH;
+		r.because = (int64_t)c->with_from - 1;
+	} else if (near > next && near > with && near >= again) {
+		r.reason = R_SIMILAR;
+		r.because = -1;
+		r.neighbors = c->near_n;
+	} else if (again > next && again > with && again > near) {
+		r.reason = R_SESSION;
+		r.because = -1;
+	}
+	return r;
+}
+
+/*
+ * The top k for the user now: the signals of the model, each scaled to
  * its largest value, weighed and summed; then trending to fill. Returns
  * how many were written to out.
  */
@@ -922,39 +1031,29 @@ static size_t
 recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
     struct rec *out, size_t k)
 {
-	const struct cand *c;
-	float max_next = 0, max_with = 0, max_again = 0;
+	struct cand *c, max = { 0 };
+	struct rec r;
 	size_t i, m = 0;
 
 	if (opt.algo != ALGO_POP)
-		gather(u);
+		gather(u, now);
 	/* Scaled among what may be shown: an excluded item sets no maximum. */
 	for (i = 0; i < cands.n; i++) {
 		c = &cands.slot[cands.used[i]];
-		if (!allowed(u, c->item - 1, category) ||
-		    (int64_t)c->item - 1 == skip)
+		c->shown = allowed(u, c->item - 1, category) &&
+		    (int64_t)c->item - 1 != skip;
+		if (!c->shown)
 			continue;
-		max_next = fmaxf(max_next, c->next);
-		max_with = fmaxf(max_with, c->with);
-		max_again = fmaxf(max_again, c->again);
+		max.next = fmaxf(max.next, c->next);
+		max.with = fmaxf(max.with, c->with);
+		max.near = fmaxf(max.near, c->near);
+		max.again = fmaxf(max.again, c->again);
 	}
 	for (i = 0; i < cands.n; i++) {
 		c = &cands.slot[cands.used[i]];
-		if (!allowed(u, c->item - 1, category) ||
-		    (int64_t)c->item - 1 == skip)
+		if (!c->shown)
 			continue;
-		double next = max_next > 0 ? c->next / max_next : 0;
-		double with = max_with > 0 ? W_TOGETHER * c->with / max_with : 0;
-		double again = max_again > 0 ?
-		    (opt.algo == ALGO_SPOP ? 1 : W_REMINDER) * c->again / max_again : 0;
-		struct rec r = { c->item - 1, next + with + again, R_NEXT,
-		    (int64_t)c->next_from - 1 };
-		if (with > next && with >= again)
-			r = (struct rec){ c->item - 1, r.score, c->with_bought ?
-			    R_BOUGHT_WITH : R_VIEWED_WITH,
-			    (int64_t)c->with_from - 1 };
-		else if (again > next && again > with)
-			r = (struct rec){ c->item - 1, r.score, R_SESSION, -1 };
+		r = score_cand(c, &max);
 		if (r.score > 0)
 			m = keep_best(out, m, k, &r);
 	}
@@ -966,7 +1065,7 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		for (j = 0; j < m && out[j].item != t; j++)
 			;
 		if (j == m && allowed(u, t, category) && (int64_t)t != skip)
-			out[m++] = (struct rec){ t, 0, R_TRENDING, -1 };
+			out[m++] = (struct rec){ t, 0, R_TRENDING, -1, 0 };
 	}
 	return m;
 }
@@ -1003,11 +1102,15 @@ out_line(unsigned long long n, const struct ecs_field *user, int64_t ts,
 		    "{\"product_id\":");
 		put_item_id(recs[i].item);
 		snprintf(buf, sizeof(buf), ",\"score\":%.3f,\"reason\":\"",
-		    recs[i].score > 0 ? recs[i].score / (1 + W_TOGETHER +
-		    W_REMINDER) : 0);
+		    recs[i].score > 0 ? recs[i].score /
+		    (opt.algo == ALGO_HYBRID ? W_SUM : 1) : 0);
 		ecs_buf_puts(&run.out, buf);
 		ecs_buf_puts(&run.out, reason_names[recs[i].reason]);
 		ecs_buf_putc(&run.out, '"');
+		if (recs[i].reason == R_SIMILAR) {
+			ecs_buf_puts(&run.out, ",\"neighbors\":");
+			ecs_buf_uint(&run.out, recs[i].neighbors);
+		}
 		if (recs[i].because >= 0) {
 			ecs_buf_puts(&run.out, ",\"because\":");
 			put_item_id((uint32_t)recs[i].because);
@@ -1255,7 +1358,7 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	again = in_list(u->hist, u->nhist, (uint32_t)item);
 	if (opt.evaluate && t >= opt.eval_from) {
 		run.eval_events++;
-		if (!fresh && opt.emit[a])
+		if (!fresh && opt.emit[a] && !(again && opt.exclude_repeats))
 			judge(u, a, (uint32_t)item, again);
 	}
 	if (t <= opt.freeze_after)
@@ -1379,6 +1482,7 @@ save_state(void)
 	json_object_object_add(head, "trending_seq",
 	    json_object_new_int64((int64_t)run.trending_seq));
 	json_object_object_add(head, "trending", u32_array(run.trending, run.ntrending));
+	json_object_object_add(head, "vstan", ecs_vstan_save_head(run.vstan));
 	if (!ecs_checkpoint_begin(&ckpt, head))
 		return;
 	for (iter = 0;
@@ -1403,6 +1507,7 @@ save_state(void)
 		ecs_checkpoint_put(&ckpt, rec);
 		json_object_put(rec);
 	}
+	ecs_vstan_save(run.vstan, &ckpt);
 	for (pos1 = run.lru_tail; pos1 != 0; pos1 = u->lru_prev) {
 		u = user_at(pos1);
 		ecs_map_at(run.users, pos1 - 1, &key, &len);
@@ -1413,6 +1518,8 @@ save_state(void)
 		    json_object_new_int64(u->last_ts));
 		json_object_object_add(rec, "session",
 		    json_object_new_int64((int64_t)u->session));
+		json_object_object_add(rec, "neighbour_session",
+		    json_object_new_int64((int64_t)u->vsession));
 		json_object_object_add(rec, "hist", u32_array(u->hist, u->nhist));
 		json_object_object_add(rec, "hist_action", u8_array(u->hist_action,
 		    u->nhist));
@@ -1535,6 +1642,7 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 
 	u->last_ts = ecs_state_int(sr, rec, "last_ts");
 	u->session = (uint64_t)ecs_state_int(sr, rec, "session");
+	u->vsession = (uint64_t)ecs_state_int(sr, rec, "neighbour_session");
 	u->nhist = (uint8_t)load_array(sr, rec, "hist", u->hist, HIST, nitems);
 	if (load_array(sr, rec, "hist_action", acts, HIST, NACTIONS) != u->nhist)
 		ecs_state_corrupt(sr, "hist and hist_action differ");
@@ -1572,10 +1680,12 @@ load_state(void)
 		    (size_t)json_object_get_string_len(v), &created);
 	}
 	run.trending_seq = (unsigned long long)ecs_state_int(&sr, head, "trending_seq");
+	ecs_vstan_load_head(run.vstan, &sr, head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		if (json_object_object_get_ex(rec, "item", &v))
 			load_item(&sr, rec);
-		else
+		else if (!ecs_vstan_load_line(run.vstan, &sr, rec,
+		    (uint32_t)ecs_map_count(run.items)))
 			load_user(&sr, rec);
 		json_object_put(rec);
 	}
@@ -1622,6 +1732,7 @@ free_all(void)
 	ecs_map_destroy(run.users);
 	ecs_map_destroy(run.categories);
 	ecs_map_destroy(run.unknown_actions);
+	ecs_vstan_destroy(run.vstan);
 	free(run.trending);
 	free(run.recommended);
 }
@@ -1637,13 +1748,17 @@ memory_budget(void)
 	double taken_mb = (double)opt.max_users * (4 + 2 * TAKEN_PER_USER) *
 	    sizeof(uint32_t) / 1048576;
 
+	double near_mb = ecs_vstan_budget(opt.max_items) / 1048576;
+
 	warnx("memory budget: %.0f MB for %zu items (%zu bytes each with %u "
 	    "links of each kind) + %.0f MB for %zu users (%zu bytes each) + "
 	    "%.0f MB for their carted and bought items (%d a user on "
-	    "average), plus ids", item_mb, opt.max_items,
+	    "average) + %.0f MB for the session neighbours (%d sessions, %d "
+	    "per item), plus ids", item_mb, opt.max_items,
 	    (size_t)(sizeof(struct item) +
 	    2 * opt.neighbors * sizeof(struct edge)), opt.neighbors, user_mb,
-	    opt.max_users, sizeof(struct user), taken_mb, TAKEN_PER_USER);
+	    opt.max_users, sizeof(struct user), taken_mb, TAKEN_PER_USER,
+	    near_mb, ECS_VSTAN_RING, ECS_VSTAN_PER_ITEM);
 }
 
 /* For --stats and SIGUSR1: the users and items held. */
@@ -1666,6 +1781,8 @@ main(int argc, char *argv[])
 	run.items = ecs_map_create(sizeof(struct item), free_item);
 	run.users = ecs_map_create(sizeof(struct user), free_user);
 	run.categories = ecs_map_create(0, NULL);
+	run.vstan = ecs_vstan_create(&vstan_params, opt.algo == ALGO_HYBRID ?
+	    VSTAN_K_HYBRID : VSTAN_K);
 	if (opt.verbose)
 		memory_budget();
 	if (ckpt.path != NULL)

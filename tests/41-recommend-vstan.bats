@@ -1,0 +1,109 @@
+#!/usr/bin/env bats
+# ecs-recommend: the session neighbours (V-STAN), alone and in the hybrid,
+# their state, and --evaluate --exclude-repeats.
+
+load helpers
+
+# Sessions 1 (a b c) and 2 (a b d), then user 9 looks at a.
+neighbours() {
+	ev '{"user_id":1,"session_id":1,"action":"browse","product_id":"a","ts":"2026-11-01T10:00:00Z"}' \
+	   '{"user_id":1,"session_id":1,"action":"browse","product_id":"b","ts":"2026-11-01T10:00:10Z"}' \
+	   '{"user_id":1,"session_id":1,"action":"browse","product_id":"c","ts":"2026-11-01T10:00:20Z"}' \
+	   '{"user_id":2,"session_id":2,"action":"browse","product_id":"a","ts":"2026-11-01T10:05:00Z"}' \
+	   '{"user_id":2,"session_id":2,"action":"browse","product_id":"b","ts":"2026-11-01T10:05:10Z"}' \
+	   '{"user_id":2,"session_id":2,"action":"browse","product_id":"d","ts":"2026-11-01T10:05:20Z"}' \
+	   '{"user_id":9,"session_id":9,"action":"browse","product_id":"a","ts":"2026-11-01T11:00:00Z"}'
+}
+
+@test "--algo vstan: the items of similar sessions, with their neighbour count" {
+	neighbours
+	run -0 --separate-stderr ecs-recommend --algo vstan -k 4 "$IN"
+	is "$stderr" ""
+	last=$(tail -1 <<< "$output")
+	is "$(jq -c '[.recommendations[] | [.product_id, .reason, .neighbors]]' <<< "$last")" \
+	    '[["b","similar_sessions",2],["d","similar_sessions",1],["c","similar_sessions",1]]'
+	# V-STAN by hand: a neighbour's similarity is 1/sqrt(3) decayed by
+	# exp(-age/5d); an item weighs exp(-|its place - a's place|/2.05) and
+	# 1 + 5 * ln(3 sessions / its sessions). b is in 2 sessions, c in 1.
+	want=$(awk 'BEGIN {
+		d = 5 * 86400; s1 = exp(-(3600 - 20) / d); s2 = exp(-(3300 - 20) / d)
+		b = (s1 + s2) * exp(-1 / 2.05) * (1 + 5 * log(3 / 2))
+		c = s1 * exp(-2 / 2.05) * (1 + 5 * log(3))
+		d2 = s2 * exp(-2 / 2.05) * (1 + 5 * log(3))
+		printf "%.3f %.3f %.3f", 1, d2 / b, c / b }')
+	is "$(jq -r '[.recommendations[].score | tostring] | join(" ")' <<< "$last" |
+	    awk '{ printf "%.3f %.3f %.3f", $1, $2, $3 }')" "$want" "scores, scaled to the best"
+}
+
+@test "state: the neighbour index survives a split run, alone and in the hybrid" {
+	ecs-gen --events 20000 --seed 8 > "$BATS_TEST_TMPDIR/g"
+	for algo in vstan hybrid; do
+		ecs-recommend --algo "$algo" -k 5 "$BATS_TEST_TMPDIR/g" > "$BATS_TEST_TMPDIR/whole"
+		is "$(wc -l < "$BATS_TEST_TMPDIR/whole")" 20000 "a line for every event"
+		(( $(grep -c similar_sessions "$BATS_TEST_TMPDIR/whole") > 100 )) ||
+		    { echo "# $algo: too few similar_sessions"; false; }
+		for k in 1 9000 19999; do
+			st="$BATS_TEST_TMPDIR/s$algo$k"
+			head -n "$k" "$BATS_TEST_TMPDIR/g" | ecs-recommend --algo "$algo" -k 5 --state "$st" > "$BATS_TEST_TMPDIR/split"
+			tail -n +"$((k + 1))" "$BATS_TEST_TMPDIR/g" | ecs-recommend --algo "$algo" -k 5 --state "$st" >> "$BATS_TEST_TMPDIR/split"
+			is "$(cksum < "$BATS_TEST_TMPDIR/split")" "$(cksum < "$BATS_TEST_TMPDIR/whole")" "$algo split at $k"
+		done
+	done
+	grep -q '"vsession":' "$st" && grep -q '"vitem":' "$st"
+}
+
+@test "state: a file of version 2 is refused, and a broken neighbour line too" {
+	ecs-gen --events 2000 --seed 9 | ecs-recommend --emit none --state "$BATS_TEST_TMPDIR/s"
+	sed '1s/"version":3/"version":2/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/old"
+	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/old" < /dev/null
+	like "$stderr" "*corrupt state: version 2, expected 3*"
+	sed 's/"vsession":[0-9]*/"vsession":0/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/bad"
+	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
+	like "$stderr" "*corrupt state: bad 'vsession'*"
+}
+
+@test "--exclude-repeats: only products new to the session are judged" {
+	run -2 --separate-stderr ecs-recommend --exclude-repeats < /dev/null
+	like "$stderr" "*--exclude-repeats: only with --evaluate*"
+	# a b a b c in one session: cases b a b c, of which b and c are new.
+	for p in a b a b c; do
+		printf '{"user_id":1,"session_id":1,"action":"browse","product_id":"%s"}\n' $p
+	done > "$IN"
+	run -0 ecs-recommend --evaluate -k 3 --algo spop "$IN"
+	like "$output" '{"algo":"spop","k":3,"events":5,"cases":4,*'
+	run -0 ecs-recommend --evaluate -k 3 --algo spop --exclude-repeats "$IN"
+	like "$output" '{"algo":"spop","k":3,"events":5,"cases":2,"hr@3":0.0000,*'
+}
+
+@test "--exclude-repeats on YOOCHOOSE: the cases DuckDB counts as new to the session" {
+	need_duckdb
+	shared_data yoochoose-100k/test.ndjson
+	test="$data"
+	shared_data yoochoose-100k/train.ndjson
+	cases=$(cat "$data" "$test" | ecs-recommend --evaluate -k 20 --eval-from 2014-04-07T00:49:53Z --exclude-repeats |
+	    ecs-filter -t '{cases}' true)
+	# A case: not the first event of its session, its product not among
+	# the session's 12 events before it (the session kept per user).
+	want=$(duckdb_sql "WITH e AS (SELECT session_id, product_id, ts,
+	    row_number() OVER (PARTITION BY session_id ORDER BY ts) AS n
+	    FROM read_json('$test', format='newline_delimited'))
+	    SELECT count(*) AS c FROM e WHERE n > 1 AND NOT EXISTS (SELECT 1 FROM e p
+	    WHERE p.session_id = e.session_id AND p.product_id = e.product_id AND p.n < e.n AND p.n >= e.n - 12)" |
+	    jq -r .c)
+	is "$cases" "$want"
+}
+
+@test "--evaluate on the Taobao excerpt in tests/: hybrid >= vstan, sr, spop >= pop" {
+	for a in pop spop sr vstan hybrid; do
+		ecs-recommend --evaluate -k 20 --algo "$a" "$FIXTURES/real/taobao-2000.ndjson" |
+		    ecs-filter -t "$a {hr@20} {mrr@20} {cases}" true
+	done > "$BATS_TEST_TMPDIR/q"
+	sed 's/^/# /' "$BATS_TEST_TMPDIR/q" >&3
+	run awk '{ hr[$1] = $2; mrr[$1] = $3; cases[$1] = $4 }
+	    END { exit !(cases["hybrid"] == 1645 && hr["hybrid"] >= 0.09 && mrr["hybrid"] >= 0.045 &&
+	        hr["hybrid"] >= hr["vstan"] && hr["hybrid"] >= hr["sr"] && hr["hybrid"] >= hr["spop"] &&
+	        mrr["hybrid"] >= mrr["vstan"] && mrr["hybrid"] >= mrr["sr"] && mrr["hybrid"] >= mrr["spop"] &&
+	        hr["spop"] >= hr["pop"] && mrr["spop"] >= mrr["pop"] && hr["vstan"] >= hr["pop"]) }' \
+	    "$BATS_TEST_TMPDIR/q"
+	is "$status" 0
+}
