@@ -119,6 +119,13 @@ need_chdb() {
 }
 
 # chdb_sql SQL: ClickHouse's result rows (JSONEachRow), one object a row.
+# ClickHouse's own warnings go to stderr (in a chroot without cgroups it
+# says it cannot read them), which bats' run would mix into the rows: they
+# are shown only when the query fails.
 chdb_sql() {
-	node "$BATS_TEST_DIRNAME/peers/chdb.js" "$1"
+	local err="$BATS_TEST_TMPDIR/chdb.stderr"
+	node "$BATS_TEST_DIRNAME/peers/chdb.js" "$1" 2> "$err" || {
+		cat "$err" >&2
+		return 1
+	}
 }
