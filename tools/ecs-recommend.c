@@ -32,6 +32,7 @@
 #define TAKEN_PER_USER	32
 #define MAX_K		100
 #define CAND_SLOTS	4096		/* candidate table per recommendation */
+#define CAND_MAX	(CAND_SLOTS / 2)	/* candidates kept in it */
 
 enum {
 	OPT_ALGO = ECS_OPT_TOOL,
@@ -164,25 +165,19 @@ static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
  * The hybrid's mix, tuned by --evaluate on YOOCHOOSE (see the man page):
  * rules from the last RULE_ITEMS session items, the older weighing
  * 1/distance^3; co-occurrence with every session item, weighing
- * 1/distance; both signals, the session neighbours and the reminders
- * scaled to their largest value, then weighed against the rules (1).
- * W_NEAR was chosen on the day before YOOCHOOSE's test day and kept low
- * enough to lose nothing on Taobao and UCI (see the man page).
+ * 1/distance; both signals and the reminders scaled to their largest
+ * value, then weighed against the rules (1). The session neighbours are
+ * not in it: no blend of them tried (weighed sums of 0.25 to 1, adding
+ * candidates or not, sum-scaled, rank fusion) gained more than 0.0007 of
+ * HR@20 on YOOCHOOSE, and each lost MRR@20 somewhere, at half the speed.
  */
 #define RULE_ITEMS	2
 #define W_TOGETHER	0.25
 #define W_REMINDER	0.6
-#define W_NEAR		0.25
-#define W_SUM		(1 + W_TOGETHER + W_REMINDER + W_NEAR)
+#define W_SUM		(1 + W_TOGETHER + W_REMINDER)
 
-/*
- * session-rec's vstan.py: its weights, and the neighbours that score: 100
- * for --algo vstan; in the hybrid, where they only weigh the candidates
- * of the other signals, 50 do as well (measured on YOOCHOOSE) at half the
- * cost.
- */
+/* session-rec's vstan.py: its weights, and the neighbours that score. */
 #define VSTAN_K		100
-#define VSTAN_K_HYBRID	50
 static const struct ecs_vstan_params vstan_params = {
 	.spw = 1.02, .snh_ms = 5 * 86400000.0, .inh = 2.05, .idf = 5,
 };
@@ -194,7 +189,14 @@ static const char *const field_names[NFIELDS] = { "user_id", "product_id",
 
 /* The state of the run. */
 static struct {
-	struct ecs_map	*items;			/* product id -> struct item */
+	struct ecs_map	*items;			/* product id -> its index */
+	/*
+	 * The items by index, apart from the map so that reading one in the
+	 * hot loops is an array access (a third of the cost of a line was
+	 * the map's lookup of the co-occurring items).
+	 */
+	struct item	*item;
+	size_t		 item_cap;
 	struct ecs_map	*users;			/* user id -> struct user */
 	struct ecs_map	*categories;		/* category text -> nothing */
 	struct ecs_vstan *vstan;		/* the session neighbours */
@@ -225,11 +227,17 @@ static struct {
 
 /*
  * The candidates of the recommendation being made, cleared after each.
- * Apart from run, whose initialiser would put their 160 kB in .data.
+ * Apart from run, whose initialiser would put their 100 kB in .data.
  */
 static struct {
-	struct cand	 slot[CAND_SLOTS];
-	uint32_t	 used[CAND_SLOTS];	/* the slots taken, in order */
+	/*
+	 * A hash table of 16-bit indices into a dense array, in the order
+	 * taken: the table stays in the first-level cache, and the scoring
+	 * reads the candidates in sequence.
+	 */
+	uint16_t	 at[CAND_SLOTS];	/* index + 1, or 0: empty */
+	uint16_t	 used[CAND_MAX];	/* the slots taken, in order */
+	struct cand	 cand[CAND_MAX];
 	size_t		 n;
 } cands;
 
@@ -434,13 +442,11 @@ parse_options(int argc, char *argv[], int *first_operand)
 
 /* Items */
 
+/* The item of index idx (borrowed; moved by the next item added). */
 static struct item *
 item_at(uint32_t idx)
 {
-	const char *key;
-	size_t len;
-
-	return ecs_map_at(run.items, idx, &key, &len);
+	return &run.item[idx];
 }
 
 /*
@@ -451,7 +457,7 @@ static int64_t
 item_index(const struct ecs_field *id, bool add)
 {
 	struct item *it;
-	size_t pos;
+	size_t pos, n = ecs_map_count(run.items);
 	bool created;
 
 	if (id->type != ECS_F_NUMBER && id->type != ECS_F_STRING)
@@ -466,10 +472,18 @@ item_index(const struct ecs_field *id, bool add)
 			    "not learned", opt.max_items);
 		return -1;
 	}
-	it = ecs_map_put(run.items, id->text, id->len, &created);
+	if (n == run.item_cap) {	/* never beyond --max-items */
+		run.item_cap = n == 0 ? 1024 : 2 * n;
+		if (run.item_cap > opt.max_items)
+			run.item_cap = opt.max_items;
+		run.item = ecs_xrealloc(run.item,
+		    run.item_cap * sizeof(*run.item));
+	}
+	ecs_map_put(run.items, id->text, id->len, &created);
+	it = memset(&run.item[n], 0, sizeof(*it));
 	it->category = -1;
 	it->is_string = id->type == ECS_F_STRING;
-	return (int64_t)ecs_map_count(run.items) - 1;
+	return (int64_t)n;
 }
 
 /* An item's id as it came: a string, or a number's text. */
@@ -478,8 +492,9 @@ put_item_id(uint32_t idx)
 {
 	const char *key;
 	size_t len;
-	const struct item *it = ecs_map_at(run.items, idx, &key, &len);
+	const struct item *it = item_at(idx);
 
+	ecs_map_at(run.items, idx, &key, &len);
 	ecs_buf_field(&run.out, &(struct ecs_field){ it->is_string ?
 	    ECS_F_STRING : ECS_F_NUMBER, key, len, NULL });
 }
@@ -770,32 +785,22 @@ struct rec {
 	uint32_t	 neighbors;	/* for R_SIMILAR */
 };
 
-/*
- * The candidate slot of item, taken when it is new and add is set and
- * there is room; NULL otherwise.
- */
-static struct cand *
-cand_slot(uint32_t item, bool add)
-{
-	size_t i = (item * 2654435761u) & (CAND_SLOTS - 1);
-
-	while (cands.slot[i].item != 0 && cands.slot[i].item != item + 1)
-		i = (i + 1) & (CAND_SLOTS - 1);
-	if (cands.slot[i].item == 0) {
-		if (!add)
-			return NULL;
-		if (cands.n >= CAND_SLOTS / 2)
-			return NULL;		/* enough candidates */
-		cands.slot[i].item = item + 1;
-		cands.used[cands.n++] = (uint32_t)i;
-	}
-	return &cands.slot[i];
-}
-
+/* The candidate slot of item, taken when it is new; NULL when full. */
 static struct cand *
 cand(uint32_t item)
 {
-	return cand_slot(item, true);
+	size_t i = (item * 2654435761u) & (CAND_SLOTS - 1);
+
+	while (cands.at[i] != 0 && cands.cand[cands.at[i] - 1].item != item + 1)
+		i = (i + 1) & (CAND_SLOTS - 1);
+	if (cands.at[i] == 0) {
+		if (cands.n >= CAND_MAX)
+			return NULL;		/* enough candidates */
+		cands.cand[cands.n].item = item + 1;
+		cands.used[cands.n++] = (uint16_t)i;
+		cands.at[i] = (uint16_t)cands.n;
+	}
+	return &cands.cand[cands.at[i] - 1];
 }
 
 static void
@@ -804,7 +809,8 @@ clear_cands(void)
 	size_t i;
 
 	for (i = 0; i < cands.n; i++)
-		memset(&cands.slot[cands.used[i]], 0, sizeof(cands.slot[0]));
+		cands.at[cands.used[i]] = 0;
+	memset(cands.cand, 0, cands.n * sizeof(cands.cand[0]));
 	cands.n = 0;
 }
 
@@ -861,8 +867,8 @@ near_signal(void *ctx, uint32_t item, float score)
 {
 	struct cand *c;
 
-	/* In the hybrid, the neighbours weigh the others' candidates only. */
-	if ((c = cand_slot(item, *(const bool *)ctx)) != NULL) {
+	(void)ctx;
+	if ((c = cand(item)) != NULL) {
 		c->near += score;
 		c->near_n++;
 	}
@@ -879,7 +885,7 @@ gather(const struct user *u, int64_t now)
 
 	if (opt.algo == ALGO_VSTAN) {
 		ecs_vstan_score(run.vstan, u->hist, u->nhist, u->vsession, now,
-		    near_signal, &(bool){ true });
+		    near_signal, NULL);
 		return;
 	}
 	for (d = 1; d <= u->nhist; d++) {
@@ -915,9 +921,6 @@ gather(const struct user *u, int64_t now)
 			}
 		}
 	}
-	if (opt.algo == ALGO_HYBRID)
-		ecs_vstan_score(run.vstan, u->hist, u->nhist, u->vsession, now,
-		    near_signal, &(bool){ false });
 }
 
 /* Whether the user may be shown the item at all. */
@@ -1001,8 +1004,7 @@ score_cand(const struct cand *c, const struct cand *max)
 {
 	double next = max->next > 0 ? c->next / max->next : 0;
 	double with = max->with > 0 ? W_TOGETHER * c->with / max->with : 0;
-	double near = max->near > 0 ? (opt.algo == ALGO_VSTAN ? 1 : W_NEAR) *
-	    c->near / max->near : 0;
+	double near = max->near > 0 ? c->near / max->near : 0;
 	double again = max->again > 0 ? (opt.algo == ALGO_SPOP ? 1 :
 	    W_REMINDER) * c->again / max->again : 0;
 	struct rec r = { c->item - 1, next + with + near + again, R_NEXT,
@@ -1039,18 +1041,19 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		gather(u, now);
 	/* Scaled among what may be shown: an excluded item sets no maximum. */
 	for (i = 0; i < cands.n; i++) {
-		c = &cands.slot[cands.used[i]];
+		c = &cands.cand[i];
 		c->shown = allowed(u, c->item - 1, category) &&
 		    (int64_t)c->item - 1 != skip;
 		if (!c->shown)
 			continue;
-		max.next = fmaxf(max.next, c->next);
-		max.with = fmaxf(max.with, c->with);
-		max.near = fmaxf(max.near, c->near);
-		max.again = fmaxf(max.again, c->again);
+		/* Not fmaxf, a call to libm: the signals are never NaN. */
+		max.next = c->next > max.next ? c->next : max.next;
+		max.with = c->with > max.with ? c->with : max.with;
+		max.near = c->near > max.near ? c->near : max.near;
+		max.again = c->again > max.again ? c->again : max.again;
 	}
 	for (i = 0; i < cands.n; i++) {
-		c = &cands.slot[cands.used[i]];
+		c = &cands.cand[i];
 		if (!c->shown)
 			continue;
 		r = score_cand(c, &max);
@@ -1485,8 +1488,8 @@ save_state(void)
 	json_object_object_add(head, "vstan", ecs_vstan_save_head(run.vstan));
 	if (!ecs_checkpoint_begin(&ckpt, head))
 		return;
-	for (iter = 0;
-	    (it = ecs_map_next(run.items, &iter, &key, &len)) != NULL;) {
+	for (iter = 0; ecs_map_next(run.items, &iter, &key, &len) != NULL;) {
+		it = item_at((uint32_t)(iter - 1));	/* items are never removed */
 		rec = json_object_new_object();
 		json_object_object_add(rec, "item", json_object_new_string_len(key,
 		    (int)len));
@@ -1695,7 +1698,8 @@ load_state(void)
 	run.ntrending = load_array(&sr, head, "trending", run.trending,
 	    4 * MAX_K, (int64_t)ecs_map_count(run.items));
 	json_object_put(head);
-	while ((it = ecs_map_next(run.items, &iter, NULL, NULL)) != NULL) {
+	for (iter = 0; iter < ecs_map_count(run.items); iter++) {
+		it = item_at((uint32_t)iter);
 		for (k = 0; k < it->next.n; k++)
 			if (it->next.e[k].item >= ecs_map_count(run.items))
 				ecs_state_corrupt(&sr, "a link to no item");
@@ -1706,16 +1710,7 @@ load_state(void)
 	ecs_state_close(&sr);
 }
 
-/* What an item and a user own, for their maps. */
-static void
-free_item(void *v)
-{
-	struct item *it = v;
-
-	free(it->next.e);
-	free(it->with.e);
-}
-
+/* What a user owns, for its map. */
 static void
 free_user(void *v)
 {
@@ -1728,6 +1723,13 @@ free_user(void *v)
 static void
 free_all(void)
 {
+	size_t i;
+
+	for (i = 0; i < ecs_map_count(run.items); i++) {
+		free(run.item[i].next.e);
+		free(run.item[i].with.e);
+	}
+	free(run.item);
 	ecs_map_destroy(run.items);
 	ecs_map_destroy(run.users);
 	ecs_map_destroy(run.categories);
@@ -1778,11 +1780,10 @@ main(int argc, char *argv[])
 	int first, status = ECS_EXIT_OK;
 
 	parse_options(argc, argv, &first);
-	run.items = ecs_map_create(sizeof(struct item), free_item);
+	run.items = ecs_map_create(0, NULL);
 	run.users = ecs_map_create(sizeof(struct user), free_user);
 	run.categories = ecs_map_create(0, NULL);
-	run.vstan = ecs_vstan_create(&vstan_params, opt.algo == ALGO_HYBRID ?
-	    VSTAN_K_HYBRID : VSTAN_K);
+	run.vstan = ecs_vstan_create(&vstan_params, VSTAN_K);
 	if (opt.verbose)
 		memory_budget();
 	if (ckpt.path != NULL)
