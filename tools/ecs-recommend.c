@@ -993,35 +993,49 @@ refresh_trending(int64_t now)
 	free(all);
 }
 
+/* The parts of a score: the scaled and weighed signals. */
+struct parts {
+	double		 next, with, near, again;
+};
+
 /*
  * The score of candidate c, its signals scaled by their largest values
- * max: the hybrid's weighed sum, or the one signal of another model; and
- * its reason, the largest part (the rules first on a tie, then the
- * co-occurrence, the neighbours, the reminders).
+ * max: the hybrid's weighed sum, or the one signal of another model;
+ * its parts are left in p for give_reason.
  */
 static struct rec
-score_cand(const struct cand *c, const struct cand *max)
+score_cand(const struct cand *c, const struct cand *max, struct parts *p)
 {
-	double next = max->next > 0 ? c->next / max->next : 0;
-	double with = max->with > 0 ? W_TOGETHER * c->with / max->with : 0;
-	double near = max->near > 0 ? (double)c->near / max->near : 0;
-	double again = max->again > 0 ? (opt.algo == ALGO_SPOP ? 1 :
+	p->next = max->next > 0 ? c->next / max->next : 0;
+	p->with = max->with > 0 ? W_TOGETHER * c->with / max->with : 0;
+	p->near = max->near > 0 ? (double)c->near / max->near : 0;
+	p->again = max->again > 0 ? (opt.algo == ALGO_SPOP ? 1 :
 	    W_REMINDER) * c->again / max->again : 0;
-	struct rec r = { c->item - 1, next + with + near + again, R_NEXT,
-	    (int64_t)c->next_from - 1, 0 };
+	return (struct rec){ c->item - 1, p->next + p->with + p->near +
+	    p->again, R_NEXT, (int64_t)c->next_from - 1, 0 };
+}
 
-	if (with > next && with >= near && with >= again) {
-		r.reason = c->with_bought ? R_BOUGHT_WITH : R_VIEWED_WITH;
-		r.because = (int64_t)c->with_from - 1;
-	} else if (near > next && near > with && near >= again) {
-		r.reason = R_SIMILAR;
-		r.because = -1;
-		r.neighbors = c->near_n;
-	} else if (again > next && again > with && again > near) {
-		r.reason = R_SESSION;
-		r.because = -1;
+/*
+ * The reason of r, scored from c with parts p: its largest part (the
+ * rules first on a tie, then the co-occurrence, the neighbours, the
+ * reminders). Only for the candidates that make the list.
+ */
+static void
+give_reason(struct rec *r, const struct cand *c, const struct parts *p)
+{
+	if (p->with > p->next && p->with >= p->near && p->with >= p->again) {
+		r->reason = c->with_bought ? R_BOUGHT_WITH : R_VIEWED_WITH;
+		r->because = (int64_t)c->with_from - 1;
+	} else if (p->near > p->next && p->near > p->with &&
+	    p->near >= p->again) {
+		r->reason = R_SIMILAR;
+		r->because = -1;
+		r->neighbors = c->near_n;
+	} else if (p->again > p->next && p->again > p->with &&
+	    p->again > p->near) {
+		r->reason = R_SESSION;
+		r->because = -1;
 	}
-	return r;
 }
 
 /*
@@ -1034,6 +1048,7 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
     struct rec *out, size_t k)
 {
 	struct cand *c, max = { 0 };
+	struct parts part;
 	struct rec r;
 	size_t i, m = 0;
 
@@ -1056,9 +1071,11 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		c = &cands.cand[i];
 		if (!c->shown)
 			continue;
-		r = score_cand(c, &max);
-		if (r.score > 0)
-			m = keep_best(out, m, k, &r);
+		r = score_cand(c, &max, &part);
+		if (r.score <= 0 || (m == k && by_score(&r, &out[m - 1]) >= 0))
+			continue;		/* as keep_best would */
+		give_reason(&r, c, &part);
+		m = keep_best(out, m, k, &r);
 	}
 	clear_cands();
 	refresh_trending(now);
