@@ -4,8 +4,9 @@
  * learned continuously from everyone's behaviour in one pass with bounded
  * memory: sequential rules (what is looked at next), co-occurrence within
  * sessions (what goes together), reminders of the session's own items and
- * time-decayed popularity for a cold start. Purchased, carted, out-of-stock
- * and blocked products are left out, and every recommendation says why.
+ * time-decayed popularity for a cold start; session neighbours (V-STAN)
+ * as a model of their own. Purchased, carted, out-of-stock and blocked
+ * products are left out, and every recommendation says why.
  * --evaluate measures it prequentially: recommend, then learn.
  */
 #include <err.h>
@@ -31,8 +32,7 @@
  */
 #define TAKEN_PER_USER	32
 #define MAX_K		100
-#define CAND_SLOTS	4096		/* candidate table per recommendation */
-#define CAND_MAX	(CAND_SLOTS / 2)	/* candidates kept in it */
+#define CAND_MAX	2048		/* candidates per recommendation */
 
 enum {
 	OPT_ALGO = ECS_OPT_TOOL,
@@ -231,12 +231,11 @@ static struct {
  */
 static struct {
 	/*
-	 * A hash table of 16-bit indices into a dense array, in the order
-	 * taken: the table stays in the first-level cache, and the scoring
-	 * reads the candidates in sequence.
+	 * By item, the index + 1 of its candidate in the dense array, or 0
+	 * (owned, as long as run.item): the scoring reads the candidates in
+	 * sequence, and finding one is an array access.
 	 */
-	uint16_t	 at[CAND_SLOTS];	/* index + 1, or 0: empty */
-	uint16_t	 used[CAND_MAX];	/* the slots taken, in order */
+	uint16_t	*at;
 	struct cand	 cand[CAND_MAX];
 	size_t		 n;
 } cands;
@@ -478,6 +477,9 @@ item_index(const struct ecs_field *id, bool add)
 			run.item_cap = opt.max_items;
 		run.item = ecs_xrealloc(run.item,
 		    run.item_cap * sizeof(*run.item));
+		cands.at = ecs_xrealloc(cands.at,
+		    run.item_cap * sizeof(*cands.at));
+		memset(cands.at + n, 0, (run.item_cap - n) * sizeof(*cands.at));
 	}
 	ecs_map_put(run.items, id->text, id->len, &created);
 	it = memset(&run.item[n], 0, sizeof(*it));
@@ -785,22 +787,17 @@ struct rec {
 	uint32_t	 neighbors;	/* for R_SIMILAR */
 };
 
-/* The candidate slot of item, taken when it is new; NULL when full. */
+/* The candidate of item, taken when it is new; NULL when full. */
 static struct cand *
 cand(uint32_t item)
 {
-	size_t i = (item * 2654435761u) & (CAND_SLOTS - 1);
-
-	while (cands.at[i] != 0 && cands.cand[cands.at[i] - 1].item != item + 1)
-		i = (i + 1) & (CAND_SLOTS - 1);
-	if (cands.at[i] == 0) {
+	if (cands.at[item] == 0) {
 		if (cands.n >= CAND_MAX)
 			return NULL;		/* enough candidates */
 		cands.cand[cands.n].item = item + 1;
-		cands.used[cands.n++] = (uint16_t)i;
-		cands.at[i] = (uint16_t)cands.n;
+		cands.at[item] = (uint16_t)++cands.n;
 	}
-	return &cands.cand[cands.at[i] - 1];
+	return &cands.cand[cands.at[item] - 1];
 }
 
 static void
@@ -809,7 +806,7 @@ clear_cands(void)
 	size_t i;
 
 	for (i = 0; i < cands.n; i++)
-		cands.at[cands.used[i]] = 0;
+		cands.at[cands.cand[i].item - 1] = 0;
 	memset(cands.cand, 0, cands.n * sizeof(cands.cand[0]));
 	cands.n = 0;
 }
@@ -1773,6 +1770,7 @@ free_all(void)
 		free(run.item[i].with.e);
 	}
 	free(run.item);
+	free(cands.at);
 	ecs_map_destroy(run.items);
 	ecs_map_destroy(run.users);
 	ecs_map_destroy(run.categories);
@@ -1785,8 +1783,10 @@ free_all(void)
 static void
 memory_budget(void)
 {
+	/* An item, its map entry and slot, its candidate index, its links. */
 	double item_mb = (double)opt.max_items * (sizeof(struct item) + 16 +
-	    16 + 2.0 * opt.neighbors * sizeof(struct edge)) / 1048576;
+	    16 + sizeof(*cands.at) + 2.0 * opt.neighbors *
+	    sizeof(struct edge)) / 1048576;
 	double user_mb = (double)opt.max_users * (sizeof(struct user) + 16 +
 	    16 + (opt.evaluate ? opt.top_k * 4 : 0)) / 1048576;
 	/* Arrays grow by doubling from 4: at most 4 + twice their items. */
