@@ -4,8 +4,9 @@
  * learned continuously from everyone's behaviour in one pass with bounded
  * memory: sequential rules (what is looked at next), co-occurrence within
  * sessions (what goes together), reminders of the session's own items and
- * time-decayed popularity for a cold start. Purchased, carted, out-of-stock
- * and blocked products are left out, and every recommendation says why.
+ * time-decayed popularity for a cold start; session neighbours (V-STAN)
+ * as a model of their own. Purchased, carted, out-of-stock and blocked
+ * products are left out, and every recommendation says why.
  * --evaluate measures it prequentially: recommend, then learn.
  */
 #include <err.h>
@@ -31,7 +32,7 @@
  */
 #define TAKEN_PER_USER	32
 #define MAX_K		100
-#define CAND_SLOTS	4096		/* candidate table per recommendation */
+#define CAND_MAX	2048		/* candidates per recommendation */
 
 enum {
 	OPT_ALGO = ECS_OPT_TOOL,
@@ -164,25 +165,19 @@ static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
  * The hybrid's mix, tuned by --evaluate on YOOCHOOSE (see the man page):
  * rules from the last RULE_ITEMS session items, the older weighing
  * 1/distance^3; co-occurrence with every session item, weighing
- * 1/distance; both signals, the session neighbours and the reminders
- * scaled to their largest value, then weighed against the rules (1).
- * W_NEAR was chosen on the day before YOOCHOOSE's test day and kept low
- * enough to lose nothing on Taobao and UCI (see the man page).
+ * 1/distance; both signals and the reminders scaled to their largest
+ * value, then weighed against the rules (1). The session neighbours are
+ * not in it: no blend of them tried (weighed sums of 0.25 to 1, adding
+ * candidates or not, sum-scaled, rank fusion) gained more than 0.0007 of
+ * HR@20 on YOOCHOOSE, and each lost MRR@20 somewhere, at half the speed.
  */
 #define RULE_ITEMS	2
 #define W_TOGETHER	0.25
 #define W_REMINDER	0.6
-#define W_NEAR		0.25
-#define W_SUM		(1 + W_TOGETHER + W_REMINDER + W_NEAR)
+#define W_SUM		(1 + W_TOGETHER + W_REMINDER)
 
-/*
- * session-rec's vstan.py: its weights, and the neighbours that score: 100
- * for --algo vstan; in the hybrid, where they only weigh the candidates
- * of the other signals, 50 do as well (measured on YOOCHOOSE) at half the
- * cost.
- */
+/* session-rec's vstan.py: its weights, and the neighbours that score. */
 #define VSTAN_K		100
-#define VSTAN_K_HYBRID	50
 static const struct ecs_vstan_params vstan_params = {
 	.spw = 1.02, .snh_ms = 5 * 86400000.0, .inh = 2.05, .idf = 5,
 };
@@ -194,7 +189,14 @@ static const char *const field_names[NFIELDS] = { "user_id", "product_id",
 
 /* The state of the run. */
 static struct {
-	struct ecs_map	*items;			/* product id -> struct item */
+	struct ecs_map	*items;			/* product id -> its index */
+	/*
+	 * The items by index, apart from the map so that reading one in the
+	 * hot loops is an array access (a third of the cost of a line was
+	 * the map's lookup of the co-occurring items).
+	 */
+	struct item	*item;
+	size_t		 item_cap;
 	struct ecs_map	*users;			/* user id -> struct user */
 	struct ecs_map	*categories;		/* category text -> nothing */
 	struct ecs_vstan *vstan;		/* the session neighbours */
@@ -225,11 +227,16 @@ static struct {
 
 /*
  * The candidates of the recommendation being made, cleared after each.
- * Apart from run, whose initialiser would put their 160 kB in .data.
+ * Apart from run, whose initialiser would put their 100 kB in .data.
  */
 static struct {
-	struct cand	 slot[CAND_SLOTS];
-	uint32_t	 used[CAND_SLOTS];	/* the slots taken, in order */
+	/*
+	 * By item, the index + 1 of its candidate in the dense array, or 0
+	 * (owned, as long as run.item): the scoring reads the candidates in
+	 * sequence, and finding one is an array access.
+	 */
+	uint16_t	*at;
+	struct cand	 cand[CAND_MAX];
 	size_t		 n;
 } cands;
 
@@ -434,13 +441,11 @@ parse_options(int argc, char *argv[], int *first_operand)
 
 /* Items */
 
+/* The item of index idx (borrowed; moved by the next item added). */
 static struct item *
 item_at(uint32_t idx)
 {
-	const char *key;
-	size_t len;
-
-	return ecs_map_at(run.items, idx, &key, &len);
+	return &run.item[idx];
 }
 
 /*
@@ -451,7 +456,7 @@ static int64_t
 item_index(const struct ecs_field *id, bool add)
 {
 	struct item *it;
-	size_t pos;
+	size_t pos, n = ecs_map_count(run.items);
 	bool created;
 
 	if (id->type != ECS_F_NUMBER && id->type != ECS_F_STRING)
@@ -466,10 +471,21 @@ item_index(const struct ecs_field *id, bool add)
 			    "not learned", opt.max_items);
 		return -1;
 	}
-	it = ecs_map_put(run.items, id->text, id->len, &created);
+	if (n == run.item_cap) {	/* never beyond --max-items */
+		run.item_cap = n == 0 ? 1024 : 2 * n;
+		if (run.item_cap > opt.max_items)
+			run.item_cap = opt.max_items;
+		run.item = ecs_xrealloc(run.item,
+		    run.item_cap * sizeof(*run.item));
+		cands.at = ecs_xrealloc(cands.at,
+		    run.item_cap * sizeof(*cands.at));
+		memset(cands.at + n, 0, (run.item_cap - n) * sizeof(*cands.at));
+	}
+	ecs_map_put(run.items, id->text, id->len, &created);
+	it = memset(&run.item[n], 0, sizeof(*it));
 	it->category = -1;
 	it->is_string = id->type == ECS_F_STRING;
-	return (int64_t)ecs_map_count(run.items) - 1;
+	return (int64_t)n;
 }
 
 /* An item's id as it came: a string, or a number's text. */
@@ -478,8 +494,9 @@ put_item_id(uint32_t idx)
 {
 	const char *key;
 	size_t len;
-	const struct item *it = ecs_map_at(run.items, idx, &key, &len);
+	const struct item *it = item_at(idx);
 
+	ecs_map_at(run.items, idx, &key, &len);
 	ecs_buf_field(&run.out, &(struct ecs_field){ it->is_string ?
 	    ECS_F_STRING : ECS_F_NUMBER, key, len, NULL });
 }
@@ -770,32 +787,17 @@ struct rec {
 	uint32_t	 neighbors;	/* for R_SIMILAR */
 };
 
-/*
- * The candidate slot of item, taken when it is new and add is set and
- * there is room; NULL otherwise.
- */
-static struct cand *
-cand_slot(uint32_t item, bool add)
-{
-	size_t i = (item * 2654435761u) & (CAND_SLOTS - 1);
-
-	while (cands.slot[i].item != 0 && cands.slot[i].item != item + 1)
-		i = (i + 1) & (CAND_SLOTS - 1);
-	if (cands.slot[i].item == 0) {
-		if (!add)
-			return NULL;
-		if (cands.n >= CAND_SLOTS / 2)
-			return NULL;		/* enough candidates */
-		cands.slot[i].item = item + 1;
-		cands.used[cands.n++] = (uint32_t)i;
-	}
-	return &cands.slot[i];
-}
-
+/* The candidate of item, taken when it is new; NULL when full. */
 static struct cand *
 cand(uint32_t item)
 {
-	return cand_slot(item, true);
+	if (cands.at[item] == 0) {
+		if (cands.n >= CAND_MAX)
+			return NULL;		/* enough candidates */
+		cands.cand[cands.n].item = item + 1;
+		cands.at[item] = (uint16_t)++cands.n;
+	}
+	return &cands.cand[cands.at[item] - 1];
 }
 
 static void
@@ -804,7 +806,8 @@ clear_cands(void)
 	size_t i;
 
 	for (i = 0; i < cands.n; i++)
-		memset(&cands.slot[cands.used[i]], 0, sizeof(cands.slot[0]));
+		cands.at[cands.cand[i].item - 1] = 0;
+	memset(cands.cand, 0, cands.n * sizeof(cands.cand[0]));
 	cands.n = 0;
 }
 
@@ -861,8 +864,8 @@ near_signal(void *ctx, uint32_t item, float score)
 {
 	struct cand *c;
 
-	/* In the hybrid, the neighbours weigh the others' candidates only. */
-	if ((c = cand_slot(item, *(const bool *)ctx)) != NULL) {
+	(void)ctx;
+	if ((c = cand(item)) != NULL) {
 		c->near += score;
 		c->near_n++;
 	}
@@ -879,7 +882,7 @@ gather(const struct user *u, int64_t now)
 
 	if (opt.algo == ALGO_VSTAN) {
 		ecs_vstan_score(run.vstan, u->hist, u->nhist, u->vsession, now,
-		    near_signal, &(bool){ true });
+		    near_signal, NULL);
 		return;
 	}
 	for (d = 1; d <= u->nhist; d++) {
@@ -915,9 +918,6 @@ gather(const struct user *u, int64_t now)
 			}
 		}
 	}
-	if (opt.algo == ALGO_HYBRID)
-		ecs_vstan_score(run.vstan, u->hist, u->nhist, u->vsession, now,
-		    near_signal, &(bool){ false });
 }
 
 /* Whether the user may be shown the item at all. */
@@ -990,36 +990,49 @@ refresh_trending(int64_t now)
 	free(all);
 }
 
+/* The parts of a score: the scaled and weighed signals. */
+struct parts {
+	double		 next, with, near, again;
+};
+
 /*
  * The score of candidate c, its signals scaled by their largest values
- * max: the hybrid's weighed sum, or the one signal of another model; and
- * its reason, the largest part (the rules first on a tie, then the
- * co-occurrence, the neighbours, the reminders).
+ * max: the hybrid's weighed sum, or the one signal of another model;
+ * its parts are left in p for give_reason.
  */
 static struct rec
-score_cand(const struct cand *c, const struct cand *max)
+score_cand(const struct cand *c, const struct cand *max, struct parts *p)
 {
-	double next = max->next > 0 ? c->next / max->next : 0;
-	double with = max->with > 0 ? W_TOGETHER * c->with / max->with : 0;
-	double near = max->near > 0 ? (opt.algo == ALGO_VSTAN ? 1 : W_NEAR) *
-	    c->near / max->near : 0;
-	double again = max->again > 0 ? (opt.algo == ALGO_SPOP ? 1 :
+	p->next = max->next > 0 ? c->next / max->next : 0;
+	p->with = max->with > 0 ? W_TOGETHER * c->with / max->with : 0;
+	p->near = max->near > 0 ? (double)c->near / max->near : 0;
+	p->again = max->again > 0 ? (opt.algo == ALGO_SPOP ? 1 :
 	    W_REMINDER) * c->again / max->again : 0;
-	struct rec r = { c->item - 1, next + with + near + again, R_NEXT,
-	    (int64_t)c->next_from - 1, 0 };
+	return (struct rec){ c->item - 1, p->next + p->with + p->near +
+	    p->again, R_NEXT, (int64_t)c->next_from - 1, 0 };
+}
 
-	if (with > next && with >= near && with >= again) {
-		r.reason = c->with_bought ? R_BOUGHT_WITH : R_VIEWED_WITH;
-		r.because = (int64_t)c->with_from - 1;
-	} else if (near > next && near > with && near >= again) {
-		r.reason = R_SIMILAR;
-		r.because = -1;
-		r.neighbors = c->near_n;
-	} else if (again > next && again > with && again > near) {
-		r.reason = R_SESSION;
-		r.because = -1;
+/*
+ * The reason of r, scored from c with parts p: its largest part (the
+ * rules first on a tie, then the co-occurrence, the neighbours, the
+ * reminders). Only for the candidates that make the list.
+ */
+static void
+give_reason(struct rec *r, const struct cand *c, const struct parts *p)
+{
+	if (p->with > p->next && p->with >= p->near && p->with >= p->again) {
+		r->reason = c->with_bought ? R_BOUGHT_WITH : R_VIEWED_WITH;
+		r->because = (int64_t)c->with_from - 1;
+	} else if (p->near > p->next && p->near > p->with &&
+	    p->near >= p->again) {
+		r->reason = R_SIMILAR;
+		r->because = -1;
+		r->neighbors = c->near_n;
+	} else if (p->again > p->next && p->again > p->with &&
+	    p->again > p->near) {
+		r->reason = R_SESSION;
+		r->because = -1;
 	}
-	return r;
 }
 
 /*
@@ -1032,6 +1045,7 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
     struct rec *out, size_t k)
 {
 	struct cand *c, max = { 0 };
+	struct parts part;
 	struct rec r;
 	size_t i, m = 0;
 
@@ -1039,23 +1053,26 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		gather(u, now);
 	/* Scaled among what may be shown: an excluded item sets no maximum. */
 	for (i = 0; i < cands.n; i++) {
-		c = &cands.slot[cands.used[i]];
+		c = &cands.cand[i];
 		c->shown = allowed(u, c->item - 1, category) &&
 		    (int64_t)c->item - 1 != skip;
 		if (!c->shown)
 			continue;
-		max.next = fmaxf(max.next, c->next);
-		max.with = fmaxf(max.with, c->with);
-		max.near = fmaxf(max.near, c->near);
-		max.again = fmaxf(max.again, c->again);
+		/* Not fmaxf, a call to libm: the signals are never NaN. */
+		max.next = c->next > max.next ? c->next : max.next;
+		max.with = c->with > max.with ? c->with : max.with;
+		max.near = c->near > max.near ? c->near : max.near;
+		max.again = c->again > max.again ? c->again : max.again;
 	}
 	for (i = 0; i < cands.n; i++) {
-		c = &cands.slot[cands.used[i]];
+		c = &cands.cand[i];
 		if (!c->shown)
 			continue;
-		r = score_cand(c, &max);
-		if (r.score > 0)
-			m = keep_best(out, m, k, &r);
+		r = score_cand(c, &max, &part);
+		if (r.score <= 0 || (m == k && by_score(&r, &out[m - 1]) >= 0))
+			continue;		/* as keep_best would */
+		give_reason(&r, c, &part);
+		m = keep_best(out, m, k, &r);
 	}
 	clear_cands();
 	refresh_trending(now);
@@ -1072,12 +1089,38 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 
 /* Output */
 
+/*
+ * v with three decimals, the digits "%.3f" writes, without the cost of
+ * printf (a tenth of a line). v * 1000 is off by less than 1e-7 for v
+ * below 1e6, so its rounding agrees with that of v unless it is within
+ * 1e-6 of a tie: printf decides those, and any v out of range.
+ */
+static void
+put_score(double v)
+{
+	double y = v * 1000, r = floor(y);
+	char buf[32];
+	uint64_t n;
+
+	if (!(v >= 0 && v < 1e6) || fabs(y - r - 0.5) < 1e-6) {
+		snprintf(buf, sizeof(buf), "%.3f", v);
+		ecs_buf_puts(&run.out, buf);
+		return;
+	}
+	n = (uint64_t)r + (y - r > 0.5);
+	ecs_buf_uint(&run.out, n / 1000);
+	buf[0] = '.';
+	buf[1] = (char)('0' + n / 100 % 10);
+	buf[2] = (char)('0' + n / 10 % 10);
+	buf[3] = (char)('0' + n % 10);
+	ecs_buf_add(&run.out, buf, 4);
+}
+
 static void
 out_line(unsigned long long n, const struct ecs_field *user, int64_t ts,
     const char *action, const struct ecs_field *trigger,
     const struct rec *recs, size_t nrecs)
 {
-	char buf[64];
 	size_t i;
 
 	ecs_buf_reset(&run.out);
@@ -1101,10 +1144,10 @@ out_line(unsigned long long n, const struct ecs_field *user, int64_t ts,
 		ecs_buf_puts(&run.out, i > 0 ? ",{\"product_id\":" :
 		    "{\"product_id\":");
 		put_item_id(recs[i].item);
-		snprintf(buf, sizeof(buf), ",\"score\":%.3f,\"reason\":\"",
-		    recs[i].score > 0 ? recs[i].score /
+		ecs_buf_puts(&run.out, ",\"score\":");
+		put_score(recs[i].score > 0 ? recs[i].score /
 		    (opt.algo == ALGO_HYBRID ? W_SUM : 1) : 0);
-		ecs_buf_puts(&run.out, buf);
+		ecs_buf_puts(&run.out, ",\"reason\":\"");
 		ecs_buf_puts(&run.out, reason_names[recs[i].reason]);
 		ecs_buf_putc(&run.out, '"');
 		if (recs[i].reason == R_SIMILAR) {
@@ -1485,8 +1528,8 @@ save_state(void)
 	json_object_object_add(head, "vstan", ecs_vstan_save_head(run.vstan));
 	if (!ecs_checkpoint_begin(&ckpt, head))
 		return;
-	for (iter = 0;
-	    (it = ecs_map_next(run.items, &iter, &key, &len)) != NULL;) {
+	for (iter = 0; ecs_map_next(run.items, &iter, &key, &len) != NULL;) {
+		it = item_at((uint32_t)(iter - 1));	/* items are never removed */
 		rec = json_object_new_object();
 		json_object_object_add(rec, "item", json_object_new_string_len(key,
 		    (int)len));
@@ -1695,7 +1738,8 @@ load_state(void)
 	run.ntrending = load_array(&sr, head, "trending", run.trending,
 	    4 * MAX_K, (int64_t)ecs_map_count(run.items));
 	json_object_put(head);
-	while ((it = ecs_map_next(run.items, &iter, NULL, NULL)) != NULL) {
+	for (iter = 0; iter < ecs_map_count(run.items); iter++) {
+		it = item_at((uint32_t)iter);
 		for (k = 0; k < it->next.n; k++)
 			if (it->next.e[k].item >= ecs_map_count(run.items))
 				ecs_state_corrupt(&sr, "a link to no item");
@@ -1706,16 +1750,7 @@ load_state(void)
 	ecs_state_close(&sr);
 }
 
-/* What an item and a user own, for their maps. */
-static void
-free_item(void *v)
-{
-	struct item *it = v;
-
-	free(it->next.e);
-	free(it->with.e);
-}
-
+/* What a user owns, for its map. */
 static void
 free_user(void *v)
 {
@@ -1728,6 +1763,14 @@ free_user(void *v)
 static void
 free_all(void)
 {
+	size_t i;
+
+	for (i = 0; i < ecs_map_count(run.items); i++) {
+		free(run.item[i].next.e);
+		free(run.item[i].with.e);
+	}
+	free(run.item);
+	free(cands.at);
 	ecs_map_destroy(run.items);
 	ecs_map_destroy(run.users);
 	ecs_map_destroy(run.categories);
@@ -1740,8 +1783,10 @@ free_all(void)
 static void
 memory_budget(void)
 {
+	/* An item, its map entry and slot, its candidate index, its links. */
 	double item_mb = (double)opt.max_items * (sizeof(struct item) + 16 +
-	    16 + 2.0 * opt.neighbors * sizeof(struct edge)) / 1048576;
+	    16 + sizeof(*cands.at) + 2.0 * opt.neighbors *
+	    sizeof(struct edge)) / 1048576;
 	double user_mb = (double)opt.max_users * (sizeof(struct user) + 16 +
 	    16 + (opt.evaluate ? opt.top_k * 4 : 0)) / 1048576;
 	/* Arrays grow by doubling from 4: at most 4 + twice their items. */
@@ -1778,11 +1823,10 @@ main(int argc, char *argv[])
 	int first, status = ECS_EXIT_OK;
 
 	parse_options(argc, argv, &first);
-	run.items = ecs_map_create(sizeof(struct item), free_item);
+	run.items = ecs_map_create(0, NULL);
 	run.users = ecs_map_create(sizeof(struct user), free_user);
 	run.categories = ecs_map_create(0, NULL);
-	run.vstan = ecs_vstan_create(&vstan_params, opt.algo == ALGO_HYBRID ?
-	    VSTAN_K_HYBRID : VSTAN_K);
+	run.vstan = ecs_vstan_create(&vstan_params, VSTAN_K);
 	if (opt.verbose)
 		memory_budget();
 	if (ckpt.path != NULL)
