@@ -776,6 +776,7 @@ struct ecs_counters {
 	unsigned long long lines;	/* non-blank lines read */
 	unsigned long long rejected;	/* bad lines */
 	unsigned long long kept;	/* records kept, written or used */
+	unsigned long long written;	/* lines made, by a program without input */
 	unsigned long long late;	/* events behind the watermark */
 	unsigned long long keys;	/* keys held in memory */
 	unsigned long long open;	/* windows or sessions open */
@@ -793,9 +794,13 @@ void	 ecs_stats_hook(void (*fill)(struct ecs_counters *));
 extern volatile sig_atomic_t ecs_stats_signal;
 /*
  * For ecs_reader_init: the first reader is the one counted (see
- * ecs_stats_stream); installs SIGUSR1 and creates --stats.
+ * ecs_stats_stream); installs SIGUSR1 and creates --stats. A program
+ * without input (ecs-gen) passes NULL, calls ecs_stats_poll(NULL) between
+ * lines and ecs_stats_finish(NULL) at the end: its lines are the hook's
+ * written, and a known total (or 0) gives --progress its percent and ETA.
  */
 void	 ecs_stats_start(const struct ecs_reader *);
+void	 ecs_stats_total(unsigned long long lines);
 /* Counts rd's lines from now on (ecs_checkpoint_init: the event stream). */
 void	 ecs_stats_stream(const struct ecs_reader *);
 /* For the reader, between lines: SIGUSR1's report and --progress. */

@@ -429,7 +429,7 @@ ecs_row_alerts(const struct ecs_row *r, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!ecs_rules_holds(&r->rules, i))
+		if (!ecs_rules_holds(&r->rules, i, false))
 			continue;
 		ecs_buf_reset(&head);
 		ecs_buf_puts(&head, "{\"alert\":\"rule\",\"rule\":");

@@ -94,7 +94,7 @@ ecs_rules_add(struct ecs_rules *r, const char *opt, const char *text,
 
 	r->rule = ecs_xrealloc(r->rule, (r->n + 1) * sizeof(*r->rule));
 	rule = &r->rule[r->n++];
-	*rule = (struct ecs_rule){ text, e, NULL, 0 };
+	*rule = (struct ecs_rule){ opt, text, e, NULL, 0 };
 	/* The keys this rule reads, checked, before those of all the rules. */
 	ecs_fields_init(&mine, NULL, 0);
 	ecs_expr_bind(e, &mine);
@@ -125,16 +125,56 @@ ecs_rules_begin(struct ecs_rules *r)
 		r->read[i] = r->value[r->src[i]];
 }
 
-bool
-ecs_rules_holds(const struct ecs_rules *r, size_t i)
+static unsigned long long undecided;
+
+unsigned long long
+ecs_rules_undecided(void)
 {
-	return ecs_expr_match_fields(r->rule[i].expr, r->read);
+	return undecided;
+}
+
+/*
+ * True (after a warning naming the rule and the row's first key) when the
+ * evaluation of rule i just made had no answer: the result is not to be
+ * used. Rows are the program's own, not input lines, so there is no line
+ * to reject: the person is told, and the exit status says it.
+ */
+static bool
+gave_up(const struct ecs_rules *r, size_t i, const char *taken_as)
+{
+	const char *why = ecs_expr_take_error();
+	char shown[ECS_SHOWN_SIZE];
+
+	if (why == NULL)
+		return false;
+	undecided++;
+	ecs_stats_clear();
+	warnx("%s '%s': no answer for the row with %s%s (%s): taken as %s",
+	    r->rule[i].opt, r->rule[i].text, r->names[0],
+	    ecs_field_shown(&r->value[0], shown), why, taken_as);
+	return true;
+}
+
+bool
+ecs_rules_holds(const struct ecs_rules *r, size_t i, bool if_undecided)
+{
+	bool holds;
+
+	(void)ecs_expr_take_error();
+	holds = ecs_expr_match_fields(r->rule[i].expr, r->read);
+	if (gave_up(r, i, if_undecided ? "true" : "false"))
+		return if_undecided;
+	return holds;
 }
 
 bool
 ecs_rules_eval_dec(const struct ecs_rules *r, size_t i, struct ecs_dec *v)
 {
-	return ecs_expr_eval_dec(r->rule[i].expr, r->read, v);
+	bool has;
+
+	(void)ecs_expr_take_error();
+	has = ecs_expr_eval_dec(r->rule[i].expr, r->read, v);
+	return !gave_up(r, i, "null") && has;
 }
 
 void

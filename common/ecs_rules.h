@@ -12,6 +12,7 @@
 #include "ecs.h"
 
 struct ecs_rule {
+	const char	*opt;		/* "--alert", ...: for messages */
 	const char	*text;		/* as given; borrowed */
 	struct ecs_expr	*expr;		/* owned by the rules once added */
 	size_t		*keys;		/* the keys it reads (in names); owned */
@@ -47,11 +48,22 @@ size_t	 ecs_rules_add(struct ecs_rules *, const char *opt, const char *text,
 	    struct ecs_expr *e, size_t nread);
 /* Takes the row's values, set in value[0..nnames), for ecs_rules_holds. */
 void	 ecs_rules_begin(struct ecs_rules *);
-/* Whether rule i holds for the row (jq truthiness). */
-bool	 ecs_rules_holds(const struct ecs_rules *, size_t i);
-/* The value of rule i as a number (ecs_expr_eval_dec); false: none. */
+/*
+ * Whether rule i holds for the row (jq truthiness). A rule that has no
+ * answer (a regular expression gave up, see ecs_regex.h) is reported on
+ * the standard error, counted in ecs_rules_undecided, and taken as
+ * if_undecided: a row is never dropped or alerted on silently.
+ */
+bool	 ecs_rules_holds(const struct ecs_rules *, size_t i,
+	    bool if_undecided);
+/*
+ * The value of rule i as a number (ecs_expr_eval_dec); false: none (an
+ * undecided rule is reported and counted as above).
+ */
 bool	 ecs_rules_eval_dec(const struct ecs_rules *, size_t i,
 	    struct ecs_dec *);
+/* Rule evaluations that had no answer so far: the program exits 1. */
+unsigned long long ecs_rules_undecided(void);
 void	 ecs_rules_finish(struct ecs_rules *);
 
 #endif /* ECS_RULES_H */

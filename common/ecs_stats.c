@@ -5,7 +5,8 @@
  * regular file, percent and ETA), SIGUSR1 (the counters on standard error,
  * as dd prints its own) and --stats FILE (the same counters as one JSON
  * object at the end of the input). The reader drives all three, so every
- * program has them; a program adds its own counters (kept, late, keys,
+ * program that reads has them; ecs-gen, which has no input, drives them
+ * itself. A program adds its own counters (kept, written, late, keys,
  * windows or sessions open) through ecs_stats_hook.
  *
  * The signal handler only sets a flag: the reader prints, between lines or
@@ -32,6 +33,7 @@ volatile sig_atomic_t ecs_stats_signal;
 
 static void	(*fill_hook)(struct ecs_counters *);
 static const struct ecs_reader *stream;	/* whose lines are counted */
+static unsigned long long total_lines;	/* of a program without input, or 0 */
 static int	 stats_fd = -1;		/* --stats */
 static struct timespec started;
 
@@ -80,7 +82,7 @@ ecs_stats_start(const struct ecs_reader *rd)
 
 	if (stream != NULL)
 		return;		/* a second reader: the first one is counted */
-	stream = rd;
+	stream = rd;	/* NULL: a program without input */
 	if (started.tv_sec != 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &started);
@@ -96,7 +98,8 @@ ecs_stats_start(const struct ecs_reader *rd)
 		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 		if (stats_fd == -1)
 			err(ECS_EXIT_DATA, "%s", ecs_config.stats_path);
-		ecs_reader_check_output(rd, stats_fd, "--stats");
+		if (rd != NULL)
+			ecs_reader_check_output(rd, stats_fd, "--stats");
 	}
 }
 
@@ -104,6 +107,12 @@ void
 ecs_stats_stream(const struct ecs_reader *rd)
 {
 	stream = rd;
+}
+
+void
+ecs_stats_total(unsigned long long lines)
+{
+	total_lines = lines;
 }
 
 /* The counters now: the reader's, the program's, the process's. */
@@ -114,11 +123,11 @@ collect(const struct ecs_reader *rd, struct ecs_counters *c)
 	FILE *fp;
 
 	memset(c, 0, sizeof(*c));
-	c->kept = c->late = c->keys = c->open = ECS_COUNT_NONE;
+	c->kept = c->written = c->late = c->keys = c->open = ECS_COUNT_NONE;
 	if (fill_hook != NULL)
 		fill_hook(c);
-	c->lines = rd->nlines;
-	c->rejected = rd->nbad;
+	c->lines = rd != NULL ? rd->nlines : ECS_COUNT_NONE;
+	c->rejected = rd != NULL ? rd->nbad : ECS_COUNT_NONE;
 	c->resident = ECS_COUNT_NONE;
 	if ((fp = fopen("/proc/self/statm", "re")) != NULL) {
 		if (fscanf(fp, "%llu %llu", &pages, &resident) == 2)
@@ -153,8 +162,12 @@ report(const struct ecs_reader *rd)
 
 	collect(rd, &c);
 	ecs_stats_clear();
-	fprintf(stderr, "%s: %llu lines in", program_invocation_short_name,
-	    c.lines);
+	if (rd != NULL)
+		fprintf(stderr, "%s: %llu lines in",
+		    program_invocation_short_name, c.lines);
+	else
+		fprintf(stderr, "%s: %llu lines written",
+		    program_invocation_short_name, c.written);
 	print_counter(stderr, c.kept, "kept");
 	print_counter(stderr, c.rejected, "rejected");
 	print_counter(stderr, c.late, "late");
@@ -201,23 +214,51 @@ input_position(const struct ecs_reader *rd, long long *done, long long *total)
 	return *total > 0;
 }
 
+/* Lines read, or written by a program without input. */
+static unsigned long long
+lines_done(const struct ecs_reader *rd)
+{
+	struct ecs_counters c;
+
+	if (rd != NULL)
+		return rd->nlines;
+	collect(NULL, &c);
+	return c.written != ECS_COUNT_NONE ? c.written : 0;
+}
+
+/*
+ * How far the run is, when it is known: bytes of the regular files read,
+ * or lines of a known total written.
+ */
+static bool
+position(const struct ecs_reader *rd, unsigned long long lines,
+    long long *done, long long *total)
+{
+	if (rd != NULL)
+		return input_position(rd, done, total);
+	*done = (long long)lines;
+	*total = (long long)total_lines;
+	return total_lines > 0;
+}
+
 static void
 draw(const struct ecs_reader *rd, int64_t now, bool last)
 {
 	double rate, secs = seconds_since_start(), eta;
+	unsigned long long lines = lines_done(rd);
 	long long done, total;
 	int64_t span = now - last_draw_ms;
 
 	if (last)	/* the average of the whole run */
-		rate = secs > 0 ? (double)rd->nlines / secs : 0;
+		rate = secs > 0 ? (double)lines / secs : 0;
 	else
-		rate = span > 0 ? (double)(rd->nlines - last_lines) * 1000 /
+		rate = span > 0 ? (double)(lines - last_lines) * 1000 /
 		    (double)span : 0;
 	if (on_tty)
 		fputc('\r', stderr);
 	fprintf(stderr, "%s: %llu lines, %.0f lines/s",
-	    program_invocation_short_name, rd->nlines, rate);
-	if (input_position(rd, &done, &total)) {
+	    program_invocation_short_name, lines, rate);
+	if (position(rd, lines, &done, &total)) {
 		if (done > total)
 			done = total;
 		fprintf(stderr, ", %.0f%%", 100.0 * (double)done /
@@ -236,7 +277,7 @@ draw(const struct ecs_reader *rd, int64_t now, bool last)
 		drawn = false;
 	}
 	last_draw_ms = now;
-	last_lines = rd->nlines;
+	last_lines = lines;
 }
 
 void
@@ -300,7 +341,7 @@ ecs_stats_finish(const struct ecs_reader *rd)
 		ecs_stats_signal = 0;
 		report(rd);
 	}
-	if (ecs_config.progress && rd->nlines > 0)
+	if (ecs_config.progress && lines_done(rd) > 0)
 		draw(rd, now_ms(), true);
 	if (stats_fd == -1)
 		return 0;
@@ -310,6 +351,7 @@ ecs_stats_finish(const struct ecs_reader *rd)
 	    strlen(program_invocation_short_name));
 	json_counter(&b, "lines", c.lines);
 	json_counter(&b, "kept", c.kept);
+	json_counter(&b, "written", c.written);
 	json_counter(&b, "rejected", c.rejected);
 	json_counter(&b, "late", c.late);
 	json_counter(&b, "keys", c.keys);

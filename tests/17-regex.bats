@@ -107,3 +107,39 @@ same_as_jq() {
 	run -0 cat "$BATS_TEST_DIRNAME/fuzz/regressions/expr-regcomp-out-of-memory"
 	like "$output" "pr+Pre =~ \"^Red+++++*"
 }
+
+@test "ecs-funnel: a step or --exclude whose regular expression gives up rejects the line" {
+	long=$(printf 'a%.0s' {1..5000})
+	ev '{"user_id":1,"ts":"2026-11-01T10:00:00Z","n":"aa"}' \
+	    "{\"user_id\":2,\"ts\":\"2026-11-01T10:00:01Z\",\"n\":\"${long}b\"}" \
+	    '{"user_id":1,"ts":"2026-11-01T10:00:02Z","n":"b"}'
+	run -1 --separate-stderr timeout 300 ecs-funnel -s 'a=n =~ "(a+)+$"' \
+	    -s 'b=n == "b"' --within 1h --per-key "$IN"
+	is "$output" '{"user_id":1,"level":2,"times":["2026-11-01T10:00:00Z","2026-11-01T10:00:02Z"]}' \
+	    "user 2 is neither counted nor left out silently"
+	is "${stderr_lines[0]}" "ecs-funnel: $IN:2: regular expression gave up: match limit exceeded"
+	run -1 --separate-stderr timeout 300 ecs-funnel -s 'a=n == "aa"' \
+	    -s 'b=n == "b"' --exclude 'n =~ "(a+)+$"' --within 1h --per-key "$IN"
+	is "${stderr_lines[0]}" "ecs-funnel: $IN:2: regular expression gave up: match limit exceeded"
+}
+
+@test "ecs-sales rules over rows: --having keeps, --alert does not fire, a metric is null; each said, exit 1" {
+	long=$(printf 'a%.0s' {1..5000})
+	ev '{"ts":"2026-11-01T10:00:00Z","n":"ab"}' \
+	    "{\"ts\":\"2026-11-01T10:00:01Z\",\"n\":\"${long}b\"}" \
+	    '{"ts":"2026-11-01T11:00:00Z","n":"aa"}'
+	why='(regular expression gave up: match limit exceeded)'
+	row='window_start: "2026-11-01T10:00:00Z"'
+	run -1 --separate-stderr timeout 300 ecs-sales -w 1h -b n -m 'c=count()' \
+	    --having 'n =~ "(a+)+$"' "$IN"
+	is "$(jq -r .n <<<"$output" | cut -c1-3)" $'aaa\naa' "the row it cannot judge is written"
+	is "$stderr" "ecs-sales: --having 'n =~ \"(a+)+\$\"': no answer for the row with $row $why: taken as true"
+	run -1 --separate-stderr timeout 300 ecs-sales -w 1h -b n -m 'c=count()' \
+	    --alert 'n =~ "(a+)+$"' "$IN"
+	is "$(jq -r 'select(.alert) | .n' <<<"$output")" aa "only the alert it could decide"
+	is "$stderr" "ecs-sales: --alert 'n =~ \"(a+)+\$\"': no answer for the row with $row $why: taken as false"
+	run -1 --separate-stderr timeout 300 ecs-sales -w 1h -b n -m 'c=count()' \
+	    -m 'x=if(n =~ "(a+)+$", 1, 2)' "$IN"
+	is "$(jq -c '.x' <<<"$output")" $'2\nnull\n1'
+	is "$stderr" "ecs-sales: --metric 'if(n =~ \"(a+)+\$\", 1, 2)': no answer for the row with $row $why: taken as null"
+}

@@ -141,8 +141,35 @@ open_fifo() {
 	is "$stderr" "ecs-filter: --stats: $IN is also an input (it would read what it writes)"
 }
 
+@test "ecs-gen, which has no input: SIGUSR1 counts the lines written, and it goes on" {
+	out="$BATS_TEST_TMPDIR/out" st="$BATS_TEST_TMPDIR/st.json"
+	ecs-gen -n 0 --rate 500 --stats "$st" > "$out" 2> "$out.err" &
+	pid=$!
+	wait_until test -s "$out"
+	kill -USR1 "$pid"
+	wait_for "$out.err" "lines written"
+	matches "$(cat "$out.err")" \
+	    '^ecs-gen: [0-9]+ lines written, [0-9.]+ MiB resident, [0-9.]+ s$'
+	kill -0 "$pid"		# the signal did not end it
+	n=$(wc -l < "$out")
+	wait_until test "$(wc -l < "$out")" -gt "$n"
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	is "$status" 0 "SIGTERM ends the stream cleanly"
+	is "$(jq -c 'del(.resident_bytes, .seconds)' "$st")" \
+	    "{\"program\":\"ecs-gen\",\"written\":$(wc -l < "$out")}" \
+	    "--stats counts every line written"
+}
+
+@test "ecs-gen --progress: percent of -n, stdout byte-identical to a run without it" {
+	run -0 --separate-stderr ecs-gen -n 3000 --progress
+	matches "${stderr_lines[-1]}" '^ecs-gen: 3000 lines, [0-9]+ lines/s, 100%$'
+	is "$(printf '%s\n' "$output" | md5sum)" "$(ecs-gen -n 3000 | md5sum)"
+}
+
 @test "every program takes --progress and --stats" {
-	for t in $TOOLS; do
+	for t in $TOOLS ecs-gen; do
 		run -0 "$t" --help
 		like "$output" "*--progress*" "$t --help"
 		like "$output" "*--stats FILE*" "$t --help"

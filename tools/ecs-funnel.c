@@ -1401,6 +1401,7 @@ static void
 process(struct ecs_reader *rd, const struct ecs_field *f)
 {
 	const struct ecs_field *key = &f[run.key_slot];
+	const char *why;
 	uint64_t mask;
 	int64_t t;
 	char shown[ECS_SHOWN_SIZE];
@@ -1417,9 +1418,15 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		    "times are unsigned)", run.fields.path[run.ts_slot]->text);
 		return;
 	}
+	(void)ecs_expr_take_error();
 	mask = steps_of(f);
 	if (opt.exclude != NULL && ecs_expr_match_fields(opt.exclude, f))
 		mask |= EXCLUDED;
+	/* A step that could not be decided: the line is bad, not "no step". */
+	if ((why = ecs_expr_take_error()) != NULL) {
+		ecs_reader_bad(rd, "%s", why);
+		return;
+	}
 	/*
 	 * An event of no step matters only under strict_order, and only to
 	 * its key: without one it is no one's (a stock snapshot).
@@ -1441,6 +1448,10 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 			return;
 		}
 		group_key(f);
+		if ((why = ecs_expr_take_error()) != NULL) {	/* a -b key */
+			ecs_reader_bad(rd, "%s", why);
+			return;
+		}
 		if (!to_windows(rd, mask, t))
 			return;
 	}

@@ -139,7 +139,7 @@ static struct {
 	.cached_day = INT64_MIN,
 };
 
-/* No input, so none of the shared input options. */
+/* No input, so none of the shared input options but what a run reports. */
 static const struct option longopts[] = {
 	{ "buy-rate",	required_argument,	NULL, OPT_BUY_RATE },
 	{ "cart-rate",	required_argument,	NULL, OPT_CART_RATE },
@@ -150,9 +150,11 @@ static const struct option longopts[] = {
 	{ "outage",	required_argument,	NULL, OPT_OUTAGE },
 	{ "oversell",	required_argument,	NULL, OPT_OVERSELL },
 	{ "products",	required_argument,	NULL, 'p' },
+	{ "progress",	no_argument,		NULL, ECS_OPT_PROGRESS },
 	{ "rate",	required_argument,	NULL, 'r' },
 	{ "seed",	required_argument,	NULL, 's' },
 	{ "start",	required_argument,	NULL, 'S' },
+	{ "stats",	required_argument,	NULL, ECS_OPT_STATS },
 	{ "surge",	required_argument,	NULL, OPT_SURGE },
 	{ "until",	required_argument,	NULL, OPT_UNTIL },
 	{ "users",	required_argument,	NULL, 'u' },
@@ -171,7 +173,7 @@ usage(int status)
 "               [-s seed] [-u users] [--buy-rate p] [--cart-rate p]\n"
 "               [--oversell p] [--until time] [--weekly]\n"
 "               [--outage start,duration]... [--surge start,duration,x]...\n"
-"               [--labels file]\n");
+"               [--labels file] [--progress] [--stats file]\n");
 	if (status != 0)
 		exit(status);
 	fprintf(fp,
@@ -194,6 +196,9 @@ usage(int status)
 "      --outage START,DURATION  no shopper events in that time\n"
 "      --surge START,DURATION,X  X times the arrivals in that time\n"
 "      --labels FILE    write the outages and surges there, as NDJSON\n"
+"      --progress       lines written, lines/s, percent and ETA on stderr\n"
+"      --stats FILE     at the end, the run's counters as one JSON object\n"
+"                       (SIGUSR1 prints them on stderr at any time)\n"
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n");
 	exit(0);
@@ -480,6 +485,9 @@ write_line(void)
 	ecs_out_write(run.line, run.line_len);
 	run.line_len = 0;
 	run.written++;
+	if (ecs_stats_signal || (ecs_config.progress &&
+	    (run.written & 1023) == 0))
+		ecs_stats_poll(NULL);
 	return !ecs_stop_signal &&
 	    (opt.max_events == 0 || run.written < opt.max_events);
 }
@@ -918,8 +926,10 @@ parse_options(int argc, char *argv[])
 			opt.oversell_threshold = probability("--oversell",
 			    optarg);
 			break;
-		case 'V':
-			ecs_common_option(ch, optarg);	/* prints, exits */
+		case 'V':		/* prints, exits */
+		case ECS_OPT_PROGRESS:
+		case ECS_OPT_STATS:
+			ecs_common_option(ch, optarg);
 			break;
 		default:
 			usage(ECS_EXIT_USAGE);
@@ -935,17 +945,28 @@ parse_options(int argc, char *argv[])
 		errx(ECS_EXIT_USAGE, "--labels needs --outage or --surge");
 }
 
+/* For --stats and SIGUSR1. */
+static void
+count(struct ecs_counters *c)
+{
+	c->written = run.written;
+}
+
 int
 main(int argc, char *argv[])
 {
 	uint64_t sm;
-	int i;
+	int i, status;
 
 	parse_options(argc, argv);
 	sm = opt.seed;
 	for (i = 0; i < 4; i++)
 		run.rng[i] = splitmix64(&sm);
 	ecs_signals_init();
+	ecs_stats_hook(count);
+	/* --until may end the run first: then the total is not known. */
+	ecs_stats_total(opt.until_ms == INT64_MAX ? opt.max_events : 0);
+	ecs_stats_start(NULL);
 	write_labels();
 	make_catalogue();
 	if (opt.rate > 0)
@@ -957,5 +978,6 @@ main(int argc, char *argv[])
 	free(run.sessions);
 	free(run.heap);
 	free(opt.anomalies);
-	return ecs_out_close();
+	status = ecs_stats_finish(NULL);
+	return status | ecs_out_close();
 }

@@ -536,12 +536,12 @@ build_row(const struct ecs_window *w, const char *gkey, size_t gkey_len,
 	ecs_row_end(r, napprox > 0 ? at : r->b.len);
 }
 
-/* Whether --having keeps the row just built. */
+/* Whether --having keeps the row just built (one it cannot judge: kept). */
 static bool
 row_kept(void)
 {
 	return opt.having == NULL ||
-	    ecs_rules_holds(&run.row.rules, run.having);
+	    ecs_rules_holds(&run.row.rules, run.having, true);
 }
 
 /*
@@ -662,13 +662,16 @@ write_rows(const struct ecs_window *w, bool final)
 	for (i = 0; i < ecs_map_count(w->groups); i++) {
 		g = ecs_map_at(w->groups, i, &gkey, &len);
 		build_row(w, gkey, len, g);
-		if (row_kept() && run.top.n > 0)
+		if (!row_kept())
+			continue;
+		if (run.top.n > 0) {
 			ecs_top_add(&run.top, g, gkey, len,
 			    &run.row.rules.value[run.order_key]);
-		else if (row_kept() && (!final || !opt.emit_update))
+			continue;
+		}
+		if (!final || !opt.emit_update)
 			ecs_row_write(&run.row, NULL);
-		if (row_kept() && run.top.n == 0)
-			ecs_row_alerts(&run.row, opt.nrules);
+		ecs_row_alerts(&run.row, opt.nrules);
 	}
 	for (i = 0, n = ecs_top_choose(&run.top); i < n; i++) {
 		build_row(w, run.top.row[i].key, run.top.row[i].len,
@@ -1292,6 +1295,8 @@ main(int argc, char *argv[])
 	ecs_event_clock_summary(&run.clock);
 	status = ecs_checkpoint_finish(&ckpt, &rd);
 	status |= ecs_out_close();
+	if (ecs_rules_undecided() > 0)	/* each was reported */
+		status |= ECS_EXIT_DATA;
 	if (run.late_fd != -1 && close(run.late_fd) == -1)
 		status = ECS_EXIT_DATA;
 	free(f);
