@@ -1192,8 +1192,23 @@ compare_numbers(const struct value *a, const struct ecs_num *x,
  * Orders a and b: -1, 0 or 1; 2 when they have no order (different kinds,
  * NaN), 3 when they are unequal but not ordered (booleans, JSON values).
  */
+static struct json_object *value_json(const struct value *,
+    const struct ctx *);
+
+/*
+ * Whether two arrays or objects are equal as json-c sees them: by value,
+ * whatever their spacing (a captured field is its text as written).
+ */
+static bool
+json_equal(const struct value *a, const struct value *b, const struct ctx *c)
+{
+	struct json_object *ja = value_json(a, c), *jb = value_json(b, c);
+
+	return ja != NULL && jb != NULL && json_object_equal(ja, jb);
+}
+
 static int
-compare(const struct value *a, const struct value *b)
+compare(const struct value *a, const struct value *b, const struct ctx *ctx)
 {
 	struct ecs_num x, y;
 	size_t n;
@@ -1217,23 +1232,21 @@ compare(const struct value *a, const struct value *b)
 	case V_BOOL:
 		return a->b == b->b ? 0 : 3;
 	case V_JSON:
-		if (a->j != NULL && b->j != NULL)
-			return json_object_equal(a->j, b->j) ? 0 : 3;
-		return a->tlen == b->tlen && memcmp(a->text, b->text,
-		    a->tlen) == 0 ? 0 : 3;
+		return json_equal(a, b, ctx) ? 0 : 3;
 	default:
 		return 2;
 	}
 }
 
 static bool
-compare_op(enum tok op, const struct value *a, const struct value *b)
+compare_op(enum tok op, const struct value *a, const struct value *b,
+    const struct ctx *ctx)
 {
 	int c;
 
 	if (a->type == V_MISSING || b->type == V_MISSING)
 		return false;
-	c = compare(a, b);
+	c = compare(a, b, ctx);
 	switch (op) {
 	case T_EQ:	return c == 0;
 	case T_NE:	return c != 0;
@@ -1522,6 +1535,10 @@ value_json(const struct value *v, const struct ctx *c)
 		return NULL;
 	c->sc->bytes += v->tlen * 8;
 	j = json_tokener_parse_ex(tok, v->text, (int)v->tlen);
+	json_tokener_reset(tok);
+	/* Integers past 64 bits as the reader keeps them (ecs_reader_parse). */
+	if (j != NULL)
+		j = ecs_json_exact_ints(tok, v->text, v->tlen, j);
 	json_tokener_free(tok);
 	return j == NULL ? NULL : scratch_json(c->sc, j);
 }
@@ -2110,7 +2127,7 @@ extremum(const struct node *n, const struct ctx *c, struct value *v, int want)
 			*v = x;
 			continue;
 		}
-		order = compare(&x, v);
+		order = compare(&x, v, c);
 		if (order != -1 && order != 0 && order != 1) {
 			memset(v, 0, sizeof(*v));
 			return;
@@ -2564,13 +2581,13 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 	case N_CMP:
 		eval(n->a, c, &a);
 		eval(n->b, c, &b);
-		v->b = compare_op(n->op, &a, &b);
+		v->b = compare_op(n->op, &a, &b, c);
 		return;
 	case N_IN:
 		eval(n->a, c, &a);
 		for (i = 0; i < n->nitems && !v->b; i++) {
 			eval(n->items[i], c, &b);
-			v->b = compare_op(T_EQ, &a, &b);
+			v->b = compare_op(T_EQ, &a, &b, c);
 		}
 		return;
 	case N_IN_LIST:
@@ -2580,7 +2597,7 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 			return;
 		for (i = 0; i < l.n && !v->b; i++) {
 			list_get(&l, i, &item);
-			v->b = compare_op(T_EQ, &a, &item);
+			v->b = compare_op(T_EQ, &a, &item, c);
 		}
 		return;
 	case N_MATCH:
