@@ -827,6 +827,9 @@ parse_match(struct lexer *lx, struct node *lhs)
 		free_node(n);
 		return NULL;
 	}
+	/* The pattern, kept for the pre-check (its literal prefix). */
+	n->str = ecs_xstrndup(lx->str, lx->len);
+	n->lit.len = lx->len;
 	n->re = ecs_regex_compile(lx->str, lx->len, &off, msg, sizeof(msg));
 	if (n->re == NULL) {
 		if (off >= lx->len)
@@ -2733,17 +2736,24 @@ ecs_expr_eval_field(const struct ecs_expr *e, const struct ecs_field *fields,
 
 /* Pre-check analysis */
 
+/* Adds the needle "s" to c, or "s without its closing quote (a prefix). */
 static void
-add_needle(struct clause *c, const char *s, size_t len)
+add_quoted(struct clause *c, const char *s, size_t len, bool closed)
 {
 	char *q = ecs_xmalloc(len + 3);
 
 	q[0] = '"';
 	memcpy(q + 1, s, len);
-	q[len + 1] = '"';
+	q[len + 1] = closed ? '"' : '\0';
 	q[len + 2] = '\0';
 	c->needle = ecs_xrealloc(c->needle, (c->nneedle + 1) * sizeof(char *));
 	c->needle[c->nneedle++] = q;
+}
+
+static void
+add_needle(struct clause *c, const char *s, size_t len)
+{
+	add_quoted(c, s, len, true);
 }
 
 static void
@@ -2801,47 +2811,116 @@ equality_needles(const struct node *path, const struct node *lit,
 	return true;
 }
 
-/* One clause a true n implies, from a leaf; false if there is none. */
-static bool
-leaf_clause(const struct node *n, struct clause *c)
+/* Moves c onto e's clauses; c is empty again. */
+static void
+push_clause(struct ecs_expr *e, struct clause *c)
 {
+	e->clause = ecs_xrealloc(e->clause, (e->nclause + 1) * sizeof(*c));
+	e->clause[e->nclause++] = *c;
+	*c = (struct clause){ 0 };
+}
+
+/*
+ * The clause "the line holds the key of path": a comparison or a match is
+ * false when its path is missing. Only for a last key that a plain line
+ * writes as "key", not one that could index an array.
+ */
+static bool
+key_needle(const struct node *path, struct clause *c)
+{
+	const struct ecs_seg *last;
+
+	if (path->kind != N_PATH || path->path->nseg == 0)
+		return false;
+	last = &path->path->seg[path->path->nseg - 1];
+	if (last->index >= 0 || strlen(last->key) != last->len ||
+	    !plain_string(last->key, last->len))
+		return false;
+	add_needle(c, last->key, last->len);
+	return true;
+}
+
+/*
+ * The clause for path =~ "^lit...": a matching string value starts with
+ * lit, so a plain line holds "lit. Not when the literal could begin a
+ * number (=~ reads numbers by their text), when an alternation could
+ * bypass the anchor, or when --map-action may rename the value.
+ */
+static bool
+prefix_needle(const struct node *n, struct clause *c)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ ,:;/=@%&!<>~'-";
+	const char *pat = n->str;
+	size_t len = n->lit.len, k;
+
+	if (n->op != T_MATCH || n->a->kind != N_PATH || len < 2 ||
+	    pat[0] != '^' || memchr(pat, '|', len) != NULL ||
+	    (n->a->path->is_action && ecs_config.nactions > 0))
+		return false;
+	for (k = 1; k < len && pat[k] != '\0' && strchr(safe, pat[k]) != NULL;
+	    k++)
+		continue;
+	/* A quantifier after the run may make its last character optional. */
+	if (k < len && strchr("?*{", pat[k]) != NULL)
+		k--;
+	if (k < 2 || strchr("-0123456789", pat[1]) != NULL)
+		return false;
+	add_quoted(c, pat + 1, k - 1, false);
+	return true;
+}
+
+/*
+ * Pushes onto e the clauses a true leaf n implies: the values it equals,
+ * then the key it needs.
+ */
+static void
+leaf_clauses(const struct node *n, struct ecs_expr *e)
+{
+	struct clause c = { 0 };
 	const struct ecs_seg *last;
 	size_t i;
 	bool ok = true;
 
 	switch (n->kind) {
 	case N_CMP:
-		if (n->op != T_EQ)
-			return false;
-		ok = equality_needles(n->a, n->b, c) ||
-		    equality_needles(n->b, n->a, c);
-		break;
+		if (n->op == T_EQ && (equality_needles(n->a, n->b, &c) ||
+		    equality_needles(n->b, n->a, &c)))
+			push_clause(e, &c);
+		else
+			free_clause(&c);
+		if (key_needle(n->a, &c) || key_needle(n->b, &c))
+			push_clause(e, &c);
+		return;
 	case N_IN:
 		for (i = 0; i < n->nitems && ok; i++)
-			ok = equality_needles(n->a, n->items[i], c);
-		ok = ok && n->nitems > 0;
-		break;
+			ok = equality_needles(n->a, n->items[i], &c);
+		if (ok && n->nitems > 0)
+			push_clause(e, &c);
+		else
+			free_clause(&c);
+		if (key_needle(n->a, &c))
+			push_clause(e, &c);
+		return;
+	case N_MATCH:
+		if (prefix_needle(n, &c))
+			push_clause(e, &c);
+		if (key_needle(n->a, &c))
+			push_clause(e, &c);
+		return;
 	case N_EXISTS:
 		last = &n->path->seg[n->path->nseg - 1];
-		ok = last->index < 0 && strlen(last->key) == last->len &&
-		    plain_string(last->key, last->len);
-		if (ok)
-			add_needle(c, last->key, last->len);
-		break;
+		if (last->index < 0 && strlen(last->key) == last->len &&
+		    plain_string(last->key, last->len)) {
+			add_needle(&c, last->key, last->len);
+			push_clause(e, &c);
+		}
+		return;
 	default:
-		return false;
+		return;
 	}
-	if (!ok)
-		free_clause(c);
-	return ok;
 }
 
-static void
-push_clause(struct ecs_expr *e, struct clause *c)
-{
-	e->clause = ecs_xrealloc(e->clause, (e->nclause + 1) * sizeof(*c));
-	e->clause[e->nclause++] = *c;
-}
 
 /*
  * Collects into e the clauses that a true n implies. For "or" both sides
@@ -2860,17 +2939,19 @@ collect_clauses(const struct node *n, struct ecs_expr *e)
 		return;
 	}
 	if (n->kind != N_OR) {
-		if (leaf_clause(n, &c))
-			push_clause(e, &c);
+		leaf_clauses(n, e);
 		return;
 	}
 	collect_clauses(n->a, &left);
 	collect_clauses(n->b, &right);
 	if (left.nclause > 0 && right.nclause > 0) {
 		c = left.clause[0];
-		for (i = 0; i < right.clause[0].nneedle; i++)
-			add_needle(&c, right.clause[0].needle[i] + 1,
-			    strlen(right.clause[0].needle[i]) - 2);
+		for (i = 0; i < right.clause[0].nneedle; i++) {
+			c.needle = ecs_xrealloc(c.needle,
+			    (c.nneedle + 1) * sizeof(char *));
+			c.needle[c.nneedle++] =
+			    ecs_xstrdup(right.clause[0].needle[i]);
+		}
 		left.clause[0] = (struct clause){ 0 };
 		push_clause(e, &c);
 	}
