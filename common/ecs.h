@@ -714,6 +714,7 @@ struct ecs_reader {
 	unsigned long long nread;	/* lines read from all files */
 	unsigned long long nlines;	/* non-blank lines read */
 	unsigned long long nbad;
+	unsigned long long nparsed;	/* lines json-c parsed (the slow path) */
 	unsigned long long nrejected;
 	int		  status;	/* ECS_EXIT_DATA after I/O errors */
 	int		  reject_fd;
@@ -786,6 +787,7 @@ int	 ecs_reader_finish(struct ecs_reader *);
 struct ecs_counters {
 	unsigned long long lines;	/* non-blank lines read */
 	unsigned long long rejected;	/* bad lines */
+	unsigned long long parsed;	/* lines json-c parsed */
 	unsigned long long kept;	/* records kept, written or used */
 	unsigned long long late;	/* events behind the watermark */
 	unsigned long long keys;	/* keys held in memory */
