@@ -395,9 +395,15 @@ struct node {
  * The pre-check: clauses that must all hold for a match, each a set of
  * needles of which a matching line contains at least one.
  */
+struct needle {
+	char	*text;			/* owned */
+	size_t	 len;
+	size_t	 pivot;			/* its rarest byte, looked for first */
+};
+
 struct clause {
-	char	**needle;
-	size_t	 nneedle;
+	struct needle	*needle;
+	size_t		 nneedle;
 };
 
 struct ecs_expr {
@@ -2736,18 +2742,57 @@ ecs_expr_eval_field(const struct ecs_expr *e, const struct ecs_field *fields,
 
 /* Pre-check analysis */
 
+/*
+ * The byte of text[0..len) least likely in a line of JSON, by a rough
+ * order of how common bytes are in NDJSON events (absent: rarest).
+ */
+static size_t
+rarest_byte(const char *text, size_t len)
+{
+	static const char common[] = "\":,0123456789_etaionsrdcul-.TZ{}"
+	    "pmhgbfywvkxjqz";
+	const char *at;
+	size_t i, best = 0, rank, best_rank = 0;
+
+	for (i = 0; i < len; i++) {
+		at = strchr(common, text[i]);
+		rank = at != NULL && text[i] != '\0' ? (size_t)(at - common) :
+		    sizeof(common);
+		if (rank > best_rank) {
+			best = i;
+			best_rank = rank;
+		}
+	}
+	return best;
+}
+
+/* Adds a copy of text to c's needles. */
+static void
+add_text(struct clause *c, const char *text, size_t len)
+{
+	struct needle *n;
+
+	c->needle = ecs_xrealloc(c->needle,
+	    (c->nneedle + 1) * sizeof(*c->needle));
+	n = &c->needle[c->nneedle++];
+	n->text = ecs_xmalloc(len + 1);
+	memcpy(n->text, text, len);
+	n->text[len] = '\0';
+	n->len = len;
+	n->pivot = rarest_byte(text, len);
+}
+
 /* Adds the needle "s" to c, or "s without its closing quote (a prefix). */
 static void
 add_quoted(struct clause *c, const char *s, size_t len, bool closed)
 {
-	char *q = ecs_xmalloc(len + 3);
+	char *q = ecs_xmalloc(len + 2);
 
 	q[0] = '"';
 	memcpy(q + 1, s, len);
-	q[len + 1] = closed ? '"' : '\0';
-	q[len + 2] = '\0';
-	c->needle = ecs_xrealloc(c->needle, (c->nneedle + 1) * sizeof(char *));
-	c->needle[c->nneedle++] = q;
+	q[len + 1] = '"';
+	add_text(c, q, len + 1 + closed);
+	free(q);
 }
 
 static void
@@ -2762,7 +2807,7 @@ free_clause(struct clause *c)
 	size_t i;
 
 	for (i = 0; i < c->nneedle; i++)
-		free(c->needle[i]);
+		free(c->needle[i].text);
 	free(c->needle);
 	c->needle = NULL;
 	c->nneedle = 0;
@@ -2946,12 +2991,9 @@ collect_clauses(const struct node *n, struct ecs_expr *e)
 	collect_clauses(n->b, &right);
 	if (left.nclause > 0 && right.nclause > 0) {
 		c = left.clause[0];
-		for (i = 0; i < right.clause[0].nneedle; i++) {
-			c.needle = ecs_xrealloc(c.needle,
-			    (c.nneedle + 1) * sizeof(char *));
-			c.needle[c.nneedle++] =
-			    ecs_xstrdup(right.clause[0].needle[i]);
-		}
+		for (i = 0; i < right.clause[0].nneedle; i++)
+			add_text(&c, right.clause[0].needle[i].text,
+			    right.clause[0].needle[i].len);
 		left.clause[0] = (struct clause){ 0 };
 		push_clause(e, &c);
 	}
@@ -2969,6 +3011,28 @@ ecs_expr_has_precheck(const struct ecs_expr *e)
 	return e->nclause > 0;
 }
 
+/*
+ * Whether line holds n: memchr for its rarest byte, then a comparison
+ * around it (glibc's memmem took a third of a filter's time).
+ */
+static bool
+contains(const char *line, size_t len, const struct needle *n)
+{
+	const char *p, *end, *q;
+
+	if (len < n->len)
+		return false;
+	p = line + n->pivot;
+	end = line + len - (n->len - n->pivot - 1);	/* past the last start */
+	while (p < end && (q = memchr(p, n->text[n->pivot],
+	    (size_t)(end - p))) != NULL) {
+		if (memcmp(q - n->pivot, n->text, n->len) == 0)
+			return true;
+		p = q + 1;
+	}
+	return false;
+}
+
 bool
 ecs_expr_may_match(const struct ecs_expr *e, const char *line, size_t len)
 {
@@ -2978,8 +3042,7 @@ ecs_expr_may_match(const struct ecs_expr *e, const char *line, size_t len)
 	for (i = 0; i < e->nclause; i++) {
 		c = &e->clause[i];
 		for (k = 0; k < c->nneedle; k++)
-			if (memmem(line, len, c->needle[k],
-			    strlen(c->needle[k])) != NULL)
+			if (contains(line, len, &c->needle[k]))
 				break;
 		if (k == c->nneedle)
 			return false;
