@@ -142,3 +142,17 @@ print(n)' "$f" "$py")
 	run -0 ecs-filter --stats "$st" -f order_id 'country == "France"' "$f"
 	is "$(jq -c '{kept, parsed}' "$st")" "{\"kept\":$kept,\"parsed\":$kept}"
 }
+
+@test "captured arrays and objects compare by value, as jq and json-c compare them (ecs-sales --where too)" {
+	f="$BATS_TEST_TMPDIR/eq.ndjson"
+	printf '%s\n' '{"ts":"2026-11-01T10:00:00Z","a":{},"b":{ }}' \
+	    '{"ts":"2026-11-01T10:00:01Z","a":[1,2],"b":[1, 2]}' \
+	    '{"ts":"2026-11-01T10:00:02Z","a":{"x":1,"y":2},"b":{"y":2,"x":1}}' \
+	    '{"ts":"2026-11-01T10:00:03Z","a":[1],"b":[2]}' \
+	    '{"ts":"2026-11-01T10:00:04Z","a":{"x":"A"},"b":{"x":"\u0041"}}' > "$f"
+	want=$(jq -s 'map(select(.a == .b)) | length' "$f")
+	is "$want" 4
+	agree "$f" 'a == b' '.a == .b'
+	run -0 ecs-sales -w 1h -m 'n=count()' --where 'a == b' "$f"
+	is "$output" "{\"window_start\":\"2026-11-01T10:00:00Z\",\"window_end\":\"2026-11-01T11:00:00Z\",\"n\":$want}"
+}
