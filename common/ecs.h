@@ -376,8 +376,10 @@ struct ecs_fieldset {
 	size_t			 n, cap;
 	struct ecs_path		**path;	/* canonical names through --map */
 	bool			*owned;	/* path[i] is ours to free */
-	struct ecs_scan_keys	 keys;	/* their top-level keys */
-	bool			 fast;	/* every path is one top-level key */
+	size_t			*top;	/* path[i]'s first key in tops */
+	struct ecs_scan_keys	 tops;	/* the distinct top-level keys */
+	struct ecs_field	*topval; /* their values, captured */
+	bool			 fast;	/* every path can be read from bytes */
 	struct json_object	*rec;	/* the record when json-c was needed */
 };
 
@@ -387,8 +389,17 @@ void	 ecs_fields_init(struct ecs_fieldset *, const char *const *canon,
 /* The slot of a compiled path (borrowed; it must outlive fs), added if new. */
 size_t	 ecs_fields_add(struct ecs_fieldset *, const struct ecs_path *);
 /*
+ * The fields of line[0..len) into out[0..n) straight from its bytes,
+ * borrowed from line: false when that cannot be (a line outside the plain
+ * subset, or fs has a path the bytes cannot serve), and json-c must judge.
+ * Nested paths are followed through objects and arrays as ecs_path_find.
+ */
+bool	 ecs_fields_capture(struct ecs_fieldset *, const char *line,
+	    size_t len, struct ecs_field *out);
+/*
  * Reads the current line's fields into out[0..n), borrowed until the next
- * call. False when the line is bad: the reader has reported it.
+ * call: ecs_fields_capture, else through json-c (fs->rec, owned by fs).
+ * False when the line is bad: the reader has reported it.
  */
 bool	 ecs_fields_read(struct ecs_fieldset *, struct ecs_reader *,
 	    struct ecs_field *out);
@@ -703,6 +714,7 @@ struct ecs_reader {
 	unsigned long long nread;	/* lines read from all files */
 	unsigned long long nlines;	/* non-blank lines read */
 	unsigned long long nbad;
+	unsigned long long nparsed;	/* lines json-c parsed (the slow path) */
 	unsigned long long nrejected;
 	int		  status;	/* ECS_EXIT_DATA after I/O errors */
 	int		  reject_fd;
@@ -775,6 +787,7 @@ int	 ecs_reader_finish(struct ecs_reader *);
 struct ecs_counters {
 	unsigned long long lines;	/* non-blank lines read */
 	unsigned long long rejected;	/* bad lines */
+	unsigned long long parsed;	/* lines json-c parsed */
 	unsigned long long kept;	/* records kept, written or used */
 	unsigned long long written;	/* lines made, by a program without input */
 	unsigned long long late;	/* events behind the watermark */

@@ -2,9 +2,9 @@
 /*
  * ecs_fields.c -- the few fields a program needs from each record, read
  * the fast way when it can be: a line in the plain subset of JSON (see
- * ecs_scan.c) gives its top-level values straight from the bytes; any
- * other line, or a field mapped to a nested path, goes through json-c, and
- * bad lines are reported by the reader as always. Both ways give the same
+ * ecs_scan.c) gives its values straight from the bytes, top-level or
+ * nested; any other line goes through json-c, and bad lines are reported
+ * by the reader as always. Both ways give the same
  * values (tests/scan-check and the fuzz targets hold them to it).
  */
 #include <math.h>
@@ -29,6 +29,38 @@ same_path(const struct ecs_path *a, const struct ecs_path *b)
 	return true;
 }
 
+/* Whether path can be read from the bytes: keys without NULs, in an object. */
+static bool
+capturable(const struct ecs_path *path)
+{
+	size_t i;
+
+	if (path->nseg == 0 || path->seg[0].bracket)
+		return false;
+	for (i = 0; i < path->nseg; i++)
+		if (strlen(path->seg[i].key) != path->seg[i].len)
+			return false;
+	return true;
+}
+
+/* The index in fs->tops of the top-level key of path, added if new. */
+static size_t
+add_top(struct ecs_fieldset *fs, const struct ecs_path *path)
+{
+	const struct ecs_seg *s = &path->seg[0];
+	size_t i;
+
+	for (i = 0; i < fs->tops.n; i++)
+		if (fs->tops.len[i] == s->len &&
+		    memcmp(fs->tops.key[i], s->key, s->len) == 0)
+			return i;
+	/* fs->cap bounds the number of distinct keys too. */
+	fs->tops.key[i] = s->key;
+	fs->tops.len[i] = s->len;
+	fs->tops.n++;
+	return i;
+}
+
 static size_t
 add(struct ecs_fieldset *fs, struct ecs_path *path, bool owned)
 {
@@ -44,20 +76,22 @@ add(struct ecs_fieldset *fs, struct ecs_path *path, bool owned)
 		fs->cap = fs->cap ? fs->cap * 2 : 8;
 		fs->path = ecs_xrealloc(fs->path, fs->cap * sizeof(*fs->path));
 		fs->owned = ecs_xrealloc(fs->owned, fs->cap * sizeof(*fs->owned));
-		fs->keys.key = ecs_xrealloc(fs->keys.key,
-		    fs->cap * sizeof(*fs->keys.key));
-		fs->keys.len = ecs_xrealloc(fs->keys.len,
-		    fs->cap * sizeof(*fs->keys.len));
+		fs->top = ecs_xrealloc(fs->top, fs->cap * sizeof(*fs->top));
+		fs->tops.key = ecs_xrealloc(fs->tops.key,
+		    fs->cap * sizeof(*fs->tops.key));
+		fs->tops.len = ecs_xrealloc(fs->tops.len,
+		    fs->cap * sizeof(*fs->tops.len));
+		fs->topval = ecs_xrealloc(fs->topval,
+		    fs->cap * sizeof(*fs->topval));
 	}
 	fs->path[fs->n] = path;
 	fs->owned[fs->n] = owned;
-	/* Only top-level keys without NULs can be captured from the bytes. */
-	if (path->nseg != 1 || strlen(path->seg[0].key) != path->seg[0].len)
+	fs->top[fs->n] = 0;
+	if (!capturable(path))
 		fs->fast = false;
-	fs->keys.key[fs->n] = path->nseg > 0 ? path->seg[0].key : "";
-	fs->keys.len[fs->n] = path->nseg > 0 ? path->seg[0].len : 0;
-	fs->keys.n = ++fs->n;
-	return fs->n - 1;
+	else
+		fs->top[fs->n] = add_top(fs, path);
+	return fs->n++;
 }
 
 void
@@ -142,6 +176,125 @@ canon_actions(const struct ecs_fieldset *fs, struct ecs_field *out)
 		}
 }
 
+/*
+ * Past the value at p in plain JSON text that the scan has validated (so
+ * strings hold no backslash and every bracket is closed before e).
+ */
+static const char *
+skip_value(const char *p, const char *e)
+{
+	int depth = 0;
+
+	if (*p != '{' && *p != '[') {
+		if (*p == '"')
+			return (const char *)memchr(p + 1, '"',
+			    (size_t)(e - p - 1)) + 1;
+		while (p < e && strchr(",]} \t\r\n", *p) == NULL)
+			p++;
+		return p;
+	}
+	for (;; p++) {
+		if (*p == '"')
+			p = memchr(p + 1, '"', (size_t)(e - p - 1));
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth == 0)
+			return p + 1;
+	}
+}
+
+static const char *
+skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+static void
+set_value(struct ecs_field *f, const char *p, const char *end)
+{
+	*f = (struct ecs_field){ ECS_F_NUMBER, p, (size_t)(end - p), NULL };
+	switch (*p) {
+	case '"':
+		f->type = ECS_F_STRING;
+		f->text++;
+		f->len -= 2;
+		break;
+	case 't':
+	case 'f':
+		f->type = ECS_F_BOOL;
+		break;
+	case 'n':
+		f->type = ECS_F_NULL;
+		break;
+	case '{':
+	case '[':
+		f->type = ECS_F_OTHER;
+		break;
+	}
+}
+
+/*
+ * *f becomes its member s (an object's key, the last if repeated, as
+ * json-c keeps it; an array's element), or missing, as ecs_path_find.
+ */
+static void
+member(struct ecs_field *f, const struct ecs_seg *s)
+{
+	const char *p, *e, *key, *end;
+	bool in_object;
+	long i;
+
+	if (f->type != ECS_F_OTHER) {
+		*f = (struct ecs_field){ ECS_F_MISSING, NULL, 0, NULL };
+		return;
+	}
+	in_object = f->text[0] == '{';
+	p = f->text + 1;
+	e = f->text + f->len - 1;	/* on the closing bracket */
+	*f = (struct ecs_field){ ECS_F_MISSING, NULL, 0, NULL };
+	if (in_object ? s->bracket : s->index < 0)
+		return;
+	for (i = 0; (p = skip_ws(p, e)) < e; i++) {
+		key = NULL;
+		if (in_object) {
+			key = p + 1;
+			p = memchr(key, '"', (size_t)(e - key));
+			if ((size_t)(p - key) != s->len ||
+			    memcmp(key, s->key, s->len) != 0)
+				key = NULL;
+			p = skip_ws(skip_ws(p + 1, e) + 1, e);	/* past ':' */
+		}
+		end = skip_value(p, e);
+		if (in_object ? key != NULL : i == s->index) {
+			set_value(f, p, end);
+			if (!in_object)
+				return;
+		}
+		p = skip_ws(end, e);
+		if (p < e)
+			p++;			/* past ',' */
+	}
+}
+
+bool
+ecs_fields_capture(struct ecs_fieldset *fs, const char *line, size_t len,
+    struct ecs_field *out)
+{
+	size_t i, k;
+
+	if (!fs->fast || !ecs_scan_fields(line, len, &fs->tops, fs->topval))
+		return false;
+	for (i = 0; i < fs->n; i++) {
+		out[i] = fs->topval[fs->top[i]];
+		for (k = 1; k < fs->path[i]->nseg; k++)
+			member(&out[i], &fs->path[i]->seg[k]);
+	}
+	canon_actions(fs, out);
+	return true;
+}
+
 bool
 ecs_fields_read(struct ecs_fieldset *fs, struct ecs_reader *rd,
     struct ecs_field *out)
@@ -152,13 +305,13 @@ ecs_fields_read(struct ecs_fieldset *fs, struct ecs_reader *rd,
 
 	json_object_put(fs->rec);
 	fs->rec = NULL;
-	if (!fs->fast || !ecs_scan_fields(rd->line, rd->len, &fs->keys, out)) {
-		if ((fs->rec = ecs_reader_parse(rd)) == NULL)
-			return false;
-		for (i = 0; i < fs->n; i++) {
-			found = ecs_path_find(fs->path[i], fs->rec, &v);
-			ecs_field_from_json(v, found, &out[i]);
-		}
+	if (ecs_fields_capture(fs, rd->line, rd->len, out))
+		return true;
+	if ((fs->rec = ecs_reader_parse(rd)) == NULL)
+		return false;
+	for (i = 0; i < fs->n; i++) {
+		found = ecs_path_find(fs->path[i], fs->rec, &v);
+		ecs_field_from_json(v, found, &out[i]);
 	}
 	canon_actions(fs, out);
 	return true;
@@ -175,8 +328,10 @@ ecs_fields_finish(struct ecs_fieldset *fs)
 			ecs_path_free(fs->path[i]);
 	free(fs->path);
 	free(fs->owned);
-	free(fs->keys.key);
-	free(fs->keys.len);
+	free(fs->top);
+	free(fs->tops.key);
+	free(fs->tops.len);
+	free(fs->topval);
 }
 
 bool

@@ -542,6 +542,7 @@ ecs_reader_parse(struct ecs_reader *rd)
 	char why[80];
 	size_t end, col;
 
+	rd->nparsed++;
 	/* The NUL after the line tells json-c the input is complete. */
 	rec = json_tokener_parse_ex(rd->tok, rd->line, (int)rd->len + 1);
 	jerr = json_tokener_get_error(rd->tok);

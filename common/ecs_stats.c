@@ -128,6 +128,7 @@ collect(const struct ecs_reader *rd, struct ecs_counters *c)
 		fill_hook(c);
 	c->lines = rd != NULL ? rd->nlines : ECS_COUNT_NONE;
 	c->rejected = rd != NULL ? rd->nbad : ECS_COUNT_NONE;
+	c->parsed = rd != NULL ? rd->nparsed : ECS_COUNT_NONE;
 	c->resident = ECS_COUNT_NONE;
 	if ((fp = fopen("/proc/self/statm", "re")) != NULL) {
 		if (fscanf(fp, "%llu %llu", &pages, &resident) == 2)
@@ -353,6 +354,7 @@ ecs_stats_finish(const struct ecs_reader *rd)
 	json_counter(&b, "kept", c.kept);
 	json_counter(&b, "written", c.written);
 	json_counter(&b, "rejected", c.rejected);
+	json_counter(&b, "parsed", c.parsed);
 	json_counter(&b, "late", c.late);
 	json_counter(&b, "keys", c.keys);
 	json_counter(&b, c.open_what != NULL ? c.open_what : "windows", c.open);

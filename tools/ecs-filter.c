@@ -55,6 +55,9 @@ static bool		 invert;		/* -v */
 static unsigned long long limit;		/* -n */
 static bool		 has_limit;
 static bool		 can_skip_unparsed;	/* every rule has a pre-check */
+/* What the rules read of each line, captured without json-c when it can be. */
+static struct ecs_fieldset rule_fields;
+static struct ecs_field	*values;
 
 /*
  * --unique: the keys kept within --within of the latest event time, in a
@@ -449,11 +452,12 @@ count(struct ecs_counters *c)
 }
 
 /*
- * The first rule rec matches, or NULL. A rule that cannot be decided (a
- * regular expression gave up) sets *why: the line is then bad.
+ * The first rule the line matches, or NULL, judged on its fields captured
+ * in values (ecs_fields_read). A rule that cannot be decided (a regular
+ * expression gave up) sets *why: the line is then bad.
  */
 static const struct rule *
-first_match(struct json_object *rec, const char **why)
+first_match(const struct ecs_field *values, const char **why)
 {
 	size_t i;
 	bool holds;
@@ -461,7 +465,7 @@ first_match(struct json_object *rec, const char **why)
 	*why = NULL;
 	(void)ecs_expr_take_error();
 	for (i = 0; i < nrules; i++) {
-		holds = ecs_expr_match(rules[i].expr, rec);
+		holds = ecs_expr_match_fields(rules[i].expr, values);
 		if ((*why = ecs_expr_take_error()) != NULL)
 			return NULL;
 		if (holds)
@@ -954,13 +958,35 @@ free_all(void)
 	}
 	free(fields);
 	unique_free();
+	ecs_fields_finish(&rule_fields);
+	free(values);
 }
 
-/* One line: written when a rule (or -v) keeps it and --unique lets it. */
+/*
+ * Whether a kept line needs its json-c record: to be written otherwise
+ * than as it came, to be keyed (--unique), or for a template's regular
+ * expression, which may reject it even under -c.
+ */
+static bool
+needs_record(const struct rule *rule)
+{
+	const struct template *t = template_of(rule);
+
+	if (unique.npath > 0 || (t != NULL && t->may_give_up))
+		return true;
+	return !count_only && (t != NULL || nfields > 0);
+}
+
+/*
+ * One line: written when a rule (or -v) keeps it and --unique lets it. The
+ * rules read the fields captured from the bytes; json-c reads the lines
+ * the scan cannot judge, and the kept lines a template, -f or --unique
+ * reshapes or keys.
+ */
 static void
 step(struct ecs_reader *rd)
 {
-	struct json_object *rec;
+	struct json_object *rec = NULL;
 	const struct rule *rule;
 	const char *why;
 
@@ -971,15 +997,25 @@ step(struct ecs_reader *rd)
 		}
 		return;
 	}
-	if ((rec = ecs_reader_parse(rd)) == NULL)
+	if (!ecs_fields_read(&rule_fields, rd, values))
 		return;
-	rule = first_match(rec, &why);
-	if (why == NULL && (rule != NULL) != invert)
+	rule = first_match(values, &why);
+	if (why != NULL || (rule != NULL) == invert) {
+		if (why != NULL)
+			ecs_reader_bad(rd, "%s", why);
+		return;
+	}
+	if (needs_record(rule)) {
+		/* The record json-c made for the fields, or a new one. */
+		rec = rule_fields.rec != NULL ?
+		    json_object_get(rule_fields.rec) : ecs_reader_parse(rd);
+		if (rec == NULL)
+			return;
 		why = template_gives_up(template_of(rule), rec);
+	}
 	if (why != NULL)
 		ecs_reader_bad(rd, "%s", why);
-	else if ((rule != NULL) != invert &&
-	    (unique.npath == 0 || first_of_key(rec, rd))) {
+	else if (unique.npath == 0 || first_of_key(rec, rd)) {
 		matched++;
 		emit(rule, rec, rd);
 	}
@@ -995,8 +1031,12 @@ main(int argc, char *argv[])
 
 	parse_options(argc, argv, &first);
 	can_skip_unparsed = true;
-	for (i = 0; i < nrules; i++)
+	ecs_fields_init(&rule_fields, NULL, 0);
+	for (i = 0; i < nrules; i++) {
 		can_skip_unparsed &= ecs_expr_has_precheck(rules[i].expr);
+		ecs_expr_bind(rules[i].expr, &rule_fields);
+	}
+	values = ecs_xcalloc(rule_fields.n + 1, sizeof(*values));
 	/* An inverted, reshaped or deduplicated output needs every record. */
 	if (invert && (default_tpl != NULL || nfields > 0 || unique.npath > 0))
 		can_skip_unparsed = false;

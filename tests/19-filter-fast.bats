@@ -1,0 +1,158 @@
+#!/usr/bin/env bats
+# ecs-filter's fast path: rules evaluated on fields read straight from the
+# bytes of plain lines (top-level and nested, through --map), json-c only
+# for the other lines, and literal pre-checks that skip lines unread. The
+# answers are jq's on real events, and the same whether a line takes the
+# fast path or json-c's (forced by an escape that changes nothing).
+
+load helpers
+
+# escaped FILE: each line with "esc":"\u0041" first, which no plain line
+# has: json-c must read it; jq -c 'del(.esc)' gives the line back.
+escaped() { sed 's/^{/{"esc":"\\u0041",/' "$1"; }
+
+# agree FILE EXPR JQ: ecs-filter EXPR selects the records jq's select(JQ)
+# does, on FILE as it is and with every line forced through json-c.
+agree() {
+	local f=$1 expr=$2 sel=$3 want got slow
+	want=$(jq -c "select($sel)" "$f")
+	[[ -n $want ]] || { echo "# $expr: jq selects nothing" >&2; return 1; }
+	got=$(ecs-filter "$expr" "$f" | jq -c .)
+	is "$got" "$want" "$expr (fast path)"
+	escaped "$f" > "$BATS_TEST_TMPDIR/esc.ndjson"
+	slow=$(ecs-filter "$expr" "$BATS_TEST_TMPDIR/esc.ndjson" | jq -c 'del(.esc)')
+	is "$slow" "$want" "$expr (through json-c)"
+	is "$(ecs-filter -c "$expr" "$f")" "$(jq -c "select($sel)" "$f" | wc -l)" "$expr -c"
+}
+
+@test "fast path: the rules select what jq selects on real Taobao and UCI events" {
+	t="$FIXTURES/real/taobao-2000.ndjson" u="$FIXTURES/real/uci-orders-excerpt.ndjson"
+	agree "$t" 'action == "purchase"' '.action == "purchase"'
+	agree "$t" 'product_id % 7 == 0' '.product_id % 7 == 0'
+	agree "$t" 'category_id > 2000000 and action in ["add_to_cart", "purchase"]' \
+	    '.category_id > 2000000 and (.action == "add_to_cart" or .action == "purchase")'
+	agree "$t" 'user_id >= 1000500 or action != "browse"' \
+	    '.user_id >= 1000500 or .action != "browse"'
+	agree "$u" 'price > 2 and quantity >= 6' '.price > 2 and .quantity >= 6'
+	agree "$u" 'description =~ "^WHITE" and not cancelled' \
+	    '(.description | test("^WHITE")) and (.cancelled | not)'
+	agree "$u" 'country in ["Germany", "EIRE"] or amount == 15.3' \
+	    '.country == "Germany" or .country == "EIRE" or .amount == 15.3'
+	agree "$u" 'user_id == null' '.user_id == null'
+}
+
+@test "fast path: the rules select what jq selects on the shared datasets" {
+	shared_data taobao-user-behavior-sample/events.ndjson
+	head -n 100000 "$data" > "$BATS_TEST_TMPDIR/t.ndjson"
+	agree "$BATS_TEST_TMPDIR/t.ndjson" 'action == "purchase" and category_id % 3 == 1' \
+	    '.action == "purchase" and .category_id % 3 == 1'
+	shared_data uci-online-retail/orders.ndjson.gz
+	zcat "$data" | head -n 50000 > "$BATS_TEST_TMPDIR/u.ndjson"
+	agree "$BATS_TEST_TMPDIR/u.ndjson" 'price > 50 and quantity >= 2' \
+	    '.price > 50 and .quantity >= 2'
+	agree "$BATS_TEST_TMPDIR/u.ndjson" 'product_id =~ "^85" and country != "United Kingdom"' \
+	    '(.product_id | test("^85")) and .country != "United Kingdom"'
+}
+
+@test "fast path: nested paths, --map to them, repeated keys and escaped strings as jq reads them" {
+	f="$BATS_TEST_TMPDIR/n.ndjson"
+	cat > "$f" <<-'EOF'
+	{"user":{"city":"Oslo","tags":["a","b"]},"items":[{"price":12.5},{"price":3}],"action":"purchase"}
+	{"user":{"city":"Bergen","city":"Oslo"},"items":[],"action":"browse"}
+	{"user":{"city":"Oslo","city":"Bergen"},"items":[{"price":50}],"action":"purc\u0068ase"}
+	{ "user" : { "city" : "Oslo" } , "items" : [ { "price" : 5e1 } , 1 ] , "action" : "view" }
+	{"user":"Oslo","items":{"0":{"price":99}},"action":"purchase","action":"browse"}
+	{"user":{"city":"\u004fslo"},"items":[{"price":50.00,"price":49}],"action":"browse"}
+	{"user":{"ci\u0074y":"Oslo"},"items":[[{"price":1}]],"action":"purchase"}
+	EOF
+	agree "$f" 'user.city == "Oslo"' '.user | objects | .city == "Oslo"'
+	agree "$f" 'items[0].price >= 50' '.items | arrays | .[0] | objects | .price >= 50'
+	agree "$f" 'action == "purchase"' '.action == "purchase"'
+	agree "$f" 'user.city =~ "^Os" and items.0.price == 50' \
+	    '(.user | objects | .city | strings | test("^Os")) and (.items | arrays | .[0] | objects | .price == 50)'
+	# The same fields under their canonical names.
+	want=$(jq -c 'select(.user | objects | .city == "Oslo")' "$f")
+	is "$(ecs-filter --map city=user.city 'city == "Oslo"' "$f" | jq -c .)" "$want" "--map"
+	is "$(ecs-filter --map city=user.city --map-action view=purchase -c \
+	    'city == "Oslo" and action == "purchase"' "$f")" 3 "--map and --map-action"
+}
+
+@test "fast path: integers past 64 bits compare exactly, as Python's json reads them" {
+	f="$BATS_TEST_TMPDIR/big.ndjson"
+	printf '%s\n' '{"id":12345678901234567890123,"n":{"v":18446744073709551617}}' \
+	    '{"id":12345678901234567890124,"n":{"v":18446744073709551616}}' \
+	    '{"id":"12345678901234567890123","n":{"v":1.8446744073709551617e19}}' > "$f"
+	# Each expression, then the same test in Python over r, the record.
+	while IFS= read -r e && IFS= read -r py; do
+		want=$(python3 -c '
+import json, sys
+from decimal import Decimal
+n = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line, parse_float=Decimal)
+    n += bool(eval(sys.argv[2]))
+print(n)' "$f" "$py")
+		is "$(ecs-filter -c "$e" "$f")" "$want" "$e"
+		escaped "$f" > "$BATS_TEST_TMPDIR/esc.ndjson"
+		is "$(ecs-filter -c "$e" "$BATS_TEST_TMPDIR/esc.ndjson")" "$want" "$e (through json-c)"
+	done <<-'EOF'
+	id == 12345678901234567890123
+	int(r["id"]) == 12345678901234567890123
+	n.v > 18446744073709551616
+	r["n"]["v"] > 18446744073709551616
+	id in [12345678901234567890124, 1]
+	r["id"] in (12345678901234567890124, 1)
+	EOF
+}
+
+@test "pre-checks: lines without a rule's key, prefix or value are skipped, never one that matches" {
+	f="$BATS_TEST_TMPDIR/p.ndjson"
+	# Each value also written the ways a text search could miss.
+	printf '%s\n' '{"price":60,"quantity":2}' '{"price":60}' '{"price":5e1,"quantity":3}' \
+	    '{"name":"Red fox","price":1}' '{"name":"Re\u0064 fox"}' '{"nam\u0065":"Red"}' \
+	    '{"name":"Rd"}' '{"name":"Rxd"}' '{"tag":[1,"Red"],"qty":2}' > "$f"
+	for e in 'price > 50 and quantity >= 2' 'price == 50' 'quantity in [2, 3]' \
+	    'name =~ "^Red"' 'name =~ "^Re?d"' 'name =~ "^Rx|^Re"' 'exists(name)'; do
+		sel=$(printf '%s' "$e" | sed -e 's/\([a-z]*\) =~ \("[^"]*"\)/(.\1 | strings | test(\2))/' \
+		    -e 's/exists(\([a-z]*\))/has("\1")/' -e 's/\b\(price\|quantity\)\b/.\1/g' \
+		    -e 's/\(\.quantity\) in \[2, 3\]/(\1 == 2 or \1 == 3)/')
+		is "$(ecs-filter -c "$e" "$f")" "$(jq -c "select($sel)" "$f" | wc -l)" "$e (jq: $sel)"
+		is "$(ecs-filter -v "$e" "$f" | jq -c .)" "$(jq -c "select(($sel) // false | not)" "$f")" "-v $e"
+	done
+}
+
+@test "--stats: parsed counts the lines json-c read; plain lines and skipped ones it never reads" {
+	st="$BATS_TEST_TMPDIR/st.json" f="$FIXTURES/real/uci-orders-excerpt.ndjson"
+	# The excerpt's one line with an escape is the only one json-c reads.
+	is "$(grep -c '\\' "$f")" 1
+	run -0 ecs-filter --stats "$st" -c 'price > 2 and quantity >= 6' "$f"
+	is "$(jq -c '{lines, parsed}' "$st")" '{"lines":314,"parsed":1}'
+	grep -v '\\' "$f" > "$BATS_TEST_TMPDIR/plain.ndjson"
+	run -0 ecs-filter --stats "$st" -c 'price > 2 and quantity >= 6' "$BATS_TEST_TMPDIR/plain.ndjson"
+	is "$(jq -c '{lines, parsed}' "$st")" '{"lines":313,"parsed":0}'
+	# Lines with an escape go through json-c, and so do the kept lines a
+	# template or -f writes as a record.
+	escaped "$f" | head -n 10 > "$BATS_TEST_TMPDIR/e.ndjson"
+	run -0 ecs-filter --stats "$st" -c 'price > 2' "$BATS_TEST_TMPDIR/e.ndjson"
+	is "$(jq -c '{lines, parsed}' "$st")" '{"lines":10,"parsed":10}'
+	f="$BATS_TEST_TMPDIR/plain.ndjson"
+	kept=$(ecs-filter -c 'country == "France"' "$f")
+	run -0 ecs-filter --stats "$st" -t '{order_id}' 'country == "France"' "$f"
+	is "$(jq -c '{kept, parsed}' "$st")" "{\"kept\":$kept,\"parsed\":$kept}"
+	run -0 ecs-filter --stats "$st" -f order_id 'country == "France"' "$f"
+	is "$(jq -c '{kept, parsed}' "$st")" "{\"kept\":$kept,\"parsed\":$kept}"
+}
+
+@test "captured arrays and objects compare by value, as jq and json-c compare them (ecs-sales --where too)" {
+	f="$BATS_TEST_TMPDIR/eq.ndjson"
+	printf '%s\n' '{"ts":"2026-11-01T10:00:00Z","a":{},"b":{ }}' \
+	    '{"ts":"2026-11-01T10:00:01Z","a":[1,2],"b":[1, 2]}' \
+	    '{"ts":"2026-11-01T10:00:02Z","a":{"x":1,"y":2},"b":{"y":2,"x":1}}' \
+	    '{"ts":"2026-11-01T10:00:03Z","a":[1],"b":[2]}' \
+	    '{"ts":"2026-11-01T10:00:04Z","a":{"x":"A"},"b":{"x":"\u0041"}}' > "$f"
+	want=$(jq -s 'map(select(.a == .b)) | length' "$f")
+	is "$want" 4
+	agree "$f" 'a == b' '.a == .b'
+	run -0 ecs-sales -w 1h -m 'n=count()' --where 'a == b' "$f"
+	is "$output" "{\"window_start\":\"2026-11-01T10:00:00Z\",\"window_end\":\"2026-11-01T11:00:00Z\",\"n\":$want}"
+}
