@@ -15,7 +15,8 @@
  * in every piece cut at an ASCII byte, so this equals checking each string;
  * a block of ASCII costs one test), then a walk over the grammar skips the
  * inside of each string by looking for a quote, a backslash or a control
- * byte 16 or 32 bytes at a time. Three paths do this: portable C (8 bytes
+ * byte 16 or 32 bytes at a time, and each run of digits by looking for a
+ * byte that is not one. Three paths do this: portable C (8 bytes
  * at a time for ASCII), SSE2 (the x86-64 baseline) and AVX2 (chosen at run
  * time when the CPU has it; its UTF-8 check is simdjson's lookup algorithm
  * of Keiser and Lemire, a 32-byte block at once, ASCII or not). They give
