@@ -75,11 +75,9 @@ num_fast(const char *s, size_t len, bool is_int, struct ecs_num *n)
 			scale = len - i - 1;
 			continue;
 		}
-		if (s[i] < '0' || s[i] > '9')
-			return false;		/* an exponent */
+		if (s[i] < '0' || s[i] > '9' || ++digits > (is_int ? 18 : 15))
+			return false;		/* an exponent, or too long */
 		v = v * 10 + (s[i] - '0');
-		if (++digits > (is_int ? 18 : 15))
-			return false;
 	}
 	n->is_int = is_int;
 	if (is_int) {
