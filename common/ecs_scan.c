@@ -586,9 +586,11 @@ element:
 			return false;
 		k = depth == 1 ? wanted(&keys, key, (size_t)(p - 1 - key)) :
 		    -1;
-		p = skip_ws(p, e);
-		if (p == e || *p != ':')
-			return false;
+		if (p == e || *p != ':') {	/* white space before ':' */
+			p = skip_ws(p, e);
+			if (p == e || *p != ':')
+				return false;
+		}
 		p = skip_ws(p + 1, e);
 		if (p < e && k >= 0) {
 			capture = &out[k];
@@ -612,7 +614,8 @@ element:
 		capture = NULL;
 	}
 next:
-	p = skip_ws(p, e);
+	if (p == e || *p <= ' ')
+		p = skip_ws(p, e);
 	if (p == e)
 		return false;
 	if (*p == ',') {
