@@ -368,6 +368,16 @@ struct ecs_scan_keys {
 bool	 ecs_scan_fields(const char *line, size_t len,
 	    const struct ecs_scan_keys *want, struct ecs_field *out);
 
+/*
+ * The scan's path: "portable", "sse2" or "avx2" (x86-64), or NULL for the
+ * best this CPU has, the default unless ECS_SCAN names one. Returns 0, -1
+ * for an unknown name, -2 when this CPU cannot run it. For tests and
+ * benchmarks: every path gives the same answers.
+ */
+int	 ecs_scan_use(const char *name);
+/* The name of path i (0 is "portable"), or NULL past the last. */
+const char *ecs_scan_path_name(size_t i);
+
 /* ecs_fields.c -- the fields a program needs, fast when it can be */
 
 struct ecs_reader;

@@ -142,6 +142,12 @@ ecs_time_from_epoch(double v, int64_t *ms)
 	return true;
 }
 
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 bool
 ecs_time_parse(const char *s, size_t len, int64_t *ms)
 {
@@ -150,7 +156,9 @@ ecs_time_parse(const char *s, size_t len, int64_t *ms)
 	int64_t day_ms = 0;
 	struct ecs_num n;
 
-	if (ecs_num_parse(s, len, &n))
+	/* "2026-": four digits and a '-' cannot start a JSON number. */
+	if (!(len > 4 && s[4] == '-' && is_digit(s[0]) && is_digit(s[1]) &&
+	    is_digit(s[2]) && is_digit(s[3])) && ecs_num_parse(s, len, &n))
 		return ecs_time_from_epoch(n.d, ms);
 	if ((y = digits(s, len, &i, 4)) < 0 || i >= len || s[i++] != '-' ||
 	    (m = digits(s, len, &i, 2)) < 1 || m > 12 || i >= len ||

@@ -7,7 +7,9 @@
  * less what RFC 8259 does not allow) rejects, and whenever
  * it does accept one, an expression's literal pre-check must never rule
  * out a line that the full evaluation keeps, and the top-level fields it
- * captures (ecs_scan_fields) must be the values json-c finds. Prints each
+ * captures (ecs_scan_fields) must be the values json-c finds; and every
+ * scan path this CPU runs (portable, SSE2, AVX2) must give the same answer
+ * and capture the same fields. Prints each
  * disagreement;
  * exits 1 if there was one. Built for the tests only.
  */
@@ -18,6 +20,7 @@
 
 #include "ecs.h"
 #include "ecs_expr.h"
+#include "scan-paths.h"
 
 static const char *field_keys[] = { "product_id", "action", "quantity",
     "ts", "a", "b" };
@@ -111,9 +114,16 @@ static void
 check(const char *line, size_t len)
 {
 	struct json_object *rec = parse(line, len);
-	bool fast = ecs_scan_plain_object(line, len);
+	bool fast = ecs_scan_plain_object(line, len), accepted;
+	struct ecs_field out[SCAN_PATHS_KEYS];
+	const char *which;
 
 	checked++;
+	if (!scan_paths_agree(line, len, &fields, out, &accepted, &which)) {
+		disagreements++;
+		printf("scan path %s differs from the portable one: %.*s\n",
+		    which, (int)len, line);
+	}
 	if (fast && rec == NULL) {
 		disagreements++;
 		printf("scan accepts what json-c rejects: %.*s\n", (int)len, line);

@@ -6,6 +6,7 @@
  * aggregate kind through a state and a merge. Prints "ok"/"not ok" lines as TAP and exits 1
  * on a failure. Built for the tests only.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,55 @@ test_paths(void)
 	ok(ecs_path_compile("a]", &why) == NULL, "stray bracket refused");
 }
 
+/*
+ * ecs_num_parse reads short numbers without strtod: random ones of every
+ * length and shape up to 20 digits, against strtod (or strtoll for an
+ * integer that fits), bit for bit: -0.0 is not 0.0.
+ */
+static void
+test_numbers_as_strtod(void)
+{
+	char buf[48];
+	struct ecs_num a;
+	unsigned long seed = 1, bad = 0, i;
+	size_t len, k, dot;
+	long long whole;
+	double want;
+	bool is_int;
+
+	for (i = 0; i < 2000000; i++) {
+		len = 0;
+		seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+		if (seed >> 63)
+			buf[len++] = '-';
+		k = 1 + (seed >> 40) % 20;	/* digits */
+		dot = (seed >> 20) % (k + 2);	/* no '.' when >= k */
+		for (size_t d = 0; d < k; d++) {
+			seed = seed * 6364136223846793005UL + 1;
+			buf[len++] = (char)('0' + (d == 0 && k > 1 &&
+			    dot != 1 ? 1 + (seed >> 33) % 9 : (seed >> 33) % 10));
+			if (d + 1 == dot && d + 1 < k)
+				buf[len++] = '.';
+		}
+		buf[len] = '\0';
+		if (!ecs_num_parse(buf, len, &a)) {
+			if (bad++ < 5)
+				printf("# %s: not a number\n", buf);
+			continue;
+		}
+		/* An integer's double is (double)i: -0 is 0, as ever. */
+		errno = 0;
+		whole = strtoll(buf, NULL, 10);
+		is_int = strchr(buf, '.') == NULL && errno == 0;
+		want = is_int ? (double)whole : strtod(buf, NULL);
+		if (memcmp(&a.d, &want, sizeof(want)) != 0 ||
+		    a.is_int != is_int || (is_int && a.i != whole))
+			if (bad++ < 5)
+				printf("# %s: %.17g, strtod %.17g\n", buf, a.d, want);
+	}
+	ok(bad == 0, "2000000 random numbers read as strtod reads them");
+}
+
 static void
 test_numbers(void)
 {
@@ -165,6 +215,7 @@ test_numbers(void)
 	ok(ecs_num_parse("9007199254740993", 16, &a) &&
 	    ecs_num_parse("9007199254740992.0", 18, &b) &&
 	    ecs_num_cmp(&a, &b) == 1, "exact int against double");
+	test_numbers_as_strtod();
 }
 
 /* a op b as exact decimal text, "inexact", or "none" (division by zero). */

@@ -109,6 +109,7 @@ static struct {
 	struct ecs_fieldset fields;		/* what the events are read for */
 	size_t		 ts_slot;
 	size_t		*by_slot;
+	struct ecs_buf	*by_name;		/* each --by key's "name": */
 	struct ecs_windows ws;			/* -w, --tz: open (and kept) */
 	/* The largest event time (max_time), and the events without one. */
 	struct ecs_event_clock clock;
@@ -732,9 +733,7 @@ group_key(const struct ecs_field *f)
 	for (i = 0; i < opt.nby; i++) {
 		if (i > 0)
 			ecs_buf_putc(b, ',');
-		ecs_buf_json_string(b, opt.by[i].path->text,
-		    strlen(opt.by[i].path->text));
-		ecs_buf_putc(b, ':');
+		ecs_buf_add(b, run.by_name[i].p, run.by_name[i].len);
 		if (opt.by[i].expr != NULL)
 			ecs_expr_eval_field(opt.by[i].expr, f, num, &v);
 		ecs_buf_field(b, opt.by[i].expr != NULL ? &v : &f[run.by_slot[i]]);
@@ -1161,7 +1160,12 @@ setup(void)
 	ecs_fields_init(&run.fields, (const char *const[]){ "ts" }, 1);
 	run.ts_slot = 0;
 	run.by_slot = ecs_xcalloc(opt.nby + 1, sizeof(*run.by_slot));
+	run.by_name = ecs_xcalloc(opt.nby + 1, sizeof(*run.by_name));
 	for (i = 0; i < opt.nby; i++) {
+		/* Escaped once here, not for every event in group_key(). */
+		ecs_buf_json_string(&run.by_name[i], opt.by[i].path->text,
+		    strlen(opt.by[i].path->text));
+		ecs_buf_putc(&run.by_name[i], ':');
 		if (opt.by[i].expr != NULL) {
 			ecs_expr_bind(opt.by[i].expr, &run.fields);
 			continue;
@@ -1226,6 +1230,9 @@ free_all(void)
 	ecs_totals_finish(&run.totals);
 	free(run.values);
 	ecs_baselines_finish(&run.baselines);
+	for (i = 0; run.by_name != NULL && i < opt.nby; i++)
+		ecs_buf_free(&run.by_name[i]);
+	free(run.by_name);
 	ecs_keys_free(opt.by, opt.nby);
 	free(run.by_slot);
 	ecs_row_finish(&run.row);

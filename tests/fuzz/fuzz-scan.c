@@ -4,13 +4,16 @@
  * whatever ecs_scan_plain_object accepts, json-c must accept as one object;
  * the fields ecs_scan_fields captures must be the values json-c finds; and
  * an expression's literal pre-check must never rule out a line that the
- * full evaluation keeps. Any disagreement aborts.
+ * full evaluation keeps. Every scan path this CPU runs (portable, SSE2,
+ * AVX2) must give the same answer and capture the same fields. Any
+ * disagreement aborts.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ecs.h"
 #include "ecs_expr.h"
+#include "../scan-paths.h"
 
 static const char *keys[] = { "action", "product_id", "a", "ts" };
 static size_t lens[] = { 6, 10, 1, 2 };
@@ -89,8 +92,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ecs_expr *e;
 	char msg[128], *line = malloc(size + 1);
-	struct ecs_field f[4];
+	struct ecs_field f[SCAN_PATHS_KEYS];
 	struct json_object *rec;
+	const char *which;
+	bool accepted;
 	size_t i;
 
 	if (e == NULL)
@@ -98,6 +103,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    sizeof(msg));
 	memcpy(line, data, size);
 	line[size] = '\0';
+	if (!scan_paths_agree(line, size, &want, f, &accepted, &which))
+		abort();
 	if (ecs_scan_plain_object(line, size)) {
 		if ((rec = parse(line, size)) == NULL)
 			abort();

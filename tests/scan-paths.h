@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * scan-paths.h -- for the test programs (unit-scan, scan-check,
+ * fuzz-scan): run a line through every scan path this CPU can run
+ * (ecs_scan_use) and check that they all give the same answer and capture
+ * the same fields, byte for byte. A path this CPU cannot run is counted in
+ * scan_paths_skipped, so that a test can say it did not check it.
+ */
+#ifndef SCAN_PATHS_H
+#define SCAN_PATHS_H
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "ecs.h"
+
+#define SCAN_PATHS_KEYS	8		/* the most keys a test asks for */
+
+static unsigned long scan_paths_skipped;
+
+/*
+ * True when every path agrees on line[0..len): *accepted is then their
+ * answer and out[0..want->n) the fields captured (meaningful only when
+ * accepted). When they disagree, *which names the first path that differs
+ * from the portable one. The best path is selected again at the end.
+ */
+static inline bool
+scan_paths_agree(const char *line, size_t len,
+    const struct ecs_scan_keys *want, struct ecs_field *out, bool *accepted,
+    const char **which)
+{
+	struct ecs_field f[SCAN_PATHS_KEYS];
+	const char *name;
+	bool plain, fields, agree = true;
+	size_t i, k;
+
+	for (i = 0; agree && (name = ecs_scan_path_name(i)) != NULL; i++) {
+		if (ecs_scan_use(name) != 0) {
+			scan_paths_skipped++;
+			continue;
+		}
+		*which = name;
+		plain = ecs_scan_plain_object(line, len);
+		fields = ecs_scan_fields(line, len, want, i == 0 ? out : f);
+		if (plain != fields)
+			agree = false;
+		else if (i == 0)
+			*accepted = plain;
+		else if (plain != *accepted)
+			agree = false;
+		else if (plain)
+			for (k = 0; k < want->n; k++)
+				if (f[k].type != out[k].type ||
+				    f[k].text != out[k].text ||
+				    f[k].len != out[k].len)
+					agree = false;
+	}
+	ecs_scan_use(NULL);
+	return agree;
+}
+
+#endif /* SCAN_PATHS_H */
