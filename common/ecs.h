@@ -354,11 +354,21 @@ struct ecs_field {
 	struct json_object *j;		/* the value, when json-c read it */
 };
 
+#define ECS_SCAN_KEY_SLOTS	64
 struct ecs_scan_keys {
 	const char	**key;
 	size_t		 *len;
 	size_t		  n;
+	/*
+	 * The keys' hash table when hashed_n == n (ecs_scan_keys_hash), so
+	 * that a scan need not build it for every line; else it does.
+	 */
+	size_t		  hashed_n;
+	unsigned char	  slot[ECS_SCAN_KEY_SLOTS];
 };
+
+/* Builds want's hash table for its n keys: call it after each change. */
+void	 ecs_scan_keys_hash(struct ecs_scan_keys *want);
 
 /*
  * ecs_scan_plain_object that also captures the values of the top-level

@@ -58,6 +58,7 @@ add_top(struct ecs_fieldset *fs, const struct ecs_path *path)
 	fs->tops.key[i] = s->key;
 	fs->tops.len[i] = s->len;
 	fs->tops.n++;
+	ecs_scan_keys_hash(&fs->tops);
 	return i;
 }
 

@@ -482,11 +482,12 @@ kind_of(unsigned char c)
  * first is found, as by a search in order. Up to KEY_SLOTS / 2 keys; more
  * are searched for in order.
  */
-#define KEY_SLOTS	64
+#define KEY_SLOTS	ECS_SCAN_KEY_SLOTS
 struct key_index {
 	const struct ecs_scan_keys *want;
 	bool		 hashed;
-	unsigned char	 slot[KEY_SLOTS];
+	const unsigned char *slot;	/* want's own table, or local */
+	unsigned char	 local[KEY_SLOTS];
 };
 
 INLINE unsigned
@@ -496,25 +497,46 @@ key_hash(const unsigned char *key, size_t len)
 	    ((unsigned)len * 7 + key[0] * 3 + key[len - 1]) % KEY_SLOTS;
 }
 
+/* The table of want's n keys in slot (n at most KEY_SLOTS / 2). */
 static void
-key_index_init(struct key_index *ix, const struct ecs_scan_keys *want)
+hash_keys(const struct ecs_scan_keys *want, unsigned char slot[KEY_SLOTS])
 {
 	const unsigned char *key;
 	size_t i;
 	unsigned h;
 
+	memset(slot, 0, KEY_SLOTS);
+	for (i = 0; i < want->n; i++) {
+		key = (const unsigned char *)want->key[i];
+		h = key_hash(key, want->len[i]);
+		while (slot[h] != 0)
+			h = (h + 1) % KEY_SLOTS;
+		slot[h] = (unsigned char)(i + 1);
+	}
+}
+
+void
+ecs_scan_keys_hash(struct ecs_scan_keys *want)
+{
+	if (want->n > KEY_SLOTS / 2)
+		return;		/* searched in order */
+	hash_keys(want, want->slot);
+	want->hashed_n = want->n;
+}
+
+static void
+key_index_init(struct key_index *ix, const struct ecs_scan_keys *want)
+{
 	ix->want = want;
 	ix->hashed = want != NULL && want->n <= KEY_SLOTS / 2;
 	if (!ix->hashed)
 		return;
-	memset(ix->slot, 0, sizeof(ix->slot));
-	for (i = 0; i < want->n; i++) {
-		key = (const unsigned char *)want->key[i];
-		h = key_hash(key, want->len[i]);
-		while (ix->slot[h] != 0)
-			h = (h + 1) % KEY_SLOTS;
-		ix->slot[h] = (unsigned char)(i + 1);
+	if (want->hashed_n == want->n) {	/* built once by its owner */
+		ix->slot = want->slot;
+		return;
 	}
+	hash_keys(want, ix->local);
+	ix->slot = ix->local;
 }
 
 INLINE bool

@@ -25,7 +25,8 @@
 static const char *field_keys[] = { "product_id", "action", "quantity",
     "ts", "a", "b" };
 static size_t field_lens[] = { 10, 6, 8, 2, 1, 1 };
-static const struct ecs_scan_keys fields = { field_keys, field_lens, 6 };
+static const struct ecs_scan_keys fields = { .key = field_keys,
+    .len = field_lens, .n = 6 };
 static struct json_tokener *tok;
 static struct ecs_expr *expr;
 static unsigned long long checked, disagreements;

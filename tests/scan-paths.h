@@ -29,10 +29,13 @@ scan_paths_agree(const char *line, size_t len,
     const struct ecs_scan_keys *want, struct ecs_field *out, bool *accepted,
     const char **which)
 {
-	struct ecs_field f[SCAN_PATHS_KEYS];
+	struct ecs_field f[SCAN_PATHS_KEYS], g[SCAN_PATHS_KEYS], *mine;
+	struct ecs_scan_keys hashed = *want;
 	const char *name;
 	bool plain, fields, agree = true;
 	size_t i, k;
+
+	ecs_scan_keys_hash(&hashed);	/* as ecs_fields keeps its keys */
 
 	for (i = 0; agree && (name = ecs_scan_path_name(i)) != NULL; i++) {
 		if (ecs_scan_use(name) != 0) {
@@ -41,7 +44,15 @@ scan_paths_agree(const char *line, size_t len,
 		}
 		*which = name;
 		plain = ecs_scan_plain_object(line, len);
-		fields = ecs_scan_fields(line, len, want, i == 0 ? out : f);
+		mine = i == 0 ? out : f;
+		fields = ecs_scan_fields(line, len, want, mine);
+		/* The owner's table finds what the scan's own finds. */
+		if (ecs_scan_fields(line, len, &hashed, g) != fields)
+			agree = false;
+		for (k = 0; fields && k < want->n; k++)
+			if (g[k].type != mine[k].type ||
+			    g[k].text != mine[k].text || g[k].len != mine[k].len)
+				agree = false;
 		if (plain != fields)
 			agree = false;
 		else if (i == 0)

@@ -31,6 +31,40 @@ time_is(const char *in, const char *want)
 	return want != NULL && strcmp(buf, want) == 0;
 }
 
+/*
+ * Times in the usual shape ("...Z", read at fixed places) give the instant
+ * the same time written "+00:00" gives (read the general way): every day
+ * of four centuries at a few clock times, with and without milliseconds,
+ * and edges the fixed reader must leave to the general one.
+ */
+static bool
+usual_is_general(void)
+{
+	static const char *const clocks[] = { "00:00:00", "23:59:59",
+	    "23:59:60", "12:34:56.789", "00:00:00.000", "10:00:00.5" };
+	char usual[48], general[48];
+	int64_t a, b, day;
+	bool ha, hb;
+	size_t i, n;
+
+	for (day = -36524 * 2; day < 36524 * 2; day++)
+		for (i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
+			n = ecs_time_format(day * 86400000, usual);
+			snprintf(usual + 10, sizeof(usual) - 10, "T%sZ", clocks[i]);
+			(void)n;
+			snprintf(general, sizeof(general), "%.*s+00:00",
+			    (int)strlen(usual) - 1, usual);
+			ha = ecs_time_parse(usual, strlen(usual), &a);
+			hb = ecs_time_parse(general, strlen(general), &b);
+			if (ha != hb || (ha && a != b)) {
+				printf("# %s %d %lld, %s %d %lld\n", usual, ha,
+				    (long long)a, general, hb, (long long)b);
+				return false;
+			}
+		}
+	return true;
+}
+
 static void
 test_time(void)
 {
@@ -63,6 +97,7 @@ test_time(void)
 			break;
 		}
 	ok(ms >= 86400000LL * 800, "format then parse is the identity");
+	ok(usual_is_general(), "the usual shape reads as the general way");
 }
 
 /* Path lookups: what each path finds in rec, as compact JSON. */

@@ -24,7 +24,8 @@
 
 static const char *keys[] = { "a", "b", "action", "product_id", "ts" };
 static size_t lens[] = { 1, 1, 6, 10, 2 };
-static const struct ecs_scan_keys want = { keys, lens, 5 };
+static const struct ecs_scan_keys want = { .key = keys, .len = lens,
+    .n = 5 };
 
 static struct json_tokener *tok;
 static unsigned long lines, failures;

@@ -48,7 +48,7 @@ check_fields(const char *line, size_t len)
 		key[i] = names[i];
 		klen[i] = strlen(names[i]);
 	}
-	want = (struct ecs_scan_keys){ key, klen, NNAMES };
+	want = (struct ecs_scan_keys){ .key = key, .len = klen, .n = NNAMES };
 	if (!ecs_scan_fields(line, len, &want, fast))
 		return;		/* escapes: read by json-c, as any such line */
 	o = json_tokener_parse(line);

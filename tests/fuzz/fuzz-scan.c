@@ -17,7 +17,8 @@
 
 static const char *keys[] = { "action", "product_id", "a", "ts" };
 static size_t lens[] = { 6, 10, 1, 2 };
-static const struct ecs_scan_keys want = { keys, lens, 4 };
+static const struct ecs_scan_keys want = { .key = keys, .len = lens,
+    .n = 4 };
 
 static struct json_object *
 parse(const char *s, size_t len)
