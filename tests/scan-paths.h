@@ -36,6 +36,7 @@ scan_paths_agree(const char *line, size_t len,
 	size_t i, k;
 
 	ecs_scan_keys_hash(&hashed);	/* as ecs_fields keeps its keys */
+	*accepted = false;
 
 	for (i = 0; agree && (name = ecs_scan_path_name(i)) != NULL; i++) {
 		if (ecs_scan_use(name) != 0) {
