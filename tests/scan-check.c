@@ -31,23 +31,12 @@ static struct json_tokener *tok;
 static struct ecs_expr *expr;
 static unsigned long long checked, disagreements;
 
+/* json-c's record for line, as the reader judges and reads it, or NULL. */
 static struct json_object *
 parse(const char *line, size_t len)
 {
-	struct json_object *rec;
-	size_t end, col;
-	char why[80];
+	struct json_object *rec = scan_paths_judge(tok, line, len);
 
-	rec = json_tokener_parse_ex(tok, line, (int)len + 1);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_reset(tok);
-	/* The reader's judge: json-c, less what RFC 8259 does not allow. */
-	if (rec != NULL && (!json_object_is_type(rec, json_type_object) ||
-	    end < len || ecs_json_not_rfc8259(line, len, &col, why,
-	    sizeof(why)) != NULL)) {
-		json_object_put(rec);
-		rec = NULL;
-	}
 	return rec != NULL ? ecs_json_exact_ints(tok, line, len, rec) : NULL;
 }
 

@@ -71,4 +71,28 @@ scan_paths_agree(const char *line, size_t len,
 	return agree;
 }
 
+/*
+ * json-c's record for line (with its NUL at len, as the reader's lines
+ * have), as the reader judges it, or NULL: an object that is the whole
+ * line, less what RFC 8259 does not allow. tok is the caller's, reset.
+ */
+static inline struct json_object *
+scan_paths_judge(struct json_tokener *tok, const char *line, size_t len)
+{
+	struct json_object *rec;
+	size_t end, col;
+	char why[80];
+
+	rec = json_tokener_parse_ex(tok, line, (int)len + 1);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_reset(tok);
+	if (rec != NULL && (!json_object_is_type(rec, json_type_object) ||
+	    end < len || ecs_json_not_rfc8259(line, len, &col, why,
+	    sizeof(why)) != NULL)) {
+		json_object_put(rec);
+		rec = NULL;
+	}
+	return rec;
+}
+
 #endif /* SCAN_PATHS_H */

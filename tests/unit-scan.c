@@ -34,20 +34,7 @@ static unsigned long lines, failures;
 static struct json_object *
 parse(const char *line, size_t len)
 {
-	struct json_object *rec;
-	size_t end, col;
-	char why[80];
-
-	rec = json_tokener_parse_ex(tok, line, (int)len + 1);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_reset(tok);
-	if (rec != NULL && (!json_object_is_type(rec, json_type_object) ||
-	    end < len || ecs_json_not_rfc8259(line, len, &col, why,
-	    sizeof(why)) != NULL)) {
-		json_object_put(rec);
-		rec = NULL;
-	}
-	return rec;
+	return scan_paths_judge(tok, line, len);
 }
 
 /* Whether a captured string or kind of value is what json-c read. */
