@@ -127,6 +127,13 @@ utf8_portable(const unsigned char *s, const unsigned char *e)
 }
 
 /*
+ * A path's search for the end of a run (string_stop_*, digits_end_*): the
+ * first byte at or after p that ends it, or e; s is the line's start.
+ */
+typedef const unsigned char *run_end_fn(const unsigned char *s,
+    const unsigned char *p, const unsigned char *e);
+
+/*
  * The first quote, backslash or control byte from p, or e: where the
  * string whose inside starts at p ends, or why it is not plain.
  */
@@ -162,24 +169,6 @@ non_digits16(const unsigned char *p)
 	    _mm_min_epu8(x, _mm_set1_epi8(9)), x)) & 0xffff;
 }
 
-/* Numbers are short: one block of 16, read as string_stop_sse2 does. */
-INLINE const unsigned char *
-digits_end_sse2(const unsigned char *s, const unsigned char *p,
-    const unsigned char *e)
-{
-	unsigned bits;
-
-	for (; e - p >= 16; p += 16)
-		if ((bits = non_digits16(p)) != 0)
-			return p + __builtin_ctz(bits);
-	if (p == e)
-		return e;
-	if (e - s < 16)
-		return digits_end_portable(s, p, e);
-	bits = non_digits16(e - 16) >> (16 - (e - p));
-	return bits != 0 ? p + __builtin_ctz(bits) : e;
-}
-
 /* The stop bytes of string_stop_portable in the 16 bytes at p, as bits. */
 INLINE unsigned
 stops16(const unsigned char *p)
@@ -193,35 +182,55 @@ stops16(const unsigned char *p)
 	return (unsigned)_mm_movemask_epi8(m);
 }
 
+/* The bytes of the 16 at p that end a run (stops16, non_digits16). */
+typedef unsigned mask16_fn(const unsigned char *p);
+
 /*
- * The last bytes of a line of at least 16 (s is its start): the 16 bytes
- * that end at e are read, and those before p dropped, so that nothing
- * past the line is ever read.
+ * The first byte from p that mask marks in the last bytes of a line (s is
+ * its start), or e: the 16 bytes that end at e are read and those before
+ * p dropped, so that nothing past the line is ever read; a line shorter
+ * than 16 goes to the portable search.
  */
 INLINE const unsigned char *
-stop_in_tail(const unsigned char *s, const unsigned char *p,
-    const unsigned char *e)
+end_in_tail(const unsigned char *s, const unsigned char *p,
+    const unsigned char *e, mask16_fn *mask, run_end_fn *portable)
 {
 	unsigned bits;
 
 	if (p == e)
 		return e;
 	if (e - s < 16)
-		return string_stop_portable(s, p, e);
-	bits = stops16(e - 16) >> (16 - (e - p));
+		return portable(s, p, e);
+	bits = mask(e - 16) >> (16 - (e - p));
 	return bits != 0 ? p + __builtin_ctz(bits) : e;
+}
+
+/* The first byte from p that mask marks, or e, 16 bytes at a time. */
+INLINE const unsigned char *
+end16(const unsigned char *s, const unsigned char *p, const unsigned char *e,
+    mask16_fn *mask, run_end_fn *portable)
+{
+	unsigned bits;
+
+	for (; e - p >= 16; p += 16)
+		if ((bits = mask(p)) != 0)
+			return p + __builtin_ctz(bits);
+	return end_in_tail(s, p, e, mask, portable);
 }
 
 INLINE const unsigned char *
 string_stop_sse2(const unsigned char *s, const unsigned char *p,
     const unsigned char *e)
 {
-	unsigned bits;
+	return end16(s, p, e, stops16, string_stop_portable);
+}
 
-	for (; e - p >= 16; p += 16)
-		if ((bits = stops16(p)) != 0)
-			return p + __builtin_ctz(bits);
-	return stop_in_tail(s, p, e);
+/* Numbers are short: one block of 16, read as strings are. */
+INLINE const unsigned char *
+digits_end_sse2(const unsigned char *s, const unsigned char *p,
+    const unsigned char *e)
+{
+	return end16(s, p, e, non_digits16, digits_end_portable);
 }
 
 /* Whether s[0..e) is valid UTF-8, 16 bytes at a time while ASCII. */
@@ -264,7 +273,7 @@ string_stop_avx2(const unsigned char *s, const unsigned char *p,
 			return p + __builtin_ctz(bits);
 		p += 16;
 	}
-	return stop_in_tail(s, p, e);
+	return end_in_tail(s, p, e, stops16, string_stop_portable);
 }
 
 /*
@@ -380,13 +389,6 @@ utf8_avx2(const unsigned char *s, const unsigned char *e)
 	return _mm256_testz_si256(err, err);
 }
 #endif /* SCAN_X86 */
-
-/*
- * A path's search for the end of a run (string_stop_*, digits_end_*): the
- * first byte at or after p that ends it, or e; s is the line's start.
- */
-typedef const unsigned char *run_end_fn(const unsigned char *s,
-    const unsigned char *p, const unsigned char *e);
 
 /* Past the string at p (on its quote); NULL unless plain and valid. */
 INLINE const unsigned char *
