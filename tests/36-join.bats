@@ -139,23 +139,28 @@ reload_under_load() {
 	awk 'BEGIN { for (i = 0; i < 1000; i++) printf "{\"product_id\":\"K%d\",\"n\":%d}\n", i % 500 + 1, i }' \
 	    > "$BATS_TEST_TMPDIR/chunk"
 	table_version 0 > "$t"
-	for v in $(seq 1 100); do
-		if (( v == 50 )) && [[ $2 == 1 ]]; then table_version "$v" bad; else table_version "$v"; fi > "$tmp"
-		if [[ $1 == mv ]]; then
-			mv "$tmp" "$t"
-			# The bad version stays until it has been refused.
-			if (( v == 50 )) && [[ $2 == 1 ]]; then
-				wait_for "$BATS_TEST_TMPDIR/err" "not reloaded"
+	# The writer waits for the first table to be loaded: ecs-join needs a
+	# whole table to start, and an in-place write could be under way then.
+	{
+		wait_for "$BATS_TEST_TMPDIR/out" '"ver":0' || exit 1
+		for v in $(seq 1 100); do
+			if (( v == 50 )) && [[ $2 == 1 ]]; then table_version "$v" bad; else table_version "$v"; fi > "$tmp"
+			if [[ $1 == mv ]]; then
+				mv "$tmp" "$t"
+				# The bad version stays until it has been refused.
+				if (( v == 50 )) && [[ $2 == 1 ]]; then
+					wait_for "$BATS_TEST_TMPDIR/err" "not reloaded"
+				fi
+			else	# emptied, then written in two parts cut mid-line, each
+				# in one write(2): head and tail write in 4 KiB blocks, and
+				# a block can end on a line, a whole shorter table, which
+				# ecs-join(1) says an in-place writer must not pause at.
+				: > "$t"
+				dd if="$tmp" bs=30000 count=1 status=none >> "$t"
+				dd if="$tmp" bs=1M skip=30000 iflag=skip_bytes status=none >> "$t"
 			fi
-		else	# emptied, then written in two parts cut mid-line, each
-			# in one write(2): head and tail write in 4 KiB blocks, and
-			# a block can end on a line, a whole shorter table, which
-			# ecs-join(1) says an in-place writer must not pause at.
-			: > "$t"
-			dd if="$tmp" bs=30000 count=1 status=none >> "$t"
-			dd if="$tmp" bs=1M skip=30000 iflag=skip_bytes status=none >> "$t"
-		fi
-	done 3>&- &
+		done
+	} 3>&- &
 	writer=$!
 	while [[ ! -e $done ]] || (( n < $3 )); do
 		kill -0 "$writer" 2>/dev/null || touch "$done"
