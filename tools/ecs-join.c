@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ecs.h"
@@ -34,6 +35,14 @@ enum {
 #define WATCH_EVERY	1024
 /* While the input is quiet, a look this often (ms). */
 #define IDLE_MS		1000
+/*
+ * A changed TABLE is read only when its last change (ctime) is at least
+ * this old (ms). File times come from a coarse clock (a tick of up to
+ * 10 ms), so a table rewritten in place within the tick of the stat made
+ * before the read would look unchanged after it: with the old change a
+ * tick or more behind, every later write shows.
+ */
+#define SETTLE_MS	50
 
 /* The options, as parsed; then only read. */
 static struct {
@@ -132,12 +141,35 @@ format_of(const char *path)
 }
 
 static bool
+same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static bool
 same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	    a->st_size == b->st_size &&
-	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+	    a->st_size == b->st_size && same_time(&a->st_mtim, &b->st_mtim) &&
+	    same_time(&a->st_ctim, &b->st_ctim);
+}
+
+/*
+ * Whether TABLE has been still for SETTLE_MS, by the clock the file
+ * times come from. A change time more than a second ahead is another
+ * machine's clock (a network file system): its age says nothing, and
+ * the look after the read is all there is.
+ */
+static bool
+settled(const struct stat *st)
+{
+	struct timespec now;
+	long long age_ms;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	age_ms = (long long)(now.tv_sec - st->st_ctim.tv_sec) * 1000 +
+	    (now.tv_nsec - st->st_ctim.tv_nsec) / 1000000;
+	return age_ms >= SETTLE_MS || age_ms < -1000;
 }
 
 static void
@@ -184,8 +216,9 @@ refuse(const struct stat *st, const char *why)
 
 /*
  * Whether TABLE changed on disk (a rename over it or a write in it): then
- * the new table is read beside the one in use and takes its place only
- * when it is whole, good, and did not change while it was read.
+ * the new table is read beside the one in use, once it has been still
+ * for SETTLE_MS, and takes its place only when it is whole, good, and did
+ * not change while it was read.
  */
 static void
 watch_table(void)
@@ -198,7 +231,7 @@ watch_table(void)
 	if (!run.watch || stat(opt.table_path, &before) == -1 ||
 	    same_file(&before, &run.loaded) || same_file(&before, &run.refused))
 		return;
-	if (!looks_whole(&before))
+	if (!settled(&before) || !looks_whole(&before))
 		return;
 	/* Quietly first: a file being written is only read again later. */
 	t = ecs_lookup_load(opt.table_path, opt.table_format, opt.table_key,
