@@ -54,11 +54,12 @@ shared_data() {
 	[[ -r "$data" ]] || skip "needs ../shared/data/$1 (not present)"
 }
 
-# wait_until CMD...: up to 20 s for CMD to succeed, tried every 0.1 s; on
+# wait_until CMD...: up to 60 s for CMD to succeed, tried every 0.1 s; on
 # a timeout says what it waited for and fails. Polling only waits for an
-# event: it never measures time.
+# event: it never measures time. (20 s was once too short for a program
+# under ASan to start while every suite ran in parallel on two cores.)
 wait_until() {
-	for _ in $(seq 200); do
+	for _ in $(seq 600); do
 		"$@" && return 0
 		sleep 0.1
 	done
@@ -66,7 +67,7 @@ wait_until() {
 	return 1
 }
 
-# wait_for FILE TEXT: up to 20 s for FILE to contain TEXT.
+# wait_for FILE TEXT: up to 60 s for FILE to contain TEXT.
 wait_for() {
 	wait_until grep -qsF -- "$2" "$1" && return 0
 	echo "# $1 holds: $(cat "$1" 2>/dev/null)" >&2
