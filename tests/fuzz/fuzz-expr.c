@@ -73,6 +73,7 @@ check_line(struct ecs_expr *e, struct ecs_fieldset *fs, struct ecs_field *f,
 	struct json_object *rec, *v;
 	struct ecs_field *fast = calloc(fs->n + 1, sizeof(*fast));
 	const char *canon;
+	char why[80];
 	size_t i, clen;
 	bool holds, found, captured;
 
@@ -99,6 +100,13 @@ check_line(struct ecs_expr *e, struct ecs_fieldset *fs, struct ecs_field *f,
 		free(fast);
 		return;
 	}
+	/*
+	 * json-c alone clamps an integer past 64 bits (to 18446744073709551615
+	 * or its negative bound); the reader gives a valid line its exact
+	 * integers, as the scan's captures have them.
+	 */
+	if (ecs_json_not_rfc8259(line, len, &clen, why, sizeof(why)) == NULL)
+		rec = ecs_json_exact_ints(rd->tok, line, len, rec);
 	for (i = 0; i < fs->n; i++) {
 		found = ecs_path_find(fs->path[i], rec, &v);
 		ecs_field_from_json(v, found, &f[i]);
