@@ -56,16 +56,6 @@ void	 ecs_out_puts(const char *);
 void	 ecs_out_putc(char);
 /* Writes the line p[0..n), which holds no newline, and a newline. */
 void	 ecs_out_line(const char *p, size_t n);
-/*
- * ecs_out_line for a line in the reader's buffer, its newline made NUL at
- * p[n]: the line is written from there, with the lines kept right before
- * it, when other output comes or the reader is about to reuse its buffer
- * (ecs_out_release); p[n] is made a newline again once the next line is
- * written. For the reader (ecs_reader_out_line).
- */
-void	 ecs_out_line_in_place(char *p, size_t n);
-/* Writes or copies the lines that point into the reader's buffer. */
-void	 ecs_out_release(void);
 /* Writes everything buffered; a write error ends the program (EPIPE with 0). */
 void	 ecs_out_flush(void);
 /*
@@ -795,12 +785,6 @@ void	 ecs_csv_free(struct ecs_csv *);
 bool	 ecs_reader_raw_line(struct ecs_reader *);
 /* Parses the current line; the object is owned by the caller. NULL when bad. */
 struct json_object *ecs_reader_parse(struct ecs_reader *);
-/*
- * Writes the current line as it came (CR removed) to standard output, from
- * the buffer it is in when it can: the line's newline stands there again
- * once the next line is written.
- */
-void	 ecs_reader_out_line(struct ecs_reader *);
 /*
  * Reports the current line as bad (file:line: reason), writes it to
  * --reject, counts it, and ends the program under --strict/--max-errors.

@@ -5,15 +5,12 @@
  * sees each result at once while a batch run writes in big blocks. With
  * -o other than ndjson, the bytes written are gathered into lines and each
  * line goes through ecs_table, which writes CSV, TSV or a table instead.
- * Input lines passed through whole may be written from the reader's
- * buffer instead of this one (ecs_out_line_in_place).
  */
 #include <err.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "ecs.h"
@@ -23,46 +20,27 @@
 static char	out_buf[OUT_BUFSIZE];
 static size_t	out_len;
 
-/*
- * A run of input lines, consecutive in the reader's buffer, written after
- * out_buf: span[0..span_len), each line's newline put back but the last
- * one's, whose place the reader holds NUL while the line is in use. NULL
- * when there is none. A run shorter than SPAN_COPY_MAX is copied into
- * out_buf when it ends (a write for each would cost more than the copy).
- */
-static char	*span;
-static size_t	 span_len;
-#define SPAN_COPY_MAX	(16 * 1024)
-static char	 newline = '\n';
-
 /* -o: the converter and the line being gathered for it. */
 static struct ecs_table	*table;
 static char		*line_buf;
 static size_t		 line_len, line_cap;
 
 /*
- * The one write loop: after a signal (no SA_RESTART), a write of part of
- * iov[0..n) and on a non-blocking descriptor it writes the rest; on
- * standard output a reader that went away (EPIPE, as with `| head`) ends
- * the program quietly.
+ * The one write loop: after a signal (no SA_RESTART) and on a non-blocking
+ * descriptor it writes the rest; on standard output a reader that went
+ * away (EPIPE, as with `| head`) ends the program quietly.
  */
-static void
-writev_all(int fd, struct iovec *iov, int n, const char *name)
+void
+ecs_write_all(int fd, const void *buf, size_t n, const char *name)
 {
+	const char *p = buf;
 	struct pollfd pfd = { fd, POLLOUT, 0 };
 	ssize_t w;
 
 	while (n > 0) {
-		if (iov->iov_len == 0) {
-			iov++;
-			n--;
-		} else if ((w = writev(fd, iov, n)) >= 0) {
-			for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
-				w -= (ssize_t)iov->iov_len;
-			if (n > 0) {
-				iov->iov_base = (char *)iov->iov_base + w;
-				iov->iov_len -= (size_t)w;
-			}
+		if ((w = write(fd, p, n)) >= 0) {
+			p += w;
+			n -= (size_t)w;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK)
 			poll(&pfd, 1, -1);
 		else if (errno == EPIPE && fd == STDOUT_FILENO)
@@ -70,36 +48,6 @@ writev_all(int fd, struct iovec *iov, int n, const char *name)
 		else if (errno != EINTR)
 			err(ECS_EXIT_DATA, "write error on %s", name);
 	}
-}
-
-void
-ecs_write_all(int fd, const void *buf, size_t n, const char *name)
-{
-	struct iovec iov = { (void *)buf, n };
-
-	writev_all(fd, &iov, 1, name);
-}
-
-/*
- * Ends the run of input lines: copied after out_buf when short and it
- * fits, else written after out_buf from where it is.
- */
-static void
-end_span(void)
-{
-	struct iovec iov[3] = {
-		{ out_buf, out_len }, { span, span_len }, { &newline, 1 },
-	};
-
-	if (span_len < SPAN_COPY_MAX && span_len < OUT_BUFSIZE - out_len) {
-		memcpy(out_buf + out_len, span, span_len);
-		out_buf[out_len + span_len] = '\n';
-		out_len += span_len + 1;
-	} else {
-		out_len = 0;
-		writev_all(STDOUT_FILENO, iov, 3, "<stdout>");
-	}
-	span = NULL;
 }
 
 static void
@@ -112,11 +60,8 @@ write_all(const char *p, size_t n)
 static void
 flush_bytes(void)
 {
-	size_t n;
+	size_t n = out_len;
 
-	if (span != NULL)
-		end_span();
-	n = out_len;
 	out_len = 0;
 	if (n > 0)
 		write_all(out_buf, n);
@@ -126,8 +71,6 @@ flush_bytes(void)
 static void
 put_bytes(const void *p, size_t n)
 {
-	if (span != NULL)
-		end_span();
 	if (n > OUT_BUFSIZE - out_len) {
 		flush_bytes();
 		if (n >= OUT_BUFSIZE) {
@@ -207,31 +150,6 @@ ecs_out_line(const char *p, size_t n)
 }
 
 void
-ecs_out_line_in_place(char *p, size_t n)
-{
-	if (ecs_config.output_format != ECS_OUTPUT_NDJSON) {
-		ecs_out_line(p, n);
-		return;
-	}
-	if (span != NULL && p == span + span_len + 1) {
-		span[span_len] = '\n';		/* the line before is done */
-		span_len += n + 1;
-		return;
-	}
-	if (span != NULL)
-		end_span();
-	span = p;
-	span_len = n;
-}
-
-void
-ecs_out_release(void)
-{
-	if (span != NULL)
-		end_span();
-}
-
-void
 ecs_out_puts(const char *s)
 {
 	ecs_out_write(s, strlen(s));
@@ -247,8 +165,6 @@ ecs_out_putc(char c)
 			line_add(&c, 1);
 		return;
 	}
-	if (span != NULL)
-		end_span();
 	if (out_len == OUT_BUFSIZE)
 		flush_bytes();
 	out_buf[out_len++] = c;

@@ -289,7 +289,6 @@ fill(struct ecs_reader *rd)
 	ssize_t n;
 	size_t room;
 
-	ecs_out_release();	/* lines written from buf are moved or lost */
 	if (rd->start > 0) {
 		memmove(rd->buf, rd->buf + rd->start, rd->end - rd->start);
 		rd->end -= rd->start;
@@ -586,15 +585,6 @@ ecs_reader_parse(struct ecs_reader *rd)
 	return NULL;
 }
 
-void
-ecs_reader_out_line(struct ecs_reader *rd)
-{
-	if (rd->csv != NULL)	/* a row made into a line elsewhere */
-		ecs_out_line(rd->line, rd->len);
-	else
-		ecs_out_line_in_place(rd->line, rd->len);
-}
-
 int
 ecs_reader_finish(struct ecs_reader *rd)
 {
@@ -620,7 +610,6 @@ ecs_reader_finish(struct ecs_reader *rd)
 	}
 	json_tokener_free(rd->tok);
 	ecs_csv_free(rd->csv);
-	ecs_out_release();
 	free(rd->buf);
 	return status;
 }

@@ -823,7 +823,7 @@ template_gives_up(const struct template *t, struct json_object *rec)
 
 static void
 emit(const struct rule *rule, struct json_object *rec,
-    struct ecs_reader *rd)
+    const struct ecs_reader *rd)
 {
 	const struct template *t = template_of(rule);
 
@@ -834,7 +834,7 @@ emit(const struct rule *rule, struct json_object *rec,
 	else if (nfields > 0)
 		write_projection(rec);
 	else
-		ecs_reader_out_line(rd);
+		ecs_out_line(rd->line, rd->len);
 }
 
 static bool
