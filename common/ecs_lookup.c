@@ -387,14 +387,11 @@ put_member(const struct ecs_lookup *lk, const struct lk_member *m,
 	ecs_buf_add(out, lk->vals.p + m->off, m->len);
 }
 
-/* Reads the event's members into lk->ev; the key's text in *key. */
-static bool
-event_members(struct ecs_lookup *lk, const struct ecs_path *keypath,
-    const char *line, size_t len, const char **key, size_t *klen)
+/* Reads the top-level members of the plain event into lk->ev. */
+static void
+event_members(struct ecs_lookup *lk, const char *line, size_t len)
 {
-	const struct ecs_seg *kseg = &keypath->seg[0];
 	const char *p = line, *e = line + len;
-	bool has_key = false;
 	struct span s;
 
 	lk->nev = 0;
@@ -405,12 +402,7 @@ event_members(struct ecs_lookup *lk, const struct ecs_path *keypath,
 			    lk->capev * sizeof(*lk->ev));
 		}
 		lk->ev[lk->nev++] = s;
-		/* A repeated key: the last, as json-c reads it. */
-		if (s.nlen == kseg->len && memcmp(s.name, kseg->key,
-		    s.nlen) == 0)
-			has_key = key_of_text(s.val, s.vlen, key, klen);
 	}
-	return has_key;
 }
 
 /* Whether the plain event has the output name of m. */
@@ -453,30 +445,22 @@ event_open_len(const char *line, size_t len)
 }
 
 bool
-ecs_lookup_join(struct ecs_lookup *lk, const struct ecs_path *keypath,
+ecs_lookup_join(struct ecs_lookup *lk, const struct ecs_field *keyfield,
     const char *line, size_t len, struct json_object *rec, bool overwrite,
     struct ecs_buf *out)
 {
 	const struct lk_row *row;
 	const struct lk_member *m;
-	struct json_object *kv;
-	struct ecs_field kf;
 	const char *key, *text;
 	size_t klen, i, j, tlen;
 	bool any, conflict = false;
 
-	if (rec == NULL) {
-		if (!event_members(lk, keypath, line, len, &key, &klen))
-			return false;
-	} else {
-		ecs_field_from_json(NULL, false, &kf);
-		if (ecs_path_find(keypath, rec, &kv))
-			ecs_field_from_json(kv, true, &kf);
-		if (!key_of_field(&kf, &key, &klen))
-			return false;
-	}
-	if ((row = ecs_map_get(lk->rows, key, klen)) == NULL)
+	if (!key_of_field(keyfield, &key, &klen) ||
+	    (row = ecs_map_get(lk->rows, key, klen)) == NULL)
 		return false;
+	/* Only an event with a row is walked: the walk serves the merge. */
+	if (rec == NULL)
+		event_members(lk, line, len);
 	if (row->n > lk->captaken) {
 		lk->captaken = row->n;
 		lk->taken = ecs_xrealloc(lk->taken,

@@ -50,15 +50,16 @@ struct ecs_lookup *ecs_lookup_load(const char *path,
 	    const char *prefix, bool report, unsigned long long *nbad);
 
 /*
- * The event line[0..len) joined with the table: false when its key (at
- * key, through --map) has no row or is no string or number. Otherwise out
- * holds the event with the row's fields added after its own (no
- * newline). rec is NULL when line is a plain object and key a top-level
- * name; else it is the event json-c read (borrowed; --overwrite deletes
- * the replaced fields from it). With overwrite the row's fields replace
- * the event's of the same name; without, the event's own fields win.
+ * The event line[0..len) joined with the table: false when its key
+ * (*key, as ecs_fields read it, --map applied) has no row or is no string
+ * or number. Otherwise out holds the event with the row's fields added
+ * after its own (no newline). rec is NULL when line is a plain object
+ * (ecs_fields_capture read the key from its bytes); else it is the event
+ * json-c read (borrowed; --overwrite deletes the replaced fields from
+ * it). With overwrite the row's fields replace the event's of the same
+ * name; without, the event's own fields win.
  */
-bool	 ecs_lookup_join(struct ecs_lookup *, const struct ecs_path *key,
+bool	 ecs_lookup_join(struct ecs_lookup *, const struct ecs_field *key,
 	    const char *line, size_t len, struct json_object *rec,
 	    bool overwrite, struct ecs_buf *out);
 

@@ -70,6 +70,56 @@ J="$FIXTURES/join"
 	is "$output" '{"sku":"22752","description":"SET 7 BABUSHKA NESTING BOXES","category":"toys","cost":4.20}'
 }
 
+@test "a nested key is read from the bytes, as json-c reads it: escapes, numbers, objects, missing, repeated names" {
+	# Only the three lines with a backslash go through json-c (--stats
+	# parsed); the others give the same key from their bytes.
+	ev '{"item":{"sku":"71053"},"n":1}' '{"item":{"sku":"7105\u0033"}}' \
+	    '{"item":{"s\u006bu":"22752"}}' '{"item":{"sku":71053}}' \
+	    '{"item":{"sku":71053.0}}' '{"item":{"sku":{"a":"71053"}}}' \
+	    '{"item":{"sku":["71053"]}}' '{"item":{"sku":null}}' '{"item":{}}' \
+	    '{"item":"71053"}' '{"sku":"71053"}' \
+	    '{"item":{"sku":"85123A","sku":"22752"}}' \
+	    '{"item":{"sku":"22752","sku":{"a":1}}}' \
+	    '{"item":{"sku":"22752"},"item":{"sku":"71053"}}' \
+	    '{"item":{"sku":"22752"},"item":{"x":1}}' \
+	    '{"note":"a \"b\"","item":{"sku":"22752"}}' \
+	    '{ "item" : { "sku" : "84406B" } , "description" : "own", "description":"twice" }'
+	run -0 ecs-join -q --on item.sku=product_id --stats "$BATS_TEST_TMPDIR/st" "$J/catalog.csv" "$IN"
+	is "$output" '{"item":{"sku":"71053"},"n":1,"description":"WHITE METAL LANTERN","category":"home","cost":2.08}
+{"item":{"sku":"7105\u0033"},"description":"WHITE METAL LANTERN","category":"home","cost":2.08}
+{"item":{"s\u006bu":"22752"},"description":"SET 7 BABUSHKA NESTING BOXES","category":"toys","cost":4.20}
+{"item":{"sku":71053},"description":"WHITE METAL LANTERN","category":"home","cost":2.08}
+{"item":{"sku":71053.0}}
+{"item":{"sku":{"a":"71053"}}}
+{"item":{"sku":["71053"]}}
+{"item":{"sku":null}}
+{"item":{}}
+{"item":"71053"}
+{"sku":"71053"}
+{"item":{"sku":"85123A","sku":"22752"},"description":"SET 7 BABUSHKA NESTING BOXES","category":"toys","cost":4.20}
+{"item":{"sku":"22752","sku":{"a":1}}}
+{"item":{"sku":"22752"},"item":{"sku":"71053"},"description":"WHITE METAL LANTERN","category":"home","cost":2.08}
+{"item":{"sku":"22752"},"item":{"x":1}}
+{"note":"a \"b\"","item":{"sku":"22752"},"description":"SET 7 BABUSHKA NESTING BOXES","category":"toys","cost":4.20}
+{ "item" : { "sku" : "84406B" } , "description" : "own", "description":"twice" ,"category":"home","cost":1.65}'
+	run -0 jq -r '"\(.lines) \(.parsed)"' "$BATS_TEST_TMPDIR/st"
+	is "$output" "17 3" "lines and json-c parses"
+	# --overwrite drops the event's own (both of a repeated name) and
+	# keeps the rest of its text, as with a top-level key.
+	run -0 ecs-join -q --overwrite --on item.sku=product_id "$J/catalog.csv" "$IN"
+	is "${lines[16]}" '{"item" : { "sku" : "84406B" },"description":"CREAM CUPID HEARTS \"COAT\" HANGER","category":"home","cost":1.65}'
+	# Through --map, and an array index.
+	run -0 ecs-join -q --map product_id=item.sku --inner "$J/catalog.csv" "$IN"
+	is "${#lines[@]}" 8 "--map: the events with a row"
+	ev '{"item":{"l":["x","22752"]}}' '{"item":{"l":["22752"]}}' \
+	    '{"item":{"l":{"1":"22752"}}}' '{"item":{"l":[{"a":[1,"]"]},71053,3]}}'
+	run -0 ecs-join -q --on 'item.l[1]=product_id' "$J/catalog.csv" "$IN"
+	is "$output" '{"item":{"l":["x","22752"]},"description":"SET 7 BABUSHKA NESTING BOXES","category":"toys","cost":4.20}
+{"item":{"l":["22752"]}}
+{"item":{"l":{"1":"22752"}}}
+{"item":{"l":[{"a":[1,"]"]},71053,3]},"description":"WHITE METAL LANTERN","category":"home","cost":2.08}'
+}
+
 @test "a key given twice: the last row wins, counted in a warning" {
 	printf '%s\n' '{"product_id":"A","v":1}' '{"product_id":"B","v":2}' '{"product_id":"A","v":3}' \
 	    '{"product_id":"B","v":4,"w":5}' > "$BATS_TEST_TMPDIR/t.ndjson"
@@ -256,6 +306,16 @@ uci_catalog() {
 	# Some had a row, some had none.
 	run -0 grep -c '"cost"' "$BATS_TEST_TMPDIR/ecs"
 	(( output > 90000 && output < 100000 ))
+	# The key moved into an object: the same rows, read from the bytes.
+	sed -E 's/"product_id":("[^"]*"|[0-9]+)/"item":{"product_id":\1}/' \
+	    "$BATS_TEST_TMPDIR/orders" > "$BATS_TEST_TMPDIR/nested"
+	ecs-join -q --on item.product_id=product_id --stats "$BATS_TEST_TMPDIR/st" \
+	    "$cat" "$BATS_TEST_TMPDIR/nested" |
+	    jq -cS '.product_id = .item.product_id | del(.item)' > "$BATS_TEST_TMPDIR/ecs"
+	run -0 cmp "$BATS_TEST_TMPDIR/ecs" "$BATS_TEST_TMPDIR/mlr"
+	# json-c reads only the lines with an escape.
+	run -0 jq .parsed "$BATS_TEST_TMPDIR/st"
+	is "$output" "$(grep -c '\\' "$BATS_TEST_TMPDIR/nested")"
 }
 
 @test "UCI orders: the same rows as DuckDB's LEFT JOIN and INNER JOIN (--prefix)" {

@@ -63,7 +63,7 @@ static struct {
 static struct {
 	struct ecs_lookup *table;		/* the table events see */
 	struct ecs_path	*key;			/* the events' key, via --map */
-	bool		 key_is_top;		/* one top-level name */
+	struct ecs_fieldset fields;		/* reads key, from the bytes */
 	struct stat	 loaded;		/* TABLE as it was read */
 	struct stat	 refused;		/* TABLE as it was refused */
 	bool		 watch;			/* TABLE is a regular file */
@@ -433,21 +433,20 @@ unmatched(const struct ecs_reader *rd)
 	}
 }
 
+/* The event's key is read from its bytes, or by json-c (fields.rec). */
 static void
 join(struct ecs_reader *rd)
 {
-	struct json_object *rec = NULL;
+	struct ecs_field key;
 
-	if (!run.key_is_top || !ecs_scan_plain_object(rd->line, rd->len))
-		if ((rec = ecs_reader_parse(rd)) == NULL)
-			return;
+	if (!ecs_fields_read(&run.fields, rd, &key))
+		return;
 	run.nevents++;
-	if (ecs_lookup_join(run.table, run.key, rd->line, rd->len, rec,
-	    opt.overwrite, &run.out))
+	if (ecs_lookup_join(run.table, &key, rd->line, rd->len,
+	    run.fields.rec, opt.overwrite, &run.out))
 		ecs_out_line(run.out.p, run.out.len);
 	else
 		unmatched(rd);
-	json_object_put(rec);
 }
 
 static void
@@ -527,7 +526,10 @@ parse_options(int argc, char *argv[], int *first_operand)
 	if ((run.key = ecs_path_compile(opt.event_key, &why)) == NULL)
 		errx(ECS_EXIT_USAGE, "--on '%s': %s", opt.event_key, why);
 	ecs_path_apply_map(run.key);
-	run.key_is_top = run.key->nseg == 1 && !run.key->seg[0].bracket;
+	/* Keys are matched as written: the table's rows are not mapped. */
+	run.key->is_action = false;
+	ecs_fields_init(&run.fields, NULL, 0);
+	ecs_fields_add(&run.fields, run.key);
 	*first_operand = optind;
 }
 
@@ -589,6 +591,7 @@ main(int argc, char *argv[])
 	ecs_buf_free(&run.unmatched);
 	ecs_buf_free(&run.out);
 	ecs_lookup_destroy(run.table);
+	ecs_fields_finish(&run.fields);
 	ecs_path_free(run.key);
 	free(opt.event_key);
 	return status;

@@ -45,6 +45,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	struct ecs_lookup *lk;
 	struct ecs_path *key;
+	struct ecs_fieldset fs;
+	struct ecs_field kf;
 	struct ecs_buf out = ECS_BUF_INIT;
 	unsigned long long nbad;
 	char path[64];
@@ -64,10 +66,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    true, &nbad);
 	if (lk != NULL) {
 		key = ecs_path_compile("product_id", &why);
+		ecs_fields_init(&fs, NULL, 0);
+		ecs_fields_add(&fs, key);
 		for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
-			if (ecs_lookup_join(lk, key, events[i],
+			if (ecs_fields_capture(&fs, events[i],
+			    strlen(events[i]), &kf) &&
+			    ecs_lookup_join(lk, &kf, events[i],
 			    strlen(events[i]), NULL, i % 2 == 1, &out))
 				check(&out);
+		ecs_fields_finish(&fs);
 		ecs_path_free(key);
 	}
 	ecs_lookup_destroy(lk);
