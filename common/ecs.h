@@ -413,6 +413,8 @@ size_t	 ecs_fields_add(struct ecs_fieldset *, const struct ecs_path *);
  * borrowed from line: false when that cannot be (a line outside the plain
  * subset, or fs has a path the bytes cannot serve), and json-c must judge.
  * Nested paths are followed through objects and arrays as ecs_path_find.
+ * A scalar's text is the one json-c writes (the integer -0 is "0"); an
+ * object or array is its bytes, which json-c would write compacted.
  */
 bool	 ecs_fields_capture(struct ecs_fieldset *, const char *line,
 	    size_t len, struct ecs_field *out);

@@ -279,6 +279,22 @@ member(struct ecs_field *f, const struct ecs_seg *s)
 	}
 }
 
+/*
+ * json-c reads the integer -0 as 0 and writes it so (a double keeps its
+ * text: -0.0 stays): the captured field is given json-c's text, so that
+ * what a program writes of it, and to_string() or =~ on it, does not
+ * depend on whether the line took json-c.
+ */
+static void
+as_json_c_writes(struct ecs_field *f)
+{
+	if (f->type == ECS_F_NUMBER && f->len == 2 && f->text[0] == '-' &&
+	    f->text[1] == '0') {
+		f->text = "0";
+		f->len = 1;
+	}
+}
+
 bool
 ecs_fields_capture(struct ecs_fieldset *fs, const char *line, size_t len,
     struct ecs_field *out)
@@ -291,6 +307,7 @@ ecs_fields_capture(struct ecs_fieldset *fs, const char *line, size_t len,
 		out[i] = fs->topval[fs->top[i]];
 		for (k = 1; k < fs->path[i]->nseg; k++)
 			member(&out[i], &fs->path[i]->seg[k]);
+		as_json_c_writes(&out[i]);
 	}
 	canon_actions(fs, out);
 	return true;
