@@ -1336,6 +1336,30 @@ needs_record(const struct rule *rule)
 }
 
 /*
+ * What the output of a kept line reads: its captured fields (*captured)
+ * when output_fits, else json-c's record (*rec, a reference taken), which
+ * json-c made for the rules or makes now. False when the line is bad (the
+ * reader has said why); *why is set when a template's expression gave up.
+ */
+static bool
+output_source(const struct rule *rule, struct ecs_reader *rd,
+    struct json_object **rec, const struct ecs_field **captured,
+    const char **why)
+{
+	if (rule_fields.rec == NULL && fast_output &&
+	    output_fits(rule, values, why)) {
+		*captured = values;
+		return true;
+	}
+	*rec = rule_fields.rec != NULL ? json_object_get(rule_fields.rec) :
+	    ecs_reader_parse(rd);
+	if (*rec == NULL)
+		return false;
+	*why = template_gives_up(template_of(rule), *rec);
+	return true;
+}
+
+/*
  * One line: written when a rule (or -v) keeps it and --unique lets it. The
  * rules, templates, -f and --unique read the fields captured from the
  * bytes; json-c reads the lines the scan cannot judge, and the kept lines
@@ -1364,17 +1388,9 @@ step(struct ecs_reader *rd)
 			ecs_reader_bad(rd, "%s", why);
 		return;
 	}
-	if (needs_record(rule) && rule_fields.rec == NULL && fast_output &&
-	    output_fits(rule, values, &why))
-		captured = values;
-	else if (needs_record(rule)) {
-		/* The record json-c made for the fields, or a new one. */
-		rec = rule_fields.rec != NULL ?
-		    json_object_get(rule_fields.rec) : ecs_reader_parse(rd);
-		if (rec == NULL)
-			return;
-		why = template_gives_up(template_of(rule), rec);
-	}
+	if (needs_record(rule) &&
+	    !output_source(rule, rd, &rec, &captured, &why))
+		return;
 	if (why != NULL)
 		ecs_reader_bad(rd, "%s", why);
 	else if (unique.npath == 0 || first_of_key(rec, captured, rd)) {
