@@ -29,12 +29,16 @@ struct tpl_part {
 	size_t		 slot;		/* {path}: its captured field */
 };
 
-/* An {=expr}'s text for the line being written from captured fields. */
+/*
+ * A placeholder's text for the line being written from captured fields:
+ * an {=expr}'s, or where a {path} object or array is in compacted.
+ */
 struct tpl_text {
 	const char	*text;
 	size_t		 len;
 	bool		 found;
 	char		 buf[64];
+	size_t		 at;
 };
 
 struct template {
@@ -54,6 +58,7 @@ struct field {
 	struct ecs_path	*in;
 	struct ecs_path	*out;
 	size_t		 slot;		/* in's captured field */
+	size_t		 at, len;	/* an object or array: in compacted */
 };
 
 static struct rule	*rules;
@@ -71,6 +76,8 @@ static struct ecs_fieldset rule_fields;
 static struct ecs_field	*values;
 /* -f, templates and --unique read their fields there too (bind_output). */
 static bool		 fast_output;
+/* The objects and arrays of the line to write, as json-c writes them. */
+static struct ecs_buf	 compacted;
 
 /*
  * --unique: the keys kept within --within of the latest event time, in a
@@ -295,10 +302,11 @@ canon_action(const struct ecs_path *path, struct json_object *v)
 }
 
 /*
- * The texts of t's {=expr} for the captured fields, kept in t->got: false
- * when a placeholder is an object or array, which json-c writes otherwise
- * than its bytes (compacted, a repeated key once): the line takes json-c.
- * Why an expression gave up is left for ecs_expr_take_error.
+ * The texts of t's placeholders for the captured fields, kept in t->got:
+ * an object or array compacted as json-c writes it. False when one repeats
+ * a key (json-c writes it once), or an {=expr} writes one of the line's
+ * objects or arrays: the line takes json-c. Why an expression gave up is
+ * left for ecs_expr_take_error.
  */
 static bool
 tpl_eval_fields(const struct template *t, const struct ecs_field *values)
@@ -308,11 +316,16 @@ tpl_eval_fields(const struct template *t, const struct ecs_field *values)
 	size_t i;
 	int rc;
 
+	ecs_buf_reset(&compacted);
 	for (i = 0; i < t->npart; i++) {
 		p = &t->part[i];
 		got = &t->got[i];
-		if (p->path != NULL && values[p->slot].type == ECS_F_OTHER)
-			return false;
+		if (p->path != NULL && values[p->slot].type == ECS_F_OTHER) {
+			got->at = compacted.len;
+			if (!ecs_field_compact(&values[p->slot], &compacted))
+				return false;
+			got->len = compacted.len - got->at;
+		}
 		if (p->expr == NULL)
 			continue;
 		rc = ecs_expr_text_fields(p->expr, values, got->buf, &got->text,
@@ -346,7 +359,9 @@ tpl_render_fields(const struct template *t, const struct ecs_field *values,
 				ecs_out_write(t->got[i].text, t->got[i].len);
 		} else if (p->path == NULL)
 			ecs_out_write(rd->line, rd->len);
-		else if ((f = &values[p->slot])->type != ECS_F_MISSING)
+		else if ((f = &values[p->slot])->type == ECS_F_OTHER)
+			ecs_out_write(compacted.p + t->got[i].at, t->got[i].len);
+		else if (f->type != ECS_F_MISSING)
 			ecs_out_write(f->text, f->len);
 	}
 	ecs_out_putc('\n');
@@ -547,20 +562,29 @@ needs_escape(const char *s, size_t len)
 }
 
 /*
- * Whether the fields -f writes can be written from their bytes: not an
- * object or array (json-c compacts them) nor a --map-action name that
- * json-c would escape; strings of a plain line hold no escape.
+ * Whether the fields -f writes can be written from their bytes (strings
+ * of a plain line hold no escape), an object or array compacted into
+ * compacted as json-c writes it: not when one repeats a key, nor for a
+ * --map-action name that json-c would escape.
  */
 static bool
 projection_fits_line(const struct ecs_field *values)
 {
 	const struct ecs_field *f;
+	struct field *fd;
 	size_t i;
 
+	ecs_buf_reset(&compacted);
 	for (i = 0; i < nfields; i++) {
-		f = &values[fields[i].slot];
-		if (f->type == ECS_F_OTHER || (f->type == ECS_F_STRING &&
-		    fields[i].in->is_action && needs_escape(f->text, f->len)))
+		fd = &fields[i];
+		f = &values[fd->slot];
+		if (f->type == ECS_F_OTHER) {
+			fd->at = compacted.len;
+			if (!ecs_field_compact(f, &compacted))
+				return false;
+			fd->len = compacted.len - fd->at;
+		} else if (f->type == ECS_F_STRING && fd->in->is_action &&
+		    needs_escape(f->text, f->len))
 			return false;
 	}
 	return true;
@@ -574,6 +598,11 @@ write_pnode(size_t n, const struct ecs_field *values)
 
 	if (pnodes[n].field != NOT_A_LEAF) {
 		f = &values[fields[pnodes[n].field].slot];
+		if (f->type == ECS_F_OTHER) {
+			ecs_out_write(compacted.p + fields[pnodes[n].field].at,
+			    fields[pnodes[n].field].len);
+			return;
+		}
 		if (f->type == ECS_F_STRING)
 			ecs_out_putc('"');
 		ecs_out_write(f->text, f->len);
@@ -1232,6 +1261,7 @@ free_all(void)
 	ecs_fields_finish(&rule_fields);
 	free(values);
 	free(pnodes);
+	ecs_buf_free(&compacted);
 }
 
 /* The output's paths into fs: -f's, the templates' and --unique's. */
@@ -1291,11 +1321,11 @@ bind_output(void)
 
 /*
  * Whether the kept line can be written from its captured fields (see
- * bind_output): not when a field the output reads is an object or array,
- * which json-c writes compacted, a repeated key once (and with '/'
- * escaped in a --unique key), nor when -f would write a --map-action name
- * that json-c escapes. A template's {=expr} are evaluated here, once; *why
- * tells when one gave up.
+ * bind_output): not when a --unique key or the time is an object or
+ * array (json-c writes a key compacted with '/' escaped, a time in its
+ * message: rare enough to leave to json-c), nor when tpl_eval_fields or
+ * projection_fits_line say no. A template's {=expr} are evaluated here,
+ * once; *why tells when one gave up.
  */
 static bool
 output_fits(const struct rule *rule, const struct ecs_field *captured,

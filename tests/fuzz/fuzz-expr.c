@@ -8,7 +8,8 @@
  * and through json-c must give the expression the same answer, and a line
  * the literal pre-check rules out must be one it does not match. On a
  * plain line, each captured scalar must be written as json-c writes it
- * (the text of its value in the reader's record, big integers kept), and
+ * (the text of its value in the reader's record, big integers kept), an
+ * object or array compacted (ecs_field_compact) as json-c writes it, and
  * the expression's text as a template writes it must be the same from
  * the fields as from json-c's record (ecs-filter -t '{=expr}'). --map
  * sends m to c.d and q to c.1, and --map-action turns buy into purchase.
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "ecs.h"
+#include "ecs_buf.h"
 #include "ecs_expr.h"
 
 static const char *records[] = {
@@ -70,15 +72,16 @@ check_capture(const struct ecs_field *f, const struct ecs_field *f_json)
 
 /*
  * On a plain line: the fields captured from the bytes (f) are the values
- * of rec, the reader's record, as json-c writes them, save objects and
- * arrays (json-c compacts them); e's text from the fields is its text
- * from rec, or -1 for such an object or array.
+ * of rec, the reader's record, as json-c writes them (objects and arrays
+ * once compacted, unless they repeat a key); e's text from the fields is
+ * its text from rec, or -1 for such an object or array.
  */
 static void
 check_as_written(struct ecs_expr *e, struct ecs_fieldset *fs,
     const struct ecs_field *f, struct json_object *rec)
 {
 	struct ecs_field w;
+	struct ecs_buf compact = { 0 };
 	struct json_object *v;
 	const char *canon, *text, *want;
 	char buf[64], wbuf[64], *copy;
@@ -96,7 +99,17 @@ check_as_written(struct ecs_expr *e, struct ecs_fieldset *fs,
 		    w.type != ECS_F_MISSING && (f[i].len != w.len ||
 		    memcmp(f[i].text, w.text, w.len) != 0)))
 			abort();
+		ecs_buf_reset(&compact);
+		if (w.type == ECS_F_OTHER && ecs_field_compact(&f[i], &compact)) {
+			w.text = json_object_to_json_string_length(v,
+			    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+			    &w.len);
+			if (compact.len != w.len ||
+			    memcmp(compact.p, w.text, w.len) != 0)
+				abort();
+		}
 	}
+	ecs_buf_free(&compact);
 	(void)ecs_expr_take_error();
 	rc = ecs_expr_text_fields(e, f, buf, &text, &len);
 	if (ecs_expr_take_error() != NULL || rc < 0)
