@@ -370,7 +370,7 @@ ecs_field_compact(const struct ecs_field *f, struct ecs_buf *out)
 		case '"':
 			end = (const char *)memchr(p + 1, '"',
 			    (size_t)(e - p - 1)) + 1;
-			/* A key when ':' follows: the text is plain, no escapes. */
+			/* A key when ':' follows (plain: no escapes). */
 			if ((q = skip_ws(end, e)) < e && *q == ':' &&
 			    !new_key(&keys, p + 1, (size_t)(end - p - 2))) {
 				out->len = was;

@@ -94,16 +94,18 @@ check_as_written(struct ecs_expr *e, struct ecs_fieldset *fs,
 		ecs_field_from_json(v, found, &w);
 		if (fs->path[i]->is_action && w.type == ECS_F_STRING &&
 		    (canon = ecs_action_canon(w.text, w.len, &clen)) != NULL)
-			w = (struct ecs_field){ ECS_F_STRING, canon, clen, NULL };
+			w = (struct ecs_field){ ECS_F_STRING, canon, clen,
+			    NULL };
 		if (f[i].type != w.type || (w.type != ECS_F_OTHER &&
 		    w.type != ECS_F_MISSING && (f[i].len != w.len ||
 		    memcmp(f[i].text, w.text, w.len) != 0)))
 			abort();
 		ecs_buf_reset(&compact);
-		if (w.type == ECS_F_OTHER && ecs_field_compact(&f[i], &compact)) {
+		if (w.type == ECS_F_OTHER &&
+		    ecs_field_compact(&f[i], &compact)) {
 			w.text = json_object_to_json_string_length(v,
-			    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-			    &w.len);
+			    JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE, &w.len);
 			if (compact.len != w.len ||
 			    memcmp(compact.p, w.text, w.len) != 0)
 				abort();
