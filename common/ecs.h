@@ -413,6 +413,8 @@ size_t	 ecs_fields_add(struct ecs_fieldset *, const struct ecs_path *);
  * borrowed from line: false when that cannot be (a line outside the plain
  * subset, or fs has a path the bytes cannot serve), and json-c must judge.
  * Nested paths are followed through objects and arrays as ecs_path_find.
+ * A scalar's text is the one json-c writes (the integer -0 is "0"); an
+ * object or array is its bytes, which json-c would write compacted.
  */
 bool	 ecs_fields_capture(struct ecs_fieldset *, const char *line,
 	    size_t len, struct ecs_field *out);
@@ -424,6 +426,16 @@ bool	 ecs_fields_capture(struct ecs_fieldset *, const char *line,
 bool	 ecs_fields_read(struct ecs_fieldset *, struct ecs_reader *,
 	    struct ecs_field *out);
 void	 ecs_fields_finish(struct ecs_fieldset *);
+struct ecs_buf;
+/*
+ * Appends the object or array f, captured from a plain line, to out as
+ * json-c writes it (JSON_C_TO_STRING_PLAIN, '/' unescaped): without white
+ * space, the integer -0 as 0, every other value as written. False, out
+ * as it was, when an object in it repeats a key (json-c keeps one, at the
+ * first's place with the last's value) or has keys past a bound: then
+ * ask json-c.
+ */
+bool	 ecs_field_compact(const struct ecs_field *f, struct ecs_buf *out);
 /* An integer, also written as a string or as 5.0; false otherwise. */
 bool	 ecs_field_int64(const struct ecs_field *, int64_t *);
 /* The field is the string s. */

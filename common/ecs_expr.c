@@ -347,6 +347,7 @@ struct scratch {
 	size_t			 bytes;		/* allocated, see SCRATCH_MAX */
 	struct json_object	**json;
 	size_t			 njson, capjson;
+	bool			 raw_json;	/* see ecs_expr_text_fields */
 };
 
 /*
@@ -1455,6 +1456,7 @@ static void
 scratch_reset(struct scratch *sc)
 {
 	sc->bytes = 0;
+	sc->raw_json = false;
 	while (sc->nptr > 0)
 		free(sc->ptr[--sc->nptr]);
 	while (sc->njson > 0)
@@ -1631,6 +1633,8 @@ value_text(const struct value *v, const struct ctx *c, char buf[static 64],
 		if (v->text != NULL) {
 			*text = v->text;
 			*len = v->tlen;
+			if (v->j == NULL)	/* the bytes of the line */
+				c->sc->raw_json = true;
 			return true;
 		}
 		break;
@@ -2658,6 +2662,19 @@ ecs_expr_text(const struct ecs_expr *e, struct json_object *rec,
 
 	eval(e->root, &c, &v);
 	return value_text(&v, &c, buf, text, len);
+}
+
+int
+ecs_expr_text_fields(const struct ecs_expr *e, const struct ecs_field *fields,
+    char buf[static 64], const char **text, size_t *len)
+{
+	struct ctx c = begin(e, NULL, fields);
+	struct value v;
+	bool found;
+
+	eval(e->root, &c, &v);
+	found = value_text(&v, &c, buf, text, len);
+	return c.sc->raw_json ? -1 : found;
 }
 
 static void

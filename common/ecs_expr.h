@@ -55,6 +55,16 @@ void	 ecs_expr_eval_field(const struct ecs_expr *,
 bool	 ecs_expr_text(const struct ecs_expr *, struct json_object *rec,
 	    char buf[static 64], const char **text, size_t *len);
 /*
+ * ecs_expr_text on the fields captured from a plain line (after
+ * ecs_expr_bind): 1 with the same text, 0 when the value is missing, or
+ * -1 when the text would hold an object or array as the line writes it,
+ * which json-c writes otherwise (without white space, a repeated key
+ * once): ask ecs_expr_text on json-c's record then.
+ */
+int	 ecs_expr_text_fields(const struct ecs_expr *,
+	    const struct ecs_field *fields, char buf[static 64],
+	    const char **text, size_t *len);
+/*
  * Binds e's field paths to slots of fs (added as needed), so that it can be
  * evaluated on the fields ecs_fields_read captures: the fast path.
  */

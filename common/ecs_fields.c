@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ecs.h"
+#include "ecs_buf.h"
 
 /* Whether two compiled paths name the same field. */
 static bool
@@ -279,6 +280,22 @@ member(struct ecs_field *f, const struct ecs_seg *s)
 	}
 }
 
+/*
+ * json-c reads the integer -0 as 0 and writes it so (a double keeps its
+ * text: -0.0 stays): the captured field is given json-c's text, so that
+ * what a program writes of it, and to_string() or =~ on it, does not
+ * depend on whether the line took json-c.
+ */
+static void
+as_json_c_writes(struct ecs_field *f)
+{
+	if (f->type == ECS_F_NUMBER && f->len == 2 && f->text[0] == '-' &&
+	    f->text[1] == '0') {
+		f->text = "0";
+		f->len = 1;
+	}
+}
+
 bool
 ecs_fields_capture(struct ecs_fieldset *fs, const char *line, size_t len,
     struct ecs_field *out)
@@ -291,8 +308,88 @@ ecs_fields_capture(struct ecs_fieldset *fs, const char *line, size_t len,
 		out[i] = fs->topval[fs->top[i]];
 		for (k = 1; k < fs->path[i]->nseg; k++)
 			member(&out[i], &fs->path[i]->seg[k]);
+		as_json_c_writes(&out[i]);
 	}
 	canon_actions(fs, out);
+	return true;
+}
+
+/* The keys seen in the open objects of a compaction, for repeats. */
+#define COMPACT_KEYS	256
+
+struct compact_keys {
+	const char	*key[COMPACT_KEYS];
+	size_t		 len[COMPACT_KEYS];
+	size_t		 n;
+	size_t		 open[64];	/* where each open object's keys start */
+	size_t		 depth;		/* the scan allows 32 levels */
+};
+
+/* Adds key[0..len) to the innermost object: false if it has it already. */
+static bool
+new_key(struct compact_keys *k, const char *key, size_t len)
+{
+	size_t i;
+
+	if (k->depth == 0 || k->n == COMPACT_KEYS)
+		return false;
+	for (i = k->open[k->depth - 1]; i < k->n; i++)
+		if (k->len[i] == len && memcmp(k->key[i], key, len) == 0)
+			return false;
+	k->key[k->n] = key;
+	k->len[k->n++] = len;
+	return true;
+}
+
+bool
+ecs_field_compact(const struct ecs_field *f, struct ecs_buf *out)
+{
+	struct compact_keys keys = { .n = 0 };
+	const char *p = f->text, *e = f->text + f->len, *end, *q;
+	size_t was = out->len;
+
+	if (f->type != ECS_F_OTHER)
+		return false;
+	while (p < e) {
+		switch (*p) {
+		case ' ': case '\t': case '\r': case '\n':
+			p++;
+			continue;
+		case '{':
+			keys.open[keys.depth++] = keys.n;
+			break;
+		case '[':
+			keys.open[keys.depth++] = SIZE_MAX;	/* no keys */
+			break;
+		case '}':
+			keys.n = keys.open[--keys.depth];
+			break;
+		case ']':
+			keys.depth--;
+			break;
+		case '"':
+			end = (const char *)memchr(p + 1, '"',
+			    (size_t)(e - p - 1)) + 1;
+			/* A key when ':' follows (plain: no escapes). */
+			if ((q = skip_ws(end, e)) < e && *q == ':' &&
+			    !new_key(&keys, p + 1, (size_t)(end - p - 2))) {
+				out->len = was;
+				return false;
+			}
+			ecs_buf_add(out, p, (size_t)(end - p));
+			p = end;
+			continue;
+		case '-':
+			if (e - p >= 2 && p[1] == '0' && (e - p == 2 ||
+			    strchr(".eE0123456789", p[2]) == NULL)) {
+				ecs_buf_putc(out, '0');	/* json-c: -0 is 0 */
+				p += 2;
+				continue;
+			}
+			break;
+		}
+		ecs_buf_putc(out, *p++);
+	}
 	return true;
 }
 

@@ -26,12 +26,26 @@ struct tpl_part {
 	size_t		 len;
 	struct ecs_path	*path;		/* NULL with text and expr NULL: {.} */
 	struct ecs_expr	*expr;		/* {=expr}, or NULL */
+	size_t		 slot;		/* {path}: its captured field */
+};
+
+/*
+ * A placeholder's text for the line being written from captured fields:
+ * an {=expr}'s, or where a {path} object or array is in compacted.
+ */
+struct tpl_text {
+	const char	*text;
+	size_t		 len;
+	bool		 found;
+	char		 buf[64];
+	size_t		 at;
 };
 
 struct template {
 	struct tpl_part	*part;
 	size_t		 npart;
 	bool		 may_give_up;	/* an {=expr} with a regex */
+	struct tpl_text	*got;		/* [npart], with fast_output */
 };
 
 struct rule {
@@ -43,6 +57,8 @@ struct rule {
 struct field {
 	struct ecs_path	*in;
 	struct ecs_path	*out;
+	size_t		 slot;		/* in's captured field */
+	size_t		 at, len;	/* an object or array: in compacted */
 };
 
 static struct rule	*rules;
@@ -58,6 +74,10 @@ static bool		 can_skip_unparsed;	/* every rule has a pre-check */
 /* What the rules read of each line, captured without json-c when it can be. */
 static struct ecs_fieldset rule_fields;
 static struct ecs_field	*values;
+/* -f, templates and --unique read their fields there too (bind_output). */
+static bool		 fast_output;
+/* The objects and arrays of the line to write, as json-c writes them. */
+static struct ecs_buf	 compacted;
 
 /*
  * --unique: the keys kept within --within of the latest event time, in a
@@ -71,12 +91,15 @@ struct seen {
 
 static struct {
 	struct ecs_path	**path;		/* the key fields, via --map */
+	struct ecs_path	**raw;		/* the same, without --map-action */
+	size_t		*slot;		/* raw's captured fields */
 	size_t		 npath;
 	int64_t		 within_ms;	/* --within */
 	const char	*dupes_path;	/* --dupes */
 	int		 dupes_fd;
 	struct ecs_buf	 dupes;		/* lines for --dupes not yet written */
 	struct ecs_path	*ts;		/* the event time field */
+	size_t		 ts_slot;	/* its captured field */
 	struct ecs_event_clock clock;
 	struct ecs_map	*keys;		/* encoded key -> int64_t time kept */
 	struct seen	*queue;		/* a ring, oldest first */
@@ -168,7 +191,7 @@ tpl_push(struct template *t, char *text, size_t len, struct ecs_path *path,
     struct ecs_expr *expr)
 {
 	t->part = ecs_xrealloc(t->part, (t->npart + 1) * sizeof(*t->part));
-	t->part[t->npart++] = (struct tpl_part){ text, len, path, expr };
+	t->part[t->npart++] = (struct tpl_part){ text, len, path, expr, 0 };
 	if (expr != NULL && ecs_expr_may_give_up(expr))
 		t->may_give_up = true;
 }
@@ -257,6 +280,7 @@ tpl_free(struct template *t)
 		ecs_expr_free(t->part[i].expr);
 	}
 	free(t->part);
+	free(t->got);
 	free(t);
 }
 
@@ -275,6 +299,72 @@ canon_action(const struct ecs_path *path, struct json_object *v)
 	    (size_t)json_object_get_string_len(v), &len)) == NULL)
 		return NULL;
 	return json_object_new_string_len(canon, (int)len);
+}
+
+/*
+ * The texts of t's placeholders for the captured fields, kept in t->got:
+ * an object or array compacted as json-c writes it. False when one repeats
+ * a key (json-c writes it once), or an {=expr} writes one of the line's
+ * objects or arrays: the line takes json-c. Why an expression gave up is
+ * left for ecs_expr_take_error.
+ */
+static bool
+tpl_eval_fields(const struct template *t, const struct ecs_field *values)
+{
+	const struct tpl_part *p;
+	struct tpl_text *got;
+	size_t i;
+	int rc;
+
+	ecs_buf_reset(&compacted);
+	for (i = 0; i < t->npart; i++) {
+		p = &t->part[i];
+		got = &t->got[i];
+		if (p->path != NULL && values[p->slot].type == ECS_F_OTHER) {
+			got->at = compacted.len;
+			if (!ecs_field_compact(&values[p->slot], &compacted))
+				return false;
+			got->len = compacted.len - got->at;
+		}
+		if (p->expr == NULL)
+			continue;
+		rc = ecs_expr_text_fields(p->expr, values, got->buf, &got->text,
+		    &got->len);
+		if (rc < 0)
+			return false;
+		got->found = rc == 1;
+	}
+	return true;
+}
+
+/*
+ * tpl_render from the captured fields, after tpl_eval_fields: a scalar's
+ * text is json-c's (ecs_fields_capture), a string's its bytes, which hold
+ * no escape in a plain line, a --map-action name as given.
+ */
+static void
+tpl_render_fields(const struct template *t, const struct ecs_field *values,
+    const struct ecs_reader *rd)
+{
+	const struct tpl_part *p;
+	const struct ecs_field *f;
+	size_t i;
+
+	for (i = 0; i < t->npart; i++) {
+		p = &t->part[i];
+		if (p->text != NULL)
+			ecs_out_write(p->text, p->len);
+		else if (p->expr != NULL) {
+			if (t->got[i].found)
+				ecs_out_write(t->got[i].text, t->got[i].len);
+		} else if (p->path == NULL)
+			ecs_out_write(rd->line, rd->len);
+		else if ((f = &values[p->slot])->type == ECS_F_OTHER)
+			ecs_out_write(compacted.p + t->got[i].at, t->got[i].len);
+		else if (f->type != ECS_F_MISSING)
+			ecs_out_write(f->text, f->len);
+	}
+	ecs_out_putc('\n');
 }
 
 /*
@@ -415,6 +505,183 @@ write_projection(struct json_object *rec)
 	json_object_put(out);
 }
 
+/*
+ * -f from the captured fields: the object put_at builds, as a tree of
+ * nodes made anew for each line in the order the fields are found, so
+ * that its members come in json-c's order (a field missing from the line
+ * moves its parent after the next one found: -f a.x,b,a.y).
+ */
+struct pnode {
+	const struct ecs_seg *key;	/* NULL for the object written */
+	size_t		 field;		/* a leaf: its index in fields */
+	size_t		 first, last;	/* members, in the order put; 0: none */
+	size_t		 next;		/* the next member of its parent */
+};
+
+#define NOT_A_LEAF	SIZE_MAX
+
+static struct pnode	*pnodes;	/* [0]: the object; see bind_output */
+static size_t		 npnodes;
+
+static bool
+same_seg(const struct ecs_seg *a, const struct ecs_seg *b)
+{
+	return a->len == b->len && a->bracket == b->bracket &&
+	    memcmp(a->key, b->key, a->len) == 0;
+}
+
+/* The member key of node parent, added last if new. */
+static size_t
+pnode_member(size_t parent, const struct ecs_seg *key)
+{
+	size_t c;
+
+	for (c = pnodes[parent].first; c != 0; c = pnodes[c].next)
+		if (same_seg(pnodes[c].key, key))
+			return c;
+	c = npnodes++;
+	pnodes[c] = (struct pnode){ key, NOT_A_LEAF, 0, 0, 0 };
+	if (pnodes[parent].first == 0)
+		pnodes[parent].first = c;
+	else
+		pnodes[pnodes[parent].last].next = c;
+	pnodes[parent].last = c;
+	return c;
+}
+
+/* A key or string json-c would write with an escape. */
+static bool
+needs_escape(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == '"' || s[i] == '\\')
+			return true;
+	return false;
+}
+
+/*
+ * Whether the fields -f writes can be written from their bytes (strings
+ * of a plain line hold no escape), an object or array compacted into
+ * compacted as json-c writes it: not when one repeats a key, nor for a
+ * --map-action name that json-c would escape.
+ */
+static bool
+projection_fits_line(const struct ecs_field *values)
+{
+	const struct ecs_field *f;
+	struct field *fd;
+	size_t i;
+
+	ecs_buf_reset(&compacted);
+	for (i = 0; i < nfields; i++) {
+		fd = &fields[i];
+		f = &values[fd->slot];
+		if (f->type == ECS_F_OTHER) {
+			fd->at = compacted.len;
+			if (!ecs_field_compact(f, &compacted))
+				return false;
+			fd->len = compacted.len - fd->at;
+		} else if (f->type == ECS_F_STRING && fd->in->is_action &&
+		    needs_escape(f->text, f->len))
+			return false;
+	}
+	return true;
+}
+
+static void
+write_pnode(size_t n, const struct ecs_field *values)
+{
+	const struct ecs_field *f;
+	size_t c;
+
+	if (pnodes[n].field != NOT_A_LEAF) {
+		f = &values[fields[pnodes[n].field].slot];
+		if (f->type == ECS_F_OTHER) {
+			ecs_out_write(compacted.p + fields[pnodes[n].field].at,
+			    fields[pnodes[n].field].len);
+			return;
+		}
+		if (f->type == ECS_F_STRING)
+			ecs_out_putc('"');
+		ecs_out_write(f->text, f->len);
+		if (f->type == ECS_F_STRING)
+			ecs_out_putc('"');
+		return;
+	}
+	ecs_out_putc('{');
+	for (c = pnodes[n].first; c != 0; c = pnodes[c].next) {
+		if (c != pnodes[n].first)
+			ecs_out_putc(',');
+		ecs_out_putc('"');
+		ecs_out_write(pnodes[c].key->key, pnodes[c].key->len);
+		ecs_out_write("\":", 2);
+		write_pnode(c, values);
+	}
+	ecs_out_putc('}');
+}
+
+/* write_projection from the captured fields, after projection_fits_line. */
+static void
+write_projection_fields(const struct ecs_field *values)
+{
+	const struct ecs_path *out;
+	size_t i, k, n;
+
+	pnodes[0] = (struct pnode){ NULL, NOT_A_LEAF, 0, 0, 0 };
+	npnodes = 1;
+	for (i = 0; i < nfields; i++) {
+		if (values[fields[i].slot].type == ECS_F_MISSING)
+			continue;
+		out = fields[i].out;
+		for (n = 0, k = 0; k < out->nseg; k++)
+			n = pnode_member(n, &out->seg[k]);
+		pnodes[n].field = i;
+	}
+	write_pnode(0, values);
+	ecs_out_putc('\n');
+}
+
+/* Whether a is b or a path above it (a.b of a.b.c). */
+static bool
+path_is_prefix(const struct ecs_path *a, const struct ecs_path *b)
+{
+	size_t i;
+
+	if (a->nseg > b->nseg)
+		return false;
+	for (i = 0; i < a->nseg; i++)
+		if (!same_seg(&a->seg[i], &b->seg[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Whether -f's names make an object write_projection_fields writes as
+ * json-c would: no [N] (json-c pads arrays with nulls), no name that
+ * another repeats or goes below (with -f a,a.b, put_at puts b into the
+ * record's own a), no name json-c would escape.
+ */
+static bool
+projection_fits(void)
+{
+	const struct ecs_path *out;
+	size_t i, k;
+
+	for (i = 0; i < nfields; i++) {
+		out = fields[i].out;
+		for (k = 0; k < out->nseg; k++)
+			if (out->seg[k].bracket || needs_escape(out->seg[k].key,
+			    out->seg[k].len))
+				return false;
+		for (k = 0; k < nfields; k++)
+			if (k != i && path_is_prefix(out, fields[k].out))
+				return false;
+	}
+	return true;
+}
+
 /* Rules */
 
 static void
@@ -497,16 +764,25 @@ static void
 parse_unique(const char *list)
 {
 	char *copy = ecs_xstrdup(list), *item, *save = NULL;
-	struct ecs_path *path;
+	struct ecs_path *path, *raw;
 	const char *why;
 
 	for (item = strtok_r(copy, ",", &save); item != NULL;
 	    item = strtok_r(NULL, ",", &save)) {
-		if ((path = ecs_path_compile(item, &why)) == NULL)
+		if ((path = ecs_path_compile(item, &why)) == NULL ||
+		    (raw = ecs_path_compile(item, &why)) == NULL)
 			errx(ECS_EXIT_USAGE, "--unique: '%s': %s", item, why);
 		ecs_path_apply_map(path);
+		/* The key is the value as the line has it, not its alias. */
+		ecs_path_apply_map(raw);
+		raw->is_action = false;
 		unique.path = ecs_xrealloc(unique.path,
 		    (unique.npath + 1) * sizeof(*unique.path));
+		unique.raw = ecs_xrealloc(unique.raw,
+		    (unique.npath + 1) * sizeof(*unique.raw));
+		unique.slot = ecs_xrealloc(unique.slot,
+		    (unique.npath + 1) * sizeof(*unique.slot));
+		unique.raw[unique.npath] = raw;
 		unique.path[unique.npath++] = path;
 	}
 	free(copy);
@@ -515,13 +791,14 @@ parse_unique(const char *list)
 }
 
 /*
- * Encodes the key of rec in unique.key: each field's kind and its text
- * with its length, so that no two keys share an encoding. Strings and
- * numbers are compared by text, as ecs-join compares keys ("7" and 7 are
- * one id). False when rec lacks one of the fields.
+ * Encodes the key of rec, or of the captured fields when rec is NULL, in
+ * unique.key: each field's kind and its text with its length, so that no
+ * two keys share an encoding. Strings and numbers are compared by text,
+ * as ecs-join compares keys ("7" and 7 are one id). False when the event
+ * lacks one of the fields.
  */
 static bool
-encode_key(struct json_object *rec)
+encode_key(struct json_object *rec, const struct ecs_field *captured)
 {
 	struct json_object *v;
 	struct ecs_field f;
@@ -529,9 +806,13 @@ encode_key(struct json_object *rec)
 
 	ecs_buf_reset(&unique.key);
 	for (i = 0; i < unique.npath; i++) {
-		if (!ecs_path_find(unique.path[i], rec, &v))
+		if (rec == NULL) {
+			if ((f = captured[unique.slot[i]]).type == ECS_F_MISSING)
+				return false;
+		} else if (!ecs_path_find(unique.path[i], rec, &v))
 			return false;
-		ecs_field_from_json(v, true, &f);
+		else
+			ecs_field_from_json(v, true, &f);
 		ecs_buf_putc(&unique.key, f.type == ECS_F_STRING ||
 		    f.type == ECS_F_NUMBER ? 'v' : f.type == ECS_F_NULL ? 'z' :
 		    f.type == ECS_F_BOOL ? 'b' : 'o');
@@ -621,13 +902,15 @@ write_dupe(const struct ecs_reader *rd)
 }
 
 /*
- * Whether the event rec, of the current line of rd, is the first of its
- * key within --within: true when it is to be written. A duplicate is
- * counted and goes to --dupes; an event without every key field is
- * written, and counted; a bad time reports the line (false).
+ * Whether the event rec (or its captured fields when rec is NULL), of the
+ * current line of rd, is the first of its key within --within: true when
+ * it is to be written. A duplicate is counted and goes to --dupes; an
+ * event without every key field is written, and counted; a bad time
+ * reports the line (false).
  */
 static bool
-first_of_key(struct json_object *rec, struct ecs_reader *rd)
+first_of_key(struct json_object *rec, const struct ecs_field *captured,
+    struct ecs_reader *rd)
 {
 	struct json_object *v;
 	struct ecs_field ts;
@@ -636,7 +919,9 @@ first_of_key(struct json_object *rec, struct ecs_reader *rd)
 	bool untimed;
 
 	ecs_field_from_json(NULL, false, &ts);
-	if (ecs_path_find(unique.ts, rec, &v))
+	if (rec == NULL)
+		ts = captured[unique.ts_slot];
+	else if (ecs_path_find(unique.ts, rec, &v))
 		ecs_field_from_json(v, true, &ts);
 	if (!ecs_event_time(&unique.clock, &ts, &t, &untimed)) {
 		ecs_reader_bad(rd, "field 'ts' is not a time%s",
@@ -644,7 +929,7 @@ first_of_key(struct json_object *rec, struct ecs_reader *rd)
 		return false;
 	}
 	forget_old();
-	if (!encode_key(rec)) {
+	if (!encode_key(rec, captured)) {
 		unique.nkeyless++;
 		return true;
 	}
@@ -727,16 +1012,22 @@ load_state(void)
 	ckpt.dirty = false;
 }
 
-/* Sets --unique up before any input: the time field, --dupes, --state. */
+/* The event time field of --unique, through --map. */
 static void
-unique_init(struct ecs_reader *rd)
+unique_ts(void)
 {
 	const char *why;
 
-	unique.keys = ecs_map_create(sizeof(int64_t), NULL);
 	if ((unique.ts = ecs_path_compile("ts", &why)) == NULL)
 		errx(ECS_EXIT_USAGE, "ts: %s", why);
 	ecs_path_apply_map(unique.ts);
+}
+
+/* Sets --unique up before any input: --dupes, --state. */
+static void
+unique_init(struct ecs_reader *rd)
+{
+	unique.keys = ecs_map_create(sizeof(int64_t), NULL);
 	if (unique.dupes_path != NULL) {
 		unique.dupes_fd = open(unique.dupes_path,
 		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
@@ -780,9 +1071,13 @@ unique_free(void)
 {
 	size_t i;
 
-	for (i = 0; i < unique.npath; i++)
+	for (i = 0; i < unique.npath; i++) {
 		ecs_path_free(unique.path[i]);
+		ecs_path_free(unique.raw[i]);
+	}
 	free(unique.path);
+	free(unique.raw);
+	free(unique.slot);
 	ecs_path_free(unique.ts);
 	ecs_map_destroy(unique.keys);
 	free(unique.queue);
@@ -821,16 +1116,21 @@ template_gives_up(const struct template *t, struct json_object *rec)
 	return ecs_expr_take_error();
 }
 
+/* Writes the kept line: from rec, else from the captured fields. */
 static void
 emit(const struct rule *rule, struct json_object *rec,
-    const struct ecs_reader *rd)
+    const struct ecs_field *captured, const struct ecs_reader *rd)
 {
 	const struct template *t = template_of(rule);
 
 	if (count_only)
 		return;
-	if (t != NULL)
+	if (t != NULL && captured != NULL)
+		tpl_render_fields(t, captured, rd);
+	else if (t != NULL)
 		tpl_render(t, rec, rd);
+	else if (nfields > 0 && captured != NULL)
+		write_projection_fields(captured);
 	else if (nfields > 0)
 		write_projection(rec);
 	else
@@ -960,12 +1260,100 @@ free_all(void)
 	unique_free();
 	ecs_fields_finish(&rule_fields);
 	free(values);
+	free(pnodes);
+	ecs_buf_free(&compacted);
+}
+
+/* The output's paths into fs: -f's, the templates' and --unique's. */
+static void
+add_output_paths(struct ecs_fieldset *fs)
+{
+	struct template *t;
+	size_t i, k;
+
+	for (i = 0; i < nfields; i++)
+		fields[i].slot = ecs_fields_add(fs, fields[i].in);
+	for (i = 0; i <= nrules; i++) {
+		t = i < nrules ? rules[i].tpl : default_tpl;
+		for (k = 0; t != NULL && k < t->npart; k++)
+			if (t->part[k].path != NULL)
+				t->part[k].slot = ecs_fields_add(fs,
+				    t->part[k].path);
+			else if (t->part[k].expr != NULL)
+				ecs_expr_bind(t->part[k].expr, fs);
+	}
+	for (i = 0; i < unique.npath; i++)
+		unique.slot[i] = ecs_fields_add(fs, unique.raw[i]);
+	if (unique.npath > 0)
+		unique.ts_slot = ecs_fields_add(fs, unique.ts);
 }
 
 /*
- * Whether a kept line needs its json-c record: to be written otherwise
- * than as it came, to be keyed (--unique), or for a template's regular
- * expression, which may reject it even under -c.
+ * Kept lines are written (and keyed) from the fields the scan captures
+ * along with the rules' when all the output's paths can be captured and
+ * -f's names fit (projection_fits): the output is then byte for byte what
+ * json-c's record gives, and json-c reads only the kept lines with an
+ * object or array to write (output_fits).
+ */
+static void
+bind_output(void)
+{
+	struct ecs_fieldset trial;
+	struct template *t;
+	size_t i, nseg = 0;
+	bool fits;
+
+	ecs_fields_init(&trial, NULL, 0);
+	add_output_paths(&trial);
+	fits = trial.fast && projection_fits();
+	ecs_fields_finish(&trial);
+	if (!fits)
+		return;
+	add_output_paths(&rule_fields);
+	fast_output = true;
+	for (i = 0; i < nfields; i++)
+		nseg += fields[i].out->nseg;
+	pnodes = ecs_xcalloc(nseg + 1, sizeof(*pnodes));
+	for (i = 0; i <= nrules; i++)
+		if ((t = i < nrules ? rules[i].tpl : default_tpl) != NULL)
+			t->got = ecs_xcalloc(t->npart, sizeof(*t->got));
+}
+
+/*
+ * Whether the kept line can be written from its captured fields (see
+ * bind_output): not when a --unique key or the time is an object or
+ * array (json-c writes a key compacted with '/' escaped, a time in its
+ * message: rare enough to leave to json-c), nor when tpl_eval_fields or
+ * projection_fits_line say no. A template's {=expr} are evaluated here,
+ * once; *why tells when one gave up.
+ */
+static bool
+output_fits(const struct rule *rule, const struct ecs_field *captured,
+    const char **why)
+{
+	const struct template *t = template_of(rule);
+	size_t i;
+
+	*why = NULL;
+	for (i = 0; i < unique.npath; i++)
+		if (captured[unique.slot[i]].type == ECS_F_OTHER)
+			return false;
+	if (unique.npath > 0 && captured[unique.ts_slot].type == ECS_F_OTHER)
+		return false;
+	if (t != NULL) {
+		(void)ecs_expr_take_error();
+		if (!tpl_eval_fields(t, captured))
+			return false;
+		*why = ecs_expr_take_error();
+		return true;
+	}
+	return count_only || projection_fits_line(captured);
+}
+
+/*
+ * Whether a kept line needs more than its bytes (the captured fields, or
+ * json-c's record): to be written otherwise than as it came, to be keyed
+ * (--unique), or for a template's regular expression, which may reject it.
  */
 static bool
 needs_record(const struct rule *rule)
@@ -978,22 +1366,47 @@ needs_record(const struct rule *rule)
 }
 
 /*
+ * What the output of a kept line reads: its captured fields (*captured)
+ * when output_fits, else json-c's record (*rec, a reference taken), which
+ * json-c made for the rules or makes now. False when the line is bad (the
+ * reader has said why); *why is set when a template's expression gave up.
+ */
+static bool
+output_source(const struct rule *rule, struct ecs_reader *rd,
+    struct json_object **rec, const struct ecs_field **captured,
+    const char **why)
+{
+	if (rule_fields.rec == NULL && fast_output &&
+	    output_fits(rule, values, why)) {
+		*captured = values;
+		return true;
+	}
+	*rec = rule_fields.rec != NULL ? json_object_get(rule_fields.rec) :
+	    ecs_reader_parse(rd);
+	if (*rec == NULL)
+		return false;
+	*why = template_gives_up(template_of(rule), *rec);
+	return true;
+}
+
+/*
  * One line: written when a rule (or -v) keeps it and --unique lets it. The
- * rules read the fields captured from the bytes; json-c reads the lines
- * the scan cannot judge, and the kept lines a template, -f or --unique
- * reshapes or keys.
+ * rules, templates, -f and --unique read the fields captured from the
+ * bytes; json-c reads the lines the scan cannot judge, and the kept lines
+ * with an object or array to write (output_fits).
  */
 static void
 step(struct ecs_reader *rd)
 {
 	struct json_object *rec = NULL;
+	const struct ecs_field *captured = NULL;
 	const struct rule *rule;
 	const char *why;
 
 	if (cannot_match(rd->line, rd->len)) {
 		if (invert) {
 			matched++;
-			emit(NULL, NULL, rd);
+			emit(NULL, NULL, NULL, rd);
 		}
 		return;
 	}
@@ -1005,19 +1418,14 @@ step(struct ecs_reader *rd)
 			ecs_reader_bad(rd, "%s", why);
 		return;
 	}
-	if (needs_record(rule)) {
-		/* The record json-c made for the fields, or a new one. */
-		rec = rule_fields.rec != NULL ?
-		    json_object_get(rule_fields.rec) : ecs_reader_parse(rd);
-		if (rec == NULL)
-			return;
-		why = template_gives_up(template_of(rule), rec);
-	}
+	if (needs_record(rule) &&
+	    !output_source(rule, rd, &rec, &captured, &why))
+		return;
 	if (why != NULL)
 		ecs_reader_bad(rd, "%s", why);
-	else if (unique.npath == 0 || first_of_key(rec, rd)) {
+	else if (unique.npath == 0 || first_of_key(rec, captured, rd)) {
 		matched++;
-		emit(rule, rec, rd);
+		emit(rule, rec, captured, rd);
 	}
 	json_object_put(rec);
 }
@@ -1030,12 +1438,15 @@ main(int argc, char *argv[])
 	size_t i;
 
 	parse_options(argc, argv, &first);
+	if (unique.npath > 0)
+		unique_ts();
 	can_skip_unparsed = true;
 	ecs_fields_init(&rule_fields, NULL, 0);
 	for (i = 0; i < nrules; i++) {
 		can_skip_unparsed &= ecs_expr_has_precheck(rules[i].expr);
 		ecs_expr_bind(rules[i].expr, &rule_fields);
 	}
+	bind_output();
 	values = ecs_xcalloc(rule_fields.n + 1, sizeof(*values));
 	/* An inverted, reshaped or deduplicated output needs every record. */
 	if (invert && (default_tpl != NULL || nfields > 0 || unique.npath > 0))

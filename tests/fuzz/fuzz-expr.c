@@ -6,13 +6,19 @@
  * the expression, then optionally a NUL and a line of its own: fields
  * captured from the line's bytes (the fast path, nested paths included)
  * and through json-c must give the expression the same answer, and a line
- * the literal pre-check rules out must be one it does not match. --map
+ * the literal pre-check rules out must be one it does not match. On a
+ * plain line, each captured scalar must be written as json-c writes it
+ * (the text of its value in the reader's record, big integers kept), an
+ * object or array compacted (ecs_field_compact) as json-c writes it, and
+ * the expression's text as a template writes it must be the same from
+ * the fields as from json-c's record (ecs-filter -t '{=expr}'). --map
  * sends m to c.d and q to c.1, and --map-action turns buy into purchase.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ecs.h"
+#include "ecs_buf.h"
 #include "ecs_expr.h"
 
 static const char *records[] = {
@@ -26,6 +32,9 @@ static const char *records[] = {
 	("{ \"c\" : { \"d\" : \"x\" , \"d\" : [ 5 , \"]\" ] , \"1\" : 50 } ,"
 	    " \"action\" : \"buy\", \"a\" : 5e1, \"a\": 50.0 }"),
 	"{\"c\":{\"d\":{\"e\":[[],{}]}},\"m\":\"not c.d\",\"action\":\"purchase\"}",
+	/* What json-c writes otherwise than the line: -0, a spaced object. */
+	("{\"a\":-0,\"b\":-0.0,\"c\":{ \"d\" : -0 , \"d\" : 1E5 },"
+	    "\"f\":123456789012345678901234,\"e\":\"\xc3\xa9/\x7f\"}"),
 };
 
 static void
@@ -62,6 +71,63 @@ check_capture(const struct ecs_field *f, const struct ecs_field *f_json)
 }
 
 /*
+ * On a plain line: the fields captured from the bytes (f) are the values
+ * of rec, the reader's record, as json-c writes them (objects and arrays
+ * once compacted, unless they repeat a key); e's text from the fields is
+ * its text from rec, or -1 for such an object or array.
+ */
+static void
+check_as_written(struct ecs_expr *e, struct ecs_fieldset *fs,
+    const struct ecs_field *f, struct json_object *rec)
+{
+	struct ecs_field w;
+	struct ecs_buf compact = { 0 };
+	struct json_object *v;
+	const char *canon, *text, *want;
+	char buf[64], wbuf[64], *copy;
+	size_t i, clen, len, wlen;
+	bool found;
+	int rc;
+
+	for (i = 0; i < fs->n; i++) {
+		found = ecs_path_find(fs->path[i], rec, &v);
+		ecs_field_from_json(v, found, &w);
+		if (fs->path[i]->is_action && w.type == ECS_F_STRING &&
+		    (canon = ecs_action_canon(w.text, w.len, &clen)) != NULL)
+			w = (struct ecs_field){ ECS_F_STRING, canon, clen,
+			    NULL };
+		if (f[i].type != w.type || (w.type != ECS_F_OTHER &&
+		    w.type != ECS_F_MISSING && (f[i].len != w.len ||
+		    memcmp(f[i].text, w.text, w.len) != 0)))
+			abort();
+		ecs_buf_reset(&compact);
+		if (w.type == ECS_F_OTHER &&
+		    ecs_field_compact(&f[i], &compact)) {
+			w.text = json_object_to_json_string_length(v,
+			    JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE, &w.len);
+			if (compact.len != w.len ||
+			    memcmp(compact.p, w.text, w.len) != 0)
+				abort();
+		}
+	}
+	ecs_buf_free(&compact);
+	(void)ecs_expr_take_error();
+	rc = ecs_expr_text_fields(e, f, buf, &text, &len);
+	if (ecs_expr_take_error() != NULL || rc < 0)
+		return;
+	/* The text lives in e's scratch, which the next evaluation empties. */
+	copy = malloc(rc == 1 ? len + 1 : 1);
+	if (rc == 1)
+		memcpy(copy, text, len);
+	found = ecs_expr_text(e, rec, wbuf, &want, &wlen);
+	if (ecs_expr_take_error() == NULL && (found != (rc == 1) ||
+	    (found && (len != wlen || memcmp(copy, want, len) != 0))))
+		abort();
+	free(copy);
+}
+
+/*
  * Checks e on line: json-c's record against its fields read through
  * json-c, and against the fields captured from the bytes when the line is
  * plain, where the pre-check must not rule out a match.
@@ -92,6 +158,7 @@ check_line(struct ecs_expr *e, struct ecs_fieldset *fs, struct ecs_field *f,
 		if (holds && ecs_expr_take_error() == NULL &&
 		    !ecs_expr_may_match(e, line, len))
 			abort();
+		check_as_written(e, fs, f, rec);
 		json_object_put(rec);
 	}
 	if ((rec = json_tokener_parse(line)) == NULL ||
