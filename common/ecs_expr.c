@@ -33,6 +33,7 @@
 #include <wctype.h>
 
 #include "ecs.h"
+#include "ecs_buf.h"
 #include "ecs_expr.h"
 #include "ecs_regex.h"
 
@@ -347,7 +348,6 @@ struct scratch {
 	size_t			 bytes;		/* allocated, see SCRATCH_MAX */
 	struct json_object	**json;
 	size_t			 njson, capjson;
-	bool			 raw_json;	/* see ecs_expr_text_fields */
 };
 
 /*
@@ -1456,7 +1456,6 @@ static void
 scratch_reset(struct scratch *sc)
 {
 	sc->bytes = 0;
-	sc->raw_json = false;
 	while (sc->nptr > 0)
 		free(sc->ptr[--sc->nptr]);
 	while (sc->njson > 0)
@@ -1592,6 +1591,38 @@ list_get(const struct list *l, size_t i, struct value *v)
 }
 
 /*
+ * The text of an array or object captured from the line's bytes, as
+ * json-c writes it, so that a line read by json-c (one with an escape)
+ * gives the same text: compacted, or through json-c when it repeats a
+ * key. False past SCRATCH_MAX.
+ */
+static bool
+compact_text(const struct value *v, const struct ctx *c, const char **text,
+    size_t *len)
+{
+	struct ecs_field f = { ECS_F_OTHER, v->text, v->tlen, NULL };
+	struct ecs_buf b = { 0 };
+	struct json_object *j;
+	char *out;
+
+	if (ecs_field_compact(&f, &b)) {
+		out = scratch_alloc(c->sc, b.len);
+		if (out != NULL)
+			memcpy(out, b.p, b.len);
+		*text = out;
+		*len = b.len;
+		ecs_buf_free(&b);
+		return out != NULL;
+	}
+	ecs_buf_free(&b);
+	if ((j = value_json(v, c)) == NULL)
+		return false;
+	*text = json_object_to_json_string_length(j,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+	return true;
+}
+
+/*
  * The text of a value, as templates and group keys write it: a string
  * raw, a number as written, lists and objects as compact JSON. buf holds
  * a computed number; false when the value is missing.
@@ -1630,13 +1661,8 @@ value_text(const struct value *v, const struct ctx *c, char buf[static 64],
 		*text = buf;
 		return true;
 	case V_JSON:
-		if (v->text != NULL) {
-			*text = v->text;
-			*len = v->tlen;
-			if (v->j == NULL)	/* the bytes of the line */
-				c->sc->raw_json = true;
-			return true;
-		}
+		if (v->j == NULL && v->text != NULL)
+			return compact_text(v, c, text, len);
 		break;
 	case V_LIST:
 		arr = scratch_json(c->sc, json_object_new_array());
@@ -2664,17 +2690,15 @@ ecs_expr_text(const struct ecs_expr *e, struct json_object *rec,
 	return value_text(&v, &c, buf, text, len);
 }
 
-int
+bool
 ecs_expr_text_fields(const struct ecs_expr *e, const struct ecs_field *fields,
     char buf[static 64], const char **text, size_t *len)
 {
 	struct ctx c = begin(e, NULL, fields);
 	struct value v;
-	bool found;
 
 	eval(e->root, &c, &v);
-	found = value_text(&v, &c, buf, text, len);
-	return c.sc->raw_json ? -1 : found;
+	return value_text(&v, &c, buf, text, len);
 }
 
 static void

@@ -56,12 +56,9 @@ bool	 ecs_expr_text(const struct ecs_expr *, struct json_object *rec,
 	    char buf[static 64], const char **text, size_t *len);
 /*
  * ecs_expr_text on the fields captured from a plain line (after
- * ecs_expr_bind): 1 with the same text, 0 when the value is missing, or
- * -1 when the text would hold an object or array as the line writes it,
- * which json-c writes otherwise (without white space, a repeated key
- * once): ask ecs_expr_text on json-c's record then.
+ * ecs_expr_bind): the same text, objects and arrays as json-c writes them.
  */
-int	 ecs_expr_text_fields(const struct ecs_expr *,
+bool	 ecs_expr_text_fields(const struct ecs_expr *,
 	    const struct ecs_field *fields, char buf[static 64],
 	    const char **text, size_t *len);
 /*

@@ -230,6 +230,20 @@ same_both() {
 	same_both "$f" -f a,b 'to_string(a) == "0" or u.x =~ "^0"'
 }
 
+@test "rules turn a line's objects and arrays into the text json-c writes: compact, -0 as 0, a repeated key once" {
+	f="$BATS_TEST_TMPDIR/h.ndjson"
+	hostile "$f"
+	rule='length(to_string(h)) == 17 or concat(u, "") == "{\"y\":{\"z\":7},\"x\":2.50}"'
+	rule+=' or to_string(u) == "{\"x\":1,\"y\":{\"z\":0}}" or to_string(c) == "[]"'
+	run -0 ecs-filter -t '{ts}' "$rule" "$f"
+	is "$output" '1
+2
+1970-01-01T00:00:03Z
+4'
+	same_both "$f" -t '{ts}' "$rule"
+	same_both "$f" -t '{ts} {=length(to_string(u))} {=concat(h, u)}' 'exists(u) or exists(h)'
+}
+
 @test "fast output: the same bytes as json-c's on random hostile lines" {
 	f="$BATS_TEST_TMPDIR/r.ndjson"
 	# Objects nested 3 deep, spaced or not, keys repeated, the numbers and

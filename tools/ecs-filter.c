@@ -304,9 +304,8 @@ canon_action(const struct ecs_path *path, struct json_object *v)
 /*
  * The texts of t's placeholders for the captured fields, kept in t->got:
  * an object or array compacted as json-c writes it. False when one repeats
- * a key (json-c writes it once), or an {=expr} writes one of the line's
- * objects or arrays: the line takes json-c. Why an expression gave up is
- * left for ecs_expr_take_error.
+ * a key (json-c writes it once): the line takes json-c. Why an expression
+ * gave up is left for ecs_expr_take_error.
  */
 static bool
 tpl_eval_fields(const struct template *t, const struct ecs_field *values)
@@ -314,7 +313,6 @@ tpl_eval_fields(const struct template *t, const struct ecs_field *values)
 	const struct tpl_part *p;
 	struct tpl_text *got;
 	size_t i;
-	int rc;
 
 	ecs_buf_reset(&compacted);
 	for (i = 0; i < t->npart; i++) {
@@ -328,11 +326,8 @@ tpl_eval_fields(const struct template *t, const struct ecs_field *values)
 		}
 		if (p->expr == NULL)
 			continue;
-		rc = ecs_expr_text_fields(p->expr, values, got->buf, &got->text,
-		    &got->len);
-		if (rc < 0)
-			return false;
-		got->found = rc == 1;
+		got->found = ecs_expr_text_fields(p->expr, values, got->buf,
+		    &got->text, &got->len);
 	}
 	return true;
 }
