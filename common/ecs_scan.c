@@ -359,31 +359,40 @@ utf8_incomplete(__m256i in)
 	    (char)(0xc0 - 1)));
 }
 
-/* Whether s[0..e) is valid UTF-8; the last block is read zero-padded. */
+/* Adds the errors of the block in, after the block *prev, to *err. */
+AVX2 INLINE void
+utf8_block(__m256i in, __m256i *prev, __m256i *err, __m256i *incomplete)
+{
+	if (_mm256_movemask_epi8(in) == 0)
+		*err = _mm256_or_si256(*err, *incomplete);
+	else {
+		*err = _mm256_or_si256(*err, utf8_block_errors(in, *prev));
+		*incomplete = utf8_incomplete(in);
+	}
+	*prev = in;
+}
+
+/*
+ * Whether s[0..e) is valid UTF-8. The last block is read zero-padded,
+ * unless the line's last 32 bytes are ASCII: then it is valid as the
+ * blocks before it are, with no copy.
+ */
 AVX2 static bool
 utf8_avx2(const unsigned char *s, const unsigned char *e)
 {
-	__m256i in, prev = _mm256_setzero_si256(), err = prev, incomplete = prev;
+	__m256i prev = _mm256_setzero_si256(), err = prev, incomplete = prev;
 	unsigned char last[32];
 	const unsigned char *p;
-	bool more = true;
 
-	for (p = s; more; p += 32) {
-		if (e - p >= 32)
-			in = _mm256_loadu_si256((const __m256i *)(const void *)p);
-		else {
-			memset(last, 0, sizeof(last));
-			memcpy(last, p, (size_t)(e - p));
-			in = _mm256_loadu_si256((const __m256i *)(void *)last);
-			more = false;
-		}
-		if (_mm256_movemask_epi8(in) == 0)
-			err = _mm256_or_si256(err, incomplete);
-		else {
-			err = _mm256_or_si256(err, utf8_block_errors(in, prev));
-			incomplete = utf8_incomplete(in);
-		}
-		prev = in;
+	for (p = s; e - p >= 32; p += 32)
+		utf8_block(_mm256_loadu_si256((const __m256i *)(const void *)p),
+		    &prev, &err, &incomplete);
+	if (p < e && (e - s < 32 || _mm256_movemask_epi8(_mm256_loadu_si256(
+	    (const __m256i *)(const void *)(e - 32))) != 0)) {
+		memset(last, 0, sizeof(last));
+		memcpy(last, p, (size_t)(e - p));
+		utf8_block(_mm256_loadu_si256((const __m256i *)(void *)last),
+		    &prev, &err, &incomplete);
 	}
 	err = _mm256_or_si256(err, incomplete);
 	return _mm256_testz_si256(err, err);
