@@ -550,11 +550,44 @@ key_index_init(struct key_index *ix, const struct ecs_scan_keys *want)
 	ix->slot = ix->local;
 }
 
+/*
+ * Whether a[0..n) and b[0..n) are the same bytes: keys are short, and a
+ * call of memcmp costs more than comparing them in two overlapping words.
+ */
+INLINE bool
+same_bytes(const void *a, const void *b, size_t n)
+{
+	uint64_t x, y, x2, y2;
+	uint32_t u, v, u2, v2;
+
+	if (n >= 8 && n <= 16) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&x2, (const char *)a + n - 8, 8);
+		memcpy(&y2, (const char *)b + n - 8, 8);
+		return ((x ^ y) | (x2 ^ y2)) == 0;
+	}
+	if (n >= 4 && n < 8) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		memcpy(&u2, (const char *)a + n - 4, 4);
+		memcpy(&v2, (const char *)b + n - 4, 4);
+		return ((u ^ v) | (u2 ^ v2)) == 0;
+	}
+	if (n < 4) {
+		for (; n > 0; n--)
+			if (((const char *)a)[n - 1] != ((const char *)b)[n - 1])
+				return false;
+		return true;
+	}
+	return memcmp(a, b, n) == 0;
+}
+
 INLINE bool
 key_is(const struct ecs_scan_keys *want, size_t i, const unsigned char *key,
     size_t len)
 {
-	return want->len[i] == len && memcmp(want->key[i], key, len) == 0;
+	return want->len[i] == len && same_bytes(want->key[i], key, len);
 }
 
 /* The index of the requested key that key[0..len) is, or -1. */
