@@ -10,14 +10,21 @@
 
 #include "ecs_buf.h"
 
-void
-ecs_buf_add(struct ecs_buf *b, const void *s, size_t n)
+/* Room for n more bytes and the NUL. */
+static inline void
+reserve(struct ecs_buf *b, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		while (b->len + n + 1 > b->cap)
 			b->cap = b->cap ? b->cap * 2 : 256;
 		b->p = ecs_xrealloc(b->p, b->cap);
 	}
+}
+
+void
+ecs_buf_add(struct ecs_buf *b, const void *s, size_t n)
+{
+	reserve(b, n);
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
@@ -32,7 +39,36 @@ ecs_buf_puts(struct ecs_buf *b, const char *s)
 void
 ecs_buf_putc(struct ecs_buf *b, char c)
 {
-	ecs_buf_add(b, &c, 1);
+	reserve(b, 1);
+	b->p[b->len++] = c;
+	b->p[b->len] = '\0';
+}
+
+/*
+ * Whether s[0..n) has a byte that ecs_json_escape changes ('"', '\\' or
+ * one below 0x20), 8 bytes at a time: the tests of a byte below k, and of
+ * a zero byte after an xor, are exact for the word as a whole ("Bit
+ * Twiddling Hacks", hasless and haszero).
+ */
+static bool
+needs_escape(const char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = ones * 0x80;
+	uint64_t w, q, bs;
+	size_t i;
+
+	for (i = 0; n - i >= 8; i += 8) {
+		memcpy(&w, s + i, 8);
+		q = w ^ (ones * '"');
+		bs = w ^ (ones * '\\');
+		if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+		    ((bs - ones) & ~bs)) & highs)
+			return true;
+	}
+	for (; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == '"' || s[i] == '\\')
+			return true;
+	return false;
 }
 
 void
@@ -74,6 +110,15 @@ put_buf(void *arg, const char *s, size_t n)
 void
 ecs_buf_json_string(struct ecs_buf *b, const char *s, size_t n)
 {
+	if (!needs_escape(s, n)) {	/* most strings: one copy */
+		reserve(b, n + 2);
+		b->p[b->len] = '"';
+		memcpy(b->p + b->len + 1, s, n);
+		b->len += n + 2;
+		b->p[b->len - 1] = '"';
+		b->p[b->len] = '\0';
+		return;
+	}
 	ecs_buf_putc(b, '"');
 	ecs_json_escape(s, n, put_buf, b);
 	ecs_buf_putc(b, '"');

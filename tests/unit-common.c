@@ -550,6 +550,57 @@ test_buf(void)
 	ecs_buf_free(&b);
 }
 
+/* s[0..n) as a JSON string, a byte at a time: what ecs_buf must write. */
+static void
+json_string_slowly(char *out, const char *s, size_t n)
+{
+	size_t i;
+
+	*out++ = '"';
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20)
+			out += sprintf(out, "\\u%04x", (unsigned char)s[i]);
+		else if (s[i] == '"' || s[i] == '\\')
+			out += sprintf(out, "\\%c", s[i]);
+		else
+			*out++ = s[i];
+	}
+	strcpy(out, "\"");
+}
+
+/*
+ * Every byte that must be escaped, and its neighbours that must not, at
+ * every offset of strings of 0 to 40 bytes (ecs_buf_json_string looks at
+ * 8 bytes at a time).
+ */
+static void
+test_buf_escape(void)
+{
+	static const char bytes[] = { 0x00, 0x01, 0x1f, 0x20, '!', '"', '#',
+	    '[', '\\', ']', 0x7f, (char)0x80, (char)0xa2, (char)0xdc,
+	    (char)0xff };
+	struct ecs_buf b = ECS_BUF_INIT;
+	char s[40], want[40 * 6 + 3];
+	size_t n, at, k, bad = 0, tried = 0;
+
+	for (n = 0; n <= sizeof(s); n++)
+		for (at = 0; at < n; at++)
+			for (k = 0; k < sizeof(bytes); k++) {
+				memset(s, 'x', n);
+				s[at] = bytes[k];
+				ecs_buf_reset(&b);
+				ecs_buf_json_string(&b, s, n);
+				json_string_slowly(want, s, n);
+				tried++;
+				if (strcmp(b.p, want) != 0 && bad++ < 5)
+					printf("# %zu bytes, 0x%02x at %zu: %s\n",
+					    n, (unsigned char)bytes[k], at, b.p);
+			}
+	ok(bad == 0 && tried > 0, "buf: %zu JSON strings escaped as byte "
+	    "by byte, %zu differ", tried, bad);
+	ecs_buf_free(&b);
+}
+
 /* -m spec's metric over the values v[0..n) of field "x", as a row writes it. */
 static bool
 agg_is(const char *spec, const char *const *v, size_t n, const char *want)
@@ -701,6 +752,7 @@ int
 main(void)
 {
 	test_buf();
+	test_buf_escape();
 	test_top();
 	test_agg();
 	test_format_double();
