@@ -86,6 +86,14 @@ test_time(void)
 	    "no zone is UTC");
 	ok(time_is("2026-11-01T10:00:00Zjunk", NULL), "trailing junk");
 	ok(time_is("2023-02-29", NULL), "no 29 February in 2023");
+	/* The fixed reader keeps the last day it read: a day after it, or
+	 * no day at all, must not pass for it. */
+	ok(time_is("2023-02-28T10:00:00Z", "2023-02-28T10:00:00Z") &&
+	    time_is("2023-02-29T10:00:00Z", NULL) &&
+	    time_is("2023-02-28T23:00:00.001Z", "2023-02-28T23:00:00.001Z") &&
+	    time_is("2023-02-2xT10:00:00Z", NULL) &&
+	    time_is("2023-03-28T10:00:00Z", "2023-03-28T10:00:00Z"),
+	    "one day after another at fixed places");
 	ok(time_is("nonsense", NULL), "nonsense");
 	/* Parsed into its own variable: parsing into ms itself would hide a
 	 * wrong value as long as parsing succeeds. */
