@@ -45,27 +45,44 @@ ecs_buf_putc(struct ecs_buf *b, char c)
 }
 
 /*
- * Whether s[0..n) has a byte that ecs_json_escape changes ('"', '\\' or
- * one below 0x20), 8 bytes at a time: the tests of a byte below k, and of
- * a zero byte after an xor, are exact for the word as a whole ("Bit
- * Twiddling Hacks", hasless and haszero).
+ * Whether the 8 bytes of w hold one that ecs_json_escape changes ('"',
+ * '\\' or one below 0x20): the tests of a byte below k, and of a zero byte
+ * after an xor, are exact for the word as a whole ("Bit Twiddling Hacks",
+ * hasless and haszero).
  */
+static inline bool
+word_needs_escape(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+
+	return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+	    ((bs - ones) & ~bs)) & (ones * 0x80);
+}
+
+/* Whether s[0..n) has a byte that ecs_json_escape changes. */
 static bool
 needs_escape(const char *s, size_t n)
 {
-	const uint64_t ones = 0x0101010101010101ULL, highs = ones * 0x80;
-	uint64_t w, q, bs;
+	uint64_t w;
+	uint32_t lo, hi;
 	size_t i;
 
-	for (i = 0; n - i >= 8; i += 8) {
-		memcpy(&w, s + i, 8);
-		q = w ^ (ones * '"');
-		bs = w ^ (ones * '\\');
-		if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
-		    ((bs - ones) & ~bs)) & highs)
-			return true;
+	if (n >= 8) {		/* the last word overlaps the one before */
+		for (i = 0; n - i > 8; i += 8) {
+			memcpy(&w, s + i, 8);
+			if (word_needs_escape(w))
+				return true;
+		}
+		memcpy(&w, s + n - 8, 8);
+		return word_needs_escape(w);
 	}
-	for (; i < n; i++)
+	if (n >= 4) {		/* two halves, which may overlap */
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		return word_needs_escape(lo | (uint64_t)hi << 32);
+	}
+	for (i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == '"' || s[i] == '\\')
 			return true;
 	return false;
