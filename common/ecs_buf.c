@@ -10,14 +10,21 @@
 
 #include "ecs_buf.h"
 
-void
-ecs_buf_add(struct ecs_buf *b, const void *s, size_t n)
+/* Room for n more bytes and the NUL. */
+static inline void
+reserve(struct ecs_buf *b, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		while (b->len + n + 1 > b->cap)
 			b->cap = b->cap ? b->cap * 2 : 256;
 		b->p = ecs_xrealloc(b->p, b->cap);
 	}
+}
+
+void
+ecs_buf_add(struct ecs_buf *b, const void *s, size_t n)
+{
+	reserve(b, n);
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
@@ -32,7 +39,53 @@ ecs_buf_puts(struct ecs_buf *b, const char *s)
 void
 ecs_buf_putc(struct ecs_buf *b, char c)
 {
-	ecs_buf_add(b, &c, 1);
+	reserve(b, 1);
+	b->p[b->len++] = c;
+	b->p[b->len] = '\0';
+}
+
+/*
+ * Whether the 8 bytes of w hold one that ecs_json_escape changes ('"',
+ * '\\' or one below 0x20): the tests of a byte below k, and of a zero byte
+ * after an xor, are exact for the word as a whole ("Bit Twiddling Hacks",
+ * hasless and haszero).
+ */
+static inline bool
+word_needs_escape(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+
+	return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+	    ((bs - ones) & ~bs)) & (ones * 0x80);
+}
+
+/* Whether s[0..n) has a byte that ecs_json_escape changes. */
+static bool
+needs_escape(const char *s, size_t n)
+{
+	uint64_t w;
+	uint32_t lo, hi;
+	size_t i;
+
+	if (n >= 8) {		/* the last word overlaps the one before */
+		for (i = 0; n - i > 8; i += 8) {
+			memcpy(&w, s + i, 8);
+			if (word_needs_escape(w))
+				return true;
+		}
+		memcpy(&w, s + n - 8, 8);
+		return word_needs_escape(w);
+	}
+	if (n >= 4) {		/* two halves, which may overlap */
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		return word_needs_escape(lo | (uint64_t)hi << 32);
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == '"' || s[i] == '\\')
+			return true;
+	return false;
 }
 
 void
@@ -74,6 +127,15 @@ put_buf(void *arg, const char *s, size_t n)
 void
 ecs_buf_json_string(struct ecs_buf *b, const char *s, size_t n)
 {
+	if (!needs_escape(s, n)) {	/* most strings: one copy */
+		reserve(b, n + 2);
+		b->p[b->len] = '"';
+		memcpy(b->p + b->len + 1, s, n);
+		b->len += n + 2;
+		b->p[b->len - 1] = '"';
+		b->p[b->len] = '\0';
+		return;
+	}
 	ecs_buf_putc(b, '"');
 	ecs_json_escape(s, n, put_buf, b);
 	ecs_buf_putc(b, '"');

@@ -2532,6 +2532,26 @@ find_func(const char *name)
 	return NULL;
 }
 
+/* Whether n is a captured field of c: evaluating it cannot fail. */
+static bool
+is_field(const struct node *n, const struct ctx *c)
+{
+	return n->kind == N_PATH && c->fields != NULL && n->slot >= 0;
+}
+
+/*
+ * Whether the captured field n of c can be no number: missing, null, a
+ * boolean, an object or array (a string may be one).
+ */
+static bool
+field_not_number(const struct node *n, const struct ctx *c)
+{
+	enum ecs_ftype t = c->fields[n->slot].type;
+
+	return t == ECS_F_MISSING || t == ECS_F_NULL || t == ECS_F_BOOL ||
+	    t == ECS_F_OTHER;
+}
+
 /* Evaluates n in c into *v; strings in *v are borrowed. */
 static void
 eval(const struct node *n, const struct ctx *c, struct value *v)
@@ -2591,6 +2611,15 @@ eval(const struct node *n, const struct ctx *c, struct value *v)
 		}
 		return;
 	case N_ARITH:
+		/*
+		 * Missing when a side is no number. When both are fields,
+		 * which cannot fail, look at the field types first: then the
+		 * number of the other side is not read for nothing (price *
+		 * quantity, where most events have no quantity).
+		 */
+		if (is_field(n->a, c) && is_field(n->b, c) &&
+		    (field_not_number(n->a, c) || field_not_number(n->b, c)))
+			return;
 		eval(n->a, c, &a);
 		eval(n->b, c, &b);
 		if (as_number(&a, &x) && as_number(&b, &y))

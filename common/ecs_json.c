@@ -53,35 +53,42 @@ number_span(const char *s, size_t len, bool *is_int)
 }
 
 /*
- * A number of at most 15 significant digits and no exponent, the usual
- * price or id, read without strtod: an integer of up to 18 digits is
+ * A JSON number of at most 15 digits and no exponent, the usual price or
+ * id, read in one pass without strtod: an integer of up to 18 digits is
  * summed exactly, and a decimal is its digits, exact in a double below
  * 2^53, divided by an exact power of ten, which IEEE 754 division rounds
  * correctly, so d is the double strtod would give (W. D. Clinger, "How to
- * read floating point numbers accurately", PLDI 1990). False when the
- * number is not of that shape; s[0..len) is a JSON number.
+ * read floating point numbers accurately", PLDI 1990). False when s[0..len)
+ * is not a number of that shape (nor perhaps a number at all).
  */
 static bool
-num_fast(const char *s, size_t len, bool is_int, struct ecs_num *n)
+num_fast(const char *s, size_t len, struct ecs_num *n)
 {
 	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
 	    1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
-	bool neg = s[0] == '-';
-	size_t i = neg, digits = 0, scale = 0;
-	int64_t v = 0;
+	bool neg = len > 0 && s[0] == '-', is_int = true;
+	size_t i = neg, first = i, point, scale = 0;
+	uint64_t v = 0;		/* wraps only past 19 digits: refused */
 
-	for (; i < len; i++) {
-		if (s[i] == '.') {
-			scale = len - i - 1;
-			continue;
-		}
-		if (s[i] < '0' || s[i] > '9' || ++digits > (is_int ? 18 : 15))
-			return false;		/* an exponent, or too long */
-		v = v * 10 + (s[i] - '0');
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	if (i == first || (s[first] == '0' && i - first > 1))
+		return false;	/* no digits, or a leading zero */
+	if (i < len && s[i] == '.') {
+		point = ++i;
+		for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			v = v * 10 + (uint64_t)(s[i] - '0');
+		if (i == point)
+			return false;
+		scale = i - point;
+		is_int = false;
 	}
+	/* An exponent, or more than the digits read exactly: strtod's. */
+	if (i != len || i - first - !is_int > (is_int ? 18 : 15))
+		return false;
 	n->is_int = is_int;
 	if (is_int) {
-		n->i = neg ? -v : v;
+		n->i = neg ? -(int64_t)v : (int64_t)v;
 		n->d = (double)n->i;
 	} else
 		n->d = (neg ? -(double)v : (double)v) / pow10[scale];
@@ -94,10 +101,10 @@ ecs_num_parse(const char *s, size_t len, struct ecs_num *n)
 	char small[64], *buf = small, *end;
 	bool is_int;
 
+	if (num_fast(s, len, n))
+		return true;
 	if (len == 0 || number_span(s, len, &is_int) != len)
 		return false;
-	if (num_fast(s, len, is_int, n))
-		return true;
 	if (len >= sizeof(small))	/* 1e-400 written out in full */
 		buf = ecs_xmalloc(len + 1);
 	memcpy(buf, s, len);

@@ -127,10 +127,25 @@ utf8_portable(const unsigned char *s, const unsigned char *e)
 }
 
 /*
- * A path's search for the end of a run (string_stop_*, digits_end_*): the
- * first byte at or after p that ends it, or e; s is the line's start.
+ * What the searches of a path know of the line: where it starts (the
+ * SIMD searches read its last 16 bytes as one block) and, on x86, the
+ * bytes they compare with, repeated over a vector once a line (as
+ * constants, gcc built each anew, in two or three instructions, for every
+ * string and number).
  */
-typedef const unsigned char *run_end_fn(const unsigned char *s,
+struct line {
+	const unsigned char *s;
+#ifdef SCAN_X86
+	__m128i		 quote, backslash, below_space, zero, nine;
+	__m256i		 quote32, backslash32, below_space32;
+#endif
+};
+
+/*
+ * A path's search for the end of a run (string_stop_*, digits_end_*): the
+ * first byte at or after p that ends it, or e.
+ */
+typedef const unsigned char *run_end_fn(const struct line *ln,
     const unsigned char *p, const unsigned char *e);
 
 /*
@@ -138,20 +153,20 @@ typedef const unsigned char *run_end_fn(const unsigned char *s,
  * string whose inside starts at p ends, or why it is not plain.
  */
 INLINE const unsigned char *
-string_stop_portable(const unsigned char *s, const unsigned char *p,
+string_stop_portable(const struct line *ln, const unsigned char *p,
     const unsigned char *e)
 {
-	(void)s;
+	(void)ln;
 	while (p < e && *p != '"' && *p != '\\' && *p >= 0x20)
 		p++;
 	return p;
 }
 
 INLINE const unsigned char *
-digits_end_portable(const unsigned char *s, const unsigned char *p,
+digits_end_portable(const struct line *ln, const unsigned char *p,
     const unsigned char *e)
 {
-	(void)s;
+	(void)ln;
 	while (p < e && *p >= '0' && *p <= '9')
 		p++;
 	return p;
@@ -160,77 +175,77 @@ digits_end_portable(const unsigned char *s, const unsigned char *p,
 #ifdef SCAN_X86
 /* The bytes that are not digits in the 16 bytes at p, as bits. */
 INLINE unsigned
-non_digits16(const unsigned char *p)
+non_digits16(const struct line *ln, const unsigned char *p)
 {
 	__m128i x = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)p),
-	    _mm_set1_epi8('0'));
+	    ln->zero);
 
 	return ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-	    _mm_min_epu8(x, _mm_set1_epi8(9)), x)) & 0xffff;
+	    _mm_min_epu8(x, ln->nine), x)) & 0xffff;
 }
 
 /* The stop bytes of string_stop_portable in the 16 bytes at p, as bits. */
 INLINE unsigned
-stops16(const unsigned char *p)
+stops16(const struct line *ln, const unsigned char *p)
 {
 	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
 	__m128i m = _mm_or_si128(
-	    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
-	    _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x));
+	    _mm_or_si128(_mm_cmpeq_epi8(x, ln->quote),
+	    _mm_cmpeq_epi8(x, ln->backslash)),
+	    _mm_cmpeq_epi8(_mm_min_epu8(x, ln->below_space), x));
 
 	return (unsigned)_mm_movemask_epi8(m);
 }
 
 /* The bytes of the 16 at p that end a run (stops16, non_digits16). */
-typedef unsigned mask16_fn(const unsigned char *p);
+typedef unsigned mask16_fn(const struct line *ln, const unsigned char *p);
 
 /*
- * The first byte from p that mask marks in the last bytes of a line (s is
- * its start), or e: the 16 bytes that end at e are read and those before
+ * The first byte from p that mask marks in the last bytes of a line, or
+ * e: the 16 bytes that end at e are read and those before
  * p dropped, so that nothing past the line is ever read; a line shorter
  * than 16 goes to the portable search.
  */
 INLINE const unsigned char *
-end_in_tail(const unsigned char *s, const unsigned char *p,
+end_in_tail(const struct line *ln, const unsigned char *p,
     const unsigned char *e, mask16_fn *mask, run_end_fn *portable)
 {
 	unsigned bits;
 
 	if (p == e)
 		return e;
-	if (e - s < 16)
-		return portable(s, p, e);
-	bits = mask(e - 16) >> (16 - (e - p));
+	if (e - ln->s < 16)
+		return portable(ln, p, e);
+	bits = mask(ln, e - 16) >> (16 - (e - p));
 	return bits != 0 ? p + __builtin_ctz(bits) : e;
 }
 
 /* The first byte from p that mask marks, or e, 16 bytes at a time. */
 INLINE const unsigned char *
-end16(const unsigned char *s, const unsigned char *p, const unsigned char *e,
+end16(const struct line *ln, const unsigned char *p, const unsigned char *e,
     mask16_fn *mask, run_end_fn *portable)
 {
 	unsigned bits;
 
 	for (; e - p >= 16; p += 16)
-		if ((bits = mask(p)) != 0)
+		if ((bits = mask(ln, p)) != 0)
 			return p + __builtin_ctz(bits);
-	return end_in_tail(s, p, e, mask, portable);
+	return end_in_tail(ln, p, e, mask, portable);
 }
 
 INLINE const unsigned char *
-string_stop_sse2(const unsigned char *s, const unsigned char *p,
+string_stop_sse2(const struct line *ln, const unsigned char *p,
     const unsigned char *e)
 {
-	return end16(s, p, e, stops16, string_stop_portable);
+	return end16(ln, p, e, stops16, string_stop_portable);
 }
 
 /* Numbers are short: one block of 16, read as strings are. */
 INLINE const unsigned char *
-digits_end_sse2(const unsigned char *s, const unsigned char *p,
+digits_end_sse2(const struct line *ln, const unsigned char *p,
     const unsigned char *e)
 {
-	return end16(s, p, e, non_digits16, digits_end_portable);
+	return end16(ln, p, e, non_digits16, digits_end_portable);
 }
 
 /* Whether s[0..e) is valid UTF-8, 16 bytes at a time while ASCII. */
@@ -252,7 +267,7 @@ utf8_sse2(const unsigned char *s, const unsigned char *e)
 }
 
 AVX2 INLINE const unsigned char *
-string_stop_avx2(const unsigned char *s, const unsigned char *p,
+string_stop_avx2(const struct line *ln, const unsigned char *p,
     const unsigned char *e)
 {
 	__m256i x, m;
@@ -261,19 +276,19 @@ string_stop_avx2(const unsigned char *s, const unsigned char *p,
 	for (; e - p >= 32; p += 32) {
 		x = _mm256_loadu_si256((const __m256i *)(const void *)p);
 		m = _mm256_or_si256(
-		    _mm256_or_si256(_mm256_cmpeq_epi8(x, _mm256_set1_epi8('"')),
-		    _mm256_cmpeq_epi8(x, _mm256_set1_epi8('\\'))),
-		    _mm256_cmpeq_epi8(_mm256_min_epu8(x,
-		    _mm256_set1_epi8(0x1f)), x));
+		    _mm256_or_si256(_mm256_cmpeq_epi8(x, ln->quote32),
+		    _mm256_cmpeq_epi8(x, ln->backslash32)),
+		    _mm256_cmpeq_epi8(_mm256_min_epu8(x, ln->below_space32),
+		    x));
 		if ((bits = (unsigned)_mm256_movemask_epi8(m)) != 0)
 			return p + __builtin_ctz(bits);
 	}
 	if (e - p >= 16) {
-		if ((bits = stops16(p)) != 0)
+		if ((bits = stops16(ln, p)) != 0)
 			return p + __builtin_ctz(bits);
 		p += 16;
 	}
-	return end_in_tail(s, p, e, stops16, string_stop_portable);
+	return end_in_tail(ln, p, e, stops16, string_stop_portable);
 }
 
 /*
@@ -359,31 +374,40 @@ utf8_incomplete(__m256i in)
 	    (char)(0xc0 - 1)));
 }
 
-/* Whether s[0..e) is valid UTF-8; the last block is read zero-padded. */
+/* Adds the errors of the block in, after the block *prev, to *err. */
+AVX2 INLINE void
+utf8_block(__m256i in, __m256i *prev, __m256i *err, __m256i *incomplete)
+{
+	if (_mm256_movemask_epi8(in) == 0)
+		*err = _mm256_or_si256(*err, *incomplete);
+	else {
+		*err = _mm256_or_si256(*err, utf8_block_errors(in, *prev));
+		*incomplete = utf8_incomplete(in);
+	}
+	*prev = in;
+}
+
+/*
+ * Whether s[0..e) is valid UTF-8. The last block is read zero-padded,
+ * unless the line's last 32 bytes are ASCII: then it is valid as the
+ * blocks before it are, with no copy.
+ */
 AVX2 static bool
 utf8_avx2(const unsigned char *s, const unsigned char *e)
 {
-	__m256i in, prev = _mm256_setzero_si256(), err = prev, incomplete = prev;
+	__m256i prev = _mm256_setzero_si256(), err = prev, incomplete = prev;
 	unsigned char last[32];
 	const unsigned char *p;
-	bool more = true;
 
-	for (p = s; more; p += 32) {
-		if (e - p >= 32)
-			in = _mm256_loadu_si256((const __m256i *)(const void *)p);
-		else {
-			memset(last, 0, sizeof(last));
-			memcpy(last, p, (size_t)(e - p));
-			in = _mm256_loadu_si256((const __m256i *)(void *)last);
-			more = false;
-		}
-		if (_mm256_movemask_epi8(in) == 0)
-			err = _mm256_or_si256(err, incomplete);
-		else {
-			err = _mm256_or_si256(err, utf8_block_errors(in, prev));
-			incomplete = utf8_incomplete(in);
-		}
-		prev = in;
+	for (p = s; e - p >= 32; p += 32)
+		utf8_block(_mm256_loadu_si256((const __m256i *)(const void *)p),
+		    &prev, &err, &incomplete);
+	if (p < e && (e - s < 32 || _mm256_movemask_epi8(_mm256_loadu_si256(
+	    (const __m256i *)(const void *)(e - 32))) != 0)) {
+		memset(last, 0, sizeof(last));
+		memcpy(last, p, (size_t)(e - p));
+		utf8_block(_mm256_loadu_si256((const __m256i *)(void *)last),
+		    &prev, &err, &incomplete);
 	}
 	err = _mm256_or_si256(err, incomplete);
 	return _mm256_testz_si256(err, err);
@@ -392,19 +416,19 @@ utf8_avx2(const unsigned char *s, const unsigned char *e)
 
 /* Past the string at p (on its quote); NULL unless plain and valid. */
 INLINE const unsigned char *
-scan_string(const unsigned char *s, const unsigned char *p,
+scan_string(const struct line *ln, const unsigned char *p,
     const unsigned char *e, run_end_fn *stop)
 {
-	p = stop(s, p + 1, e);
+	p = stop(ln, p + 1, e);
 	return p < e && *p == '"' ? p + 1 : NULL;
 }
 
 /* Past the digits at p, NULL if there are none. */
 INLINE const unsigned char *
-scan_digits(const unsigned char *s, const unsigned char *p,
+scan_digits(const struct line *ln, const unsigned char *p,
     const unsigned char *e, run_end_fn *digits)
 {
-	const unsigned char *end = digits(s, p, e);
+	const unsigned char *end = digits(ln, p, e);
 
 	return end == p ? NULL : end;
 }
@@ -414,23 +438,23 @@ scan_digits(const unsigned char *s, const unsigned char *p,
  * captured as written: the json-c way keeps it too (ecs_json_exact_ints).
  */
 INLINE const unsigned char *
-scan_number(const unsigned char *s, const unsigned char *p,
+scan_number(const struct line *ln, const unsigned char *p,
     const unsigned char *e, run_end_fn *digits)
 {
 	if (*p == '-')
 		p++;
 	if (p < e && *p == '0')
 		p++;
-	else if ((p = scan_digits(s, p, e, digits)) == NULL)
+	else if ((p = scan_digits(ln, p, e, digits)) == NULL)
 		return NULL;
-	if (p < e && *p == '.' && (p = scan_digits(s, p + 1, e, digits)) ==
+	if (p < e && *p == '.' && (p = scan_digits(ln, p + 1, e, digits)) ==
 	    NULL)
 		return NULL;
 	if (p < e && (*p == 'e' || *p == 'E')) {
 		p++;
 		if (p < e && (*p == '+' || *p == '-'))
 			p++;
-		if ((p = scan_digits(s, p, e, digits)) == NULL)
+		if ((p = scan_digits(ln, p, e, digits)) == NULL)
 			return NULL;
 	}
 	return p;
@@ -447,17 +471,17 @@ scan_word(const unsigned char *p, const unsigned char *e, const char *word)
 
 /* A scalar value at p; NULL unless valid. */
 INLINE const unsigned char *
-scan_scalar(const unsigned char *s, const unsigned char *p,
+scan_scalar(const struct line *ln, const unsigned char *p,
     const unsigned char *e, run_end_fn *stop, run_end_fn *digits)
 {
 	switch (*p) {
-	case '"':	return scan_string(s, p, e, stop);
+	case '"':	return scan_string(ln, p, e, stop);
 	case 't':	return scan_word(p, e, "true");
 	case 'f':	return scan_word(p, e, "false");
 	case 'n':	return scan_word(p, e, "null");
 	default:
 		if (*p == '-' || (*p >= '0' && *p <= '9'))
-			return scan_number(s, p, e, digits);
+			return scan_number(ln, p, e, digits);
 		return NULL;
 	}
 }
@@ -541,11 +565,44 @@ key_index_init(struct key_index *ix, const struct ecs_scan_keys *want)
 	ix->slot = ix->local;
 }
 
+/*
+ * Whether a[0..n) and b[0..n) are the same bytes: keys are short, and a
+ * call of memcmp costs more than comparing them in two overlapping words.
+ */
+INLINE bool
+same_bytes(const void *a, const void *b, size_t n)
+{
+	uint64_t x, y, x2, y2;
+	uint32_t u, v, u2, v2;
+
+	if (n >= 8 && n <= 16) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&x2, (const char *)a + n - 8, 8);
+		memcpy(&y2, (const char *)b + n - 8, 8);
+		return ((x ^ y) | (x2 ^ y2)) == 0;
+	}
+	if (n >= 4 && n < 8) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		memcpy(&u2, (const char *)a + n - 4, 4);
+		memcpy(&v2, (const char *)b + n - 4, 4);
+		return ((u ^ v) | (u2 ^ v2)) == 0;
+	}
+	if (n < 4) {
+		for (; n > 0; n--)
+			if (((const char *)a)[n - 1] != ((const char *)b)[n - 1])
+				return false;
+		return true;
+	}
+	return memcmp(a, b, n) == 0;
+}
+
 INLINE bool
 key_is(const struct ecs_scan_keys *want, size_t i, const unsigned char *key,
     size_t len)
 {
-	return want->len[i] == len && memcmp(want->key[i], key, len) == 0;
+	return want->len[i] == len && same_bytes(want->key[i], key, len);
 }
 
 /* The index of the requested key that key[0..len) is, or -1. */
@@ -579,7 +636,7 @@ wanted(const struct key_index *ix, const unsigned char *key, size_t len)
  * one wins for a repeated key, as in json-c).
  */
 INLINE bool
-walk(const unsigned char *s, const unsigned char *e,
+walk(const struct line *ln, const unsigned char *e,
     const struct ecs_scan_keys *want, struct ecs_field *out,
     run_end_fn *stop, run_end_fn *digits)
 {
@@ -589,7 +646,7 @@ walk(const unsigned char *s, const unsigned char *e,
 	uint64_t in_object = 0;
 	int depth = 0, k;
 
-	p = skip_ws(s, e);
+	p = skip_ws(ln->s, e);
 	if (p == e || *p != '{')
 		return false;
 	key_index_init(&keys, want);
@@ -605,7 +662,7 @@ open:
 element:
 	if (in_object & 1) {
 		key = p + 1;
-		if (p == e || *p != '"' || (p = scan_string(s, p, e, stop)) ==
+		if (p == e || *p != '"' || (p = scan_string(ln, p, e, stop)) ==
 		    NULL)
 			return false;
 		k = depth == 1 ? wanted(&keys, key, (size_t)(p - 1 - key)) :
@@ -627,7 +684,7 @@ element:
 	if (*p == '{' || *p == '[')
 		goto open;
 	value = p;
-	if ((p = scan_scalar(s, p, e, stop, digits)) == NULL)
+	if ((p = scan_scalar(ln, p, e, stop, digits)) == NULL)
 		return false;
 	if (capture != NULL && depth == 1) {
 		if (capture->type == ECS_F_STRING) {	/* without its quotes */
@@ -664,17 +721,44 @@ static bool
 scan_portable(const unsigned char *s, const unsigned char *e,
     const struct ecs_scan_keys *want, struct ecs_field *out)
 {
+	struct line ln = { .s = s };
+
 	return utf8_portable(s, e) &&
-	    walk(s, e, want, out, string_stop_portable,
+	    walk(&ln, e, want, out, string_stop_portable,
 	    digits_end_portable);
 }
 
 #ifdef SCAN_X86
+/*
+ * Hides a vector's value from the compiler, so that it stays in a
+ * register for the line instead of being built again at each use.
+ */
+#define OPAQUE(v)	__asm__("" : "+x"(v))
+
+/* The repeated bytes of the 16-byte searches, in ln. */
+INLINE void
+splats16(struct line *ln)
+{
+	ln->quote = _mm_set1_epi8('"');
+	ln->backslash = _mm_set1_epi8('\\');
+	ln->below_space = _mm_set1_epi8(0x1f);
+	ln->zero = _mm_set1_epi8('0');
+	ln->nine = _mm_set1_epi8(9);
+	OPAQUE(ln->quote);
+	OPAQUE(ln->backslash);
+	OPAQUE(ln->below_space);
+	OPAQUE(ln->zero);
+	OPAQUE(ln->nine);
+}
+
 static bool
 scan_sse2(const unsigned char *s, const unsigned char *e,
     const struct ecs_scan_keys *want, struct ecs_field *out)
 {
-	return utf8_sse2(s, e) && walk(s, e, want, out, string_stop_sse2,
+	struct line ln = { .s = s };
+
+	splats16(&ln);
+	return utf8_sse2(s, e) && walk(&ln, e, want, out, string_stop_sse2,
 	    digits_end_sse2);
 }
 
@@ -682,7 +766,16 @@ AVX2 static bool
 scan_avx2(const unsigned char *s, const unsigned char *e,
     const struct ecs_scan_keys *want, struct ecs_field *out)
 {
-	return utf8_avx2(s, e) && walk(s, e, want, out, string_stop_avx2,
+	struct line ln = { .s = s };
+
+	splats16(&ln);
+	ln.quote32 = _mm256_set1_epi8('"');
+	ln.backslash32 = _mm256_set1_epi8('\\');
+	ln.below_space32 = _mm256_set1_epi8(0x1f);
+	OPAQUE(ln.quote32);
+	OPAQUE(ln.backslash32);
+	OPAQUE(ln.below_space32);
+	return utf8_avx2(s, e) && walk(&ln, e, want, out, string_stop_avx2,
 	    digits_end_sse2);
 }
 #endif
@@ -821,7 +914,8 @@ ecs_json_not_rfc8259(const char *line, size_t len, size_t *col, char *why,
 		else if (*p == 'I' || (*p == '-' && p + 1 < e && p[1] == 'I'))
 			reason = "Infinity is not a number (RFC 8259)";
 		else if (*p == '-' || (*p >= '0' && *p <= '9')) {
-			if ((q = scan_number(s, p, e, digits_end_portable)) == NULL ||
+			if ((q = scan_number(&(struct line){ .s = s }, p, e,
+			    digits_end_portable)) == NULL ||
 			    (q < e && (*q == '.' || (*q >= '0' && *q <= '9'))))
 				reason = "a number has no leading zero and "
 				    "digits on both sides of '.' (RFC 8259)";

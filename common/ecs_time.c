@@ -163,13 +163,42 @@ two_digits(const char *s)
  * the same instant (fuzz-time and unit-common compare the two, through
  * the same time written with "+00:00").
  */
+/*
+ * The first milliseconds of the day "YYYY-MM-DD" at s, false if it is no
+ * date. Events come in time order, so most repeat the date of the one
+ * before: the last date read is kept, and its digits not read again.
+ */
+static bool
+usual_day(const char *s, int64_t *ms)
+{
+	static char last[10];
+	static int64_t last_ms;
+	static bool have_last;
+	int cy, yy, m, d;
+
+	if (have_last && memcmp(s, last, sizeof(last)) == 0) {
+		*ms = last_ms;
+		return true;
+	}
+	if (s[4] != '-' || s[7] != '-' ||
+	    (cy = two_digits(s)) < 0 || (yy = two_digits(s + 2)) < 0 ||
+	    (m = two_digits(s + 5)) < 1 || m > 12 ||
+	    (d = two_digits(s + 8)) < 1 || d > days_in_month(cy * 100 + yy, m))
+		return false;
+	*ms = last_ms = days_from_civil(cy * 100 + yy, m, d) * 86400000;
+	memcpy(last, s, sizeof(last));
+	have_last = true;
+	return true;
+}
+
 static bool
 parse_usual(const char *s, size_t len, int64_t *ms)
 {
-	int cy, yy, m, d, hh, mi, ss, frac = 0;
+	int hh, mi, ss, frac = 0;
+	int64_t day_ms;
 
-	if ((len != 20 && len != 24) || s[4] != '-' || s[7] != '-' ||
-	    s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len - 1] != 'Z')
+	if ((len != 20 && len != 24) || s[10] != 'T' || s[13] != ':' ||
+	    s[16] != ':' || s[len - 1] != 'Z')
 		return false;
 	if (len == 24) {
 		if (s[19] != '.' || !is_digit(s[20]) || !is_digit(s[21]) ||
@@ -177,15 +206,11 @@ parse_usual(const char *s, size_t len, int64_t *ms)
 			return false;
 		frac = (s[20] - '0') * 100 + (s[21] - '0') * 10 + (s[22] - '0');
 	}
-	if ((cy = two_digits(s)) < 0 || (yy = two_digits(s + 2)) < 0 ||
-	    (m = two_digits(s + 5)) < 1 || m > 12 ||
-	    (d = two_digits(s + 8)) < 1 || d > days_in_month(cy * 100 + yy, m) ||
-	    (hh = two_digits(s + 11)) < 0 || hh > 23 ||
+	if ((hh = two_digits(s + 11)) < 0 || hh > 23 ||
 	    (mi = two_digits(s + 14)) < 0 || mi > 59 ||
-	    (ss = two_digits(s + 17)) < 0 || ss > 60)
+	    (ss = two_digits(s + 17)) < 0 || ss > 60 || !usual_day(s, &day_ms))
 		return false;
-	*ms = days_from_civil(cy * 100 + yy, m, d) * 86400000 +
-	    ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac;
+	*ms = day_ms + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac;
 	return true;
 }
 

@@ -86,6 +86,14 @@ test_time(void)
 	    "no zone is UTC");
 	ok(time_is("2026-11-01T10:00:00Zjunk", NULL), "trailing junk");
 	ok(time_is("2023-02-29", NULL), "no 29 February in 2023");
+	/* The fixed reader keeps the last day it read: a day after it, or
+	 * no day at all, must not pass for it. */
+	ok(time_is("2023-02-28T10:00:00Z", "2023-02-28T10:00:00Z") &&
+	    time_is("2023-02-29T10:00:00Z", NULL) &&
+	    time_is("2023-02-28T23:00:00.001Z", "2023-02-28T23:00:00.001Z") &&
+	    time_is("2023-02-2xT10:00:00Z", NULL) &&
+	    time_is("2023-03-28T10:00:00Z", "2023-03-28T10:00:00Z"),
+	    "one day after another at fixed places");
 	ok(time_is("nonsense", NULL), "nonsense");
 	/* Parsed into its own variable: parsing into ms itself would hide a
 	 * wrong value as long as parsing succeeds. */
@@ -550,6 +558,57 @@ test_buf(void)
 	ecs_buf_free(&b);
 }
 
+/* s[0..n) as a JSON string, a byte at a time: what ecs_buf must write. */
+static void
+json_string_slowly(char *out, const char *s, size_t n)
+{
+	size_t i;
+
+	*out++ = '"';
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20)
+			out += sprintf(out, "\\u%04x", (unsigned char)s[i]);
+		else if (s[i] == '"' || s[i] == '\\')
+			out += sprintf(out, "\\%c", s[i]);
+		else
+			*out++ = s[i];
+	}
+	strcpy(out, "\"");
+}
+
+/*
+ * Every byte that must be escaped, and its neighbours that must not, at
+ * every offset of strings of 0 to 40 bytes (ecs_buf_json_string looks at
+ * 8 bytes at a time).
+ */
+static void
+test_buf_escape(void)
+{
+	static const char bytes[] = { 0x00, 0x01, 0x1f, 0x20, '!', '"', '#',
+	    '[', '\\', ']', 0x7f, (char)0x80, (char)0xa2, (char)0xdc,
+	    (char)0xff };
+	struct ecs_buf b = ECS_BUF_INIT;
+	char s[40], want[40 * 6 + 3];
+	size_t n, at, k, bad = 0, tried = 0;
+
+	for (n = 0; n <= sizeof(s); n++)
+		for (at = 0; at < n; at++)
+			for (k = 0; k < sizeof(bytes); k++) {
+				memset(s, 'x', n);
+				s[at] = bytes[k];
+				ecs_buf_reset(&b);
+				ecs_buf_json_string(&b, s, n);
+				json_string_slowly(want, s, n);
+				tried++;
+				if (strcmp(b.p, want) != 0 && bad++ < 5)
+					printf("# %zu bytes, 0x%02x at %zu: %s\n",
+					    n, (unsigned char)bytes[k], at, b.p);
+			}
+	ok(bad == 0 && tried > 0, "buf: %zu JSON strings escaped as byte "
+	    "by byte, %zu differ", tried, bad);
+	ecs_buf_free(&b);
+}
+
 /* -m spec's metric over the values v[0..n) of field "x", as a row writes it. */
 static bool
 agg_is(const char *spec, const char *const *v, size_t n, const char *want)
@@ -701,6 +760,7 @@ int
 main(void)
 {
 	test_buf();
+	test_buf_escape();
 	test_top();
 	test_agg();
 	test_format_double();
