@@ -571,20 +571,41 @@ wanted(const struct key_index *ix, const unsigned char *key, size_t len)
 }
 
 /*
+ * The next top-level member of tops, its value starting at val, or NULL
+ * when tops is full (then it is not flat: the writer cannot use it).
+ */
+INLINE struct ecs_scan_member *
+add_member(struct ecs_scan_tops *tops, const unsigned char *val)
+{
+	struct ecs_scan_member *m;
+
+	if (tops->n == ECS_SCAN_TOPS) {
+		tops->flat = false;
+		return NULL;
+	}
+	m = &tops->m[tops->n++];
+	m->val = (const char *)val;
+	return m;
+}
+
+/*
  * The walk over the grammar, once the line is known to be valid UTF-8;
  * stop is the path's string search, inlined into each path's copy. An
  * explicit stack of open containers (a bit each: 1 object, 0 array)
  * replaces recursion, so hostile nesting costs nothing. When want is
  * given, the values of those top-level keys are captured in out (the last
- * one wins for a repeated key, as in json-c).
+ * one wins for a repeated key, as in json-c). When tops is given, every
+ * top-level member is found into it too; the paths that do not need it
+ * pass a constant NULL, and the compiler leaves that work out of them.
  */
 INLINE bool
 walk(const unsigned char *s, const unsigned char *e,
     const struct ecs_scan_keys *want, struct ecs_field *out,
-    run_end_fn *stop, run_end_fn *digits)
+    struct ecs_scan_tops *tops, run_end_fn *stop, run_end_fn *digits)
 {
 	const unsigned char *p, *key, *value;
 	struct ecs_field *capture = NULL;	/* a top-level value being read */
+	struct ecs_scan_member *member = NULL;	/* a top-level scalar, for tops */
 	struct key_index keys;
 	uint64_t in_object = 0;
 	int depth = 0, k;
@@ -621,11 +642,18 @@ element:
 			capture->type = kind_of(*p);
 			capture->text = (const char *)p;
 		}
+		if (tops != NULL && depth == 1)
+			member = add_member(tops, p);
 	}
 	if (p == e)
 		return false;
-	if (*p == '{' || *p == '[')
+	if (*p == '{' || *p == '[') {
+		if (member != NULL) {
+			tops->flat = false;
+			member = NULL;
+		}
 		goto open;
+	}
 	value = p;
 	if ((p = scan_scalar(s, p, e, stop, digits)) == NULL)
 		return false;
@@ -636,6 +664,10 @@ element:
 		} else
 			capture->len = (size_t)(p - value);
 		capture = NULL;
+	}
+	if (member != NULL) {
+		member->end = (const char *)p;
+		member = NULL;
 	}
 next:
 	if (p == e || *p <= ' ')
@@ -660,12 +692,23 @@ close:
 	return skip_ws(p, e) == e;
 }
 
+/* Each path twice: without tops (most callers), and with. */
 static bool
 scan_portable(const unsigned char *s, const unsigned char *e,
     const struct ecs_scan_keys *want, struct ecs_field *out)
 {
 	return utf8_portable(s, e) &&
-	    walk(s, e, want, out, string_stop_portable,
+	    walk(s, e, want, out, NULL, string_stop_portable,
+	    digits_end_portable);
+}
+
+static bool
+tops_portable(const unsigned char *s, const unsigned char *e,
+    const struct ecs_scan_keys *want, struct ecs_field *out,
+    struct ecs_scan_tops *tops)
+{
+	return utf8_portable(s, e) &&
+	    walk(s, e, want, out, tops, string_stop_portable,
 	    digits_end_portable);
 }
 
@@ -674,16 +717,34 @@ static bool
 scan_sse2(const unsigned char *s, const unsigned char *e,
     const struct ecs_scan_keys *want, struct ecs_field *out)
 {
-	return utf8_sse2(s, e) && walk(s, e, want, out, string_stop_sse2,
-	    digits_end_sse2);
+	return utf8_sse2(s, e) && walk(s, e, want, out, NULL,
+	    string_stop_sse2, digits_end_sse2);
+}
+
+static bool
+tops_sse2(const unsigned char *s, const unsigned char *e,
+    const struct ecs_scan_keys *want, struct ecs_field *out,
+    struct ecs_scan_tops *tops)
+{
+	return utf8_sse2(s, e) && walk(s, e, want, out, tops,
+	    string_stop_sse2, digits_end_sse2);
 }
 
 AVX2 static bool
 scan_avx2(const unsigned char *s, const unsigned char *e,
     const struct ecs_scan_keys *want, struct ecs_field *out)
 {
-	return utf8_avx2(s, e) && walk(s, e, want, out, string_stop_avx2,
-	    digits_end_sse2);
+	return utf8_avx2(s, e) && walk(s, e, want, out, NULL,
+	    string_stop_avx2, digits_end_sse2);
+}
+
+AVX2 static bool
+tops_avx2(const unsigned char *s, const unsigned char *e,
+    const struct ecs_scan_keys *want, struct ecs_field *out,
+    struct ecs_scan_tops *tops)
+{
+	return utf8_avx2(s, e) && walk(s, e, want, out, tops,
+	    string_stop_avx2, digits_end_sse2);
 }
 #endif
 
@@ -698,11 +759,14 @@ static const struct scan_path {
 	bool		(*has)(void);
 	bool		(*scan)(const unsigned char *, const unsigned char *,
 			    const struct ecs_scan_keys *, struct ecs_field *);
+	bool		(*scan_tops)(const unsigned char *,
+			    const unsigned char *, const struct ecs_scan_keys *,
+			    struct ecs_field *, struct ecs_scan_tops *);
 } paths[] = {
-	{ "portable",	has_always,	scan_portable },
+	{ "portable",	has_always,	scan_portable,	tops_portable },
 #ifdef SCAN_X86
-	{ "sse2",	has_always,	scan_sse2 },
-	{ "avx2",	has_avx2,	scan_avx2 },
+	{ "sse2",	has_always,	scan_sse2,	tops_sse2 },
+	{ "avx2",	has_avx2,	scan_avx2,	tops_avx2 },
 #endif
 };
 #define NPATHS	(sizeof(paths) / sizeof(paths[0]))
@@ -777,18 +841,46 @@ ecs_scan_plain_object(const char *line, size_t len)
 	return path->scan(p, p + len, NULL, NULL);
 }
 
-bool
-ecs_scan_fields(const char *line, size_t len, const struct ecs_scan_keys *want,
-    struct ecs_field *out)
+/* Before a scan for fields: the path chosen, every field missing. */
+static void
+start_fields(const struct ecs_scan_keys *want, struct ecs_field *out)
 {
-	const unsigned char *p = (const unsigned char *)line;
 	size_t i;
 
 	if (path == NULL)
 		choose_path();
 	for (i = 0; i < want->n; i++)
 		out[i] = (struct ecs_field){ ECS_F_MISSING, NULL, 0, NULL };
+}
+
+bool
+ecs_scan_fields(const char *line, size_t len, const struct ecs_scan_keys *want,
+    struct ecs_field *out)
+{
+	const unsigned char *p = (const unsigned char *)line;
+
+	start_fields(want, out);
 	return path->scan(p, p + len, want, out);
+}
+
+bool
+ecs_scan_fields_tops(const char *line, size_t len,
+    const struct ecs_scan_keys *want, struct ecs_field *out,
+    struct ecs_scan_tops *tops)
+{
+	const unsigned char *p = (const unsigned char *)line;
+
+	start_fields(want, out);
+	tops->line = NULL;
+	tops->n = 0;
+	tops->flat = true;
+	if (!path->scan_tops(p, p + len, want, out, tops))
+		return false;
+	if (!tops->flat)
+		tops->n = 0;
+	tops->line = line;
+	tops->len = len;
+	return true;
 }
 
 const char *

@@ -44,6 +44,7 @@ struct piece {
 /* A header: its names, as set_header keeps them, in names. */
 struct header {
 	struct bytes	 names;
+	struct bytes	 row;		/* as put_header writes it, once made */
 	struct span	*span;
 	size_t		 n, cap;
 	bool		 fast;		/* names that JSON writes as they are */
@@ -493,6 +494,7 @@ set_header(struct ecs_table *t)
 	t->old[0] = t->hdr;
 	t->hdr = spare;
 	t->hdr.names.len = 0;
+	t->hdr.row.len = 0;
 	if (t->ncell > t->hdr.cap) {
 		t->hdr.cap = t->ncell;
 		t->hdr.span = ecs_xrealloc(t->hdr.span,
@@ -512,6 +514,9 @@ set_header(struct ecs_table *t)
 			    (unsigned char)c->name[j] < 0x20)
 				t->hdr.fast = false;
 	}
+	/* Zeros after the last name, which same_at may read as a word. */
+	bytes_add(&t->hdr.names, "\0\0\0\0\0\0\0\0", 8);
+	t->hdr.names.len -= 8;
 	t->hdr.n = t->ncell;
 	t->have_header = true;
 }
@@ -559,21 +564,33 @@ put_raw(enum ecs_output_format f, char *o, const char *s, size_t n)
 
 /*
  * The header's names as a row at o, which has room for 2 * names.len + 1
- * bytes (names has four bytes more than each name).
+ * bytes (names has four bytes more than each name). The row is made once
+ * per header: events of two kinds may change headers every few lines.
  */
 static char *
-put_header(const struct ecs_table *t, char *o)
+put_header(struct ecs_table *t, char *o)
 {
+	struct bytes *row = &t->hdr.row;
+	char *r;
 	size_t i;
 
-	for (i = 0; i < t->hdr.n; i++) {
-		if (i > 0)
-			*o++ = t->format == ECS_OUTPUT_CSV ? ',' : '\t';
-		o = put_raw(t->format, o, t->hdr.names.p + t->hdr.span[i].off,
-		    t->hdr.span[i].len);
+	if (row->len == 0) {
+		if (row->cap < 2 * t->hdr.names.len + 1) {
+			row->cap = 2 * t->hdr.names.len + 1;
+			row->p = ecs_xrealloc(row->p, row->cap);
+		}
+		r = row->p;
+		for (i = 0; i < t->hdr.n; i++) {
+			if (i > 0)
+				*r++ = t->format == ECS_OUTPUT_CSV ? ',' : '\t';
+			r = put_raw(t->format, r, t->hdr.names.p +
+			    t->hdr.span[i].off, t->hdr.span[i].len);
+		}
+		*r++ = '\n';
+		row->len = (size_t)(r - row->p);
 	}
-	*o++ = '\n';
-	return o;
+	memcpy(o, row->p, row->len);
+	return o + row->len;
 }
 
 /* One field of a row (after its separator unless first), as put_raw. */
@@ -811,6 +828,149 @@ fast_row(struct ecs_table *t, const char *p, size_t len, bool new_block)
 	return true;
 }
 
+/* The word of the n < 8 first bytes of a load_word: its n low bytes. */
+static uint64_t
+low_bytes(size_t n)
+{
+	return n >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * n)) - 1;
+}
+
+/*
+ * Whether the n bytes at p, in a line that ends at end, are those at k,
+ * which has 8 readable bytes (set_header pads the last name). Up to 16
+ * bytes, as most keys are, in one or two words.
+ */
+static inline bool
+same_at(const char *p, const char *k, size_t n, const char *end)
+{
+	uint64_t d;
+
+	if (n > 16 || end - p < 8)
+		return same_bytes(p, k, n);
+	if (n <= 8)
+		return ((load_word(p) ^ load_word(k)) & low_bytes(n)) == 0;
+	/* The second word overlaps the first. */
+	d = (load_word(p) ^ load_word(k)) |
+	    (load_word(p + n - 8) ^ load_word(k + n - 8));
+	return d == 0;
+}
+
+/*
+ * Copies s[0..n), in a line that ends at end, to o, which has room for 8
+ * bytes more, by words where the line has them. When find_comma, returns
+ * whether s[0..n) holds a comma; else false.
+ */
+static inline bool
+copy_run(char *o, const char *s, size_t n, const char *end, bool find_comma)
+{
+	uint64_t commas = 0;
+	size_t j;
+
+	if (n <= 8 && end - s >= 8) {		/* most values: one word */
+		memcpy(o, s, 8);
+		return find_comma &&
+		    (has_byte(load_word(s), ',') & low_bytes(n)) != 0;
+	}
+	if ((size_t)(end - s) < ((n + 7) & ~(size_t)7)) {
+		for (j = 0; j < n; j++) {
+			o[j] = s[j];
+			commas |= find_comma && s[j] == ',';
+		}
+		return commas != 0;
+	}
+	for (j = 0; j < n; j += 8) {
+		memcpy(o + j, s + j, 8);
+		if (find_comma)
+			commas |= has_byte(load_word(s + j), ',') &
+			    low_bytes(n - j);
+	}
+	return commas != 0;
+}
+
+/*
+ * Writes at o the field of the scalar v[0..vend) of a plain line, which
+ * ends at end, and returns the end of the field; o has room for 8 bytes
+ * more than the field. A string of a plain line holds no quote, backslash
+ * or control byte, so only a comma makes a CSV field quoted, and TSV has
+ * nothing to escape; a number, true, false or null is written as it is.
+ */
+static inline char *
+put_plain(char *o, const char *v, const char *vend, const char *end,
+    bool csv)
+{
+	size_t n = (size_t)(vend - v);
+
+	if (*v != '"') {
+		copy_run(o, v, n, end, false);
+		return o + n;
+	}
+	v++;
+	n -= 2;
+	if (!csv) {
+		copy_run(o, v, n, end, false);
+		return o + n;
+	}
+	if (copy_run(o, v, n, end, true)) {
+		*o = '"';
+		memcpy(o + 1, v, n);
+		o[n + 1] = '"';
+		return o + n + 2;
+	}
+	return o + n;
+}
+
+/*
+ * fast_row for a line whose top-level values the scan found (tops, with n
+ * > 0): between one value and the next there must be exactly the
+ * header's next key as fast_row expects it (no spaces), {"name": or
+ * ,"name":. False, having written nothing, for anything else.
+ */
+static bool
+tops_row(struct ecs_table *t, const struct ecs_scan_tops *tops,
+    bool new_block)
+{
+	const struct ecs_scan_member *m = tops->m;
+	const char *names = t->hdr.names.p, *end = tops->line + tops->len;
+	const char *prev = tops->line;
+	const struct span *head = t->hdr.span;
+	size_t i, nhead = t->hdr.n, room;
+	bool csv = t->format == ECS_OUTPUT_CSV;
+	char *o;
+
+	if (!t->hdr.fast || tops->n != nhead)
+		return false;
+	/*
+	 * Each field is at most its text, two quotes and a separator, and a
+	 * copy by words may write 8 bytes beyond the row.
+	 */
+	room = tops->len + 3 * nhead + 10 +
+	    (new_block ? 2 * t->hdr.names.len + 2 : 0);
+	if (t->out.cap < room) {
+		t->out.cap = room;
+		t->out.p = ecs_xrealloc(t->out.p, t->out.cap);
+	}
+	o = t->out.p;
+	if (new_block) {		/* csvlite's rule, as write_delimited */
+		if (!t->just_wrote_empty)
+			*o++ = '\n';
+		o = put_header(t, o);
+	}
+	for (i = 0; i < nhead; i++) {
+		if ((size_t)(m[i].val - prev) != head[i].len + 4 ||
+		    !same_at(prev, names + head[i].off - 2, head[i].len + 4,
+		    end))
+			return false;
+		if (i > 0)
+			*o++ = csv ? ',' : '\t';
+		o = put_plain(o, m[i].val, m[i].end, end, csv);
+		prev = m[i].end;
+	}
+	*o++ = '\n';
+	t->just_wrote_empty = false;
+	t->write(t->out.p, (size_t)(o - t->out.p));
+	return true;
+}
+
 /* Miller's csvlite writer: one empty line before each new header block. */
 static void
 write_delimited(struct ecs_table *t)
@@ -980,17 +1140,28 @@ table_hold(struct ecs_table *t)
 	t->nheld++;
 }
 
+/* tops_row when the scan found the line's members, else fast_row. */
+static bool
+any_row(struct ecs_table *t, const char *line, size_t len,
+    const struct ecs_scan_tops *tops, bool new_block)
+{
+	if (tops != NULL)
+		return tops_row(t, tops, new_block);
+	return fast_row(t, line, len, new_block);
+}
+
 /*
- * fast_row under the current header, or else under one before it, which
+ * A fast row under the current header, or else under one before it, which
  * then starts a new block and becomes the current one.
  */
 static bool
-fast_row_any(struct ecs_table *t, const char *line, size_t len)
+fast_row_any(struct ecs_table *t, const char *line, size_t len,
+    const struct ecs_scan_tops *tops)
 {
 	struct header h;
 	size_t i;
 
-	if (fast_row(t, line, len, false))
+	if (any_row(t, line, len, tops, false))
 		return true;
 	for (i = 0; i < OLD_HEADERS; i++) {
 		if (!t->old[i].fast)
@@ -998,7 +1169,7 @@ fast_row_any(struct ecs_table *t, const char *line, size_t len)
 		h = t->hdr;
 		t->hdr = t->old[i];
 		t->old[i] = h;
-		if (fast_row(t, line, len, true))
+		if (any_row(t, line, len, tops, true))
 			return true;
 		t->old[i] = t->hdr;
 		t->hdr = h;
@@ -1009,10 +1180,22 @@ fast_row_any(struct ecs_table *t, const char *line, size_t len)
 bool
 ecs_table_line(struct ecs_table *t, const char *line, size_t len)
 {
+	return ecs_table_line_tops(t, line, len, NULL);
+}
+
+bool
+ecs_table_line_tops(struct ecs_table *t, const char *line, size_t len,
+    const struct ecs_scan_tops *tops)
+{
 	static const char *names[] = { "ndjson", "csv", "tsv", "table" };
 
 	t->nline++;
-	if (t->format != ECS_OUTPUT_TABLE && fast_row_any(t, line, len))
+	/* Members of another line, or none to go by ({} or too many). */
+	if (tops != NULL && (tops->line != line || tops->len != len ||
+	    tops->n == 0))
+		tops = NULL;
+	if (t->format != ECS_OUTPUT_TABLE &&
+	    fast_row_any(t, line, len, tops))
 		return true;
 	if (!scan_record(t, line, len)) {
 		warnx("output record %llu is not a JSON object: not written "
@@ -1051,9 +1234,11 @@ ecs_table_destroy(struct ecs_table *t)
 	free(t->cell);
 	free(t->hdr.names.p);
 	free(t->hdr.span);
+	free(t->hdr.row.p);
 	for (i = 0; i < OLD_HEADERS; i++) {
 		free(t->old[i].names.p);
 		free(t->old[i].span);
+		free(t->old[i].row.p);
 	}
 	free(t->held.p);
 	free(t->hval);
