@@ -960,12 +960,11 @@ tops_row(struct ecs_table *t, const struct ecs_scan_tops *tops,
 		    !same_at(prev, names + head[i].off - 2, head[i].len + 4,
 		    end))
 			return false;
-		if (i > 0)
-			*o++ = csv ? ',' : '\t';
 		o = put_plain(o, m[i].val, m[i].end, end, csv);
+		*o++ = csv ? ',' : '\t';
 		prev = m[i].end;
 	}
-	*o++ = '\n';
+	o[-1] = '\n';			/* for the last separator */
 	t->just_wrote_empty = false;
 	t->write(t->out.p, (size_t)(o - t->out.p));
 	return true;
