@@ -41,10 +41,22 @@ struct piece {
 	bool	 in_text;
 };
 
+/*
+ * The bytes before a value of a plain line under a header, {"name": or
+ * ,"name": at key, and their first and last words for tops_row to compare
+ * (head masked to len when len < 8; tail when 8 < len <= 16).
+ */
+struct key_gap {
+	const char	*key;
+	size_t		 len;
+	uint64_t	 mask, head, tail;
+};
+
 /* A header: its names, as set_header keeps them, in names. */
 struct header {
 	struct bytes	 names;
 	struct bytes	 row;		/* as put_header writes it, once made */
+	struct key_gap	*gap;		/* made by set_header, after names */
 	struct span	*span;
 	size_t		 n, cap;
 	bool		 fast;		/* names that JSON writes as they are */
@@ -316,6 +328,7 @@ is_special_csv(unsigned char c)
 
 static const char *scan_value(struct ecs_table *, const char *, const char *,
     const struct piece *, int);
+static void make_gaps(struct header *);
 
 /*
  * Scans the members of the object or array at p (past its '{' or '['),
@@ -499,6 +512,8 @@ set_header(struct ecs_table *t)
 		t->hdr.cap = t->ncell;
 		t->hdr.span = ecs_xrealloc(t->hdr.span,
 		    t->hdr.cap * sizeof(*t->hdr.span));
+		t->hdr.gap = ecs_xrealloc(t->hdr.gap,
+		    t->hdr.cap * sizeof(*t->hdr.gap));
 	}
 	/* fast_row compares names with the line's bytes: no escapes there. */
 	t->hdr.fast = t->ncell > 0;
@@ -514,10 +529,11 @@ set_header(struct ecs_table *t)
 			    (unsigned char)c->name[j] < 0x20)
 				t->hdr.fast = false;
 	}
-	/* Zeros after the last name, which same_at may read as a word. */
+	/* Zeros after the last name, which make_gaps may read as a word. */
 	bytes_add(&t->hdr.names, "\0\0\0\0\0\0\0\0", 8);
 	t->hdr.names.len -= 8;
 	t->hdr.n = t->ncell;
+	make_gaps(&t->hdr);
 	t->have_header = true;
 }
 
@@ -835,24 +851,37 @@ low_bytes(size_t n)
 	return n >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * n)) - 1;
 }
 
+/* The key gaps of h, once its names are complete (they do not move). */
+static void
+make_gaps(struct header *h)
+{
+	struct key_gap *g;
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		g = &h->gap[i];
+		g->key = h->names.p + h->span[i].off - 2;
+		g->len = h->span[i].len + 4;
+		/* names is padded: a word at key is always readable. */
+		g->mask = low_bytes(g->len);
+		g->head = load_word(g->key) & g->mask;
+		g->tail = g->len > 8 ? load_word(g->key + g->len - 8) : 0;
+	}
+}
+
 /*
- * Whether the n bytes at p, in a line that ends at end, are those at k,
- * which has 8 readable bytes (set_header pads the last name). Up to 16
- * bytes, as most keys are, in one or two words.
+ * Whether the bytes at p, in a line that ends at end, are the gap g: up
+ * to 16 bytes, as most are, in one or two words.
  */
 static inline bool
-same_at(const char *p, const char *k, size_t n, const char *end)
+gap_at(const char *p, const struct key_gap *g, const char *end)
 {
-	uint64_t d;
-
-	if (n > 16 || end - p < 8)
-		return same_bytes(p, k, n);
-	if (n <= 8)
-		return ((load_word(p) ^ load_word(k)) & low_bytes(n)) == 0;
+	if (g->len > 16 || end - p < 8)
+		return same_bytes(p, g->key, g->len);
+	if (g->len <= 8)
+		return (load_word(p) & g->mask) == g->head;
 	/* The second word overlaps the first. */
-	d = (load_word(p) ^ load_word(k)) |
-	    (load_word(p + n - 8) ^ load_word(k + n - 8));
-	return d == 0;
+	return load_word(p) == g->head && load_word(p + g->len - 8) == g->tail;
 }
 
 /*
@@ -930,9 +959,8 @@ tops_row(struct ecs_table *t, const struct ecs_scan_tops *tops,
     bool new_block)
 {
 	const struct ecs_scan_member *m = tops->m;
-	const char *names = t->hdr.names.p, *end = tops->line + tops->len;
-	const char *prev = tops->line;
-	const struct span *head = t->hdr.span;
+	const struct key_gap *gap = t->hdr.gap;
+	const char *end = tops->line + tops->len, *prev = tops->line;
 	size_t i, nhead = t->hdr.n, room;
 	bool csv = t->format == ECS_OUTPUT_CSV;
 	char *o;
@@ -956,9 +984,8 @@ tops_row(struct ecs_table *t, const struct ecs_scan_tops *tops,
 		o = put_header(t, o);
 	}
 	for (i = 0; i < nhead; i++) {
-		if ((size_t)(m[i].val - prev) != head[i].len + 4 ||
-		    !same_at(prev, names + head[i].off - 2, head[i].len + 4,
-		    end))
+		if ((size_t)(m[i].val - prev) != gap[i].len ||
+		    !gap_at(prev, &gap[i], end))
 			return false;
 		o = put_plain(o, m[i].val, m[i].end, end, csv);
 		*o++ = csv ? ',' : '\t';
@@ -1234,10 +1261,12 @@ ecs_table_destroy(struct ecs_table *t)
 	free(t->hdr.names.p);
 	free(t->hdr.span);
 	free(t->hdr.row.p);
+	free(t->hdr.gap);
 	for (i = 0; i < OLD_HEADERS; i++) {
 		free(t->old[i].names.p);
 		free(t->old[i].span);
 		free(t->old[i].row.p);
+		free(t->old[i].gap);
 	}
 	free(t->held.p);
 	free(t->hval);
