@@ -865,7 +865,7 @@ make_gaps(struct header *h)
 		/* names is padded: a word at key is always readable. */
 		g->mask = low_bytes(g->len);
 		g->head = load_word(g->key) & g->mask;
-		g->tail = g->len > 8 ? load_word(g->key + g->len - 8) : 0;
+		g->tail = g->len >= 8 ? load_word(g->key + g->len - 8) : 0;
 	}
 }
 
@@ -876,18 +876,21 @@ make_gaps(struct header *h)
 static inline bool
 gap_at(const char *p, const struct key_gap *g, const char *end)
 {
-	if (g->len > 16 || end - p < 8)
-		return same_bytes(p, g->key, g->len);
-	if (g->len <= 8)
+	/* The second word overlaps the first; both are in the gap. */
+	if (g->len >= 8 && g->len <= 16)
+		return load_word(p) == g->head &&
+		    load_word(p + g->len - 8) == g->tail;
+	if (g->len < 8 && end - p >= 8)
 		return (load_word(p) & g->mask) == g->head;
-	/* The second word overlaps the first. */
-	return load_word(p) == g->head && load_word(p + g->len - 8) == g->tail;
+	return same_bytes(p, g->key, g->len);
 }
 
 /*
  * Copies s[0..n), in a line that ends at end, to o, which has room for 8
- * bytes more, by words where the line has them. When find_comma, returns
- * whether s[0..n) holds a comma; else false.
+ * bytes more, by words: from 8 bytes on, whole words and then the last 8
+ * bytes, which may overlap the word before; a shorter run as one word
+ * where the line has 8 bytes from s. When find_comma, returns whether
+ * s[0..n) holds a comma; else false.
  */
 static inline bool
 copy_run(char *o, const char *s, size_t n, const char *end, bool find_comma)
@@ -895,24 +898,26 @@ copy_run(char *o, const char *s, size_t n, const char *end, bool find_comma)
 	uint64_t commas = 0;
 	size_t j;
 
-	if (n <= 8 && end - s >= 8) {		/* most values: one word */
+	if (n < 8 && end - s >= 8) {
 		memcpy(o, s, 8);
 		return find_comma &&
 		    (has_byte(load_word(s), ',') & low_bytes(n)) != 0;
 	}
-	if ((size_t)(end - s) < ((n + 7) & ~(size_t)7)) {
+	if (n < 8) {				/* at the end of the line */
 		for (j = 0; j < n; j++) {
 			o[j] = s[j];
 			commas |= find_comma && s[j] == ',';
 		}
 		return commas != 0;
 	}
-	for (j = 0; j < n; j += 8) {
+	for (j = 0; j + 8 < n; j += 8) {
 		memcpy(o + j, s + j, 8);
 		if (find_comma)
-			commas |= has_byte(load_word(s + j), ',') &
-			    low_bytes(n - j);
+			commas |= has_byte(load_word(s + j), ',');
 	}
+	memcpy(o + n - 8, s + n - 8, 8);
+	if (find_comma)
+		commas |= has_byte(load_word(s + n - 8), ',');
 	return commas != 0;
 }
 
