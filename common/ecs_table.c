@@ -959,15 +959,14 @@ put_plain(char *o, const char *v, const char *vend, const char *end,
  * header's next key as fast_row expects it (no spaces), {"name": or
  * ,"name":. False, having written nothing, for anything else.
  */
-static bool
-tops_row(struct ecs_table *t, const struct ecs_scan_tops *tops,
-    bool new_block)
+static inline __attribute__((always_inline)) bool
+tops_row_as(struct ecs_table *t, const struct ecs_scan_tops *tops,
+    bool new_block, bool csv)
 {
 	const struct ecs_scan_member *m = tops->m;
 	const struct key_gap *gap = t->hdr.gap;
 	const char *end = tops->line + tops->len, *prev = tops->line;
 	size_t i, nhead = t->hdr.n, room;
-	bool csv = t->format == ECS_OUTPUT_CSV;
 	char *o;
 
 	if (!t->hdr.fast || tops->n != nhead)
@@ -1000,6 +999,16 @@ tops_row(struct ecs_table *t, const struct ecs_scan_tops *tops,
 	t->just_wrote_empty = false;
 	t->write(t->out.p, (size_t)(o - t->out.p));
 	return true;
+}
+
+/* tops_row_as, made once for CSV and once for TSV: a constant in its loop. */
+static bool
+tops_row(struct ecs_table *t, const struct ecs_scan_tops *tops,
+    bool new_block)
+{
+	if (t->format == ECS_OUTPUT_CSV)
+		return tops_row_as(t, tops, new_block, true);
+	return tops_row_as(t, tops, new_block, false);
 }
 
 /* Miller's csvlite writer: one empty line before each new header block. */
