@@ -101,6 +101,8 @@ struct ecs_table {
 static void
 bytes_add(struct bytes *b, const void *p, size_t n)
 {
+	if (n == 0)		/* b->p may be NULL: memcpy must not see it */
+		return;
 	if (n > b->cap - b->len) {
 		b->cap = b->cap * 2 > b->len + n ? b->cap * 2 : b->len + n + 64;
 		b->p = ecs_xrealloc(b->p, b->cap);

@@ -222,7 +222,8 @@ CCCCCC 3"
 	local many full i
 	many=$(for ((i = 1; i <= 70; i++)); do printf '"k%d":%d,' $i $i; done)
 	full=$(for ((i = 1; i <= 64; i++)); do printf '"k%d":"%d,",' $i $i; done)
-	ev '{"a":"x,y","b":1,"c":"","d":-0}' \
+	ev '{"a":"\u00e9 first escape, at the start","b":1,"c":2,"d":3}' \
+	    '{"a":"x,y","b":1,"c":"","d":-0}' \
 	    '{"a":",","b":1e5,"c":"a,b,c,d,e,f,g,h,i","d":-0.0}' \
 	    '{"a":"1234567,","b":1E+5,"c":"12345678,","d":true}' \
 	    '{"a":"café ☃ 😀","b":null,"c":"x","d":false}' \
