@@ -56,6 +56,14 @@ void	 ecs_out_puts(const char *);
 void	 ecs_out_putc(char);
 /* Writes the line p[0..n), which holds no newline, and a newline. */
 void	 ecs_out_line(const char *p, size_t n);
+struct ecs_scan_tops;
+/*
+ * ecs_out_line of a line whose top-level members the scan found (tops,
+ * borrowed; NULL, or tops->line other than p, when it did not): -o csv
+ * and tsv then write its row from them.
+ */
+void	 ecs_out_line_tops(const char *p, size_t n,
+	    const struct ecs_scan_tops *tops);
 /* Writes everything buffered; a write error ends the program (EPIPE with 0). */
 void	 ecs_out_flush(void);
 /*
@@ -92,6 +100,13 @@ struct ecs_table *ecs_table_create(enum ecs_output_format,
  * not one is reported and left out: false, and destroy returns 1.
  */
 bool	 ecs_table_line(struct ecs_table *, const char *line, size_t len);
+/*
+ * ecs_table_line given the line's top-level members as the scan found
+ * them (tops, borrowed, or NULL): a CSV or TSV row under the current
+ * header is written from them, without a second walk over the line.
+ */
+bool	 ecs_table_line_tops(struct ecs_table *, const char *line, size_t len,
+	    const struct ecs_scan_tops *tops);
 /* For a table: writes the rows held, so a live pipeline sees them. */
 void	 ecs_table_flush(struct ecs_table *);
 /* Writes what is held and frees t; 0, or 1 when a line was left out. */
@@ -379,6 +394,31 @@ bool	 ecs_scan_fields(const char *line, size_t len,
 	    const struct ecs_scan_keys *want, struct ecs_field *out);
 
 /*
+ * Where the values of a line's top-level members are, as the scan that
+ * accepted it found them, in the line's order: val[0..end) as written, a
+ * string with its quotes. A writer can then put the line in columns
+ * without walking it again, checking the keys in the bytes between one
+ * value and the next. n is 0 for a line with a nested value or more than
+ * ECS_SCAN_TOPS members, which such a writer leaves to a full walk.
+ */
+#define ECS_SCAN_TOPS	64
+struct ecs_scan_member {
+	const char	*val, *end;
+};
+struct ecs_scan_tops {
+	const char		*line;	/* the line scanned, NULL if refused */
+	size_t			 len;
+	size_t			 n;
+	bool			 flat;	/* all members found, none nested */
+	struct ecs_scan_member	 m[ECS_SCAN_TOPS];
+};
+
+/* ecs_scan_fields that also finds every top-level member into tops. */
+bool	 ecs_scan_fields_tops(const char *line, size_t len,
+	    const struct ecs_scan_keys *want, struct ecs_field *out,
+	    struct ecs_scan_tops *tops);
+
+/*
  * The scan's path: "portable", "sse2" or "avx2" (x86-64), or NULL for the
  * best this CPU has, the default unless ECS_SCAN names one. Returns 0, -1
  * for an unknown name, -2 when this CPU cannot run it. For tests and
@@ -400,6 +440,12 @@ struct ecs_fieldset {
 	struct ecs_scan_keys	 tops;	/* the distinct top-level keys */
 	struct ecs_field	*topval; /* their values, captured */
 	bool			 fast;	/* every path can be read from bytes */
+	/*
+	 * When the caller sets it (it keeps the storage), a line captured
+	 * from its bytes has every top-level member found into it too;
+	 * members->line is NULL for a line json-c read.
+	 */
+	struct ecs_scan_tops	*members;
 	struct json_object	*rec;	/* the record when json-c was needed */
 };
 

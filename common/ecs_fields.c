@@ -302,7 +302,11 @@ ecs_fields_capture(struct ecs_fieldset *fs, const char *line, size_t len,
 {
 	size_t i, k;
 
-	if (!fs->fast || !ecs_scan_fields(line, len, &fs->tops, fs->topval))
+	if (fs->members != NULL)
+		fs->members->line = NULL;
+	if (!fs->fast || !(fs->members != NULL ?
+	    ecs_scan_fields_tops(line, len, &fs->tops, fs->topval,
+	    fs->members) : ecs_scan_fields(line, len, &fs->tops, fs->topval)))
 		return false;
 	for (i = 0; i < fs->n; i++) {
 		out[i] = fs->topval[fs->top[i]];

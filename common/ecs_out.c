@@ -138,6 +138,12 @@ ecs_out_write(const void *p, size_t n)
 void
 ecs_out_line(const char *p, size_t n)
 {
+	ecs_out_line_tops(p, n, NULL);
+}
+
+void
+ecs_out_line_tops(const char *p, size_t n, const struct ecs_scan_tops *tops)
+{
 	if (ecs_config.output_format == ECS_OUTPUT_NDJSON || line_len > 0) {
 		ecs_out_write(p, n);
 		ecs_out_putc('\n');
@@ -146,7 +152,7 @@ ecs_out_line(const char *p, size_t n)
 	/* A whole line: converted where it is, without gathering it. */
 	if (table == NULL)
 		table = ecs_table_create(ecs_config.output_format, put_bytes);
-	ecs_table_line(table, p, n);
+	ecs_table_line_tops(table, p, n, tops);
 }
 
 void

@@ -628,20 +628,44 @@ wanted(const struct key_index *ix, const unsigned char *key, size_t len)
 }
 
 /*
+ * The member of tops at *next, its value starting at val, *next then the
+ * one after; NULL when tops is full (then it is not flat: the writer
+ * cannot use it). A cursor in a register costs less than tops->n.
+ */
+INLINE struct ecs_scan_member *
+add_member(struct ecs_scan_tops *tops, struct ecs_scan_member **next,
+    const unsigned char *val)
+{
+	struct ecs_scan_member *m = *next;
+
+	if (m == tops->m + ECS_SCAN_TOPS) {
+		tops->flat = false;
+		return NULL;
+	}
+	m->val = (const char *)val;
+	*next = m + 1;
+	return m;
+}
+
+/*
  * The walk over the grammar, once the line is known to be valid UTF-8;
  * stop is the path's string search, inlined into each path's copy. An
  * explicit stack of open containers (a bit each: 1 object, 0 array)
  * replaces recursion, so hostile nesting costs nothing. When want is
  * given, the values of those top-level keys are captured in out (the last
- * one wins for a repeated key, as in json-c).
+ * one wins for a repeated key, as in json-c). When tops is given, every
+ * top-level member is found into it too; the paths that do not need it
+ * pass a constant NULL, and the compiler leaves that work out of them.
  */
 INLINE bool
 walk(const struct line *ln, const unsigned char *e,
     const struct ecs_scan_keys *want, struct ecs_field *out,
-    run_end_fn *stop, run_end_fn *digits)
+    struct ecs_scan_tops *tops, run_end_fn *stop, run_end_fn *digits)
 {
 	const unsigned char *p, *key, *value;
 	struct ecs_field *capture = NULL;	/* a top-level value being read */
+	struct ecs_scan_member *member = NULL;	/* a top-level scalar, for tops */
+	struct ecs_scan_member *next_member = tops != NULL ? tops->m : NULL;
 	struct key_index keys;
 	uint64_t in_object = 0;
 	int depth = 0, k;
@@ -678,11 +702,18 @@ element:
 			capture->type = kind_of(*p);
 			capture->text = (const char *)p;
 		}
+		if (tops != NULL && depth == 1)
+			member = add_member(tops, &next_member, p);
 	}
 	if (p == e)
 		return false;
-	if (*p == '{' || *p == '[')
+	if (*p == '{' || *p == '[') {
+		if (member != NULL) {
+			tops->flat = false;
+			member = NULL;
+		}
 		goto open;
+	}
 	value = p;
 	if ((p = scan_scalar(ln, p, e, stop, digits)) == NULL)
 		return false;
@@ -693,6 +724,10 @@ element:
 		} else
 			capture->len = (size_t)(p - value);
 		capture = NULL;
+	}
+	if (member != NULL) {
+		member->end = (const char *)p;
+		member = NULL;
 	}
 next:
 	if (p == e || *p <= ' ')
@@ -714,9 +749,12 @@ close:
 	}
 	if (depth > 0)
 		goto next;
+	if (tops != NULL)
+		tops->n = (size_t)(next_member - tops->m);
 	return skip_ws(p, e) == e;
 }
 
+/* Each path twice: without tops (most callers), and with. */
 static bool
 scan_portable(const unsigned char *s, const unsigned char *e,
     const struct ecs_scan_keys *want, struct ecs_field *out)
@@ -724,7 +762,19 @@ scan_portable(const unsigned char *s, const unsigned char *e,
 	struct line ln = { .s = s };
 
 	return utf8_portable(s, e) &&
-	    walk(&ln, e, want, out, string_stop_portable,
+	    walk(&ln, e, want, out, NULL, string_stop_portable,
+	    digits_end_portable);
+}
+
+static bool
+tops_portable(const unsigned char *s, const unsigned char *e,
+    const struct ecs_scan_keys *want, struct ecs_field *out,
+    struct ecs_scan_tops *tops)
+{
+	struct line ln = { .s = s };
+
+	return utf8_portable(s, e) &&
+	    walk(&ln, e, want, out, tops, string_stop_portable,
 	    digits_end_portable);
 }
 
@@ -758,8 +808,33 @@ scan_sse2(const unsigned char *s, const unsigned char *e,
 	struct line ln = { .s = s };
 
 	splats16(&ln);
-	return utf8_sse2(s, e) && walk(&ln, e, want, out, string_stop_sse2,
-	    digits_end_sse2);
+	return utf8_sse2(s, e) && walk(&ln, e, want, out, NULL,
+	    string_stop_sse2, digits_end_sse2);
+}
+
+static bool
+tops_sse2(const unsigned char *s, const unsigned char *e,
+    const struct ecs_scan_keys *want, struct ecs_field *out,
+    struct ecs_scan_tops *tops)
+{
+	struct line ln = { .s = s };
+
+	splats16(&ln);
+	return utf8_sse2(s, e) && walk(&ln, e, want, out, tops,
+	    string_stop_sse2, digits_end_sse2);
+}
+
+/* The repeated bytes of the 16- and 32-byte searches, in ln. */
+AVX2 INLINE void
+splats32(struct line *ln)
+{
+	splats16(ln);
+	ln->quote32 = _mm256_set1_epi8('"');
+	ln->backslash32 = _mm256_set1_epi8('\\');
+	ln->below_space32 = _mm256_set1_epi8(0x1f);
+	OPAQUE(ln->quote32);
+	OPAQUE(ln->backslash32);
+	OPAQUE(ln->below_space32);
 }
 
 AVX2 static bool
@@ -768,15 +843,21 @@ scan_avx2(const unsigned char *s, const unsigned char *e,
 {
 	struct line ln = { .s = s };
 
-	splats16(&ln);
-	ln.quote32 = _mm256_set1_epi8('"');
-	ln.backslash32 = _mm256_set1_epi8('\\');
-	ln.below_space32 = _mm256_set1_epi8(0x1f);
-	OPAQUE(ln.quote32);
-	OPAQUE(ln.backslash32);
-	OPAQUE(ln.below_space32);
-	return utf8_avx2(s, e) && walk(&ln, e, want, out, string_stop_avx2,
-	    digits_end_sse2);
+	splats32(&ln);
+	return utf8_avx2(s, e) && walk(&ln, e, want, out, NULL,
+	    string_stop_avx2, digits_end_sse2);
+}
+
+AVX2 static bool
+tops_avx2(const unsigned char *s, const unsigned char *e,
+    const struct ecs_scan_keys *want, struct ecs_field *out,
+    struct ecs_scan_tops *tops)
+{
+	struct line ln = { .s = s };
+
+	splats32(&ln);
+	return utf8_avx2(s, e) && walk(&ln, e, want, out, tops,
+	    string_stop_avx2, digits_end_sse2);
 }
 #endif
 
@@ -791,11 +872,14 @@ static const struct scan_path {
 	bool		(*has)(void);
 	bool		(*scan)(const unsigned char *, const unsigned char *,
 			    const struct ecs_scan_keys *, struct ecs_field *);
+	bool		(*scan_tops)(const unsigned char *,
+			    const unsigned char *, const struct ecs_scan_keys *,
+			    struct ecs_field *, struct ecs_scan_tops *);
 } paths[] = {
-	{ "portable",	has_always,	scan_portable },
+	{ "portable",	has_always,	scan_portable,	tops_portable },
 #ifdef SCAN_X86
-	{ "sse2",	has_always,	scan_sse2 },
-	{ "avx2",	has_avx2,	scan_avx2 },
+	{ "sse2",	has_always,	scan_sse2,	tops_sse2 },
+	{ "avx2",	has_avx2,	scan_avx2,	tops_avx2 },
 #endif
 };
 #define NPATHS	(sizeof(paths) / sizeof(paths[0]))
@@ -870,18 +954,45 @@ ecs_scan_plain_object(const char *line, size_t len)
 	return path->scan(p, p + len, NULL, NULL);
 }
 
-bool
-ecs_scan_fields(const char *line, size_t len, const struct ecs_scan_keys *want,
-    struct ecs_field *out)
+/* Before a scan for fields: the path chosen, every field missing. */
+static void
+start_fields(const struct ecs_scan_keys *want, struct ecs_field *out)
 {
-	const unsigned char *p = (const unsigned char *)line;
 	size_t i;
 
 	if (path == NULL)
 		choose_path();
 	for (i = 0; i < want->n; i++)
 		out[i] = (struct ecs_field){ ECS_F_MISSING, NULL, 0, NULL };
+}
+
+bool
+ecs_scan_fields(const char *line, size_t len, const struct ecs_scan_keys *want,
+    struct ecs_field *out)
+{
+	const unsigned char *p = (const unsigned char *)line;
+
+	start_fields(want, out);
 	return path->scan(p, p + len, want, out);
+}
+
+bool
+ecs_scan_fields_tops(const char *line, size_t len,
+    const struct ecs_scan_keys *want, struct ecs_field *out,
+    struct ecs_scan_tops *tops)
+{
+	const unsigned char *p = (const unsigned char *)line;
+
+	start_fields(want, out);
+	tops->line = NULL;
+	tops->flat = true;
+	if (!path->scan_tops(p, p + len, want, out, tops))
+		return false;
+	if (!tops->flat)
+		tops->n = 0;
+	tops->line = line;
+	tops->len = len;
+	return true;
 }
 
 const char *

@@ -41,9 +41,22 @@ struct piece {
 	bool	 in_text;
 };
 
+/*
+ * The bytes before a value of a plain line under a header, {"name": or
+ * ,"name": at key, and their first and last words for tops_row to compare
+ * (head masked to len when len < 8; tail when 8 < len <= 16).
+ */
+struct key_gap {
+	const char	*key;
+	size_t		 len;
+	uint64_t	 mask, head, tail;
+};
+
 /* A header: its names, as set_header keeps them, in names. */
 struct header {
 	struct bytes	 names;
+	struct bytes	 row;		/* as put_header writes it, once made */
+	struct key_gap	*gap;		/* made by set_header, after names */
 	struct span	*span;
 	size_t		 n, cap;
 	bool		 fast;		/* names that JSON writes as they are */
@@ -88,6 +101,8 @@ struct ecs_table {
 static void
 bytes_add(struct bytes *b, const void *p, size_t n)
 {
+	if (n == 0)		/* b->p may be NULL: memcpy must not see it */
+		return;
 	if (n > b->cap - b->len) {
 		b->cap = b->cap * 2 > b->len + n ? b->cap * 2 : b->len + n + 64;
 		b->p = ecs_xrealloc(b->p, b->cap);
@@ -315,6 +330,7 @@ is_special_csv(unsigned char c)
 
 static const char *scan_value(struct ecs_table *, const char *, const char *,
     const struct piece *, int);
+static void make_gaps(struct header *);
 
 /*
  * Scans the members of the object or array at p (past its '{' or '['),
@@ -493,10 +509,13 @@ set_header(struct ecs_table *t)
 	t->old[0] = t->hdr;
 	t->hdr = spare;
 	t->hdr.names.len = 0;
+	t->hdr.row.len = 0;
 	if (t->ncell > t->hdr.cap) {
 		t->hdr.cap = t->ncell;
 		t->hdr.span = ecs_xrealloc(t->hdr.span,
 		    t->hdr.cap * sizeof(*t->hdr.span));
+		t->hdr.gap = ecs_xrealloc(t->hdr.gap,
+		    t->hdr.cap * sizeof(*t->hdr.gap));
 	}
 	/* fast_row compares names with the line's bytes: no escapes there. */
 	t->hdr.fast = t->ncell > 0;
@@ -512,7 +531,11 @@ set_header(struct ecs_table *t)
 			    (unsigned char)c->name[j] < 0x20)
 				t->hdr.fast = false;
 	}
+	/* Zeros after the last name, which make_gaps may read as a word. */
+	bytes_add(&t->hdr.names, "\0\0\0\0\0\0\0\0", 8);
+	t->hdr.names.len -= 8;
 	t->hdr.n = t->ncell;
+	make_gaps(&t->hdr);
 	t->have_header = true;
 }
 
@@ -559,21 +582,33 @@ put_raw(enum ecs_output_format f, char *o, const char *s, size_t n)
 
 /*
  * The header's names as a row at o, which has room for 2 * names.len + 1
- * bytes (names has four bytes more than each name).
+ * bytes (names has four bytes more than each name). The row is made once
+ * per header: events of two kinds may change headers every few lines.
  */
 static char *
-put_header(const struct ecs_table *t, char *o)
+put_header(struct ecs_table *t, char *o)
 {
+	struct bytes *row = &t->hdr.row;
+	char *r;
 	size_t i;
 
-	for (i = 0; i < t->hdr.n; i++) {
-		if (i > 0)
-			*o++ = t->format == ECS_OUTPUT_CSV ? ',' : '\t';
-		o = put_raw(t->format, o, t->hdr.names.p + t->hdr.span[i].off,
-		    t->hdr.span[i].len);
+	if (row->len == 0) {
+		if (row->cap < 2 * t->hdr.names.len + 1) {
+			row->cap = 2 * t->hdr.names.len + 1;
+			row->p = ecs_xrealloc(row->p, row->cap);
+		}
+		r = row->p;
+		for (i = 0; i < t->hdr.n; i++) {
+			if (i > 0)
+				*r++ = t->format == ECS_OUTPUT_CSV ? ',' : '\t';
+			r = put_raw(t->format, r, t->hdr.names.p +
+			    t->hdr.span[i].off, t->hdr.span[i].len);
+		}
+		*r++ = '\n';
+		row->len = (size_t)(r - row->p);
 	}
-	*o++ = '\n';
-	return o;
+	memcpy(o, row->p, row->len);
+	return o + row->len;
 }
 
 /* One field of a row (after its separator unless first), as put_raw. */
@@ -811,6 +846,173 @@ fast_row(struct ecs_table *t, const char *p, size_t len, bool new_block)
 	return true;
 }
 
+/* The word of the n < 8 first bytes of a load_word: its n low bytes. */
+static uint64_t
+low_bytes(size_t n)
+{
+	return n >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * n)) - 1;
+}
+
+/* The key gaps of h, once its names are complete (they do not move). */
+static void
+make_gaps(struct header *h)
+{
+	struct key_gap *g;
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		g = &h->gap[i];
+		g->key = h->names.p + h->span[i].off - 2;
+		g->len = h->span[i].len + 4;
+		/* names is padded: a word at key is always readable. */
+		g->mask = low_bytes(g->len);
+		g->head = load_word(g->key) & g->mask;
+		g->tail = g->len >= 8 ? load_word(g->key + g->len - 8) : 0;
+	}
+}
+
+/*
+ * Whether the bytes at p, in a line that ends at end, are the gap g: up
+ * to 16 bytes, as most are, in one or two words.
+ */
+static inline bool
+gap_at(const char *p, const struct key_gap *g, const char *end)
+{
+	/* The second word overlaps the first; both are in the gap. */
+	if (g->len >= 8 && g->len <= 16)
+		return load_word(p) == g->head &&
+		    load_word(p + g->len - 8) == g->tail;
+	if (g->len < 8 && end - p >= 8)
+		return (load_word(p) & g->mask) == g->head;
+	return same_bytes(p, g->key, g->len);
+}
+
+/*
+ * Copies s[0..n), in a line that ends at end, to o, which has room for 8
+ * bytes more, by words: from 8 bytes on, whole words and then the last 8
+ * bytes, which may overlap the word before; a shorter run as one word
+ * where the line has 8 bytes from s. When find_comma, returns whether
+ * s[0..n) holds a comma; else false.
+ */
+static inline bool
+copy_run(char *o, const char *s, size_t n, const char *end, bool find_comma)
+{
+	uint64_t commas = 0;
+	size_t j;
+
+	if (n < 8 && end - s >= 8) {
+		memcpy(o, s, 8);
+		return find_comma &&
+		    (has_byte(load_word(s), ',') & low_bytes(n)) != 0;
+	}
+	if (n < 8) {				/* at the end of the line */
+		for (j = 0; j < n; j++) {
+			o[j] = s[j];
+			commas |= find_comma && s[j] == ',';
+		}
+		return commas != 0;
+	}
+	for (j = 0; j + 8 < n; j += 8) {
+		memcpy(o + j, s + j, 8);
+		if (find_comma)
+			commas |= has_byte(load_word(s + j), ',');
+	}
+	memcpy(o + n - 8, s + n - 8, 8);
+	if (find_comma)
+		commas |= has_byte(load_word(s + n - 8), ',');
+	return commas != 0;
+}
+
+/*
+ * Writes at o the field of the scalar v[0..vend) of a plain line, which
+ * ends at end, and returns the end of the field; o has room for 8 bytes
+ * more than the field. A string of a plain line holds no quote, backslash
+ * or control byte, so only a comma makes a CSV field quoted, and TSV has
+ * nothing to escape; a number, true, false or null is written as it is.
+ */
+static inline char *
+put_plain(char *o, const char *v, const char *vend, const char *end,
+    bool csv)
+{
+	size_t n = (size_t)(vend - v);
+
+	if (*v != '"') {
+		copy_run(o, v, n, end, false);
+		return o + n;
+	}
+	v++;
+	n -= 2;
+	if (!csv) {
+		copy_run(o, v, n, end, false);
+		return o + n;
+	}
+	if (copy_run(o, v, n, end, true)) {
+		*o = '"';
+		memcpy(o + 1, v, n);
+		o[n + 1] = '"';
+		return o + n + 2;
+	}
+	return o + n;
+}
+
+/*
+ * fast_row for a line whose top-level values the scan found (tops, with n
+ * > 0): between one value and the next there must be exactly the
+ * header's next key as fast_row expects it (no spaces), {"name": or
+ * ,"name":. False, having written nothing, for anything else.
+ */
+static inline __attribute__((always_inline)) bool
+tops_row_as(struct ecs_table *t, const struct ecs_scan_tops *tops,
+    bool new_block, bool csv)
+{
+	const struct ecs_scan_member *m = tops->m;
+	const struct key_gap *gap = t->hdr.gap;
+	const char *end = tops->line + tops->len, *prev = tops->line;
+	size_t i, nhead = t->hdr.n, room;
+	char *o;
+
+	if (!t->hdr.fast || tops->n != nhead)
+		return false;
+	/*
+	 * Each field is at most its text, two quotes and a separator, and a
+	 * copy by words may write 8 bytes beyond the row.
+	 */
+	room = tops->len + 3 * nhead + 10 +
+	    (new_block ? 2 * t->hdr.names.len + 2 : 0);
+	if (t->out.cap < room) {
+		t->out.cap = room;
+		t->out.p = ecs_xrealloc(t->out.p, t->out.cap);
+	}
+	o = t->out.p;
+	if (new_block) {		/* csvlite's rule, as write_delimited */
+		if (!t->just_wrote_empty)
+			*o++ = '\n';
+		o = put_header(t, o);
+	}
+	for (i = 0; i < nhead; i++) {
+		if ((size_t)(m[i].val - prev) != gap[i].len ||
+		    !gap_at(prev, &gap[i], end))
+			return false;
+		o = put_plain(o, m[i].val, m[i].end, end, csv);
+		*o++ = csv ? ',' : '\t';
+		prev = m[i].end;
+	}
+	o[-1] = '\n';			/* for the last separator */
+	t->just_wrote_empty = false;
+	t->write(t->out.p, (size_t)(o - t->out.p));
+	return true;
+}
+
+/* tops_row_as, made once for CSV and once for TSV: a constant in its loop. */
+static bool
+tops_row(struct ecs_table *t, const struct ecs_scan_tops *tops,
+    bool new_block)
+{
+	if (t->format == ECS_OUTPUT_CSV)
+		return tops_row_as(t, tops, new_block, true);
+	return tops_row_as(t, tops, new_block, false);
+}
+
 /* Miller's csvlite writer: one empty line before each new header block. */
 static void
 write_delimited(struct ecs_table *t)
@@ -980,17 +1182,28 @@ table_hold(struct ecs_table *t)
 	t->nheld++;
 }
 
+/* tops_row when the scan found the line's members, else fast_row. */
+static bool
+any_row(struct ecs_table *t, const char *line, size_t len,
+    const struct ecs_scan_tops *tops, bool new_block)
+{
+	if (tops != NULL)
+		return tops_row(t, tops, new_block);
+	return fast_row(t, line, len, new_block);
+}
+
 /*
- * fast_row under the current header, or else under one before it, which
+ * A fast row under the current header, or else under one before it, which
  * then starts a new block and becomes the current one.
  */
 static bool
-fast_row_any(struct ecs_table *t, const char *line, size_t len)
+fast_row_any(struct ecs_table *t, const char *line, size_t len,
+    const struct ecs_scan_tops *tops)
 {
 	struct header h;
 	size_t i;
 
-	if (fast_row(t, line, len, false))
+	if (any_row(t, line, len, tops, false))
 		return true;
 	for (i = 0; i < OLD_HEADERS; i++) {
 		if (!t->old[i].fast)
@@ -998,7 +1211,7 @@ fast_row_any(struct ecs_table *t, const char *line, size_t len)
 		h = t->hdr;
 		t->hdr = t->old[i];
 		t->old[i] = h;
-		if (fast_row(t, line, len, true))
+		if (any_row(t, line, len, tops, true))
 			return true;
 		t->old[i] = t->hdr;
 		t->hdr = h;
@@ -1009,10 +1222,22 @@ fast_row_any(struct ecs_table *t, const char *line, size_t len)
 bool
 ecs_table_line(struct ecs_table *t, const char *line, size_t len)
 {
+	return ecs_table_line_tops(t, line, len, NULL);
+}
+
+bool
+ecs_table_line_tops(struct ecs_table *t, const char *line, size_t len,
+    const struct ecs_scan_tops *tops)
+{
 	static const char *names[] = { "ndjson", "csv", "tsv", "table" };
 
 	t->nline++;
-	if (t->format != ECS_OUTPUT_TABLE && fast_row_any(t, line, len))
+	/* Members of another line, or none to go by ({} or too many). */
+	if (tops != NULL && (tops->line != line || tops->len != len ||
+	    tops->n == 0))
+		tops = NULL;
+	if (t->format != ECS_OUTPUT_TABLE &&
+	    fast_row_any(t, line, len, tops))
 		return true;
 	if (!scan_record(t, line, len)) {
 		warnx("output record %llu is not a JSON object: not written "
@@ -1051,9 +1276,13 @@ ecs_table_destroy(struct ecs_table *t)
 	free(t->cell);
 	free(t->hdr.names.p);
 	free(t->hdr.span);
+	free(t->hdr.row.p);
+	free(t->hdr.gap);
 	for (i = 0; i < OLD_HEADERS; i++) {
 		free(t->old[i].names.p);
 		free(t->old[i].span);
+		free(t->old[i].row.p);
+		free(t->old[i].gap);
 	}
 	free(t->held.p);
 	free(t->hval);

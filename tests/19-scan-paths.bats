@@ -6,15 +6,6 @@
 
 load helpers
 
-# The paths this CPU runs: the best one goes first in ecs_scan.c's table.
-paths() {
-	echo portable
-	if [[ $(uname -m) == x86_64 ]]; then
-		echo sse2
-		grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo avx2
-	fi
-	return 0
-}
 
 @test "every scan path gives ecs-filter and ecs-sales the same output" {
 	local p f="$BATS_TEST_TMPDIR/in.ndjson" want_f want_s
@@ -25,7 +16,7 @@ paths() {
 	run -1 --separate-stderr env ECS_SCAN=portable ecs-sales -q -w 1h -b action -m n='count()' "$f"
 	want_s=$output
 	[[ -n $want_f && -n $want_s ]]
-	for p in $(paths); do
+	for p in $(scan_paths); do
 		run -1 --separate-stderr env ECS_SCAN="$p" ecs-filter -q 'action == "purchase" or exists(category_id)' "$f"
 		is "$output" "$want_f" "ecs-filter, scan path $p"
 		run -1 --separate-stderr env ECS_SCAN="$p" ecs-sales -q -w 1h -b action -m n='count()' "$f"

@@ -10,6 +10,16 @@ fixture() { cat "$FIXTURES/$1"; }
 IN="$BATS_TEST_TMPDIR/in.ndjson"
 ev() { printf '%s\n' "$@" > "$IN"; }
 
+# The validating scan's paths this CPU runs (ECS_SCAN=PATH forces one).
+scan_paths() {
+	echo portable
+	if [[ $(uname -m) == x86_64 ]]; then
+		echo sse2
+		grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo avx2
+	fi
+	return 0
+}
+
 # is ACTUAL EXPECTED [WHAT]: fails showing both values when they differ.
 is() {
 	if [[ "$1" != "$2" ]]; then

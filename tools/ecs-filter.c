@@ -73,6 +73,8 @@ static bool		 has_limit;
 static bool		 can_skip_unparsed;	/* every rule has a pre-check */
 /* What the rules read of each line, captured without json-c when it can be. */
 static struct ecs_fieldset rule_fields;
+/* The members of a line kept whole, for -o csv and tsv to write from. */
+static struct ecs_scan_tops row_members;
 static struct ecs_field	*values;
 /* -f, templates and --unique read their fields there too (bind_output). */
 static bool		 fast_output;
@@ -1111,10 +1113,15 @@ template_gives_up(const struct template *t, struct json_object *rec)
 	return ecs_expr_take_error();
 }
 
-/* Writes the kept line: from rec, else from the captured fields. */
+/*
+ * Writes the kept line: from rec, else from the captured fields, else
+ * whole; tops, when not NULL, holds its members as the scan found them,
+ * for -o csv and tsv.
+ */
 static void
 emit(const struct rule *rule, struct json_object *rec,
-    const struct ecs_field *captured, const struct ecs_reader *rd)
+    const struct ecs_field *captured, const struct ecs_reader *rd,
+    const struct ecs_scan_tops *tops)
 {
 	const struct template *t = template_of(rule);
 
@@ -1129,7 +1136,7 @@ emit(const struct rule *rule, struct json_object *rec,
 	else if (nfields > 0)
 		write_projection(rec);
 	else
-		ecs_out_line(rd->line, rd->len);
+		ecs_out_line_tops(rd->line, rd->len, tops);
 }
 
 static bool
@@ -1401,7 +1408,7 @@ step(struct ecs_reader *rd)
 	if (cannot_match(rd->line, rd->len)) {
 		if (invert) {
 			matched++;
-			emit(NULL, NULL, NULL, rd);
+			emit(NULL, NULL, NULL, rd, NULL);
 		}
 		return;
 	}
@@ -1420,7 +1427,7 @@ step(struct ecs_reader *rd)
 		ecs_reader_bad(rd, "%s", why);
 	else if (unique.npath == 0 || first_of_key(rec, captured, rd)) {
 		matched++;
-		emit(rule, rec, captured, rd);
+		emit(rule, rec, captured, rd, rule_fields.members);
 	}
 	json_object_put(rec);
 }
@@ -1443,6 +1450,9 @@ main(int argc, char *argv[])
 	}
 	bind_output();
 	values = ecs_xcalloc(rule_fields.n + 1, sizeof(*values));
+	if ((ecs_config.output_format == ECS_OUTPUT_CSV ||
+	    ecs_config.output_format == ECS_OUTPUT_TSV) && nfields == 0)
+		rule_fields.members = &row_members;
 	/* An inverted, reshaped or deduplicated output needs every record. */
 	if (invert && (default_tpl != NULL || nfields > 0 || unique.npath > 0))
 		can_skip_unparsed = false;
