@@ -803,7 +803,8 @@ cand(uint32_t item)
 	if (cands.at[item] == 0) {
 		if (cands.n >= CAND_MAX)
 			return NULL;		/* enough candidates */
-		cands.cand[cands.n].item = item + 1;
+		/* Zeroed here, where it is written anyway, not all at the end. */
+		cands.cand[cands.n] = (struct cand){ .item = item + 1 };
 		cands.at[item] = (uint16_t)++cands.n;
 	}
 	return &cands.cand[cands.at[item] - 1];
@@ -816,7 +817,6 @@ clear_cands(void)
 
 	for (i = 0; i < cands.n; i++)
 		cands.at[cands.cand[i].item - 1] = 0;
-	memset(cands.cand, 0, cands.n * sizeof(cands.cand[0]));
 	cands.n = 0;
 }
 
