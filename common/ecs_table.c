@@ -611,6 +611,30 @@ put_header(struct ecs_table *t, char *o)
 	return o + row->len;
 }
 
+/*
+ * Where a row of at most room bytes is written in t->out, after an empty
+ * line and the header when it starts a new block.
+ */
+static char *
+row_begin(struct ecs_table *t, size_t room, bool new_block)
+{
+	char *o;
+
+	if (new_block)
+		room += 2 * t->hdr.names.len + 2;
+	if (t->out.cap < room) {
+		t->out.cap = room;
+		t->out.p = ecs_xrealloc(t->out.p, t->out.cap);
+	}
+	o = t->out.p;
+	if (new_block) {		/* csvlite's rule, as write_delimited */
+		if (!t->just_wrote_empty)
+			*o++ = '\n';
+		o = put_header(t, o);
+	}
+	return o;
+}
+
 /* One field of a row (after its separator unless first), as put_raw. */
 static void
 put_field(struct ecs_table *t, const char *s, size_t n, bool first)
@@ -771,7 +795,6 @@ fast_row(struct ecs_table *t, const char *p, size_t len, bool new_block)
 	unsigned char stop = csv ? C_STOP | C_CSV : C_STOP;
 	char *o, *field;
 	uint64_t w, m;
-	size_t room;
 
 	if (!t->hdr.fast)
 		return false;
@@ -779,17 +802,7 @@ fast_row(struct ecs_table *t, const char *p, size_t len, bool new_block)
 	 * A field is at most twice its text in the line, quotes included,
 	 * and a copy by words may write 8 bytes beyond the row.
 	 */
-	room = 2 * len + 10 + (new_block ? 2 * t->hdr.names.len + 2 : 0);
-	if (t->out.cap < room) {
-		t->out.cap = room;
-		t->out.p = ecs_xrealloc(t->out.p, t->out.cap);
-	}
-	o = t->out.p;
-	if (new_block) {		/* csvlite's rule, as write_delimited */
-		if (!t->just_wrote_empty)
-			*o++ = '\n';
-		o = put_header(t, o);
-	}
+	o = row_begin(t, 2 * len + 10, new_block);
 	for (i = 0; i < nhead; i++) {
 		h = &head[i];
 		k = names + h->off - 2;		/* {"name": or ,"name": */
@@ -968,7 +981,7 @@ tops_row_as(struct ecs_table *t, const struct ecs_scan_tops *tops,
 	const struct ecs_scan_member *m = tops->m;
 	const struct key_gap *gap = t->hdr.gap;
 	const char *end = tops->line + tops->len, *prev = tops->line;
-	size_t i, nhead = t->hdr.n, room;
+	size_t i, nhead = t->hdr.n;
 	char *o;
 
 	if (!t->hdr.fast || tops->n != nhead)
@@ -977,18 +990,7 @@ tops_row_as(struct ecs_table *t, const struct ecs_scan_tops *tops,
 	 * Each field is at most its text, two quotes and a separator, and a
 	 * copy by words may write 8 bytes beyond the row.
 	 */
-	room = tops->len + 3 * nhead + 10 +
-	    (new_block ? 2 * t->hdr.names.len + 2 : 0);
-	if (t->out.cap < room) {
-		t->out.cap = room;
-		t->out.p = ecs_xrealloc(t->out.p, t->out.cap);
-	}
-	o = t->out.p;
-	if (new_block) {		/* csvlite's rule, as write_delimited */
-		if (!t->just_wrote_empty)
-			*o++ = '\n';
-		o = put_header(t, o);
-	}
+	o = row_begin(t, tops->len + 3 * nhead + 10, new_block);
 	for (i = 0; i < nhead; i++) {
 		if ((size_t)(m[i].val - prev) != gap[i].len ||
 		    !gap_at(prev, &gap[i], end))
