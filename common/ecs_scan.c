@@ -553,8 +553,9 @@ ecs_scan_keys_hash(struct ecs_scan_keys *want)
 static void
 key_index_init(struct key_index *ix, const struct ecs_scan_keys *want)
 {
-	ix->want = want;
-	ix->hashed = want != NULL && want->n <= KEY_SLOTS / 2;
+	/* No key wanted: none is hashed or compared. */
+	ix->want = want != NULL && want->n > 0 ? want : NULL;
+	ix->hashed = ix->want != NULL && want->n <= KEY_SLOTS / 2;
 	if (!ix->hashed)
 		return;
 	if (want->hashed_n == want->n) {	/* built once by its owner */
