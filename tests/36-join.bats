@@ -215,7 +215,8 @@ reload_under_load() {
 	# Events flow until the writer is done, CHUNKS have gone, and the last
 	# version is in use (or far past that, when it never comes).
 	while [[ ! -e $done ]] || (( n < $3 )) ||
-	    { ! grep -q '"ver":100,' "$BATS_TEST_TMPDIR/out" && (( n < 20 * $3 )); }; do
+	    { ! tail -c 65536 "$BATS_TEST_TMPDIR/out" | grep -q '"ver":100,' &&
+	    (( n < 20 * $3 )); }; do
 		kill -0 "$writer" 2>/dev/null || touch "$done"
 		cat "$BATS_TEST_TMPDIR/chunk"
 		sleep 0.001
@@ -238,7 +239,10 @@ reload_under_load() {
 	# The table only moves forward, and it did move while events flowed.
 	run -0 bash -c "ecs-filter -t '{ver}' true '$out' | awk '\$1 < last { print \"back at \" NR; exit 1 } NR == 1 || \$1 != last { n++ } { last = \$1 } END { print n }'"
 	echo "# $1: $output versions of the table were joined with" >&3
-	(( output >= 2 ))
+	# Renames are read as they come, however fast: versions between the
+	# first and the last are seen. A table written in place is read once
+	# it has been still for 50 ms, which this writer may never leave it.
+	if [[ $1 == mv ]]; then (( output >= 3 )); else (( output >= 2 )); fi
 }
 
 @test "reload under load: 100 renames over the table while 1,000,000 events flow, never half a table" {

@@ -36,11 +36,12 @@ enum {
 /* While the input is quiet, a look this often (ms). */
 #define IDLE_MS		1000
 /*
- * A changed TABLE is read only when its last change (ctime) is at least
- * this old (ms). File times come from a coarse clock (a tick of up to
- * 10 ms), so a table rewritten in place within the tick of the stat made
- * before the read would look unchanged after it: with the old change a
- * tick or more behind, every later write shows.
+ * A TABLE changed in place is read only when its last change (ctime) is
+ * at least this old (ms). File times come from a coarse clock (a tick of
+ * up to 10 ms), so a table rewritten in place within the tick of the stat
+ * made before the read would look unchanged after it: with the old change
+ * a tick or more behind, every later write shows. A file renamed over
+ * TABLE is whole already, and is read at once, however often it comes.
  */
 #define SETTLE_MS	50
 
@@ -154,6 +155,13 @@ same_file(const struct stat *a, const struct stat *b)
 	    same_time(&a->st_ctim, &b->st_ctim);
 }
 
+/* A write in place, not a rename over the file. */
+static bool
+same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 /*
  * Whether TABLE has been still for SETTLE_MS, by the clock the file
  * times come from. A change time more than a second ahead is another
@@ -216,9 +224,9 @@ refuse(const struct stat *st, const char *why)
 
 /*
  * Whether TABLE changed on disk (a rename over it or a write in it): then
- * the new table is read beside the one in use, once it has been still
- * for SETTLE_MS, and takes its place only when it is whole, good, and did
- * not change while it was read.
+ * the new table is read beside the one in use (after SETTLE_MS still,
+ * when written in place), and takes its place only when it is whole, good,
+ * and did not change while it was read.
  */
 static void
 watch_table(void)
@@ -231,7 +239,8 @@ watch_table(void)
 	if (!run.watch || stat(opt.table_path, &before) == -1 ||
 	    same_file(&before, &run.loaded) || same_file(&before, &run.refused))
 		return;
-	if (!settled(&before) || !looks_whole(&before))
+	if ((same_inode(&before, &run.loaded) && !settled(&before)) ||
+	    !looks_whole(&before))
 		return;
 	/* Quietly first: a file being written is only read again later. */
 	t = ecs_lookup_load(opt.table_path, opt.table_format, opt.table_key,
