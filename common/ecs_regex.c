@@ -101,15 +101,36 @@ ecs_regex_compile(const char *pat, size_t len, size_t *errpos, char *err,
 	return re;
 }
 
-int
-ecs_regex_match(struct ecs_regex *re, const char *s, size_t len,
-    const char **why)
+/*
+ * ecs_regex_match_interpreted's limits: the interpreter under the
+ * fuzzer's instrumentation takes about 2 s for ECS_REGEX_MATCH_LIMIT steps,
+ * so its second opinion stops sooner (and then gives none).
+ */
+static pcre2_match_context *
+interpreted_context(void)
+{
+	static pcre2_match_context *mctx;
+
+	if (mctx != NULL)
+		return mctx;
+	if ((mctx = pcre2_match_context_create(NULL)) == NULL)
+		out_of_memory();
+	pcre2_set_match_limit(mctx, ECS_REGEX_INTERPRETED_LIMIT);
+	pcre2_set_depth_limit(mctx, ECS_REGEX_DEPTH_LIMIT);
+	pcre2_set_heap_limit(mctx, ECS_REGEX_HEAP_KIB);
+	return mctx;
+}
+
+/* Matches with pcre2_match's OPTIONS (PCRE2_NO_JIT, or none) and MCTX. */
+static int
+match(struct ecs_regex *re, const char *s, size_t len, uint32_t options,
+    pcre2_match_context *mctx, const char **why)
 {
 	char msg[120];
 	int rc;
 
-	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, re->md,
-	    match_context());
+	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, options, re->md,
+	    mctx);
 	if (rc >= 0)
 		return 1;
 	if (rc == PCRE2_ERROR_NOMATCH)
@@ -119,6 +140,20 @@ ecs_regex_match(struct ecs_regex *re, const char *s, size_t len,
 	    msg);
 	*why = re->why;
 	return -1;
+}
+
+int
+ecs_regex_match(struct ecs_regex *re, const char *s, size_t len,
+    const char **why)
+{
+	return match(re, s, len, 0, match_context(), why);
+}
+
+int
+ecs_regex_match_interpreted(struct ecs_regex *re, const char *s, size_t len,
+    const char **why)
+{
+	return match(re, s, len, PCRE2_NO_JIT, interpreted_context(), why);
 }
 
 void

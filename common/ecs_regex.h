@@ -19,6 +19,8 @@
 /* Backtracking depth (pcre2_set_depth_limit) and its memory, in KiB. */
 #define ECS_REGEX_DEPTH_LIMIT	10000
 #define ECS_REGEX_HEAP_KIB	(64 * 1024)
+/* Steps of ecs_regex_match_interpreted. */
+#define ECS_REGEX_INTERPRETED_LIMIT	10000
 
 struct ecs_regex;
 
@@ -36,6 +38,14 @@ struct ecs_regex *ecs_regex_compile(const char *pat, size_t len,
  */
 int	 ecs_regex_match(struct ecs_regex *, const char *s, size_t len,
 	    const char **why);
+/*
+ * The same as ecs_regex_match, by PCRE2's interpreter even where the
+ * pattern was JIT-compiled, and giving up after ECS_REGEX_INTERPRETED_LIMIT
+ * steps: fuzz-regex's second opinion on the JIT (the machine code the JIT
+ * writes is not seen by the fuzzer's coverage).
+ */
+int	 ecs_regex_match_interpreted(struct ecs_regex *, const char *s,
+	    size_t len, const char **why);
 void	 ecs_regex_free(struct ecs_regex *);
 
 #endif /* ECS_REGEX_H */
