@@ -46,6 +46,7 @@ struct template {
 	size_t		 npart;
 	bool		 may_give_up;	/* an {=expr} with a regex */
 	struct tpl_text	*got;		/* [npart], with fast_output */
+	char		*scratch;	/* while compiled: literal and name */
 };
 
 struct rule {
@@ -226,17 +227,21 @@ tpl_placeholder(struct template *t, const char *src, const char *name)
 }
 
 /*
- * Compiles "User {user_id} bought {product_id}\n": {{ and }} stand for
- * braces, \n \t \\ for what C means by them, {.} for the whole line as
- * read. Exits 2 on a bad template.
+ * Compiles "User {user_id} bought {product_id}\n" into t: {{ and }} stand
+ * for braces, \n \t \\ for what C means by them, {.} for the whole line
+ * as read. Exits 2 on a bad template; what it allocated hangs from t,
+ * which its caller holds, so that the exit leaks nothing.
  */
-static struct template *
-tpl_compile(const char *src)
+static void
+tpl_compile(struct template *t, const char *src)
 {
-	struct template *t = ecs_xcalloc(1, sizeof(*t));
-	char *lit = ecs_xmalloc(strlen(src) + 1), *name;
+	size_t n = 0, srclen = strlen(src);
+	char *lit, *name;
 	const char *s = src, *close;
-	size_t n = 0;
+
+	t->scratch = ecs_xmalloc(2 * srclen + 2);
+	lit = t->scratch;
+	name = t->scratch + srclen + 1;
 
 	for (; *s != '\0'; s++) {
 		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}'))
@@ -256,17 +261,17 @@ tpl_compile(const char *src)
 				    "'}' (write {{ for a brace)", src);
 			if (n > 0)
 				tpl_push(t, ecs_xstrndup(lit, n), n, NULL, NULL);
-			name = ecs_xstrndup(s + 1, (size_t)(close - s - 1));
+			memcpy(name, s + 1, (size_t)(close - s - 1));
+			name[close - s - 1] = '\0';
 			tpl_placeholder(t, src, name);
-			free(name);
 			n = 0;
 			s = close;
 		}
 	}
 	if (n > 0)
 		tpl_push(t, ecs_xstrndup(lit, n), n, NULL, NULL);
-	free(lit);
-	return t;
+	free(t->scratch);
+	t->scratch = NULL;
 }
 
 static void
@@ -283,6 +288,7 @@ tpl_free(struct template *t)
 	}
 	free(t->part);
 	free(t->got);
+	free(t->scratch);
 	free(t);
 }
 
@@ -703,7 +709,8 @@ add_template(const char *src)
 	if (*slot != NULL)
 		errx(ECS_EXIT_USAGE, "two --template options for one %s",
 		    nrules > 0 ? "--expr" : "set of rules");
-	*slot = tpl_compile(src);
+	*slot = ecs_xcalloc(1, sizeof(**slot));
+	tpl_compile(*slot, src);
 }
 
 /* Lines kept (or, with -v, left out): for --stats and SIGUSR1. */
