@@ -18,6 +18,13 @@ reading() {
 	return 1
 }
 
+# Conditions for wait_until, read again at each try (a "$(...)" in its
+# arguments is read once, before the wait).
+# matching_lines FILE TEXT N: N lines of FILE, or more, hold TEXT.
+matching_lines() { (( $(grep -c -F -- "$2" "$1") >= $3 )); }
+# more_lines FILE N: FILE has more than N lines.
+more_lines() { (( $(wc -l < "$1") > $2 )); }
+
 # open_fifo FIFO PID: opens FIFO for writing on fd 5 without blocking (it
 # stays open: no EOF), then waits until PID reads it; fails, rather than
 # hangs, when PID ended instead (a usage error, say).
@@ -43,7 +50,7 @@ open_fifo() {
 	echo '{"n":4}' >&5
 	wait_for "$out" '{"n":4}'
 	kill -USR1 "$pid"
-	wait_until test "$(grep -c 'lines in' "$out.err")" -eq 2
+	wait_until matching_lines "$out.err" 'lines in' 2
 	matches "$(grep 'lines in' "$out.err" | tail -1)" '^ecs-filter: 5 lines in, 3 kept, 1 rejected, '
 	exec 5>&-
 	status=0
@@ -152,7 +159,7 @@ open_fifo() {
 	    '^ecs-gen: [0-9]+ lines written, [0-9.]+ MiB resident, [0-9.]+ s$'
 	kill -0 "$pid"		# the signal did not end it
 	n=$(wc -l < "$out")
-	wait_until test "$(wc -l < "$out")" -gt "$n"
+	wait_until more_lines "$out" "$n"
 	kill -TERM "$pid"
 	status=0
 	wait "$pid" || status=$?
