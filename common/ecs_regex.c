@@ -20,6 +20,8 @@
 
 #include <err.h>
 #include <pcre2.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -142,11 +144,62 @@ match(struct ecs_regex *re, const char *s, size_t len, uint32_t options,
 	return -1;
 }
 
+/*
+ * Whether s[0..len) is UTF-8 as PCRE2 takes it: shortest forms, no
+ * surrogates, nothing past U+10FFFF.
+ */
+static bool
+utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n, k;
+	uint32_t c;
+
+	while (i < len) {
+		c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, c &= 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, c &= 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, c &= 0x07;
+		else
+			return false;
+		if (len - i <= n)
+			return false;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			c = c << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
+		    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/*
+ * A subject that is not UTF-8 goes to the interpreter: PCRE2 10.42's JIT
+ * (Debian's 10.42-1+deb12u2 included), under PCRE2_MATCH_INVALID_UTF,
+ * reads the byte after such a subject as its next character for \b, \B
+ * and $: the answer then depends on memory past the subject ("\B$" on
+ * "a\360" matches when a space follows it), and the read faults when the
+ * subject ends a page (tests/fuzz/regressions/regex-jit-*-past-end).
+ */
 int
 ecs_regex_match(struct ecs_regex *re, const char *s, size_t len,
     const char **why)
 {
-	return match(re, s, len, 0, match_context(), why);
+	uint32_t options = 0;
+
+	if (!utf8_valid((const unsigned char *)s, len))
+		options = PCRE2_NO_JIT;
+	return match(re, s, len, options, match_context(), why);
 }
 
 int

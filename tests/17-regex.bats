@@ -39,6 +39,24 @@ same_as_jq() {
 	is "$output" 1 "a code point above U+FFFF"
 }
 
+@test "a text that ends in a byte that is not UTF-8 gets PCRE2's interpreter's answer, not the JIT's" {
+	# PCRE2 10.42's JIT read the byte after such a text as its next
+	# character for \b, \B and $ (and faulted when the text ended a page):
+	# "\B$" matched "a" and the byte C3 by the JIT only. (*NO_JIT) asks
+	# PCRE2 itself for the interpreter's answer.
+	ev '{"s":"a"}' '{"s":"é"}' '{"s":" "}' '{"s":""}' '{"s":"a\u00e9b"}'
+	local end re jit interp kept=0
+	for end in $'\xc3' $'\xff' $'\xf0\x9f' $'\xe2\x82'; do
+		for re in '\\B$' '\\b$' '\\b' '\\B' '$' 'a\\B' '\\w\\b'; do
+			jit=$(ecs-filter -t '{s}' "concat(s, \"$end\") =~ \"$re\"" "$IN") || return
+			interp=$(ecs-filter -t '{s}' "concat(s, \"$end\") =~ \"(*NO_JIT)$re\"" "$IN") || return
+			is "$jit" "$interp" "$re after $(printf %s "$end" | od -An -tx1)"
+			[[ -z "$interp" ]] || kept=$((kept + 1))
+		done
+	done
+	(( kept >= 8 )) || { echo "# only $kept patterns kept a line" >&2; return 1; }
+}
+
 @test "a pattern with a NUL byte matches it, not the text before it" {
 	ev '{"s":"a\u0000b"}' '{"s":"a"}'
 	run -0 ecs-filter -c 's =~ "^a\u0000b$"' "$IN"
