@@ -584,16 +584,22 @@ grow_edges(struct edges *es, uint16_t cap)
 static void
 scan_min(struct edges *es)
 {
-	uint16_t i;
+	const struct edge *e = es->e;
+	float least = e[0].w, w;
+	size_t i, n = es->n, min = 0, nmin = 1;
 
-	es->min = 0;
-	es->nmin = 1;
-	for (i = 1; i < es->n; i++)
-		if (es->e[i].w < es->e[es->min].w) {
-			es->min = i;
-			es->nmin = 1;
-		} else if (es->e[i].w == es->e[es->min].w)
-			es->nmin++;
+	/* In locals: stores to es in the loop would be redone each time. */
+	for (i = 1; i < n; i++) {
+		w = e[i].w;
+		if (w < least) {
+			least = w;
+			min = i;
+			nmin = 1;
+		} else
+			nmin += w == least;
+	}
+	es->min = (uint16_t)min;
+	es->nmin = (uint16_t)nmin;
 }
 
 /*
