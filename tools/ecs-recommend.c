@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ecs.h"
 #include "ecs_buf.h"
@@ -580,6 +583,62 @@ grow_edges(struct edges *es, uint16_t cap)
 	es->cap = cap;
 }
 
+#ifdef __SSE2__
+/*
+ * scan_min with SSE2, four weights at a time: the least weight, then the
+ * first link of that weight and their count, as the loop below finds
+ * them. A weight that is NaN (only a state file could hold one) would
+ * compare otherwise: then it answers false and the loop decides.
+ */
+static bool
+scan_min_sse2(struct edges *es)
+{
+	const float *f = (const float *)es->e;	/* item, weight, item, ... */
+	size_t i, n4 = es->n & ~(size_t)3, n = es->n, min = SIZE_MAX, nmin = 0;
+	__m128 w, least4 = _mm_set1_ps(INFINITY), nan = _mm_setzero_ps();
+	float least = INFINITY;
+	int eq;
+
+	for (i = 0; i < n4; i += 4) {
+		w = _mm_shuffle_ps(_mm_loadu_ps(f + 2 * i),
+		    _mm_loadu_ps(f + 2 * i + 4), _MM_SHUFFLE(3, 1, 3, 1));
+		least4 = _mm_min_ps(least4, w);
+		nan = _mm_or_ps(nan, _mm_cmpunord_ps(w, w));
+	}
+	for (; i < n; i++) {
+		nan = _mm_or_ps(nan, _mm_cmpunord_ss(_mm_set_ss(es->e[i].w),
+		    _mm_set_ss(es->e[i].w)));
+		least4 = _mm_min_ps(least4, _mm_set1_ps(es->e[i].w));
+	}
+	if (_mm_movemask_ps(nan) != 0)
+		return false;
+	least4 = _mm_min_ps(least4, _mm_shuffle_ps(least4, least4,
+	    _MM_SHUFFLE(1, 0, 3, 2)));
+	least4 = _mm_min_ps(least4, _mm_shuffle_ps(least4, least4,
+	    _MM_SHUFFLE(2, 3, 0, 1)));
+	least = _mm_cvtss_f32(least4);
+	for (i = 0; i < n4; i += 4) {
+		w = _mm_shuffle_ps(_mm_loadu_ps(f + 2 * i),
+		    _mm_loadu_ps(f + 2 * i + 4), _MM_SHUFFLE(3, 1, 3, 1));
+		if ((eq = _mm_movemask_ps(_mm_cmpeq_ps(w, least4))) == 0)
+			continue;
+		if (min == SIZE_MAX)
+			min = i + (size_t)__builtin_ctz((unsigned)eq);
+		nmin += (size_t)((eq & 1) + (eq >> 1 & 1) + (eq >> 2 & 1) +
+		    (eq >> 3 & 1));
+	}
+	for (; i < n; i++)
+		if (es->e[i].w == least) {
+			if (min == SIZE_MAX)
+				min = i;
+			nmin++;
+		}
+	es->min = (uint16_t)min;
+	es->nmin = (uint16_t)nmin;
+	return true;
+}
+#endif
+
 /* Finds the first of the weakest links and how many share its weight. */
 static void
 scan_min(struct edges *es)
@@ -588,6 +647,10 @@ scan_min(struct edges *es)
 	float least = e[0].w, w;
 	size_t i, n = es->n, min = 0, nmin = 1;
 
+#ifdef __SSE2__
+	if (scan_min_sse2(es))
+		return;
+#endif
 	/* In locals: stores to es in the loop would be redone each time. */
 	for (i = 1; i < n; i++) {
 		w = e[i].w;
