@@ -523,14 +523,23 @@ put_item_id(uint32_t idx)
 	    ECS_F_STRING : ECS_F_NUMBER, key, len, NULL });
 }
 
+/*
+ * The index of the category f names, added if new, or -1; known is the
+ * item's category so far, or -1: an item's events name the same category
+ * again and again, and comparing its bytes costs less than a lookup.
+ */
 static int32_t
-category_index(const struct ecs_field *f)
+category_index(const struct ecs_field *f, int32_t known)
 {
-	size_t pos;
+	const char *key;
+	size_t pos, len;
 	bool created;
 
 	if (f->type != ECS_F_STRING && f->type != ECS_F_NUMBER)
 		return -1;
+	if (known >= 0 && ecs_map_at(run.categories, (size_t)known, &key,
+	    &len) != NULL && len == f->len && memcmp(key, f->text, len) == 0)
+		return known;
 	if (ecs_map_find(run.categories, f->text, f->len, &pos) != NULL)
 		return (int32_t)pos;
 	if (ecs_map_count(run.categories) >= 1000000)
@@ -734,10 +743,7 @@ add_edge(struct edges *es, uint32_t to, float w)
 static struct user *
 user_at(uint32_t pos1)
 {
-	const char *key;
-	size_t len;
-
-	return ecs_map_at(run.users, pos1 - 1, &key, &len);
+	return ecs_map_at(run.users, pos1 - 1, NULL, NULL);
 }
 
 static void
@@ -1596,7 +1602,8 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		return;
 	}
 	if (f[F_CATEGORY].type != ECS_F_MISSING)
-		item_at((uint32_t)item)->category = category_index(&f[F_CATEGORY]);
+		item_at((uint32_t)item)->category = category_index(&f[F_CATEGORY],
+		    item_at((uint32_t)item)->category);
 	fresh = new_session(u, t, &f[F_SESSION]);
 	again = in_list(u->hist, u->nhist, (uint32_t)item);
 	if (opt.evaluate && t >= opt.eval_from) {
@@ -1651,7 +1658,7 @@ load_catalog(void)
 		}
 		it = item_at((uint32_t)i);
 		if (f[1].type != ECS_F_MISSING)
-			it->category = category_index(&f[1]);
+			it->category = category_index(&f[1], it->category);
 		if (f[2].type == ECS_F_BOOL)
 			it->out = f[2].text[0] == 'f';
 		if (f[3].type == ECS_F_BOOL)
