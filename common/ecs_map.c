@@ -54,15 +54,25 @@ static uint32_t
 hash_key(const struct ecs_map *m, const char *key, size_t len)
 {
 	uint64_t h = m->seed ^ (len * 0x9e3779b97f4a7c15ULL), w;
+	uint32_t lo, hi;
 
 	for (; len >= 8; key += 8, len -= 8) {
 		memcpy(&w, key, 8);
 		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
 		h ^= h >> 29;
 	}
-	if (len > 0) {
-		w = 0;
-		memcpy(&w, key, len);
+	/*
+	 * The last 1 to 7 bytes, all of them read, in fixed-size loads: a
+	 * memcpy of len bytes cost 30 instructions, a third of a lookup.
+	 */
+	if (len >= 4) {
+		memcpy(&lo, key, 4);
+		memcpy(&hi, key + len - 4, 4);
+		h = (h ^ ((uint64_t)hi << 32 | lo)) * 0xbf58476d1ce4e5b9ULL;
+	} else if (len > 0) {
+		w = (uint64_t)(unsigned char)key[0] << 16 |
+		    (uint64_t)(unsigned char)key[len / 2] << 8 |
+		    (unsigned char)key[len - 1];
 		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
 	}
 	h = (h ^ (h >> 32)) * 0x94d049bb133111ebULL;

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ecs.h"
 #include "ecs_buf.h"
@@ -78,9 +81,19 @@ struct edge {
 	float		 w;
 };
 
+/*
+ * The links of an item, in the order that gather and the state read:
+ * cap edges and, in the same allocation, a byte of hash (fingerprint)
+ * per edge, so that finding a link is a memchr of n bytes, not a loop
+ * over n edges (half of learning's instructions went there). Weights
+ * only grow, so the weakest link stays known from one replacement to
+ * the next: min is its place (the first of the weakest) and nmin how
+ * many links share its weight; nmin 0 means unknown until the next scan.
+ */
 struct edges {
 	struct edge	*e;		/* owned; grows up to --neighbors */
 	uint16_t	 n, cap;
+	uint16_t	 min, nmin;
 };
 
 struct item {
@@ -510,14 +523,23 @@ put_item_id(uint32_t idx)
 	    ECS_F_STRING : ECS_F_NUMBER, key, len, NULL });
 }
 
+/*
+ * The index of the category f names, added if new, or -1; known is the
+ * item's category so far, or -1: an item's events name the same category
+ * again and again, and comparing its bytes costs less than a lookup.
+ */
 static int32_t
-category_index(const struct ecs_field *f)
+category_index(const struct ecs_field *f, int32_t known)
 {
-	size_t pos;
+	const char *key;
+	size_t pos, len;
 	bool created;
 
 	if (f->type != ECS_F_STRING && f->type != ECS_F_NUMBER)
 		return -1;
+	if (known >= 0 && ecs_map_at(run.categories, (size_t)known, &key,
+	    &len) != NULL && len == f->len && memcmp(key, f->text, len) == 0)
+		return known;
 	if (ecs_map_find(run.categories, f->text, f->len, &pos) != NULL)
 		return (int32_t)pos;
 	if (ecs_map_count(run.categories) >= 1000000)
@@ -533,41 +555,187 @@ pop_at(const struct item *it, int64_t t)
 	return ecs_decay_at(it->pop, it->pop_at, t, opt.half_life);
 }
 
+/* The fingerprints of the links, after their cap edges. */
+static uint8_t *
+edge_fp(const struct edges *es)
+{
+	return (uint8_t *)(es->e + es->cap);
+}
+
+static uint8_t
+fingerprint(uint32_t item)
+{
+	return (uint8_t)((item * 0x9e3779b1U) >> 24);
+}
+
+/* The place of the link to item `to`, or -1. */
+static int
+find_edge(const struct edges *es, uint32_t to)
+{
+	const uint8_t *fp = edge_fp(es), *at = fp, *end = fp + es->n;
+	uint8_t want = fingerprint(to);
+
+	while (at < end && (at = memchr(at, want, (size_t)(end - at))) != NULL) {
+		if (es->e[at - fp].item == to)
+			return (int)(at - fp);
+		at++;
+	}
+	return -1;
+}
+
+/* Makes room for cap links, their fingerprints moved after them. */
+static void
+grow_edges(struct edges *es, uint16_t cap)
+{
+	es->e = ecs_xrealloc(es->e, cap * (sizeof(*es->e) + 1));
+	memmove((uint8_t *)(es->e + cap), (uint8_t *)(es->e + es->cap), es->n);
+	es->cap = cap;
+}
+
+#ifdef __SSE2__
 /*
- * Adds w to the link to item `to`; a full list replaces its weakest link,
- * which passes its weight on (Space-Saving), so a strong newcomer is not
- * shut out and old weights are never overestimated by more than the min.
+ * scan_min with SSE2, four weights at a time: the least weight, then the
+ * first link of that weight and their count, as the loop below finds
+ * them. A weight that is NaN (only a state file could hold one) would
+ * compare otherwise: then it answers false and the loop decides.
+ */
+static bool
+scan_min_sse2(struct edges *es)
+{
+	const float *f = (const float *)es->e;	/* item, weight, item, ... */
+	size_t i, n4 = es->n & ~(size_t)3, n = es->n, min = SIZE_MAX, nmin = 0;
+	__m128 w, least4 = _mm_set1_ps(INFINITY), nan = _mm_setzero_ps();
+	float least = INFINITY;
+	int eq;
+
+	for (i = 0; i < n4; i += 4) {
+		w = _mm_shuffle_ps(_mm_loadu_ps(f + 2 * i),
+		    _mm_loadu_ps(f + 2 * i + 4), _MM_SHUFFLE(3, 1, 3, 1));
+		least4 = _mm_min_ps(least4, w);
+		nan = _mm_or_ps(nan, _mm_cmpunord_ps(w, w));
+	}
+	for (; i < n; i++) {
+		nan = _mm_or_ps(nan, _mm_cmpunord_ss(_mm_set_ss(es->e[i].w),
+		    _mm_set_ss(es->e[i].w)));
+		least4 = _mm_min_ps(least4, _mm_set1_ps(es->e[i].w));
+	}
+	if (_mm_movemask_ps(nan) != 0)
+		return false;
+	least4 = _mm_min_ps(least4, _mm_shuffle_ps(least4, least4,
+	    _MM_SHUFFLE(1, 0, 3, 2)));
+	least4 = _mm_min_ps(least4, _mm_shuffle_ps(least4, least4,
+	    _MM_SHUFFLE(2, 3, 0, 1)));
+	least = _mm_cvtss_f32(least4);
+	for (i = 0; i < n4; i += 4) {
+		w = _mm_shuffle_ps(_mm_loadu_ps(f + 2 * i),
+		    _mm_loadu_ps(f + 2 * i + 4), _MM_SHUFFLE(3, 1, 3, 1));
+		if ((eq = _mm_movemask_ps(_mm_cmpeq_ps(w, least4))) == 0)
+			continue;
+		if (min == SIZE_MAX)
+			min = i + (size_t)__builtin_ctz((unsigned)eq);
+		nmin += (size_t)((eq & 1) + (eq >> 1 & 1) + (eq >> 2 & 1) +
+		    (eq >> 3 & 1));
+	}
+	for (; i < n; i++)
+		if (es->e[i].w == least) {
+			if (min == SIZE_MAX)
+				min = i;
+			nmin++;
+		}
+	es->min = (uint16_t)min;
+	es->nmin = (uint16_t)nmin;
+	return true;
+}
+#endif
+
+/* Finds the first of the weakest links and how many share its weight. */
+static void
+scan_min(struct edges *es)
+{
+	const struct edge *e = es->e;
+	float least = e[0].w, w;
+	size_t i, n = es->n, min = 0, nmin = 1;
+
+#ifdef __SSE2__
+	if (scan_min_sse2(es))
+		return;
+#endif
+	/* In locals: stores to es in the loop would be redone each time. */
+	for (i = 1; i < n; i++) {
+		w = e[i].w;
+		if (w < least) {
+			least = w;
+			min = i;
+			nmin = 1;
+		} else
+			nmin += w == least;
+	}
+	es->min = (uint16_t)min;
+	es->nmin = (uint16_t)nmin;
+}
+
+/*
+ * Adds w (>= 0) to the link to item `to`; a full list replaces its
+ * weakest link, which passes its weight on (Space-Saving), so a strong
+ * newcomer is not shut out and old weights are never overestimated by
+ * more than the min.
  */
 static void
 add_edge(struct edges *es, uint32_t to, float w)
 {
 	struct edge t;
-	uint16_t i, min = 0;
+	float old, least;
+	int i;
 
-	for (i = 0; i < es->n; i++)
-		if (es->e[i].item == to) {
-			es->e[i].w += w;
-			/* Links in use drift forward, so the scan ends sooner. */
-			if (i > 0 && es->e[i].w >= es->e[i - 1].w) {
-				t = es->e[i - 1];
-				es->e[i - 1] = es->e[i];
-				es->e[i] = t;
-			}
-			return;
+	if ((i = find_edge(es, to)) >= 0) {
+		old = es->e[i].w;
+		es->e[i].w += w;
+		if (es->nmin > 0) {
+			/* Only the weakest, or a swap beside it, moves it. */
+			if (i == es->min || i - 1 == es->min)
+				es->nmin = 0;
+			else if (old == es->e[es->min].w && es->e[i].w != old)
+				es->nmin--;
 		}
-	if (es->n == es->cap && es->cap < opt.neighbors) {
-		es->cap = es->cap == 0 ? 4 : es->cap * 2 < opt.neighbors ?
-		    (uint16_t)(es->cap * 2) : opt.neighbors;
-		es->e = ecs_xrealloc(es->e, es->cap * sizeof(*es->e));
-	}
-	if (es->n < opt.neighbors) {
-		es->e[es->n++] = (struct edge){ to, w };
+		/* Links in use drift forward, so the scan ends sooner. */
+		if (i > 0 && es->e[i].w >= es->e[i - 1].w) {
+			t = es->e[i - 1];
+			es->e[i - 1] = es->e[i];
+			es->e[i] = t;
+			edge_fp(es)[i - 1] = fingerprint(es->e[i - 1].item);
+			edge_fp(es)[i] = fingerprint(es->e[i].item);
+		}
 		return;
 	}
-	for (i = 1; i < es->n; i++)
-		if (es->e[i].w < es->e[min].w)
-			min = i;
-	es->e[min] = (struct edge){ to, es->e[min].w + w };
+	if (es->n == es->cap && es->cap < opt.neighbors)
+		grow_edges(es, es->cap == 0 ? 4 : es->cap * 2 < opt.neighbors ?
+		    (uint16_t)(es->cap * 2) : opt.neighbors);
+	if (es->n < opt.neighbors) {
+		edge_fp(es)[es->n] = fingerprint(to);
+		es->e[es->n++] = (struct edge){ to, w };
+		es->nmin = 0;
+		return;
+	}
+	if (es->nmin == 0)
+		scan_min(es);
+	i = es->min;
+	least = es->e[i].w;
+	es->e[i] = (struct edge){ to, least + w };
+	edge_fp(es)[i] = fingerprint(to);
+	if (es->e[i].w == least)
+		return;			/* still the first of the weakest */
+	/*
+	 * The next of the same weight (the links before it weigh more), or
+	 * a scan at the next replacement.
+	 */
+	if (--es->nmin == 0)
+		return;
+	while (++i < es->n && es->e[i].w != least)
+		;
+	if (i < es->n)
+		es->min = (uint16_t)i;
+	else
+		es->nmin = 0;
 }
 
 /* Users, least recently active first out */
@@ -575,10 +743,7 @@ add_edge(struct edges *es, uint32_t to, float w)
 static struct user *
 user_at(uint32_t pos1)
 {
-	const char *key;
-	size_t len;
-
-	return ecs_map_at(run.users, pos1 - 1, &key, &len);
+	return ecs_map_at(run.users, pos1 - 1, NULL, NULL);
 }
 
 static void
@@ -1437,7 +1602,8 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		return;
 	}
 	if (f[F_CATEGORY].type != ECS_F_MISSING)
-		item_at((uint32_t)item)->category = category_index(&f[F_CATEGORY]);
+		item_at((uint32_t)item)->category = category_index(&f[F_CATEGORY],
+		    item_at((uint32_t)item)->category);
 	fresh = new_session(u, t, &f[F_SESSION]);
 	again = in_list(u->hist, u->nhist, (uint32_t)item);
 	if (opt.evaluate && t >= opt.eval_from) {
@@ -1492,7 +1658,7 @@ load_catalog(void)
 		}
 		it = item_at((uint32_t)i);
 		if (f[1].type != ECS_F_MISSING)
-			it->category = category_index(&f[1]);
+			it->category = category_index(&f[1], it->category);
 		if (f[2].type == ECS_F_BOOL)
 			it->out = f[2].text[0] == 'f';
 		if (f[3].type == ECS_F_BOOL)
@@ -1666,10 +1832,8 @@ load_edges(const struct ecs_state_reader *sr, struct json_object *rec,
 
 	if (n > opt.neighbors)
 		ecs_state_corrupt(sr, "more links than --neighbors");
-	if (n > 0) {
-		es->e = ecs_xcalloc(n, sizeof(*es->e));
-		es->cap = (uint16_t)n;
-	}
+	if (n > 0)
+		grow_edges(es, (uint16_t)n);
 	for (i = 0; i < n; i++) {
 		pair = json_object_array_get_idx(a, i);
 		if (!json_object_is_type(pair, json_type_array) ||
@@ -1682,6 +1846,7 @@ load_edges(const struct ecs_state_reader *sr, struct json_object *rec,
 		    json_object_array_get_idx(pair, 0));
 		es->e[i].w = (float)json_object_get_double(
 		    json_object_array_get_idx(pair, 1));
+		edge_fp(es)[i] = fingerprint(es->e[i].item);
 	}
 	es->n = (uint16_t)n;
 }
@@ -1825,10 +1990,13 @@ free_all(void)
 static void
 memory_budget(void)
 {
-	/* An item, its map entry and slot, its candidate index, its links. */
+	/*
+	 * An item, its map entry and slot, its candidate index, its links
+	 * with their fingerprints.
+	 */
 	double item_mb = (double)opt.max_items * (sizeof(struct item) + 16 +
 	    16 + sizeof(*cands.at) + 2.0 * opt.neighbors *
-	    sizeof(struct edge)) / 1048576;
+	    (sizeof(struct edge) + 1)) / 1048576;
 	double user_mb = (double)opt.max_users * (sizeof(struct user) + 16 +
 	    16 + (opt.evaluate ? opt.top_k * 4 : 0)) / 1048576;
 	/* Arrays grow by doubling from 4: at most 4 + twice their items. */
@@ -1843,7 +2011,7 @@ memory_budget(void)
 	    "average) + %.0f MB for the session neighbours (%d sessions, %d "
 	    "per item), plus ids", item_mb, opt.max_items,
 	    (size_t)(sizeof(struct item) +
-	    2 * opt.neighbors * sizeof(struct edge)), opt.neighbors, user_mb,
+	    2 * opt.neighbors * (sizeof(struct edge) + 1)), opt.neighbors, user_mb,
 	    opt.max_users, sizeof(struct user), taken_mb, TAKEN_PER_USER,
 	    near_mb, ECS_VSTAN_RING, ECS_VSTAN_PER_ITEM);
 }
