@@ -62,6 +62,15 @@ struct header {
 	bool		 fast;		/* names that JSON writes as they are */
 };
 
+/*
+ * A key of an object being scanned, and the cells its value made: a key
+ * given again replaces them (see keep_last_value).
+ */
+struct member {
+	struct piece	 key;
+	size_t		 cell, ncell;
+};
+
 /* A column of the record: pointers set once the scan is done. */
 struct cell {
 	struct piece	 name_at, val_at;
@@ -81,6 +90,8 @@ struct ecs_table {
 	struct bytes	 path;		/* the flattened name being built */
 	struct cell	*cell;
 	size_t		 ncell, cellcap;
+	struct member	*mem;		/* the keys of the objects open */
+	size_t		 nmem, memcap;
 
 	/* The current header, and those before for records going back. */
 	bool		 have_header;
@@ -328,6 +339,75 @@ is_special_csv(unsigned char c)
 	return byte_class[c] & C_CSV;
 }
 
+/* The bytes of p: in the line, or in the text unescaped from it. */
+static const char *
+piece_at(const struct ecs_table *t, const struct piece *p)
+{
+	return (p->in_text ? t->text.p : t->line) + p->off;
+}
+
+static void
+reverse_cells(struct cell *c, size_t n)
+{
+	struct cell swap;
+	size_t i;
+
+	for (i = 0; i < n / 2; i++) {
+		swap = c[i];
+		c[i] = c[n - 1 - i];
+		c[n - 1 - i] = swap;
+	}
+}
+
+/* Moves c[k..n) before c[0..k), each keeping its order. */
+static void
+rotate_cells(struct cell *c, size_t n, size_t k)
+{
+	reverse_cells(c, k);
+	reverse_cells(c + k, n - k);
+	reverse_cells(c, n);
+}
+
+/*
+ * The value of key, whose cells start at first, in the object whose keys
+ * start at t->mem[base]: a key given before loses the cells of its earlier
+ * value, and the new ones take their place, so a key keeps its first place
+ * and its last value, as json-c, jq and Miller read it ({"a":1,"a":{"b":2}}
+ * is a.b = 2 alone). Names alone could not tell: {"a":{"x":1},"a":{"y":2}}
+ * flattens to a.x and a.y.
+ */
+static void
+keep_last_value(struct ecs_table *t, size_t base, const struct piece *key,
+    size_t first)
+{
+	struct member *m;
+	size_t j, n1, n2 = t->ncell - first, between;
+
+	for (j = base; j < t->nmem; j++)
+		if (t->mem[j].key.len == key->len && memcmp(piece_at(t,
+		    &t->mem[j].key), piece_at(t, key), key->len) == 0)
+			break;
+	if (j == t->nmem) {
+		if (t->nmem == t->memcap) {
+			t->memcap = t->memcap * 2 + 16;
+			t->mem = ecs_xrealloc(t->mem,
+			    t->memcap * sizeof(*t->mem));
+		}
+		t->mem[t->nmem++] = (struct member){ *key, first, n2 };
+		return;
+	}
+	m = &t->mem[j];
+	n1 = m->ncell;
+	between = first - (m->cell + n1);
+	memmove(&t->cell[m->cell], &t->cell[m->cell + n1],
+	    (t->ncell - m->cell - n1) * sizeof(*t->cell));
+	t->ncell -= n1;
+	rotate_cells(&t->cell[m->cell], between + n2, between);
+	m->ncell = n2;
+	for (j++; j < t->nmem; j++)
+		t->mem[j].cell = t->mem[j].cell - n1 + n2;
+}
+
 static const char *scan_value(struct ecs_table *, const char *, const char *,
     const struct piece *, int);
 static void make_gaps(struct header *);
@@ -342,7 +422,7 @@ static const char *
 scan_members(struct ecs_table *t, const char *p, const char *e, char close,
     int depth)
 {
-	size_t plen = t->path.len;
+	size_t plen = t->path.len, base = t->nmem, first;
 	unsigned long n = 0;
 	struct piece key;
 	char num[24];
@@ -366,23 +446,26 @@ scan_members(struct ecs_table *t, const char *p, const char *e, char close,
 				return NULL;
 			/* Below the top, the name is the path: a.b, items.1. */
 			if (depth > 0)
-				bytes_add(&t->path, (key.in_text ? t->text.p :
-				    t->line) + key.off, key.len);
+				bytes_add(&t->path, piece_at(t, &key), key.len);
 			p = skip_ws(p, e);
 			if (p == e || *p++ != ':')
 				return NULL;
 		} else
 			bytes_add(&t->path, num, (size_t)snprintf(num,
 			    sizeof(num), "%lu", ++n));
+		first = t->ncell;
 		if ((p = scan_value(t, skip_ws(p, e), e, depth > 0 ||
 		    close == ']' ? NULL : &key, depth + 1)) == NULL)
 			return NULL;
+		if (close == '}')
+			keep_last_value(t, base, &key, first);
 		p = skip_ws(p, e);
 		if (p < e && *p == ',') {
 			p = skip_ws(p + 1, e);
 			continue;
 		}
 		t->path.len = plen;
+		t->nmem = base;
 		return p < e && *p == close ? p + 1 : NULL;
 	}
 }
@@ -404,8 +487,7 @@ scan_value(struct ecs_table *t, const char *p, const char *e,
 	if (*p == '{' || *p == '[') {
 		/* A top key is the prefix of the names below it. */
 		if (name != NULL)
-			bytes_add(&t->path, (name->in_text ? t->text.p :
-			    t->line) + name->off, name->len);
+			bytes_add(&t->path, piece_at(t, name), name->len);
 		return scan_members(t, p + 1, e, *p == '{' ? '}' : ']', depth);
 	}
 	if (*p == '"') {
@@ -434,16 +516,16 @@ scan_record(struct ecs_table *t, const char *line, size_t len)
 	t->text.len = 0;
 	t->path.len = 0;
 	t->ncell = 0;
+	t->nmem = 0;
 	p = skip_ws(p, e);
 	if (p == e || *p != '{' || (p = scan_members(t, p + 1, e, '}', 0)) ==
 	    NULL || skip_ws(p, e) != e)
 		return false;
 	for (i = 0; i < t->ncell; i++) {
 		c = &t->cell[i];
-		c->name = (c->name_at.in_text ? t->text.p : line) +
-		    c->name_at.off;
+		c->name = piece_at(t, &c->name_at);
 		c->name_len = c->name_at.len;
-		c->val = (c->val_at.in_text ? t->text.p : line) + c->val_at.off;
+		c->val = piece_at(t, &c->val_at);
 		c->val_len = c->val_at.len;
 	}
 	return true;
@@ -1276,6 +1358,7 @@ ecs_table_destroy(struct ecs_table *t)
 	free(t->text.p);
 	free(t->path.p);
 	free(t->cell);
+	free(t->mem);
 	free(t->hdr.names.p);
 	free(t->hdr.span);
 	free(t->hdr.row.p);

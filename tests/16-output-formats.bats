@@ -61,6 +61,19 @@ id
 	same_as_miller csv ecs-filter true "$IN"
 	run -0 ecs-filter -o csv true "$IN"
 	is "$output" $'a,b\n3,2\n\na.b\n2'
+	# The earlier value goes whole, nested or not: its flattened names
+	# (a.x beside a.y) do not show that the key was given twice.
+	ev '{"a":1,"a":{"b":2},"c":3}' '{"a":{"b":2},"a":1,"c":3}' \
+	    '{"a":{"x":1},"a":{"y":2}}' '{"o":{"k":1,"m":2,"k":[1,2]},"z":0}' \
+	    '{"a":1,"b":2,"a":3,"b":4,"a":5}' '{"a":1,"\u0061":{"b":2}}' \
+	    '{"a":[],"a":{}}' '{"x":{"a":{"p":1,"q":2},"b":0,"a":{"r":3}},"y":1}'
+	local fmt
+	for fmt in csv tsv table; do
+		same_as_miller "$fmt" ecs-filter true "$IN"
+	done
+	run -0 ecs-filter -o csv true "$IN"
+	is "$(sed -n '1,2p;4,5p;7,8p' <<< "$output")" \
+	    $'a.b,c\n2,3\na,c\n1,3\na.y\n2' "the last value, at the first place"
 }
 
 @test "ecs-sales rows with alerts interleaved: CSV, TSV and table as Miller writes them" {
