@@ -572,9 +572,13 @@ fingerprint(uint32_t item)
 static int
 find_edge(const struct edges *es, uint32_t to)
 {
-	const uint8_t *fp = edge_fp(es), *at = fp, *end = fp + es->n;
+	const uint8_t *fp, *at, *end;
 	uint8_t want = fingerprint(to);
 
+	if (es->n == 0)		/* es->e may be NULL: no pointer made from it */
+		return -1;
+	fp = at = edge_fp(es);
+	end = fp + es->n;
 	while (at < end && (at = memchr(at, want, (size_t)(end - at))) != NULL) {
 		if (es->e[at - fp].item == to)
 			return (int)(at - fp);

@@ -499,11 +499,15 @@ build_row(const struct ecs_window *w, const char *gkey, size_t gkey_len,
 	struct ecs_row *r = &run.row;
 	struct json_object *keys, *v;
 	size_t i, at, napprox, metric0 = run.key0 + opt.nby;
+	bool found;
 
 	keys = r->rules.n > 0 ? ecs_group_keys(g, gkey, gkey_len) : NULL;
-	for (i = 0; keys != NULL && i < opt.nby; i++)
-		ecs_field_from_json(v, json_object_object_get_ex(keys,
-		    opt.by[i].path->text, &v), &r->rules.value[run.key0 + i]);
+	for (i = 0; keys != NULL && i < opt.nby; i++) {
+		/* Two statements: C leaves the order of arguments open. */
+		found = json_object_object_get_ex(keys, opt.by[i].path->text,
+		    &v);
+		ecs_field_from_json(v, found, &r->rules.value[run.key0 + i]);
+	}
 	ecs_row_begin(r);
 	if (w->start != NO_WINDOW) {
 		ecs_row_time(r, 0, "window_start", w->start);
