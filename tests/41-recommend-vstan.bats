@@ -58,11 +58,16 @@ neighbours() {
 	grep -q '"vsession":' "$st" && grep -q '"vitem":' "$st"
 }
 
-@test "state: a file of version 2 is refused, and a broken neighbour line too" {
+@test "state: a file of version 3 is refused, and a broken neighbour line or hit rate too" {
 	ecs-gen --events 2000 --seed 9 | ecs-recommend --emit none --state "$BATS_TEST_TMPDIR/s"
-	sed '1s/"version":3/"version":2/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/old"
+	sed '1s/"version":4/"version":3/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/old"
 	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/old" < /dev/null
-	like "$stderr" "*corrupt state: version 2, expected 3*"
+	like "$stderr" "*corrupt state: version 3, expected 4*"
+	# More hits than cases: a rate above 1.
+	sed '1s/"hit_rates_back":\[ *[0-9.]*, *[0-9.]*/"hit_rates_back":[ 1, 2/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/bad"
+	! cmp -s "$BATS_TEST_TMPDIR/s" "$BATS_TEST_TMPDIR/bad"
+	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
+	like "$stderr" "*corrupt state: hit_rates_back: a bad hit rate*"
 	sed 's/"vsession":[0-9]*/"vsession":0/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/bad"
 	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
 	like "$stderr" "*corrupt state: bad 'vsession'*"

@@ -25,7 +25,7 @@
 #include "ecs_vstan.h"
 
 /* 2: one set of carted or bought items; 3: the session neighbour index */
-#define STATE_VERSION	3
+#define STATE_VERSION	4
 #define HIST		12		/* session items kept per user */
 /*
  * The carted or bought items of the users kept, in all, at most this many
@@ -117,10 +117,24 @@ struct user {
 	uint8_t		 hist_action[HIST];
 	uint8_t		 nhist;
 	uint8_t		 nrecs;
+	/* The session's steps from an event to the next, and those back. */
+	uint8_t		 nsteps, nreturns;
 	uint32_t	*taken;		/* items carted or bought, sorted; owned */
 	uint32_t	 ntaken, taken_cap;
-	uint32_t	*recs;		/* --evaluate: the last list made */
+	uint32_t	*recs;		/* the last list made, until the next event */
 	uint32_t	 lru_prev, lru_next;	/* map positions + 1 */
+};
+
+/*
+ * How often a place in the hybrid's lists was the next click, kept for
+ * each of NKINDS kinds of session (session_kind): on YOOCHOOSE the next
+ * click is the item on screen again after 11% of the steps of sessions
+ * that never went back to one of their items, and after 51% of those of
+ * sessions that always did.
+ */
+#define NKINDS		6
+struct hit_rate {
+	double		 cases, hits;
 };
 
 /* --evaluate */
@@ -177,12 +191,14 @@ static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
 
 /* How the hybrid weighs its parts against the sequential rules (1). */
 /*
- * The hybrid's mix, tuned by --evaluate on YOOCHOOSE (see the man page):
- * rules from the last RULE_ITEMS session items, the older weighing
- * 1/distance^3; co-occurrence with every session item, weighing
- * 1/distance; both signals, the reminders and the place of each
+ * The hybrid's mix of the items new to the session, tuned by --evaluate
+ * on YOOCHOOSE (see the man page): rules from the last RULE_ITEMS session
+ * items, the older weighing 1/distance^3; co-occurrence with every
+ * session item, weighing 1/distance; both signals and the place of each
  * candidate in the trending list scaled to their largest value, then
- * weighed against the rules (1). W_TOGETHER and W_TRENDING were chosen
+ * weighed against the rules (1). The session's own items are not in this
+ * mix: fuse() places them among the new ones by hit rates. W_TOGETHER
+ * and W_TRENDING were chosen
  * on the day before YOOCHOOSE's test day (train.ndjson judged from
  * 2014-04-06T00:49:53Z) and checked on the same kind of cut of Taobao
  * and UCI; other levers measured there (step weights of the rules, their
@@ -194,9 +210,7 @@ static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
  */
 #define RULE_ITEMS	2
 #define W_TOGETHER	0.4
-#define W_REMINDER	0.6
 #define W_TRENDING	0.08
-#define W_SUM		(1 + W_TOGETHER + W_REMINDER + W_TRENDING)
 
 /* session-rec's vstan.py: its weights, and the neighbours that score. */
 #define VSTAN_K		100
@@ -222,6 +236,9 @@ static struct {
 	struct ecs_map	*users;			/* user id -> struct user */
 	struct ecs_map	*categories;		/* category text -> nothing */
 	struct ecs_vstan *vstan;		/* the session neighbours */
+	/* The hybrid's hit rates, by kind of session (session_kind). */
+	struct hit_rate	 back[NKINDS][HIST];	/* its own item, by recency */
+	struct hit_rate	 ahead[NKINDS][MAX_K];	/* a new item, by rank */
 	struct ecs_map	*unknown_actions;	/* each reported once */
 	uint32_t	 lru_head, lru_tail;	/* most, least recent user + 1 */
 	unsigned long long seq;			/* events and queries so far */
@@ -901,6 +918,7 @@ new_session(struct user *u, int64_t t, const struct ecs_field *sid)
 		u->vsession = 0;
 		u->nhist = 0;
 		u->nrecs = 0;
+		u->nsteps = u->nreturns = 0;
 	}
 	u->last_ts = t;
 	return fresh;
@@ -940,15 +958,17 @@ learn(struct user *u, enum action a, uint32_t i, int64_t t)
 static void
 remember(struct user *u, enum action a, uint32_t i)
 {
-	{
-		if (u->nhist == HIST) {
-			memmove(u->hist, u->hist + 1, (HIST - 1) * sizeof(*u->hist));
-			memmove(u->hist_action, u->hist_action + 1, HIST - 1);
-			u->nhist--;
-		}
-		u->hist[u->nhist] = i;
-		u->hist_action[u->nhist++] = (uint8_t)a;
+	if (u->nhist > 0 && u->nsteps < UINT8_MAX) {
+		u->nsteps++;
+		u->nreturns += in_list(u->hist, u->nhist, i);
 	}
+	if (u->nhist == HIST) {
+		memmove(u->hist, u->hist + 1, (HIST - 1) * sizeof(*u->hist));
+		memmove(u->hist_action, u->hist_action + 1, HIST - 1);
+		u->nhist--;
+	}
+	u->hist[u->nhist] = i;
+	u->hist_action[u->nhist++] = (uint8_t)a;
 	if (a == A_CART || a == A_PURCHASE) {
 		take(u, i);
 		bound_taken(u);
@@ -1210,8 +1230,7 @@ score_cand(const struct cand *c, const struct cand *max, struct parts *p)
 	p->next = max->next > 0 ? c->next / max->next : 0;
 	p->with = max->with > 0 ? W_TOGETHER * c->with / max->with : 0;
 	p->near = max->near > 0 ? (double)c->near / max->near : 0;
-	p->again = max->again > 0 ? (opt.algo == ALGO_SPOP ? 1 :
-	    W_REMINDER) * c->again / max->again : 0;
+	p->again = max->again > 0 ? c->again / max->again : 0;
 	p->pop = max->pop > 0 ? W_TRENDING * (double)c->pop / max->pop : 0;
 	return (struct rec){ c->item - 1, p->next + p->with + p->near +
 	    p->again + p->pop, R_NEXT, (int64_t)c->next_from - 1, 0 };
@@ -1241,9 +1260,116 @@ give_reason(struct rec *r, const struct cand *c, const struct parts *p)
 }
 
 /*
+ * The session's distinct items, the latest first, into items[HIST];
+ * returns how many.
+ */
+static size_t
+session_items(const struct user *u, uint32_t *items)
+{
+	size_t n = 0;
+	int d;
+
+	for (d = u->nhist - 1; d >= 0; d--)
+		if (!in_list(items, n, u->hist[d]))
+			items[n++] = u->hist[d];
+	return n;
+}
+
+/*
+ * The kind of the user's session so far, for its hit rates: no step yet;
+ * one step, or more, none back to an item of the session; one, or more,
+ * all back; some back and some not.
+ */
+static int
+session_kind(const struct user *u)
+{
+	if (u->nsteps == 0)
+		return 0;
+	if (u->nreturns == 0)
+		return u->nsteps == 1 ? 1 : 2;
+	if (u->nreturns == u->nsteps)
+		return u->nsteps == 1 ? 3 : 4;
+	return 5;
+}
+
+/*
+ * A hit rate, starting from a guess worth one case, so that a place
+ * never yet judged has a rate: on YOOCHOOSE a quarter of the next clicks
+ * go back to the latest item, and a tenth to the first new one.
+ */
+static double
+rate_of(const struct hit_rate *h, double guess)
+{
+	return (h->hits + guess) / (h->cases + 1);
+}
+
+/*
+ * The hybrid's list, from the new items out[0..m) in the order of its mix:
+ * each of them and each of the session's own items scored by how often
+ * its place was the next click in sessions of this kind, and the k best
+ * kept. A new item never scores above a better ranked one, so that its
+ * rank in the list still says its rank in the mix (learn_hit_rates).
+ * Returns how many are in out.
+ */
+static size_t
+fuse(const struct user *u, struct rec *out, size_t m, size_t k,
+    int32_t category, int64_t skip)
+{
+	struct rec ahead[MAX_K], back[HIST];
+	uint32_t items[HIST];
+	size_t nitems = session_items(u, items), nback = 0, i, a = 0, b = 0, n;
+	int kind = session_kind(u);
+	double cap = 1, p;
+
+	for (i = 0; i < m; i++) {
+		ahead[i] = out[i];
+		p = rate_of(&run.ahead[kind][i], 0.1 / (double)(i + 1));
+		ahead[i].score = cap = p < cap ? p : cap;
+	}
+	for (i = 0; i < nitems; i++)
+		if (allowed(u, items[i], category) && (int64_t)items[i] != skip)
+			back[nback++] = (struct rec){ items[i],
+			    rate_of(&run.back[kind][i], 0.3 / (double)(i + 1)),
+			    R_SESSION, -1, 0 };
+	qsort(back, nback, sizeof(*back), by_score);
+	for (n = 0; n < k && (a < m || b < nback); n++)
+		out[n] = b == nback || (a < m &&
+		    ahead[a].score >= back[b].score) ? ahead[a++] : back[b++];
+	return n;
+}
+
+/*
+ * Learns from the next click, item (UINT32_MAX: one not learned), how
+ * often each place was right: the session's own items by recency, and
+ * the new items of the list made after the user's last event by rank
+ * among them. The user's session is still the one that list was made
+ * for. Lists that were not made (no line for that action, learning
+ * only) teach only the first.
+ */
+static void
+learn_hit_rates(struct user *u, uint32_t item)
+{
+	uint32_t items[HIST];
+	size_t nitems = session_items(u, items), i, rank = 0;
+	int kind = session_kind(u);
+
+	for (i = 0; i < nitems; i++) {
+		run.back[kind][i].cases++;
+		run.back[kind][i].hits += items[i] == item;
+	}
+	for (i = 0; i < u->nrecs; i++) {
+		if (in_list(items, nitems, u->recs[i]))
+			continue;
+		run.ahead[kind][rank].cases++;
+		run.ahead[kind][rank++].hits += u->recs[i] == item;
+	}
+}
+
+/*
  * The top k for the user now: the signals of the model, each scaled to
- * its largest value, weighed and summed; then trending to fill. Returns
- * how many were written to out.
+ * its largest value, weighed and summed (the hybrid then places the
+ * session's own items by fuse); then trending to fill. Returns how many
+ * were written to out.
  */
 static size_t
 recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
@@ -1279,6 +1405,9 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		c = &cands.cand[i];
 		if (!c->shown)
 			continue;
+		/* The hybrid places the session's own items in fuse(). */
+		if (opt.algo == ALGO_HYBRID && c->again > 0)
+			continue;
 		r = score_cand(c, &max, &part);
 		if (r.score <= 0 || (m == k && by_score(&r, &out[m - 1]) >= 0))
 			continue;		/* as keep_best would */
@@ -1286,6 +1415,8 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		m = keep_best(out, m, k, &r);
 	}
 	clear_cands();
+	if (opt.algo == ALGO_HYBRID)
+		m = fuse(u, out, m, k, category, skip);
 	for (i = 0; i < run.ntrending && m < k; i++) {
 		uint32_t t = run.trending[i];
 		size_t j;
@@ -1355,8 +1486,7 @@ out_line(unsigned long long n, const struct ecs_field *user, int64_t ts,
 		    "{\"product_id\":");
 		put_item_id(recs[i].item);
 		ecs_buf_puts(&run.out, ",\"score\":");
-		put_score(recs[i].score > 0 ? recs[i].score /
-		    (opt.algo == ALGO_HYBRID ? W_SUM : 1) : 0);
+		put_score(recs[i].score > 0 ? recs[i].score : 0);
 		ecs_buf_puts(&run.out, ",\"reason\":\"");
 		ecs_buf_puts(&run.out, reason_names[recs[i].reason]);
 		ecs_buf_putc(&run.out, '"');
@@ -1400,8 +1530,18 @@ keep_recs(struct user *u, const struct rec *recs, size_t n)
 
 	if (u->recs == NULL)
 		u->recs = ecs_xcalloc(opt.top_k, sizeof(*u->recs));
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		u->recs[i] = recs[i].item;
+	u->nrecs = (uint8_t)n;
+}
+
+/* --evaluate: marks the items of a list as recommended (coverage). */
+static void
+mark_recommended(const struct rec *recs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
 		if (recs[i].item >= run.recommended_cap) {
 			size_t cap = run.recommended_cap ?
 			    run.recommended_cap : 1024;
@@ -1414,7 +1554,6 @@ keep_recs(struct user *u, const struct rec *recs, size_t n)
 		}
 		run.recommended[recs[i].item] = true;
 	}
-	u->nrecs = (uint8_t)n;
 }
 
 static void
@@ -1596,10 +1735,13 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 			run.eval_events++;
 			if (!fresh && opt.emit[a])
 				judge(u, a, UINT32_MAX, false);	/* a miss */
-			u->nrecs = 0;
 		}
+		if (!fresh && t <= opt.freeze_after)
+			learn_hit_rates(u, UINT32_MAX);
+		u->nrecs = 0;
 		if (opt.emit[a] && !opt.evaluate) {
 			n = recommend(u, -1, t, -1, recs, opt.top_k);
+			keep_recs(u, recs, n);
 			out_line(run.seq, &f[F_USER], t, action_names[a], &f[F_PRODUCT],
 			    recs, n);
 		}
@@ -1615,6 +1757,9 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		if (!fresh && opt.emit[a] && !(again && opt.exclude_repeats))
 			judge(u, a, (uint32_t)item, again);
 	}
+	if (!fresh && t <= opt.freeze_after)
+		learn_hit_rates(u, (uint32_t)item);
+	u->nrecs = 0;
 	if (t <= opt.freeze_after)
 		learn(u, a, (uint32_t)item, t);
 	remember(u, a, (uint32_t)item);
@@ -1625,8 +1770,9 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		 */
 		n = recommend(u, opt.same_category ? item_at((uint32_t)item)->category :
 		    -1, t, opt.evaluate ? -1 : item, recs, opt.top_k);
+		keep_recs(u, recs, n);
 		if (opt.evaluate)
-			keep_recs(u, recs, n);
+			mark_recommended(recs, n);
 		else
 			out_line(run.seq, &f[F_USER], t, action_names[a], &f[F_PRODUCT],
 			    recs, n);
@@ -1700,6 +1846,20 @@ u32_array(const uint32_t *v, size_t n)
 	return a;
 }
 
+/* Hit rates as an array: the cases and the hits of each in turn. */
+static struct json_object *
+rates_json(const struct hit_rate *h, size_t n)
+{
+	struct json_object *a = json_object_new_array_ext((int)(2 * n));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		json_object_array_add(a, json_object_new_double(h[i].cases));
+		json_object_array_add(a, json_object_new_double(h[i].hits));
+	}
+	return a;
+}
+
 static struct json_object *
 u8_array(const uint8_t *v, size_t n)
 {
@@ -1737,6 +1897,10 @@ save_state(void)
 	    json_object_new_int64((int64_t)run.trending_seq));
 	json_object_object_add(head, "trending", u32_array(run.trending, run.ntrending));
 	json_object_object_add(head, "vstan", ecs_vstan_save_head(run.vstan));
+	json_object_object_add(head, "hit_rates_back",
+	    rates_json(&run.back[0][0], NKINDS * HIST));
+	json_object_object_add(head, "hit_rates_ahead",
+	    rates_json(&run.ahead[0][0], NKINDS * MAX_K));
 	if (!ecs_checkpoint_begin(&ckpt, head))
 		return;
 	for (iter = 0; ecs_map_next(run.items, &iter, &key, &len) != NULL;) {
@@ -1779,10 +1943,41 @@ save_state(void)
 		    u->nhist));
 		json_object_object_add(rec, "taken", u32_array(u->taken,
 		    u->ntaken));
+		json_object_object_add(rec, "steps", json_object_new_int(u->nsteps));
+		json_object_object_add(rec, "returns",
+		    json_object_new_int(u->nreturns));
+		json_object_object_add(rec, "list", u32_array(u->recs, u->nrecs));
 		ecs_checkpoint_put(&ckpt, rec);
 		json_object_put(rec);
 	}
 	ecs_checkpoint_commit(&ckpt);
+}
+
+/* Reads n hit rates from the array field name of the head. */
+static void
+load_rates(const struct ecs_state_reader *sr, struct json_object *head,
+    const char *name, struct hit_rate *h, size_t n)
+{
+	struct json_object *a = ecs_state_field(sr, head, name, json_type_array);
+	struct json_object *v;
+	double x[2];
+	size_t i, j;
+
+	if (json_object_array_length(a) != 2 * n)
+		ecs_state_corrupt(sr, "%s: expected %zu numbers", name, 2 * n);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < 2; j++) {
+			v = json_object_array_get_idx(a, 2 * i + j);
+			if (!json_object_is_type(v, json_type_double) &&
+			    !json_object_is_type(v, json_type_int))
+				ecs_state_corrupt(sr, "%s: not a number", name);
+			x[j] = json_object_get_double(v);
+		}
+		/* No more hits than cases, and no NaN: a rate is in [0, 1]. */
+		if (!(x[0] >= 0 && x[0] <= 1e18 && x[1] >= 0 && x[1] <= x[0]))
+			ecs_state_corrupt(sr, "%s: a bad hit rate", name);
+		h[i] = (struct hit_rate){ x[0], x[1] };
+	}
 }
 
 /* Reads up to max numbers below limit from the array field name. */
@@ -1890,8 +2085,8 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 	    (size_t)json_object_get_string_len(id), NULL };
 	uint32_t acts[HIST], pos1;
 	struct user *u = get_user(&f, &pos1);
-	int64_t nitems = (int64_t)ecs_map_count(run.items);
-	size_t i;
+	int64_t nitems = (int64_t)ecs_map_count(run.items), steps, returns;
+	size_t i, nlist;
 
 	u->last_ts = ecs_state_int(sr, rec, "last_ts");
 	u->session = (uint64_t)ecs_state_int(sr, rec, "session");
@@ -1903,6 +2098,21 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 		u->hist_action[i] = (uint8_t)acts[i];
 	load_taken(sr, rec, u, nitems);
 	bound_taken(u);
+	steps = ecs_state_int(sr, rec, "steps");
+	returns = ecs_state_int(sr, rec, "returns");
+	if (steps < 0 || steps > UINT8_MAX || returns < 0 || returns > steps)
+		ecs_state_corrupt(sr, "bad steps or returns");
+	u->nsteps = (uint8_t)steps;
+	u->nreturns = (uint8_t)returns;
+	/* A list longer than this run's -k is not kept: it only teaches. */
+	nlist = json_object_array_length(ecs_state_field(sr, rec, "list",
+	    json_type_array));
+	if (nlist > 0 && nlist <= opt.top_k) {
+		if (u->recs == NULL)
+			u->recs = ecs_xcalloc(opt.top_k, sizeof(*u->recs));
+		u->nrecs = (uint8_t)load_array(sr, rec, "list", u->recs,
+		    opt.top_k, nitems);
+	}
 }
 
 static void
@@ -1934,6 +2144,9 @@ load_state(void)
 	}
 	run.trending_seq = (unsigned long long)ecs_state_int(&sr, head, "trending_seq");
 	ecs_vstan_load_head(run.vstan, &sr, head);
+	load_rates(&sr, head, "hit_rates_back", &run.back[0][0], NKINDS * HIST);
+	load_rates(&sr, head, "hit_rates_ahead", &run.ahead[0][0],
+	    NKINDS * MAX_K);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		if (json_object_object_get_ex(rec, "item", &v))
 			load_item(&sr, rec);
@@ -2001,8 +2214,11 @@ memory_budget(void)
 	double item_mb = (double)opt.max_items * (sizeof(struct item) + 16 +
 	    16 + sizeof(*cands.at) + 2.0 * opt.neighbors *
 	    (sizeof(struct edge) + 1)) / 1048576;
+	/* The last list made for a user, kept while lines are made. */
+	size_t list_bytes = opt.evaluate || opt.emit[A_BROWSE] ||
+	    opt.emit[A_CART] || opt.emit[A_PURCHASE] ? opt.top_k * 4 + 16 : 0;
 	double user_mb = (double)opt.max_users * (sizeof(struct user) + 16 +
-	    16 + (opt.evaluate ? opt.top_k * 4 : 0)) / 1048576;
+	    16 + list_bytes) / 1048576;
 	/* Arrays grow by doubling from 4: at most 4 + twice their items. */
 	double taken_mb = (double)opt.max_users * (4 + 2 * TAKEN_PER_USER) *
 	    sizeof(uint32_t) / 1048576;
@@ -2010,13 +2226,14 @@ memory_budget(void)
 	double near_mb = ecs_vstan_budget(opt.max_items) / 1048576;
 
 	warnx("memory budget: %.0f MB for %zu items (%zu bytes each with %u "
-	    "links of each kind) + %.0f MB for %zu users (%zu bytes each) + "
-	    "%.0f MB for their carted and bought items (%d a user on "
+	    "links of each kind) + %.0f MB for %zu users (%zu bytes each, "
+	    "and %zu for a list) + %.0f MB for their carted and bought items (%d a user on "
 	    "average) + %.0f MB for the session neighbours (%d sessions, %d "
 	    "per item), plus ids", item_mb, opt.max_items,
 	    (size_t)(sizeof(struct item) +
 	    2 * opt.neighbors * (sizeof(struct edge) + 1)), opt.neighbors, user_mb,
-	    opt.max_users, sizeof(struct user), taken_mb, TAKEN_PER_USER,
+	    opt.max_users, sizeof(struct user), list_bytes, taken_mb,
+	    TAKEN_PER_USER,
 	    near_mb, ECS_VSTAN_RING, ECS_VSTAN_PER_ITEM);
 }
 
