@@ -43,6 +43,20 @@ out_of_memory(void)
 	errx(ECS_EXIT_DATA, "out of memory");
 }
 
+/* A match context with the limits, MATCH_LIMIT steps among them. */
+static pcre2_match_context *
+limited_context(uint32_t match_limit)
+{
+	pcre2_match_context *mctx = pcre2_match_context_create(NULL);
+
+	if (mctx == NULL)
+		out_of_memory();
+	pcre2_set_match_limit(mctx, match_limit);
+	pcre2_set_depth_limit(mctx, ECS_REGEX_DEPTH_LIMIT);
+	pcre2_set_heap_limit(mctx, ECS_REGEX_HEAP_KIB);
+	return mctx;
+}
+
 /* The limits of every match, made once and kept until exit. */
 static pcre2_match_context *
 match_context(void)
@@ -52,11 +66,7 @@ match_context(void)
 
 	if (mctx != NULL)
 		return mctx;
-	if ((mctx = pcre2_match_context_create(NULL)) == NULL)
-		out_of_memory();
-	pcre2_set_match_limit(mctx, ECS_REGEX_MATCH_LIMIT);
-	pcre2_set_depth_limit(mctx, ECS_REGEX_DEPTH_LIMIT);
-	pcre2_set_heap_limit(mctx, ECS_REGEX_HEAP_KIB);
+	mctx = limited_context(ECS_REGEX_MATCH_LIMIT);
 	/* Without a stack of its own the JIT uses 32 KiB of the machine's. */
 	jit_stack = pcre2_jit_stack_create(32 * 1024, JIT_STACK_MAX, NULL);
 	if (jit_stack != NULL)
@@ -113,13 +123,8 @@ interpreted_context(void)
 {
 	static pcre2_match_context *mctx;
 
-	if (mctx != NULL)
-		return mctx;
-	if ((mctx = pcre2_match_context_create(NULL)) == NULL)
-		out_of_memory();
-	pcre2_set_match_limit(mctx, ECS_REGEX_INTERPRETED_LIMIT);
-	pcre2_set_depth_limit(mctx, ECS_REGEX_DEPTH_LIMIT);
-	pcre2_set_heap_limit(mctx, ECS_REGEX_HEAP_KIB);
+	if (mctx == NULL)
+		mctx = limited_context(ECS_REGEX_INTERPRETED_LIMIT);
 	return mctx;
 }
 
