@@ -2153,7 +2153,6 @@ load_state(void)
 		else if (!ecs_vstan_load_line(run.vstan, &sr, rec,
 		    (uint32_t)ecs_map_count(run.items)))
 			load_user(&sr, rec);
-		json_object_put(rec);
 	}
 	/* The trending list names items: read once they are all there. */
 	run.trending = ecs_xrealloc(run.trending,
@@ -2161,7 +2160,6 @@ load_state(void)
 	run.ntrending = load_array(&sr, head, "trending", run.trending,
 	    4 * MAX_K, (int64_t)ecs_map_count(run.items));
 	mark_trending(true);
-	json_object_put(head);
 	for (iter = 0; iter < ecs_map_count(run.items); iter++) {
 		it = item_at((uint32_t)iter);
 		for (k = 0; k < it->next.n; k++)
