@@ -1349,6 +1349,17 @@ rate_of(const struct hit_rate *h, double guess)
 	return (h->hits + guess) / (h->cases + 1);
 }
 
+/* The bit of item among the session's items, by recency; 0 if not one. */
+static uint16_t
+strong_bit(const uint32_t *items, size_t nitems, uint32_t item)
+{
+	size_t d;
+
+	for (d = 0; d < nitems && items[d] != item; d++)
+		;
+	return d < nitems ? (uint16_t)(1u << d) : 0;
+}
+
 static size_t
 ahead_place(size_t rank)
 {
@@ -1357,8 +1368,8 @@ ahead_place(size_t rank)
 
 /*
  * The hybrid's list, from the new items out[0..m) in the order of its mix:
- * each of them, and each of the session's own items (strong: the bits of
- * those, by recency, with a strong rule of their own), scored by how often
+ * each of them, and each of the session's own items[0..nitems) (latest
+ * first; strong: the bits of those with a strong rule), scored by how often
  * its place was the next click in lists of this kind, and the k best
  * kept. A new item never scores above a better ranked one, so that its
  * rank in the list still says its rank in the mix (learn_hit_rates); of
@@ -1366,13 +1377,13 @@ ahead_place(size_t rank)
  * how many are in out.
  */
 static size_t
-fuse(const struct user *u, struct rec *out, size_t m, size_t k,
-    int kind, uint16_t strong, int32_t category, int64_t skip)
+fuse(const struct user *u, const uint32_t *items, size_t nitems,
+    struct rec *out, size_t m, size_t k, uint16_t strong, int32_t category,
+    int64_t skip)
 {
 	struct rec ahead[MAX_K], back[HIST], r;
-	uint32_t items[HIST];
-	size_t nitems = session_items(u, items), nback = 0, i, j, a = 0, b = 0;
-	size_t n;
+	size_t nback = 0, i, j, a = 0, b = 0, n;
+	int kind = list_kind(u, run.list_strength);
 	double cap = 1, p;
 
 	for (i = 0; i < m; i++) {
@@ -1430,40 +1441,6 @@ learn_hit_rates(struct user *u, uint32_t item)
 }
 
 /*
- * The hybrid's kind of list and its session items of strong rules, into
- * run.list_strength and run.list_strong: the strength of the strongest
- * rule to a new item shown, and the session items (bits by recency),
- * shown or not, whose own rule scores at least half the strongest of the
- * candidates shown (strongest).
- */
-static void
-rule_features(const struct user *u, float strongest)
-{
-	uint32_t items[HIST];
-	size_t nitems = session_items(u, items), i, d;
-	const struct cand *c;
-	float ahead = 0;
-
-	run.list_strong = 0;
-	for (i = 0; i < cands.n; i++) {
-		c = &cands.cand[i];
-		if (c->again == 0) {
-			if (c->shown)
-				ahead = c->next > ahead ? c->next : ahead;
-			continue;
-		}
-		/* Shown or not: the place is learned from either. */
-		if (!(c->next > 0.5f * strongest))
-			continue;
-		for (d = 0; d < nitems && items[d] != c->item - 1; d++)
-			;
-		if (d < nitems)
-			run.list_strong |= (uint16_t)(1u << d);
-	}
-	run.list_strength = (uint8_t)rule_strength(ahead);
-}
-
-/*
  * The top k for the user now: the signals of the model, each scaled to
  * its largest value, weighed and summed (the hybrid then places the
  * session's own items by fuse); then trending to fill. Returns how many
@@ -1476,7 +1453,11 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 	struct cand *c, max = { 0 };
 	struct parts part;
 	struct rec r;
-	size_t i, m = 0;
+	uint32_t items[HIST];
+	size_t i, m = 0, nitems = opt.algo == ALGO_HYBRID ?
+	    session_items(u, items) : 0;
+	float ahead = 0;	/* the strongest rule to a new item shown */
+	uint16_t strong = 0;	/* session items of strong rules, by recency */
 
 	/* First: the hybrid scores by the places in the list it fills from. */
 	refresh_trending(now);
@@ -1497,14 +1478,23 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		if (opt.algo == ALGO_HYBRID) {
 			c->pop = trend_signal(item_at(c->item - 1));
 			max.pop = c->pop > max.pop ? c->pop : max.pop;
+			if (c->again == 0 && c->next > ahead)
+				ahead = c->next;
 		}
 	}
 	for (i = 0; i < cands.n; i++) {
 		c = &cands.cand[i];
-		if (!c->shown)
+		/*
+		 * The hybrid places the session's own items in fuse(), told
+		 * by a rule of their own of more than half the strongest:
+		 * shown or not, the place is learned from either.
+		 */
+		if (opt.algo == ALGO_HYBRID && c->again > 0) {
+			if (c->next > 0.5f * max.next)
+				strong |= strong_bit(items, nitems, c->item - 1);
 			continue;
-		/* The hybrid places the session's own items in fuse(). */
-		if (opt.algo == ALGO_HYBRID && c->again > 0)
+		}
+		if (!c->shown)
 			continue;
 		r = score_cand(c, &max, &part);
 		if (r.score <= 0 || (m == k && by_score(&r, &out[m - 1]) >= 0))
@@ -1512,12 +1502,12 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		give_reason(&r, c, &part);
 		m = keep_best(out, m, k, &r);
 	}
-	if (opt.algo == ALGO_HYBRID)
-		rule_features(u, max.next);
 	clear_cands();
-	if (opt.algo == ALGO_HYBRID)
-		m = fuse(u, out, m, k, list_kind(u, run.list_strength),
-		    run.list_strong, category, skip);
+	if (opt.algo == ALGO_HYBRID) {
+		run.list_strength = (uint8_t)rule_strength(ahead);
+		run.list_strong = strong;
+		m = fuse(u, items, nitems, out, m, k, strong, category, skip);
+	}
 	for (i = 0; i < run.ntrending && m < k; i++) {
 		uint32_t t = run.trending[i];
 		size_t j;
