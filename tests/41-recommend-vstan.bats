@@ -73,6 +73,22 @@ neighbours() {
 	like "$stderr" "*corrupt state: bad 'vsession'*"
 }
 
+@test "--as-shown: the lists judged leave out the event's product, as the lines do" {
+	run -2 --separate-stderr ecs-recommend --as-shown < /dev/null
+	like "$stderr" "*--as-shown: only with --evaluate*"
+	# a b b in one session: after b, the next click is b again.
+	for p in a b b; do
+		printf '{"user_id":1,"session_id":1,"action":"browse","product_id":"%s"}\n' $p
+	done > "$IN"
+	run -0 ecs-recommend --evaluate -k 3 --algo spop "$IN"
+	like "$output" '*"seen_in_session":{"cases":1,"hr@3":1.0000,"mrr@3":1.0000}*'
+	run -0 ecs-recommend --evaluate -k 3 --algo spop --as-shown "$IN"
+	like "$output" '*"seen_in_session":{"cases":1,"hr@3":0.0000,"mrr@3":0.0000}*'
+	# The line after the first b shows a, not b: what --as-shown judged.
+	run -0 ecs-recommend -k 3 --algo spop "$IN"
+	is "$(sed -n 2p <<< "$output" | jq -c '[.recommendations[].product_id]')" '["a"]'
+}
+
 @test "--exclude-repeats: only products new to the session are judged" {
 	run -2 --separate-stderr ecs-recommend --exclude-repeats < /dev/null
 	like "$stderr" "*--exclude-repeats: only with --evaluate*"

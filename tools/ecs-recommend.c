@@ -45,6 +45,7 @@ enum {
 	OPT_EVAL_FROM,
 	OPT_EVALUATE,
 	OPT_EXCLUDE_REPEATS,
+	OPT_AS_SHOWN,
 	OPT_FREEZE_AFTER,
 	OPT_HALF_LIFE,
 	OPT_MAX_ITEMS,
@@ -119,6 +120,9 @@ struct user {
 	uint8_t		 nrecs;
 	/* The session's steps from an event to the next, and those back. */
 	uint8_t		 nsteps, nreturns;
+	/* Of the last list: its rules' strength, its items of strong rules. */
+	uint8_t		 list_strength;
+	uint16_t	 list_strong;
 	uint32_t	*taken;		/* items carted or bought, sorted; owned */
 	uint32_t	 ntaken, taken_cap;
 	uint32_t	*recs;		/* the last list made, until the next event */
@@ -127,12 +131,19 @@ struct user {
 
 /*
  * How often a place in the hybrid's lists was the next click, kept for
- * each of NKINDS kinds of session (session_kind): on YOOCHOOSE the next
- * click is the item on screen again after 11% of the steps of sessions
- * that never went back to one of their items, and after 51% of those of
- * sessions that always did.
+ * each kind of list: the kind of its session (session_kind; on YOOCHOOSE
+ * the next click is the item on screen again after 11% of the steps of
+ * sessions that never went back to one of their items, and after 51% of
+ * those of sessions that always did) and the strength of its strongest
+ * rule to a new item (rule_strength: a strong rule makes a new item
+ * likelier than a step back). A session's own item is also told by
+ * whether a rule of its own is strong; the new items past the first
+ * AHEAD_RANKS ranks share one rate.
  */
-#define NKINDS		6
+#define SESSION_KINDS	6
+#define STRENGTHS	11
+#define NKINDS		(SESSION_KINDS * STRENGTHS)
+#define AHEAD_RANKS	20
 struct hit_rate {
 	double		 cases, hits;
 };
@@ -171,6 +182,7 @@ static struct {
 	bool		 same_category;		/* --same-category */
 	bool		 evaluate;		/* --evaluate */
 	bool		 exclude_repeats;	/* --exclude-repeats */
+	bool		 as_shown;		/* --as-shown */
 	int64_t		 eval_from;		/* --eval-from */
 	int64_t		 freeze_after;		/* --freeze-after */
 	const char	*catalog_path;		/* --catalog */
@@ -236,9 +248,12 @@ static struct {
 	struct ecs_map	*users;			/* user id -> struct user */
 	struct ecs_map	*categories;		/* category text -> nothing */
 	struct ecs_vstan *vstan;		/* the session neighbours */
-	/* The hybrid's hit rates, by kind of session (session_kind). */
-	struct hit_rate	 back[NKINDS][HIST];	/* its own item, by recency */
-	struct hit_rate	 ahead[NKINDS][MAX_K];	/* a new item, by rank */
+	/* The hybrid's hit rates, by kind of list (list_kind). */
+	struct hit_rate	 back[NKINDS][HIST][2];	/* own item: recency, strong */
+	struct hit_rate	 ahead[NKINDS][AHEAD_RANKS + 1];	/* new item: rank */
+	/* The last list's, for keep_recs. */
+	uint8_t		 list_strength;
+	uint16_t	 list_strong;
 	struct ecs_map	*unknown_actions;	/* each reported once */
 	uint32_t	 lru_head, lru_tail;	/* most, least recent user + 1 */
 	unsigned long long seq;			/* events and queries so far */
@@ -288,6 +303,7 @@ static const struct option longopts[] = {
 	{ "eval-from",	required_argument,	NULL, OPT_EVAL_FROM },
 	{ "evaluate",	no_argument,		NULL, OPT_EVALUATE },
 	{ "exclude-repeats", no_argument,	NULL, OPT_EXCLUDE_REPEATS },
+	{ "as-shown",	no_argument,		NULL, OPT_AS_SHOWN },
 	{ "freeze-after", required_argument,	NULL, OPT_FREEZE_AFTER },
 	{ "half-life",	required_argument,	NULL, OPT_HALF_LIFE },
 	{ "max-items",	required_argument,	NULL, OPT_MAX_ITEMS },
@@ -312,7 +328,7 @@ usage(int status)
 	fprintf(fp,
 "usage: ecs-recommend [-hqVv] [-i format] [-k count] [-o format] [--algo name]\n"
 "                     [--catalog file] [--emit which] [--evaluate]\n"
-"                     [--eval-from time] [--exclude-repeats]\n"
+"                     [--eval-from time] [--exclude-repeats] [--as-shown]\n"
 "                     [--freeze-after time]\n"
 "                     [--half-life duration] [--max-items n] [--max-users n]\n"
 "                     [--neighbors n] [--same-category] [--session-gap duration]\n"
@@ -338,6 +354,7 @@ usage(int status)
 "      --evaluate           recommend, then learn; write HR@K and MRR@K\n"
 "      --eval-from TIME     judge only events from TIME on\n"
 "      --exclude-repeats    judge only products new to the session\n"
+"      --as-shown           judge lists without the event's product\n"
 "      --freeze-after TIME  stop learning after TIME\n"
 "      --state FILE         load and save the learned model\n"
 "      --checkpoint DURATION save the state this often (default 30s)\n"
@@ -429,6 +446,9 @@ parse_options(int argc, char *argv[], int *first_operand)
 		case OPT_EXCLUDE_REPEATS:
 			opt.exclude_repeats = true;
 			break;
+		case OPT_AS_SHOWN:
+			opt.as_shown = true;
+			break;
 		case OPT_FREEZE_AFTER:
 			opt.freeze_after = ecs_opt_time("--freeze-after",
 			    optarg);
@@ -475,6 +495,8 @@ parse_options(int argc, char *argv[], int *first_operand)
 	}
 	if (opt.exclude_repeats && !opt.evaluate)
 		errx(ECS_EXIT_USAGE, "--exclude-repeats: only with --evaluate");
+	if (opt.as_shown && !opt.evaluate)
+		errx(ECS_EXIT_USAGE, "--as-shown: only with --evaluate");
 	*first_operand = optind;
 }
 
@@ -1293,6 +1315,30 @@ session_kind(const struct user *u)
 }
 
 /*
+ * The strength of a list's rules: 0 when no new item has one, else 1 for
+ * a strongest (scored, see gather) up to 0.5, 2 up to 1, and so on by
+ * powers of two, to STRENGTHS - 1.
+ */
+static int
+rule_strength(double strongest)
+{
+	int s = 1;
+
+	if (!(strongest > 0))
+		return 0;
+	for (; strongest > 0.5 && s < STRENGTHS - 1; s++)
+		strongest /= 2;
+	return s;
+}
+
+/* The kind of a list for the user's session, of rules of that strength. */
+static int
+list_kind(const struct user *u, int strength)
+{
+	return session_kind(u) * STRENGTHS + strength;
+}
+
+/*
  * A hit rate, starting from a guess worth one case, so that a place
  * never yet judged has a rate: on YOOCHOOSE a quarter of the next clicks
  * go back to the latest item, and a tenth to the first new one.
@@ -1303,35 +1349,58 @@ rate_of(const struct hit_rate *h, double guess)
 	return (h->hits + guess) / (h->cases + 1);
 }
 
+/* The bit of item among the session's items, by recency; 0 if not one. */
+static uint16_t
+strong_bit(const uint32_t *items, size_t nitems, uint32_t item)
+{
+	size_t d;
+
+	for (d = 0; d < nitems && items[d] != item; d++)
+		;
+	return d < nitems ? (uint16_t)(1u << d) : 0;
+}
+
+static size_t
+ahead_place(size_t rank)
+{
+	return rank < AHEAD_RANKS ? rank : AHEAD_RANKS;
+}
+
 /*
  * The hybrid's list, from the new items out[0..m) in the order of its mix:
- * each of them and each of the session's own items scored by how often
- * its place was the next click in sessions of this kind, and the k best
+ * each of them, and each of the session's own items[0..nitems) (latest
+ * first; strong: the bits of those with a strong rule), scored by how often
+ * its place was the next click in lists of this kind, and the k best
  * kept. A new item never scores above a better ranked one, so that its
- * rank in the list still says its rank in the mix (learn_hit_rates).
- * Returns how many are in out.
+ * rank in the list still says its rank in the mix (learn_hit_rates); of
+ * two own items of the same rate, the more recent comes first. Returns
+ * how many are in out.
  */
 static size_t
-fuse(const struct user *u, struct rec *out, size_t m, size_t k,
-    int32_t category, int64_t skip)
+fuse(const struct user *u, const uint32_t *items, size_t nitems,
+    struct rec *out, size_t m, size_t k, uint16_t strong, int32_t category,
+    int64_t skip)
 {
-	struct rec ahead[MAX_K], back[HIST];
-	uint32_t items[HIST];
-	size_t nitems = session_items(u, items), nback = 0, i, a = 0, b = 0, n;
-	int kind = session_kind(u);
+	struct rec ahead[MAX_K], back[HIST], r;
+	size_t nback = 0, i, j, a = 0, b = 0, n;
+	int kind = list_kind(u, run.list_strength);
 	double cap = 1, p;
 
 	for (i = 0; i < m; i++) {
 		ahead[i] = out[i];
-		p = rate_of(&run.ahead[kind][i], 0.1 / (double)(i + 1));
+		p = rate_of(&run.ahead[kind][ahead_place(i)],
+		    0.1 / (double)(i + 1));
 		ahead[i].score = cap = p < cap ? p : cap;
 	}
-	for (i = 0; i < nitems; i++)
-		if (allowed(u, items[i], category) && (int64_t)items[i] != skip)
-			back[nback++] = (struct rec){ items[i],
-			    rate_of(&run.back[kind][i], 0.3 / (double)(i + 1)),
-			    R_SESSION, -1, 0 };
-	qsort(back, nback, sizeof(*back), by_score);
+	for (i = 0; i < nitems; i++) {
+		if (!allowed(u, items[i], category) || (int64_t)items[i] == skip)
+			continue;
+		r = (struct rec){ items[i], rate_of(&run.back[kind][i][strong >>
+		    i & 1], 0.3 / (double)(i + 1)), R_SESSION, -1, 0 };
+		for (j = nback++; j > 0 && back[j - 1].score < r.score; j--)
+			back[j] = back[j - 1];
+		back[j] = r;
+	}
 	for (n = 0; n < k && (a < m || b < nback); n++)
 		out[n] = b == nback || (a < m &&
 		    ahead[a].score >= back[b].score) ? ahead[a++] : back[b++];
@@ -1340,28 +1409,34 @@ fuse(const struct user *u, struct rec *out, size_t m, size_t k,
 
 /*
  * Learns from the next click, item (UINT32_MAX: one not learned), how
- * often each place was right: the session's own items by recency, and
- * the new items of the list made after the user's last event by rank
+ * often each place of the list made after the user's last event was
+ * right: the session's own items by recency, and the new items by rank
  * among them. The user's session is still the one that list was made
- * for. Lists that were not made (no line for that action, learning
- * only) teach only the first.
+ * for. Only a list that was made teaches: learning alone (no line for
+ * that action, no query) leaves the rates as they are.
  */
 static void
 learn_hit_rates(struct user *u, uint32_t item)
 {
 	uint32_t items[HIST];
-	size_t nitems = session_items(u, items), i, rank = 0;
-	int kind = session_kind(u);
+	size_t nitems, i, rank = 0;
+	int kind = list_kind(u, u->list_strength);
+	struct hit_rate *h;
 
+	if (u->nrecs == 0)
+		return;
+	nitems = session_items(u, items);
 	for (i = 0; i < nitems; i++) {
-		run.back[kind][i].cases++;
-		run.back[kind][i].hits += items[i] == item;
+		h = &run.back[kind][i][u->list_strong >> i & 1];
+		h->cases++;
+		h->hits += items[i] == item;
 	}
 	for (i = 0; i < u->nrecs; i++) {
 		if (in_list(items, nitems, u->recs[i]))
 			continue;
-		run.ahead[kind][rank].cases++;
-		run.ahead[kind][rank++].hits += u->recs[i] == item;
+		h = &run.ahead[kind][ahead_place(rank++)];
+		h->cases++;
+		h->hits += u->recs[i] == item;
 	}
 }
 
@@ -1378,7 +1453,11 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 	struct cand *c, max = { 0 };
 	struct parts part;
 	struct rec r;
-	size_t i, m = 0;
+	uint32_t items[HIST];
+	size_t i, m = 0, nitems = opt.algo == ALGO_HYBRID ?
+	    session_items(u, items) : 0;
+	float ahead = 0;	/* the strongest rule to a new item shown */
+	uint16_t strong = 0;	/* session items of strong rules, by recency */
 
 	/* First: the hybrid scores by the places in the list it fills from. */
 	refresh_trending(now);
@@ -1399,14 +1478,23 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		if (opt.algo == ALGO_HYBRID) {
 			c->pop = trend_signal(item_at(c->item - 1));
 			max.pop = c->pop > max.pop ? c->pop : max.pop;
+			if (c->again == 0 && c->next > ahead)
+				ahead = c->next;
 		}
 	}
 	for (i = 0; i < cands.n; i++) {
 		c = &cands.cand[i];
-		if (!c->shown)
+		/*
+		 * The hybrid places the session's own items in fuse(), told
+		 * by a rule of their own of more than half the strongest:
+		 * shown or not, the place is learned from either.
+		 */
+		if (opt.algo == ALGO_HYBRID && c->again > 0) {
+			if (c->next > 0.5f * max.next)
+				strong |= strong_bit(items, nitems, c->item - 1);
 			continue;
-		/* The hybrid places the session's own items in fuse(). */
-		if (opt.algo == ALGO_HYBRID && c->again > 0)
+		}
+		if (!c->shown)
 			continue;
 		r = score_cand(c, &max, &part);
 		if (r.score <= 0 || (m == k && by_score(&r, &out[m - 1]) >= 0))
@@ -1415,8 +1503,11 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		m = keep_best(out, m, k, &r);
 	}
 	clear_cands();
-	if (opt.algo == ALGO_HYBRID)
-		m = fuse(u, out, m, k, category, skip);
+	if (opt.algo == ALGO_HYBRID) {
+		run.list_strength = (uint8_t)rule_strength(ahead);
+		run.list_strong = strong;
+		m = fuse(u, items, nitems, out, m, k, strong, category, skip);
+	}
 	for (i = 0; i < run.ntrending && m < k; i++) {
 		uint32_t t = run.trending[i];
 		size_t j;
@@ -1533,6 +1624,8 @@ keep_recs(struct user *u, const struct rec *recs, size_t n)
 	for (i = 0; i < n; i++)
 		u->recs[i] = recs[i].item;
 	u->nrecs = (uint8_t)n;
+	u->list_strength = run.list_strength;
+	u->list_strong = run.list_strong;
 }
 
 /* --evaluate: marks the items of a list as recommended (coverage). */
@@ -1623,13 +1716,16 @@ stock_news(struct ecs_reader *rd, const struct ecs_field *f, bool in_stock)
 	ckpt.dirty = true;
 }
 
-/* {"query":"recommend","user_id":..}: an answer, nothing learned. */
+/*
+ * {"query":"recommend","user_id":..}: an answer, nothing learned; a known
+ * user's next event judges it, as a line's list (learn_hit_rates).
+ */
 static void
 query(struct ecs_reader *rd, const struct ecs_field *f)
 {
 	static const struct user nobody;
 	struct rec recs[MAX_K];
-	const struct user *u;
+	struct user *u;
 	int64_t now;
 	size_t n;
 
@@ -1638,12 +1734,13 @@ query(struct ecs_reader *rd, const struct ecs_field *f)
 		    "\"user_id\":...}");
 		return;
 	}
-	if ((u = ecs_map_get(run.users, f[F_USER].text, f[F_USER].len)) == NULL)
-		u = &nobody;
+	u = ecs_map_get(run.users, f[F_USER].text, f[F_USER].len);
 	/* Replayed data is as of its own time, not the clock's. */
 	if ((now = run.clock.latest) == INT64_MIN)
 		now = ecs_time_now();
-	n = recommend(u, -1, now, -1, recs, opt.top_k);
+	n = recommend(u != NULL ? u : &nobody, -1, now, -1, recs, opt.top_k);
+	if (u != NULL)
+		keep_recs(u, recs, n);
 	out_line(++run.seq, &f[F_USER], now, NULL, NULL, recs, n);
 }
 
@@ -1769,7 +1866,8 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		 * as the next click it may well be one (a re-view).
 		 */
 		n = recommend(u, opt.same_category ? item_at((uint32_t)item)->category :
-		    -1, t, opt.evaluate ? -1 : item, recs, opt.top_k);
+		    -1, t, opt.evaluate && !opt.as_shown ? -1 : item, recs,
+		    opt.top_k);
 		keep_recs(u, recs, n);
 		if (opt.evaluate)
 			mark_recommended(recs, n);
@@ -1898,9 +1996,9 @@ save_state(void)
 	json_object_object_add(head, "trending", u32_array(run.trending, run.ntrending));
 	json_object_object_add(head, "vstan", ecs_vstan_save_head(run.vstan));
 	json_object_object_add(head, "hit_rates_back",
-	    rates_json(&run.back[0][0], NKINDS * HIST));
+	    rates_json(&run.back[0][0][0], NKINDS * HIST * 2));
 	json_object_object_add(head, "hit_rates_ahead",
-	    rates_json(&run.ahead[0][0], NKINDS * MAX_K));
+	    rates_json(&run.ahead[0][0], NKINDS * (AHEAD_RANKS + 1)));
 	if (!ecs_checkpoint_begin(&ckpt, head))
 		return;
 	for (iter = 0; ecs_map_next(run.items, &iter, &key, &len) != NULL;) {
@@ -1947,6 +2045,10 @@ save_state(void)
 		json_object_object_add(rec, "returns",
 		    json_object_new_int(u->nreturns));
 		json_object_object_add(rec, "list", u32_array(u->recs, u->nrecs));
+		json_object_object_add(rec, "list_strength",
+		    json_object_new_int(u->list_strength));
+		json_object_object_add(rec, "list_strong",
+		    json_object_new_int(u->list_strong));
 		ecs_checkpoint_put(&ckpt, rec);
 		json_object_put(rec);
 	}
@@ -2083,9 +2185,10 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 	struct json_object *id = ecs_state_field(sr, rec, "user", json_type_string);
 	struct ecs_field f = { ECS_F_STRING, json_object_get_string(id),
 	    (size_t)json_object_get_string_len(id), NULL };
-	uint32_t acts[HIST], pos1;
+	uint32_t acts[HIST], list[MAX_K], pos1;
 	struct user *u = get_user(&f, &pos1);
 	int64_t nitems = (int64_t)ecs_map_count(run.items), steps, returns;
+	int64_t strength, strong;
 	size_t i, nlist;
 
 	u->last_ts = ecs_state_int(sr, rec, "last_ts");
@@ -2104,14 +2207,22 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 		ecs_state_corrupt(sr, "bad steps or returns");
 	u->nsteps = (uint8_t)steps;
 	u->nreturns = (uint8_t)returns;
-	/* A list longer than this run's -k is not kept: it only teaches. */
-	nlist = json_object_array_length(ecs_state_field(sr, rec, "list",
-	    json_type_array));
-	if (nlist > 0 && nlist <= opt.top_k) {
+	strength = ecs_state_int(sr, rec, "list_strength");
+	strong = ecs_state_int(sr, rec, "list_strong");
+	if (strength < 0 || strength >= STRENGTHS || strong < 0 ||
+	    strong >= 1 << HIST)
+		ecs_state_corrupt(sr, "bad list_strength or list_strong");
+	u->list_strength = (uint8_t)strength;
+	u->list_strong = (uint16_t)strong;
+	/* The list of a run with a larger -k: its first -k, a list as good. */
+	nlist = load_array(sr, rec, "list", list, MAX_K, nitems);
+	if (nlist > opt.top_k)
+		nlist = opt.top_k;
+	if (nlist > 0) {
 		if (u->recs == NULL)
 			u->recs = ecs_xcalloc(opt.top_k, sizeof(*u->recs));
-		u->nrecs = (uint8_t)load_array(sr, rec, "list", u->recs,
-		    opt.top_k, nitems);
+		memcpy(u->recs, list, nlist * sizeof(*list));
+		u->nrecs = (uint8_t)nlist;
 	}
 }
 
@@ -2144,9 +2255,10 @@ load_state(void)
 	}
 	run.trending_seq = (unsigned long long)ecs_state_int(&sr, head, "trending_seq");
 	ecs_vstan_load_head(run.vstan, &sr, head);
-	load_rates(&sr, head, "hit_rates_back", &run.back[0][0], NKINDS * HIST);
+	load_rates(&sr, head, "hit_rates_back", &run.back[0][0][0],
+	    NKINDS * HIST * 2);
 	load_rates(&sr, head, "hit_rates_ahead", &run.ahead[0][0],
-	    NKINDS * MAX_K);
+	    NKINDS * (AHEAD_RANKS + 1));
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		if (json_object_object_get_ex(rec, "item", &v))
 			load_item(&sr, rec);
