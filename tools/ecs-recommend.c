@@ -2324,9 +2324,8 @@ memory_budget(void)
 	double item_mb = (double)opt.max_items * (sizeof(struct item) + 16 +
 	    16 + sizeof(*cands.at) + 2.0 * opt.neighbors *
 	    (sizeof(struct edge) + 1)) / 1048576;
-	/* The last list made for a user, kept while lines are made. */
-	size_t list_bytes = opt.evaluate || opt.emit[A_BROWSE] ||
-	    opt.emit[A_CART] || opt.emit[A_PURCHASE] ? opt.top_k * 4 + 16 : 0;
+	/* The last list made for a user: lines, --evaluate, queries. */
+	size_t list_bytes = opt.top_k * 4 + 16;
 	double user_mb = (double)opt.max_users * (sizeof(struct user) + 16 +
 	    16 + list_bytes) / 1048576;
 	/* Arrays grow by doubling from 4: at most 4 + twice their items. */
