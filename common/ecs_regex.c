@@ -34,6 +34,7 @@
 struct ecs_regex {
 	pcre2_code		*code;
 	pcre2_match_data	*md;
+	bool			 jit;		/* compiled to machine code */
 	char			 why[160];	/* the last match's failure */
 };
 
@@ -57,7 +58,7 @@ limited_context(uint32_t match_limit)
 	return mctx;
 }
 
-/* The limits of every match, made once and kept until exit. */
+/* The limits of every match in machine code, made once, kept until exit. */
 static pcre2_match_context *
 match_context(void)
 {
@@ -106,7 +107,7 @@ ecs_regex_compile(const char *pat, size_t len, size_t *errpos, char *err,
 		return NULL;
 	}
 	/* Without JIT (no support for the CPU, or no memory) it interprets. */
-	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+	re->jit = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0;
 	re->md = pcre2_match_data_create(1, NULL);
 	if (re->md == NULL)
 		out_of_memory();
@@ -200,11 +201,13 @@ int
 ecs_regex_match(struct ecs_regex *re, const char *s, size_t len,
     const char **why)
 {
-	uint32_t options = 0;
+	static pcre2_match_context *interpreter;
 
-	if (!utf8_valid((const unsigned char *)s, len))
-		options = PCRE2_NO_JIT;
-	return match(re, s, len, options, match_context(), why);
+	if (re->jit && utf8_valid((const unsigned char *)s, len))
+		return match(re, s, len, 0, match_context(), why);
+	if (interpreter == NULL)
+		interpreter = limited_context(ECS_REGEX_INTERPRETER_LIMIT);
+	return match(re, s, len, PCRE2_NO_JIT, interpreter, why);
 }
 
 int
