@@ -73,13 +73,19 @@ neighbours() {
 	like "$stderr" "*corrupt state: bad 'vsession'*"
 }
 
+# one_session PRODUCT...: user 1 browses the products in one session, in $IN.
+one_session() {
+	local p
+	for p; do
+		printf '{"user_id":1,"session_id":1,"action":"browse","product_id":"%s"}\n' "$p"
+	done > "$IN"
+}
+
 @test "--as-shown: the lists judged leave out the event's product, as the lines do" {
 	run -2 --separate-stderr ecs-recommend --as-shown < /dev/null
 	like "$stderr" "*--as-shown: only with --evaluate*"
 	# a b b in one session: after b, the next click is b again.
-	for p in a b b; do
-		printf '{"user_id":1,"session_id":1,"action":"browse","product_id":"%s"}\n' $p
-	done > "$IN"
+	one_session a b b
 	run -0 ecs-recommend --evaluate -k 3 --algo spop "$IN"
 	like "$output" '*"seen_in_session":{"cases":1,"hr@3":1.0000,"mrr@3":1.0000}*'
 	run -0 ecs-recommend --evaluate -k 3 --algo spop --as-shown "$IN"
@@ -93,9 +99,7 @@ neighbours() {
 	run -2 --separate-stderr ecs-recommend --exclude-repeats < /dev/null
 	like "$stderr" "*--exclude-repeats: only with --evaluate*"
 	# a b a b c in one session: cases b a b c, of which b and c are new.
-	for p in a b a b c; do
-		printf '{"user_id":1,"session_id":1,"action":"browse","product_id":"%s"}\n' $p
-	done > "$IN"
+	one_session a b a b c
 	run -0 ecs-recommend --evaluate -k 3 --algo spop "$IN"
 	like "$output" '{"algo":"spop","k":3,"events":5,"cases":4,*'
 	run -0 ecs-recommend --evaluate -k 3 --algo spop --exclude-repeats "$IN"
