@@ -3,8 +3,9 @@
  * ecs-recommend -- recommend products to each user as their events arrive,
  * learned continuously from everyone's behaviour in one pass with bounded
  * memory: sequential rules (what is looked at next), co-occurrence within
- * sessions (what goes together), reminders of the session's own items and
- * time-decayed popularity for a cold start; session neighbours (V-STAN)
+ * sessions (what goes together), the session's own items placed among
+ * them by hit rates learned from its own lists, and time-decayed
+ * popularity for a cold start; session neighbours (V-STAN)
  * as a model of their own. Purchased, carted, out-of-stock and blocked
  * products are left out, and every recommendation says why.
  * --evaluate measures it prequentially: recommend, then learn.
