@@ -34,6 +34,7 @@
 struct ecs_regex {
 	pcre2_code		*code;
 	pcre2_match_data	*md;
+	bool			 jit;		/* compiled to machine code */
 	char			 why[160];	/* the last match's failure */
 };
 
@@ -43,7 +44,21 @@ out_of_memory(void)
 	errx(ECS_EXIT_DATA, "out of memory");
 }
 
-/* The limits of every match, made once and kept until exit. */
+/* A match context with the limits, MATCH_LIMIT steps among them. */
+static pcre2_match_context *
+limited_context(uint32_t match_limit)
+{
+	pcre2_match_context *mctx = pcre2_match_context_create(NULL);
+
+	if (mctx == NULL)
+		out_of_memory();
+	pcre2_set_match_limit(mctx, match_limit);
+	pcre2_set_depth_limit(mctx, ECS_REGEX_DEPTH_LIMIT);
+	pcre2_set_heap_limit(mctx, ECS_REGEX_HEAP_KIB);
+	return mctx;
+}
+
+/* The limits of every match in machine code, made once, kept until exit. */
 static pcre2_match_context *
 match_context(void)
 {
@@ -52,11 +67,7 @@ match_context(void)
 
 	if (mctx != NULL)
 		return mctx;
-	if ((mctx = pcre2_match_context_create(NULL)) == NULL)
-		out_of_memory();
-	pcre2_set_match_limit(mctx, ECS_REGEX_MATCH_LIMIT);
-	pcre2_set_depth_limit(mctx, ECS_REGEX_DEPTH_LIMIT);
-	pcre2_set_heap_limit(mctx, ECS_REGEX_HEAP_KIB);
+	mctx = limited_context(ECS_REGEX_MATCH_LIMIT);
 	/* Without a stack of its own the JIT uses 32 KiB of the machine's. */
 	jit_stack = pcre2_jit_stack_create(32 * 1024, JIT_STACK_MAX, NULL);
 	if (jit_stack != NULL)
@@ -96,7 +107,7 @@ ecs_regex_compile(const char *pat, size_t len, size_t *errpos, char *err,
 		return NULL;
 	}
 	/* Without JIT (no support for the CPU, or no memory) it interprets. */
-	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+	re->jit = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0;
 	re->md = pcre2_match_data_create(1, NULL);
 	if (re->md == NULL)
 		out_of_memory();
@@ -113,13 +124,8 @@ interpreted_context(void)
 {
 	static pcre2_match_context *mctx;
 
-	if (mctx != NULL)
-		return mctx;
-	if ((mctx = pcre2_match_context_create(NULL)) == NULL)
-		out_of_memory();
-	pcre2_set_match_limit(mctx, ECS_REGEX_INTERPRETED_LIMIT);
-	pcre2_set_depth_limit(mctx, ECS_REGEX_DEPTH_LIMIT);
-	pcre2_set_heap_limit(mctx, ECS_REGEX_HEAP_KIB);
+	if (mctx == NULL)
+		mctx = limited_context(ECS_REGEX_INTERPRETED_LIMIT);
 	return mctx;
 }
 
@@ -195,11 +201,13 @@ int
 ecs_regex_match(struct ecs_regex *re, const char *s, size_t len,
     const char **why)
 {
-	uint32_t options = 0;
+	static pcre2_match_context *interpreter;
 
-	if (!utf8_valid((const unsigned char *)s, len))
-		options = PCRE2_NO_JIT;
-	return match(re, s, len, options, match_context(), why);
+	if (re->jit && utf8_valid((const unsigned char *)s, len))
+		return match(re, s, len, 0, match_context(), why);
+	if (interpreter == NULL)
+		interpreter = limited_context(ECS_REGEX_INTERPRETER_LIMIT);
+	return match(re, s, len, PCRE2_NO_JIT, interpreter, why);
 }
 
 int

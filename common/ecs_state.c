@@ -172,8 +172,10 @@ read_object(struct ecs_state_reader *r)
 	r->line[--n] = '\0';
 	obj = json_tokener_parse_ex(r->tok, r->line, (int)n + 1);
 	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
-	    json_tokener_get_parse_end(r->tok) < (size_t)n)
+	    json_tokener_get_parse_end(r->tok) < (size_t)n) {
+		json_object_put(obj);
 		ecs_state_corrupt(r, "not a JSON object");
+	}
 	json_tokener_reset(r->tok);
 	return ecs_json_exact_ints(r->tok, r->line, (size_t)n, obj);
 }
@@ -202,7 +204,7 @@ ecs_state_open(struct ecs_state_reader *r, const char *path,
 		return false;
 	}
 	r->tok = json_tokener_new();
-	if ((head = read_object(r)) == NULL)
+	if ((head = r->head = read_object(r)) == NULL)
 		ecs_state_corrupt(r, "empty file");
 	if (!json_object_object_get_ex(head, "ecs_state", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
@@ -220,8 +222,10 @@ ecs_state_open(struct ecs_state_reader *r, const char *path,
 struct json_object *
 ecs_state_next(struct ecs_state_reader *r)
 {
-	struct json_object *rec = read_object(r), *end;
+	struct json_object *rec, *end;
 
+	json_object_put(r->rec);
+	rec = r->rec = read_object(r);
 	if (rec == NULL)
 		ecs_state_corrupt(r, "no end line: the save did not finish");
 	if (json_object_object_length(rec) == 1 &&
@@ -230,7 +234,7 @@ ecs_state_next(struct ecs_state_reader *r)
 			ecs_state_corrupt(r, "%llu records, the end line says "
 			    "%s", r->nrecords, json_object_get_string(end));
 		json_object_put(rec);
-		if (read_object(r) != NULL)
+		if ((r->rec = read_object(r)) != NULL)
 			ecs_state_corrupt(r, "data after the end line");
 		return NULL;
 	}
@@ -283,6 +287,8 @@ ecs_state_close(struct ecs_state_reader *r)
 	if (r->tok != NULL)
 		json_tokener_free(r->tok);
 	free(r->line);
+	json_object_put(r->rec);
+	json_object_put(r->head);
 }
 
 static int64_t

@@ -310,6 +310,7 @@ enum {
 	C_CSV = 2,		/* makes a CSV field quoted */
 	C_STOP = 4,		/* ends a run of string text: " or \ */
 	C_SPACE = 8,		/* JSON's white space */
+	C_CONTROL = 16,		/* below 0x20: never raw in a JSON string */
 };
 
 static const unsigned char byte_class[256] = {
@@ -323,8 +324,19 @@ static const unsigned char byte_class[256] = {
 	['t'] = C_LITERAL, ['u'] = C_LITERAL,
 	[','] = C_CSV,
 	['"'] = C_CSV | C_STOP, ['\\'] = C_STOP,
-	[' '] = C_SPACE, ['\t'] = C_SPACE, ['\n'] = C_CSV | C_SPACE,
-	['\r'] = C_CSV | C_SPACE,
+	[' '] = C_SPACE, ['\t'] = C_SPACE | C_CONTROL,
+	['\n'] = C_CSV | C_SPACE | C_CONTROL,
+	['\r'] = C_CSV | C_SPACE | C_CONTROL,
+	[0x00] = C_CONTROL, [0x01] = C_CONTROL, [0x02] = C_CONTROL,
+	[0x03] = C_CONTROL, [0x04] = C_CONTROL, [0x05] = C_CONTROL,
+	[0x06] = C_CONTROL, [0x07] = C_CONTROL, [0x08] = C_CONTROL,
+	[0x0b] = C_CONTROL, [0x0c] = C_CONTROL, [0x0e] = C_CONTROL,
+	[0x0f] = C_CONTROL, [0x10] = C_CONTROL, [0x11] = C_CONTROL,
+	[0x12] = C_CONTROL, [0x13] = C_CONTROL, [0x14] = C_CONTROL,
+	[0x15] = C_CONTROL, [0x16] = C_CONTROL, [0x17] = C_CONTROL,
+	[0x18] = C_CONTROL, [0x19] = C_CONTROL, [0x1a] = C_CONTROL,
+	[0x1b] = C_CONTROL, [0x1c] = C_CONTROL, [0x1d] = C_CONTROL,
+	[0x1e] = C_CONTROL, [0x1f] = C_CONTROL,
 };
 
 static bool
@@ -765,6 +777,16 @@ has_byte(uint64_t w, unsigned char c)
 	return (w - ONES) & ~w & HIGHS;
 }
 
+/*
+ * Marks the bytes of w below 0x20 (the first one exactly, as has_byte):
+ * a JSON string holds none raw, so a line with one is not JSON.
+ */
+static uint64_t
+control_bytes(uint64_t w)
+{
+	return (w - ONES * 0x20) & ~w & HIGHS;
+}
+
 /* Marks (high bit, exactly) the bytes of w that are not ASCII digits. */
 static uint64_t
 non_digits(uint64_t w)
@@ -873,8 +895,13 @@ fast_row(struct ecs_table *t, const char *p, size_t len, bool new_block)
 	const struct span *head = t->hdr.span, *h;
 	size_t i, nhead = t->hdr.n;
 	bool csv = t->format == ECS_OUTPUT_CSV;
-	/* In a string, what ends a plain copy; JSON has no raw tab or LF. */
-	unsigned char stop = csv ? C_STOP | C_CSV : C_STOP;
+	/*
+	 * In a string, what ends a plain copy: a raw control byte too, which
+	 * makes the line not JSON (only hostile bytes given to the writer
+	 * hold one; the full walk then decides, as for any other line).
+	 */
+	unsigned char stop = csv ? C_STOP | C_CSV | C_CONTROL :
+	    C_STOP | C_CONTROL;
 	char *o, *field;
 	uint64_t w, m;
 
@@ -905,6 +932,7 @@ fast_row(struct ecs_table *t, const char *p, size_t len, bool new_block)
 				w = load_word(p);
 				memcpy(o, p, 8);
 				m = has_byte(w, '"') | has_byte(w, '\\') |
+				    control_bytes(w) |
 				    (csv ? has_byte(w, ',') : 0);
 				if (m != 0) {
 					p += first_marked(m);
@@ -915,10 +943,15 @@ fast_row(struct ecs_table *t, const char *p, size_t len, bool new_block)
 			for (; p < e && !(byte_class[(unsigned char)*p] &
 			    stop); p++)
 				*o++ = *p;
+			if (p < e && byte_class[(unsigned char)*p] & C_CONTROL)
+				return false;
 			if (p < e && *p != '"') {	/* a comma: quote it */
 				while (p < e && !(byte_class[(unsigned char)*p] &
-				    C_STOP))
+				    (C_STOP | C_CONTROL)))
 					p++;
+				if (p < e && byte_class[(unsigned char)*p] &
+				    C_CONTROL)
+					return false;
 				if (p < e && *p == '"')
 					o = put_raw(t->format, field, v,
 					    (size_t)(p - v));

@@ -162,6 +162,63 @@ ids() { ecs-filter -t '{recommendations}' true | jq -c '[.[].product_id]'; }
 	like "$stderr" '*:5: a query is {"query":"recommend","user_id":...}*'
 }
 
+@test "the hybrid puts the session's own products first for a shopper who keeps going back, new ones for one who moves on" {
+	# 20 sessions move on, 1 2 3 4; 20 go back, 1 1 1 1. The lists made
+	# after each event (the default emits a line for each) teach how
+	# often each place was the next click, by the kind of list.
+	local s i
+	for s in $(seq 100 119); do
+		for i in 1 2 3 4; do
+			printf '{"user_id":%d,"session_id":%d,"action":"browse","product_id":%d}\n' $s $s $i
+		done
+	done > "$BATS_TEST_TMPDIR/in.ndjson"
+	for s in $(seq 200 219); do
+		for i in 1 2 3 4; do
+			printf '{"user_id":%d,"session_id":%d,"action":"browse","product_id":1}\n' $s $s
+		done
+	done >> "$BATS_TEST_TMPDIR/in.ndjson"
+	# User 1 went back twice to 1; user 2 moved on twice, to 1 last.
+	printf '%s\n' '{"user_id":1,"session_id":1,"action":"browse","product_id":1}' \
+	    '{"user_id":1,"session_id":1,"action":"browse","product_id":1}' \
+	    '{"user_id":1,"session_id":1,"action":"browse","product_id":1}' \
+	    '{"user_id":2,"session_id":2,"action":"browse","product_id":4}' \
+	    '{"user_id":2,"session_id":2,"action":"browse","product_id":3}' \
+	    '{"user_id":2,"session_id":2,"action":"browse","product_id":1}' \
+	    '{"query":"recommend","user_id":1}' '{"query":"recommend","user_id":2}' \
+	    >> "$BATS_TEST_TMPDIR/in.ndjson"
+	run -0 --separate-stderr rec -k 3
+	is "$stderr" ""
+	local one=$(tail -2 <<< "$output" | head -1) two=$(tail -1 <<< "$output")
+	# The going-back sessions went back at their third and fourth steps,
+	# 1 with its strong rule 1 -> 1: 0.9 and more; 2, new, far below.
+	like "$one" '*"recommendations":[{"product_id":1,"score":0.9*,"reason":"viewed_in_session"},{"product_id":2,"score":0.0*'
+	# Most moving sessions took the first new product at the fourth step
+	# (the first had no rule 3 -> 4 yet, and lists of other strengths
+	# learn apart): well above the guess of 0.3 for going back.
+	like "$two" '*"recommendations":[{"product_id":2,"score":0.[5-9]*,"because":1},{"product_id":1,"score":0.300,*'
+	# (The older mix, a fixed weight for the session's products, put the
+	# rule's 2 first for both.) Learning only (--emit none) makes no list,
+	# so it learns no hit rates: both get the guesses, 0.3 / d for the
+	# session product seen d-th latest and 0.1 for the first new one.
+	run -0 rec -k 3 --emit none
+	like "${lines[0]}" '*"recommendations":[{"product_id":1,"score":0.300,"reason":"viewed_in_session"},{"product_id":2,"score":0.100,*'
+	like "${lines[1]}" '*"recommendations":[{"product_id":1,"score":0.300,"reason":"viewed_in_session"},{"product_id":3,"score":0.150,"reason":"viewed_in_session"},{"product_id":2,"score":0.100,*'
+	# Learning only, the lists of queries are the only ones: the next
+	# event of user 2 (who clicks 2, the first new product) judges its
+	# query's list, once, whether the query and the event are in one run
+	# or the state carries the list from one run to the next.
+	printf '%s\n' '{"user_id":2,"session_id":2,"action":"browse","product_id":2}' > "$BATS_TEST_TMPDIR/q2"
+	rates() { head -1 "$1" | jq -c '[.hit_rates_ahead, .hit_rates_back] | map([([.[range(0; length; 2)]] | add), ([.[range(1; length; 2)]] | add)])'; }
+	cat "$BATS_TEST_TMPDIR/in.ndjson" "$BATS_TEST_TMPDIR/q2" | ecs-recommend -k 3 --emit none --state "$BATS_TEST_TMPDIR/whole" > /dev/null
+	# Ahead: 2, the one new product of the list [1,3,2], 1 case and 1 hit;
+	# back: 1, 3 and 4, 3 cases and no hit.
+	is "$(rates "$BATS_TEST_TMPDIR/whole")" '[[1,1],[3,0]]'
+	ecs-recommend -k 3 --emit none --state "$BATS_TEST_TMPDIR/split" "$BATS_TEST_TMPDIR/in.ndjson" > /dev/null
+	is "$(rates "$BATS_TEST_TMPDIR/split")" '[[0,0],[0,0]]'
+	ecs-recommend -k 3 --emit none --state "$BATS_TEST_TMPDIR/split" "$BATS_TEST_TMPDIR/q2"
+	is "$(rates "$BATS_TEST_TMPDIR/split")" '[[1,1],[3,0]]'
+}
+
 @test "the hybrid ranks the more popular of two products its rules tie on first" {
 	# 1 -> 2 and 1 -> 3 once each, 2 and 3 each in two sessions (the same
 	# co-occurrence with 1), but 3 viewed 6 times and 2 twice.
@@ -173,7 +230,10 @@ ids() { ecs-filter -t '{recommendations}' true | jq -c '[.[].product_id]'; }
 	   '{"user_id":4,"action":"browse","product_id":3}' \
 	   '{"user_id":5,"action":"browse","product_id":1}' '{"query":"recommend","user_id":5}'
 	run -0 rec --emit none -k 3
-	is "$(ids <<< "$output")" '[3,2,1]' "3 before 2: more popular now"
+	# 1, the product of the session, first: --emit none makes no list, so
+	# no hit rate is learned, and the guesses put the latest session
+	# product (0.3) above the first new one (0.1).
+	is "$(ids <<< "$output")" '[1,3,2]' "3 before 2: more popular now"
 	like "$output" '*{"product_id":3,"score":*,"reason":"next_in_session","because":1},{"product_id":2,"score":*,"reason":"next_in_session","because":1}*'
 	run -0 rec --emit none -k 3 --algo sr
 	is "$(ids <<< "$output")" '[2,3,1]' "sr: a tie, in the order they came"
@@ -270,7 +330,7 @@ ecs-recommend: 7 bad lines of 8 skipped"
 	exec 5>&-
 	wait "$pid"
 	is "$(ecs-filter -t '{seq} {user_id} {ts} {trigger} {recommendations.0.product_id}' true answers)" \
-	    $'8 1 2026-11-24T10:02:00Z null 104\n9 7 2026-11-24T10:02:00Z null 105'
+	    $'8 1 2026-11-24T10:02:00Z null 104\n9 7 2026-11-24T10:02:00Z null 103'
 }
 
 @test "queries appended to a file that tail -f reads with the events" {
@@ -288,5 +348,5 @@ ecs-recommend: 7 bad lines of 8 skipped"
 	kill "$life"
 	wait "$pid"
 	is "$(ecs-filter -t '{seq} {user_id} {recommendations.0.product_id}' true answers)" \
-	    $'8 1 104\n9 8 104'
+	    $'8 1 104\n9 8 105'
 }

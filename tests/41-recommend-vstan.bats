@@ -58,23 +58,48 @@ neighbours() {
 	grep -q '"vsession":' "$st" && grep -q '"vitem":' "$st"
 }
 
-@test "state: a file of version 2 is refused, and a broken neighbour line too" {
+@test "state: a file of version 3 is refused, and a broken neighbour line or hit rate too" {
 	ecs-gen --events 2000 --seed 9 | ecs-recommend --emit none --state "$BATS_TEST_TMPDIR/s"
-	sed '1s/"version":3/"version":2/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/old"
+	sed '1s/"version":4/"version":3/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/old"
 	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/old" < /dev/null
-	like "$stderr" "*corrupt state: version 2, expected 3*"
+	like "$stderr" "*corrupt state: version 3, expected 4*"
+	# More hits than cases: a rate above 1.
+	sed '1s/"hit_rates_back":\[ *[0-9.]*, *[0-9.]*/"hit_rates_back":[ 1, 2/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/bad"
+	! cmp -s "$BATS_TEST_TMPDIR/s" "$BATS_TEST_TMPDIR/bad"
+	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
+	like "$stderr" "*corrupt state: hit_rates_back: a bad hit rate*"
 	sed 's/"vsession":[0-9]*/"vsession":0/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/bad"
 	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
 	like "$stderr" "*corrupt state: bad 'vsession'*"
+}
+
+# one_session PRODUCT...: user 1 browses the products in one session, in $IN.
+one_session() {
+	local p
+	for p; do
+		printf '{"user_id":1,"session_id":1,"action":"browse","product_id":"%s"}\n' "$p"
+	done > "$IN"
+}
+
+@test "--as-shown: the lists judged leave out the event's product, as the lines do" {
+	run -2 --separate-stderr ecs-recommend --as-shown < /dev/null
+	like "$stderr" "*--as-shown: only with --evaluate*"
+	# a b b in one session: after b, the next click is b again.
+	one_session a b b
+	run -0 ecs-recommend --evaluate -k 3 --algo spop "$IN"
+	like "$output" '*"seen_in_session":{"cases":1,"hr@3":1.0000,"mrr@3":1.0000}*'
+	run -0 ecs-recommend --evaluate -k 3 --algo spop --as-shown "$IN"
+	like "$output" '*"seen_in_session":{"cases":1,"hr@3":0.0000,"mrr@3":0.0000}*'
+	# The line after the first b shows a, not b: what --as-shown judged.
+	run -0 ecs-recommend -k 3 --algo spop "$IN"
+	is "$(sed -n 2p <<< "$output" | jq -c '[.recommendations[].product_id]')" '["a"]'
 }
 
 @test "--exclude-repeats: only products new to the session are judged" {
 	run -2 --separate-stderr ecs-recommend --exclude-repeats < /dev/null
 	like "$stderr" "*--exclude-repeats: only with --evaluate*"
 	# a b a b c in one session: cases b a b c, of which b and c are new.
-	for p in a b a b c; do
-		printf '{"user_id":1,"session_id":1,"action":"browse","product_id":"%s"}\n' $p
-	done > "$IN"
+	one_session a b a b c
 	run -0 ecs-recommend --evaluate -k 3 --algo spop "$IN"
 	like "$output" '{"algo":"spop","k":3,"events":5,"cases":4,*'
 	run -0 ecs-recommend --evaluate -k 3 --algo spop --exclude-repeats "$IN"

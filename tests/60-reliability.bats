@@ -109,7 +109,7 @@ stop_with_state() {
 @test "valgrind: no leak or error on a representative run of each program" {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
 	# AddressSanitizer's binaries abort under valgrind: check plain builds.
-	if ldd "$(command -v ecs-filter)" | grep -q libasan; then
+	if sanitized; then
 		skip "valgrind runs on the build without sanitizers"
 	fi
 	ecs-gen --events 3000 --inventory --seed 2 > "$BATS_TEST_TMPDIR/g"
@@ -193,7 +193,7 @@ rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
 @test "a long run through a FIFO keeps a flat memory" {
 	# AddressSanitizer's quarantine grows on its own: measure plain builds.
-	if ldd "$(command -v ecs-stock)" | grep -q libasan; then
+	if sanitized; then
 		skip "memory is measured on the build without sanitizers"
 	fi
 	for cmd in "ecs-stock --cover-hours 24" "ecs-sales -w 1h -b category -m n=count()" "ecs-recommend --emit none"; do

@@ -6,6 +6,16 @@ FIXTURES="$BATS_TEST_DIRNAME/fixtures"
 
 fixture() { cat "$FIXTURES/$1"; }
 
+# sanitized: the programs under test were built with sanitizers (meson's
+# b_sanitize, which tests/meson.build passes on; outside meson test, a
+# gcc build's libasan): valgrind cannot run them, AddressSanitizer's
+# quarantine grows their RSS and its shadow memory needs more address
+# space than ulimit -v leaves. clang links ASan in, so ldd alone misses it.
+sanitized() {
+	[ "${ECS_SANITIZE:-none}" != none ] ||
+	    ldd "$(command -v ecs-filter)" 2>/dev/null | grep -q libasan
+}
+
 # IN is the test's input file; ev LINE...: writes it, one argument a line.
 IN="$BATS_TEST_TMPDIR/in.ndjson"
 ev() { printf '%s\n' "$@" > "$IN"; }

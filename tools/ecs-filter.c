@@ -1007,14 +1007,12 @@ load_state(void)
 		exit(ECS_EXIT_DATA);
 	}
 	json_object_put(mine);
-	json_object_put(head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		k = ecs_state_field(&sr, rec, "key", json_type_string);
 		ecs_buf_reset(&unique.key);
 		ecs_buf_add(&unique.key, json_object_get_string(k),
 		    (size_t)json_object_get_string_len(k));
 		remember(ecs_state_int(&sr, rec, "t"));
-		json_object_put(rec);
 	}
 	ecs_state_close(&sr);
 	ckpt.dirty = false;

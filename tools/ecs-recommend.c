@@ -3,8 +3,9 @@
  * ecs-recommend -- recommend products to each user as their events arrive,
  * learned continuously from everyone's behaviour in one pass with bounded
  * memory: sequential rules (what is looked at next), co-occurrence within
- * sessions (what goes together), reminders of the session's own items and
- * time-decayed popularity for a cold start; session neighbours (V-STAN)
+ * sessions (what goes together), the session's own items placed among
+ * them by hit rates learned from its own lists, and time-decayed
+ * popularity for a cold start; session neighbours (V-STAN)
  * as a model of their own. Purchased, carted, out-of-stock and blocked
  * products are left out, and every recommendation says why.
  * --evaluate measures it prequentially: recommend, then learn.
@@ -25,7 +26,7 @@
 #include "ecs_vstan.h"
 
 /* 2: one set of carted or bought items; 3: the session neighbour index */
-#define STATE_VERSION	3
+#define STATE_VERSION	4
 #define HIST		12		/* session items kept per user */
 /*
  * The carted or bought items of the users kept, in all, at most this many
@@ -45,6 +46,7 @@ enum {
 	OPT_EVAL_FROM,
 	OPT_EVALUATE,
 	OPT_EXCLUDE_REPEATS,
+	OPT_AS_SHOWN,
 	OPT_FREEZE_AFTER,
 	OPT_HALF_LIFE,
 	OPT_MAX_ITEMS,
@@ -117,10 +119,34 @@ struct user {
 	uint8_t		 hist_action[HIST];
 	uint8_t		 nhist;
 	uint8_t		 nrecs;
+	/* The session's steps from an event to the next, and those back. */
+	uint8_t		 nsteps, nreturns;
+	/* Of the last list: its rules' strength, its items of strong rules. */
+	uint8_t		 list_strength;
+	uint16_t	 list_strong;
 	uint32_t	*taken;		/* items carted or bought, sorted; owned */
 	uint32_t	 ntaken, taken_cap;
-	uint32_t	*recs;		/* --evaluate: the last list made */
+	uint32_t	*recs;		/* the last list made, until the next event */
 	uint32_t	 lru_prev, lru_next;	/* map positions + 1 */
+};
+
+/*
+ * How often a place in the hybrid's lists was the next click, kept for
+ * each kind of list: the kind of its session (session_kind; on YOOCHOOSE
+ * the next click is the item on screen again after 11% of the steps of
+ * sessions that never went back to one of their items, and after 51% of
+ * those of sessions that always did) and the strength of its strongest
+ * rule to a new item (rule_strength: a strong rule makes a new item
+ * likelier than a step back). A session's own item is also told by
+ * whether a rule of its own is strong; the new items past the first
+ * AHEAD_RANKS ranks share one rate.
+ */
+#define SESSION_KINDS	6
+#define STRENGTHS	11
+#define NKINDS		(SESSION_KINDS * STRENGTHS)
+#define AHEAD_RANKS	20
+struct hit_rate {
+	double		 cases, hits;
 };
 
 /* --evaluate */
@@ -157,6 +183,7 @@ static struct {
 	bool		 same_category;		/* --same-category */
 	bool		 evaluate;		/* --evaluate */
 	bool		 exclude_repeats;	/* --exclude-repeats */
+	bool		 as_shown;		/* --as-shown */
 	int64_t		 eval_from;		/* --eval-from */
 	int64_t		 freeze_after;		/* --freeze-after */
 	const char	*catalog_path;		/* --catalog */
@@ -177,12 +204,14 @@ static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
 
 /* How the hybrid weighs its parts against the sequential rules (1). */
 /*
- * The hybrid's mix, tuned by --evaluate on YOOCHOOSE (see the man page):
- * rules from the last RULE_ITEMS session items, the older weighing
- * 1/distance^3; co-occurrence with every session item, weighing
- * 1/distance; both signals, the reminders and the place of each
+ * The hybrid's mix of the items new to the session, tuned by --evaluate
+ * on YOOCHOOSE (see the man page): rules from the last RULE_ITEMS session
+ * items, the older weighing 1/distance^3; co-occurrence with every
+ * session item, weighing 1/distance; both signals and the place of each
  * candidate in the trending list scaled to their largest value, then
- * weighed against the rules (1). W_TOGETHER and W_TRENDING were chosen
+ * weighed against the rules (1). The session's own items are not in this
+ * mix: fuse() places them among the new ones by hit rates. W_TOGETHER
+ * and W_TRENDING were chosen
  * on the day before YOOCHOOSE's test day (train.ndjson judged from
  * 2014-04-06T00:49:53Z) and checked on the same kind of cut of Taobao
  * and UCI; other levers measured there (step weights of the rules, their
@@ -194,9 +223,7 @@ static struct ecs_checkpoint ckpt = {		/* --state, --checkpoint */
  */
 #define RULE_ITEMS	2
 #define W_TOGETHER	0.4
-#define W_REMINDER	0.6
 #define W_TRENDING	0.08
-#define W_SUM		(1 + W_TOGETHER + W_REMINDER + W_TRENDING)
 
 /* session-rec's vstan.py: its weights, and the neighbours that score. */
 #define VSTAN_K		100
@@ -222,6 +249,12 @@ static struct {
 	struct ecs_map	*users;			/* user id -> struct user */
 	struct ecs_map	*categories;		/* category text -> nothing */
 	struct ecs_vstan *vstan;		/* the session neighbours */
+	/* The hybrid's hit rates, by kind of list (list_kind). */
+	struct hit_rate	 back[NKINDS][HIST][2];	/* own item: recency, strong */
+	struct hit_rate	 ahead[NKINDS][AHEAD_RANKS + 1];	/* new item: rank */
+	/* The last list's, for keep_recs. */
+	uint8_t		 list_strength;
+	uint16_t	 list_strong;
 	struct ecs_map	*unknown_actions;	/* each reported once */
 	uint32_t	 lru_head, lru_tail;	/* most, least recent user + 1 */
 	unsigned long long seq;			/* events and queries so far */
@@ -271,6 +304,7 @@ static const struct option longopts[] = {
 	{ "eval-from",	required_argument,	NULL, OPT_EVAL_FROM },
 	{ "evaluate",	no_argument,		NULL, OPT_EVALUATE },
 	{ "exclude-repeats", no_argument,	NULL, OPT_EXCLUDE_REPEATS },
+	{ "as-shown",	no_argument,		NULL, OPT_AS_SHOWN },
 	{ "freeze-after", required_argument,	NULL, OPT_FREEZE_AFTER },
 	{ "half-life",	required_argument,	NULL, OPT_HALF_LIFE },
 	{ "max-items",	required_argument,	NULL, OPT_MAX_ITEMS },
@@ -295,7 +329,7 @@ usage(int status)
 	fprintf(fp,
 "usage: ecs-recommend [-hqVv] [-i format] [-k count] [-o format] [--algo name]\n"
 "                     [--catalog file] [--emit which] [--evaluate]\n"
-"                     [--eval-from time] [--exclude-repeats]\n"
+"                     [--eval-from time] [--exclude-repeats] [--as-shown]\n"
 "                     [--freeze-after time]\n"
 "                     [--half-life duration] [--max-items n] [--max-users n]\n"
 "                     [--neighbors n] [--same-category] [--session-gap duration]\n"
@@ -321,6 +355,7 @@ usage(int status)
 "      --evaluate           recommend, then learn; write HR@K and MRR@K\n"
 "      --eval-from TIME     judge only events from TIME on\n"
 "      --exclude-repeats    judge only products new to the session\n"
+"      --as-shown           judge lists without the event's product\n"
 "      --freeze-after TIME  stop learning after TIME\n"
 "      --state FILE         load and save the learned model\n"
 "      --checkpoint DURATION save the state this often (default 30s)\n"
@@ -412,6 +447,9 @@ parse_options(int argc, char *argv[], int *first_operand)
 		case OPT_EXCLUDE_REPEATS:
 			opt.exclude_repeats = true;
 			break;
+		case OPT_AS_SHOWN:
+			opt.as_shown = true;
+			break;
 		case OPT_FREEZE_AFTER:
 			opt.freeze_after = ecs_opt_time("--freeze-after",
 			    optarg);
@@ -458,6 +496,8 @@ parse_options(int argc, char *argv[], int *first_operand)
 	}
 	if (opt.exclude_repeats && !opt.evaluate)
 		errx(ECS_EXIT_USAGE, "--exclude-repeats: only with --evaluate");
+	if (opt.as_shown && !opt.evaluate)
+		errx(ECS_EXIT_USAGE, "--as-shown: only with --evaluate");
 	*first_operand = optind;
 }
 
@@ -901,6 +941,7 @@ new_session(struct user *u, int64_t t, const struct ecs_field *sid)
 		u->vsession = 0;
 		u->nhist = 0;
 		u->nrecs = 0;
+		u->nsteps = u->nreturns = 0;
 	}
 	u->last_ts = t;
 	return fresh;
@@ -940,15 +981,17 @@ learn(struct user *u, enum action a, uint32_t i, int64_t t)
 static void
 remember(struct user *u, enum action a, uint32_t i)
 {
-	{
-		if (u->nhist == HIST) {
-			memmove(u->hist, u->hist + 1, (HIST - 1) * sizeof(*u->hist));
-			memmove(u->hist_action, u->hist_action + 1, HIST - 1);
-			u->nhist--;
-		}
-		u->hist[u->nhist] = i;
-		u->hist_action[u->nhist++] = (uint8_t)a;
+	if (u->nhist > 0 && u->nsteps < UINT8_MAX) {
+		u->nsteps++;
+		u->nreturns += in_list(u->hist, u->nhist, i);
 	}
+	if (u->nhist == HIST) {
+		memmove(u->hist, u->hist + 1, (HIST - 1) * sizeof(*u->hist));
+		memmove(u->hist_action, u->hist_action + 1, HIST - 1);
+		u->nhist--;
+	}
+	u->hist[u->nhist] = i;
+	u->hist_action[u->nhist++] = (uint8_t)a;
 	if (a == A_CART || a == A_PURCHASE) {
 		take(u, i);
 		bound_taken(u);
@@ -1210,8 +1253,7 @@ score_cand(const struct cand *c, const struct cand *max, struct parts *p)
 	p->next = max->next > 0 ? c->next / max->next : 0;
 	p->with = max->with > 0 ? W_TOGETHER * c->with / max->with : 0;
 	p->near = max->near > 0 ? (double)c->near / max->near : 0;
-	p->again = max->again > 0 ? (opt.algo == ALGO_SPOP ? 1 :
-	    W_REMINDER) * c->again / max->again : 0;
+	p->again = max->again > 0 ? c->again / max->again : 0;
 	p->pop = max->pop > 0 ? W_TRENDING * (double)c->pop / max->pop : 0;
 	return (struct rec){ c->item - 1, p->next + p->with + p->near +
 	    p->again + p->pop, R_NEXT, (int64_t)c->next_from - 1, 0 };
@@ -1241,9 +1283,169 @@ give_reason(struct rec *r, const struct cand *c, const struct parts *p)
 }
 
 /*
+ * The session's distinct items, the latest first, into items[HIST];
+ * returns how many.
+ */
+static size_t
+session_items(const struct user *u, uint32_t *items)
+{
+	size_t n = 0;
+	int d;
+
+	for (d = u->nhist - 1; d >= 0; d--)
+		if (!in_list(items, n, u->hist[d]))
+			items[n++] = u->hist[d];
+	return n;
+}
+
+/*
+ * The kind of the user's session so far, for its hit rates: no step yet;
+ * one step, or more, none back to an item of the session; one, or more,
+ * all back; some back and some not.
+ */
+static int
+session_kind(const struct user *u)
+{
+	if (u->nsteps == 0)
+		return 0;
+	if (u->nreturns == 0)
+		return u->nsteps == 1 ? 1 : 2;
+	if (u->nreturns == u->nsteps)
+		return u->nsteps == 1 ? 3 : 4;
+	return 5;
+}
+
+/*
+ * The strength of a list's rules: 0 when no new item has one, else 1 for
+ * a strongest (scored, see gather) up to 0.5, 2 up to 1, and so on by
+ * powers of two, to STRENGTHS - 1.
+ */
+static int
+rule_strength(double strongest)
+{
+	int s = 1;
+
+	if (!(strongest > 0))
+		return 0;
+	for (; strongest > 0.5 && s < STRENGTHS - 1; s++)
+		strongest /= 2;
+	return s;
+}
+
+/* The kind of a list for the user's session, of rules of that strength. */
+static int
+list_kind(const struct user *u, int strength)
+{
+	return session_kind(u) * STRENGTHS + strength;
+}
+
+/*
+ * A hit rate, starting from a guess worth one case, so that a place
+ * never yet judged has a rate: on YOOCHOOSE a quarter of the next clicks
+ * go back to the latest item, and a tenth to the first new one.
+ */
+static double
+rate_of(const struct hit_rate *h, double guess)
+{
+	return (h->hits + guess) / (h->cases + 1);
+}
+
+/* The bit of item among the session's items, by recency; 0 if not one. */
+static uint16_t
+strong_bit(const uint32_t *items, size_t nitems, uint32_t item)
+{
+	size_t d;
+
+	for (d = 0; d < nitems && items[d] != item; d++)
+		;
+	return d < nitems ? (uint16_t)(1u << d) : 0;
+}
+
+static size_t
+ahead_place(size_t rank)
+{
+	return rank < AHEAD_RANKS ? rank : AHEAD_RANKS;
+}
+
+/*
+ * The hybrid's list, from the new items out[0..m) in the order of its mix:
+ * each of them, and each of the session's own items[0..nitems) (latest
+ * first; strong: the bits of those with a strong rule), scored by how often
+ * its place was the next click in lists of this kind, and the k best
+ * kept. A new item never scores above a better ranked one, so that its
+ * rank in the list still says its rank in the mix (learn_hit_rates); of
+ * two own items of the same rate, the more recent comes first. Returns
+ * how many are in out.
+ */
+static size_t
+fuse(const struct user *u, const uint32_t *items, size_t nitems,
+    struct rec *out, size_t m, size_t k, uint16_t strong, int32_t category,
+    int64_t skip)
+{
+	struct rec ahead[MAX_K], back[HIST], r;
+	size_t nback = 0, i, j, a = 0, b = 0, n;
+	int kind = list_kind(u, run.list_strength);
+	double cap = 1, p;
+
+	for (i = 0; i < m; i++) {
+		ahead[i] = out[i];
+		p = rate_of(&run.ahead[kind][ahead_place(i)],
+		    0.1 / (double)(i + 1));
+		ahead[i].score = cap = p < cap ? p : cap;
+	}
+	for (i = 0; i < nitems; i++) {
+		if (!allowed(u, items[i], category) || (int64_t)items[i] == skip)
+			continue;
+		r = (struct rec){ items[i], rate_of(&run.back[kind][i][strong >>
+		    i & 1], 0.3 / (double)(i + 1)), R_SESSION, -1, 0 };
+		for (j = nback++; j > 0 && back[j - 1].score < r.score; j--)
+			back[j] = back[j - 1];
+		back[j] = r;
+	}
+	for (n = 0; n < k && (a < m || b < nback); n++)
+		out[n] = b == nback || (a < m &&
+		    ahead[a].score >= back[b].score) ? ahead[a++] : back[b++];
+	return n;
+}
+
+/*
+ * Learns from the next click, item (UINT32_MAX: one not learned), how
+ * often each place of the list made after the user's last event was
+ * right: the session's own items by recency, and the new items by rank
+ * among them. The user's session is still the one that list was made
+ * for. Only a list that was made teaches: learning alone (no line for
+ * that action, no query) leaves the rates as they are.
+ */
+static void
+learn_hit_rates(struct user *u, uint32_t item)
+{
+	uint32_t items[HIST];
+	size_t nitems, i, rank = 0;
+	int kind = list_kind(u, u->list_strength);
+	struct hit_rate *h;
+
+	if (u->nrecs == 0)
+		return;
+	nitems = session_items(u, items);
+	for (i = 0; i < nitems; i++) {
+		h = &run.back[kind][i][u->list_strong >> i & 1];
+		h->cases++;
+		h->hits += items[i] == item;
+	}
+	for (i = 0; i < u->nrecs; i++) {
+		if (in_list(items, nitems, u->recs[i]))
+			continue;
+		h = &run.ahead[kind][ahead_place(rank++)];
+		h->cases++;
+		h->hits += u->recs[i] == item;
+	}
+}
+
+/*
  * The top k for the user now: the signals of the model, each scaled to
- * its largest value, weighed and summed; then trending to fill. Returns
- * how many were written to out.
+ * its largest value, weighed and summed (the hybrid then places the
+ * session's own items by fuse); then trending to fill. Returns how many
+ * were written to out.
  */
 static size_t
 recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
@@ -1252,7 +1454,11 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 	struct cand *c, max = { 0 };
 	struct parts part;
 	struct rec r;
-	size_t i, m = 0;
+	uint32_t items[HIST];
+	size_t i, m = 0, nitems = opt.algo == ALGO_HYBRID ?
+	    session_items(u, items) : 0;
+	float ahead = 0;	/* the strongest rule to a new item shown */
+	uint16_t strong = 0;	/* session items of strong rules, by recency */
 
 	/* First: the hybrid scores by the places in the list it fills from. */
 	refresh_trending(now);
@@ -1273,10 +1479,22 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		if (opt.algo == ALGO_HYBRID) {
 			c->pop = trend_signal(item_at(c->item - 1));
 			max.pop = c->pop > max.pop ? c->pop : max.pop;
+			if (c->again == 0 && c->next > ahead)
+				ahead = c->next;
 		}
 	}
 	for (i = 0; i < cands.n; i++) {
 		c = &cands.cand[i];
+		/*
+		 * The hybrid places the session's own items in fuse(), told
+		 * by a rule of their own of more than half the strongest:
+		 * shown or not, the place is learned from either.
+		 */
+		if (opt.algo == ALGO_HYBRID && c->again > 0) {
+			if (c->next > 0.5f * max.next)
+				strong |= strong_bit(items, nitems, c->item - 1);
+			continue;
+		}
 		if (!c->shown)
 			continue;
 		r = score_cand(c, &max, &part);
@@ -1286,6 +1504,11 @@ recommend(const struct user *u, int32_t category, int64_t now, int64_t skip,
 		m = keep_best(out, m, k, &r);
 	}
 	clear_cands();
+	if (opt.algo == ALGO_HYBRID) {
+		run.list_strength = (uint8_t)rule_strength(ahead);
+		run.list_strong = strong;
+		m = fuse(u, items, nitems, out, m, k, strong, category, skip);
+	}
 	for (i = 0; i < run.ntrending && m < k; i++) {
 		uint32_t t = run.trending[i];
 		size_t j;
@@ -1355,8 +1578,7 @@ out_line(unsigned long long n, const struct ecs_field *user, int64_t ts,
 		    "{\"product_id\":");
 		put_item_id(recs[i].item);
 		ecs_buf_puts(&run.out, ",\"score\":");
-		put_score(recs[i].score > 0 ? recs[i].score /
-		    (opt.algo == ALGO_HYBRID ? W_SUM : 1) : 0);
+		put_score(recs[i].score > 0 ? recs[i].score : 0);
 		ecs_buf_puts(&run.out, ",\"reason\":\"");
 		ecs_buf_puts(&run.out, reason_names[recs[i].reason]);
 		ecs_buf_putc(&run.out, '"');
@@ -1400,8 +1622,20 @@ keep_recs(struct user *u, const struct rec *recs, size_t n)
 
 	if (u->recs == NULL)
 		u->recs = ecs_xcalloc(opt.top_k, sizeof(*u->recs));
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		u->recs[i] = recs[i].item;
+	u->nrecs = (uint8_t)n;
+	u->list_strength = run.list_strength;
+	u->list_strong = run.list_strong;
+}
+
+/* --evaluate: marks the items of a list as recommended (coverage). */
+static void
+mark_recommended(const struct rec *recs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
 		if (recs[i].item >= run.recommended_cap) {
 			size_t cap = run.recommended_cap ?
 			    run.recommended_cap : 1024;
@@ -1414,7 +1648,6 @@ keep_recs(struct user *u, const struct rec *recs, size_t n)
 		}
 		run.recommended[recs[i].item] = true;
 	}
-	u->nrecs = (uint8_t)n;
 }
 
 static void
@@ -1484,13 +1717,16 @@ stock_news(struct ecs_reader *rd, const struct ecs_field *f, bool in_stock)
 	ckpt.dirty = true;
 }
 
-/* {"query":"recommend","user_id":..}: an answer, nothing learned. */
+/*
+ * {"query":"recommend","user_id":..}: an answer, nothing learned; a known
+ * user's next event judges it, as a line's list (learn_hit_rates).
+ */
 static void
 query(struct ecs_reader *rd, const struct ecs_field *f)
 {
 	static const struct user nobody;
 	struct rec recs[MAX_K];
-	const struct user *u;
+	struct user *u;
 	int64_t now;
 	size_t n;
 
@@ -1499,12 +1735,13 @@ query(struct ecs_reader *rd, const struct ecs_field *f)
 		    "\"user_id\":...}");
 		return;
 	}
-	if ((u = ecs_map_get(run.users, f[F_USER].text, f[F_USER].len)) == NULL)
-		u = &nobody;
+	u = ecs_map_get(run.users, f[F_USER].text, f[F_USER].len);
 	/* Replayed data is as of its own time, not the clock's. */
 	if ((now = run.clock.latest) == INT64_MIN)
 		now = ecs_time_now();
-	n = recommend(u, -1, now, -1, recs, opt.top_k);
+	n = recommend(u != NULL ? u : &nobody, -1, now, -1, recs, opt.top_k);
+	if (u != NULL)
+		keep_recs(u, recs, n);
 	out_line(++run.seq, &f[F_USER], now, NULL, NULL, recs, n);
 }
 
@@ -1596,10 +1833,13 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 			run.eval_events++;
 			if (!fresh && opt.emit[a])
 				judge(u, a, UINT32_MAX, false);	/* a miss */
-			u->nrecs = 0;
 		}
+		if (!fresh && t <= opt.freeze_after)
+			learn_hit_rates(u, UINT32_MAX);
+		u->nrecs = 0;
 		if (opt.emit[a] && !opt.evaluate) {
 			n = recommend(u, -1, t, -1, recs, opt.top_k);
+			keep_recs(u, recs, n);
 			out_line(run.seq, &f[F_USER], t, action_names[a], &f[F_PRODUCT],
 			    recs, n);
 		}
@@ -1615,6 +1855,9 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		if (!fresh && opt.emit[a] && !(again && opt.exclude_repeats))
 			judge(u, a, (uint32_t)item, again);
 	}
+	if (!fresh && t <= opt.freeze_after)
+		learn_hit_rates(u, (uint32_t)item);
+	u->nrecs = 0;
 	if (t <= opt.freeze_after)
 		learn(u, a, (uint32_t)item, t);
 	remember(u, a, (uint32_t)item);
@@ -1624,9 +1867,11 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		 * as the next click it may well be one (a re-view).
 		 */
 		n = recommend(u, opt.same_category ? item_at((uint32_t)item)->category :
-		    -1, t, opt.evaluate ? -1 : item, recs, opt.top_k);
+		    -1, t, opt.evaluate && !opt.as_shown ? -1 : item, recs,
+		    opt.top_k);
+		keep_recs(u, recs, n);
 		if (opt.evaluate)
-			keep_recs(u, recs, n);
+			mark_recommended(recs, n);
 		else
 			out_line(run.seq, &f[F_USER], t, action_names[a], &f[F_PRODUCT],
 			    recs, n);
@@ -1700,6 +1945,20 @@ u32_array(const uint32_t *v, size_t n)
 	return a;
 }
 
+/* Hit rates as an array: the cases and the hits of each in turn. */
+static struct json_object *
+rates_json(const struct hit_rate *h, size_t n)
+{
+	struct json_object *a = json_object_new_array_ext((int)(2 * n));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		json_object_array_add(a, json_object_new_double(h[i].cases));
+		json_object_array_add(a, json_object_new_double(h[i].hits));
+	}
+	return a;
+}
+
 static struct json_object *
 u8_array(const uint8_t *v, size_t n)
 {
@@ -1737,6 +1996,10 @@ save_state(void)
 	    json_object_new_int64((int64_t)run.trending_seq));
 	json_object_object_add(head, "trending", u32_array(run.trending, run.ntrending));
 	json_object_object_add(head, "vstan", ecs_vstan_save_head(run.vstan));
+	json_object_object_add(head, "hit_rates_back",
+	    rates_json(&run.back[0][0][0], NKINDS * HIST * 2));
+	json_object_object_add(head, "hit_rates_ahead",
+	    rates_json(&run.ahead[0][0], NKINDS * (AHEAD_RANKS + 1)));
 	if (!ecs_checkpoint_begin(&ckpt, head))
 		return;
 	for (iter = 0; ecs_map_next(run.items, &iter, &key, &len) != NULL;) {
@@ -1779,10 +2042,45 @@ save_state(void)
 		    u->nhist));
 		json_object_object_add(rec, "taken", u32_array(u->taken,
 		    u->ntaken));
+		json_object_object_add(rec, "steps", json_object_new_int(u->nsteps));
+		json_object_object_add(rec, "returns",
+		    json_object_new_int(u->nreturns));
+		json_object_object_add(rec, "list", u32_array(u->recs, u->nrecs));
+		json_object_object_add(rec, "list_strength",
+		    json_object_new_int(u->list_strength));
+		json_object_object_add(rec, "list_strong",
+		    json_object_new_int(u->list_strong));
 		ecs_checkpoint_put(&ckpt, rec);
 		json_object_put(rec);
 	}
 	ecs_checkpoint_commit(&ckpt);
+}
+
+/* Reads n hit rates from the array field name of the head. */
+static void
+load_rates(const struct ecs_state_reader *sr, struct json_object *head,
+    const char *name, struct hit_rate *h, size_t n)
+{
+	struct json_object *a = ecs_state_field(sr, head, name, json_type_array);
+	struct json_object *v;
+	double x[2];
+	size_t i, j;
+
+	if (json_object_array_length(a) != 2 * n)
+		ecs_state_corrupt(sr, "%s: expected %zu numbers", name, 2 * n);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < 2; j++) {
+			v = json_object_array_get_idx(a, 2 * i + j);
+			if (!json_object_is_type(v, json_type_double) &&
+			    !json_object_is_type(v, json_type_int))
+				ecs_state_corrupt(sr, "%s: not a number", name);
+			x[j] = json_object_get_double(v);
+		}
+		/* No more hits than cases, and no NaN: a rate is in [0, 1]. */
+		if (!(x[0] >= 0 && x[0] <= 1e18 && x[1] >= 0 && x[1] <= x[0]))
+			ecs_state_corrupt(sr, "%s: a bad hit rate", name);
+		h[i] = (struct hit_rate){ x[0], x[1] };
+	}
 }
 
 /* Reads up to max numbers below limit from the array field name. */
@@ -1888,10 +2186,11 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 	struct json_object *id = ecs_state_field(sr, rec, "user", json_type_string);
 	struct ecs_field f = { ECS_F_STRING, json_object_get_string(id),
 	    (size_t)json_object_get_string_len(id), NULL };
-	uint32_t acts[HIST], pos1;
+	uint32_t acts[HIST], list[MAX_K], pos1;
 	struct user *u = get_user(&f, &pos1);
-	int64_t nitems = (int64_t)ecs_map_count(run.items);
-	size_t i;
+	int64_t nitems = (int64_t)ecs_map_count(run.items), steps, returns;
+	int64_t strength, strong;
+	size_t i, nlist;
 
 	u->last_ts = ecs_state_int(sr, rec, "last_ts");
 	u->session = (uint64_t)ecs_state_int(sr, rec, "session");
@@ -1903,6 +2202,29 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 		u->hist_action[i] = (uint8_t)acts[i];
 	load_taken(sr, rec, u, nitems);
 	bound_taken(u);
+	steps = ecs_state_int(sr, rec, "steps");
+	returns = ecs_state_int(sr, rec, "returns");
+	if (steps < 0 || steps > UINT8_MAX || returns < 0 || returns > steps)
+		ecs_state_corrupt(sr, "bad steps or returns");
+	u->nsteps = (uint8_t)steps;
+	u->nreturns = (uint8_t)returns;
+	strength = ecs_state_int(sr, rec, "list_strength");
+	strong = ecs_state_int(sr, rec, "list_strong");
+	if (strength < 0 || strength >= STRENGTHS || strong < 0 ||
+	    strong >= 1 << HIST)
+		ecs_state_corrupt(sr, "bad list_strength or list_strong");
+	u->list_strength = (uint8_t)strength;
+	u->list_strong = (uint16_t)strong;
+	/* The list of a run with a larger -k: its first -k, a list as good. */
+	nlist = load_array(sr, rec, "list", list, MAX_K, nitems);
+	if (nlist > opt.top_k)
+		nlist = opt.top_k;
+	if (nlist > 0) {
+		if (u->recs == NULL)
+			u->recs = ecs_xcalloc(opt.top_k, sizeof(*u->recs));
+		memcpy(u->recs, list, nlist * sizeof(*list));
+		u->nrecs = (uint8_t)nlist;
+	}
 }
 
 static void
@@ -1934,13 +2256,16 @@ load_state(void)
 	}
 	run.trending_seq = (unsigned long long)ecs_state_int(&sr, head, "trending_seq");
 	ecs_vstan_load_head(run.vstan, &sr, head);
+	load_rates(&sr, head, "hit_rates_back", &run.back[0][0][0],
+	    NKINDS * HIST * 2);
+	load_rates(&sr, head, "hit_rates_ahead", &run.ahead[0][0],
+	    NKINDS * (AHEAD_RANKS + 1));
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		if (json_object_object_get_ex(rec, "item", &v))
 			load_item(&sr, rec);
 		else if (!ecs_vstan_load_line(run.vstan, &sr, rec,
 		    (uint32_t)ecs_map_count(run.items)))
 			load_user(&sr, rec);
-		json_object_put(rec);
 	}
 	/* The trending list names items: read once they are all there. */
 	run.trending = ecs_xrealloc(run.trending,
@@ -1948,7 +2273,6 @@ load_state(void)
 	run.ntrending = load_array(&sr, head, "trending", run.trending,
 	    4 * MAX_K, (int64_t)ecs_map_count(run.items));
 	mark_trending(true);
-	json_object_put(head);
 	for (iter = 0; iter < ecs_map_count(run.items); iter++) {
 		it = item_at((uint32_t)iter);
 		for (k = 0; k < it->next.n; k++)
@@ -2001,8 +2325,10 @@ memory_budget(void)
 	double item_mb = (double)opt.max_items * (sizeof(struct item) + 16 +
 	    16 + sizeof(*cands.at) + 2.0 * opt.neighbors *
 	    (sizeof(struct edge) + 1)) / 1048576;
+	/* The last list made for a user: lines, --evaluate, queries. */
+	size_t list_bytes = opt.top_k * 4 + 16;
 	double user_mb = (double)opt.max_users * (sizeof(struct user) + 16 +
-	    16 + (opt.evaluate ? opt.top_k * 4 : 0)) / 1048576;
+	    16 + list_bytes) / 1048576;
 	/* Arrays grow by doubling from 4: at most 4 + twice their items. */
 	double taken_mb = (double)opt.max_users * (4 + 2 * TAKEN_PER_USER) *
 	    sizeof(uint32_t) / 1048576;
@@ -2010,13 +2336,14 @@ memory_budget(void)
 	double near_mb = ecs_vstan_budget(opt.max_items) / 1048576;
 
 	warnx("memory budget: %.0f MB for %zu items (%zu bytes each with %u "
-	    "links of each kind) + %.0f MB for %zu users (%zu bytes each) + "
-	    "%.0f MB for their carted and bought items (%d a user on "
+	    "links of each kind) + %.0f MB for %zu users (%zu bytes each, "
+	    "and %zu for a list) + %.0f MB for their carted and bought items (%d a user on "
 	    "average) + %.0f MB for the session neighbours (%d sessions, %d "
 	    "per item), plus ids", item_mb, opt.max_items,
 	    (size_t)(sizeof(struct item) +
 	    2 * opt.neighbors * (sizeof(struct edge) + 1)), opt.neighbors, user_mb,
-	    opt.max_users, sizeof(struct user), taken_mb, TAKEN_PER_USER,
+	    opt.max_users, sizeof(struct user), list_bytes, taken_mb,
+	    TAKEN_PER_USER,
 	    near_mb, ECS_VSTAN_RING, ECS_VSTAN_PER_ITEM);
 }
 

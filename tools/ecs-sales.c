@@ -1021,10 +1021,8 @@ load_state(void)
 	    (json_object_get_int(v) < 0 || json_object_get_int(v) > 2))
 		ecs_state_corrupt(&sr, "saved by an older ecs-sales with "
 		    "count as its only default metric");
-	json_object_put(head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		load_record(&sr, rec);
-		json_object_put(rec);
 	}
 	ecs_state_close(&sr);
 }

@@ -1652,16 +1652,18 @@ load_state(void)
 		return;
 	}
 	if (strcmp(json_object_get_string(ecs_state_field(&sr, head,
-	    "options", json_type_string)), sig) != 0)
-		errx(ECS_EXIT_USAGE, "%s: saved with other options (%s), not "
-		    "%s", ckpt.path, json_object_get_string(
-		    json_object_object_get(head, "options")), sig);
+	    "options", json_type_string)), sig) != 0) {
+		warnx("%s: saved with other options (%s), not %s", ckpt.path,
+		    json_object_get_string(json_object_object_get(head,
+		    "options")), sig);
+		free(sig);
+		exit(ECS_EXIT_USAGE);
+	}
 	free(sig);
 	run.clock.latest = load_time(&sr, head, "now", true);
 	run.watermark = load_time(&sr, head, "watermark", true);
 	run.seq = (uint64_t)ecs_state_int(&sr, head, "seq");
 	run.nlate = (unsigned long long)ecs_state_int(&sr, head, "late");
-	json_object_put(head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		if (json_object_object_get_ex(rec, "session", NULL))
 			load_session(&sr, rec);
@@ -1669,7 +1671,6 @@ load_state(void)
 			load_cart(&sr, rec);
 		else
 			ecs_state_corrupt(&sr, "neither a session nor a cart");
-		json_object_put(rec);
 	}
 	ecs_state_close(&sr);
 }

@@ -559,10 +559,8 @@ load_state(void)
 	if (!ecs_checkpoint_open(&ckpt, &sr, &head))
 		return;
 	run.clock.latest = ecs_state_int(&sr, head, "now");
-	json_object_put(head);
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		load_product(&sr, rec);
-		json_object_put(rec);
 	}
 	ecs_state_close(&sr);
 }
