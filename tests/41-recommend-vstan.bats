@@ -73,6 +73,21 @@ neighbours() {
 	like "$stderr" "*corrupt state: bad 'vsession'*"
 }
 
+@test "state: only the hybrid's lists teach its hit rates, so a state other models served is safe for it" {
+	ecs-gen --events 2000 --seed 9 > "$BATS_TEST_TMPDIR/g"
+	# The cases of all the rates, back and ahead.
+	cases() { head -1 "$1" | jq '[.hit_rates_back, .hit_rates_ahead | .[range(0; length; 2)]] | add'; }
+	for algo in hybrid sr spop vstan pop; do
+		rm -f "$BATS_TEST_TMPDIR/s"
+		ecs-recommend --algo "$algo" -k 5 --state "$BATS_TEST_TMPDIR/s" "$BATS_TEST_TMPDIR/g" > /dev/null
+		if [[ $algo == hybrid ]]; then
+			(( $(cases "$BATS_TEST_TMPDIR/s") > 1000 ))
+		else
+			is "$(cases "$BATS_TEST_TMPDIR/s")" 0 "$algo taught the hybrid's rates"
+		fi
+	done
+}
+
 # one_session PRODUCT...: user 1 browses the products in one session, in $IN.
 one_session() {
 	local p

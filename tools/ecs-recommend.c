@@ -1414,7 +1414,9 @@ fuse(const struct user *u, const uint32_t *items, size_t nitems,
  * right: the session's own items by recency, and the new items by rank
  * among them. The user's session is still the one that list was made
  * for. Only a list that was made teaches: learning alone (no line for
- * that action, no query) leaves the rates as they are.
+ * that action, no query) leaves the rates as they are; and only a list
+ * of the hybrid, whose places they are (another model's lists, on a
+ * state the hybrid then loads, would teach it the places of theirs).
  */
 static void
 learn_hit_rates(struct user *u, uint32_t item)
@@ -1424,7 +1426,7 @@ learn_hit_rates(struct user *u, uint32_t item)
 	int kind = list_kind(u, u->list_strength);
 	struct hit_rate *h;
 
-	if (u->nrecs == 0)
+	if (u->nrecs == 0 || opt.algo != ALGO_HYBRID)
 		return;
 	nitems = session_items(u, items);
 	for (i = 0; i < nitems; i++) {
