@@ -108,6 +108,12 @@ one_session() {
 	# The line after the first b shows a, not b: what --as-shown judged.
 	run -0 ecs-recommend -k 3 --algo spop "$IN"
 	is "$(sed -n 2p <<< "$output" | jq -c '[.recommendations[].product_id]')" '["a"]'
+	# A query between the two b answers with b (a query has no product
+	# on screen), but the list judged stays the one made after the event.
+	printf '%s\n' '{"query":"recommend","user_id":1}' | cat <(head -2 "$IN") - <(tail -1 "$IN") > "$BATS_TEST_TMPDIR/q"
+	run -0 ecs-recommend --evaluate -k 3 --algo spop --as-shown "$BATS_TEST_TMPDIR/q"
+	like "${lines[0]}" '*"recommendations":[{"product_id":"b",*'
+	like "${lines[1]}" '*"seen_in_session":{"cases":1,"hr@3":0.0000,"mrr@3":0.0000}*'
 }
 
 @test "--exclude-repeats: only products new to the session are judged" {

@@ -1721,7 +1721,9 @@ stock_news(struct ecs_reader *rd, const struct ecs_field *f, bool in_stock)
 
 /*
  * {"query":"recommend","user_id":..}: an answer, nothing learned; a known
- * user's next event judges it, as a line's list (learn_hit_rates).
+ * user's next event judges it, as a line's list (learn_hit_rates). Not
+ * under --evaluate: the list judged there is the one made after the
+ * event (with --same-category, without its product under --as-shown).
  */
 static void
 query(struct ecs_reader *rd, const struct ecs_field *f)
@@ -1742,7 +1744,7 @@ query(struct ecs_reader *rd, const struct ecs_field *f)
 	if ((now = run.clock.latest) == INT64_MIN)
 		now = ecs_time_now();
 	n = recommend(u != NULL ? u : &nobody, -1, now, -1, recs, opt.top_k);
-	if (u != NULL)
+	if (u != NULL && !opt.evaluate)
 		keep_recs(u, recs, n);
 	out_line(++run.seq, &f[F_USER], now, NULL, NULL, recs, n);
 }
