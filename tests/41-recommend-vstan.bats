@@ -71,6 +71,22 @@ neighbours() {
 	sed 's/"vsession":[0-9]*/"vsession":0/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/bad"
 	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
 	like "$stderr" "*corrupt state: bad 'vsession'*"
+	# A user of 3 events in the session with no step yet, and one with
+	# a step that is not back though their two products are the same.
+	grep -q '"hist":\[[0-9]*,[0-9]*,[0-9]*\],.*"steps":2,' "$BATS_TEST_TMPDIR/s"
+	sed '0,/\("hist":\[[0-9]*,[0-9]*,[0-9]*\],.*"steps":\)2,/s//\10,/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/bad"
+	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
+	like "$stderr" "*corrupt state: bad steps or returns*"
+	grep -q '"hist":\[[0-9]*,[0-9]*\],.*"steps":1,"returns":0,' "$BATS_TEST_TMPDIR/s"
+	sed '0,/"hist":\[\([0-9]*\),[0-9]*\],\(.*"steps":1,"returns":0,\)/s//"hist":[\1,\1],\2/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/bad"
+	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
+	like "$stderr" "*corrupt state: bad steps or returns*"
+	# A list that names a product twice: one click would be two hits.
+	ecs-gen --events 2000 --seed 9 | ecs-recommend --state "$BATS_TEST_TMPDIR/lines" > /dev/null
+	grep -q '"list":\[[0-9]*,' "$BATS_TEST_TMPDIR/lines"
+	sed '0,/"list":\[\([0-9]*\),/s//"list":[\1,\1,/' "$BATS_TEST_TMPDIR/lines" > "$BATS_TEST_TMPDIR/bad"
+	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
+	like "$stderr" "*corrupt state: a product twice in 'list'*"
 }
 
 @test "state: only the hybrid's lists teach its hit rates, so a state other models served is safe for it" {

@@ -2190,7 +2190,7 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 	struct json_object *id = ecs_state_field(sr, rec, "user", json_type_string);
 	struct ecs_field f = { ECS_F_STRING, json_object_get_string(id),
 	    (size_t)json_object_get_string_len(id), NULL };
-	uint32_t acts[HIST], list[MAX_K], pos1;
+	uint32_t acts[HIST], list[MAX_K], distinct[HIST], pos1;
 	struct user *u = get_user(&f, &pos1);
 	int64_t nitems = (int64_t)ecs_map_count(run.items), steps, returns;
 	int64_t strength, strong;
@@ -2208,7 +2208,15 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 	bound_taken(u);
 	steps = ecs_state_int(sr, rec, "steps");
 	returns = ecs_state_int(sr, rec, "returns");
-	if (steps < 0 || steps > UINT8_MAX || returns < 0 || returns > steps)
+	/*
+	 * As remember() counts them: a step for each event of the session
+	 * after its first (up to 255), and a step back for each repeat of
+	 * an item among the 12 kept, as the one before is still there.
+	 */
+	if (steps < 0 || steps > UINT8_MAX || returns < 0 || returns > steps ||
+	    (u->nhist == 0 ? steps > 0 : steps < u->nhist - 1) ||
+	    (steps < UINT8_MAX && returns < (int64_t)(u->nhist -
+	    session_items(u, distinct))))
 		ecs_state_corrupt(sr, "bad steps or returns");
 	u->nsteps = (uint8_t)steps;
 	u->nreturns = (uint8_t)returns;
@@ -2221,6 +2229,9 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 	u->list_strong = (uint16_t)strong;
 	/* The list of a run with a larger -k: its first -k, a list as good. */
 	nlist = load_array(sr, rec, "list", list, MAX_K, nitems);
+	for (i = 1; i < nlist; i++)	/* a product twice: a click, two hits */
+		if (in_list(list, i, list[i]))
+			ecs_state_corrupt(sr, "a product twice in 'list'");
 	if (nlist > opt.top_k)
 		nlist = opt.top_k;
 	if (nlist > 0) {
