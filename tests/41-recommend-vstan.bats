@@ -71,6 +71,37 @@ neighbours() {
 	sed 's/"vsession":[0-9]*/"vsession":0/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/bad"
 	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
 	like "$stderr" "*corrupt state: bad 'vsession'*"
+	# A user of 3 events in the session with no step yet, and one with
+	# a step that is not back though their two products are the same.
+	grep -q '"hist":\[[0-9]*,[0-9]*,[0-9]*\],.*"steps":2,' "$BATS_TEST_TMPDIR/s"
+	sed '0,/\("hist":\[[0-9]*,[0-9]*,[0-9]*\],.*"steps":\)2,/s//\10,/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/bad"
+	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
+	like "$stderr" "*corrupt state: bad steps or returns*"
+	grep -q '"hist":\[[0-9]*,[0-9]*\],.*"steps":1,"returns":0,' "$BATS_TEST_TMPDIR/s"
+	sed '0,/"hist":\[\([0-9]*\),[0-9]*\],\(.*"steps":1,"returns":0,\)/s//"hist":[\1,\1],\2/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/bad"
+	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
+	like "$stderr" "*corrupt state: bad steps or returns*"
+	# A list that names a product twice: one click would be two hits.
+	ecs-gen --events 2000 --seed 9 | ecs-recommend --state "$BATS_TEST_TMPDIR/lines" > /dev/null
+	grep -q '"list":\[[0-9]*,' "$BATS_TEST_TMPDIR/lines"
+	sed '0,/"list":\[\([0-9]*\),/s//"list":[\1,\1,/' "$BATS_TEST_TMPDIR/lines" > "$BATS_TEST_TMPDIR/bad"
+	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
+	like "$stderr" "*corrupt state: a product twice in 'list'*"
+}
+
+@test "state: only the hybrid's lists teach its hit rates, so a state other models served is safe for it" {
+	ecs-gen --events 2000 --seed 9 > "$BATS_TEST_TMPDIR/g"
+	# The cases of all the rates, back and ahead.
+	cases() { head -1 "$1" | jq '[.hit_rates_back, .hit_rates_ahead | .[range(0; length; 2)]] | add'; }
+	for algo in hybrid sr spop vstan pop; do
+		rm -f "$BATS_TEST_TMPDIR/s"
+		ecs-recommend --algo "$algo" -k 5 --state "$BATS_TEST_TMPDIR/s" "$BATS_TEST_TMPDIR/g" > /dev/null
+		if [[ $algo == hybrid ]]; then
+			(( $(cases "$BATS_TEST_TMPDIR/s") > 1000 ))
+		else
+			is "$(cases "$BATS_TEST_TMPDIR/s")" 0 "$algo taught the hybrid's rates"
+		fi
+	done
 }
 
 # one_session PRODUCT...: user 1 browses the products in one session, in $IN.
@@ -93,6 +124,12 @@ one_session() {
 	# The line after the first b shows a, not b: what --as-shown judged.
 	run -0 ecs-recommend -k 3 --algo spop "$IN"
 	is "$(sed -n 2p <<< "$output" | jq -c '[.recommendations[].product_id]')" '["a"]'
+	# A query between the two b answers with b (a query has no product
+	# on screen), but the list judged stays the one made after the event.
+	printf '%s\n' '{"query":"recommend","user_id":1}' | cat <(head -2 "$IN") - <(tail -1 "$IN") > "$BATS_TEST_TMPDIR/q"
+	run -0 ecs-recommend --evaluate -k 3 --algo spop --as-shown "$BATS_TEST_TMPDIR/q"
+	like "${lines[0]}" '*"recommendations":[{"product_id":"b",*'
+	like "${lines[1]}" '*"seen_in_session":{"cases":1,"hr@3":0.0000,"mrr@3":0.0000}*'
 }
 
 @test "--exclude-repeats: only products new to the session are judged" {

@@ -1414,7 +1414,9 @@ fuse(const struct user *u, const uint32_t *items, size_t nitems,
  * right: the session's own items by recency, and the new items by rank
  * among them. The user's session is still the one that list was made
  * for. Only a list that was made teaches: learning alone (no line for
- * that action, no query) leaves the rates as they are.
+ * that action, no query) leaves the rates as they are; and only a list
+ * of the hybrid, whose places they are (another model's lists, on a
+ * state the hybrid then loads, would teach it the places of theirs).
  */
 static void
 learn_hit_rates(struct user *u, uint32_t item)
@@ -1424,7 +1426,7 @@ learn_hit_rates(struct user *u, uint32_t item)
 	int kind = list_kind(u, u->list_strength);
 	struct hit_rate *h;
 
-	if (u->nrecs == 0)
+	if (u->nrecs == 0 || opt.algo != ALGO_HYBRID)
 		return;
 	nitems = session_items(u, items);
 	for (i = 0; i < nitems; i++) {
@@ -1719,7 +1721,9 @@ stock_news(struct ecs_reader *rd, const struct ecs_field *f, bool in_stock)
 
 /*
  * {"query":"recommend","user_id":..}: an answer, nothing learned; a known
- * user's next event judges it, as a line's list (learn_hit_rates).
+ * user's next event judges it, as a line's list (learn_hit_rates). Not
+ * under --evaluate: the list judged there is the one made after the
+ * event (with --same-category, without its product under --as-shown).
  */
 static void
 query(struct ecs_reader *rd, const struct ecs_field *f)
@@ -1740,7 +1744,7 @@ query(struct ecs_reader *rd, const struct ecs_field *f)
 	if ((now = run.clock.latest) == INT64_MIN)
 		now = ecs_time_now();
 	n = recommend(u != NULL ? u : &nobody, -1, now, -1, recs, opt.top_k);
-	if (u != NULL)
+	if (u != NULL && !opt.evaluate)
 		keep_recs(u, recs, n);
 	out_line(++run.seq, &f[F_USER], now, NULL, NULL, recs, n);
 }
@@ -2186,7 +2190,7 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 	struct json_object *id = ecs_state_field(sr, rec, "user", json_type_string);
 	struct ecs_field f = { ECS_F_STRING, json_object_get_string(id),
 	    (size_t)json_object_get_string_len(id), NULL };
-	uint32_t acts[HIST], list[MAX_K], pos1;
+	uint32_t acts[HIST], list[MAX_K], distinct[HIST], pos1;
 	struct user *u = get_user(&f, &pos1);
 	int64_t nitems = (int64_t)ecs_map_count(run.items), steps, returns;
 	int64_t strength, strong;
@@ -2204,7 +2208,15 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 	bound_taken(u);
 	steps = ecs_state_int(sr, rec, "steps");
 	returns = ecs_state_int(sr, rec, "returns");
-	if (steps < 0 || steps > UINT8_MAX || returns < 0 || returns > steps)
+	/*
+	 * As remember() counts them: a step for each event of the session
+	 * after its first (up to 255), and a step back for each repeat of
+	 * an item among the 12 kept, as the one before is still there.
+	 */
+	if (steps < 0 || steps > UINT8_MAX || returns < 0 || returns > steps ||
+	    (u->nhist == 0 ? steps > 0 : steps < u->nhist - 1) ||
+	    (steps < UINT8_MAX && returns < (int64_t)(u->nhist -
+	    session_items(u, distinct))))
 		ecs_state_corrupt(sr, "bad steps or returns");
 	u->nsteps = (uint8_t)steps;
 	u->nreturns = (uint8_t)returns;
@@ -2217,6 +2229,9 @@ load_user(const struct ecs_state_reader *sr, struct json_object *rec)
 	u->list_strong = (uint16_t)strong;
 	/* The list of a run with a larger -k: its first -k, a list as good. */
 	nlist = load_array(sr, rec, "list", list, MAX_K, nitems);
+	for (i = 1; i < nlist; i++)	/* a product twice: a click, two hits */
+		if (in_list(list, i, list[i]))
+			ecs_state_corrupt(sr, "a product twice in 'list'");
 	if (nlist > opt.top_k)
 		nlist = opt.top_k;
 	if (nlist > 0) {
