@@ -58,7 +58,7 @@ neighbours() {
 	grep -q '"vsession":' "$st" && grep -q '"vitem":' "$st"
 }
 
-@test "state: a file of version 3 is refused, and a broken neighbour line or hit rate too" {
+@test "state: a file of version 3 is refused, and a broken neighbour line, hit rate, user, link weight or popularity too" {
 	ecs-gen --events 2000 --seed 9 | ecs-recommend --emit none --state "$BATS_TEST_TMPDIR/s"
 	sed '1s/"version":4/"version":3/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/old"
 	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/old" < /dev/null
@@ -87,6 +87,18 @@ neighbours() {
 	sed '0,/"list":\[\([0-9]*\),/s//"list":[\1,\1,/' "$BATS_TEST_TMPDIR/lines" > "$BATS_TEST_TMPDIR/bad"
 	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
 	like "$stderr" "*corrupt state: a product twice in 'list'*"
+	# A link's weight or a popularity that no run writes: negative, NaN
+	# (json-c reads it), infinite as a float, or not a number.
+	grep -q '"next":\[\[[0-9]*,[0-9.]*\]' "$BATS_TEST_TMPDIR/s"
+	for w in -1 NaN 1e300 '"1"'; do
+		sed "0,/\"next\":\[\[\([0-9]*\),[0-9.]*\]/s//\"next\":[[\1,$w]/" "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/bad"
+		run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
+		like "$stderr" "*corrupt state: bad link*"
+	done
+	sed '0,/"pop":[0-9.]*/s//"pop":NaN/' "$BATS_TEST_TMPDIR/s" > "$BATS_TEST_TMPDIR/bad"
+	! cmp -s "$BATS_TEST_TMPDIR/s" "$BATS_TEST_TMPDIR/bad"
+	run -1 --separate-stderr ecs-recommend --state "$BATS_TEST_TMPDIR/bad" < /dev/null
+	like "$stderr" "*corrupt state: bad pop*"
 }
 
 @test "state: only the hybrid's lists teach its hit rates, so a state other models served is safe for it" {
@@ -130,6 +142,22 @@ one_session() {
 	run -0 ecs-recommend --evaluate -k 3 --algo spop --as-shown "$BATS_TEST_TMPDIR/q"
 	like "${lines[0]}" '*"recommendations":[{"product_id":"b",*'
 	like "${lines[1]}" '*"seen_in_session":{"cases":1,"hr@3":0.0000,"mrr@3":0.0000}*'
+}
+
+@test "--freeze-after: a product never learned is a miss, and the next click is judged against the list the line shows" {
+	# Learned: a then b, and a. After the freeze, the same session goes
+	# on to c (never learned: no list can hold it), then b.
+	local n=0 p u
+	for p in 0a 0b 1a 1c 1b; do
+		u=${p:0:1}
+		printf '{"user_id":%s,"session_id":%s,"action":"browse","product_id":"%s","ts":"2026-01-01T00:0%d:00Z"}\n' \
+		    "$u" "$u" "${p:1}" "$((n++))"
+	done > "$IN"
+	freeze=(--freeze-after 2026-01-01T00:02:30Z)
+	run -0 ecs-recommend -k 3 --algo sr "${freeze[@]}" "$IN"
+	is "$(sed -n 4p <<< "$output" | jq -c '[.trigger.product_id, .recommendations[0].product_id]')" '["c","b"]' "the line after c shows b first"
+	run -0 ecs-recommend --evaluate -k 3 --algo sr "${freeze[@]}" --eval-from 2026-01-01T00:02:30Z "$IN"
+	like "$output" '*"cases":2,"hr@3":0.5000,"mrr@3":0.5000,*' "c a miss, b a hit at the first place"
 }
 
 @test "--exclude-repeats: only products new to the session are judged" {

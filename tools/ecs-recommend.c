@@ -11,6 +11,7 @@
  * --evaluate measures it prequentially: recommend, then learn.
  */
 #include <err.h>
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -1841,11 +1842,15 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		if (!fresh && t <= opt.freeze_after)
 			learn_hit_rates(u, UINT32_MAX);
 		u->nrecs = 0;
-		if (opt.emit[a] && !opt.evaluate) {
+		if (opt.evaluate || opt.emit[a]) {
+			/* From the session alone: the list the next event judges. */
 			n = recommend(u, -1, t, -1, recs, opt.top_k);
 			keep_recs(u, recs, n);
-			out_line(run.seq, &f[F_USER], t, action_names[a], &f[F_PRODUCT],
-			    recs, n);
+			if (opt.evaluate)
+				mark_recommended(recs, n);
+			else
+				out_line(run.seq, &f[F_USER], t, action_names[a],
+				    &f[F_PRODUCT], recs, n);
 		}
 		return;
 	}
@@ -2129,6 +2134,26 @@ load_taken(const struct ecs_state_reader *sr, struct json_object *rec,
 	}
 }
 
+/*
+ * A weight of the state: a number from 0 to max (a float's range where it
+ * is kept in one). NaN, an infinity or a negative weight would reach the
+ * scores; json-c reads NaN and Infinity, and 1e300 is infinite as a float.
+ */
+static double
+load_weight(const struct ecs_state_reader *sr, struct json_object *v,
+    double max, const char *what)
+{
+	double x;
+
+	if (!json_object_is_type(v, json_type_double) &&
+	    !json_object_is_type(v, json_type_int))
+		ecs_state_corrupt(sr, "bad %s", what);
+	x = json_object_get_double(v);
+	if (!(x >= 0 && x <= max))
+		ecs_state_corrupt(sr, "bad %s", what);
+	return x;
+}
+
 static void
 load_edges(const struct ecs_state_reader *sr, struct json_object *rec,
     const char *name, struct edges *es)
@@ -2150,8 +2175,8 @@ load_edges(const struct ecs_state_reader *sr, struct json_object *rec,
 			ecs_state_corrupt(sr, "bad link");
 		es->e[i].item = (uint32_t)json_object_get_int64(
 		    json_object_array_get_idx(pair, 0));
-		es->e[i].w = (float)json_object_get_double(
-		    json_object_array_get_idx(pair, 1));
+		es->e[i].w = (float)load_weight(sr,
+		    json_object_array_get_idx(pair, 1), FLT_MAX, "link");
 		edge_fp(es)[i] = fingerprint(es->e[i].item);
 	}
 	es->n = (uint16_t)n;
@@ -2171,9 +2196,11 @@ load_item(const struct ecs_state_reader *sr, struct json_object *rec)
 	if ((i = item_index(&f, true)) != (int64_t)ecs_map_count(run.items) - 1)
 		ecs_state_corrupt(sr, "an item twice, or more than --max-items");
 	it = item_at((uint32_t)i);
-	it->pop = ecs_state_double(sr, rec, "pop");
+	it->pop = load_weight(sr, ecs_state_field(sr, rec, "pop",
+	    json_type_double), DBL_MAX, "pop");
 	it->pop_at = ecs_state_int(sr, rec, "pop_at");
-	it->sessions = (float)ecs_state_double(sr, rec, "sessions");
+	it->sessions = (float)load_weight(sr, ecs_state_field(sr, rec,
+	    "sessions", json_type_double), FLT_MAX, "sessions");
 	cat = ecs_state_int(sr, rec, "category");
 	if (cat < -1 || cat >= (int64_t)ecs_map_count(run.categories))
 		ecs_state_corrupt(sr, "bad category");
@@ -2257,7 +2284,8 @@ load_state(void)
 	/* Absent from the states of earlier versions: the time is then unknown. */
 	if (json_object_object_get_ex(head, "latest", NULL))
 		run.clock.latest = ecs_state_int(&sr, head, "latest");
-	run.nsessions_seen = ecs_state_double(&sr, head, "sessions");
+	run.nsessions_seen = load_weight(&sr, ecs_state_field(&sr, head,
+	    "sessions", json_type_double), DBL_MAX, "sessions");
 	if ((int)ecs_state_int(&sr, head, "neighbors") >
 	    opt.neighbors)
 		ecs_state_corrupt(&sr, "saved with more --neighbors");
