@@ -265,6 +265,18 @@ reload_under_load() {
 	is "$stderr" "ecs-join: $BATS_TEST_TMPDIR/s.ndjson:3: row skipped: not a JSON object"
 }
 
+@test "--table-stream: a row json-c reads (an escape) keeps integers past 64 bits whole, keys and values" {
+	printf '%s\n' '{"product_id":99999999999999999999,"n":"caf\u00e9","v":[18446744073709551616]}' > "$BATS_TEST_TMPDIR/s.ndjson"
+	ev '{"product_id":18446744073709551615}' '{"product_id":99999999999999999999}'
+	run -0 --separate-stderr ecs-join --table-stream "$BATS_TEST_TMPDIR/s.ndjson" /dev/null "$IN"
+	is "$output" '{"product_id":18446744073709551615}
+{"product_id":99999999999999999999,"n":"café","v":[18446744073709551616]}'
+	# The same row from the table file joins alike.
+	run -0 --separate-stderr ecs-join "$BATS_TEST_TMPDIR/s.ndjson" "$IN"
+	is "$output" '{"product_id":18446744073709551615}
+{"product_id":99999999999999999999,"n":"café","v":[18446744073709551616]}'
+}
+
 @test "--table-stream from a FIFO: ecs-stock --report as the table, updated live" {
 	mkfifo "$BATS_TEST_TMPDIR/ev" "$BATS_TEST_TMPDIR/st"
 	ecs-join --prefix stock_ --table-stream "$BATS_TEST_TMPDIR/st" /dev/null < "$BATS_TEST_TMPDIR/ev" > "$BATS_TEST_TMPDIR/out" 2>&1 &

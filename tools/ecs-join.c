@@ -301,11 +301,13 @@ stream_parse(const char *line, size_t len, const char **why)
 	    json_tokener_get_parse_end(run.stream_tok) < len ||
 	    ecs_json_not_rfc8259(line, len, &col, reason, sizeof(reason))) {
 		json_object_put(rec);
-		rec = NULL;
+		json_tokener_reset(run.stream_tok);
 		*why = "not a JSON object";
+		return NULL;
 	}
 	json_tokener_reset(run.stream_tok);
-	return rec;
+	/* json-c clamps an integer past 64 bits: its text is kept instead. */
+	return ecs_json_exact_ints(run.stream_tok, line, len, rec);
 }
 
 /* One row of --table-stream, put in the table in use (the latest wins). */
