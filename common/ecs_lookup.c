@@ -177,6 +177,9 @@ key_of_text(const char *val, size_t vlen, const char **key, size_t *klen)
 	}
 	*key = val;
 	*klen = vlen;
+	/* The integer -0 is 0, as json-c and an event's key read it. */
+	if (vlen == 2 && val[0] == '-' && val[1] == '0')
+		*key = "0", *klen = 1;
 	return *val == '-' || (*val >= '0' && *val <= '9');
 }
 

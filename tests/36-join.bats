@@ -265,6 +265,22 @@ reload_under_load() {
 	is "$stderr" "ecs-join: $BATS_TEST_TMPDIR/s.ndjson:3: row skipped: not a JSON object"
 }
 
+@test "the integer -0 is the key 0, in a table row (NDJSON, CSV, json-c's) as in an event" {
+	printf '%s\n' '{"id":-0,"n":"plain"}' > "$BATS_TEST_TMPDIR/t.ndjson"
+	printf '%s\n' '{"id":-0,"n":"caf\u00e9"}' > "$BATS_TEST_TMPDIR/e.ndjson"
+	printf 'id,n\n-0,csv\n' > "$BATS_TEST_TMPDIR/t.csv"
+	ev '{"id":-0}' '{"id":0}' '{"id":-0,"s":"\n"}' '{"p":{"id":-0}}' '{"id":-0.0}'
+	for tn in t.ndjson:plain e.ndjson:café t.csv:csv; do
+		t=${tn%%:*} n=${tn#*:}
+		run -0 --separate-stderr ecs-join --on id "$BATS_TEST_TMPDIR/$t" "$IN"
+		is "$(printf '%s\n' "$output" | jq -c .n)" "$(printf '"%s"\n' "$n" "$n" "$n")
+null
+null" "$t"
+		run -0 --separate-stderr ecs-join --on p.id=id "$BATS_TEST_TMPDIR/$t" "$IN"
+		is "${lines[3]}" "{\"p\":{\"id\":-0},\"n\":\"$n\"}" "$t, nested"
+	done
+}
+
 @test "--table-stream: a row json-c reads (an escape) keeps integers past 64 bits whole, keys and values" {
 	printf '%s\n' '{"product_id":99999999999999999999,"n":"caf\u00e9","v":[18446744073709551616]}' > "$BATS_TEST_TMPDIR/s.ndjson"
 	ev '{"product_id":18446744073709551615}' '{"product_id":99999999999999999999}'
