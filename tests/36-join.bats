@@ -265,6 +265,19 @@ reload_under_load() {
 	is "$stderr" "ecs-join: $BATS_TEST_TMPDIR/s.ndjson:3: row skipped: not a JSON object"
 }
 
+@test "--table-stream: a last row without its newline was never applied, and says so" {
+	printf '%s\n%s' '{"product_id":"A","v":1}' '{"product_id":"A","v":2}' > "$BATS_TEST_TMPDIR/s.ndjson"
+	ev '{"product_id":"A"}'
+	run -1 --separate-stderr ecs-join --table-stream "$BATS_TEST_TMPDIR/s.ndjson" /dev/null "$IN"
+	is "$output" '{"product_id":"A","v":1}'
+	is "$stderr" "ecs-join: $BATS_TEST_TMPDIR/s.ndjson:2: row not applied: no newline at its end"
+	# Blanks after the last newline are no row.
+	printf '{"product_id":"A","v":1}\n \t' > "$BATS_TEST_TMPDIR/s.ndjson"
+	run -0 --separate-stderr ecs-join --table-stream "$BATS_TEST_TMPDIR/s.ndjson" /dev/null "$IN"
+	is "$output" '{"product_id":"A","v":1}'
+	is "$stderr" ""
+}
+
 @test "the integer -0 is the key 0, in a table row (NDJSON, CSV, json-c's) as in an event" {
 	printf '%s\n' '{"id":-0,"n":"plain"}' > "$BATS_TEST_TMPDIR/t.ndjson"
 	printf '%s\n' '{"id":-0,"n":"caf\u00e9"}' > "$BATS_TEST_TMPDIR/e.ndjson"

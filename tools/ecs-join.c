@@ -382,6 +382,33 @@ poll_stream(void)
 }
 
 /*
+ * At the end of the events: a last row of the stream without its newline
+ * was never applied (a row is applied once it is whole), which is said.
+ */
+static void
+stream_unended(void)
+{
+	const char *p;
+	size_t n;
+
+	if (run.stream_fd == -1)
+		return;
+	poll_stream();
+	if (run.skip_line)
+		return;		/* reported as too long */
+	p = run.stream_buf.p;
+	n = run.stream_buf.len;
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' ||
+	    p[n - 1] == '\r'))
+		n--;
+	if (n == 0)
+		return;
+	run.stream_bad++;
+	warnx("%s:%llu: row not applied: no newline at its end",
+	    opt.stream_path, run.stream_lineno + 1);
+}
+
+/*
  * The stream starts with the rows it holds, so that a table file and a
  * stream file give the same joins whenever the events come.
  */
@@ -585,6 +612,7 @@ main(int argc, char *argv[])
 			watch_table();
 	}
 	flush_unmatched();
+	stream_unended();
 	summary();
 	status = ecs_reader_finish(&rd);
 	if (run.nrefused > 0 || run.stream_bad > 0)
