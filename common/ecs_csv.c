@@ -30,6 +30,8 @@ struct ecs_csv {
 	char		 sep;		/* ',' or '\t' */
 	int		 file;		/* rd->next_file of the input read */
 	bool		 need_header;
+	/* The line of this input's header when it was bad: rows have no names. */
+	unsigned long long bad_header;
 	struct text	 keys;		/* "name": for each header field */
 	size_t		*key_off;	/* where each starts in keys */
 	size_t		 nkeys;
@@ -579,6 +581,20 @@ read_row(struct ecs_reader *rd, struct ecs_csv *c)
 	return ROW_BAD;
 }
 
+/*
+ * The row just reported bad, when it was the header: the rows after it
+ * have no names, and are bad too (the next row is not taken as the header,
+ * which would lose it and name the others by its values).
+ */
+static void
+header_lost(const struct ecs_reader *rd, struct ecs_csv *c)
+{
+	if (!c->need_header)
+		return;
+	c->need_header = false;
+	c->bad_header = rd->lineno;
+}
+
 bool
 ecs_csv_next(struct ecs_reader *rd)
 {
@@ -588,18 +604,34 @@ ecs_csv_next(struct ecs_reader *rd)
 	if (c->file != rd->next_file) {
 		c->file = rd->next_file;	/* a new input, a new header */
 		c->need_header = true;
+		c->bad_header = 0;
 		c->pending = false;
 	}
 	while ((r = read_row(rd, c)) != ROW_END) {
-		if (r == ROW_BAD)
+		if (c->need_header && rd->lineno > 1) {
+			/* The reader skipped line 1: too long, or cut short. */
+			c->need_header = false;
+			c->bad_header = 1;
+		}
+		if (r == ROW_BAD) {
+			header_lost(rd, c);
 			continue;
+		}
+		if (c->bad_header != 0) {
+			ecs_reader_bad(rd, "row without names: the header "
+			    "(line %llu) is bad", c->bad_header);
+			continue;
+		}
 		if (!split_row(c, rd->raw, rd->rawlen)) {
-			ecs_reader_bad(rd, "%s", c->why);
+			ecs_reader_bad(rd, "%s%s", c->need_header ? "header: " :
+			    "", c->why);
+			header_lost(rd, c);
 			continue;
 		}
 		if (c->need_header) {
 			if (!take_header(c)) {
 				ecs_reader_bad(rd, "header: %s", c->why);
+				header_lost(rd, c);
 				continue;
 			}
 			rd->nlines--;	/* not a record */

@@ -51,6 +51,7 @@ struct ecs_lookup {
 	struct lk_member *m;
 	size_t		 nm, capm;
 	unsigned long long nduplicates;
+	size_t		 ndead;		/* members of replaced rows */
 	/* Scratch for a join: the event's members, and which to drop. */
 	struct span	*ev;
 	size_t		 nev, capev;
@@ -177,6 +178,9 @@ key_of_text(const char *val, size_t vlen, const char **key, size_t *klen)
 	}
 	*key = val;
 	*klen = vlen;
+	/* The integer -0 is 0, as json-c and an event's key read it. */
+	if (vlen == 2 && val[0] == '-' && val[1] == '0')
+		*key = "0", *klen = 1;
 	return *val == '-' || (*val >= '0' && *val <= '9');
 }
 
@@ -250,6 +254,38 @@ row_member(struct ecs_lookup *lk, struct lk_row *row, const char *name,
 	ecs_buf_add(&lk->vals, val, vlen);
 }
 
+/*
+ * Copies the members and values of the rows in use anew, leaving out
+ * those of replaced rows: a table updated for ever by --table-stream
+ * holds its rows, not every version of them.
+ */
+static void
+compact(struct ecs_lookup *lk)
+{
+	struct lk_member *m = ecs_xmalloc((lk->nm - lk->ndead + 1) *
+	    sizeof(*m));
+	struct ecs_buf vals = ECS_BUF_INIT;
+	struct lk_row *row;
+	size_t iter = 0, nm = 0, i;
+
+	while ((row = ecs_map_next(lk->rows, &iter, NULL, NULL)) != NULL) {
+		for (i = 0; i < row->n; i++) {
+			m[nm + i] = lk->m[row->first + i];
+			m[nm + i].off = vals.len;
+			ecs_buf_add(&vals, lk->vals.p + lk->m[row->first + i].off,
+			    lk->m[row->first + i].len);
+		}
+		row->first = nm;
+		nm += row->n;
+	}
+	free(lk->m);
+	ecs_buf_free(&lk->vals);
+	lk->m = m;
+	lk->nm = lk->capm = nm;
+	lk->vals = vals;
+	lk->ndead = 0;
+}
+
 /* Files the row under key; a key already there takes the new row. */
 static void
 row_file(struct ecs_lookup *lk, const struct lk_row *row, const char *key,
@@ -259,9 +295,13 @@ row_file(struct ecs_lookup *lk, const struct lk_row *row, const char *key,
 	bool created;
 
 	slot = ecs_map_put(lk->rows, key, klen, &created);
-	if (!created)
+	if (!created) {
 		lk->nduplicates++;
+		lk->ndead += slot->n;
+	}
 	*slot = *row;
+	if (lk->ndead > 1024 && lk->ndead > lk->nm / 2)
+		compact(lk);
 }
 
 static bool
@@ -271,7 +311,7 @@ add_plain(struct ecs_lookup *lk, const char *line, size_t len,
 	const char *p = line, *e = line + len, *key = NULL;
 	struct lk_row row = { lk->nm, 0 };
 	struct span s;
-	size_t klen = 0;
+	size_t klen = 0, vals_at = lk->vals.len;
 	bool has_key = false;
 
 	while (next_member(&p, e, &s)) {
@@ -285,6 +325,7 @@ add_plain(struct ecs_lookup *lk, const char *line, size_t len,
 	}
 	if (!has_key) {
 		lk->nm = row.first;		/* the row is dropped */
+		lk->vals.len = vals_at;
 		if (key == NULL)
 			*why = "is missing";
 		return false;

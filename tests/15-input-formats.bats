@@ -76,7 +76,30 @@ ecs-filter: 7 bad lines of 9 written to $rej"
 	# The rows as they came, a row over two lines included.
 	is "$(cat "$rej")" "$(printf '3\n4,5,6\n5,x"y\n6,"z"w\n\n10,\xff\n11,"open\n12,13')"
 	# Miller refuses such a file too.
-	run -1 mlr --icsv --ojsonl cat "$f"
+}
+
+@test "a bad header makes each row of its input bad, none taken as the header" {
+	f="$BATS_TEST_TMPDIR/h.csv" g="$BATS_TEST_TMPDIR/g.csv" rej="$BATS_TEST_TMPDIR/rej"
+	printf 'a,b"\n1,2\n"3\n4",5\n' > "$f"
+	printf 'a,b\n6,7\n' > "$g"
+	run -0 --separate-stderr ecs-filter -i csv --reject "$rej" true "$f" "$g"
+	is "$output" '{"a":6,"b":7}'
+	is "$stderr" "ecs-filter: $f:1: header: field 2: a quote inside an unquoted field (quote the field and double the quote)
+ecs-filter: $f:2: row without names: the header (line 1) is bad
+ecs-filter: $f:3: row without names: the header (line 1) is bad
+ecs-filter: 3 bad lines of 4 written to $rej"
+	is "$(cat "$rej")" "$(cat "$f")" "every line of the file, nothing lost"
+	# A header over --max-line, or not UTF-8: the same.
+	{ printf 'x%.0s' $(seq 200); printf '\n1\n'; } > "$f"
+	run -1 --separate-stderr ecs-filter --max-line 100 -i csv true "$f"
+	is "$output" ""
+	is "$stderr" "ecs-filter: $f:1: line longer than 100 bytes (--max-line)
+ecs-filter: $f:2: row without names: the header (line 1) is bad
+ecs-filter: 2 bad lines of 2 skipped"
+	printf 'a,\xff\n1,2\n' > "$f"
+	run -1 --separate-stderr ecs-filter -i csv true "$f"
+	is "$output" ""
+	is "${#stderr_lines[@]}" 3
 }
 
 @test "an over-long line inside a quoted field breaks that row only" {

@@ -301,11 +301,13 @@ stream_parse(const char *line, size_t len, const char **why)
 	    json_tokener_get_parse_end(run.stream_tok) < len ||
 	    ecs_json_not_rfc8259(line, len, &col, reason, sizeof(reason))) {
 		json_object_put(rec);
-		rec = NULL;
+		json_tokener_reset(run.stream_tok);
 		*why = "not a JSON object";
+		return NULL;
 	}
 	json_tokener_reset(run.stream_tok);
-	return rec;
+	/* json-c clamps an integer past 64 bits: its text is kept instead. */
+	return ecs_json_exact_ints(run.stream_tok, line, len, rec);
 }
 
 /* One row of --table-stream, put in the table in use (the latest wins). */
@@ -377,6 +379,33 @@ poll_stream(void)
 	}
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
 		err(ECS_EXIT_DATA, "%s", opt.stream_path);
+}
+
+/*
+ * At the end of the events: a last row of the stream without its newline
+ * was never applied (a row is applied once it is whole), which is said.
+ */
+static void
+stream_unended(void)
+{
+	const char *p;
+	size_t n;
+
+	if (run.stream_fd == -1)
+		return;
+	poll_stream();
+	if (run.skip_line)
+		return;		/* reported as too long */
+	p = run.stream_buf.p;
+	n = run.stream_buf.len;
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' ||
+	    p[n - 1] == '\r'))
+		n--;
+	if (n == 0)
+		return;
+	run.stream_bad++;
+	warnx("%s:%llu: row not applied: no newline at its end",
+	    opt.stream_path, run.stream_lineno + 1);
 }
 
 /*
@@ -583,6 +612,7 @@ main(int argc, char *argv[])
 			watch_table();
 	}
 	flush_unmatched();
+	stream_unended();
 	summary();
 	status = ecs_reader_finish(&rd);
 	if (run.nrefused > 0 || run.stream_bad > 0)
