@@ -191,6 +191,22 @@ carts_same() {
 	is "$(wc -l < "$BATS_TEST_TMPDIR/rej")" 7
 }
 
+@test "session: a bad line's time moves no watermark: the events after it are not late" {
+	# Line 2's time is out of range, line 3 has no key: both refused.
+	# Had their times moved event time on, the session had closed at
+	# line 4 and line 5 been late.
+	ev '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}' \
+	   '{"user_id":1,"action":"browse","ts":8700000000000000}' \
+	   '{"action":"browse","ts":"2030-01-01T00:00:00Z"}' \
+	   '{"user_id":1,"action":"browse","ts":"2026-11-01T10:05:00Z"}' \
+	   '{"user_id":1,"action":"browse","ts":"2026-11-01T10:06:00Z"}'
+	run -1 --separate-stderr ecs-session "$IN"
+	is "$(jq -c '{events, "end": .end, closed}' <<< "$output")" \
+	    '{"events":3,"end":"2026-11-01T10:06:00Z","closed":"end"}'
+	like "$stderr" "*in.ndjson:2: field 'ts' is out of range*"
+	[[ "$stderr" != *late* ]]
+}
+
 @test "session: kill -9 and resume from --state: no session lost, repeats only as ecs(7) allows" {
 	ecs-gen -n 20000 -s 4 > "$BATS_TEST_TMPDIR/g"
 	crash_and_resume ecs-session -q --abandon 30m

@@ -216,6 +216,21 @@ vs_chdb() {
 	like "$stderr" "*5 bad lines of 7 skipped*"
 }
 
+@test "a bad line's time moves no watermark: no window is written early" {
+	# Line 2, a step without its key, is refused: had its time moved
+	# event time on, the window had been written and the cart and the
+	# purchase refused as late.
+	ev '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}' \
+	    '{"action":"browse","ts":"2030-11-01T10:00:00Z"}' \
+	    '{"user_id":1,"action":"add_to_cart","ts":"2026-11-01T10:05:00Z"}' \
+	    '{"user_id":1,"action":"purchase","ts":"2026-11-01T10:06:00Z"}'
+	run -1 --separate-stderr ecs-funnel "${STEPS[@]}" --within 1h -w 1d --per-key "$IN"
+	is "$(jq -c '{user_id, level}' <<< "$output")" '{"user_id":1,"level":3}'
+	like "$stderr" "*in.ndjson:2: field 'user_id' is missing*"
+	[[ "$stderr" != *late* ]]
+	like "$stderr" "*1 bad line of 4 skipped*"
+}
+
 @test "a late event (its window written) is refused; --lateness waits for it" {
 	ev '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}' \
 	    '{"user_id":2,"action":"browse","ts":"2026-11-01T12:00:00Z"}' \
