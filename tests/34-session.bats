@@ -145,6 +145,26 @@ carts_same() {
 	is "${#lines[@]}" 5
 }
 
+@test "session: a purchase exactly --recover after the alert recovers, whatever came first" {
+	# The alert is at 11:00; the purchase at 13:00 is 2h after it. Another
+	# key's event of 13:00 read before it must not end the watch.
+	for other in '' '{"user_id":9,"action":"browse","ts":"2026-11-01T13:00:00Z"}'; do
+		ev '{"user_id":7,"action":"add_to_cart","product_id":1,"price":2,"ts":"2026-11-01T10:00:00Z"}' \
+		   '{"user_id":8,"action":"browse","ts":"2026-11-01T11:00:00Z"}' \
+		   ${other:+"$other"} \
+		   '{"user_id":7,"action":"purchase","product_id":1,"price":2,"ts":"2026-11-01T13:00:00Z"}'
+		run -0 ecs-session --abandon 1h --recover 2h "$IN"
+		like "$output" '*{"alert":"cart_recovered","user_id":7,*"after_s":7200,*' "with [$other] first"
+	done
+	# A millisecond later is past it.
+	ev '{"user_id":7,"action":"add_to_cart","product_id":1,"price":2,"ts":"2026-11-01T10:00:00Z"}' \
+	   '{"user_id":8,"action":"browse","ts":"2026-11-01T11:00:00Z"}' \
+	   '{"user_id":7,"action":"purchase","product_id":1,"price":2,"ts":"2026-11-01T13:00:00.001Z"}'
+	run -0 ecs-session --abandon 1h --recover 2h "$IN"
+	like "$output" '*"abandoned_cart"*'
+	[[ "$output" != *cart_recovered* ]]
+}
+
 @test "session: --emit update writes the session so far after each event" {
 	run -0 --separate-stderr ecs-session --emit update --lateness 1h "$SHOP"
 	is "$(grep -c '"closed":null' <<< "$output")" 17

@@ -852,8 +852,9 @@ cart_units(const struct cart *c)
 
 /*
  * When the cart is next due: its alert when armed and not empty, the end
- * of its recovery watch when alerted; INT64_MAX when nothing is due (the
- * cart is then dropped).
+ * of its recovery watch when alerted (a millisecond after --recover, which
+ * a purchase may still reach: a watermark at it does not end the watch);
+ * INT64_MAX when nothing is due (the cart is then dropped).
  */
 static int64_t
 cart_due(const struct cart *c)
@@ -861,7 +862,7 @@ cart_due(const struct cart *c)
 	if (c->armed && cart_units(c) > 0)
 		return c->last + opt.abandon_ms;
 	if (c->alert_at != INT64_MIN)
-		return c->alert_at + opt.recover_ms;
+		return c->alert_at + opt.recover_ms + 1;
 	return INT64_MAX;
 }
 
