@@ -287,6 +287,29 @@ vs_chdb() {
 	like "$output" "*saved by a run with other options*"
 }
 
+@test "--state: a state with impossible values is refused, not trusted" {
+	st="$BATS_TEST_TMPDIR/st" next='{"user_id":2,"action":"browse","ts":"2026-11-05T10:00:00Z"}'
+	args=("${STEPS[@]}" --within 1h -w 1d --per-key --state "$st")
+	ev '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}' \
+	    '{"user_id":1,"action":"add_to_cart","ts":"2026-11-01T10:05:00Z"}' \
+	    '{"user_id":1,"action":"browse","ts":"2026-11-01T10:20:00Z"}'
+	ecs-funnel "${args[@]}" "$IN"
+	cp "$st" "$BATS_TEST_TMPDIR/good"
+	run -0 ecs-funnel "${args[@]}" <<< "$next"
+	like "${lines[0]}" '*"user_id":1,"level":2,*'
+	# A scan that returned at level 3 without a chain of 3 (it crashed),
+	# a chain whose steps go back in time, a window that is no window.
+	for bad in 's/"done":false,"level":0/"done":true,"level":3/' \
+	    's/\[\([0-9]*\),\([0-9]*\),1,2\]/[\2,\1,1,2]/' \
+	    's/"w":\([0-9]*\)/"w":\1123/'; do
+		sed "2$bad" "$BATS_TEST_TMPDIR/good" > "$st"
+		run -1 cmp -s "$st" "$BATS_TEST_TMPDIR/good"
+		run -1 --separate-stderr ecs-funnel "${args[@]}" <<< "$next"
+		like "$stderr" "*st:2: corrupt state: *" "with $bad"
+		is "$output" ""
+	done
+}
+
 @test "kill -9 and a restart from the checkpoint lose no window" {
 	ecs-gen --events 20000 --users 1000 --seed 39 > "$BATS_TEST_TMPDIR/g"
 	crash_and_resume ecs-funnel "${STEPS[@]}" --within 10m -w 1h -b category
