@@ -336,4 +336,16 @@ carts_same() {
 	sed 's/"landing":0/"landing":5/' "$BATS_TEST_TMPDIR/good" > "$st"
 	run -1 --separate-stderr ecs-session --abandon 1h --state "$st" < /dev/null
 	like "$stderr" "*s.state:2: corrupt state: impossible values*"
+	# Values written out as they are: a number id that is no number made
+	# lines that are not JSON, a count below 0 wrapped to 2^64 - 1.
+	sed 's/"text":"1","string":false/"text":"1 2","string":false/' "$BATS_TEST_TMPDIR/good" > "$st"
+	run -1 cmp -s "$st" "$BATS_TEST_TMPDIR/good"
+	run -1 --separate-stderr ecs-session --abandon 1h --state "$st" < /dev/null
+	like "$stderr" "*s.state:2: corrupt state: an id is not a number's text*"
+	is "$output" ""
+	sed 's/"count":\[\([0-9]*\),\([0-9]*\),/"count":[\1,-\2,/' "$BATS_TEST_TMPDIR/good" > "$st"
+	run -1 cmp -s "$st" "$BATS_TEST_TMPDIR/good"
+	run -1 --separate-stderr ecs-session --abandon 1h --state "$st" < /dev/null
+	like "$stderr" "*s.state:2: corrupt state: 'count' has not 5 numbers from 0*"
+	is "$output" ""
 }

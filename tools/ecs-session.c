@@ -694,9 +694,10 @@ cart_left(const struct session *s, struct ecs_dec *left, bool *unknown)
 	*unknown = false;
 	for (i = 0; i < s->npcarts; i++) {
 		p = &s->pcarts[i];
-		units = p->carted - p->removed - p->bought;
-		if (units <= 0)
+		/* In two steps: no difference of these overflows. */
+		if (p->carted - p->removed <= p->bought)
 			continue;
+		units = p->carted - p->removed - p->bought;
 		if (p->has_price)
 			add_value(left, &p->price, units);
 		else
@@ -839,15 +840,16 @@ cart_free(struct cart *c)
 	free(c);
 }
 
-static int64_t
-cart_units(const struct cart *c)
+/* Whether units are left in the cart (not their sum, which may not fit). */
+static bool
+cart_has_units(const struct cart *c)
 {
-	int64_t n = 0;
 	size_t i;
 
 	for (i = 0; i < c->nitems; i++)
-		n += c->items[i].quantity;
-	return n;
+		if (c->items[i].quantity > 0)
+			return true;
+	return false;
 }
 
 /*
@@ -859,7 +861,7 @@ cart_units(const struct cart *c)
 static int64_t
 cart_due(const struct cart *c)
 {
-	if (c->armed && cart_units(c) > 0)
+	if (c->armed && cart_has_units(c))
 		return c->last + opt.abandon_ms;
 	if (c->alert_at != INT64_MIN)
 		return c->alert_at + opt.recover_ms + 1;
@@ -1084,7 +1086,7 @@ close_due(void)
 		session_close((struct session *)run.sessions.v[0], C_GAP);
 	while (run.carts.n > 0 && run.carts.v[0]->at <= run.watermark) {
 		c = (struct cart *)run.carts.v[0];
-		if (c->armed && cart_units(c) > 0)
+		if (c->armed && cart_has_units(c))
 			cart_alert(c);
 		c->due.at = cart_due(c);
 		if (c->due.at <= run.watermark || c->due.at == INT64_MAX)
@@ -1487,10 +1489,16 @@ load_id(const struct ecs_state_reader *sr, struct json_object *o,
     struct id *id)
 {
 	struct json_object *t;
+	struct ecs_num n;
 
 	if (!json_object_is_type(o, json_type_object))
 		ecs_state_corrupt(sr, "an id is not an object");
 	t = ecs_state_field(sr, o, "text", json_type_string);
+	/* Written as it is: a number's text must be one JSON number. */
+	if (!ecs_state_bool(sr, o, "string") && !ecs_num_parse(
+	    json_object_get_string(t), (size_t)json_object_get_string_len(t),
+	    &n))
+		ecs_state_corrupt(sr, "an id is not a number's text");
 	id_set(id, json_object_get_string(t),
 	    (size_t)json_object_get_string_len(t),
 	    ecs_state_bool(sr, o, "string"));
@@ -1514,6 +1522,18 @@ load_dec(const struct ecs_state_reader *sr, struct json_object *rec,
 	    (size_t)json_object_get_string_len(v), d) || !d->exact)
 		ecs_state_corrupt(sr, "'%s' is not a decimal", name);
 	return true;
+}
+
+/* A saved count or number of units: a whole number from 0, or corrupt. */
+static int64_t
+load_count(const struct ecs_state_reader *sr, struct json_object *rec,
+    const char *name)
+{
+	int64_t n = ecs_state_int(sr, rec, name);
+
+	if (n < 0)
+		ecs_state_corrupt(sr, "'%s' is below 0", name);
+	return n;
 }
 
 static struct json_object *
@@ -1555,11 +1575,16 @@ load_session(const struct ecs_state_reader *sr, struct json_object *rec)
 	if (json_object_array_length(a) != NACTIONS)
 		ecs_state_corrupt(sr, "'count' has not %d numbers", NACTIONS);
 	for (i = 0; i < NACTIONS; i++) {
-		s->count[i] = (uint64_t)json_object_get_int64(
-		    json_object_array_get_idx(a, i));
+		c = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(c, json_type_int) ||
+		    json_object_get_int64(c) < 0 ||
+		    (uint64_t)json_object_get_int64(c) > UINT64_MAX - s->events)
+			ecs_state_corrupt(sr, "'count' has not %d numbers "
+			    "from 0", NACTIONS);
+		s->count[i] = (uint64_t)json_object_get_int64(c);
 		s->events += s->count[i];
 	}
-	s->unnumbered = (uint64_t)ecs_state_int(sr, rec, "unnumbered");
+	s->unnumbered = (uint64_t)load_count(sr, rec, "unnumbered");
 	s->revenue_unknown = !load_dec(sr, rec, "revenue", &s->revenue);
 	a = load_array(sr, rec, "orders");
 	n = json_object_array_length(a);
@@ -1584,14 +1609,17 @@ load_session(const struct ecs_state_reader *sr, struct json_object *rec)
 		if (!json_object_is_type(c, json_type_object))
 			ecs_state_corrupt(sr, "'cart' is not an object");
 		pc = session_pcart(s, i);
-		pc->carted = ecs_state_int(sr, c, "carted");
-		pc->removed = ecs_state_int(sr, c, "removed");
-		pc->bought = ecs_state_int(sr, c, "bought");
+		pc->carted = load_count(sr, c, "carted");
+		pc->removed = load_count(sr, c, "removed");
+		pc->bought = load_count(sr, c, "bought");
 		pc->has_price = load_dec(sr, c, "price", &pc->price);
 		pc->price_t = load_time(sr, c, "price_t", false);
 		pc->price_seq = (uint64_t)ecs_state_int(sr, c, "price_seq");
 	}
-	if (s->events == 0 || s->end < s->start || s->landing < -1 ||
+	/* Each purchase has an order_id, or counts in unnumbered. */
+	if (s->events == 0 || s->count[A_PURCHASE] < s->norders ||
+	    s->count[A_PURCHASE] - s->norders < s->unnumbered ||
+	    s->end < s->start || s->landing < -1 ||
 	    s->exit < -1 || s->landing >= (long)s->nprods ||
 	    s->exit >= (long)s->nprods || s->end - s->start > MAX_DURATION_MS)
 		ecs_state_corrupt(sr, "impossible values");
