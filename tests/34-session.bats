@@ -96,6 +96,17 @@ same_as_duckdb() {
 	same_as_duckdb "$BATS_TEST_TMPDIR/gen.ndjson" user_id 0
 }
 
+@test "session: a revenue or cart value past 38 digits is null, not a rounded figure" {
+	# 123456789012345.123456789012345678 * 10^12 has 39 digits: exactly
+	# it does not fit, and a double's 1.2345678901234512e26 is not it.
+	ev '{"user_id":1,"action":"add_to_cart","product_id":2,"price":"123456789012345.123456789012345678","quantity":1000000000000,"ts":"2026-11-01T10:00:00Z"}' \
+	   '{"user_id":1,"action":"purchase","product_id":2,"price":"123456789012345.123456789012345678","quantity":1000000000000,"ts":"2026-11-01T10:01:00Z"}' \
+	   '{"user_id":2,"action":"purchase","product_id":2,"price":"123456789012345.123456789012345678","quantity":1000,"ts":"2026-11-01T10:01:00Z"}'
+	run -0 ecs-session "$IN"
+	like "${lines[0]}" '*"user_id":1,*"revenue":null,"cart_left":0,*'
+	like "${lines[1]}" '*"user_id":2,*"revenue":123456789012345123.456789012345678000,*'
+}
+
 @test "session: --key session_id keeps the input's own sessions apart" {
 	need_duckdb
 	ecs-gen -n 20000 -s 3 > "$BATS_TEST_TMPDIR/gen.ndjson"

@@ -648,10 +648,11 @@ put_seconds(int64_t ms)
 	ecs_buf_puts(&run.out, frac);
 }
 
+/* An exact sum, or null when unknown or past the 38 digits of exact. */
 static void
 put_dec(const struct ecs_dec *d, bool unknown)
 {
-	if (unknown)
+	if (unknown || !d->exact)
 		ecs_buf_puts(&run.out, "null");
 	else
 		ecs_buf_dec(&run.out, d);
