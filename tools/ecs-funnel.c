@@ -1064,10 +1064,14 @@ merge_line(struct ecs_reader *rd)
 	    json_object_array_length(q50) != opt.nsteps ||
 	    json_object_array_length(q90) != opt.nsteps)
 		why = "not a line of ecs-funnel --partial (steps)";
+	/* Keys that reached a step reached the one before: no fewer. */
 	for (i = 0; why == NULL && i < opt.nsteps; i++)
 		if (!json_object_is_type(json_object_array_get_idx(keys, i),
 		    json_type_int) ||
-		    json_object_get_int64(json_object_array_get_idx(keys, i)) < 0)
+		    json_object_get_int64(json_object_array_get_idx(keys, i)) < 0 ||
+		    (i > 0 && json_object_get_int64(json_object_array_get_idx(
+		    keys, i)) > json_object_get_int64(
+		    json_object_array_get_idx(keys, i - 1))))
 			why = "not a line of ecs-funnel --partial (keys)";
 	if (why != NULL) {
 		ecs_reader_bad(rd, "%s", why);
