@@ -191,6 +191,14 @@ carts_same() {
 	is "${#lines[@]}" 2
 	like "${lines[0]}" '*"duration_s":34800,"events":30,*"closed":"max_duration"}'
 	like "${lines[1]}" '*"events":20,*"closed":"end"}'
+	# A late 10:40 between 10:00-10:20 and 10:55-11:10 would bridge them
+	# into 70 minutes: it joins the earlier only, as ecs-session(1) says.
+	for t in 10:00 10:20 10:55 11:10 10:40; do
+		echo "{\"user_id\":1,\"action\":\"browse\",\"ts\":\"2026-11-01T$t:00Z\"}"
+	done > "$IN"
+	run -0 ecs-session --max-duration 1h --lateness 2h "$IN"
+	is "$(jq -c '[.start, .end, .events]' <<< "$output")" \
+	    $'["2026-11-01T10:00:00Z","2026-11-01T10:40:00Z",3]\n["2026-11-01T10:55:00Z","2026-11-01T11:10:00Z",2]'
 	ecs-gen -n 5000 -s 2 > "$IN"
 	run -0 --separate-stderr ecs-session --max-open 10 "$IN"
 	like "$stderr" '*ecs-session: * sessions closed early (--max-open 10)*'

@@ -1134,9 +1134,10 @@ write_late(const struct ecs_reader *rd)
 /* The step */
 
 /*
- * The session of key that event e joins: the one within the gap, or the
- * two it bridges merged, unless that would stretch them past
- * --max-duration; else a new one. Borrowed.
+ * The session of key that event e joins: the one within the gap that it
+ * does not stretch past --max-duration, or the two it bridges merged (the
+ * earlier alone when merged they would pass it); else a new one.
+ * Borrowed.
  */
 static struct session *
 place(const struct ecs_field *key, const struct event *e)
