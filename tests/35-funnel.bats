@@ -399,6 +399,11 @@ vs_chdb() {
 	run -1 --separate-stderr ecs-funnel "${args[@]}" --merge "$BATS_TEST_TMPDIR/p3"
 	like "$stderr" "*p3:1: not a line of ecs-funnel --partial (keys)*"
 	is "$output" ""
+	# Nor is a window that ends before it starts (it was written so).
+	head -1 "$BATS_TEST_TMPDIR/p1" | jq -c '.w = .e + 7200001' > "$BATS_TEST_TMPDIR/p3"
+	run -1 --separate-stderr ecs-funnel "${args[@]}" --merge "$BATS_TEST_TMPDIR/p3"
+	like "$stderr" "*p3:1: not a line of ecs-funnel --partial (window)*"
+	is "$output" ""
 }
 
 @test "events of no step and no key (stock snapshots) are no one's: not bad lines" {

@@ -703,6 +703,26 @@ pend(struct group *g, uint64_t mask, uint64_t id)
 
 /* Windows */
 
+/* A time of an event taken: 0 or later (windowFunnel's are unsigned). */
+static bool
+is_time(int64_t t)
+{
+	return t >= 0 && t <= MAX_TIME_MS;
+}
+
+/*
+ * Whether s can start a window of this run (as a state or a partial
+ * says): NO_WINDOW without -w, else the start of a window of -w.
+ */
+static bool
+is_window_start(int64_t s)
+{
+	if (opt.window_ms == NO_WINDOW)
+		return s == NO_WINDOW;
+	return s >= -opt.window_ms && s <= MAX_TIME_MS &&
+	    ecs_window_floor(&run.ws, s, opt.window_ms) == s;
+}
+
 static struct window *
 window_at(int64_t start, bool add)
 {
@@ -1064,6 +1084,11 @@ merge_line(struct ecs_reader *rd)
 	    json_object_array_length(q50) != opt.nsteps ||
 	    json_object_array_length(q90) != opt.nsteps)
 		why = "not a line of ecs-funnel --partial (steps)";
+	else if (!is_window_start(json_object_get_int64(w)) ||
+	    json_object_get_int64(e) != (json_object_get_int64(w) == NO_WINDOW ?
+	    INT64_MAX : ecs_window_end(&run.ws, json_object_get_int64(w),
+	    opt.window_ms)))
+		why = "not a line of ecs-funnel --partial (window)";
 	/* Keys that reached a step reached the one before: no fewer. */
 	for (i = 0; why == NULL && i < opt.nsteps; i++)
 		if (!json_object_is_type(json_object_array_get_idx(keys, i),
@@ -1607,13 +1632,6 @@ state_ints(const struct ecs_state_reader *sr, struct json_object *a, size_t n)
 	return a;
 }
 
-/* A saved time: 0 or later (windowFunnel's are unsigned), or corrupt. */
-static bool
-is_time(int64_t t)
-{
-	return t >= 0 && t <= MAX_TIME_MS;
-}
-
 /*
  * A saved window's start: none without -w, else the start of a window of
  * -w not yet written (one written would be written again); or corrupt.
@@ -1623,10 +1641,8 @@ load_window_start(const struct ecs_state_reader *sr, struct json_object *rec)
 {
 	int64_t s = ecs_state_int(sr, rec, "w");
 
-	if (opt.window_ms == NO_WINDOW ? s != NO_WINDOW :
-	    s < -opt.window_ms || s > MAX_TIME_MS ||
-	    ecs_window_floor(&run.ws, s, opt.window_ms) != s ||
-	    (run.closed_upto != INT64_MIN && ecs_window_end(&run.ws, s,
+	if (!is_window_start(s) || (s != NO_WINDOW &&
+	    run.closed_upto != INT64_MIN && ecs_window_end(&run.ws, s,
 	    opt.window_ms) + opt.within_ms <= run.closed_upto))
 		ecs_state_corrupt(sr, "'w' is not the start of a window open");
 	return s;
