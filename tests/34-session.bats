@@ -367,4 +367,14 @@ carts_same() {
 	run -1 --separate-stderr ecs-session --abandon 1h --state "$st" < /dev/null
 	like "$stderr" "*s.state:2: corrupt state: 'count' has not 5 numbers from 0*"
 	is "$output" ""
+	# Two sessions of a key that overlap (two lines of one session id).
+	ev '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}' \
+	   '{"user_id":1,"action":"browse","ts":"2026-11-01T12:00:00Z"}'
+	rm "$st"
+	ecs-session --lateness 10h --state "$st" "$IN"
+	sed '3s/"start":[0-9]*/"start":1793527200000/' "$st" > "$BATS_TEST_TMPDIR/bad"
+	run -1 cmp -s "$st" "$BATS_TEST_TMPDIR/bad"
+	mv "$BATS_TEST_TMPDIR/bad" "$st"
+	run -1 --separate-stderr ecs-session --lateness 10h --state "$st" < /dev/null
+	like "$stderr" "*s.state:3: corrupt state: a session that overlaps the one before*"
 }

@@ -1623,12 +1623,16 @@ load_session(const struct ecs_state_reader *sr, struct json_object *rec)
 	    s->count[A_PURCHASE] - s->norders < s->unnumbered ||
 	    s->end < s->start || s->landing < -1 ||
 	    s->exit < -1 || s->landing >= (long)s->nprods ||
-	    s->exit >= (long)s->nprods || s->end - s->start > MAX_DURATION_MS)
+	    s->exit >= (long)s->nprods ||
+	    s->end - s->start >= opt.max_duration_ms)
 		ecs_state_corrupt(sr, "impossible values");
+	u = load_user(sr, &s->key);
+	/* A key's sessions are saved by start, and never overlap. */
+	if (u->n > 0 && u->open[u->n - 1]->end >= s->start)
+		ecs_state_corrupt(sr, "a session that overlaps the one before");
 	s->due.at = session_due(s);
 	heap_push(&run.sessions, &s->due);
 	run.nopen++;
-	u = load_user(sr, &s->key);
 	if (u->n == u->cap) {
 		u->cap = u->cap ? u->cap * 2 : 2;
 		u->open = ecs_xrealloc(u->open, u->cap * sizeof(*u->open));
