@@ -96,6 +96,17 @@ same_as_duckdb() {
 	same_as_duckdb "$BATS_TEST_TMPDIR/gen.ndjson" user_id 0
 }
 
+@test "session: a revenue or cart value past 38 digits is null, not a rounded figure" {
+	# 123456789012345.123456789012345678 * 10^12 has 39 digits: exactly
+	# it does not fit, and a double's 1.2345678901234512e26 is not it.
+	ev '{"user_id":1,"action":"add_to_cart","product_id":2,"price":"123456789012345.123456789012345678","quantity":1000000000000,"ts":"2026-11-01T10:00:00Z"}' \
+	   '{"user_id":1,"action":"purchase","product_id":2,"price":"123456789012345.123456789012345678","quantity":1000000000000,"ts":"2026-11-01T10:01:00Z"}' \
+	   '{"user_id":2,"action":"purchase","product_id":2,"price":"123456789012345.123456789012345678","quantity":1000,"ts":"2026-11-01T10:01:00Z"}'
+	run -0 ecs-session "$IN"
+	like "${lines[0]}" '*"user_id":1,*"revenue":null,"cart_left":0,*'
+	like "${lines[1]}" '*"user_id":2,*"revenue":123456789012345123.456789012345678000,*'
+}
+
 @test "session: --key session_id keeps the input's own sessions apart" {
 	need_duckdb
 	ecs-gen -n 20000 -s 3 > "$BATS_TEST_TMPDIR/gen.ndjson"
@@ -145,6 +156,26 @@ carts_same() {
 	is "${#lines[@]}" 5
 }
 
+@test "session: a purchase exactly --recover after the alert recovers, whatever came first" {
+	# The alert is at 11:00; the purchase at 13:00 is 2h after it. Another
+	# key's event of 13:00 read before it must not end the watch.
+	for other in '' '{"user_id":9,"action":"browse","ts":"2026-11-01T13:00:00Z"}'; do
+		ev '{"user_id":7,"action":"add_to_cart","product_id":1,"price":2,"ts":"2026-11-01T10:00:00Z"}' \
+		   '{"user_id":8,"action":"browse","ts":"2026-11-01T11:00:00Z"}' \
+		   ${other:+"$other"} \
+		   '{"user_id":7,"action":"purchase","product_id":1,"price":2,"ts":"2026-11-01T13:00:00Z"}'
+		run -0 ecs-session --abandon 1h --recover 2h "$IN"
+		like "$output" '*{"alert":"cart_recovered","user_id":7,*"after_s":7200,*' "with [$other] first"
+	done
+	# A millisecond later is past it.
+	ev '{"user_id":7,"action":"add_to_cart","product_id":1,"price":2,"ts":"2026-11-01T10:00:00Z"}' \
+	   '{"user_id":8,"action":"browse","ts":"2026-11-01T11:00:00Z"}' \
+	   '{"user_id":7,"action":"purchase","product_id":1,"price":2,"ts":"2026-11-01T13:00:00.001Z"}'
+	run -0 ecs-session --abandon 1h --recover 2h "$IN"
+	like "$output" '*"abandoned_cart"*'
+	[[ "$output" != *cart_recovered* ]]
+}
+
 @test "session: --emit update writes the session so far after each event" {
 	run -0 --separate-stderr ecs-session --emit update --lateness 1h "$SHOP"
 	is "$(grep -c '"closed":null' <<< "$output")" 17
@@ -160,6 +191,14 @@ carts_same() {
 	is "${#lines[@]}" 2
 	like "${lines[0]}" '*"duration_s":34800,"events":30,*"closed":"max_duration"}'
 	like "${lines[1]}" '*"events":20,*"closed":"end"}'
+	# A late 10:40 between 10:00-10:20 and 10:55-11:10 would bridge them
+	# into 70 minutes: it joins the earlier only, as ecs-session(1) says.
+	for t in 10:00 10:20 10:55 11:10 10:40; do
+		echo "{\"user_id\":1,\"action\":\"browse\",\"ts\":\"2026-11-01T$t:00Z\"}"
+	done > "$IN"
+	run -0 ecs-session --max-duration 1h --lateness 2h "$IN"
+	is "$(jq -c '[.start, .end, .events]' <<< "$output")" \
+	    $'["2026-11-01T10:00:00Z","2026-11-01T10:40:00Z",3]\n["2026-11-01T10:55:00Z","2026-11-01T11:10:00Z",2]'
 	ecs-gen -n 5000 -s 2 > "$IN"
 	run -0 --separate-stderr ecs-session --max-open 10 "$IN"
 	like "$stderr" '*ecs-session: * sessions closed early (--max-open 10)*'
@@ -189,6 +228,22 @@ carts_same() {
 	like "$stderr" "*in.ndjson:8: field 'user_id' is not a number or string*"
 	run -0 ecs-session --reject "$BATS_TEST_TMPDIR/rej" "$IN"
 	is "$(wc -l < "$BATS_TEST_TMPDIR/rej")" 7
+}
+
+@test "session: a bad line's time moves no watermark: the events after it are not late" {
+	# Line 2's time is out of range, line 3 has no key: both refused.
+	# Had their times moved event time on, the session had closed at
+	# line 4 and line 5 been late.
+	ev '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}' \
+	   '{"user_id":1,"action":"browse","ts":8700000000000000}' \
+	   '{"action":"browse","ts":"2030-01-01T00:00:00Z"}' \
+	   '{"user_id":1,"action":"browse","ts":"2026-11-01T10:05:00Z"}' \
+	   '{"user_id":1,"action":"browse","ts":"2026-11-01T10:06:00Z"}'
+	run -1 --separate-stderr ecs-session "$IN"
+	is "$(jq -c '{events, "end": .end, closed}' <<< "$output")" \
+	    '{"events":3,"end":"2026-11-01T10:06:00Z","closed":"end"}'
+	like "$stderr" "*in.ndjson:2: field 'ts' is out of range*"
+	[[ "$stderr" != *late* ]]
 }
 
 @test "session: kill -9 and resume from --state: no session lost, repeats only as ecs(7) allows" {
@@ -300,4 +355,26 @@ carts_same() {
 	sed 's/"landing":0/"landing":5/' "$BATS_TEST_TMPDIR/good" > "$st"
 	run -1 --separate-stderr ecs-session --abandon 1h --state "$st" < /dev/null
 	like "$stderr" "*s.state:2: corrupt state: impossible values*"
+	# Values written out as they are: a number id that is no number made
+	# lines that are not JSON, a count below 0 wrapped to 2^64 - 1.
+	sed 's/"text":"1","string":false/"text":"1 2","string":false/' "$BATS_TEST_TMPDIR/good" > "$st"
+	run -1 cmp -s "$st" "$BATS_TEST_TMPDIR/good"
+	run -1 --separate-stderr ecs-session --abandon 1h --state "$st" < /dev/null
+	like "$stderr" "*s.state:2: corrupt state: an id is not a number's text*"
+	is "$output" ""
+	sed 's/"count":\[\([0-9]*\),\([0-9]*\),/"count":[\1,-\2,/' "$BATS_TEST_TMPDIR/good" > "$st"
+	run -1 cmp -s "$st" "$BATS_TEST_TMPDIR/good"
+	run -1 --separate-stderr ecs-session --abandon 1h --state "$st" < /dev/null
+	like "$stderr" "*s.state:2: corrupt state: 'count' has not 5 numbers from 0*"
+	is "$output" ""
+	# Two sessions of a key that overlap (two lines of one session id).
+	ev '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}' \
+	   '{"user_id":1,"action":"browse","ts":"2026-11-01T12:00:00Z"}'
+	rm "$st"
+	ecs-session --lateness 10h --state "$st" "$IN"
+	sed '3s/"start":[0-9]*/"start":1793527200000/' "$st" > "$BATS_TEST_TMPDIR/bad"
+	run -1 cmp -s "$st" "$BATS_TEST_TMPDIR/bad"
+	mv "$BATS_TEST_TMPDIR/bad" "$st"
+	run -1 --separate-stderr ecs-session --lateness 10h --state "$st" < /dev/null
+	like "$stderr" "*s.state:3: corrupt state: a session that overlaps the one before*"
 }

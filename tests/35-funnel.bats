@@ -216,6 +216,21 @@ vs_chdb() {
 	like "$stderr" "*5 bad lines of 7 skipped*"
 }
 
+@test "a bad line's time moves no watermark: no window is written early" {
+	# Line 2, a step without its key, is refused: had its time moved
+	# event time on, the window had been written and the cart and the
+	# purchase refused as late.
+	ev '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}' \
+	    '{"action":"browse","ts":"2030-11-01T10:00:00Z"}' \
+	    '{"user_id":1,"action":"add_to_cart","ts":"2026-11-01T10:05:00Z"}' \
+	    '{"user_id":1,"action":"purchase","ts":"2026-11-01T10:06:00Z"}'
+	run -1 --separate-stderr ecs-funnel "${STEPS[@]}" --within 1h -w 1d --per-key "$IN"
+	is "$(jq -c '{user_id, level}' <<< "$output")" '{"user_id":1,"level":3}'
+	like "$stderr" "*in.ndjson:2: field 'user_id' is missing*"
+	[[ "$stderr" != *late* ]]
+	like "$stderr" "*1 bad line of 4 skipped*"
+}
+
 @test "a late event (its window written) is refused; --lateness waits for it" {
 	ev '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}' \
 	    '{"user_id":2,"action":"browse","ts":"2026-11-01T12:00:00Z"}' \
@@ -270,6 +285,29 @@ vs_chdb() {
 	# Other options are refused with the state.
 	run -1 ecs-funnel "${STEPS[@]}" --within 11m -w 1h -b category --state "$BATS_TEST_TMPDIR/st" < /dev/null
 	like "$output" "*saved by a run with other options*"
+}
+
+@test "--state: a state with impossible values is refused, not trusted" {
+	st="$BATS_TEST_TMPDIR/st" next='{"user_id":2,"action":"browse","ts":"2026-11-05T10:00:00Z"}'
+	args=("${STEPS[@]}" --within 1h -w 1d --per-key --state "$st")
+	ev '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}' \
+	    '{"user_id":1,"action":"add_to_cart","ts":"2026-11-01T10:05:00Z"}' \
+	    '{"user_id":1,"action":"browse","ts":"2026-11-01T10:20:00Z"}'
+	ecs-funnel "${args[@]}" "$IN"
+	cp "$st" "$BATS_TEST_TMPDIR/good"
+	run -0 ecs-funnel "${args[@]}" <<< "$next"
+	like "${lines[0]}" '*"user_id":1,"level":2,*'
+	# A scan that returned at level 3 without a chain of 3 (it crashed),
+	# a chain whose steps go back in time, a window that is no window.
+	for bad in 's/"done":false,"level":0/"done":true,"level":3/' \
+	    's/\[\([0-9]*\),\([0-9]*\),1,2\]/[\2,\1,1,2]/' \
+	    's/"w":\([0-9]*\)/"w":\1123/'; do
+		sed "2$bad" "$BATS_TEST_TMPDIR/good" > "$st"
+		run -1 cmp -s "$st" "$BATS_TEST_TMPDIR/good"
+		run -1 --separate-stderr ecs-funnel "${args[@]}" <<< "$next"
+		like "$stderr" "*st:2: corrupt state: *" "with $bad"
+		is "$output" ""
+	done
 }
 
 @test "kill -9 and a restart from the checkpoint lose no window" {
@@ -355,6 +393,17 @@ vs_chdb() {
 	like "$output" "*partials of another funnel*"
 	run -2 ecs-funnel "${args[@]}" --partial --per-key
 	like "$output" "*--partial writes the rows' states*"
+	# More keys at a step than at the one before is no partial: its
+	# "dropped" was 2^64 - 2.
+	head -1 "$BATS_TEST_TMPDIR/p1" | jq -c '.keys[1] = .keys[0] + 2' > "$BATS_TEST_TMPDIR/p3"
+	run -1 --separate-stderr ecs-funnel "${args[@]}" --merge "$BATS_TEST_TMPDIR/p3"
+	like "$stderr" "*p3:1: not a line of ecs-funnel --partial (keys)*"
+	is "$output" ""
+	# Nor is a window that ends before it starts (it was written so).
+	head -1 "$BATS_TEST_TMPDIR/p1" | jq -c '.w = .e + 7200001' > "$BATS_TEST_TMPDIR/p3"
+	run -1 --separate-stderr ecs-funnel "${args[@]}" --merge "$BATS_TEST_TMPDIR/p3"
+	like "$stderr" "*p3:1: not a line of ecs-funnel --partial (window)*"
+	is "$output" ""
 }
 
 @test "events of no step and no key (stock snapshots) are no one's: not bad lines" {

@@ -30,6 +30,8 @@
 #include "ecs_window.h"
 
 #define MAX_STEPS	32		/* as ClickHouse's MAX_EVENTS */
+/* The latest event time there is (ecs_time_from_epoch's limit). */
+#define MAX_TIME_MS	INT64_C(9000000000000000)
 #define NO_WINDOW	ECS_NO_WINDOW
 #define STATE_VERSION	1
 
@@ -701,6 +703,26 @@ pend(struct group *g, uint64_t mask, uint64_t id)
 
 /* Windows */
 
+/* A time of an event taken: 0 or later (windowFunnel's are unsigned). */
+static bool
+is_time(int64_t t)
+{
+	return t >= 0 && t <= MAX_TIME_MS;
+}
+
+/*
+ * Whether s can start a window of this run (as a state or a partial
+ * says): NO_WINDOW without -w, else the start of a window of -w.
+ */
+static bool
+is_window_start(int64_t s)
+{
+	if (opt.window_ms == NO_WINDOW)
+		return s == NO_WINDOW;
+	return s >= -opt.window_ms && s <= MAX_TIME_MS &&
+	    ecs_window_floor(&run.ws, s, opt.window_ms) == s;
+}
+
 static struct window *
 window_at(int64_t start, bool add)
 {
@@ -1062,10 +1084,19 @@ merge_line(struct ecs_reader *rd)
 	    json_object_array_length(q50) != opt.nsteps ||
 	    json_object_array_length(q90) != opt.nsteps)
 		why = "not a line of ecs-funnel --partial (steps)";
+	else if (!is_window_start(json_object_get_int64(w)) ||
+	    json_object_get_int64(e) != (json_object_get_int64(w) == NO_WINDOW ?
+	    INT64_MAX : ecs_window_end(&run.ws, json_object_get_int64(w),
+	    opt.window_ms)))
+		why = "not a line of ecs-funnel --partial (window)";
+	/* Keys that reached a step reached the one before: no fewer. */
 	for (i = 0; why == NULL && i < opt.nsteps; i++)
 		if (!json_object_is_type(json_object_array_get_idx(keys, i),
 		    json_type_int) ||
-		    json_object_get_int64(json_object_array_get_idx(keys, i)) < 0)
+		    json_object_get_int64(json_object_array_get_idx(keys, i)) < 0 ||
+		    (i > 0 && json_object_get_int64(json_object_array_get_idx(
+		    keys, i)) > json_object_get_int64(
+		    json_object_array_get_idx(keys, i - 1))))
 			why = "not a line of ecs-funnel --partial (keys)";
 	if (why != NULL) {
 		ecs_reader_bad(rd, "%s", why);
@@ -1406,10 +1437,12 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	const char *why;
 	uint64_t mask;
 	int64_t t;
+	/* Event time moves on only with an event taken, never a bad line. */
+	struct ecs_event_clock clock = run.clock;
 	char shown[ECS_SHOWN_SIZE];
 	bool untimed;
 
-	if (!ecs_event_time(&run.clock, &f[run.ts_slot], &t, &untimed)) {
+	if (!ecs_event_time(&clock, &f[run.ts_slot], &t, &untimed)) {
 		ecs_reader_bad(rd, "field '%s' is not a time%s",
 		    run.fields.path[run.ts_slot]->text,
 		    ecs_field_shown(&f[run.ts_slot], shown));
@@ -1457,6 +1490,7 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		if (!to_windows(rd, mask, t))
 			return;
 	}
+	run.clock = clock;
 	if (!untimed)
 		advance(t);
 }
@@ -1598,6 +1632,64 @@ state_ints(const struct ecs_state_reader *sr, struct json_object *a, size_t n)
 	return a;
 }
 
+/*
+ * A saved window's start: none without -w, else the start of a window of
+ * -w not yet written (one written would be written again); or corrupt.
+ */
+static int64_t
+load_window_start(const struct ecs_state_reader *sr, struct json_object *rec)
+{
+	int64_t s = ecs_state_int(sr, rec, "w");
+
+	if (!is_window_start(s) || (s != NO_WINDOW &&
+	    run.closed_upto != INT64_MIN && ecs_window_end(&run.ws, s,
+	    opt.window_ms) + opt.within_ms <= run.closed_upto))
+		ecs_state_corrupt(sr, "'w' is not the start of a window open");
+	return s;
+}
+
+/*
+ * Whether times t[0..n) can be those of a chain's steps: in order, within
+ * --within of the first, none after the group's time cur.
+ */
+static bool
+chain_times_ok(const int64_t *t, size_t n, int64_t cur)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (!is_time(t[j]) || t[j] > cur || (j > 0 && (t[j] < t[j - 1] ||
+		    t[j] - t[0] > opt.within_ms)))
+			return false;
+	return true;
+}
+
+/*
+ * A loaded group holds what a run makes, or the state is corrupt: the
+ * level of a scan that returned is that of its chains (its times are
+ * read), each chain's step 1 is in its window and its times are a chain's.
+ */
+static void
+check_group(const struct ecs_state_reader *sr, const struct window *w,
+    const struct group *g)
+{
+	const int64_t *c;
+	size_t k;
+	uint32_t i;
+
+	if (!is_time(g->cur) || g->level != (g->done ? levels_held(g) : 0) ||
+	    (g->best > 0 && !chain_times_ok(g->best_times, g->best, g->cur)))
+		ecs_state_corrupt(sr, "impossible values");
+	for (k = 0; k < opt.nsteps; k++)
+		for (i = 0; i < g->lv[k].n; i++) {
+			c = g->lv[k].e + (size_t)i * stride(k);
+			if (c[0] < w->start || c[0] >= w->end ||
+			    !chain_times_ok(c, k + 1, g->cur))
+				ecs_state_corrupt(sr, "a chain of impossible "
+				    "times");
+		}
+}
+
 static void
 load_group(const struct ecs_state_reader *sr, struct json_object *rec)
 {
@@ -1608,7 +1700,7 @@ load_group(const struct ecs_state_reader *sr, struct json_object *rec)
 	size_t k, i, j, n;
 	bool created;
 
-	w = window_at(ecs_state_int(sr, rec, "w"), true);
+	w = window_at(load_window_start(sr, rec), true);
 	gk = ecs_state_field(sr, rec, "g", json_type_string);
 	g = ecs_map_put(w->groups, json_object_get_string(gk),
 	    (size_t)json_object_get_string_len(gk), &created);
@@ -1663,6 +1755,7 @@ load_group(const struct ecs_state_reader *sr, struct json_object *rec)
 				    json_object_array_get_idx(a, i + j));
 		}
 	}
+	check_group(sr, w, g);
 }
 
 static void
@@ -1680,6 +1773,10 @@ load_state(void)
 		    "stay the same)");
 	run.clock.latest = ecs_state_int(&sr, head, "max_time");
 	run.closed_upto = ecs_state_int(&sr, head, "closed_upto");
+	if ((run.clock.latest != INT64_MIN && !is_time(run.clock.latest)) ||
+	    (run.closed_upto != INT64_MIN && !is_time(run.closed_upto)))
+		ecs_state_corrupt(&sr, "'max_time' or 'closed_upto' is not a "
+		    "time");
 	run.nrecords = (uint64_t)ecs_state_int(&sr, head, "records");
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		load_group(&sr, rec);

@@ -648,10 +648,11 @@ put_seconds(int64_t ms)
 	ecs_buf_puts(&run.out, frac);
 }
 
+/* An exact sum, or null when unknown or past the 38 digits of exact. */
 static void
 put_dec(const struct ecs_dec *d, bool unknown)
 {
-	if (unknown)
+	if (unknown || !d->exact)
 		ecs_buf_puts(&run.out, "null");
 	else
 		ecs_buf_dec(&run.out, d);
@@ -694,9 +695,10 @@ cart_left(const struct session *s, struct ecs_dec *left, bool *unknown)
 	*unknown = false;
 	for (i = 0; i < s->npcarts; i++) {
 		p = &s->pcarts[i];
-		units = p->carted - p->removed - p->bought;
-		if (units <= 0)
+		/* In two steps: no difference of these overflows. */
+		if (p->carted - p->removed <= p->bought)
 			continue;
+		units = p->carted - p->removed - p->bought;
 		if (p->has_price)
 			add_value(left, &p->price, units);
 		else
@@ -839,29 +841,31 @@ cart_free(struct cart *c)
 	free(c);
 }
 
-static int64_t
-cart_units(const struct cart *c)
+/* Whether units are left in the cart (not their sum, which may not fit). */
+static bool
+cart_has_units(const struct cart *c)
 {
-	int64_t n = 0;
 	size_t i;
 
 	for (i = 0; i < c->nitems; i++)
-		n += c->items[i].quantity;
-	return n;
+		if (c->items[i].quantity > 0)
+			return true;
+	return false;
 }
 
 /*
  * When the cart is next due: its alert when armed and not empty, the end
- * of its recovery watch when alerted; INT64_MAX when nothing is due (the
- * cart is then dropped).
+ * of its recovery watch when alerted (a millisecond after --recover, which
+ * a purchase may still reach: a watermark at it does not end the watch);
+ * INT64_MAX when nothing is due (the cart is then dropped).
  */
 static int64_t
 cart_due(const struct cart *c)
 {
-	if (c->armed && cart_units(c) > 0)
+	if (c->armed && cart_has_units(c))
 		return c->last + opt.abandon_ms;
 	if (c->alert_at != INT64_MIN)
-		return c->alert_at + opt.recover_ms;
+		return c->alert_at + opt.recover_ms + 1;
 	return INT64_MAX;
 }
 
@@ -1083,7 +1087,7 @@ close_due(void)
 		session_close((struct session *)run.sessions.v[0], C_GAP);
 	while (run.carts.n > 0 && run.carts.v[0]->at <= run.watermark) {
 		c = (struct cart *)run.carts.v[0];
-		if (c->armed && cart_units(c) > 0)
+		if (c->armed && cart_has_units(c))
 			cart_alert(c);
 		c->due.at = cart_due(c);
 		if (c->due.at <= run.watermark || c->due.at == INT64_MAX)
@@ -1130,9 +1134,10 @@ write_late(const struct ecs_reader *rd)
 /* The step */
 
 /*
- * The session of key that event e joins: the one within the gap, or the
- * two it bridges merged, unless that would stretch them past
- * --max-duration; else a new one. Borrowed.
+ * The session of key that event e joins: the one within the gap that it
+ * does not stretch past --max-duration, or the two it bridges merged (the
+ * earlier alone when merged they would pass it); else a new one.
+ * Borrowed.
  */
 static struct session *
 place(const struct ecs_field *key, const struct event *e)
@@ -1243,6 +1248,8 @@ record(struct ecs_reader *rd, const struct ecs_field *f)
 	struct event e = { .product = &f[F_PRODUCT], .order = &f[F_ORDER] };
 	const struct ecs_field *key = &f[run.key_slot];
 	struct session *s;
+	/* Event time moves on only with an event taken, never a bad line. */
+	struct ecs_event_clock clock = run.clock;
 	char shown[ECS_SHOWN_SIZE];
 	bool untimed;
 
@@ -1262,7 +1269,7 @@ record(struct ecs_reader *rd, const struct ecs_field *f)
 	if (!amounts(rd, f, &e))
 		return;
 	/* The time last, so that a bad line is never counted as untimed. */
-	if (!ecs_event_time(&run.clock, &f[F_TS], &e.t, &untimed)) {
+	if (!ecs_event_time(&clock, &f[F_TS], &e.t, &untimed)) {
 		ecs_reader_bad(rd, "field 'ts' is not a time%s",
 		    ecs_field_shown(&f[F_TS], shown));
 		return;
@@ -1272,6 +1279,7 @@ record(struct ecs_reader *rd, const struct ecs_field *f)
 		    ecs_field_shown(&f[F_TS], shown));
 		return;
 	}
+	run.clock = clock;
 	if (!untimed && e.t < run.watermark) {
 		write_late(rd);
 		return;
@@ -1483,10 +1491,16 @@ load_id(const struct ecs_state_reader *sr, struct json_object *o,
     struct id *id)
 {
 	struct json_object *t;
+	struct ecs_num n;
 
 	if (!json_object_is_type(o, json_type_object))
 		ecs_state_corrupt(sr, "an id is not an object");
 	t = ecs_state_field(sr, o, "text", json_type_string);
+	/* Written as it is: a number's text must be one JSON number. */
+	if (!ecs_state_bool(sr, o, "string") && !ecs_num_parse(
+	    json_object_get_string(t), (size_t)json_object_get_string_len(t),
+	    &n))
+		ecs_state_corrupt(sr, "an id is not a number's text");
 	id_set(id, json_object_get_string(t),
 	    (size_t)json_object_get_string_len(t),
 	    ecs_state_bool(sr, o, "string"));
@@ -1510,6 +1524,18 @@ load_dec(const struct ecs_state_reader *sr, struct json_object *rec,
 	    (size_t)json_object_get_string_len(v), d) || !d->exact)
 		ecs_state_corrupt(sr, "'%s' is not a decimal", name);
 	return true;
+}
+
+/* A saved count or number of units: a whole number from 0, or corrupt. */
+static int64_t
+load_count(const struct ecs_state_reader *sr, struct json_object *rec,
+    const char *name)
+{
+	int64_t n = ecs_state_int(sr, rec, name);
+
+	if (n < 0)
+		ecs_state_corrupt(sr, "'%s' is below 0", name);
+	return n;
 }
 
 static struct json_object *
@@ -1551,11 +1577,16 @@ load_session(const struct ecs_state_reader *sr, struct json_object *rec)
 	if (json_object_array_length(a) != NACTIONS)
 		ecs_state_corrupt(sr, "'count' has not %d numbers", NACTIONS);
 	for (i = 0; i < NACTIONS; i++) {
-		s->count[i] = (uint64_t)json_object_get_int64(
-		    json_object_array_get_idx(a, i));
+		c = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(c, json_type_int) ||
+		    json_object_get_int64(c) < 0 ||
+		    (uint64_t)json_object_get_int64(c) > UINT64_MAX - s->events)
+			ecs_state_corrupt(sr, "'count' has not %d numbers "
+			    "from 0", NACTIONS);
+		s->count[i] = (uint64_t)json_object_get_int64(c);
 		s->events += s->count[i];
 	}
-	s->unnumbered = (uint64_t)ecs_state_int(sr, rec, "unnumbered");
+	s->unnumbered = (uint64_t)load_count(sr, rec, "unnumbered");
 	s->revenue_unknown = !load_dec(sr, rec, "revenue", &s->revenue);
 	a = load_array(sr, rec, "orders");
 	n = json_object_array_length(a);
@@ -1580,21 +1611,28 @@ load_session(const struct ecs_state_reader *sr, struct json_object *rec)
 		if (!json_object_is_type(c, json_type_object))
 			ecs_state_corrupt(sr, "'cart' is not an object");
 		pc = session_pcart(s, i);
-		pc->carted = ecs_state_int(sr, c, "carted");
-		pc->removed = ecs_state_int(sr, c, "removed");
-		pc->bought = ecs_state_int(sr, c, "bought");
+		pc->carted = load_count(sr, c, "carted");
+		pc->removed = load_count(sr, c, "removed");
+		pc->bought = load_count(sr, c, "bought");
 		pc->has_price = load_dec(sr, c, "price", &pc->price);
 		pc->price_t = load_time(sr, c, "price_t", false);
 		pc->price_seq = (uint64_t)ecs_state_int(sr, c, "price_seq");
 	}
-	if (s->events == 0 || s->end < s->start || s->landing < -1 ||
+	/* Each purchase has an order_id, or counts in unnumbered. */
+	if (s->events == 0 || s->count[A_PURCHASE] < s->norders ||
+	    s->count[A_PURCHASE] - s->norders < s->unnumbered ||
+	    s->end < s->start || s->landing < -1 ||
 	    s->exit < -1 || s->landing >= (long)s->nprods ||
-	    s->exit >= (long)s->nprods || s->end - s->start > MAX_DURATION_MS)
+	    s->exit >= (long)s->nprods ||
+	    s->end - s->start >= opt.max_duration_ms)
 		ecs_state_corrupt(sr, "impossible values");
+	u = load_user(sr, &s->key);
+	/* A key's sessions are saved by start, and never overlap. */
+	if (u->n > 0 && u->open[u->n - 1]->end >= s->start)
+		ecs_state_corrupt(sr, "a session that overlaps the one before");
 	s->due.at = session_due(s);
 	heap_push(&run.sessions, &s->due);
 	run.nopen++;
-	u = load_user(sr, &s->key);
 	if (u->n == u->cap) {
 		u->cap = u->cap ? u->cap * 2 : 2;
 		u->open = ecs_xrealloc(u->open, u->cap * sizeof(*u->open));

@@ -45,7 +45,9 @@ sub units { my $c = shift; my $n = 0; $n += $_->{q} for @{$c->{items}}; $n }
 sub due {
 	my $c = shift;
 	return $c->{last} + $after if $c->{armed} && units($c) > 0;
-	return $c->{alert_at} + $recover if defined $c->{alert_at};
+	# A purchase $recover after the alert still recovers: the watch ends
+	# when the watermark is past it.
+	return $c->{alert_at} + $recover + 1 if defined $c->{alert_at};
 	return undef;
 }
 sub out { print $json->encode($_[0]), "\n"; }
