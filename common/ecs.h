@@ -724,10 +724,19 @@ struct ecs_event_clock {
  * The time of an event whose time field is f: false when f is there but
  * not a time (the caller reports the line); *untimed when f is missing:
  * the event is at the latest event time, or at the clock's before any
- * event had a time, and moves no watermark either way.
+ * event had a time, and moves no watermark either way. It changes
+ * nothing: the caller takes the time once it takes the event.
  */
-bool	 ecs_event_time(struct ecs_event_clock *, const struct ecs_field *f,
-	    int64_t *ms, bool *untimed);
+bool	 ecs_event_time(const struct ecs_event_clock *,
+	    const struct ecs_field *f, int64_t *ms, bool *untimed);
+/*
+ * The event of ecs_event_time's answer is taken: its time is the latest
+ * if later, or it is counted as untimed. Only an event taken moves event
+ * time on; a line refused after its time was read must not, or the good
+ * events after it would be late.
+ */
+void	 ecs_event_clock_take(struct ecs_event_clock *, int64_t ms,
+	    bool untimed);
 /*
  * The end-of-run line on standard error, when events without a time came
  * in a stream with times.

@@ -390,25 +390,26 @@ ecs_time_now(void)
  * take the wall clock and drag a replayed stream's event time to today.
  */
 bool
-ecs_event_time(struct ecs_event_clock *c, const struct ecs_field *f,
+ecs_event_time(const struct ecs_event_clock *c, const struct ecs_field *f,
     int64_t *ms, bool *untimed)
 {
 	*untimed = f->type == ECS_F_MISSING;
-	if (*untimed && c->latest != INT64_MIN) {
-		*ms = c->latest;
-		c->nuntimed++;
-		return true;
-	}
 	if (*untimed) {
-		*ms = ecs_time_now();
-		c->nclock++;
+		*ms = c->latest != INT64_MIN ? c->latest : ecs_time_now();
 		return true;
 	}
-	if (!field_time(f, ms))
-		return false;
-	if (*ms > c->latest)
-		c->latest = *ms;
-	return true;
+	return field_time(f, ms);
+}
+
+void
+ecs_event_clock_take(struct ecs_event_clock *c, int64_t ms, bool untimed)
+{
+	if (untimed && c->latest != INT64_MIN)
+		c->nuntimed++;
+	else if (untimed)
+		c->nclock++;
+	else if (ms > c->latest)
+		c->latest = ms;
 }
 
 /* Silent for a stream without times, which the clock times as it comes. */

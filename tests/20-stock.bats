@@ -289,6 +289,24 @@ ecs-stock: 12 bad lines of 14 skipped"
 	is "$output" '{"product_id":1,"quantity":20,"status":"ok","threshold":5,"velocity_per_hour":0}'
 }
 
+@test "a bad line's time does not move event time on" {
+	# The overflowing restock is dated a day later: refused, it must not
+	# make that day the latest event time, which the report is dated by.
+	local q=2000000000000000000 good
+	good=("{\"product_id\":1,\"quantity\":$q,\"ts\":\"2026-11-01T10:00:00Z\"}")
+	for m in 1 2 3; do
+		good+=("{\"action\":\"restock\",\"product_id\":1,\"quantity\":$q,\"ts\":\"2026-11-01T10:0${m}:00Z\"}")
+	done
+	good+=('{"action":"purchase","product_id":1,"quantity":1,"ts":"2026-11-01T10:05:00Z"}')
+	ev "${good[@]}"
+	run -0 stock --report
+	want=$output
+	ev "${good[@]:0:4}" "{\"action\":\"restock\",\"product_id\":1,\"quantity\":$q,\"ts\":\"2026-11-02T10:00:00Z\"}" "${good[4]}"
+	run -1 --separate-stderr stock --report
+	like "$stderr" "*:5: the level of product '1' would overflow*"
+	is "$output" "$want" "the report of the good lines alone"
+}
+
 @test "a level that would overflow is a bad line, not undefined behaviour" {
 	ev '{"product_id":1,"quantity":2000000000000000000}' \
 	   '{"action":"restock","product_id":1,"quantity":2000000000000000000}' \

@@ -58,6 +58,15 @@ sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$output" '{"l":[0.4,0.7,7.75],"s":14.25}'
 }
 
+@test "a bad line's time does not move event time on: the good events after it are not late" {
+	ev '{"ts":"2026-11-01T10:00:00Z","p":5}' '{"ts":"2030-01-01T00:00:00Z","p":1e999}' \
+	   '{"ts":"2026-11-01T10:05:00Z","p":2}' '{"ts":"2026-11-01T10:06:00Z","p":1}'
+	run -1 --separate-stderr sales -w 1h -m 's=sum(p)' -m 'n=count()'
+	is "$output" '{"window_start":"2026-11-01T10:00:00Z","window_end":"2026-11-01T11:00:00Z","s":8,"n":3}'
+	like "$stderr" "*:2: metric 's': the value is not an exact decimal*"
+	[[ $stderr != *late* ]] || { echo "# $stderr"; false; }
+}
+
 @test "a value no metric can hold exactly is a bad line, never a null sum" {
 	ev '{"ts":"2026-11-01T10:00:00Z","p":5}' '{"ts":"2026-11-01T10:01:00Z","p":1e999}' \
 	   '{"ts":"2026-11-01T10:02:00Z","p":1e308}' '{"ts":"2026-11-01T10:03:00Z","p":0.1234567890123456789}' \

@@ -932,6 +932,7 @@ first_of_key(struct json_object *rec, const struct ecs_field *captured,
 		    ecs_field_shown(&ts, shown));
 		return false;
 	}
+	ecs_event_clock_take(&unique.clock, t, untimed);
 	forget_old();
 	if (!encode_key(rec, captured)) {
 		unique.nkeyless++;

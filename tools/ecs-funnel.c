@@ -1437,12 +1437,10 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 	const char *why;
 	uint64_t mask;
 	int64_t t;
-	/* Event time moves on only with an event taken, never a bad line. */
-	struct ecs_event_clock clock = run.clock;
 	char shown[ECS_SHOWN_SIZE];
 	bool untimed;
 
-	if (!ecs_event_time(&clock, &f[run.ts_slot], &t, &untimed)) {
+	if (!ecs_event_time(&run.clock, &f[run.ts_slot], &t, &untimed)) {
 		ecs_reader_bad(rd, "field '%s' is not a time%s",
 		    run.fields.path[run.ts_slot]->text,
 		    ecs_field_shown(&f[run.ts_slot], shown));
@@ -1490,7 +1488,7 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		if (!to_windows(rd, mask, t))
 			return;
 	}
-	run.clock = clock;
+	ecs_event_clock_take(&run.clock, t, untimed);
 	if (!untimed)
 		advance(t);
 }

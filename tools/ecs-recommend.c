@@ -1828,6 +1828,7 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		    ecs_field_shown(&f[F_TS], shown));
 		return;
 	}
+	ecs_event_clock_take(&run.clock, t, untimed);
 	item = item_index(&f[F_PRODUCT], t <= opt.freeze_after);
 	run.seq++;
 	u = get_user(&f[F_USER], &pos1);

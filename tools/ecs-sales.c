@@ -891,6 +891,7 @@ process(struct ecs_reader *rd, const struct ecs_field *f)
 		ecs_reader_bad(rd, "%s", why);
 		return;
 	}
+	ecs_event_clock_take(&run.clock, t, untimed);
 	if (opt.window_ms == NO_WINDOW) {
 		update(ecs_windows_find(&run.ws, NO_WINDOW, true), NULL);
 		run.nkept++;

@@ -1248,8 +1248,6 @@ record(struct ecs_reader *rd, const struct ecs_field *f)
 	struct event e = { .product = &f[F_PRODUCT], .order = &f[F_ORDER] };
 	const struct ecs_field *key = &f[run.key_slot];
 	struct session *s;
-	/* Event time moves on only with an event taken, never a bad line. */
-	struct ecs_event_clock clock = run.clock;
 	char shown[ECS_SHOWN_SIZE];
 	bool untimed;
 
@@ -1269,7 +1267,7 @@ record(struct ecs_reader *rd, const struct ecs_field *f)
 	if (!amounts(rd, f, &e))
 		return;
 	/* The time last, so that a bad line is never counted as untimed. */
-	if (!ecs_event_time(&clock, &f[F_TS], &e.t, &untimed)) {
+	if (!ecs_event_time(&run.clock, &f[F_TS], &e.t, &untimed)) {
 		ecs_reader_bad(rd, "field 'ts' is not a time%s",
 		    ecs_field_shown(&f[F_TS], shown));
 		return;
@@ -1279,7 +1277,7 @@ record(struct ecs_reader *rd, const struct ecs_field *f)
 		    ecs_field_shown(&f[F_TS], shown));
 		return;
 	}
-	run.clock = clock;
+	ecs_event_clock_take(&run.clock, e.t, untimed);
 	if (!untimed && e.t < run.watermark) {
 		write_late(rd);
 		return;

@@ -432,6 +432,7 @@ apply(struct ecs_reader *rd, const struct ecs_field *f)
 		    f[F_PRODUCT].text);
 		return;
 	}
+	ecs_event_clock_take(&run.clock, t, untimed);
 	switch (m) {
 	case M_SNAPSHOT:
 		p->quantity = n;
