@@ -378,3 +378,15 @@ carts_same() {
 	run -1 --separate-stderr ecs-session --lateness 10h --state "$st" < /dev/null
 	like "$stderr" "*s.state:3: corrupt state: a session that overlaps the one before*"
 }
+
+@test "units past 2^63 - 1 are not known: cart_left is null, not a wrapped sum" {
+	ev '{"user_id":1,"action":"add_to_cart","product_id":7,"quantity":2,"price":1.5,"ts":"2026-11-01T10:00:00Z"}'
+	st="$BATS_TEST_TMPDIR/st"
+	ecs-session --state "$st" "$IN" > /dev/null
+	# As if 9.2 million lines of 10^12 units had been carted.
+	grep -q '"carted":2,' "$st"
+	sed -i 's/"carted":2,/"carted":9223372036854775000,/' "$st"
+	ev '{"user_id":1,"action":"add_to_cart","product_id":7,"quantity":1000000000000,"price":1.5,"ts":"2026-11-01T10:01:00Z"}'
+	run -0 ecs-session --state "$st" --emit update "$IN"
+	is "$(jq -c '[.add_to_cart, .cart_left]' <<< "$output")" '[2,null]'
+}

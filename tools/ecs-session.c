@@ -458,13 +458,34 @@ session_pcart(struct session *s, size_t i)
 	return &s->pcarts[s->npcarts++];
 }
 
+/*
+ * Adds n (>= 0) units to a sum of units that stops at UNITS_UNKNOWN: past
+ * 2^63 - 1 units (9.2 million lines of 10^12) the sum is not known, and
+ * the figures made from it are null.
+ */
+#define UNITS_UNKNOWN	INT64_MAX
+static void
+add_units(int64_t *sum, int64_t n)
+{
+	if (__builtin_add_overflow(*sum, n, sum))
+		*sum = UNITS_UNKNOWN;
+}
+
+/* Takes up to n units from a sum of units; an unknown sum stays unknown. */
+static void
+take_units(int64_t *sum, int64_t n)
+{
+	if (*sum != UNITS_UNKNOWN)
+		*sum -= n < *sum ? n : *sum;
+}
+
 /* Adds b's carting of a product to a's, the latest price winning. */
 static void
 pcart_merge(struct pcart *a, const struct pcart *b)
 {
-	a->carted += b->carted;
-	a->removed += b->removed;
-	a->bought += b->bought;
+	add_units(&a->carted, b->carted);
+	add_units(&a->removed, b->removed);
+	add_units(&a->bought, b->bought);
 	if (b->has_price && (!a->has_price || !earlier(b->price_t,
 	    b->price_seq, a->price_t, a->price_seq))) {
 		a->price = b->price;
@@ -550,7 +571,7 @@ session_add(struct session *s, const struct event *e)
 	case A_CART:
 		if (p == NULL)
 			break;
-		p->carted += e->quantity;
+		add_units(&p->carted, e->quantity);
 		if (e->has_price && (!p->has_price ||
 		    !earlier(e->t, e->seq, p->price_t, p->price_seq))) {
 			p->price = e->price;
@@ -561,11 +582,11 @@ session_add(struct session *s, const struct event *e)
 		break;
 	case A_REMOVE:
 		if (p != NULL)
-			p->removed += e->quantity;
+			add_units(&p->removed, e->quantity);
 		break;
 	case A_PURCHASE:
 		if (p != NULL)
-			p->bought += e->quantity;
+			add_units(&p->bought, e->quantity);
 		if (has_id(e->order))
 			session_order(s, e->order->text, e->order->len,
 			    e->order->type == ECS_F_STRING);
@@ -695,6 +716,11 @@ cart_left(const struct session *s, struct ecs_dec *left, bool *unknown)
 	*unknown = false;
 	for (i = 0; i < s->npcarts; i++) {
 		p = &s->pcarts[i];
+		if (p->carted == UNITS_UNKNOWN || p->removed == UNITS_UNKNOWN ||
+		    p->bought == UNITS_UNKNOWN) {
+			*unknown = true;
+			continue;
+		}
 		/* In two steps: no difference of these overflows. */
 		if (p->carted - p->removed <= p->bought)
 			continue;
@@ -901,11 +927,14 @@ put_items(const struct cart *c, bool alerted_only)
 		ecs_buf_puts(&run.out, "\"product_id\":");
 		put_id(&it->id);
 		ecs_buf_puts(&run.out, ",\"quantity\":");
-		ecs_buf_int(&run.out, it->quantity);
+		if (it->quantity == UNITS_UNKNOWN)
+			ecs_buf_puts(&run.out, "null");
+		else
+			ecs_buf_int(&run.out, it->quantity);
 		ecs_buf_puts(&run.out, ",\"price\":");
 		put_dec(&it->price, !it->has_price);
 		ecs_buf_putc(&run.out, '}');
-		if (it->has_price)
+		if (it->has_price && it->quantity != UNITS_UNKNOWN)
 			add_value(&value, &it->price, it->quantity);
 		else
 			unknown = true;
@@ -1043,7 +1072,7 @@ cart_event(const struct ecs_field *key, const struct event *e,
 		return;
 	switch (e->action) {
 	case A_CART:
-		it->quantity += e->quantity;
+		add_units(&it->quantity, e->quantity);
 		if (e->has_price) {
 			it->price = e->price;
 			it->has_price = true;
@@ -1051,18 +1080,16 @@ cart_event(const struct ecs_field *key, const struct event *e,
 		c->armed = true;
 		break;
 	case A_REMOVE:
-		it->quantity -= e->quantity < it->quantity ? e->quantity :
-		    it->quantity;
+		take_units(&it->quantity, e->quantity);
 		break;
 	default:			/* A_PURCHASE */
 		units = e->quantity < it->alerted ? e->quantity : it->alerted;
 		if (units > 0 && c->alert_at != INT64_MIN &&
 		    e->t - c->alert_at <= opt.recover_ms) {
 			cart_recovered(c, it, units, e);
-			it->alerted -= units;
+			take_units(&it->alerted, units);
 		}
-		it->quantity -= e->quantity < it->quantity ? e->quantity :
-		    it->quantity;
+		take_units(&it->quantity, e->quantity);
 		break;
 	}
 	if (e->t >= c->last) {
