@@ -170,6 +170,15 @@ vs_chdb() {
 	is "$(jq .level <<< "$output")" 1
 }
 
+@test "keys are JSON values: the number 1 and the string \"1\" are two keys, as ecs-funnel(1) says" {
+	ev '{"user_id":1,"action":"browse","ts":"2026-11-01T10:00:00Z"}' \
+	    '{"user_id":"1","action":"browse","ts":"2026-11-01T10:01:00Z"}' \
+	    '{"user_id":"1","action":"add_to_cart","ts":"2026-11-01T10:02:00Z"}'
+	run -0 ecs-funnel "${STEPS[@]}" --within 1h --per-key "$IN"
+	is "$(jq -c '[.user_id, .level]' <<< "$output" | sort)" '["1",2]
+[1,1]'
+}
+
 @test "rows per window and breakdown equal SQL over the per-key results" {
 	need_duckdb
 	ecs-gen --events 20000 --users 500 --cart-rate 0.4 --buy-rate 0.5 --seed 36 > "$BATS_TEST_TMPDIR/g"
