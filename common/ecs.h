@@ -832,6 +832,13 @@ struct ecs_reader {
  */
 void	 ecs_reader_init(struct ecs_reader *, char **files, int nfiles);
 /*
+ * As ecs_reader_init, for an input beside the events (a table, a
+ * catalogue), which is never the input counted by --stats, --progress and
+ * SIGUSR1: a run stopped by a bad table must not report its rows as the
+ * events read.
+ */
+void	 ecs_reader_init_side(struct ecs_reader *, char **files, int nfiles);
+/*
  * Exits 2 (usage) when the regular file open on fd, an output called name
  * in the message, is one of the reader's inputs: it would loop until the
  * disk is full.

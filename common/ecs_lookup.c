@@ -396,7 +396,7 @@ ecs_lookup_load(const char *path, enum ecs_input_format fmt,
 	ecs_config.quiet = saved.quiet || !report;
 	ecs_config.max_errors = -1;
 	ecs_config.reject_path = NULL;
-	ecs_reader_init(&rd, files, 1);
+	ecs_reader_init_side(&rd, files, 1);
 	while (ecs_reader_line(&rd)) {
 		if (ecs_scan_plain_object(rd.line, rd.len))
 			rec = NULL;

@@ -90,6 +90,13 @@ ecs_reader_init(struct ecs_reader *rd, char **files, int nfiles)
 	ecs_stats_start(rd);
 }
 
+void
+ecs_reader_init_side(struct ecs_reader *rd, char **files, int nfiles)
+{
+	ecs_reader_init(rd, files, nfiles);
+	ecs_stats_stream(NULL);		/* the events' reader will be */
+}
+
 /* Opens the next operand that can be opened; false when none is left. */
 static bool
 open_next(struct ecs_reader *rd)

@@ -130,7 +130,7 @@ J="$FIXTURES/join"
 	is "$stderr" "ecs-join: $BATS_TEST_TMPDIR/t.ndjson: 2 rows repeated a key: the last row of each key is used"
 }
 
-@test "a table with a bad row is refused with the line and why, before any event" {
+@test "a table with a bad row is refused with the line and why, before any event (and no counters)" {
 	printf '%s\n' '{"product_id":"A","v":1}' '{"v":2}' '{"product_id":"A",' '{"product_id":[1],"v":3}' > "$BATS_TEST_TMPDIR/t.ndjson"
 	ev '{"product_id":"A"}'
 	run -1 --separate-stderr ecs-join "$BATS_TEST_TMPDIR/t.ndjson" "$IN"
@@ -143,6 +143,10 @@ ecs-join: $BATS_TEST_TMPDIR/t.ndjson: 3 bad rows: no table to join with"
 	run -1 --separate-stderr ecs-join "$BATS_TEST_TMPDIR/t.csv" "$IN"
 	like "$stderr" "ecs-join: $BATS_TEST_TMPDIR/t.csv:3: *
 ecs-join: $BATS_TEST_TMPDIR/t.csv: 1 bad row: no table to join with"
+	# --stats counts events: none were read, and the table's rows are not them.
+	echo stale > "$BATS_TEST_TMPDIR/st"
+	run -1 --separate-stderr ecs-join --stats "$BATS_TEST_TMPDIR/st" "$BATS_TEST_TMPDIR/t.csv" "$IN"
+	is "$(wc -c < "$BATS_TEST_TMPDIR/st")" 0 "an empty --stats file"
 	run -1 --separate-stderr ecs-join "$BATS_TEST_TMPDIR/none.csv" "$IN"
 	like "$stderr" "*none.csv: No such file or directory"
 }

@@ -591,8 +591,6 @@ main(int argc, char *argv[])
 	if (opt.stream_path != NULL)
 		open_stream();
 	ecs_reader_init(&rd, argv + first, argc - first);
-	/* The events are the stream counted, not the table read before. */
-	ecs_stats_stream(&rd);
 	ecs_stats_hook(count);
 	if (opt.unmatched_path != NULL) {
 		run.unmatched_fd = open(opt.unmatched_path,

@@ -1904,7 +1904,7 @@ load_catalog(void)
 	int64_t i;
 
 	ecs_fields_init(&fs, names, 4);
-	ecs_reader_init(&rd, files, 1);
+	ecs_reader_init_side(&rd, files, 1);
 	while (ecs_reader_line(&rd)) {
 		if (!ecs_fields_read(&fs, &rd, f))
 			continue;

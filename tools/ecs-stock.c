@@ -589,7 +589,7 @@ load_thresholds(void)
 
 	run.file_thresholds = ecs_map_create(sizeof(int64_t), NULL);
 	ecs_fields_init(&fs, names, 2);
-	ecs_reader_init(&rd, files, 1);
+	ecs_reader_init_side(&rd, files, 1);
 	while (ecs_reader_line(&rd)) {
 		if (!ecs_fields_read(&fs, &rd, f))
 			continue;
