@@ -332,7 +332,7 @@ add_alert(struct json_object *rec, struct json_object *kind)
 	ecs_buf_puts(&line, "  ");
 	group_text(rec, true, &line);
 	json_object_object_foreach(rec, key, v) {
-		if (!is_number(v) || is_id(key) || nnumbers++ == 6)
+		if (!is_number(v) || is_id(key) || nnumbers++ >= 6)
 			continue;
 		ecs_buf_putc(&line, ' ');
 		ecs_buf_puts(&line, key);
@@ -388,6 +388,27 @@ grow_recent(void)
 }
 
 /*
+ * The slot for an event at ts in the ring, which is kept in time order so
+ * that expire_recent finds the oldest at its head: an event out of order
+ * goes before the later ones, which move up by one.
+ */
+static struct recent *
+place_recent(int64_t ts)
+{
+	size_t at, before;
+
+	grow_recent();
+	at = run.recent_len++;
+	while (at > 0 && run.recent[(before = (run.recent_head + at - 1) %
+	    run.recent_cap)].ts > ts) {
+		run.recent[(run.recent_head + at) % run.recent_cap] =
+		    run.recent[before];
+		at--;
+	}
+	return &run.recent[(run.recent_head + at) % run.recent_cap];
+}
+
+/*
  * A raw event: counted by action, and in the last minute of event time
  * (an event without a time is at the latest); one older than that minute
  * counts in the totals only.
@@ -422,8 +443,7 @@ add_event(struct ecs_reader *rd, struct json_object *rec)
 	ecs_map_find(run.actions, action, strlen(action), &pos);
 	a = ecs_map_at(run.actions, pos, NULL, NULL);
 	a->minute++;
-	grow_recent();
-	r = &run.recent[(run.recent_head + run.recent_len++) % run.recent_cap];
+	r = place_recent(ts);
 	r->ts = ts;
 	r->action = pos;
 	r->product = NULL;
@@ -487,6 +507,24 @@ put_right(struct ecs_buf *b, const char *s, int width)
 	ecs_buf_puts(b, s);
 }
 
+/*
+ * The height, 0 to 7, of v between lo and hi. Halved, so that the span of
+ * finite values cannot overflow (-1e308 to 1e308); with an infinite
+ * value (1e999) the ratio may be NaN: the value is then at the top or the
+ * bottom.
+ */
+static int
+level_of(double v, double lo, double hi)
+{
+	double ratio = (v / 2 - lo / 2) / (hi / 2 - lo / 2);
+
+	if (!(hi > lo))
+		return 3;
+	if (ratio >= 0 && ratio <= 1)
+		return (int)(ratio * 7.999);
+	return v >= hi ? 7 : v <= lo ? 0 : 3;
+}
+
 /* The series' windows, oldest first, as characters of 8 heights. */
 static void
 put_sparkline(struct ecs_buf *b, const struct series *s)
@@ -502,8 +540,7 @@ put_sparkline(struct ecs_buf *b, const struct series *s)
 	}
 	for (i = 0; i < s->n; i++) {
 		v = s->values[(s->next + HISTORY - s->n + i) % HISTORY];
-		ecs_buf_putc(b, levels[hi > lo ? (int)((v - lo) / (hi - lo) * 7.999) :
-		    3]);
+		ecs_buf_putc(b, levels[level_of(v, lo, hi)]);
 	}
 	for (; s->banded && i < HISTORY; i++)	/* the band in its column */
 		ecs_buf_putc(b, ' ');
