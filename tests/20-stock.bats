@@ -218,6 +218,31 @@ ecs-stock: 12 bad lines of 14 skipped"
 	like "$stderr" "*corrupt state: truncated line*"
 }
 
+@test "state: times past any event time, an infinite sum sold, a product twice are corrupt" {
+	st="$BATS_TEST_TMPDIR/s"
+	head='{"ecs_state":"ecs-stock","version":1,"lines":1,"now":1793545200000}'
+	line='{"product_id":101,"quantity":8,"known":true,"threshold":-1,"sold":12.5,"sold_at":1793545200000,"status":"low","at_risk":false}'
+	ev '{"action":"purchase","product_id":101,"ts":"2026-11-01T00:00:00Z"}'
+	# The file as it is: it loads, and its purchase is counted.
+	printf '%s\n' "$head" "$line" '{"end":1}' > "$st"
+	run -0 --separate-stderr stock --state "$st" --report
+	like "$output" '*{"product_id":101,"quantity":7,*'
+	# Each of these would reach the decay of the velocity: a time
+	# difference that overflows (undefined), or a velocity of null.
+	for bad in "$head|${line/1793545200000,\"status/-9223372036854775807,\"status}" \
+	    "$head|${line/12.5/Infinity}" \
+	    "${head/1793545200000/9223372036854775807}|$line" \
+	    "$head|$line|${line/101/\"101\"}"; do
+		tr '|' '\n' <<< "$bad" > "$st"
+		echo "{\"end\":$(( $(wc -l < "$st") - 1 ))}" >> "$st"
+		before=$(cat "$st")
+		run -1 --separate-stderr stock --state "$st" --report
+		is "$output" "" "$bad"
+		matches "$stderr" "^ecs-stock: $st:[0-9]: corrupt state: (impossible values|product_id seen twice) " "$bad"
+		is "$(cat "$st")" "$before" "not replaced"
+	done
+}
+
 @test "state: a directory that cannot be saved to is refused before any input" {
 	run -2 --separate-stderr ecs-stock --state /nonexistent-dir/s.state "$FIXTURES/brief/inventory.ndjson"
 	is "$stderr" "ecs-stock: --state /nonexistent-dir/s.state: directory /nonexistent-dir does not exist"
