@@ -102,6 +102,29 @@ screen_has() { screen | grep -qF -- "$1"; }
 	done
 }
 
+@test "corrections of earlier windows take their window's place, as jq keeps the last row of each" {
+	# Runs of 40 events reversed: ecs-sales writes corrections of
+	# windows already written, many of them not the latest.
+	ecs-gen -n 3000 --seed 5 |
+	    awk '{ run[n++] = $0 } n == 40 { while (n > 0) print run[--n] }
+	        END { while (n > 0) print run[--n] }' |
+	    ecs-sales -q -w 5m -b action -m 'n=count()' --corrections 1h > "$IN"
+	(( $(grep -c '"correction":true' "$IN") > 100 ))
+	# The same rows without corrections: the last row of each window.
+	jq -sc 'group_by([.action, .window_start]) | map(last) |
+	    sort_by(.window_start) | .[]' "$IN" > "$BATS_TEST_TMPDIR/last"
+	run -0 ecs-top --once "$BATS_TEST_TMPDIR/last"
+	want=$(tail -n +2 <<< "$output" | sort)
+	like "$want" "*action=browse *n * [_.:=+*#-]*"
+	run -0 ecs-top --once "$IN"
+	is "$(tail -n +2 <<< "$output" | sort)" "$want"
+	# A correction row last: the latest window stays the latest.
+	last_window=$(jq -sr 'map(.window_start) | max' "$IN")
+	jq -c 'select(.correction) | .n = 1000' "$IN" | head -1 >> "$IN"
+	run -0 ecs-top --once "$IN"
+	like "$output" "*METRICS  latest window $last_window*"
+}
+
 @test "a sparkline of values whose span is past a double, and infinite ones" {
 	printf '%s\n' '{"window_start":"2026-11-01T00:00:00Z","n":-1e308}' \
 	    '{"window_start":"2026-11-01T01:00:00Z","n":1e308}' \
