@@ -343,6 +343,20 @@ ecs-stock: 12 bad lines of 14 skipped"
 	is "$output" '{"product_id":1,"quantity":8000000000000000000,"status":"ok","threshold":10,"velocity_per_hour":0}'
 }
 
+@test "a quantity is its text's exact value: 9007199254740993.0 is not rounded, a fraction past a double is one" {
+	ev '{"product_id":1,"quantity":9007199254740993.0}' \
+	   '{"product_id":2,"quantity":"2305843009213693951.00"}' \
+	   '{"product_id":3,"quantity":3.00000000000000001}' \
+	   '{"action":"adjust","product_id":2,"delta":-1.0000000000000000001e18}'
+	run -1 --separate-stderr stock -q --report
+	is "$output" '{"product_id":1,"quantity":9007199254740993,"status":"ok","threshold":10,"velocity_per_hour":0}
+{"product_id":2,"quantity":2305843009213693951,"status":"ok","threshold":10,"velocity_per_hour":0}'
+	like "$stderr" "*2 bad lines of 4 skipped*"
+	run -1 --separate-stderr stock
+	like "$stderr" "*in.ndjson:3: field 'quantity' is not a whole number of units (>= 0): 3.00000000000000001*"
+	like "$stderr" "*in.ndjson:4: field 'delta' is not a whole number: -1.0000000000000000001e18*"
+}
+
 @test "a velocity that rounds to 0 gives no hours of cover" {
 	ev '{"product_id":1,"quantity":1000000,"ts":"2026-01-01T00:00:00Z"}' \
 	   '{"action":"purchase","product_id":1,"ts":"2026-01-01T00:00:00Z"}' \
