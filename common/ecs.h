@@ -683,6 +683,9 @@ int	 ecs_checkpoint_finish(struct ecs_checkpoint *, struct ecs_reader *);
 
 /* ecs_time.c -- event times as int64 milliseconds since the epoch, UTC */
 
+/* Every event time is within this many ms of the epoch, either way. */
+#define ECS_TIME_MAX_MS	INT64_C(9000000000000000)
+
 /* ISO-8601 with Z or offset, YYYY-MM-DD, or epoch digits; true on success. */
 bool	 ecs_time_parse(const char *s, size_t len, int64_t *ms);
 /* A duration: 1500ms, 30s, 5m, 1h, 1d, 1w, or bare seconds; > 0. */

@@ -440,6 +440,7 @@ bool
 ecs_field_int64(const struct ecs_field *f, int64_t *out)
 {
 	struct ecs_num n;
+	struct ecs_dec d;
 
 	if ((f->type != ECS_F_NUMBER && f->type != ECS_F_STRING) ||
 	    !ecs_num_parse(f->text, f->len, &n))
@@ -448,10 +449,21 @@ ecs_field_int64(const struct ecs_field *f, int64_t *out)
 		*out = n.i;
 		return true;
 	}
-	/* 5.0 is the integer 5; 5.5 and 1e300 are not integers. */
-	if (!(n.d >= -9.2e18 && n.d <= 9.2e18) || n.d != floor(n.d))
+	/*
+	 * 5.0 and 5e2 are integers; 5.5 and 1e300 are not, nor are
+	 * 3.00000000000000001 and 9007199254740993.0, which a double would
+	 * make 3 and 9007199254740992: the text's exact decimal decides.
+	 */
+	if (!ecs_dec_parse(f->text, f->len, &d) || !d.exact)
 		return false;
-	*out = (int64_t)n.d;
+	for (; d.scale > 0; d.scale--) {
+		if (d.m % 10 != 0)
+			return false;
+		d.m /= 10;
+	}
+	if (d.m < INT64_MIN || d.m > INT64_MAX)
+		return false;
+	*out = (int64_t)d.m;
 	return true;
 }
 

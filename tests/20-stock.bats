@@ -218,6 +218,31 @@ ecs-stock: 12 bad lines of 14 skipped"
 	like "$stderr" "*corrupt state: truncated line*"
 }
 
+@test "state: times past any event time, an infinite sum sold, a product twice are corrupt" {
+	st="$BATS_TEST_TMPDIR/s"
+	head='{"ecs_state":"ecs-stock","version":1,"lines":1,"now":1793545200000}'
+	line='{"product_id":101,"quantity":8,"known":true,"threshold":-1,"sold":12.5,"sold_at":1793545200000,"status":"low","at_risk":false}'
+	ev '{"action":"purchase","product_id":101,"ts":"2026-11-01T00:00:00Z"}'
+	# The file as it is: it loads, and its purchase is counted.
+	printf '%s\n' "$head" "$line" '{"end":1}' > "$st"
+	run -0 --separate-stderr stock --state "$st" --report
+	like "$output" '*{"product_id":101,"quantity":7,*'
+	# Each of these would reach the decay of the velocity: a time
+	# difference that overflows (undefined), or a velocity of null.
+	for bad in "$head|${line/1793545200000,\"status/-9223372036854775807,\"status}" \
+	    "$head|${line/12.5/Infinity}" \
+	    "${head/1793545200000/9223372036854775807}|$line" \
+	    "$head|$line|${line/101/\"101\"}"; do
+		tr '|' '\n' <<< "$bad" > "$st"
+		echo "{\"end\":$(( $(wc -l < "$st") - 1 ))}" >> "$st"
+		before=$(cat "$st")
+		run -1 --separate-stderr stock --state "$st" --report
+		is "$output" "" "$bad"
+		matches "$stderr" "^ecs-stock: $st:[0-9]: corrupt state: (impossible values|product_id seen twice) " "$bad"
+		is "$(cat "$st")" "$before" "not replaced"
+	done
+}
+
 @test "state: a directory that cannot be saved to is refused before any input" {
 	run -2 --separate-stderr ecs-stock --state /nonexistent-dir/s.state "$FIXTURES/brief/inventory.ndjson"
 	is "$stderr" "ecs-stock: --state /nonexistent-dir/s.state: directory /nonexistent-dir does not exist"
@@ -316,6 +341,20 @@ ecs-stock: 12 bad lines of 14 skipped"
 	run -1 --separate-stderr stock --report
 	like "$stderr" "*:5: the level of product '1' would overflow*"
 	is "$output" '{"product_id":1,"quantity":8000000000000000000,"status":"ok","threshold":10,"velocity_per_hour":0}'
+}
+
+@test "a quantity is its text's exact value: 9007199254740993.0 is not rounded, a fraction past a double is one" {
+	ev '{"product_id":1,"quantity":9007199254740993.0}' \
+	   '{"product_id":2,"quantity":"2305843009213693951.00"}' \
+	   '{"product_id":3,"quantity":3.00000000000000001}' \
+	   '{"action":"adjust","product_id":2,"delta":-1.0000000000000000001e18}'
+	run -1 --separate-stderr stock -q --report
+	is "$output" '{"product_id":1,"quantity":9007199254740993,"status":"ok","threshold":10,"velocity_per_hour":0}
+{"product_id":2,"quantity":2305843009213693951,"status":"ok","threshold":10,"velocity_per_hour":0}'
+	like "$stderr" "*2 bad lines of 4 skipped*"
+	run -1 --separate-stderr stock
+	like "$stderr" "*in.ndjson:3: field 'quantity' is not a whole number of units (>= 0): 3.00000000000000001*"
+	like "$stderr" "*in.ndjson:4: field 'delta' is not a whole number: -1.0000000000000000001e18*"
 }
 
 @test "a velocity that rounds to 0 gives no hours of cover" {

@@ -80,6 +80,68 @@ screen_has() { screen | grep -qF -- "$1"; }
 	[[ $frame != *"($((top + 1)))"* ]]
 }
 
+@test "events out of order: the last minute as jq counts it, those older than it expire" {
+	# Each run of 10 events reversed: the time goes back at every line
+	# but one in ten, and an early event of a run expires after later ones.
+	ecs-gen -n 3000 --seed 5 |
+	    awk '{ run[n++] = $0 } n == 10 { while (n > 0) print run[--n] }
+	        END { while (n > 0) print run[--n] }' > "$IN"
+	run -0 ecs-top --once "$IN"
+	frame=$output
+	jq -c 'def ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 +
+	        (if length > 20 then .[20:23] | tonumber else 0 end);
+	    .ms = (.ts | ms)' "$IN" > "$BATS_TEST_TMPDIR/ms"
+	latest=$(jq -s 'map(.ms) | max' "$BATS_TEST_TMPDIR/ms")
+	jq -c --argjson l "$latest" 'select(.ms > $l - 60000)' "$BATS_TEST_TMPDIR/ms" > "$BATS_TEST_TMPDIR/minute"
+	n=$(wc -l < "$BATS_TEST_TMPDIR/minute")
+	(( n > 10 ))
+	like "$frame" "*EVENTS  last minute $n (*"
+	for action in browse add_to_cart purchase; do
+		minute=$(jq -r --arg a "$action" 'select(.action == $a) | 1' "$BATS_TEST_TMPDIR/minute" | wc -l)
+		matches "$(grep "^  $action " <<< "$frame")" "^  $action +$minute +[0-9.]+% +[0-9]+\$"
+	done
+}
+
+@test "corrections of earlier windows take their window's place, as jq keeps the last row of each" {
+	# Runs of 40 events reversed: ecs-sales writes corrections of
+	# windows already written, many of them not the latest.
+	ecs-gen -n 3000 --seed 5 |
+	    awk '{ run[n++] = $0 } n == 40 { while (n > 0) print run[--n] }
+	        END { while (n > 0) print run[--n] }' |
+	    ecs-sales -q -w 5m -b action -m 'n=count()' --corrections 1h > "$IN"
+	(( $(grep -c '"correction":true' "$IN") > 100 ))
+	# The same rows without corrections: the last row of each window.
+	jq -sc 'group_by([.action, .window_start]) | map(last) |
+	    sort_by(.window_start) | .[]' "$IN" > "$BATS_TEST_TMPDIR/last"
+	run -0 ecs-top --once "$BATS_TEST_TMPDIR/last"
+	want=$(tail -n +2 <<< "$output" | sort)
+	like "$want" "*action=browse *n * [_.:=+*#-]*"
+	run -0 ecs-top --once "$IN"
+	is "$(tail -n +2 <<< "$output" | sort)" "$want"
+	# A correction row last: the latest window stays the latest.
+	last_window=$(jq -sr 'map(.window_start) | max' "$IN")
+	jq -c 'select(.correction) | .n = 1000' "$IN" | head -1 >> "$IN"
+	run -0 ecs-top --once "$IN"
+	like "$output" "*METRICS  latest window $last_window*"
+}
+
+@test "a sparkline of values whose span is past a double, and infinite ones" {
+	printf '%s\n' '{"window_start":"2026-11-01T00:00:00Z","n":-1e308}' \
+	    '{"window_start":"2026-11-01T01:00:00Z","n":1e308}' \
+	    '{"window_start":"2026-11-01T02:00:00Z","n":1e999}' > "$IN"
+	run -0 --separate-stderr ecs-top --once "$IN"
+	like "$output" "*  (all)                  n                1e999  __#"
+	head -2 "$IN" > "$BATS_TEST_TMPDIR/two"
+	run -0 --separate-stderr ecs-top --once "$BATS_TEST_TMPDIR/two"
+	like "$output" "*  (all)                  n                1e308  _#"
+}
+
+@test "an alert shows up to 6 of its numbers" {
+	echo '{"alert":"x","product_id":1,"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8}' > "$IN"
+	run -0 ecs-top --once "$IN"
+	is "${lines[2]}" "  -  x  product_id=1 a=1 b=2 c=3 d=4 e=5 f=6"
+}
+
 @test "full screen in tmux: the expected screen, p pauses, q quits" {
 	in_tmux 30 "$STREAM"
 	wait_until screen_has "q quit  p pause"

@@ -157,6 +157,14 @@ test_field_int64(void)
 		{ ECS_F_NUMBER, "1e300", false, 0 },
 		{ ECS_F_STRING, "x", false, 0 }, { ECS_F_NULL, "null", false, 0 },
 		{ ECS_F_NUMBER, "-9223372036854775808", true, INT64_MIN },
+		{ ECS_F_NUMBER, "5e2", true, 500 },
+		{ ECS_F_STRING, "-1.50e1", true, -15 },
+		{ ECS_F_NUMBER, "-1.55e1", false, 0 },
+		/* Exact, where a double is not. */
+		{ ECS_F_NUMBER, "9007199254740993.0", true, 9007199254740993 },
+		{ ECS_F_NUMBER, "3.00000000000000001", false, 0 },
+		{ ECS_F_NUMBER, "9223372036854775807.0", true, INT64_MAX },
+		{ ECS_F_NUMBER, "9223372036854775808.0", false, 0 },
 	};
 	struct ecs_field f;
 

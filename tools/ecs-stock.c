@@ -512,13 +512,23 @@ save_state(void)
 	ecs_checkpoint_commit(&ckpt);
 }
 
+/*
+ * A time of the state: within the bounds of event times, so that the
+ * decay's differences of times cannot overflow.
+ */
+static bool
+is_time(int64_t ms)
+{
+	return ms >= -ECS_TIME_MAX_MS && ms <= ECS_TIME_MAX_MS;
+}
+
 static void
 load_product(const struct ecs_state_reader *sr, struct json_object *rec)
 {
 	struct json_object *id = NULL, *st;
 	struct ecs_field f;
 	struct product *p;
-	size_t i;
+	size_t i, held;
 
 	json_object_object_get_ex(rec, "product_id", &id);
 	f.type = json_object_is_type(id, json_type_string) ? ECS_F_STRING :
@@ -531,9 +541,12 @@ load_product(const struct ecs_state_reader *sr, struct json_object *rec)
 	    json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN);
 	f.len = f.type == ECS_F_STRING ?
 	    (size_t)json_object_get_string_len(id) : strlen(f.text);
+	held = ecs_map_count(run.products);
 	if (!find_product(&f, true, &p))
 		errx(ECS_EXIT_DATA, "%s: more than %llu products "
 		    "(--max-products)", sr->path, opt.max_products);
+	if (ecs_map_count(run.products) == held)
+		ecs_state_corrupt(sr, "product_id seen twice");
 	p->quantity = ecs_state_int(sr, rec, "quantity");
 	p->has_level = ecs_state_bool(sr, rec, "known");
 	p->threshold = ecs_state_int(sr, rec, "threshold");
@@ -546,7 +559,8 @@ load_product(const struct ecs_state_reader *sr, struct json_object *rec)
 		if (strcmp(json_object_get_string(st), status_names[i]) == 0)
 			break;
 	if (i == sizeof(status_names) / sizeof(status_names[0]) ||
-	    p->threshold < -1 || !(p->sold >= 0))
+	    p->threshold < -1 || !(p->sold >= 0) || !isfinite(p->sold) ||
+	    !is_time(p->sold_at))
 		ecs_state_corrupt(sr, "impossible values");
 	p->status = (uint8_t)i;
 }
@@ -560,6 +574,8 @@ load_state(void)
 	if (!ecs_checkpoint_open(&ckpt, &sr, &head))
 		return;
 	run.clock.latest = ecs_state_int(&sr, head, "now");
+	if (run.clock.latest != INT64_MIN && !is_time(run.clock.latest))
+		ecs_state_corrupt(&sr, "impossible values");
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		load_product(&sr, rec);
 	}

@@ -42,12 +42,15 @@ static struct {
 	.interval_ms = 1000,
 };
 
-/* A group's metric in metric rows: its last HISTORY windows. */
+/*
+ * A group's metric in metric rows: its last HISTORY windows, oldest first,
+ * in the order of their starts (a row without a window is after the rest).
+ */
 struct series {
-	double		 values[HISTORY];	/* ring */
-	uint32_t	 n, next;
-	char		*latest;	/* the latest value as written, owned */
-	char		*window;	/* its window_start, owned (or NULL) */
+	double		 values[HISTORY];
+	int64_t		 starts[HISTORY];	/* ms; INT64_MIN: no window */
+	uint32_t	 n;
+	char		*latest;	/* the newest value as written, owned */
 	bool		 banded;	/* a seasonal alert gave the band */
 	double		 low, high;
 };
@@ -70,6 +73,7 @@ static struct {
 	int64_t		 latest_ts;		/* of the events; INT64_MIN */
 	struct ecs_map	*series;		/* "group\x1fmetric" -> series */
 	char		*latest_window;		/* of the metric rows, owned */
+	int64_t		 latest_window_ms;	/* INT64_MIN: none a time */
 	struct ecs_map	*actions;		/* name -> action_count */
 	struct ecs_map	*products;		/* id -> events in the minute */
 	struct recent	*recent;		/* ring of the last minute */
@@ -89,6 +93,7 @@ static struct {
 	const struct ecs_reader *rd;		/* for its bad lines */
 } run = {
 	.latest_ts = INT64_MIN,
+	.latest_window_ms = INT64_MIN,
 };
 
 static const struct option longopts[] = {
@@ -224,7 +229,6 @@ free_series(void *p)
 	struct series *s = p;
 
 	free(s->latest);
-	free(s->window);
 }
 
 static struct series *
@@ -243,43 +247,74 @@ series_of(const char *group, size_t glen, const char *metric)
 }
 
 /*
- * A metric row: each number is the group's metric in the row's window. A
- * row for the window already latest (--emit update, a correction) takes
- * its value's place rather than adding one.
+ * The value v (text as written) of the window starting at start: in the
+ * place of that window's value when it is held (--emit update, a
+ * correction of any window held), else in its place among the starts;
+ * one older than the HISTORY held is not shown.
+ */
+static void
+add_point(struct series *s, int64_t start, struct json_object *v)
+{
+	uint32_t at = s->n;
+
+	while (start != INT64_MIN && at > 0 && s->starts[at - 1] != INT64_MIN &&
+	    s->starts[at - 1] >= start)
+		at--;
+	if (at < s->n && s->starts[at] == start) {
+		s->values[at] = json_object_get_double(v);
+	} else {
+		if (s->n == HISTORY) {
+			if (at == 0)
+				return;
+			s->n--;			/* the oldest goes */
+			memmove(s->values, s->values + 1, s->n * sizeof(double));
+			memmove(s->starts, s->starts + 1, s->n * sizeof(int64_t));
+			at--;
+		}
+		memmove(s->values + at + 1, s->values + at,
+		    (s->n - at) * sizeof(double));
+		memmove(s->starts + at + 1, s->starts + at,
+		    (s->n - at) * sizeof(int64_t));
+		s->values[at] = json_object_get_double(v);
+		s->starts[at] = start;
+		s->n++;
+	}
+	if (at == s->n - 1) {
+		free(s->latest);
+		s->latest = ecs_xstrdup(text_of(v));
+	}
+}
+
+/*
+ * A metric row: each number is the group's metric in the row's window
+ * (a window_start that is no time is taken as a new window).
  */
 static void
 add_row(struct json_object *rec)
 {
 	struct ecs_buf group = ECS_BUF_INIT;
 	struct json_object *w;
-	struct series *s;
 	const char *window = NULL;
-	bool same;
+	int64_t start = INT64_MIN;
 
 	run.nrows++;
 	if (json_object_object_get_ex(rec, "window_start", &w)) {
 		window = text_of(w);
-		free(run.latest_window);
-		run.latest_window = ecs_xstrdup(window);
+		if (!ecs_time_from_json(w, &start))
+			start = INT64_MIN;
+		/* A correction of an earlier window is not the latest. */
+		if (start == INT64_MIN || start >= run.latest_window_ms) {
+			free(run.latest_window);
+			run.latest_window = ecs_xstrdup(window);
+			run.latest_window_ms = start;
+		}
 	}
 	/* A row of a window groups by its keys; others (sessions) by kind. */
 	group_text(rec, window != NULL, &group);
 	json_object_object_foreach(rec, key, v) {
 		if (!is_number(v) || is_placing(key) || is_id(key))
 			continue;
-		s = series_of(group.p, group.len, key);
-		same = s->n > 0 && window != NULL && s->window != NULL &&
-		    strcmp(window, s->window) == 0;
-		if (same)
-			s->next = (s->next + HISTORY - 1) % HISTORY;
-		s->values[s->next] = json_object_get_double(v);
-		s->next = (s->next + 1) % HISTORY;
-		if (!same && s->n < HISTORY)
-			s->n++;
-		free(s->latest);
-		s->latest = ecs_xstrdup(text_of(v));
-		free(s->window);
-		s->window = window != NULL ? ecs_xstrdup(window) : NULL;
+		add_point(series_of(group.p, group.len, key), start, v);
 	}
 	ecs_buf_free(&group);
 }
@@ -332,7 +367,7 @@ add_alert(struct json_object *rec, struct json_object *kind)
 	ecs_buf_puts(&line, "  ");
 	group_text(rec, true, &line);
 	json_object_object_foreach(rec, key, v) {
-		if (!is_number(v) || is_id(key) || nnumbers++ == 6)
+		if (!is_number(v) || is_id(key) || nnumbers++ >= 6)
 			continue;
 		ecs_buf_putc(&line, ' ');
 		ecs_buf_puts(&line, key);
@@ -388,6 +423,27 @@ grow_recent(void)
 }
 
 /*
+ * The slot for an event at ts in the ring, which is kept in time order so
+ * that expire_recent finds the oldest at its head: an event out of order
+ * goes before the later ones, which move up by one.
+ */
+static struct recent *
+place_recent(int64_t ts)
+{
+	size_t at, before;
+
+	grow_recent();
+	at = run.recent_len++;
+	while (at > 0 && run.recent[(before = (run.recent_head + at - 1) %
+	    run.recent_cap)].ts > ts) {
+		run.recent[(run.recent_head + at) % run.recent_cap] =
+		    run.recent[before];
+		at--;
+	}
+	return &run.recent[(run.recent_head + at) % run.recent_cap];
+}
+
+/*
  * A raw event: counted by action, and in the last minute of event time
  * (an event without a time is at the latest); one older than that minute
  * counts in the totals only.
@@ -422,8 +478,7 @@ add_event(struct ecs_reader *rd, struct json_object *rec)
 	ecs_map_find(run.actions, action, strlen(action), &pos);
 	a = ecs_map_at(run.actions, pos, NULL, NULL);
 	a->minute++;
-	grow_recent();
-	r = &run.recent[(run.recent_head + run.recent_len++) % run.recent_cap];
+	r = place_recent(ts);
 	r->ts = ts;
 	r->action = pos;
 	r->product = NULL;
@@ -487,24 +542,38 @@ put_right(struct ecs_buf *b, const char *s, int width)
 	ecs_buf_puts(b, s);
 }
 
+/*
+ * The height, 0 to 7, of v between lo and hi. Halved, so that the span of
+ * finite values cannot overflow (-1e308 to 1e308); with an infinite
+ * value (1e999) the ratio may be NaN: the value is then at the top or the
+ * bottom.
+ */
+static int
+level_of(double v, double lo, double hi)
+{
+	double ratio = (v / 2 - lo / 2) / (hi / 2 - lo / 2);
+
+	if (!(hi > lo))
+		return 3;
+	if (ratio >= 0 && ratio <= 1)
+		return (int)(ratio * 7.999);
+	return v >= hi ? 7 : v <= lo ? 0 : 3;
+}
+
 /* The series' windows, oldest first, as characters of 8 heights. */
 static void
 put_sparkline(struct ecs_buf *b, const struct series *s)
 {
 	static const char levels[] = "_.-:=+*#";
-	double lo = INFINITY, hi = -INFINITY, v;
+	double lo = INFINITY, hi = -INFINITY;
 	uint32_t i;
 
 	for (i = 0; i < s->n; i++) {
-		v = s->values[(s->next + HISTORY - s->n + i) % HISTORY];
-		lo = fmin(lo, v);
-		hi = fmax(hi, v);
+		lo = fmin(lo, s->values[i]);
+		hi = fmax(hi, s->values[i]);
 	}
-	for (i = 0; i < s->n; i++) {
-		v = s->values[(s->next + HISTORY - s->n + i) % HISTORY];
-		ecs_buf_putc(b, levels[hi > lo ? (int)((v - lo) / (hi - lo) * 7.999) :
-		    3]);
-	}
+	for (i = 0; i < s->n; i++)
+		ecs_buf_putc(b, levels[level_of(s->values[i], lo, hi)]);
 	for (; s->banded && i < HISTORY; i++)	/* the band in its column */
 		ecs_buf_putc(b, ' ');
 }
