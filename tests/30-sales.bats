@@ -43,6 +43,18 @@ sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$output" '{"s":0.6,"a":0.2,"lo":0.1,"hi":0.3}' "the string \"0.3\" is written as the number (ecs-sales.1)"
 }
 
+@test "avg of values with more than 6 decimals rounds exactly, half away from zero, as DuckDB's DECIMAL" {
+	need_duckdb
+	# In double, 1.0000075 * 10^6 is 1000007.4999...: the mean was 1.000007.
+	ev '{"k":"a","p":1.0000075}' '{"k":"b","p":-2.0000045}' '{"k":"c","p":0.1000005}' \
+	   '{"k":"d","p":7.1234565}' '{"k":"e","p":1.0000070}' '{"k":"e","p":1.0000080}'
+	run -0 --separate-stderr sales -b k -m 'a=avg(p)'
+	is "$output" "$(duckdb_sql "SELECT k, round((sum(p::DECIMAL(18,7)) / count(*))::DECIMAL(18,7), 6) AS a
+	    FROM read_json('$BATS_TEST_TMPDIR/in.ndjson', format='newline_delimited', columns={k: 'VARCHAR', p: 'VARCHAR'})
+	    GROUP BY k ORDER BY k" | jq -c '.a |= tonumber')"
+	is "$stderr" ""
+}
+
 @test "exact sums past 64 bits, as DuckDB's DECIMAL(38)" {
 	need_duckdb
 	ev '{"p":99999999999999999999}' '{"p":0.01}' '{"p":"12345678901234567890.5"}' '{"p":-1}'
