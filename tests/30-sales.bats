@@ -597,6 +597,56 @@ same_numbers() {
 	like "$stderr" "ecs-sales: $BATS_TEST_TMPDIR/p:1: partials of other metrics: '-m n=count() -m s=sum(price)', not '-m n=count()'*"
 }
 
+@test "--merge refuses a partial of a window that is no window, or not one of -w, and a group that is no JSON" {
+	ev '{"ts":"2024-01-01T00:10:00Z","u":"a","p":1.5}' '{"ts":"2024-01-01T01:10:00Z","u":"b","p":2}'
+	m=(-m 'n=count()' -m 's=sum(p)')
+	sales -w 1h -b u "${m[@]}" --partial > "$BATS_TEST_TMPDIR/p"
+	(( $(wc -l < "$BATS_TEST_TMPDIR/p") == 2 ))
+	# A window that ends before it starts was written so.
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.e = .w - 5' > "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr ecs-sales "${m[@]}" --merge "$BATS_TEST_TMPDIR/h"
+	is "$output" ""
+	like "$stderr" "*h:1: not a line of ecs-sales --partial (window)*"
+	# Two ends for one start: both were written, the last end for both.
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.e += 3600000' > "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR/p' '$BATS_TEST_TMPDIR/h' | ecs-sales ${m[*]@Q} --merge"
+	is "$output" "$(ecs-sales -w 1h -b u "${m[@]}" "$IN")"
+	like "$stderr" "*<stdin>:3: a window of another size than the lines before*"
+	# -w given to --merge was ignored: hourly rows for -w 1d.
+	run -1 --separate-stderr ecs-sales -w 1d "${m[@]}" --merge "$BATS_TEST_TMPDIR/p"
+	is "$output" ""
+	like "$stderr" "*p:1: a window that is not one of -w, --slide and --tz*"
+	run -0 ecs-sales -w 1h "${m[@]}" --merge "$BATS_TEST_TMPDIR/p"
+	is "$output" "$(ecs-sales -w 1h -b u "${m[@]}" "$IN")"
+	# The group is written verbatim: it was an object and a half.
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.g = "\"u\":1},{\"x\":2"' > "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr ecs-sales "${m[@]}" --merge "$BATS_TEST_TMPDIR/h"
+	is "$output" ""
+	like "$stderr" "*h:1: not a line of ecs-sales --partial (group)*"
+}
+
+@test "--state: a window that is not one of -w, or past any time, and a group that is no JSON are corrupt" {
+	ev '{"ts":"2024-01-01T00:10:00Z","u":"a","p":1.5}' '{"ts":"2024-01-01T01:10:00Z","u":"b","p":2}'
+	st="$BATS_TEST_TMPDIR/st"
+	m=(-w 1h -b u -m 'n=count()' -m 's=sum(p)' --state "$st")
+	sales "${m[@]}" > /dev/null
+	cp "$st" "$st.good"
+	grep -q '"w":1704070800000,' "$st.good"
+	# Its end overflowed (UB), and a window 1 ms off was written as one.
+	for w in 9223372036854775000 1704070800001; do
+		sed "s/\"w\":1704070800000,/\"w\":$w,/" "$st.good" > "$st"
+		run -1 --separate-stderr ecs-sales "${m[@]}" < /dev/null
+		is "$output" ""
+		like "$stderr" "*st:2: corrupt state: bad window*"
+	done
+	sed 's/"g":"[^,]*",/"g":"\\"u\\":1},{\\"x\\":2",/' "$st.good" > "$st"
+	run -1 --separate-stderr ecs-sales "${m[@]}" < /dev/null
+	is "$output" ""
+	like "$stderr" "*st:2: corrupt state: bad group*"
+	cp "$st.good" "$st"
+	run -0 ecs-sales "${m[@]}" < /dev/null
+}
+
 # quantile_file EXP: 10001 values (1..7).25 times 10^EXP, median 4.25.
 quantile_file() {
 	awk -v e="$1" 'BEGIN { for (i = 0; i <= 10000; i++)

@@ -1184,6 +1184,7 @@ setup(void)
 		ecs_metric_bind(&opt.metrics[i], &run.fields);
 	check_names();
 	run.ws.size_ms = opt.window_ms;
+	run.ws.slide_ms = opt.slide_ms;
 	run.ws.months = opt.window_months;
 	run.ws.metrics = opt.metrics;
 	run.ws.nmetrics = opt.nmetrics;
