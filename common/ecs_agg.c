@@ -1012,6 +1012,9 @@ ecs_agg_merge(const struct ecs_metric *m, struct ecs_agg *into,
 {
 	const char *why;
 
+	/* States keep counts as JSON integers: at most 2^63 - 1. */
+	if (from->n > (uint64_t)INT64_MAX - into->n)
+		return "the merged count would pass 2^63 - 1";
 	if (m->type->merge != NULL && (why = m->type->merge(m, into,
 	    from)) != NULL)
 		return why;

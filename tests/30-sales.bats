@@ -623,6 +623,13 @@ same_numbers() {
 	run -1 --separate-stderr ecs-sales "${m[@]}" --merge "$BATS_TEST_TMPDIR/h"
 	is "$output" ""
 	like "$stderr" "*h:1: not a line of ecs-sales --partial (group)*"
+	# Counts of 2^63 - 1: three of them wrapped to 9223372036854775805.
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.a[0].n = 1' |
+	    sed 's/"n":1,/"n":9223372036854775807,/' > "$BATS_TEST_TMPDIR/h"
+	grep -q '"n":9223372036854775807,' "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR'/h{,,} | ecs-sales ${m[*]@Q} --merge"
+	is "$output" '{"window_start":"2024-01-01T00:00:00Z","window_end":"2024-01-01T01:00:00Z","u":"a","n":9223372036854775807,"s":1.5}'
+	like "$stderr" "*<stdin>:2: metric 'n': the merged count would pass 2^63 - 1*"
 }
 
 @test "--state: a window that is not one of -w, or past any time, and a group that is no JSON are corrupt" {
