@@ -461,9 +461,9 @@ ecs_windows_merge_line(struct ecs_windows *ws, struct ecs_reader *rd,
 	struct json_object *rec, *v, *w = NULL, *e = NULL, *g = NULL, *aggs = NULL;
 	struct ecs_window *win;
 	struct ecs_group *grp;
-	struct ecs_agg add;
+	struct ecs_agg *add;
 	const char *why = NULL;
-	size_t i;
+	size_t i, n, bad = 0;
 
 	if ((rec = ecs_reader_parse(rd)) == NULL)
 		return;
@@ -490,21 +490,40 @@ ecs_windows_merge_line(struct ecs_windows *ws, struct ecs_reader *rd,
 		json_object_put(rec);
 		return;
 	}
-	win = ecs_windows_find(ws, json_object_get_int64(w), true);
-	win->end = json_object_get_int64(e);
-	grp = ecs_window_group(ws, win, json_object_get_string(g),
-	    (size_t)json_object_get_string_len(g));
-	for (i = 0; i < ws->nmetrics; i++) {
-		if ((why = ecs_agg_from_json(&ws->metrics[i],
-		    json_object_array_get_idx(aggs, i), &add)) == NULL)
-			why = ecs_agg_merge(&ws->metrics[i], &grp->aggs[i], &add);
-		ecs_agg_free(&ws->metrics[i], &add);
-		if (why != NULL) {
-			/* What was merged of the line stays: report it. */
-			ecs_reader_bad(rd, "metric '%s': %s",
-			    ws->metrics[i].name, why);
-			break;
-		}
+	/*
+	 * Every state read before any is merged: a line with one that is
+	 * not made no group (a row of zeros) and merged nothing.
+	 */
+	add = ecs_xcalloc(ws->nmetrics + 1, sizeof(*add));
+	for (n = 0; n < ws->nmetrics && why == NULL; n++)
+		if ((why = ecs_agg_from_json(&ws->metrics[n],
+		    json_object_array_get_idx(aggs, n), &add[n])) != NULL)
+			bad = n;
+	/* A sum or count it would take too far: nothing merged either. */
+	if (why == NULL && (win = ecs_windows_find(ws, json_object_get_int64(w),
+	    false)) != NULL && (grp = ecs_map_get(win->groups,
+	    json_object_get_string(g), (size_t)json_object_get_string_len(g))) !=
+	    NULL)
+		for (i = 0; i < ws->nmetrics && why == NULL; i++)
+			if ((why = ecs_agg_merge_check(&ws->metrics[i],
+			    &grp->aggs[i], &add[i])) != NULL)
+				bad = i;
+	if (why == NULL) {
+		win = ecs_windows_find(ws, json_object_get_int64(w), true);
+		win->end = json_object_get_int64(e);
+		grp = ecs_window_group(ws, win, json_object_get_string(g),
+		    (size_t)json_object_get_string_len(g));
 	}
+	/* What was merged before a sketch of another accuracy stays. */
+	for (i = 0; i < ws->nmetrics && why == NULL; i++)
+		if ((why = ecs_agg_merge(&ws->metrics[i], &grp->aggs[i],
+		    &add[i])) != NULL)
+			bad = i;
+	if (why != NULL)
+		ecs_reader_bad(rd, "metric '%s': %s", ws->metrics[bad].name,
+		    why);
+	for (i = 0; i < n; i++)
+		ecs_agg_free(&ws->metrics[i], &add[i]);
+	free(add);
 	json_object_put(rec);
 }

@@ -630,6 +630,25 @@ same_numbers() {
 	run -1 --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR'/h{,,} | ecs-sales ${m[*]@Q} --merge"
 	is "$output" '{"window_start":"2024-01-01T00:00:00Z","window_end":"2024-01-01T01:00:00Z","u":"a","n":9223372036854775807,"s":1.5}'
 	like "$stderr" "*<stdin>:2: metric 'n': the merged count would pass 2^63 - 1*"
+	# A sum held as a double (no ecs-sales writes one now) was written
+	# as exact: 0.1 and 0.2 summed to 0.30000000000000004; and the count
+	# of the bad line was merged before its sum was refused.
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.a[1].v = "0.2"' > "$BATS_TEST_TMPDIR/h"
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.a[1] = {n: 1, d: 0.1}' >> "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr ecs-sales "${m[@]}" --merge "$BATS_TEST_TMPDIR/h"
+	is "$output" '{"window_start":"2024-01-01T00:00:00Z","window_end":"2024-01-01T01:00:00Z","u":"a","n":1,"s":0.2}'
+	like "$stderr" "*h:2: metric 's': an aggregate value that is not exact (an older ecs-sales)*"
+	# Nor does a bad line make its group: it was a row of n 1 and s 0.
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.a[1].v = "x"' > "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr ecs-sales "${m[@]}" --merge "$BATS_TEST_TMPDIR/h"
+	is "$output" ""
+	like "$stderr" "*h:1: metric 's': bad aggregate value*"
+	# A line whose sum would overflow: its count was merged (n 2, s of 1).
+	for i in $(seq 100); do echo '{"p":999999999999999999999999999999999999}'; done |
+	    ecs-sales --partial "${m[@]}" > "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR'/h{,} | ecs-sales ${m[*]@Q} --merge"
+	is "$output" '{"n":100,"s":99999999999999999999999999999999999900}'
+	like "$stderr" "*<stdin>:2: metric 's': the merged sum would overflow (exact to 38 digits)*"
 }
 
 @test "--state: a window that is not one of -w, or past any time, and a group that is no JSON are corrupt" {
