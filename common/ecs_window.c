@@ -42,9 +42,6 @@ local_midnight(const struct tm *day, int add_days)
 	return (int64_t)mktime(&tm) * 1000;
 }
 
-/* Beyond the time of any event (9e15 ms), far from overflow. */
-#define START_LIMIT	INT64_C(10000000000000000)
-
 #define WEEK_MS	(7 * DAY_MS)
 /* Windows of whole weeks start on Mondays: 1970-01-05 was one. */
 #define WEEK_ORIGIN(size)	((size) % WEEK_MS == 0 ? 4 : 0)
@@ -278,7 +275,7 @@ is_window_start(const struct ecs_windows *ws, int64_t start)
 {
 	if (ws->size_ms == ECS_NO_WINDOW)
 		return start == ECS_NO_WINDOW;
-	return start >= -START_LIMIT && start <= START_LIMIT &&
+	return start >= -ECS_TIME_LIMIT && start <= ECS_TIME_LIMIT &&
 	    ecs_window_floor(ws, start, ws->slide_ms > 0 ? ws->slide_ms :
 	    ws->size_ms) == start;
 }
@@ -439,8 +436,8 @@ partial_window_group(struct ecs_windows *ws, int64_t start,
 {
 	const struct ecs_window *known;
 
-	if (start == ECS_NO_WINDOW ? end != ECS_NO_WINDOW : (start < -START_LIMIT ||
-	    start > START_LIMIT || end <= start || end - start > START_LIMIT))
+	if (start == ECS_NO_WINDOW ? end != ECS_NO_WINDOW : (start < -ECS_TIME_LIMIT ||
+	    start > ECS_TIME_LIMIT || end <= start || end - start > ECS_TIME_LIMIT))
 		return "not a line of ecs-sales --partial (window)";
 	if (ws->size_ms != ECS_NO_WINDOW && (!is_window_start(ws, start) ||
 	    end != ecs_window_end(ws, start, ws->size_ms)))

@@ -14,6 +14,12 @@
 #include "ecs_buf.h"
 
 #define ECS_NO_WINDOW	INT64_MIN	/* one running total: no window */
+/*
+ * Past the time of any event (9e15 ms) and of any window or watermark
+ * (9e15 ms more), far from overflow: no window starts past it, either
+ * way, nor is a time read from a state.
+ */
+#define ECS_TIME_LIMIT	INT64_C(100000000000000000)
 
 struct ecs_group {
 	struct ecs_agg	*aggs;		/* one per metric, owned */

@@ -669,6 +669,10 @@ same_numbers() {
 	run -1 --separate-stderr ecs-sales "${m[@]}" < /dev/null
 	is "$output" ""
 	like "$stderr" "*st:2: corrupt state: bad group*"
+	# max_time + the --idle interval overflowed (UB).
+	sed 's/"max_time":[0-9]*/"max_time":9223372036854775807/' "$st.good" > "$st"
+	run -1 --separate-stderr ecs-sales "${m[@]}" --idle 1s < /dev/null
+	like "$stderr" "*st:1: corrupt state: 'max_time' is not a time*"
 	cp "$st.good" "$st"
 	run -0 ecs-sales "${m[@]}" < /dev/null
 }

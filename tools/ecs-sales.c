@@ -996,6 +996,21 @@ load_record(const struct ecs_state_reader *sr, struct json_object *rec)
 		ecs_windows_load(&run.ws, sr, rec);
 }
 
+/*
+ * A time of the state's header: none (INT64_MIN) or one that an event
+ * could have, not one whose sums with durations would overflow.
+ */
+static int64_t
+state_time(const struct ecs_state_reader *sr, struct json_object *head,
+    const char *name)
+{
+	int64_t t = ecs_state_int(sr, head, name);
+
+	if (t != INT64_MIN && (t < -ECS_TIME_LIMIT || t > ECS_TIME_LIMIT))
+		ecs_state_corrupt(sr, "'%s' is not a time", name);
+	return t;
+}
+
 static void
 load_state(void)
 {
@@ -1009,10 +1024,12 @@ load_state(void)
 	    strcmp(json_object_get_string(v), run.signature) != 0)
 		ecs_state_corrupt(&sr, "saved by a run with other options "
 		    "(windows, keys and metrics must stay the same)");
-	run.clock.latest = ecs_state_int(&sr, head, "max_time");
-	run.watermark = ecs_state_int(&sr, head, "watermark");
-	run.closed_upto = ecs_state_int(&sr, head, "closed_upto");
-	run.nlate = (unsigned long long)ecs_state_int(&sr, head, "late");
+	run.clock.latest = state_time(&sr, head, "max_time");
+	run.watermark = state_time(&sr, head, "watermark");
+	run.closed_upto = state_time(&sr, head, "closed_upto");
+	if ((int64_t)(run.nlate = (unsigned long long)ecs_state_int(&sr, head,
+	    "late")) < 0)
+		ecs_state_corrupt(&sr, "'late' is not a count");
 	/*
 	 * An older ecs-sales chose the default metrics from the first event
 	 * and saved its choice: 0 to 2 was count and sales, as now.
