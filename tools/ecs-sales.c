@@ -439,6 +439,12 @@ check_options(void)
 		    "years (they are tumbling)");
 	if (opt.slide_ms > opt.window_ms && opt.window_ms != NO_WINDOW)
 		errx(ECS_EXIT_USAGE, "--slide must not be longer than --window");
+	/* A window that started at noon ended at the next local midnight. */
+	if (run.ws.tz != NULL && opt.slide_ms % DAY_MS != 0 &&
+	    opt.window_ms % DAY_MS == 0)
+		errx(ECS_EXIT_USAGE, "--slide: with --tz, windows of whole days "
+		    "go from local midnight to local midnight, so they slide by "
+		    "whole days");
 	check_season_options(alerts);
 	if (alerts && (opt.window_ms == NO_WINDOW || opt.slide_ms > 0))
 		errx(ECS_EXIT_USAGE, "--drop and --spike need tumbling windows "
