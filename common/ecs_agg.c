@@ -567,6 +567,9 @@ quantile_from_json(const struct ecs_metric *m, struct json_object *o,
 		    strlen(json_object_get_string(v)), &a->values[i]))
 			return "bad quantile values";
 	}
+	/* The sketch saw every value: past the budget it is the answer. */
+	if (why == NULL && ecs_quantile_count(a->sketch) != a->n)
+		return "a quantile sketch of another count of values";
 	return why;
 }
 

@@ -643,6 +643,13 @@ same_numbers() {
 	run -1 --separate-stderr ecs-sales "${m[@]}" --merge "$BATS_TEST_TMPDIR/h"
 	is "$output" ""
 	like "$stderr" "*h:1: metric 's': bad aggregate value*"
+	# 20001 values of which the sketch had seen 1: its one value was the
+	# median of them all, "within 1.1%".
+	ecs-sales --partial -w 1h -m 'q=quantile(p,0.5)' "$IN" | head -1 |
+	    jq -c '.a[0].n = 20001 | .a[0].q = [range(10000) | tostring]' > "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr ecs-sales -m 'q=quantile(p,0.5)' --merge "$BATS_TEST_TMPDIR/h"
+	is "$output" ""
+	like "$stderr" "*h:1: metric 'q': a quantile sketch of another count of values*"
 	# A line whose sum would overflow: its count was merged (n 2, s of 1).
 	for i in $(seq 100); do echo '{"p":999999999999999999999999999999999999}'; done |
 	    ecs-sales --partial "${m[@]}" > "$BATS_TEST_TMPDIR/h"
