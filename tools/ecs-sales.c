@@ -1022,6 +1022,7 @@ load_state(void)
 {
 	struct ecs_state_reader sr;
 	struct json_object *head, *rec, *v;
+	size_t i;
 
 	if (!ecs_checkpoint_open(&ckpt, &sr, &head))
 		return;
@@ -1048,6 +1049,11 @@ load_state(void)
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		load_record(&sr, rec);
 	}
+	/* One written but still open would never be written again. */
+	for (i = 0; i < run.ws.n; i++)
+		if (run.ws.w[i].written && run.ws.w[i].end > run.closed_upto)
+			ecs_state_corrupt(&sr, "a window written before it "
+			    "closed");
 	ecs_state_close(&sr);
 }
 
