@@ -117,8 +117,7 @@ sum_merge(const struct ecs_metric *m, struct ecs_agg *into,
     const struct ecs_agg *from)
 {
 	(void)m;
-	if (sum_overflows(into, &from->v))
-		return "the merged sum would overflow (exact to 38 digits)";
+	/* ecs_agg_merge_check checked the overflow. */
 	ecs_dec_add(&into->v, &from->v);
 	return NULL;
 }
@@ -568,6 +567,9 @@ quantile_from_json(const struct ecs_metric *m, struct json_object *o,
 		    strlen(json_object_get_string(v)), &a->values[i]))
 			return "bad quantile values";
 	}
+	/* The sketch saw every value: past the budget it is the answer. */
+	if (why == NULL && ecs_quantile_count(a->sketch) != a->n)
+		return "a quantile sketch of another count of values";
 	return why;
 }
 
@@ -1007,13 +1009,26 @@ ecs_agg_overflows(const struct ecs_metric *m, const struct ecs_agg *a,
 }
 
 const char *
+ecs_agg_merge_check(const struct ecs_metric *m, const struct ecs_agg *into,
+    const struct ecs_agg *from)
+{
+	/* States keep counts as JSON integers: at most 2^63 - 1. */
+	if (from->n > (uint64_t)INT64_MAX - into->n)
+		return "the merged count would pass 2^63 - 1";
+	if (m->type->overflows != NULL && m->type->overflows(into, &from->v))
+		return "the merged sum would overflow (exact to 38 digits)";
+	return NULL;
+}
+
+const char *
 ecs_agg_merge(const struct ecs_metric *m, struct ecs_agg *into,
     const struct ecs_agg *from)
 {
 	const char *why;
 
-	if (m->type->merge != NULL && (why = m->type->merge(m, into,
-	    from)) != NULL)
+	if ((why = ecs_agg_merge_check(m, into, from)) != NULL ||
+	    (m->type->merge != NULL && (why = m->type->merge(m, into,
+	    from)) != NULL))
 		return why;
 	into->n += from->n;
 	return NULL;
@@ -1083,9 +1098,12 @@ ecs_agg_from_json(const struct ecs_metric *m, struct json_object *o,
 		    !ecs_dec_parse(json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v), &a->v))
 			return "bad aggregate value";
-	} else if (json_object_object_get_ex(o, "d", &v) &&
-	    json_object_is_type(v, json_type_double))
-		ecs_dec_from_double(&a->v, json_object_get_double(v));
+	} else if (json_object_object_get_ex(o, "d", &v))
+		/*
+		 * A double: no sum, minimum or maximum is one now; one read
+		 * would be written as if exact (0.1 + 0.2 as 0.30000000000000004).
+		 */
+		return "an aggregate value that is not exact (an older ecs-sales)";
 	else
 		return "bad aggregate value";
 	return m->type->from_json != NULL ? m->type->from_json(m, o, a) : NULL;

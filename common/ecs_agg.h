@@ -98,6 +98,13 @@ bool	 ecs_agg_overflows(const struct ecs_metric *, const struct ecs_agg *,
  */
 const char *ecs_agg_merge(const struct ecs_metric *, struct ecs_agg *into,
 	    const struct ecs_agg *from);
+/*
+ * Why ecs_agg_merge would refuse from for a count past 2^63 - 1 or a sum
+ * past 38 digits, or NULL: checked for every metric of a line before any
+ * is merged.
+ */
+const char *ecs_agg_merge_check(const struct ecs_metric *,
+	    const struct ecs_agg *into, const struct ecs_agg *from);
 /* The value as JSON text (a quantile sorts its values: hence not const). */
 void	 ecs_agg_write(const struct ecs_metric *, struct ecs_agg *,
 	    struct ecs_buf *);

@@ -357,13 +357,22 @@ size_t
 ecs_dec_format_ratio(const struct ecs_dec *sum, uint64_t count, int places,
     char *buf, size_t size)
 {
-	ecs_i128 q, r, num;
+	ecs_i128 q, r, num, divisor = (ecs_i128)count;
 	struct ecs_dec x = *sum;
 	size_t n;
 
 	if (count == 0)
 		return (size_t)snprintf(buf, size, "null");
-	if (!x.exact || x.scale > places || !rescale(&x, places)) {
+	/*
+	 * More places than asked for: divide by count * 10^(the extra
+	 * places), which fits (at most 2^64 * 10^18), so that the rounding
+	 * is exact; in double, 1.0000075 rounded to 1.000007.
+	 */
+	if (x.exact && x.scale > places) {
+		divisor = (ecs_i128)count * pow10_i128(x.scale - places);
+		x.scale = places;
+	}
+	if (!x.exact || !rescale(&x, places)) {
 		struct ecs_dec f;
 		double v = sum->d / (double)count, p = pow(10, places);
 
@@ -372,9 +381,9 @@ ecs_dec_format_ratio(const struct ecs_dec *sum, uint64_t count, int places,
 	}
 	/* Round half away from zero at the last place. */
 	num = x.m;
-	q = num / (ecs_i128)count;
-	r = num % (ecs_i128)count;
-	if ((r < 0 ? -r : r) * 2 >= (ecs_i128)count)
+	q = num / divisor;
+	r = num % divisor;
+	if ((r < 0 ? -r : r) * 2 >= divisor)
 		q += num < 0 ? -1 : 1;
 	n = format_i128(q, places, buf, size);
 	/* Trailing zeros say nothing here: 12.500000 is 12.5. */

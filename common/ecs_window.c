@@ -269,6 +269,44 @@ ecs_windows_finish(struct ecs_windows *ws)
 
 /* States */
 
+/* Whether start, from a state or a partial, starts a window of ws. */
+static bool
+is_window_start(const struct ecs_windows *ws, int64_t start)
+{
+	if (ws->size_ms == ECS_NO_WINDOW)
+		return start == ECS_NO_WINDOW;
+	return start >= -ECS_TIME_LIMIT && start <= ECS_TIME_LIMIT &&
+	    ecs_window_floor(ws, start, ws->slide_ms > 0 ? ws->slide_ms :
+	    ws->size_ms) == start;
+}
+
+/*
+ * Whether g[0..len), from a state or a partial, is the inside of a JSON
+ * object ("k":v,...), as rows write it verbatim.
+ */
+static bool
+is_group_fragment(const char *g, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o;
+	char *text = ecs_xmalloc(len + 3), why[64];
+	size_t col;
+	bool ok;
+
+	text[0] = '{';
+	memcpy(text + 1, g, len);
+	memcpy(text + 1 + len, "}", 2);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, text, (int)len + 2);
+	ok = json_object_is_type(o, json_type_object) &&
+	    json_tokener_get_parse_end(tok) == len + 2 &&
+	    ecs_json_not_rfc8259(text, len + 2, &col, why, sizeof(why)) == NULL;
+	json_object_put(o);
+	json_tokener_free(tok);
+	free(text);
+	return ok;
+}
+
 struct json_object *
 ecs_group_to_json(const struct ecs_windows *ws, const struct ecs_group *g)
 {
@@ -318,7 +356,8 @@ ecs_windows_load(struct ecs_windows *ws, const struct ecs_state_reader *sr,
 	size_t i;
 
 	if (!json_object_object_get_ex(rec, "w", &v) ||
-	    !json_object_is_type(v, json_type_int))
+	    !json_object_is_type(v, json_type_int) ||
+	    !is_window_start(ws, json_object_get_int64(v)))
 		ecs_state_corrupt(sr, "bad window");
 	w = ecs_windows_find(ws, json_object_get_int64(v), true);
 	if (json_object_object_get_ex(rec, "written", &v))
@@ -327,7 +366,9 @@ ecs_windows_load(struct ecs_windows *ws, const struct ecs_state_reader *sr,
 	    !json_object_is_type(v, json_type_string) ||
 	    !json_object_object_get_ex(rec, "a", &aggs) ||
 	    !json_object_is_type(aggs, json_type_array) ||
-	    json_object_array_length(aggs) != ws->nmetrics)
+	    json_object_array_length(aggs) != ws->nmetrics ||
+	    !is_group_fragment(json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v)))
 		ecs_state_corrupt(sr, "bad group");
 	g = ecs_map_put(w->groups, json_object_get_string(v),
 	    (size_t)json_object_get_string_len(v), &created);
@@ -385,6 +426,31 @@ other_metrics(const struct ecs_reader *rd, struct json_object *rec,
 	exit(ECS_EXIT_USAGE);
 }
 
+/*
+ * Why the window [start, end) and the group g of a partial cannot be
+ * merged into ws, or NULL: see ecs_windows_merge_line.
+ */
+static const char *
+partial_window_group(struct ecs_windows *ws, int64_t start,
+    int64_t end, struct json_object *g)
+{
+	const struct ecs_window *known;
+
+	if (start == ECS_NO_WINDOW ? end != ECS_NO_WINDOW : (start < -ECS_TIME_LIMIT ||
+	    start > ECS_TIME_LIMIT || end <= start || end - start > ECS_TIME_LIMIT))
+		return "not a line of ecs-sales --partial (window)";
+	if (ws->size_ms != ECS_NO_WINDOW && (!is_window_start(ws, start) ||
+	    end != ecs_window_end(ws, start, ws->size_ms)))
+		return "a window that is not one of -w, --slide and --tz";
+	if ((known = ecs_windows_find(ws, start, false)) != NULL &&
+	    known->end != end)
+		return "a window of another size than the lines before";
+	if (!is_group_fragment(json_object_get_string(g),
+	    (size_t)json_object_get_string_len(g)))
+		return "not a line of ecs-sales --partial (group)";
+	return NULL;
+}
+
 void
 ecs_windows_merge_line(struct ecs_windows *ws, struct ecs_reader *rd,
     const char *signature)
@@ -392,9 +458,9 @@ ecs_windows_merge_line(struct ecs_windows *ws, struct ecs_reader *rd,
 	struct json_object *rec, *v, *w = NULL, *e = NULL, *g = NULL, *aggs = NULL;
 	struct ecs_window *win;
 	struct ecs_group *grp;
-	struct ecs_agg add;
+	struct ecs_agg *add;
 	const char *why = NULL;
-	size_t i;
+	size_t i, n, bad = 0;
 
 	if ((rec = ecs_reader_parse(rd)) == NULL)
 		return;
@@ -413,26 +479,48 @@ ecs_windows_merge_line(struct ecs_windows *ws, struct ecs_reader *rd,
 	    strcmp(json_object_get_string(v), signature) != 0 ||
 	    json_object_array_length(aggs) != ws->nmetrics)
 		other_metrics(rd, rec, v, signature);
+	else
+		why = partial_window_group(ws, json_object_get_int64(w),
+		    json_object_get_int64(e), g);
 	if (why != NULL) {
 		ecs_reader_bad(rd, "%s", why);
 		json_object_put(rec);
 		return;
 	}
-	win = ecs_windows_find(ws, json_object_get_int64(w), true);
-	win->end = json_object_get_int64(e);
-	grp = ecs_window_group(ws, win, json_object_get_string(g),
-	    (size_t)json_object_get_string_len(g));
-	for (i = 0; i < ws->nmetrics; i++) {
-		if ((why = ecs_agg_from_json(&ws->metrics[i],
-		    json_object_array_get_idx(aggs, i), &add)) == NULL)
-			why = ecs_agg_merge(&ws->metrics[i], &grp->aggs[i], &add);
-		ecs_agg_free(&ws->metrics[i], &add);
-		if (why != NULL) {
-			/* What was merged of the line stays: report it. */
-			ecs_reader_bad(rd, "metric '%s': %s",
-			    ws->metrics[i].name, why);
-			break;
-		}
+	/*
+	 * Every state read before any is merged: a line with one that is
+	 * not made no group (a row of zeros) and merged nothing.
+	 */
+	add = ecs_xcalloc(ws->nmetrics + 1, sizeof(*add));
+	for (n = 0; n < ws->nmetrics && why == NULL; n++)
+		if ((why = ecs_agg_from_json(&ws->metrics[n],
+		    json_object_array_get_idx(aggs, n), &add[n])) != NULL)
+			bad = n;
+	/* A sum or count it would take too far: nothing merged either. */
+	if (why == NULL && (win = ecs_windows_find(ws, json_object_get_int64(w),
+	    false)) != NULL && (grp = ecs_map_get(win->groups,
+	    json_object_get_string(g), (size_t)json_object_get_string_len(g))) !=
+	    NULL)
+		for (i = 0; i < ws->nmetrics && why == NULL; i++)
+			if ((why = ecs_agg_merge_check(&ws->metrics[i],
+			    &grp->aggs[i], &add[i])) != NULL)
+				bad = i;
+	if (why == NULL) {
+		win = ecs_windows_find(ws, json_object_get_int64(w), true);
+		win->end = json_object_get_int64(e);
+		grp = ecs_window_group(ws, win, json_object_get_string(g),
+		    (size_t)json_object_get_string_len(g));
 	}
+	/* What was merged before a sketch of another accuracy stays. */
+	for (i = 0; i < ws->nmetrics && why == NULL; i++)
+		if ((why = ecs_agg_merge(&ws->metrics[i], &grp->aggs[i],
+		    &add[i])) != NULL)
+			bad = i;
+	if (why != NULL)
+		ecs_reader_bad(rd, "metric '%s': %s", ws->metrics[bad].name,
+		    why);
+	for (i = 0; i < n; i++)
+		ecs_agg_free(&ws->metrics[i], &add[i]);
+	free(add);
 	json_object_put(rec);
 }

@@ -14,6 +14,12 @@
 #include "ecs_buf.h"
 
 #define ECS_NO_WINDOW	INT64_MIN	/* one running total: no window */
+/*
+ * Past the time of any event (9e15 ms) and of any window or watermark
+ * (9e15 ms more), far from overflow: no window starts past it, either
+ * way, nor is a time read from a state.
+ */
+#define ECS_TIME_LIMIT	INT64_C(100000000000000000)
 
 struct ecs_group {
 	struct ecs_agg	*aggs;		/* one per metric, owned */
@@ -28,6 +34,7 @@ struct ecs_window {
 
 struct ecs_windows {
 	int64_t		 size_ms;	/* ECS_NO_WINDOW: one running total */
+	int64_t		 slide_ms;	/* hopping windows' step; 0: tumbling */
 	int		 months;	/* calendar months (then size_ms is their
 					 * longest), or 0 */
 	const char	*tz;		/* NULL: UTC */
@@ -95,7 +102,11 @@ struct json_object *ecs_group_to_json(const struct ecs_windows *,
  */
 void	 ecs_windows_save(const struct ecs_windows *,
 	    struct ecs_state_writer *);
-/* Loads such a line (a corrupt one ends the program: ecs_state_corrupt). */
+/*
+ * Loads such a line (a corrupt one ends the program: ecs_state_corrupt):
+ * a window that is not one of size_ms and slide_ms, or a group that is
+ * no fragment of a JSON object, is corrupt.
+ */
 void	 ecs_windows_load(struct ecs_windows *, const struct ecs_state_reader *,
 	    struct json_object *rec);
 /*
@@ -107,7 +118,10 @@ void	 ecs_windows_write_partials(const struct ecs_windows *,
 /*
  * Merges the reader's current line, a partial of ecs_windows_write_partials
  * with the same signature, into its window and group. A line that is not
- * one is bad (reported); partials of other metrics end the program (2).
+ * one is bad (reported): a window that ends before it starts, that ends
+ * elsewhere than an earlier line's of the same start, or, with size_ms,
+ * that is not one of size_ms and slide_ms; a group that is no fragment
+ * of a JSON object. Partials of other metrics end the program (2).
  */
 void	 ecs_windows_merge_line(struct ecs_windows *, struct ecs_reader *,
 	    const char *signature);

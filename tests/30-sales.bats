@@ -43,6 +43,18 @@ sales() { ecs-sales "$@" "$BATS_TEST_TMPDIR/in.ndjson"; }
 	is "$output" '{"s":0.6,"a":0.2,"lo":0.1,"hi":0.3}' "the string \"0.3\" is written as the number (ecs-sales.1)"
 }
 
+@test "avg of values with more than 6 decimals rounds exactly, half away from zero, as DuckDB's DECIMAL" {
+	need_duckdb
+	# In double, 1.0000075 * 10^6 is 1000007.4999...: the mean was 1.000007.
+	ev '{"k":"a","p":1.0000075}' '{"k":"b","p":-2.0000045}' '{"k":"c","p":0.1000005}' \
+	   '{"k":"d","p":7.1234565}' '{"k":"e","p":1.0000070}' '{"k":"e","p":1.0000080}'
+	run -0 --separate-stderr sales -b k -m 'a=avg(p)'
+	is "$output" "$(duckdb_sql "SELECT k, round((sum(p::DECIMAL(18,7)) / count(*))::DECIMAL(18,7), 6) AS a
+	    FROM read_json('$BATS_TEST_TMPDIR/in.ndjson', format='newline_delimited', columns={k: 'VARCHAR', p: 'VARCHAR'})
+	    GROUP BY k ORDER BY k" | jq -c '.a |= tonumber')"
+	is "$stderr" ""
+}
+
 @test "exact sums past 64 bits, as DuckDB's DECIMAL(38)" {
 	need_duckdb
 	ev '{"p":99999999999999999999}' '{"p":0.01}' '{"p":"12345678901234567890.5"}' '{"p":-1}'
@@ -583,6 +595,97 @@ same_numbers() {
 	is "$output" ""
 	is "$(wc -l <<< "$stderr")" 1
 	like "$stderr" "ecs-sales: $BATS_TEST_TMPDIR/p:1: partials of other metrics: '-m n=count() -m s=sum(price)', not '-m n=count()'*"
+}
+
+@test "--merge refuses a partial of a window that is no window, or not one of -w, and a group that is no JSON" {
+	ev '{"ts":"2024-01-01T00:10:00Z","u":"a","p":1.5}' '{"ts":"2024-01-01T01:10:00Z","u":"b","p":2}'
+	m=(-m 'n=count()' -m 's=sum(p)')
+	sales -w 1h -b u "${m[@]}" --partial > "$BATS_TEST_TMPDIR/p"
+	(( $(wc -l < "$BATS_TEST_TMPDIR/p") == 2 ))
+	# A window that ends before it starts was written so.
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.e = .w - 5' > "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr ecs-sales "${m[@]}" --merge "$BATS_TEST_TMPDIR/h"
+	is "$output" ""
+	like "$stderr" "*h:1: not a line of ecs-sales --partial (window)*"
+	# Two ends for one start: both were written, the last end for both.
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.e += 3600000' > "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR/p' '$BATS_TEST_TMPDIR/h' | ecs-sales ${m[*]@Q} --merge"
+	is "$output" "$(ecs-sales -w 1h -b u "${m[@]}" "$IN")"
+	like "$stderr" "*<stdin>:3: a window of another size than the lines before*"
+	# -w given to --merge was ignored: hourly rows for -w 1d.
+	run -1 --separate-stderr ecs-sales -w 1d "${m[@]}" --merge "$BATS_TEST_TMPDIR/p"
+	is "$output" ""
+	like "$stderr" "*p:1: a window that is not one of -w, --slide and --tz*"
+	run -0 ecs-sales -w 1h "${m[@]}" --merge "$BATS_TEST_TMPDIR/p"
+	is "$output" "$(ecs-sales -w 1h -b u "${m[@]}" "$IN")"
+	# The group is written verbatim: it was an object and a half.
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.g = "\"u\":1},{\"x\":2"' > "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr ecs-sales "${m[@]}" --merge "$BATS_TEST_TMPDIR/h"
+	is "$output" ""
+	like "$stderr" "*h:1: not a line of ecs-sales --partial (group)*"
+	# Counts of 2^63 - 1: three of them wrapped to 9223372036854775805.
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.a[0].n = 1' |
+	    sed 's/"n":1,/"n":9223372036854775807,/' > "$BATS_TEST_TMPDIR/h"
+	grep -q '"n":9223372036854775807,' "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR'/h{,,} | ecs-sales ${m[*]@Q} --merge"
+	is "$output" '{"window_start":"2024-01-01T00:00:00Z","window_end":"2024-01-01T01:00:00Z","u":"a","n":9223372036854775807,"s":1.5}'
+	like "$stderr" "*<stdin>:2: metric 'n': the merged count would pass 2^63 - 1*"
+	# A sum held as a double (no ecs-sales writes one now) was written
+	# as exact: 0.1 and 0.2 summed to 0.30000000000000004; and the count
+	# of the bad line was merged before its sum was refused.
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.a[1].v = "0.2"' > "$BATS_TEST_TMPDIR/h"
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.a[1] = {n: 1, d: 0.1}' >> "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr ecs-sales "${m[@]}" --merge "$BATS_TEST_TMPDIR/h"
+	is "$output" '{"window_start":"2024-01-01T00:00:00Z","window_end":"2024-01-01T01:00:00Z","u":"a","n":1,"s":0.2}'
+	like "$stderr" "*h:2: metric 's': an aggregate value that is not exact (an older ecs-sales)*"
+	# Nor does a bad line make its group: it was a row of n 1 and s 0.
+	head -1 "$BATS_TEST_TMPDIR/p" | jq -c '.a[1].v = "x"' > "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr ecs-sales "${m[@]}" --merge "$BATS_TEST_TMPDIR/h"
+	is "$output" ""
+	like "$stderr" "*h:1: metric 's': bad aggregate value*"
+	# 20001 values of which the sketch had seen 1: its one value was the
+	# median of them all, "within 1.1%".
+	ecs-sales --partial -w 1h -m 'q=quantile(p,0.5)' "$IN" | head -1 |
+	    jq -c '.a[0].n = 20001 | .a[0].q = [range(10000) | tostring]' > "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr ecs-sales -m 'q=quantile(p,0.5)' --merge "$BATS_TEST_TMPDIR/h"
+	is "$output" ""
+	like "$stderr" "*h:1: metric 'q': a quantile sketch of another count of values*"
+	# A line whose sum would overflow: its count was merged (n 2, s of 1).
+	for i in $(seq 100); do echo '{"p":999999999999999999999999999999999999}'; done |
+	    ecs-sales --partial "${m[@]}" > "$BATS_TEST_TMPDIR/h"
+	run -1 --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR'/h{,} | ecs-sales ${m[*]@Q} --merge"
+	is "$output" '{"n":100,"s":99999999999999999999999999999999999900}'
+	like "$stderr" "*<stdin>:2: metric 's': the merged sum would overflow (exact to 38 digits)*"
+}
+
+@test "--state: a window that is not one of -w, or past any time, and a group that is no JSON are corrupt" {
+	ev '{"ts":"2024-01-01T00:10:00Z","u":"a","p":1.5}' '{"ts":"2024-01-01T01:10:00Z","u":"b","p":2}'
+	st="$BATS_TEST_TMPDIR/st"
+	m=(-w 1h -b u -m 'n=count()' -m 's=sum(p)' --state "$st")
+	sales "${m[@]}" > /dev/null
+	cp "$st" "$st.good"
+	grep -q '"w":1704070800000,' "$st.good"
+	# Its end overflowed (UB), and a window 1 ms off was written as one.
+	for w in 9223372036854775000 1704070800001; do
+		sed "s/\"w\":1704070800000,/\"w\":$w,/" "$st.good" > "$st"
+		run -1 --separate-stderr ecs-sales "${m[@]}" < /dev/null
+		is "$output" ""
+		like "$stderr" "*st:2: corrupt state: bad window*"
+	done
+	sed 's/"g":"[^,]*",/"g":"\\"u\\":1},{\\"x\\":2",/' "$st.good" > "$st"
+	run -1 --separate-stderr ecs-sales "${m[@]}" < /dev/null
+	is "$output" ""
+	like "$stderr" "*st:2: corrupt state: bad group*"
+	# An open window said written was never written: its events were lost.
+	sed 's/"written":false/"written":true/' "$st.good" > "$st"
+	run -1 --separate-stderr ecs-sales "${m[@]}" < /dev/null
+	like "$stderr" "*st:3: corrupt state: a window written before it closed*"
+	# max_time + the --idle interval overflowed (UB).
+	sed 's/"max_time":[0-9]*/"max_time":9223372036854775807/' "$st.good" > "$st"
+	run -1 --separate-stderr ecs-sales "${m[@]}" --idle 1s < /dev/null
+	like "$stderr" "*st:1: corrupt state: 'max_time' is not a time*"
+	cp "$st.good" "$st"
+	run -0 ecs-sales "${m[@]}" < /dev/null
 }
 
 # quantile_file EXP: 10001 values (1..7).25 times 10^EXP, median 4.25.

@@ -282,3 +282,19 @@ windows_vs_duckdb() {
 		(( $(wc -l <<< "$ours") >= 4 ))
 	done
 }
+
+@test "--tz: windows of whole days slide by whole days, else a usage error" {
+	# The window that started at noon ended at the next local midnight:
+	# [10T12:00, 11T00:00) for -w 1d, without the events of the 11th.
+	ev '{"ts":"2024-01-10T13:00:00+01:00"}' '{"ts":"2024-01-11T06:00:00+01:00"}'
+	run -2 --separate-stderr ecs-sales -w 1d --slide 12h --tz Europe/Paris -m 'n=count()' "$IN"
+	is "$output" ""
+	like "$stderr" "*--slide: with --tz, windows of whole days go from local midnight to local midnight, so they slide by whole days"
+	run -0 ecs-sales -w 2d --slide 1d --tz Europe/Paris -m 'n=count()' "$IN"
+	is "$output" '{"window_start":"2024-01-09T00:00:00+01:00","window_end":"2024-01-11T00:00:00+01:00","n":1}
+{"window_start":"2024-01-10T00:00:00+01:00","window_end":"2024-01-12T00:00:00+01:00","n":2}
+{"window_start":"2024-01-11T00:00:00+01:00","window_end":"2024-01-13T00:00:00+01:00","n":1}'
+	# In UTC a day is 24 hours, and slides by any part of it.
+	run -0 ecs-sales -w 1d --slide 12h -m 'n=count()' "$IN"
+	like "$output" '*{"window_start":"2024-01-10T12:00:00Z","window_end":"2024-01-11T12:00:00Z","n":2}*'
+}

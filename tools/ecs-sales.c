@@ -439,6 +439,12 @@ check_options(void)
 		    "years (they are tumbling)");
 	if (opt.slide_ms > opt.window_ms && opt.window_ms != NO_WINDOW)
 		errx(ECS_EXIT_USAGE, "--slide must not be longer than --window");
+	/* A window that started at noon ended at the next local midnight. */
+	if (run.ws.tz != NULL && opt.slide_ms % DAY_MS != 0 &&
+	    opt.window_ms % DAY_MS == 0)
+		errx(ECS_EXIT_USAGE, "--slide: with --tz, windows of whole days "
+		    "go from local midnight to local midnight, so they slide by "
+		    "whole days");
 	check_season_options(alerts);
 	if (alerts && (opt.window_ms == NO_WINDOW || opt.slide_ms > 0))
 		errx(ECS_EXIT_USAGE, "--drop and --spike need tumbling windows "
@@ -996,11 +1002,27 @@ load_record(const struct ecs_state_reader *sr, struct json_object *rec)
 		ecs_windows_load(&run.ws, sr, rec);
 }
 
+/*
+ * A time of the state's header: none (INT64_MIN) or one that an event
+ * could have, not one whose sums with durations would overflow.
+ */
+static int64_t
+state_time(const struct ecs_state_reader *sr, struct json_object *head,
+    const char *name)
+{
+	int64_t t = ecs_state_int(sr, head, name);
+
+	if (t != INT64_MIN && (t < -ECS_TIME_LIMIT || t > ECS_TIME_LIMIT))
+		ecs_state_corrupt(sr, "'%s' is not a time", name);
+	return t;
+}
+
 static void
 load_state(void)
 {
 	struct ecs_state_reader sr;
 	struct json_object *head, *rec, *v;
+	size_t i;
 
 	if (!ecs_checkpoint_open(&ckpt, &sr, &head))
 		return;
@@ -1009,10 +1031,12 @@ load_state(void)
 	    strcmp(json_object_get_string(v), run.signature) != 0)
 		ecs_state_corrupt(&sr, "saved by a run with other options "
 		    "(windows, keys and metrics must stay the same)");
-	run.clock.latest = ecs_state_int(&sr, head, "max_time");
-	run.watermark = ecs_state_int(&sr, head, "watermark");
-	run.closed_upto = ecs_state_int(&sr, head, "closed_upto");
-	run.nlate = (unsigned long long)ecs_state_int(&sr, head, "late");
+	run.clock.latest = state_time(&sr, head, "max_time");
+	run.watermark = state_time(&sr, head, "watermark");
+	run.closed_upto = state_time(&sr, head, "closed_upto");
+	if ((int64_t)(run.nlate = (unsigned long long)ecs_state_int(&sr, head,
+	    "late")) < 0)
+		ecs_state_corrupt(&sr, "'late' is not a count");
 	/*
 	 * An older ecs-sales chose the default metrics from the first event
 	 * and saved its choice: 0 to 2 was count and sales, as now.
@@ -1025,6 +1049,11 @@ load_state(void)
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		load_record(&sr, rec);
 	}
+	/* One written but still open would never be written again. */
+	for (i = 0; i < run.ws.n; i++)
+		if (run.ws.w[i].written && run.ws.w[i].end > run.closed_upto)
+			ecs_state_corrupt(&sr, "a window written before it "
+			    "closed");
 	ecs_state_close(&sr);
 }
 
@@ -1184,6 +1213,7 @@ setup(void)
 		ecs_metric_bind(&opt.metrics[i], &run.fields);
 	check_names();
 	run.ws.size_ms = opt.window_ms;
+	run.ws.slide_ms = opt.slide_ms;
 	run.ws.months = opt.window_months;
 	run.ws.metrics = opt.metrics;
 	run.ws.nmetrics = opt.nmetrics;
