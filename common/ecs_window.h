@@ -15,11 +15,11 @@
 
 #define ECS_NO_WINDOW	INT64_MIN	/* one running total: no window */
 /*
- * Past the time of any event (9e15 ms) and of any window or watermark
- * (9e15 ms more), far from overflow: no window starts past it, either
- * way, nor is a time read from a state.
+ * Past the time of any event (ECS_TIME_MAX_MS) and of any window or
+ * watermark (as much more), far from overflow: no window starts past it,
+ * either way, nor is a time read from a state.
  */
-#define ECS_TIME_LIMIT	INT64_C(100000000000000000)
+#define ECS_TIME_LIMIT	(10 * ECS_TIME_MAX_MS)
 
 struct ecs_group {
 	struct ecs_agg	*aggs;		/* one per metric, owned */
