@@ -192,6 +192,40 @@ inexact:
 	return true;
 }
 
+__extension__ typedef unsigned __int128 ecs_u128;
+
+/* (x + y) mod m, for x and y below m (below 2^127: the sum fits). */
+static ecs_u128
+add_mod(ecs_u128 x, ecs_u128 y, ecs_u128 m)
+{
+	ecs_u128 s = x + y;
+
+	return s >= m ? s - m : s;
+}
+
+/*
+ * acc % b when acc has fewer places than b and does not fit at b's: its
+ * remainder by b's digits, times 10 per missing place, reduced at each
+ * step, so that no product is larger than 10 times b.
+ */
+static void
+mod_rescaled(struct ecs_dec *acc, const struct ecs_dec *b)
+{
+	ecs_u128 ua, ub, r, r2, r5;
+	int k;
+
+	ua = acc->m < 0 ? -(ecs_u128)acc->m :
+	    (ecs_u128)acc->m;
+	ub = b->m < 0 ? -(ecs_u128)b->m : (ecs_u128)b->m;
+	for (r = ua % ub, k = acc->scale; k < b->scale; k++) {
+		r2 = add_mod(r, r, ub);
+		r5 = add_mod(add_mod(r2, r2, ub), r, ub);
+		r = add_mod(r5, r5, ub);
+	}
+	acc->m = acc->m < 0 ? -(ecs_i128)r : (ecs_i128)r;
+	acc->scale = b->scale;
+}
+
 bool
 ecs_dec_mod(struct ecs_dec *acc, const struct ecs_dec *v)
 {
@@ -200,8 +234,19 @@ ecs_dec_mod(struct ecs_dec *acc, const struct ecs_dec *v)
 	if (v->exact ? v->m == 0 : v->d == 0)
 		return false;
 	acc->d = fmod(acc->d, v->d);
-	if (!acc->exact || !v->exact || !common_scale(acc, &b)) {
+	if (!acc->exact || !v->exact) {
 		acc->exact = false;
+		return true;
+	}
+	/*
+	 * When one side does not fit at the other's places the remainder is
+	 * still exact: b too large at acc's places is beyond acc, which is
+	 * then its own remainder; acc too large at b's is reduced by steps.
+	 */
+	if (acc->scale > b.scale && !rescale(&b, acc->scale))
+		return true;
+	if (acc->scale < b.scale && !rescale(acc, b.scale)) {
+		mod_rescaled(acc, &b);
 		return true;
 	}
 	acc->m %= b.m;
