@@ -114,6 +114,33 @@ rescale(struct ecs_dec *a, int scale)
 	return true;
 }
 
+/* a without the zeros at the end of its fraction: 2.50 is 2.5. */
+static void
+trim_zeros(struct ecs_dec *a)
+{
+	while (a->scale > 0 && a->m % ten == 0) {
+		a->m /= ten;
+		a->scale--;
+	}
+}
+
+/*
+ * a and b brought to one scale, without the zeros that end their
+ * fractions when they would not fit with them (so that 2.000000000000000000
+ * divides a number of 23 digits); false when one would still not fit.
+ */
+static bool
+common_scale(struct ecs_dec *a, struct ecs_dec *b)
+{
+	if ((a->scale >= b->scale || rescale(a, b->scale)) &&
+	    (b->scale >= a->scale || rescale(b, a->scale)))
+		return true;
+	trim_zeros(a);
+	trim_zeros(b);
+	return (a->scale >= b->scale || rescale(a, b->scale)) &&
+	    (b->scale >= a->scale || rescale(b, a->scale));
+}
+
 void
 ecs_dec_add(struct ecs_dec *acc, const struct ecs_dec *v)
 {
@@ -121,11 +148,7 @@ ecs_dec_add(struct ecs_dec *acc, const struct ecs_dec *v)
 	ecs_i128 r;
 
 	acc->d += v->d;
-	if (!acc->exact || !v->exact)
-		goto inexact;
-	if (acc->scale < b.scale && !rescale(acc, b.scale))
-		goto inexact;
-	if (b.scale < acc->scale && !rescale(&b, acc->scale))
+	if (!acc->exact || !v->exact || !common_scale(acc, &b))
 		goto inexact;
 	if (__builtin_add_overflow(acc->m, b.m, &r))
 		goto inexact;
@@ -138,15 +161,22 @@ inexact:
 void
 ecs_dec_mul(struct ecs_dec *acc, const struct ecs_dec *v)
 {
+	struct ecs_dec b = *v;
 	ecs_i128 r;
-	int scale = acc->scale + v->scale;
+	int scale;
 
 	acc->d *= v->d;
-	if (!acc->exact || !v->exact ||
-	    __builtin_mul_overflow(acc->m, v->m, &r)) {
+	/* 12345678901234567890123 * 1.000000000000000000 fits as * 1. */
+	if (acc->exact && b.exact && __builtin_mul_overflow(acc->m, b.m, &r)) {
+		trim_zeros(acc);
+		trim_zeros(&b);
+	}
+	if (!acc->exact || !b.exact ||
+	    __builtin_mul_overflow(acc->m, b.m, &r)) {
 		acc->exact = false;
 		return;
 	}
+	scale = acc->scale + b.scale;
 	/* 0.000000001 * 0.0000000010 needs 19 places, but 18 say it. */
 	while (scale > MAX_SCALE && r % ten == 0) {
 		r /= ten;
@@ -157,13 +187,6 @@ ecs_dec_mul(struct ecs_dec *acc, const struct ecs_dec *v)
 	acc->exact = scale <= MAX_SCALE;
 }
 
-/* a and b brought to one scale; false when one would not fit. */
-static bool
-common_scale(struct ecs_dec *a, struct ecs_dec *b)
-{
-	return (a->scale >= b->scale || rescale(a, b->scale)) &&
-	    (b->scale >= a->scale || rescale(b, a->scale));
-}
 
 bool
 ecs_dec_div(struct ecs_dec *acc, const struct ecs_dec *v)
@@ -192,6 +215,40 @@ inexact:
 	return true;
 }
 
+__extension__ typedef unsigned __int128 ecs_u128;
+
+/* (x + y) mod m, for x and y below m (below 2^127: the sum fits). */
+static ecs_u128
+add_mod(ecs_u128 x, ecs_u128 y, ecs_u128 m)
+{
+	ecs_u128 s = x + y;
+
+	return s >= m ? s - m : s;
+}
+
+/*
+ * acc % b when acc has fewer places than b and does not fit at b's: its
+ * remainder by b's digits, times 10 per missing place, reduced at each
+ * step, so that no product is larger than 10 times b.
+ */
+static void
+mod_rescaled(struct ecs_dec *acc, const struct ecs_dec *b)
+{
+	ecs_u128 ua, ub, r, r2, r5;
+	int k;
+
+	ua = acc->m < 0 ? -(ecs_u128)acc->m :
+	    (ecs_u128)acc->m;
+	ub = b->m < 0 ? -(ecs_u128)b->m : (ecs_u128)b->m;
+	for (r = ua % ub, k = acc->scale; k < b->scale; k++) {
+		r2 = add_mod(r, r, ub);
+		r5 = add_mod(add_mod(r2, r2, ub), r, ub);
+		r = add_mod(r5, r5, ub);
+	}
+	acc->m = acc->m < 0 ? -(ecs_i128)r : (ecs_i128)r;
+	acc->scale = b->scale;
+}
+
 bool
 ecs_dec_mod(struct ecs_dec *acc, const struct ecs_dec *v)
 {
@@ -200,8 +257,19 @@ ecs_dec_mod(struct ecs_dec *acc, const struct ecs_dec *v)
 	if (v->exact ? v->m == 0 : v->d == 0)
 		return false;
 	acc->d = fmod(acc->d, v->d);
-	if (!acc->exact || !v->exact || !common_scale(acc, &b)) {
+	if (!acc->exact || !v->exact) {
 		acc->exact = false;
+		return true;
+	}
+	/*
+	 * When one side does not fit at the other's places the remainder is
+	 * still exact: b too large at acc's places is beyond acc, which is
+	 * then its own remainder; acc too large at b's is reduced by steps.
+	 */
+	if (acc->scale > b.scale && !rescale(&b, acc->scale))
+		return true;
+	if (acc->scale < b.scale && !rescale(acc, b.scale)) {
+		mod_rescaled(acc, &b);
 		return true;
 	}
 	acc->m %= b.m;

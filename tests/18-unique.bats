@@ -92,6 +92,38 @@ ecs-filter: 2 events without every --unique field written, not deduplicated"
 	is "$stderr" "ecs-filter: $st: the state of --unique [\"id\"], not of --unique [\"other\"]"
 }
 
+@test "--within: a key kept late, behind a later one, is forgotten at its own time, as in order" {
+	# B at 30 comes after X at 100: B is past --within at once, so B at
+	# 95 (65 s later) is no duplicate, whatever the order of X and B.
+	ev '{"id":"X","ts":100}' '{"id":"B","ts":30}' '{"id":"B","ts":95}' \
+	    '{"id":"B","ts":154}' '{"id":"B","ts":155}' '{"id":"X","ts":159}' '{"id":"X","ts":160}'
+	run -0 U id --within 60s -q true "$IN"
+	is "$output" '{"id":"X","ts":100}
+{"id":"B","ts":30}
+{"id":"B","ts":95}
+{"id":"B","ts":155}
+{"id":"X","ts":160}'
+	ev '{"id":"B","ts":30}' '{"id":"X","ts":100}' '{"id":"B","ts":95}'
+	run -0 U id --within 60s -q true "$IN"
+	is "${#lines[@]}" 3
+}
+
+@test "--state: a key saved twice or a time out of range is a corrupt state, refused" {
+	st="$BATS_TEST_TMPDIR/st"
+	head='{"ecs_state":"ecs-filter","version":1,"lines":0,"now":10000,"unique":["id"]}'
+	printf '%s\n' "$head" '{"key":"v1:A","t":0}' '{"key":"v1:A","t":5000}' '{"end":2}' >"$st"
+	ev '{"id":"C","ts":61}' '{"id":"C","ts":66}'
+	run -1 --separate-stderr U id --within 60s --state "$st" true "$IN"
+	is "$stderr" "ecs-filter: $st:3: corrupt state: a key saved twice (fix or remove the file; it is not replaced)"
+	is "$output" ''
+	printf '%s\n' "$head" '{"key":"v1:A","t":-9223372036854775807}' '{"end":1}' >"$st"
+	run -1 --separate-stderr U id --within 60s --state "$st" true "$IN"
+	is "$stderr" "ecs-filter: $st:2: corrupt state: 't' is not an event time (fix or remove the file; it is not replaced)"
+	printf '%s\n' "${head/10000/-9223372036854775807}" '{"end":0}' >"$st"
+	run -1 --separate-stderr U id --within 60s --state "$st" true "$IN"
+	is "$stderr" "ecs-filter: $st:1: corrupt state: 'now' is not an event time (fix or remove the file; it is not replaced)"
+}
+
 # events N: N events with ids and times a second apart; every 7th is sent
 # again 150 lines later (a retry), so some retries fall on the other side
 # of a checkpoint from their first copy.

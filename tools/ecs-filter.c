@@ -848,34 +848,52 @@ push_seen(size_t pos, int64_t t)
 	    (struct seen){ pos, t };
 }
 
+/* Whether a key kept at time t is past --within of the latest time. */
+static bool
+expired(int64_t t)
+{
+	return unique.clock.latest != INT64_MIN &&
+	    t <= unique.clock.latest - unique.within_ms;
+}
+
 /*
  * Forgets the keys kept --within or longer before the latest event time,
- * oldest first; a key kept late (at an earlier time than one kept before
- * it) goes when those before it have gone.
+ * oldest first. The queue holds each key once, at the time it was first
+ * queued: a key kept again since (see first_of_key) goes back to the end
+ * at its new time, and a key kept late (at an earlier time than one kept
+ * before it) goes when those before it have gone; first_of_key does not
+ * take it for a duplicate meanwhile.
  */
 static void
 forget_old(void)
 {
-	const struct seen *s;
+	struct seen s;
 	const char *key;
 	size_t len;
+	int64_t *kept;
 
-	while (unique.count > 0 && unique.clock.latest != INT64_MIN) {
-		s = &unique.queue[unique.head];
-		if (s->t > unique.clock.latest - unique.within_ms)
-			break;
-		ecs_map_at(unique.keys, s->pos, &key, &len);
+	while (unique.count > 0 && expired(unique.queue[unique.head].t)) {
+		s = unique.queue[unique.head];
+		unique.head = (unique.head + 1) % unique.cap;
+		unique.count--;
+		ckpt.dirty = true;
+		kept = ecs_map_at(unique.keys, s.pos, &key, &len);
+		if (!expired(*kept)) {
+			push_seen(s.pos, *kept);
+			continue;
+		}
 		/* A copy: ecs_map_del may move the keys. */
 		ecs_buf_reset(&unique.key);
 		ecs_buf_add(&unique.key, key, len);
 		ecs_map_del(unique.keys, unique.key.p, unique.key.len);
-		unique.head = (unique.head + 1) % unique.cap;
-		unique.count--;
-		ckpt.dirty = true;
 	}
 }
 
-/* Keeps the key in unique.key as kept at time t. */
+/*
+ * Keeps the key in unique.key as kept at time t; a key still known (kept
+ * again once past --within) keeps its place in the queue, at which
+ * forget_old finds its new time.
+ */
 static void
 remember(int64_t t)
 {
@@ -885,8 +903,10 @@ remember(int64_t t)
 
 	kept = ecs_map_put(unique.keys, unique.key.p, unique.key.len, &created);
 	*kept = t;
-	ecs_map_find(unique.keys, unique.key.p, unique.key.len, &pos);
-	push_seen(pos, t);
+	if (created) {
+		ecs_map_find(unique.keys, unique.key.p, unique.key.len, &pos);
+		push_seen(pos, t);
+	}
 	ckpt.dirty = true;
 }
 
@@ -919,7 +939,7 @@ first_of_key(struct json_object *rec, const struct ecs_field *captured,
 	struct json_object *v;
 	struct ecs_field ts;
 	char shown[ECS_SHOWN_SIZE];
-	int64_t t;
+	int64_t t, *kept;
 	bool untimed;
 
 	ecs_field_from_json(NULL, false, &ts);
@@ -938,7 +958,8 @@ first_of_key(struct json_object *rec, const struct ecs_field *captured,
 		unique.nkeyless++;
 		return true;
 	}
-	if (ecs_map_get(unique.keys, unique.key.p, unique.key.len) != NULL) {
+	if ((kept = ecs_map_get(unique.keys, unique.key.p, unique.key.len)) !=
+	    NULL && !expired(*kept)) {
 		write_dupe(rd);
 		return false;
 	}
@@ -966,6 +987,7 @@ save_state(void)
 	const struct seen *s;
 	const char *key;
 	size_t i, len;
+	int64_t *kept;
 
 	json_object_object_add(head, "now",
 	    json_object_new_int64(unique.clock.latest));
@@ -974,15 +996,22 @@ save_state(void)
 		return;
 	for (i = 0; i < unique.count; i++) {
 		s = &unique.queue[(unique.head + i) % unique.cap];
-		ecs_map_at(unique.keys, s->pos, &key, &len);
+		kept = ecs_map_at(unique.keys, s->pos, &key, &len);
 		rec = json_object_new_object();
 		json_object_object_add(rec, "key",
 		    json_object_new_string_len(key, (int)len));
-		json_object_object_add(rec, "t", json_object_new_int64(s->t));
+		json_object_object_add(rec, "t", json_object_new_int64(*kept));
 		ecs_checkpoint_put(&ckpt, rec);
 		json_object_put(rec);
 	}
 	ecs_checkpoint_commit(&ckpt);
+}
+
+/* Whether a time read from a state is one an event can have. */
+static bool
+state_time(int64_t ms)
+{
+	return ms >= -ECS_TIME_MAX_MS && ms <= ECS_TIME_MAX_MS;
 }
 
 /* The keys kept by the last run, in the order it kept them. */
@@ -991,6 +1020,7 @@ load_state(void)
 {
 	struct ecs_state_reader sr;
 	struct json_object *head, *rec, *names, *k, *mine = unique_names();
+	int64_t t;
 
 	if (!ecs_checkpoint_open(&ckpt, &sr, &head)) {
 		json_object_put(mine);
@@ -1008,12 +1038,19 @@ load_state(void)
 		exit(ECS_EXIT_DATA);
 	}
 	json_object_put(mine);
+	if (unique.clock.latest != INT64_MIN && !state_time(unique.clock.latest))
+		ecs_state_corrupt(&sr, "'now' is not an event time");
 	while ((rec = ecs_state_next(&sr)) != NULL) {
 		k = ecs_state_field(&sr, rec, "key", json_type_string);
 		ecs_buf_reset(&unique.key);
 		ecs_buf_add(&unique.key, json_object_get_string(k),
 		    (size_t)json_object_get_string_len(k));
-		remember(ecs_state_int(&sr, rec, "t"));
+		if (ecs_map_get(unique.keys, unique.key.p, unique.key.len) !=
+		    NULL)
+			ecs_state_corrupt(&sr, "a key saved twice");
+		if (!state_time(t = ecs_state_int(&sr, rec, "t")))
+			ecs_state_corrupt(&sr, "'t' is not an event time");
+		remember(t);
 	}
 	ecs_state_close(&sr);
 	ckpt.dirty = false;
