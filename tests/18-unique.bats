@@ -50,6 +50,18 @@ ecs-filter: 2 events without every --unique field written, not deduplicated"
 	is "$(($(wc -l < "$BATS_TEST_TMPDIR/st") - 2))" 60 "keys held at the end"
 }
 
+@test "--within in a stream without times: keys are forgotten by the clock, as ecs(7) times such a stream" {
+	# The second X comes at least 1.2 s after the first, by the clock.
+	run -0 --separate-stderr bash -c '{ echo "{\"id\":\"X\"}"; sleep 1.2; echo "{\"id\":\"X\",\"n\":2}"; } |
+	    ecs-filter --unique id --within 1s true'
+	is "$output" '{"id":"X"}
+{"id":"X","n":2}'
+	# Within the hour, by the same clock, it is a duplicate.
+	run -0 --separate-stderr bash -c '{ echo "{\"id\":\"X\"}"; echo "{\"id\":\"X\",\"n\":2}"; } |
+	    ecs-filter --unique id --within 1h true'
+	is "$output" '{"id":"X"}'
+}
+
 @test "--unique with the rules, -v, -c, -n and a --map'ped time" {
 	ev '{"id":1,"a":"buy","when":"2026-11-01T10:00:00Z"}' '{"id":1,"a":"view","when":"2026-11-01T10:00:01Z"}' \
 	    '{"id":1,"a":"buy","when":"2026-11-01T10:00:02Z"}' '{"id":2,"a":"buy","when":"2026-11-01T12:00:00Z"}' \

@@ -104,13 +104,18 @@ static struct {
 	struct ecs_path	*ts;		/* the event time field */
 	size_t		 ts_slot;	/* its captured field */
 	struct ecs_event_clock clock;
+	/*
+	 * What keys are forgotten by: the latest event time, or the clock's
+	 * in a stream whose events have no time (INT64_MIN: none yet).
+	 */
+	int64_t		 now;
 	struct ecs_map	*keys;		/* encoded key -> int64_t time kept */
 	struct seen	*queue;		/* a ring, oldest first */
 	size_t		 head, count, cap;
 	struct ecs_buf	 key;		/* the key being encoded */
 	unsigned long long ndupes, nkeyless;
 } unique = {
-	.dupes_fd = -1, .clock = ECS_EVENT_CLOCK_INIT,
+	.dupes_fd = -1, .clock = ECS_EVENT_CLOCK_INIT, .now = INT64_MIN,
 };
 
 static void		 save_state(void);
@@ -848,12 +853,11 @@ push_seen(size_t pos, int64_t t)
 	    (struct seen){ pos, t };
 }
 
-/* Whether a key kept at time t is past --within of the latest time. */
+/* Whether a key kept at time t is past --within of unique.now. */
 static bool
 expired(int64_t t)
 {
-	return unique.clock.latest != INT64_MIN &&
-	    t <= unique.clock.latest - unique.within_ms;
+	return unique.now != INT64_MIN && t <= unique.now - unique.within_ms;
 }
 
 /*
@@ -953,6 +957,7 @@ first_of_key(struct json_object *rec, const struct ecs_field *captured,
 		return false;
 	}
 	ecs_event_clock_take(&unique.clock, t, untimed);
+	unique.now = unique.clock.latest != INT64_MIN ? unique.clock.latest : t;
 	forget_old();
 	if (!encode_key(rec, captured)) {
 		unique.nkeyless++;
