@@ -26,6 +26,16 @@ in_tmux() {
 	    "ecs-top $* 2>$BATS_TEST_TMPDIR/stderr; echo \$? > $BATS_TEST_TMPDIR/status"
 }
 
+# last_minute FILE: the events of FILE whose ts, read by jq in ms (.ms),
+# is less than a minute before the latest.
+last_minute() {
+	jq -c 'def ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 +
+	        (if length > 20 then .[20:23] | tonumber else 0 end);
+	    .ms = (.ts | ms)' "$1" > "$BATS_TEST_TMPDIR/ms"
+	jq -c --argjson l "$(jq -s 'map(.ms) | max' "$BATS_TEST_TMPDIR/ms")" \
+	    'select(.ms > $l - 60000)' "$BATS_TEST_TMPDIR/ms"
+}
+
 screen() { tmux -S "$TMUX_SOCK" capture-pane -p; }
 screen_has() { screen | grep -qF -- "$1"; }
 
@@ -60,12 +70,8 @@ screen_has() { screen | grep -qF -- "$1"; }
 	ecs-gen -n 5000 --seed 3 > "$IN"
 	run -0 ecs-top --once "$IN"
 	frame=$output
-	# Event times in ms, and the events of the last minute of event time.
-	jq -c 'def ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 +
-	        (if length > 20 then .[20:23] | tonumber else 0 end);
-	    .ms = (.ts | ms)' "$IN" > "$BATS_TEST_TMPDIR/ms"
-	latest=$(jq -s 'map(.ms) | max' "$BATS_TEST_TMPDIR/ms")
-	jq -c --argjson l "$latest" 'select(.ms > $l - 60000)' "$BATS_TEST_TMPDIR/ms" > "$BATS_TEST_TMPDIR/minute"
+	# The events of the last minute of event time, as jq counts them.
+	last_minute "$IN" > "$BATS_TEST_TMPDIR/minute"
 	n=$(wc -l < "$BATS_TEST_TMPDIR/minute")
 	like "$frame" "*EVENTS  last minute $n (*"
 	(( n > 10 ))
@@ -88,11 +94,7 @@ screen_has() { screen | grep -qF -- "$1"; }
 	        END { while (n > 0) print run[--n] }' > "$IN"
 	run -0 ecs-top --once "$IN"
 	frame=$output
-	jq -c 'def ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 +
-	        (if length > 20 then .[20:23] | tonumber else 0 end);
-	    .ms = (.ts | ms)' "$IN" > "$BATS_TEST_TMPDIR/ms"
-	latest=$(jq -s 'map(.ms) | max' "$BATS_TEST_TMPDIR/ms")
-	jq -c --argjson l "$latest" 'select(.ms > $l - 60000)' "$BATS_TEST_TMPDIR/ms" > "$BATS_TEST_TMPDIR/minute"
+	last_minute "$IN" > "$BATS_TEST_TMPDIR/minute"
 	n=$(wc -l < "$BATS_TEST_TMPDIR/minute")
 	(( n > 10 ))
 	like "$frame" "*EVENTS  last minute $n (*"
